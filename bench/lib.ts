@@ -1,0 +1,91 @@
+// Small helpers shared by the benchmarks: timing with the best of several rounds (this machine
+// is shared and noisy), per-call percentiles, memory deltas after forced GC, and the shared data.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/blocklists');
+
+export function requireShared(): void {
+  if (!existsSync(join(SHARED, 'bench-set'))) {
+    console.error(`The shared bench data is not at ${SHARED}; benchmarks need ../shared/blocklists beside the project.`);
+    process.exit(2);
+  }
+}
+
+export function trafficUrls(limit = Infinity): string[] {
+  const lines = readFileSync(join(SHARED, 'traffic.txt'), 'utf8').split('\n').filter(Boolean);
+  // Copy each line out of the file's one big string, as a request URL would arrive on its own.
+  return lines.slice(0, limit).map((l) => Buffer.from(l).toString());
+}
+
+export interface Labelled {
+  readonly url: string;
+  readonly origin: string;
+  readonly expected: readonly string[];
+}
+
+export function trafficLabels(): Labelled[] {
+  const rows = readFileSync(join(SHARED, 'traffic.labels.tsv'), 'utf8').split('\n');
+  const out: Labelled[] = [];
+  for (const row of rows.slice(1)) {
+    if (!row) continue;
+    const [url, origin, domainCats, urlCats] = row.split('\t');
+    const expected = [...new Set([...(domainCats ?? '').split('|'), ...(urlCats ?? '').split('|')].filter(Boolean))].sort();
+    out.push({ url: url!, origin: origin!, expected });
+  }
+  return out;
+}
+
+declare const gc: (() => void) | undefined;
+
+export async function settledMemory(): Promise<number> {
+  for (let i = 0; i < 4; i++) {
+    if (typeof gc === 'function') gc();
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** Operations per second over `items`, best of `rounds` passes. */
+export function throughput<T>(items: readonly T[], rounds: number, fn: (item: T) => unknown): number {
+  let best = Infinity;
+  let sink = 0;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < items.length; i++) if (fn(items[i]!)) sink++;
+    best = Math.min(best, performance.now() - t0);
+  }
+  if (sink < 0) console.log(sink);
+  return (items.length / best) * 1000;
+}
+
+/** p50 and p99 of single calls in nanoseconds, with the timer's own cost subtracted. */
+export function percentiles<T>(items: readonly T[], fn: (item: T) => unknown): { p50: number; p99: number } {
+  const times = new Float64Array(items.length);
+  const empty = new Float64Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const t0 = performance.now();
+    empty[i] = performance.now() - t0;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const t0 = performance.now();
+    fn(items[i]!);
+    times[i] = performance.now() - t0;
+  }
+  times.sort();
+  empty.sort();
+  const overhead = empty[empty.length >> 1]!;
+  const at = (q: number): number => Math.max(0, (times[Math.min(times.length - 1, Math.floor(q * times.length))]! - overhead) * 1e6);
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function table(rows: (string | number)[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r) => r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]!) : String(v).padStart(widths[c]!))).join('  ')).join('\n');
+}

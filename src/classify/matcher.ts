@@ -1,0 +1,196 @@
+// The matcher answers "which list entries does this URL hit?", with every hit explained
+// (list, entry, line) and ordered most specific first. It is an immutable snapshot built
+// from MatcherData; a reload builds a new one and swaps it in.
+import { hash as oneShotHash, createHash } from 'node:crypto';
+import { DomainTable, POSTING_BYTES, URL_BUCKET } from './domain-table.js';
+import type { MatcherData, UrlRecord } from './build.js';
+import type { ListRole, ListSpec, ListStats } from './lists.js';
+import { listPrefixLength, urlListHost, type NormalisedUrl } from './normalise-url.js';
+
+export type MatchKind = 'domain' | 'url' | 'hash' | 'expression';
+
+export interface Match {
+  readonly list: string;
+  readonly category: string;
+  readonly role: ListRole;
+  readonly kind: MatchKind;
+  /** The entry that matched, as normalised; withheld for sensitive (IWF-style) lists. */
+  readonly entry: string;
+  readonly line: number;
+  /** Larger is more specific: a domain entry counts its labels, a URL entry its length above 1000. */
+  readonly specificity: number;
+}
+
+export const WITHHELD = '(withheld: entry of a sensitive list)';
+
+interface HashRef {
+  readonly list: number;
+  readonly line: number;
+}
+
+const ROLE_RANK: Readonly<Record<ListRole, number>> = { block: 2, allow: 1, category: 0 };
+const MAX_HASH_SEGMENTS = 8;
+
+const sha256 = typeof oneShotHash === 'function'
+  ? (s: string): string => oneShotHash('sha256', s, 'hex')
+  : (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** squidGuard URL entries match at path-segment boundaries: after the entry comes nothing, '/', '?', '&' or ';'. */
+function atBoundary(key: string, entry: string): boolean {
+  if (entry.length === 0) return true;
+  if (!key.startsWith(entry)) return false;
+  if (key.length === entry.length) return true;
+  const next = key.charCodeAt(entry.length);
+  if (next === 47 || next === 63 || next === 38 || next === 59) return true;
+  const last = entry.charCodeAt(entry.length - 1);
+  return last === 63 || last === 38 || last === 61; // the entry itself ends a query part
+}
+
+export class Matcher {
+  readonly lists: readonly ListSpec[];
+  readonly stats: readonly ListStats[];
+  readonly buildMs: number;
+  private readonly domains: DomainTable;
+  private readonly urlBuckets: readonly (readonly UrlRecord[])[];
+  private readonly hashes = new Map<string, HashRef>();
+  private readonly expressions: { list: number; line: number; re: RegExp }[] = [];
+  // Scratch for domain hits: filled by the lookup callback, read straight after.
+  private hitIdx = new Int32Array(128);
+  private hitStart = new Int32Array(128);
+  private hitCount = 0;
+  private readonly onDomainHit = (idx: number, start: number): void => {
+    if (this.hitCount < 128) {
+      this.hitIdx[this.hitCount] = idx;
+      this.hitStart[this.hitCount++] = start;
+    }
+  };
+
+  constructor(data: MatcherData) {
+    this.lists = data.lists;
+    this.stats = data.stats;
+    this.buildMs = data.buildMs;
+    this.domains = new DomainTable(data.domains);
+    this.urlBuckets = data.urlBuckets;
+    for (const h of data.hashes) if (!this.hashes.has(h.hash)) this.hashes.set(h.hash, { list: h.list, line: h.line });
+    for (const e of data.expressions) this.expressions.push({ list: e.list, line: e.line, re: new RegExp(e.source, 'i') });
+  }
+
+  /** Every entry the URL hits, most specific first (ties: the school's block, then allow, then category lists). */
+  match(url: NormalisedUrl): Match[] {
+    const out: Match[] = [];
+    this.matchDomainsAndUrls(url, out);
+    if (this.hashes.size > 0) this.matchHashes(url, out);
+    if (this.expressions.length > 0) this.matchExpressions(url, out);
+    if (out.length > 1) out.sort((a, b) => b.specificity - a.specificity || ROLE_RANK[b.role] - ROLE_RANK[a.role]);
+    return out;
+  }
+
+  /** Only whether anything matches: the cheapest question, for benchmarks and quick checks. */
+  hasDomain(host: string): boolean {
+    return this.domains.has(host);
+  }
+
+  get domainCount(): number {
+    return this.domains.size;
+  }
+
+  get urlCount(): number {
+    let n = 0;
+    for (const b of this.urlBuckets) n += b.length;
+    return n;
+  }
+
+  /** Bytes held in typed arrays (the domain table); URL, hash and expression maps are small and not counted. */
+  byteLength(): number {
+    return this.domains.byteLength();
+  }
+
+  /**
+   * One walk over the host's suffixes finds both its domain entries and, through bucket
+   * postings on the host itself (or the host without www.), its URL entries.
+   */
+  private matchDomainsAndUrls(url: NormalisedUrl, out: Match[]): void {
+    this.hitCount = 0;
+    const host = url.host;
+    this.domains.lookup(host, url.hostType !== 'name', this.onDomainHit);
+    if (this.hitCount === 0) return;
+    const table = this.domains;
+    const urlHostStart = listPrefixLength(host);
+    for (let h = 0; h < this.hitCount; h++) {
+      const rec = this.hitIdx[h]!;
+      const start = this.hitStart[h]!;
+      let entry: string | undefined;
+      const first = table.firstPosting(rec);
+      const end = first + table.postingCount(rec) * POSTING_BYTES;
+      for (let p = first; p < end; p += POSTING_BYTES) {
+        const list = table.listAt(p);
+        if (list === URL_BUCKET) {
+          if (start === 0 || start === urlHostStart) this.matchUrlBucket(url, this.urlBuckets[table.lineAt(p)]!, out);
+          continue;
+        }
+        entry ??= start === 0 ? host : host.slice(start);
+        out.push(this.makeMatch(list, 'domain', entry, table.lineAt(p), labelCount(entry)));
+      }
+    }
+  }
+
+  private matchUrlBucket(url: NormalisedUrl, bucket: readonly UrlRecord[], out: Match[]): void {
+    const key = (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
+    const host = urlListHost(url.host);
+    for (const e of bucket) {
+      if (atBoundary(key, e.key)) out.push(this.makeMatch(e.list, 'url', host + e.key, e.line, 1000 + e.key.length));
+    }
+  }
+
+  private matchHashes(url: NormalisedUrl, out: Match[]): void {
+    // Hashed lists hide their entries, so the candidates are the forms an entry could take:
+    // the whole URL, the URL without its query, and each path prefix, with and without www.
+    const hosts = url.host === urlListHost(url.host) ? [url.host] : [url.host, urlListHost(url.host)];
+    for (const host of hosts) {
+      const candidates = new Set<string>([host, host + url.path]);
+      if (url.query !== '') candidates.add(`${host}${url.path}?${url.query}`);
+      let slash = 0;
+      for (let n = 0; n < MAX_HASH_SEGMENTS; n++) {
+        slash = url.path.indexOf('/', slash + 1);
+        if (slash < 0) break;
+        candidates.add(host + url.path.slice(0, slash));
+        candidates.add(host + url.path.slice(0, slash + 1));
+      }
+      for (const c of candidates) {
+        const ref = this.hashes.get(sha256(c));
+        if (ref) out.push(this.makeMatch(ref.list, 'hash', c, ref.line, 1000 + c.length - host.length));
+      }
+    }
+  }
+
+  private matchExpressions(url: NormalisedUrl, out: Match[]): void {
+    const text = `${url.host}${url.path}${url.query === '' ? '' : '?' + url.query}`;
+    for (const e of this.expressions) if (e.re.test(text)) out.push(this.makeMatch(e.list, 'expression', e.re.source, e.line, 0));
+  }
+
+  private makeMatch(listId: number, kind: MatchKind, entry: string, line: number, specificity: number): Match {
+    const spec = this.lists[listId]!;
+    return {
+      list: spec.name, category: spec.category, role: spec.role, kind,
+      entry: spec.sensitive ? WITHHELD : entry, line, specificity,
+    };
+  }
+}
+
+function labelCount(host: string): number {
+  let n = 1;
+  for (let j = 0; j < host.length; j++) if (host.charCodeAt(j) === 46) n++;
+  return n;
+}
+
+/** The categories of a match list, most specific first, each once. */
+export function categoriesOf(matches: readonly Match[]): string[] {
+  const out: string[] = [];
+  for (const m of matches) if (!out.includes(m.category)) out.push(m.category);
+  return out;
+}
+
+/** The school's word on a URL: the most specific match, where school lists win ties. */
+export function winningMatch(matches: readonly Match[]): Match | undefined {
+  return matches[0];
+}

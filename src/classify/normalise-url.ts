@@ -1,0 +1,204 @@
+// URL normalisation: every way of writing the same address must reach the same lookup key,
+// or a pupil can walk round the filter by spelling a blocked site differently.
+//
+// The common case (an ASCII host in lower case, a plain path) is handled by a hand-written
+// scanner, because the WHATWG parser costs more than the whole list lookup. Anything unusual
+// (userinfo, percent-encoded or non-ASCII hosts, numeric IPv4 forms, IPv6) goes through
+// `new URL()`, which implements the browser's own host parser, so we agree with what the
+// browser will actually connect to.
+import { normalisePath, pathIsCanonical } from './normalise-path.js';
+
+export type HostType = 'name' | 'ipv4' | 'ipv6';
+
+export interface NormalisedUrl {
+  /** Lower-case scheme without ':' ('http', 'https', …). */
+  readonly scheme: string;
+  /** Lower-case ASCII host: punycode for IDNs, dotted quad for IPv4, [..] for IPv6; no trailing dot. */
+  readonly host: string;
+  readonly hostType: HostType;
+  /** Explicit port, or 0 when absent or the scheme's default. */
+  readonly port: number;
+  /** Normalised path: starts with '/', dot segments resolved, repeated slashes folded. */
+  readonly path: string;
+  /** Query without the '?', '' when there is none. The fragment is always dropped. */
+  readonly query: string;
+}
+
+export class UrlError extends Error {
+  override readonly name = 'UrlError';
+}
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ws: 80, wss: 443, ftp: 21 };
+
+const enum C {
+  TAB = 9, LF = 10, CR = 13, SPACE = 32, HASH = 35, PERCENT = 37, DOT = 46, SLASH = 47,
+  D0 = 48, D9 = 57, COLON = 58, QUESTION = 63, UA = 65, UZ = 90, BACKSLASH = 92,
+  UNDERSCORE = 95, LA = 97, LZ = 122, DASH = 45, LX = 120, TILDE = 126,
+}
+
+export function normaliseUrl(input: string): NormalisedUrl {
+  const fast = fastNormalise(input);
+  return fast ?? slowNormalise(input);
+}
+
+/** Splits off the scheme; input without "scheme://" is taken as http (a bare host or host:port). */
+function schemeOf(input: string): { scheme: string; rest: number } {
+  const sep = input.indexOf('://');
+  if (sep > 0 && sep < 12 && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(input.slice(0, sep))) {
+    return { scheme: input.slice(0, sep).toLowerCase(), rest: sep + 3 };
+  }
+  return { scheme: 'http', rest: 0 };
+}
+
+function fastNormalise(input: string): NormalisedUrl | null {
+  let scheme: string;
+  let i: number;
+  if (input.startsWith('https://')) { scheme = 'https'; i = 8; }
+  else if (input.startsWith('http://')) { scheme = 'http'; i = 7; }
+  else {
+    const s = schemeOf(input);
+    scheme = s.scheme; i = s.rest;
+  }
+  const n = input.length;
+  const hostStart = i;
+  let upper = false;
+  let colon = -1;
+  for (; i < n; i++) {
+    const c = input.charCodeAt(i);
+    if ((c >= C.LA && c <= C.LZ) || (c >= C.D0 && c <= C.D9) || c === C.DOT || c === C.DASH || c === C.UNDERSCORE) continue;
+    if (c >= C.UA && c <= C.UZ) { upper = true; continue; }
+    if (c === C.COLON && colon < 0) { colon = i; continue; }
+    if (c === C.SLASH || c === C.QUESTION || c === C.HASH) break;
+    return null; // '@', '%', '[', '\', non-ASCII, whitespace: the WHATWG parser decides
+  }
+  const hostEnd = colon >= 0 ? colon : i;
+  let port = 0;
+  if (colon >= 0) {
+    if (colon + 1 === i || i - colon > 6) return null;
+    for (let j = colon + 1; j < i; j++) {
+      const c = input.charCodeAt(j);
+      if (c < C.D0 || c > C.D9) return null;
+      port = port * 10 + (c - C.D0);
+    }
+    if (port > 65535) return null;
+    if (port === DEFAULT_PORTS[scheme]) port = 0;
+  }
+  let end = hostEnd;
+  while (end > hostStart && input.charCodeAt(end - 1) === C.DOT) end--;
+  if (end === hostStart) return null;
+  let host = input.slice(hostStart, end);
+  if (upper) host = host.toLowerCase();
+  const hostType = numericTail(host) ? (isDottedQuad(host) ? 'ipv4' : null) : 'name';
+  if (hostType === null) return null;
+
+  // Path and query: cut the fragment, then only normalise the path when it needs it.
+  let rest = i < n ? input.slice(i) : '';
+  const hash = rest.indexOf('#');
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const q = rest.indexOf('?');
+  let path = q >= 0 ? rest.slice(0, q) : rest;
+  const query = q >= 0 ? rest.slice(q + 1) : '';
+  if (path === '') path = '/';
+  else if (!pathIsCanonical(path)) path = normalisePath(path);
+  if (!queryIsPlain(query)) return null;
+  return { scheme, host, hostType, port, path, query };
+}
+
+function slowNormalise(input: string): NormalisedUrl {
+  const { scheme, rest } = schemeOf(input);
+  let url: URL;
+  try {
+    url = new URL(rest === 0 ? `http://${input}` : input);
+  } catch {
+    throw new UrlError(`not a valid URL: ${JSON.stringify(input.length > 200 ? input.slice(0, 200) + '…' : input)}`);
+  }
+  let host = url.hostname;
+  if (host === '') throw new UrlError(`URL has no host: ${JSON.stringify(input.slice(0, 200))}`);
+  let hostType: HostType = 'name';
+  if (host.startsWith('[')) {
+    const mapped = ipv4Mapped(host);
+    if (mapped) { host = mapped; hostType = 'ipv4'; } else hostType = 'ipv6';
+  } else {
+    while (host.endsWith('.')) host = host.slice(0, -1);
+    if (host === '') throw new UrlError(`URL has no host: ${JSON.stringify(input.slice(0, 200))}`);
+    if (isDottedQuad(host)) hostType = 'ipv4';
+  }
+  const port = url.port === '' ? 0 : Number(url.port);
+  return {
+    scheme,
+    host,
+    hostType,
+    port: port === DEFAULT_PORTS[scheme] ? 0 : port,
+    path: normalisePath(url.pathname === '' ? '/' : url.pathname),
+    query: url.search.length > 1 ? url.search.slice(1) : '',
+  };
+}
+
+/** The WHATWG "ends in a number" test: such hosts are IPv4 addresses in some notation. */
+function numericTail(host: string): boolean {
+  const dot = host.lastIndexOf('.');
+  const c = host.charCodeAt(dot + 1);
+  if (c < C.D0 || c > C.D9) return false;
+  if (c === C.D0 && (host.charCodeAt(dot + 2) | 0x20) === C.LX) return true;
+  for (let j = dot + 2; j < host.length; j++) {
+    const d = host.charCodeAt(j);
+    if (d < C.D0 || d > C.D9) return false;
+  }
+  return true;
+}
+
+/** True for the one canonical IPv4 spelling: four decimal parts, 0–255, no leading zeros. */
+export function isDottedQuad(host: string): boolean {
+  let parts = 0;
+  let value = -1;
+  let digits = 0;
+  for (let j = 0; j <= host.length; j++) {
+    const c = j < host.length ? host.charCodeAt(j) : C.DOT;
+    if (c === C.DOT) {
+      if (digits === 0 || value > 255 || (digits > 1 && host.charCodeAt(j - digits) === C.D0)) return false;
+      parts++;
+      value = -1;
+      digits = 0;
+    } else if (c >= C.D0 && c <= C.D9) {
+      value = (value < 0 ? 0 : value * 10) + (c - C.D0);
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return parts === 4;
+}
+
+/** [::ffff:a.b.c.d] reaches an IPv4 host, so it must be filtered as that host. */
+function ipv4Mapped(bracketed: string): string | null {
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(bracketed);
+  if (!m) return null;
+  const hi = parseInt(m[1]!, 16);
+  const lo = parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+function queryIsPlain(query: string): boolean {
+  for (let j = 0; j < query.length; j++) {
+    const c = query.charCodeAt(j);
+    if (c <= C.SPACE || c > C.TILDE) return false;
+  }
+  return true;
+}
+
+/** squidGuard ignores one leading www., web. or ftpN. label of a URL entry's host: its length, or 0. */
+export function listPrefixLength(host: string): number {
+  const c = host.charCodeAt(0);
+  if (c === 119 /* w */) {
+    if (host.startsWith('www.') || host.startsWith('web.')) return 4;
+  } else if (c === 102 /* f */ && host.startsWith('ftp')) {
+    let j = 3;
+    while (j < host.length && host.charCodeAt(j) >= C.D0 && host.charCodeAt(j) <= C.D9) j++;
+    if (host.charCodeAt(j) === C.DOT) return j + 1;
+  }
+  return 0;
+}
+
+/** The host as a URL-list key. */
+export function urlListHost(host: string): string {
+  const cut = listPrefixLength(host);
+  return cut === 0 ? host : host.slice(cut);
+}
