@@ -90,6 +90,11 @@ export class Matcher {
     return this.domains.has(host);
   }
 
+  /** True when hashed or expression lists are loaded: those cost microseconds a URL, worth caching. */
+  get isExpensive(): boolean {
+    return this.hashes.size > 0 || this.expressions.length > 0;
+  }
+
   get domainCount(): number {
     return this.domains.size;
   }

@@ -41,11 +41,18 @@ export function normaliseUrl(input: string): NormalisedUrl {
   return fast ?? slowNormalise(input);
 }
 
-/** Splits off the scheme; input without "scheme://" is taken as http (a bare host or host:port). */
+/**
+ * Splits off the scheme. `rest` is where the authority starts, -1 when only the WHATWG parser
+ * can say (a special scheme written without "//", as in "https:\\\\host" or "https:host",
+ * which browsers accept), and 0 when there is no scheme (a bare host, or CONNECT's host:port).
+ */
 function schemeOf(input: string): { scheme: string; rest: number } {
-  const sep = input.indexOf('://');
-  if (sep > 0 && sep < 12 && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(input.slice(0, sep))) {
-    return { scheme: input.slice(0, sep).toLowerCase(), rest: sep + 3 };
+  const m = /^([A-Za-z][A-Za-z0-9+.-]{0,15}):/.exec(input);
+  if (m) {
+    const scheme = m[1]!.toLowerCase();
+    const afterColon = m[0].length;
+    if (input.startsWith('//', afterColon)) return { scheme, rest: afterColon + 2 };
+    if (scheme in DEFAULT_PORTS) return { scheme, rest: -1 };
   }
   return { scheme: 'http', rest: 0 };
 }
@@ -57,6 +64,7 @@ function fastNormalise(input: string): NormalisedUrl | null {
   else if (input.startsWith('http://')) { scheme = 'http'; i = 7; }
   else {
     const s = schemeOf(input);
+    if (s.rest < 0) return null;
     scheme = s.scheme; i = s.rest;
   }
   const n = input.length;

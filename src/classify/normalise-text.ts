@@ -1,0 +1,247 @@
+// Text folding: one normal form for search terms and for phrase lists, so "Jak się ZABIĆ",
+// "jak sie zabic" and "k1ll   myself!" all meet the lists in the spelling the lists use.
+//
+// foldText runs on every URL path and search term, so pure-ASCII input (nearly all of it)
+// never calls String.prototype.normalize, and input that is already folded comes back as
+// the same string, without building a new one.
+//
+// The rules, in order:
+// 1. Unicode NFKC (fullwidth and compatibility forms become plain letters and digits), lower
+//    case, ß→ss, ς→σ, diacritics removed (NFD, then every combining mark dropped), and the
+//    letters that do not decompose spelled out: ł→l, đ/ð→d, ø→o, æ→ae, œ→oe, ı→i, þ→th, ħ→h, ŧ→t.
+// 2. Tokens are runs of letters, digits, '@' and '$'. An apostrophe between two letters is
+//    dropped ("don't" → "dont"), because people type search terms both ways and a phrase
+//    list should not need both spellings; anywhere else it separates like other punctuation.
+// 3. Leetspeak (0→o 1→i 3→e 4→a 5→s 7→t @→a $→s) is folded only in tokens that mix letters
+//    with those characters, so "k1ll" is "kill" but "year 7" and "2024" keep their digits.
+//    In a token without letters, '@' and '$' separate like punctuation ("$5" → "5").
+// 4. Every run of anything else (punctuation, '-', '_', '+', '/', whitespace) is one space;
+//    no space at either end.
+
+// Character classes of the ASCII fast path.
+const SEP = 0;
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 3;
+const LEET_DIGIT = 4;
+const LEET_SYM = 5;
+const APOS = 6;
+
+// Bits a token collects, to choose how it is emitted.
+const HAS_LETTER = 1;
+const HAS_UPPER = 2;
+const HAS_LEET_DIGIT = 4;
+const HAS_LEET_SYM = 8;
+const HAS_APOS = 16;
+const CLASS_BIT: readonly number[] = [0, HAS_LETTER, HAS_LETTER | HAS_UPPER, 0, HAS_LEET_DIGIT, HAS_LEET_SYM, HAS_APOS];
+
+const ASCII_CLASS = buildAsciiClasses();
+const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's' };
+
+function buildAsciiClasses(): Uint8Array {
+  const t = new Uint8Array(128);
+  for (let c = 97; c <= 122; c++) t[c] = LOWER;
+  for (let c = 65; c <= 90; c++) t[c] = UPPER;
+  for (let c = 48; c <= 57; c++) t[c] = DIGIT;
+  for (const ch of '013457') t[ch.charCodeAt(0)] = LEET_DIGIT;
+  t[64] = LEET_SYM; // @
+  t[36] = LEET_SYM; // $
+  t[39] = APOS;
+  return t;
+}
+
+/** Letters that have no canonical decomposition, so stripping marks would leave them as they are. */
+const SPELLED: Readonly<Record<string, string>> = {
+  'ß': 'ss', 'ς': 'σ', 'ł': 'l', 'đ': 'd', 'ð': 'd', 'ø': 'o', 'æ': 'ae', 'œ': 'oe', 'ı': 'i', 'þ': 'th',
+  'ħ': 'h', 'ŧ': 't',
+  // Typographic apostrophes and the modifier letter apostrophe (which Unicode calls a letter)
+  // are read as the ASCII apostrophe, so "don’t" folds like "don't".
+  '\u2018': "'", '\u2019': "'", '\u02bc': "'",
+};
+const SPELLED_RE = /[ßςłđðøæœıþħŧ\u2018\u2019\u02bc]/g;
+const MARKS_RE = /\p{M}+/gu;
+const TOKEN_RE = /(?:[\p{L}\p{N}@$]|(?<=\p{L})'(?=\p{L}))+/gu;
+const LETTER_RE = /\p{L}/u;
+const LEET_RE = /[013457@$]/;
+const LEET_ALL_RE = /[013457@$]/g;
+
+export function foldText(s: string): string {
+  if (isAscii(s)) return foldAscii(s);
+  let t = s.normalize('NFKC').toLowerCase().replace(SPELLED_RE, (ch) => SPELLED[ch] ?? ch);
+  t = t.normalize('NFD').replace(MARKS_RE, '');
+  if (isAscii(t)) return foldAscii(t);
+  return foldUnicode(t.normalize('NFC'));
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+function isLetterClass(k: number | undefined): boolean {
+  return k === LOWER || k === UPPER;
+}
+
+function foldAscii(s: string): string {
+  const n = s.length;
+  // While `same` holds, the output so far is exactly s.slice(0, prevEnd): nothing is built
+  // until the first difference, and folded input is returned as the same string.
+  let same = true;
+  let out = '';
+  let prevEnd = -1;
+  let i = 0;
+  for (;;) {
+    while (i < n && (ASCII_CLASS[s.charCodeAt(i)] === SEP || ASCII_CLASS[s.charCodeAt(i)] === APOS)) i++;
+    if (i >= n) break;
+    const start = i;
+    let bits = 0;
+    for (; i < n; i++) {
+      const k = ASCII_CLASS[s.charCodeAt(i)]!;
+      if (k === SEP) break;
+      if (k === APOS && !(isLetterClass(ASCII_CLASS[s.charCodeAt(i - 1)]) && isLetterClass(ASCII_CLASS[s.charCodeAt(i + 1)]))) break;
+      bits |= CLASS_BIT[k]!;
+    }
+    const token = s.slice(start, i);
+    const piece = emitToken(token, bits);
+    if (same && (piece !== token || (prevEnd < 0 ? start !== 0 : start !== prevEnd + 1 || s.charCodeAt(prevEnd) !== 32))) {
+      same = false;
+      out = prevEnd < 0 ? '' : s.slice(0, prevEnd);
+    }
+    if (piece === '') continue;
+    if (same) prevEnd = i;
+    else out = out === '' ? piece : out + ' ' + piece;
+  }
+  if (same) return prevEnd === n ? s : prevEnd < 0 ? '' : s.slice(0, prevEnd);
+  return out;
+}
+
+/** One token of the ASCII path, given the classes it contains. */
+function emitToken(token: string, bits: number): string {
+  if ((bits & HAS_LETTER) === 0) {
+    return (bits & HAS_LEET_SYM) === 0 ? token : splitOnLeetSymbols(token);
+  }
+  if ((bits & (HAS_LEET_DIGIT | HAS_LEET_SYM)) !== 0) {
+    return token.toLowerCase().replace(LEET_ALL_RE, (ch) => LEET[ch] ?? ch).replaceAll("'", '');
+  }
+  if ((bits & HAS_UPPER) !== 0) return (bits & HAS_APOS) !== 0 ? token.toLowerCase().replaceAll("'", '') : token.toLowerCase();
+  return (bits & HAS_APOS) !== 0 ? token.replaceAll("'", '') : token;
+}
+
+function splitOnLeetSymbols(token: string): string {
+  return token.split(/[@$]+/).filter((p) => p !== '').join(' ');
+}
+
+/** The general path, for text that still has non-ASCII letters or digits after step 1. */
+function foldUnicode(t: string): string {
+  const tokens = t.match(TOKEN_RE);
+  if (tokens === null) return '';
+  const out: string[] = [];
+  for (const token of tokens) {
+    const letters = LETTER_RE.test(token);
+    if (!letters) {
+      const p = splitOnLeetSymbols(token);
+      if (p !== '') out.push(p);
+    } else if (LEET_RE.test(token)) {
+      out.push(token.replace(LEET_ALL_RE, (ch) => LEET[ch] ?? ch).replaceAll("'", ''));
+    } else {
+      out.push(token.replaceAll("'", ''));
+    }
+  }
+  return out.join(' ');
+}
+
+const HEX_VALUE = buildHexValues();
+
+function buildHexValues(): Int8Array {
+  const t = new Int8Array(128).fill(-1);
+  for (let c = 0; c < 10; c++) t[48 + c] = c;
+  for (let c = 0; c < 6; c++) {
+    t[65 + c] = 10 + c;
+    t[97 + c] = 10 + c;
+  }
+  return t;
+}
+
+function hexAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c < 128 ? HEX_VALUE[c]! : -1;
+}
+
+/**
+ * Decodes one application/x-www-form-urlencoded value: '+' is a space and %XX escapes are
+ * UTF-8. It never throws: an escape that is not two hex digits, or bytes that are not valid
+ * UTF-8, are kept as written, because a search term must still be logged when a page (or a
+ * pupil) sends a broken one.
+ */
+export function decodeQueryValue(raw: string): string {
+  if (raw.indexOf('%') < 0) return raw.indexOf('+') < 0 ? raw : raw.replaceAll('+', ' ');
+  const n = raw.length;
+  let out = '';
+  let lit = 0;
+  let i = 0;
+  while (i < n) {
+    const c = raw.charCodeAt(i);
+    if (c === 43 /* + */) {
+      out += raw.slice(lit, i) + ' ';
+      lit = ++i;
+    } else if (c === 37 /* % */ && hexAt(raw, i + 1) >= 0 && hexAt(raw, i + 2) >= 0) {
+      out += raw.slice(lit, i);
+      const runStart = i;
+      const bytes: number[] = [];
+      while (raw.charCodeAt(i) === 37 && hexAt(raw, i + 1) >= 0 && hexAt(raw, i + 2) >= 0) {
+        bytes.push(hexAt(raw, i + 1) * 16 + hexAt(raw, i + 2));
+        i += 3;
+      }
+      out += decodeUtf8Run(raw, runStart, bytes);
+      lit = i;
+    } else i++;
+  }
+  return out + raw.slice(lit);
+}
+
+/** Decodes bytes from consecutive escapes; a byte that starts no valid sequence keeps its "%XX". */
+function decodeUtf8Run(raw: string, runStart: number, bytes: readonly number[]): string {
+  let out = '';
+  let j = 0;
+  while (j < bytes.length) {
+    const len = utf8SequenceLength(bytes, j);
+    if (len === 0) {
+      out += raw.slice(runStart + 3 * j, runStart + 3 * j + 3);
+      j++;
+      continue;
+    }
+    const b0 = bytes[j]!;
+    let cp = len === 1 ? b0 : len === 2 ? b0 & 0x1f : len === 3 ? b0 & 0x0f : b0 & 0x07;
+    for (let k = 1; k < len; k++) cp = (cp << 6) | (bytes[j + k]! & 0x3f);
+    out += String.fromCodePoint(cp);
+    j += len;
+  }
+  return out;
+}
+
+/** Length of the well-formed UTF-8 sequence at `j` (Unicode table 3-7), or 0 if there is none. */
+function utf8SequenceLength(bytes: readonly number[], j: number): number {
+  const b0 = bytes[j]!;
+  if (b0 < 0x80) return 1;
+  let len: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (b0 >= 0xc2 && b0 <= 0xdf) len = 2;
+  else if (b0 >= 0xe0 && b0 <= 0xef) {
+    len = 3;
+    if (b0 === 0xe0) lo = 0xa0; // no overlong forms
+    if (b0 === 0xed) hi = 0x9f; // no surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    len = 4;
+    if (b0 === 0xf0) lo = 0x90;
+    if (b0 === 0xf4) hi = 0x8f; // nothing above U+10FFFF
+  } else return 0;
+  if (j + len > bytes.length) return 0;
+  const b1 = bytes[j + 1]!;
+  if (b1 < lo || b1 > hi) return 0;
+  for (let k = 2; k < len; k++) {
+    const b = bytes[j + k]!;
+    if (b < 0x80 || b > 0xbf) return 0;
+  }
+  return len;
+}

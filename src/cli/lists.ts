@@ -1,0 +1,145 @@
+// schoolgate lists [update|reload]: what every list contributes, fetching updates, and
+// telling a running Schoolgate to load them.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { entriesOf, type ListStats } from '../classify/lists.js';
+import { SKIP_REASONS } from '../classify/parse-list.js';
+import { loadConfig } from '../config/load.js';
+import { loadLists } from '../lists/load.js';
+import { countEntriesWith, updateAll } from '../lists/update.js';
+import { createLogger } from '../log.js';
+import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+
+const OPTIONS = { ...COMMON_OPTIONS, json: { type: 'boolean' }, source: { type: 'string' } } as const;
+const spec = {
+  name: 'lists',
+  summary: 'report, update or reload the blocklists',
+  usage: 'lists [status|update|reload] [--json] [--source NAME] [--config FILE] [--data DIR]',
+  details: [
+    'status (default)  per list: entries loaded, lines skipped and why, load time, memory',
+    'update            download every https:// source now (or only --source NAME); a download that',
+    '                  fails, does not parse, or shrinks a list by more than half is refused and the',
+    '                  old copy stays in use; a running Schoolgate is then told to reload',
+    'reload            tell a running Schoolgate (data/schoolgate.pid) to reload its lists (SIGHUP)',
+  ].join('\n'),
+  options: OPTIONS,
+  help: { ...COMMON_HELP, json: 'print JSON', source: 'with update: only this source' },
+  positionals: { min: 0, max: 1 },
+} as const satisfies CommandSpec<typeof OPTIONS>;
+
+export async function listsCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals, help } = parse(spec, argv);
+  if (help) return io.out(helpText(spec)), 0;
+  const action = positionals[0] ?? 'status';
+  const { config, data } = paths(values);
+  switch (action) {
+    case 'status': return status(config, data, values.json === true, io);
+    case 'update': return update(config, data, values.source, values.json === true, io);
+    case 'reload': return reload(data, io);
+    default: throw new UsageError(`unknown lists action "${action}": use status, update or reload`);
+  }
+}
+
+async function status(configFile: string, dataDir: string, json: boolean, io: Io): Promise<number> {
+  const cfg = loadConfig(configFile);
+  const { classifier, report } = await loadLists(cfg, { dataDir });
+  const matcher = classifier.matcher;
+  const domainTotal = report.stats.reduce((n, s) => n + s.domains, 0);
+  const perDomain = domainTotal === 0 ? 0 : matcher.byteLength() / domainTotal;
+  const memoryOf = (s: ListStats): number => Math.round(s.domains * perDomain + s.urls * URL_ENTRY_BYTES);
+  if (json) {
+    io.out(JSON.stringify({
+      lists: report.stats.map((s) => ({ ...s, entries: entriesOf(s), memoryBytes: memoryOf(s) })),
+      categories: byCategory(report.stats),
+      totals: { entries: report.stats.reduce((n, s) => n + entriesOf(s), 0), distinctNames: matcher.domainCount, tableBytes: matcher.byteLength(), buildMs: Math.round(report.buildMs) },
+      errors: report.errors,
+    }));
+    return report.errors.length > 0 ? 1 : 0;
+  }
+  const rows = [['list', 'category', 'role', 'domains', 'urls', 'other', 'skipped', 'load ms', 'memory']];
+  for (const s of report.stats) {
+    rows.push([s.name, s.category, s.role, fmt(s.domains), fmt(s.urls), fmt(s.hashes + s.expressions), fmt(s.skipped), fmt(Math.round(s.loadMs)), bytes(memoryOf(s))]);
+  }
+  io.out(table(rows));
+  io.out('\nBy category:');
+  io.out(table([['category', 'entries', 'lists'], ...Object.entries(byCategory(report.stats)).map(([c, v]) => [c, fmt(v.entries), String(v.lists)])]));
+  const total = report.stats.reduce((n, s) => n + entriesOf(s), 0);
+  io.out(`\n${fmt(total)} entries in ${report.stats.length} lists; ${fmt(matcher.domainCount)} distinct names in ${bytes(matcher.byteLength())} of tables; built in ${fmt(Math.round(report.buildMs))} ms.`);
+  const skipped = report.stats.filter((s) => s.skipped > 0);
+  if (skipped.length) {
+    io.out('\nSkipped lines:');
+    for (const s of skipped) {
+      io.out(`  ${s.name}: ${Object.entries(s.reasons).map(([r, n]) => `${fmt(n)} ${SKIP_REASONS[r as keyof typeof SKIP_REASONS]}`).join('; ')}`);
+      for (const e of s.examples) io.out(`    ${e.file}:${e.line}: ${e.reason}${e.text !== undefined ? `: ${e.text}` : ''}`);
+    }
+  }
+  for (const e of report.errors) io.err(`error: ${e}`);
+  return report.errors.length > 0 ? 1 : 0;
+}
+
+/** A URL entry's rough cost in the JS heap (string key and record); for the memory column only. */
+const URL_ENTRY_BYTES = 120;
+
+function byCategory(stats: readonly ListStats[]): Record<string, { entries: number; lists: number }> {
+  const out: Record<string, { entries: number; lists: number }> = {};
+  for (const s of stats) {
+    const c = (out[s.category] ??= { entries: 0, lists: 0 });
+    c.entries += entriesOf(s);
+    c.lists++;
+  }
+  return out;
+}
+
+async function update(configFile: string, dataDir: string, only: string | undefined, json: boolean, io: Io): Promise<number> {
+  const cfg = loadConfig(configFile);
+  const sources = cfg.sources.filter((s) => s.url !== undefined && (only === undefined || s.name === only));
+  if (only !== undefined && sources.length === 0) throw new UsageError(`no downloaded source named "${only}" in ${configFile}`);
+  const log = createLogger({ level: json ? 'silent' : 'info', destination: 2 });
+  const outcomes = await updateAll(sources, dataDir, {
+    log, now: () => new Date(),
+    countEntries: (source) => countEntriesWith(source, (n) => cfg.categories.categoryOf(n)),
+  });
+  if (json) io.out(JSON.stringify(outcomes));
+  else for (const o of outcomes) io.out(`${o.source}: ${o.status}${o.entries !== undefined ? ` (${fmt(o.entries)} entries)` : ''}${o.reason ? `: ${o.reason}` : ''}`);
+  if (outcomes.some((o) => o.status === 'updated')) signalReload(dataDir, io, true);
+  return outcomes.some((o) => o.status === 'refused') ? 1 : 0;
+}
+
+function reload(dataDir: string, io: Io): number {
+  return signalReload(dataDir, io, false) ? 0 : 1;
+}
+
+/** Sends SIGHUP to the Schoolgate whose pid is in data/schoolgate.pid. */
+function signalReload(dataDir: string, io: Io, quietIfNone: boolean): boolean {
+  const pidFile = join(dataDir, 'schoolgate.pid');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    if (!quietIfNone) io.err(`no running Schoolgate: ${pidFile} not found (start it with "npm start")`);
+    return false;
+  }
+  try {
+    process.kill(pid, 'SIGHUP');
+    io.out(`asked Schoolgate (pid ${pid}) to reload its lists`);
+    return true;
+  } catch {
+    io.err(`no running Schoolgate: pid ${pid} from ${pidFile} is not running`);
+    return false;
+  }
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-GB');
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((v, c) => (c < 3 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
+}

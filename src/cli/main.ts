@@ -1,0 +1,57 @@
+// The schoolgate command line: one subcommand per job, each with --help. Errors end with a
+// message a technician can act on and exit code 2 (usage or configuration) or 1 (anything else).
+import { ConfigError } from '../config/errors.js';
+import { UrlError } from '../classify/normalise-url.js';
+import { classifyCommand } from './classify.js';
+import { processIo, UsageError, type Io } from './command.js';
+import { listsCommand } from './lists.js';
+import { startCommand } from './start.js';
+
+const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[], io: Io) => Promise<number> }>> = {
+  start: { summary: 'run Schoolgate in the foreground (npm start)', run: startCommand },
+  classify: { summary: 'show what the classifier says about a URL, and why', run: classifyCommand },
+  lists: { summary: 'report, update or reload the blocklists', run: listsCommand },
+};
+
+function usage(): string {
+  return [
+    'schoolgate - a web-filtering proxy for schools',
+    '',
+    'Usage: schoolgate <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
+    '',
+    'Every command takes --help, --config FILE (default config/default.yaml) and --data DIR (default data/).',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`schoolgate: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      io.err(`schoolgate ${name}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof UrlError) {
+      io.err(`schoolgate ${name}: ${err.message}`);
+      return 1;
+    }
+    io.err(`schoolgate ${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /(?:schoolgate(?:\.js)?|cli[/\\]main\.[jt]s)$/.test(process.argv[1]);
+if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));

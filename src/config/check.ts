@@ -1,0 +1,62 @@
+// A small validator for YAML values: each check reports a problem with the key's line and a
+// fix, and returns undefined so the caller can carry on and report every problem at once.
+import { ConfigError, type ConfigProblem } from './errors.js';
+import type { KeyPath, YamlFile } from './yaml.js';
+
+export class Checker {
+  readonly problems: ConfigProblem[] = [];
+  constructor(readonly yaml: YamlFile) {}
+
+  fail(path: KeyPath, message: string, fix?: string): undefined {
+    this.problems.push(this.yaml.problem(path, message, fix));
+    return undefined;
+  }
+
+  object(path: KeyPath, v: unknown, allowed?: readonly string[]): Record<string, unknown> | undefined {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return this.fail(path, `must be a mapping (key: value lines), found ${describe(v)}`);
+    const obj = v as Record<string, unknown>;
+    if (allowed) {
+      for (const k of Object.keys(obj)) {
+        if (!allowed.includes(k)) this.fail([...path, k], `unknown key "${k}"`, `use one of: ${allowed.join(', ')}`);
+      }
+    }
+    return obj;
+  }
+
+  array(path: KeyPath, v: unknown): unknown[] | undefined {
+    if (!Array.isArray(v)) return this.fail(path, `must be a list ("- item" lines), found ${describe(v)}`);
+    return v;
+  }
+
+  string(path: KeyPath, v: unknown, opts: { pattern?: RegExp; patternHelp?: string; oneOf?: readonly string[] } = {}): string | undefined {
+    if (typeof v !== 'string' || v === '') return this.fail(path, `must be a non-empty text value, found ${describe(v)}`);
+    if (opts.oneOf && !opts.oneOf.includes(v)) return this.fail(path, `"${v}" is not allowed`, `use one of: ${opts.oneOf.join(', ')}`);
+    if (opts.pattern && !opts.pattern.test(v)) return this.fail(path, `"${v}" is not valid`, opts.patternHelp);
+    return v;
+  }
+
+  number(path: KeyPath, v: unknown, opts: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(path, `must be a number, found ${describe(v)}`);
+    if (opts.integer && !Number.isInteger(v)) return this.fail(path, `must be a whole number, found ${v}`);
+    if (opts.min !== undefined && v < opts.min) return this.fail(path, `must be at least ${opts.min}, found ${v}`);
+    if (opts.max !== undefined && v > opts.max) return this.fail(path, `must be at most ${opts.max}, found ${v}`);
+    return v;
+  }
+
+  boolean(path: KeyPath, v: unknown): boolean | undefined {
+    if (typeof v !== 'boolean') return this.fail(path, `must be true or false, found ${describe(v)}`);
+    return v;
+  }
+
+  /** Throws one ConfigError carrying every problem found, if any. */
+  done(): void {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  }
+}
+
+export function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v === 'string' ? 'text' : typeof v} ${JSON.stringify(v)}`;
+}

@@ -1,0 +1,226 @@
+// Loads config/default.yaml (or the file given with --config) and the files it names,
+// validates everything, and resolves paths. Every problem in every file is reported at once,
+// each with file, line, key and fix; nothing half-valid is ever returned.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CATEGORY_ID, CategoryRegistry, ILLEGAL_CATEGORIES, type CategoryInfo } from '../classify/categories.js';
+import type { ListRole } from '../classify/lists.js';
+import { loadPhraseFile, type PhraseEntry } from '../classify/phrases.js';
+import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-terms.js';
+import { Checker } from './check.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import { SOURCE_FORMATS, type ListSourceConfig, type Refresh, type SourceFormat } from './types.js';
+import { YamlFile, type KeyPath } from './yaml.js';
+
+/** The project's own folder: the self-test list ships with the code, not with the config. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SELFTEST_SOURCE: ListSourceConfig = {
+  name: 'selftest', format: 'squidguard', path: resolve(PACKAGE_ROOT, 'blocklists/selftest'),
+  role: 'category', sensitive: false, refresh: null, minKeepRatio: 0.5,
+};
+
+export interface SchoolgateConfig {
+  readonly file: string;
+  readonly school: { readonly name: string; readonly timezone: string };
+  readonly categories: CategoryRegistry;
+  /** Configured sources, with the self-test source first. */
+  readonly sources: readonly ListSourceConfig[];
+  readonly searchEngines: readonly SearchEngineConfig[];
+  readonly phrases: {
+    readonly entries: readonly PhraseEntry[];
+    readonly threshold: number;
+    readonly thresholds: Readonly<Record<string, number>>;
+  };
+  readonly classifier: { readonly cacheSize: number };
+}
+
+const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier'];
+const SOURCE_KEYS = ['name', 'format', 'path', 'url', 'category', 'role', 'sensitive', 'refresh', 'ca', 'minKeepRatio'];
+const ROLES: readonly ListRole[] = ['category', 'allow', 'block'];
+const NAMED_REFRESH: Readonly<Record<string, number>> = { hourly: 1, 'twice-daily': 12, nightly: 24, daily: 24, weekly: 168 };
+const HOUR = 3_600_000;
+
+export function parseRefresh(text: string): Refresh | null | undefined {
+  if (text === 'never') return null;
+  const named = NAMED_REFRESH[text];
+  if (named !== undefined) return { everyMs: named * HOUR, label: text };
+  const m = /^(\d+)\s*(m|h|d)$/.exec(text);
+  if (!m) return undefined;
+  const everyMs = Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'h' ? HOUR : 24 * HOUR);
+  return everyMs >= 5 * 60_000 ? { everyMs, label: text } : undefined;
+}
+
+/** Loads and validates a configuration file and the files it refers to. */
+export function loadConfig(file: string): SchoolgateConfig {
+  const path = resolve(file);
+  const yaml = YamlFile.read(path);
+  const check = new Checker(yaml);
+  const problems: ConfigProblem[] = [];
+  const dir = dirname(path);
+  const root = check.object([], yaml.value ?? {}, TOP_KEYS) ?? {};
+
+  const schoolObj = root.school === undefined ? {} : check.object(['school'], root.school, ['name', 'timezone']) ?? {};
+  const school = {
+    name: schoolObj.name === undefined ? 'Schoolgate' : check.string(['school', 'name'], schoolObj.name) ?? 'Schoolgate',
+    timezone: schoolObj.timezone === undefined ? 'Europe/London' : validTimezone(check, schoolObj.timezone) ?? 'Europe/London',
+  };
+
+  let categories = new CategoryRegistry([], new Map());
+  const categoriesFile = root.categories === undefined ? undefined : check.string(['categories'], root.categories);
+  if (categoriesFile !== undefined) {
+    try {
+      categories = loadCategoryMap(resolve(dir, categoriesFile));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+
+  const sources = [SELFTEST_SOURCE, ...loadSources(check, root.lists, dir, categories)];
+
+  const searchEngines: SearchEngineConfig[] = [];
+  const phraseEntries: PhraseEntry[] = [];
+  const collect = <T>(fn: () => T[], into: T[]): void => {
+    try {
+      into.push(...fn());
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  };
+  const search = root.search === undefined ? {} : check.object(['search'], root.search, ['engines']) ?? {};
+  if (search.engines !== undefined) {
+    const f = check.string(['search', 'engines'], search.engines);
+    if (f !== undefined) collect(() => loadSearchEngines(resolve(dir, f)), searchEngines);
+  }
+
+  const phrases = root.phrases === undefined ? {} : check.object(['phrases'], root.phrases, ['threshold', 'thresholds', 'files']) ?? {};
+  const threshold = phrases.threshold === undefined ? 10 : check.number(['phrases', 'threshold'], phrases.threshold, { min: 1, max: 1000 }) ?? 10;
+  const thresholds: Record<string, number> = {};
+  if (phrases.thresholds !== undefined) {
+    const t = check.object(['phrases', 'thresholds'], phrases.thresholds) ?? {};
+    for (const [cat, v] of Object.entries(t)) {
+      if (!categories.has(cat)) check.fail(['phrases', 'thresholds', cat], `unknown category "${cat}"`, 'use a category id from the category map');
+      const n = check.number(['phrases', 'thresholds', cat], v, { min: 1, max: 1000 });
+      if (n !== undefined) thresholds[cat] = n;
+    }
+  }
+  if (phrases.files !== undefined) {
+    const files = check.array(['phrases', 'files'], phrases.files) ?? [];
+    files.forEach((f, i) => {
+      const name = check.string(['phrases', 'files', i], f);
+      if (name !== undefined) collect(() => loadPhraseFile(resolve(dir, name)), phraseEntries);
+    });
+  }
+  for (const e of phraseEntries) {
+    if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
+  }
+
+  const cls = root.classifier === undefined ? {} : check.object(['classifier'], root.classifier, ['cacheSize']) ?? {};
+  const cacheSize = cls.cacheSize === undefined ? 20_000 : check.number(['classifier', 'cacheSize'], cls.cacheSize, { min: 0, max: 10_000_000, integer: true }) ?? 20_000;
+
+  const all = [...check.problems, ...problems];
+  if (all.length > 0) throw new ConfigError(all);
+  return { file: path, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize } };
+}
+
+function validTimezone(check: Checker, v: unknown): string | undefined {
+  const tz = check.string(['school', 'timezone'], v);
+  if (tz === undefined) return undefined;
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    return tz;
+  } catch {
+    return check.fail(['school', 'timezone'], `"${tz}" is not a time zone`, 'use an IANA name such as Europe/London');
+  }
+}
+
+function loadSources(check: Checker, v: unknown, dir: string, categories: CategoryRegistry): ListSourceConfig[] {
+  if (v === undefined) return [];
+  const lists = check.object(['lists'], v, ['sources']);
+  if (!lists || lists.sources === undefined) return [];
+  const items = check.array(['lists', 'sources'], lists.sources) ?? [];
+  const out: ListSourceConfig[] = [];
+  const seen = new Set<string>(['selftest']);
+  items.forEach((item, i) => {
+    const at: KeyPath = ['lists', 'sources', i];
+    const s = check.object(at, item, SOURCE_KEYS);
+    if (!s) return;
+    const name = check.string([...at, 'name'], s.name, { pattern: /^[a-z0-9][a-z0-9-]{0,39}$/, patternHelp: 'use lower-case letters, digits and hyphens' });
+    if (name !== undefined) {
+      if (seen.has(name)) check.fail([...at, 'name'], name === 'selftest' ? '"selftest" is reserved for the built-in self-test list' : `source name "${name}" is used twice`, 'give each source its own name');
+      seen.add(name);
+    }
+    const format = check.string([...at, 'format'], s.format, { oneOf: SOURCE_FORMATS }) as SourceFormat | undefined;
+    const role = s.role === undefined ? 'category' : (check.string([...at, 'role'], s.role, { oneOf: ROLES }) as ListRole | undefined);
+    if (s.path === undefined && s.url === undefined) check.fail(at, 'a source needs "path" (a local file or folder) or "url" (https://…)');
+    if (s.path !== undefined && s.url !== undefined) check.fail([...at, 'url'], 'a source has either "path" or "url", not both');
+    const path = s.path === undefined ? undefined : check.string([...at, 'path'], s.path);
+    const url = s.url === undefined ? undefined : check.string([...at, 'url'], s.url, { pattern: /^https:\/\/[^\s/]+/, patternHelp: 'lists are downloaded over https:// only' });
+    let category: string | undefined;
+    if (s.category !== undefined) {
+      category = check.string([...at, 'category'], s.category, { pattern: CATEGORY_ID });
+      if (category !== undefined && !categories.has(category)) category = check.fail([...at, 'category'], `unknown category "${category}"`, 'use a built-in id or add it under categories: in the category map');
+    } else if (format !== undefined && format !== 'squidguard' && (name === undefined || categories.categoryOf(name) === undefined)) {
+      check.fail(at, `a ${format} source needs "category"`, 'name the category its entries belong to');
+    }
+    if (role === 'allow' && category !== undefined && ILLEGAL_CATEGORIES.has(category)) {
+      check.fail([...at, 'role'], `illegal is not a setting: a ${category} list cannot be an allow list`, 'remove "role: allow"');
+    }
+    const illegal = category !== undefined && ILLEGAL_CATEGORIES.has(category);
+    const sensitiveDefault = illegal || format === 'iwf' || format === 'sha256-urls';
+    const sensitive = s.sensitive === undefined ? sensitiveDefault : check.boolean([...at, 'sensitive'], s.sensitive) ?? sensitiveDefault;
+    if (illegal && sensitive === false) check.fail([...at, 'sensitive'], `a ${category} list is always sensitive: its entries are never shown`, 'remove "sensitive: false"');
+    let refresh: Refresh | null = null;
+    if (url !== undefined) {
+      const text = s.refresh === undefined ? (illegal ? 'twice-daily' : 'nightly') : check.string([...at, 'refresh'], s.refresh);
+      if (text !== undefined) {
+        const r = parseRefresh(text);
+        if (r === undefined) check.fail([...at, 'refresh'], `"${text}" is not a refresh schedule`, 'use hourly, twice-daily, nightly, weekly, never, or a duration such as 6h (at least 5m)');
+        else refresh = r;
+      }
+    } else if (s.refresh !== undefined) check.fail([...at, 'refresh'], 'only downloaded (url:) sources are refreshed', 'remove "refresh" or use "url"');
+    const ca = s.ca === undefined ? undefined : check.string([...at, 'ca'], s.ca);
+    const minKeepRatio = s.minKeepRatio === undefined ? 0.5 : check.number([...at, 'minKeepRatio'], s.minKeepRatio, { min: 0, max: 1 }) ?? 0.5;
+    if (name === undefined || format === undefined || role === undefined) return;
+    out.push({
+      name, format, role, sensitive, refresh, minKeepRatio,
+      ...(path !== undefined ? { path: resolve(dir, path) } : {}),
+      ...(url !== undefined ? { url } : {}),
+      ...(category !== undefined ? { category } : {}),
+      ...(ca !== undefined ? { ca: resolve(dir, ca) } : {}),
+    });
+  });
+  return out;
+}
+
+/** Reads the category map: the school's extra categories and list-name -> category lines. */
+export function loadCategoryMap(file: string): CategoryRegistry {
+  const yaml = YamlFile.read(file);
+  const check = new Checker(yaml);
+  const root = check.object([], yaml.value ?? {}, ['categories', 'lists']) ?? {};
+  const custom: CategoryInfo[] = [];
+  const base = new CategoryRegistry([], new Map());
+  if (root.categories !== undefined) {
+    const cats = check.object(['categories'], root.categories) ?? {};
+    for (const [id, label] of Object.entries(cats)) {
+      if (!CATEGORY_ID.test(id)) { check.fail(['categories', id], `"${id}" is not a valid category id`, 'use lower-case letters, digits and hyphens, starting with a letter'); continue; }
+      if (base.has(id)) { check.fail(['categories', id], `"${id}" is a built-in category`, 'remove it from categories:'); continue; }
+      const text = check.string(['categories', id], label);
+      if (text !== undefined) custom.push({ id, group: 'custom', label: text });
+    }
+  }
+  const known = new CategoryRegistry(custom, new Map());
+  const listMap = new Map<string, string>();
+  if (root.lists !== undefined) {
+    const lists = check.object(['lists'], root.lists) ?? {};
+    for (const [list, cat] of Object.entries(lists)) {
+      const id = check.string(['lists', list], cat);
+      if (id === undefined) continue;
+      if (!known.has(id)) check.fail(['lists', list], `unknown category "${id}"`, 'use a built-in id or add it under categories:');
+      else listMap.set(list, id);
+    }
+  }
+  check.done();
+  return new CategoryRegistry(custom, listMap);
+}

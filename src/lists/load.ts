@@ -1,0 +1,65 @@
+// Turns the configuration into a Classifier: resolve every source to its lists, build the
+// matcher (in a worker thread when called from a running proxy), and compile the search-term
+// and phrase parts. Problems with one source are reported and the rest still load.
+import { buildMatcherData, type MatcherData } from '../classify/build.js';
+import { buildInWorker } from '../classify/build-worker.js';
+import { Classifier } from '../classify/classifier.js';
+import type { ListSpec, ListStats } from '../classify/lists.js';
+import { Matcher } from '../classify/matcher.js';
+import { PhraseMatcher } from '../classify/phrases.js';
+import { SearchTermExtractor } from '../classify/search-terms.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import type { ListSourceConfig } from '../config/types.js';
+import { sourceLists, sourceLocation } from './sources.js';
+
+export interface LoadReport {
+  /** Sources or lists that could not be loaded at all, and lists with unreadable files. */
+  readonly errors: readonly string[];
+  readonly stats: readonly ListStats[];
+  readonly buildMs: number;
+}
+
+export interface LoadedLists {
+  readonly classifier: Classifier;
+  readonly report: LoadReport;
+}
+
+export interface LoadOptions {
+  readonly dataDir: string;
+  /** Build off the event loop (a running proxy); the CLI builds in-process. */
+  readonly worker?: boolean;
+  /** Classify against this squidGuard folder instead of the configured sources (`classify --lists`). */
+  readonly listsDir?: string;
+}
+
+export function specsFor(config: SchoolgateConfig, opts: LoadOptions): { specs: ListSpec[]; errors: string[] } {
+  const specs: ListSpec[] = [];
+  const errors: string[] = [];
+  let sources: readonly ListSourceConfig[] = config.sources;
+  let categoryOf = (name: string): string | undefined => config.categories.categoryOf(name);
+  if (opts.listsDir !== undefined) {
+    sources = [{ name: 'lists', format: 'squidguard', path: opts.listsDir, role: 'category', sensitive: false, refresh: null, minKeepRatio: 0.5 }];
+    // A technician trying out a list folder sees unmapped lists under their own names.
+    categoryOf = (name) => config.categories.categoryOf(name) ?? name;
+  }
+  for (const source of sources) {
+    const found = sourceLists(source, sourceLocation(source, opts.dataDir), categoryOf);
+    specs.push(...found.specs);
+    errors.push(...found.errors);
+  }
+  return { specs, errors };
+}
+
+export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Promise<LoadedLists> {
+  const { specs, errors } = specsFor(config, opts);
+  const data: MatcherData = opts.worker ? await buildInWorker(specs) : buildMatcherData(specs);
+  const matcher = new Matcher(data);
+  const classifier = new Classifier({
+    matcher,
+    search: new SearchTermExtractor(config.searchEngines),
+    phrases: new PhraseMatcher(config.phrases.entries, { default: config.phrases.threshold, byCategory: config.phrases.thresholds }),
+    cacheSize: config.classifier.cacheSize,
+  });
+  const listErrors = data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
+  return { classifier, report: { errors: [...errors, ...listErrors], stats: data.stats, buildMs: data.buildMs } };
+}

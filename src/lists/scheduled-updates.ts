@@ -1,0 +1,46 @@
+// Refreshes downloaded sources on their schedules inside a running Schoolgate. Checking a
+// download (it must load, and not shrink) builds it in a worker thread, as a reload does, so
+// the event loop never stalls on 1.7 M entries; an accepted update triggers a reload.
+import { buildInWorker } from '../classify/build-worker.js';
+import { entriesOf } from '../classify/lists.js';
+import type { ListSourceConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { Scheduler } from './schedule.js';
+import type { ListService } from './service.js';
+import { sourceLists } from './sources.js';
+import { readSourceState, updateSource, type CountEntries } from './update.js';
+
+/** Counts what loads from a candidate copy, building it in a worker thread. */
+export function countInWorker(source: ListSourceConfig, categoryOf: (name: string) => string | undefined): CountEntries {
+  return async (location) => {
+    const lists = sourceLists(source, location, categoryOf);
+    const data = await buildInWorker(lists.specs);
+    const errors = [...lists.errors, ...data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`)];
+    return { entries: data.stats.reduce((n, s) => n + entriesOf(s), 0), errors };
+  };
+}
+
+export interface UpdateSchedule {
+  stop(): Promise<void>;
+}
+
+export async function startUpdateSchedule(service: ListService, deps: { dataDir: string; log: Logger }): Promise<UpdateSchedule> {
+  const sources = service.config.sources.filter((s) => s.url !== undefined && s.refresh !== null);
+  const scheduled = await Promise.all(sources.map(async (s) => {
+    const state = await readSourceState(deps.dataDir, s.name);
+    return { name: s.name, refresh: s.refresh!, lastRunAt: state.lastAttemptAt ? new Date(state.lastAttemptAt) : null };
+  }));
+  const scheduler = new Scheduler(scheduled, async (name) => {
+    // The source as configured now: a reload may have changed it since the schedule began.
+    const source = service.config.sources.find((s) => s.name === name && s.url !== undefined);
+    if (!source) return;
+    const outcome = await updateSource(source, deps.dataDir, {
+      log: deps.log, now: () => new Date(),
+      countEntries: countInWorker(source, (n) => service.config.categories.categoryOf(n)),
+    });
+    if (outcome.status === 'updated') await service.reload(`update of ${name}`);
+  }, { now: () => new Date(), onError: (name, err) => deps.log.error({ source: name, err: String(err) }, 'scheduled list update failed; the lists in use stay in use') });
+  scheduler.start();
+  for (const s of scheduled) deps.log.info({ source: s.name, refresh: sources.find((x) => x.name === s.name)!.refresh!.label, next: scheduler.nextRunOf(s.name)?.toISOString() }, 'list refresh scheduled');
+  return { stop: () => scheduler.stop() };
+}

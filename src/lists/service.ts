@@ -1,0 +1,86 @@
+// The live list service of a running Schoolgate: holds the current Classifier snapshot,
+// rebuilds it off the event loop on reload, and swaps it in with one assignment. Requests in
+// flight keep the snapshot they started with; a failed reload leaves the old one serving.
+import type { Classifier } from '../classify/classifier.js';
+import { loadConfig, type SchoolgateConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { loadLists, type LoadReport } from './load.js';
+
+export interface ListServiceDeps {
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly log: Logger;
+}
+
+export class ListService {
+  private snapshot: Classifier;
+  private cfg: SchoolgateConfig;
+  private running: Promise<boolean> | null = null;
+  private pending = false;
+  /** Completed reloads, successful or not; for status pages and tests. */
+  reloads = 0;
+
+  private constructor(private readonly deps: ListServiceDeps, cfg: SchoolgateConfig, snapshot: Classifier) {
+    this.cfg = cfg;
+    this.snapshot = snapshot;
+  }
+
+  static async start(deps: ListServiceDeps): Promise<ListService> {
+    const cfg = loadConfig(deps.configFile);
+    const { classifier, report } = await loadLists(cfg, { dataDir: deps.dataDir, worker: true });
+    logReport(deps.log, report, 'lists loaded');
+    return new ListService(deps, cfg, classifier);
+  }
+
+  /** The snapshot to classify with now. Take it once per request. */
+  get classifier(): Classifier {
+    return this.snapshot;
+  }
+
+  get config(): SchoolgateConfig {
+    return this.cfg;
+  }
+
+  /**
+   * Re-reads the configuration and rebuilds every list in a worker, then swaps. Calls during
+   * a reload are folded into one more reload after it. Resolves true if the swap happened.
+   */
+  reload(reason: string): Promise<boolean> {
+    if (this.running) {
+      this.pending = true;
+      return this.running.then(() => this.running ?? true);
+    }
+    this.running = this.rebuild(reason).finally(() => {
+      this.running = null;
+      this.reloads++;
+      if (this.pending) {
+        this.pending = false;
+        void this.reload('reload requested during the previous one');
+      }
+    });
+    return this.running;
+  }
+
+  private async rebuild(reason: string): Promise<boolean> {
+    const log = this.deps.log;
+    log.info({ reason }, 'reloading configuration and lists');
+    try {
+      const cfg = loadConfig(this.deps.configFile);
+      const { classifier, report } = await loadLists(cfg, { dataDir: this.deps.dataDir, worker: true });
+      this.cfg = cfg;
+      this.snapshot = classifier;
+      logReport(log, report, 'lists reloaded');
+      return true;
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'reload failed: the previous configuration and lists stay in use');
+      return false;
+    }
+  }
+}
+
+function logReport(log: Logger, report: LoadReport, msg: string): void {
+  const entries = report.stats.reduce((n, s) => n + s.domains + s.urls + s.hashes + s.expressions, 0);
+  const skipped = report.stats.reduce((n, s) => n + s.skipped, 0);
+  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs) }, msg);
+  for (const e of report.errors) log.warn({ problem: e }, 'list not loaded');
+}

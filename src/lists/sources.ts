@@ -1,0 +1,63 @@
+// From configured sources to the ListSpecs the matcher is built from. A local source is read
+// where it is; a downloaded one from its current copy under data/lists/<name>/, which only a
+// validated update ever replaces.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ListFileKind, ListSpec } from '../classify/lists.js';
+import type { ListSourceConfig, SourceFormat } from '../config/types.js';
+import { scanSquidGuard } from './squidguard.js';
+
+const FILE_KIND: Readonly<Record<Exclude<SourceFormat, 'squidguard' | 'list'>, ListFileKind>> = {
+  domains: 'domains', urls: 'urls', hosts: 'hosts', iwf: 'iwf', 'sha256-urls': 'sha256',
+};
+
+/** The file name a downloaded single-file source is stored under. */
+export const DOWNLOADED_FILE = 'list';
+
+export function isFolderFormat(format: SourceFormat): boolean {
+  return format === 'squidguard' || format === 'list';
+}
+
+/** Where a downloaded source's copies live. */
+export function sourceStore(dataDir: string, name: string): string {
+  return join(dataDir, 'lists', name);
+}
+
+/** The folder or file a source is read from now; for a downloaded source, its current copy. */
+export function sourceLocation(source: ListSourceConfig, dataDir: string): string {
+  if (source.path !== undefined) return source.path;
+  const current = join(sourceStore(dataDir, source.name), 'current');
+  return isFolderFormat(source.format) ? current : join(current, DOWNLOADED_FILE);
+}
+
+export interface SourceLists {
+  readonly specs: ListSpec[];
+  /** Problems that stop part or all of this source loading; the other sources still load. */
+  readonly errors: string[];
+}
+
+/**
+ * The lists of one source found at `location`. `categoryOf` maps a list's name to a category
+ * id (the category map in config); a source-level `category` overrides it.
+ */
+export function sourceLists(source: ListSourceConfig, location: string, categoryOf: (listName: string) => string | undefined): SourceLists {
+  if (!existsSync(location)) {
+    const why = source.url !== undefined
+      ? `not downloaded yet (run "schoolgate lists update --source ${source.name}")`
+      : `${location} does not exist`;
+    return { specs: [], errors: [`${source.name}: ${why}`] };
+  }
+  const base = { source: source.name, role: source.role, sensitive: source.sensitive };
+  if (source.format === 'squidguard') {
+    const scan = scanSquidGuard(location, { ...base, categoryOf: (n) => source.category ?? categoryOf(n) });
+    const errors = scan.unmapped.map((n) => `${source.name}/${n}: no category for list "${n}" (add "${n}: <category>" under lists: in the category map)`);
+    if (scan.specs.length === 0 && scan.unmapped.length === 0) errors.push(`${source.name}: no squidGuard lists (folders with domains or urls files) in ${location}`);
+    return { specs: scan.specs, errors };
+  }
+  const category = source.category ?? categoryOf(source.name);
+  if (category === undefined) return { specs: [], errors: [`${source.name}: no category (set "category:" on the source)`] };
+  const files = source.format === 'list'
+    ? (['domains', 'urls', 'expressions'] as const).map((kind) => ({ kind, path: join(location, kind), optional: true }))
+    : [{ kind: FILE_KIND[source.format], path: location }];
+  return { specs: [{ name: source.name, listName: source.name, category, ...base, files }], errors: [] };
+}

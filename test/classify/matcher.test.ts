@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DomainTable, DomainTableBuilder } from '../../src/classify/domain-table.js';
+import { WITHHELD, winningMatch } from '../../src/classify/matcher.js';
+import { buildFrom, tempDir } from '../helpers/lists.js';
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+
+const school = buildFrom(`${tmp.dir}/school`, [
+  { name: 'video', category: 'video-streaming', files: { domains: 'bbc.co.uk\nvideo.example\n', urls: 'tube.example/watch\n' } },
+  { name: 'school-allow', category: 'education', role: 'allow', files: { urls: 'bbc.co.uk/bitesize\n', domains: 'learn.video.example\n' } },
+  { name: 'school-block', category: 'school-blocked', role: 'block', files: { urls: 'bbc.co.uk/bitesize/games\n' } },
+  { name: 'adult', files: { domains: 'adult.example\n192.0.2.7\nxn--bcher-kva.example\n', urls: 'blog.example/nsfw/\n' } },
+  { name: 'blogs', files: { domains: 'blog.example\n' } },
+  { name: 'games', files: { domains: 'games.example\nbücher.example\n' } },
+]);
+
+describe('domain entries', () => {
+  it.each([
+    ['https://adult.example/', ['adult']],
+    ['https://www.adult.example/x', ['adult']],
+    ['https://a.b.c.adult.example/', ['adult']],
+    ['https://notadult.example/', []],
+    ['https://adult.example.evil.test/', []],
+    ['https://example/', []],
+    ['https://192.0.2.7/', ['adult']],
+    ['http://3221225991/', ['adult']],
+    ['https://192.0.2.77/', []],
+    ['https://1.192.0.2.7.example/', []],
+    ['https://bücher.example/', ['adult', 'games']],
+    ['https://xn--bcher-kva.example/', ['adult', 'games']],
+    ['https://ADULT.EXAMPLE./', ['adult']],
+    ['http://good.test@adult.example/', ['adult']],
+    ['http://%61dult.example/', ['adult']],
+  ])('%s', (url, categories) => {
+    expect(school.categories(url)).toEqual(categories);
+  });
+
+  it('returns every category, each with the entry, list and line that matched', () => {
+    const m = school.match('https://www.blog.example/nsfw/pics');
+    expect(m.map((x) => [x.category, x.kind, x.entry, x.list, x.line])).toEqual([
+      ['adult', 'url', 'blog.example/nsfw', 'adult', 1],
+      ['blogs', 'domain', 'blog.example', 'blogs', 1],
+    ]);
+  });
+});
+
+describe('URL entries match at path-segment boundaries', () => {
+  it.each([
+    ['https://tube.example/watch', true],
+    ['https://tube.example/watch/', true],
+    ['https://tube.example/watch?v=1', true],
+    ['https://tube.example/watch/abc', true],
+    ['https://tube.example/watchlater', false],
+    ['https://tube.example/', false],
+    ['https://www.tube.example/watch', true],
+    ['https://web.tube.example/watch', true],
+    ['https://ftp2.tube.example/watch', true],
+    ['https://sub.tube.example/watch', false],
+    ['https://tube.example/WATCH', true],
+    ['https://tube.example/%77atch', true],
+    ['https://tube.example//watch', true],
+    ['https://tube.example/x/../watch', true],
+    ['https://tube.example/watch#frag', true],
+  ])('%s', (url, hit) => {
+    expect(school.categories(url).includes('video-streaming')).toBe(hit);
+  });
+});
+
+describe('the most specific entry wins', () => {
+  it.each([
+    // bbc.co.uk is video streaming, but the school allows Bitesize...
+    ['https://www.bbc.co.uk/iplayer', 'video-streaming', 'category'],
+    ['https://www.bbc.co.uk/bitesize', 'education', 'allow'],
+    ['https://www.bbc.co.uk/bitesize/topics/maths', 'education', 'allow'],
+    // ...and blocks one folder inside it.
+    ['https://www.bbc.co.uk/bitesize/games/space', 'school-blocked', 'block'],
+    // a school allow entry for a subdomain beats the category entry for its parent
+    ['https://learn.video.example/', 'education', 'allow'],
+    ['https://video.example/', 'video-streaming', 'category'],
+  ])('%s -> %s', (url, category, role) => {
+    const win = winningMatch(school.match(url))!;
+    expect([win.category, win.role]).toEqual([category, role]);
+  });
+
+  it('breaks a tie of equal specificity in favour of the school, block before allow', () => {
+    const t = buildFrom(`${tmp.dir}/tie`, [
+      { name: 'social', category: 'social-networking', files: { domains: 'tie.example\n' } },
+      { name: 'allow', category: 'education', role: 'allow', files: { domains: 'tie.example\n' } },
+      { name: 'block', category: 'school-blocked', role: 'block', files: { domains: 'tie.example\n' } },
+    ]);
+    expect(t.match('https://tie.example/').map((m) => m.role)).toEqual(['block', 'allow', 'category']);
+  });
+});
+
+describe('IWF-style URL lists match pages, never their whole domain', () => {
+  const iwf = buildFrom(`${tmp.dir}/iwf`, [
+    { name: 'iwf', sensitive: true, files: { iwf: 'host0.iwf-synthetic.test/i/abc123.jpg\nwww.example.org/gallery/4fc2\nwhole-site.invalid\nhttp://files.example.test/view.php?id=85\n' } },
+  ]);
+  it.each([
+    ['https://host0.iwf-synthetic.test/i/abc123.jpg', true],
+    ['https://HOST0.iwf-synthetic.test./i/abc123.jpg?size=big', true],
+    ['https://host0.iwf-synthetic.test/i/', false],
+    ['https://host0.iwf-synthetic.test/', false],
+    ['https://host0.iwf-synthetic.test/i/abc123.jpgx', false],
+    ['https://www.example.org/gallery/4fc2', true],
+    ['https://example.org/gallery/4fc2/', true],
+    ['https://www.example.org/gallery', false],
+    ['https://www.example.org/', false],
+    ['https://whole-site.invalid/anything', true],
+    ['https://sub.whole-site.invalid/', true],
+    ['https://files.example.test/view.php?id=85', true],
+    ['https://files.example.test/view.php?id=85&p=2', true],
+    ['https://files.example.test/view.php?id=851', false],
+    ['https://files.example.test/view.php', false],
+  ])('%s', (url, hit) => {
+    expect(iwf.categories(url)).toEqual(hit ? ['iwf'] : []);
+  });
+
+  it('withholds the entry in explanations', () => {
+    expect(iwf.match('https://www.example.org/gallery/4fc2')[0]!.entry).toBe(WITHHELD);
+  });
+});
+
+describe('hashed URL lists', () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const hashed = buildFrom(`${tmp.dir}/hashed`, [
+    { name: 'iwf', sensitive: true, files: { sha256: `${sha('img.example.net/view.php?id=4edd')}\n${sha('cdn.example.com/9a81602a')}\n${sha('www.example.com/i/7ddd')}\n${sha('whole.example.test')}\n` } },
+  ]);
+  it.each([
+    ['https://img.example.net/view.php?id=4edd', true],
+    ['https://img.example.net/view.php?id=4ed', false],
+    ['https://cdn.example.com/9a81602a', true],
+    ['https://cdn.example.com/9a81602a/thumb.jpg', true],
+    ['https://cdn.example.com/9a81602', false],
+    ['https://example.com/i/7ddd', false],
+    ['https://www.example.com/i/7ddd', true],
+    ['https://whole.example.test/', true],
+  ])('%s', (url, hit) => {
+    expect(hashed.categories(url)).toEqual(hit ? ['iwf'] : []);
+  });
+});
+
+describe('the domain table', () => {
+  it('finds every stored name and no other, across growth and rehashing', () => {
+    const b = new DomainTableBuilder();
+    const names: string[] = [];
+    for (let i = 0; i < 30_000; i++) names.push(`n${i.toString(36)}.example${i % 13}.test`);
+    names.forEach((n, i) => expect(b.add(n, i % 3, i + 1)).toBe(true));
+    expect(b.add(names[5]!, 5 % 3, 99)).toBe(false);
+    const t = new DomainTable(b.finish());
+    expect(t.size).toBe(names.length);
+    for (const n of names) expect(t.has(n)).toBe(true);
+    for (let i = 0; i < 30_000; i++) expect(t.has(`m${i.toString(36)}.example${i % 13}.test`)).toBe(false);
+    expect(t.has(`x.${names[7]}`)).toBe(true);
+  });
+
+  it('keeps every list and line of a name listed in several lists', () => {
+    const b = new DomainTableBuilder();
+    b.add('shared.example', 0, 10);
+    b.add('other.example', 0, 11);
+    b.add('shared.example', 3, 20);
+    const t = new DomainTable(b.finish());
+    const seen: [number, number][] = [];
+    t.lookup('www.shared.example', false, (rec) => {
+      const first = t.firstPosting(rec);
+      for (let i = 0; i < t.postingCount(rec); i++) seen.push([t.listAt(first + 6 * i), t.lineAt(first + 6 * i)]);
+    });
+    expect(seen).toEqual([[0, 10], [3, 20]]);
+  });
+});

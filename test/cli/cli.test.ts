@@ -1,0 +1,137 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, schoolgate, spawnSchoolgate } from '../helpers/cli.js';
+import { tempDir } from '../helpers/lists.js';
+import { shared } from '../helpers/shared.js';
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+const data = join(tmp.dir, 'data');
+
+describe('help', () => {
+  it('lists the commands', async () => {
+    const r = await schoolgate(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: schoolgate <command>/);
+    for (const c of ['start', 'classify', 'lists']) expect(r.stdout).toContain(`  ${c}`);
+  });
+
+  it.each(['classify', 'lists', 'start'])('%s --help', async (command) => {
+    const r = await schoolgate([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: schoolgate ${command}`);
+    expect(r.stdout).toContain('--config');
+    expect(r.stdout).toContain('--data');
+  });
+
+  it('rejects an unknown command and an unknown option with exit code 2', async () => {
+    const a = await schoolgate(['frobnicate']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('unknown command "frobnicate"');
+    const b = await schoolgate(['classify', '--frob', 'x']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/Unknown option '--frob'.*\n.*classify --help/);
+  });
+});
+
+describe('classify', () => {
+  it('proves every category with its self-test host', async () => {
+    const r = await schoolgate(['classify', 'https://gambling.selftest.invalid/', '--json', '--data', data]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.categories).toEqual(['gambling']);
+    expect(j.searchTerm).toBeNull();
+    expect(j.phrases).toEqual([]);
+    expect(j.matches[0]).toMatchObject({ list: 'selftest/gambling', kind: 'domain', entry: 'gambling.selftest.invalid', line: 2 });
+  });
+
+  it('withholds the entry of an illegal-list match', async () => {
+    const r = await schoolgate(['classify', 'iwf.selftest.invalid', '--json', '--data', data]);
+    expect(JSON.parse(r.stdout).categories).toEqual(['iwf']);
+  });
+
+  it('reads the search term and flags safeguarding phrases', async () => {
+    const r = await schoolgate(['classify', 'https://www.google.co.uk/search?q=how+to+k1ll+myself', '--json', '--data', data]);
+    const j = JSON.parse(r.stdout);
+    expect(j.searchTerm).toBe('how to kill myself');
+    expect(j.phrases).toEqual(expect.arrayContaining([expect.objectContaining({ category: 'suicide' })]));
+    expect(j.flagged.map((f: { category: string }) => f.category)).toContain('suicide');
+  });
+
+  it('shows the school allow entry beating nothing else, in words', async () => {
+    const r = await schoolgate(['classify', 'https://www.bbc.co.uk/bitesize/topics', '--data', data]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/categories\s+education/);
+    expect(r.stdout).toMatch(/education\s+allow\s+url\s+bbc\.co\.uk\/bitesize\s+\(school-allow, line 4\)/);
+  });
+
+  it('classifies against a squidGuard folder with --lists', async () => {
+    const r = await schoolgate(['classify', 'https://163.facebook.com/', '--json', '--lists', shared('bench-set-small'), '--data', data]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).categories).toContain('social-networking');
+  });
+
+  it('says clearly when a URL cannot be parsed', async () => {
+    const r = await schoolgate(['classify', 'http://[::1/', '--data', data]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not a valid URL');
+  });
+
+  it('reports configuration errors with file and line, exit code 2', async () => {
+    const bad = join(tmp.dir, 'bad.yaml');
+    writeFileSync(bad, 'school:\n  timezone: Nowhere/Land\n');
+    const r = await schoolgate(['classify', 'example.com', '--config', bad, '--data', data]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:2: school.timezone: "Nowhere/Land" is not a time zone`);
+  });
+});
+
+describe('lists', () => {
+  it('reports every list, by category, and what is not loaded yet', async () => {
+    const r = await schoolgate(['lists', '--json', '--data', data]);
+    const j = JSON.parse(r.stdout);
+    const selftest = j.lists.filter((l: { name: string }) => l.name.startsWith('selftest/'));
+    expect(selftest.length).toBe(26);
+    expect(j.categories.gambling.entries).toBeGreaterThanOrEqual(1);
+    expect(j.errors).toEqual([expect.stringContaining('ut1: not downloaded yet (run "schoolgate lists update --source ut1")')]);
+    expect(r.code).toBe(1);
+  });
+
+  it('shows skipped lines with file, line and reason', async () => {
+    const dir = join(tmp.dir, 'sg');
+    mkdirSync(join(dir, 'gambling'), { recursive: true });
+    writeFileSync(join(dir, 'gambling', 'domains'), 'bet.example\n*.wild.example\nfine.example\n');
+    const cfg = join(tmp.dir, 'lists.yaml');
+    writeFileSync(cfg, `categories: ${ROOT}/config/categories.yaml\nlists:\n  sources:\n    - {name: local, format: squidguard, path: ${dir}}\n`);
+    const r = await schoolgate(['lists', '--config', cfg, '--data', data]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/local\/gambling\s+gambling\s+category\s+2\s+0\s+0\s+1/);
+    expect(r.stdout).toContain('1 a wildcard, which Schoolgate does not support');
+    expect(r.stdout).toContain(`${join(dir, 'gambling', 'domains')}:2: wildcard: *.wild.example`);
+  });
+
+  it('says there is nothing to reload when Schoolgate is not running', async () => {
+    const r = await schoolgate(['lists', 'reload', '--data', join(tmp.dir, 'nothing-here')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no running Schoolgate');
+  });
+});
+
+describe('start', () => {
+  it('loads the lists, writes its pid, reloads on SIGHUP and stops on SIGTERM', async () => {
+    const dataDir = join(tmp.dir, 'running');
+    const p = spawnSchoolgate(['start', '--data', dataDir]);
+    await p.waitFor(/Schoolgate is running/);
+    const pid = Number(readFileSync(join(dataDir, 'schoolgate.pid'), 'utf8'));
+    expect(pid).toBe(p.child.pid);
+    const reload = await schoolgate(['lists', 'reload', '--data', dataDir]);
+    expect(reload.code).toBe(0);
+    expect(reload.stdout).toContain(`asked Schoolgate (pid ${pid}) to reload`);
+    const line = await p.waitFor(/lists reloaded/);
+    expect(JSON.parse(line)).toMatchObject({ msg: 'lists reloaded', lists: expect.any(Number) });
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(existsSync(join(dataDir, 'schoolgate.pid'))).toBe(false);
+  });
+});

@@ -1,0 +1,55 @@
+// Runs the real `schoolgate` command (bin/schoolgate.js) in a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = resolve(ROOT, 'bin/schoolgate.js');
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function schoolgate(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+/** Starts a long-running command; `waitFor` resolves when its stdout shows a line matching. */
+export function spawnSchoolgate(args: readonly string[], opts: { cwd?: string } = {}) {
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of [...waiters]) {
+      const line = stdout.split('\n').find((l) => w.re.test(l));
+      if (line) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    waitFor(re: RegExp, after = 0): Promise<string> {
+      return new Promise((res, rej) => {
+        const line = stdout.split('\n').slice(after).find((l) => re.test(l));
+        if (line) return res(line);
+        waiters.push({ re, resolve: res });
+        void exited.then((code) => rej(new Error(`schoolgate exited (${code}) before printing ${re}\n${stdout}\n${stderr}`)));
+      });
+    },
+    lines: () => stdout.split('\n').length,
+  };
+}
