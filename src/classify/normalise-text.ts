@@ -66,11 +66,34 @@ const LEET_RE = /[013457@$]/;
 const LEET_ALL_RE = /[013457@$]/g;
 
 export function foldText(s: string): string {
+  if (isFolded(s)) return s;
   if (isAscii(s)) return foldAscii(s);
   let t = s.normalize('NFKC').toLowerCase().replace(SPELLED_RE, (ch) => SPELLED[ch] ?? ch);
   t = t.normalize('NFD').replace(MARKS_RE, '');
   if (isAscii(t)) return foldAscii(t);
   return foldUnicode(t.normalize('NFC'));
+}
+
+/** True when s is already in the normal form: one tight loop, no allocation. */
+function isFolded(s: string): boolean {
+  let afterSpace = true;
+  let letters = false;
+  let leet = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32) {
+      if (afterSpace || (letters && leet)) return false;
+      afterSpace = true;
+      letters = leet = false;
+      continue;
+    }
+    const k = c < 128 ? ASCII_CLASS[c] : SEP;
+    if (k === LOWER) letters = true;
+    else if (k === LEET_DIGIT) leet = true;
+    else if (k !== DIGIT) return false;
+    afterSpace = false;
+  }
+  return !afterSpace && !(letters && leet);
 }
 
 function isAscii(s: string): boolean {

@@ -99,13 +99,13 @@ function fastNormalise(input: string): NormalisedUrl | null {
   const hostType = numericTail(host) ? (isDottedQuad(host) ? 'ipv4' : null) : 'name';
   if (hostType === null) return null;
 
-  // Path and query: cut the fragment, then only normalise the path when it needs it.
-  let rest = i < n ? input.slice(i) : '';
-  const hash = rest.indexOf('#');
-  if (hash >= 0) rest = rest.slice(0, hash);
-  const q = rest.indexOf('?');
-  let path = q >= 0 ? rest.slice(0, q) : rest;
-  const query = q >= 0 ? rest.slice(q + 1) : '';
+  // Path and query, without the fragment; the path is only rewritten when it needs it.
+  let stop = input.indexOf('#', i);
+  if (stop < 0) stop = n;
+  let q = input.indexOf('?', i);
+  if (q > stop) q = -1;
+  let path = input.slice(i, q >= 0 ? q : stop);
+  const query = q >= 0 ? input.slice(q + 1, stop) : '';
   if (path === '') path = '/';
   else if (!pathIsCanonical(path)) path = normalisePath(path);
   if (!queryIsPlain(query)) return null;

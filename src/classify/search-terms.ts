@@ -234,8 +234,11 @@ export class SearchTermExtractor {
     if (url.query === '' || url.hostType !== 'name') return null;
     const engine = this.exact.get(url.host) ?? this.wildcard(url.host);
     if (engine === undefined) return null;
+    // The normalised path keeps reserved characters escaped ("/wiki/Special%3ASearch"); a
+    // literal '+' in a path is a plus, not a space.
+    const path = url.path.includes('%') ? decodeQueryValue(url.path.replaceAll('+', '%2B')) : url.path;
     for (const rule of engine.rules) {
-      if (!pathMatches(url.path, rule)) continue;
+      if (!pathMatches(path, rule)) continue;
       const value = queryParam(url.query, rule.param);
       if (value === null) continue;
       if (!rule.require.every(([k, v]) => paramEquals(url.query, k, v))) continue;

@@ -1,7 +1,7 @@
 // YAML documents with line numbers: validators walk plain values and ask this for the line
 // of a key path when they need to report a problem.
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -38,9 +38,20 @@ export class YamlFile {
     return new YamlFile(file, doc.toJS({ maxAliasCount: 100 }) as unknown, doc, lines);
   }
 
-  /** The line of the node at `path` (or of its nearest existing parent); 0 if unknown. */
+  /**
+   * The line of the key at `path` (for a mapping key: where the key is written, not its value,
+   * which may start on the next line), or of its nearest existing parent; 0 if unknown.
+   */
   lineOf(path: KeyPath): number {
     for (let n = path.length; n >= 0; n--) {
+      const last = path[n - 1];
+      if (typeof last === 'string') {
+        const parent = n === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, n - 1), true);
+        if (isMap(parent)) {
+          const pair = parent.items.find((p) => (isScalar(p.key) ? p.key.value === last : p.key === last));
+          if (pair && isNode(pair.key) && pair.key.range) return this.lines.linePos(pair.key.range[0]).line;
+        }
+      }
       const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
       if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
     }
