@@ -56,9 +56,12 @@ export class Classifier {
   classifyUrl(url: NormalisedUrl): Classification {
     const matches = this.matcher.match(url);
     const searchTerm = this.search.extract(url);
-    const slug = slugText(url.path);
-    // One pass over both texts; the separator is outside the phrase alphabet, so no phrase spans it.
-    const found = this.phrases.match(searchTerm === null ? slug : `${searchTerm.text} ${SEPARATOR} ${slug}`);
+    const words = pathWords(url.path);
+    // With a search term, one pass over both texts (the separator is outside the phrase
+    // alphabet, so no phrase spans it); without one, the path alone, walked without folding.
+    const found = searchTerm === null
+      ? this.phrases.matchWords(words)
+      : this.phrases.match(`${searchTerm.text} ${SEPARATOR} ${foldText(words)}`);
     return {
       url, matches, categories: matches.length === 0 ? NONE : categoriesOf(matches), searchTerm,
       phrases: found.hits, flagged: found.flagged,
@@ -69,9 +72,9 @@ export class Classifier {
 const NONE: readonly string[] = Object.freeze([]);
 const SEPARATOR = '\u0001';
 
-/** The words of a URL path ("/news/how-to-stay-safe" -> "news how to stay safe"). */
-export function slugText(path: string): string {
-  return foldText(path.includes('%') ? decodeQueryValue(path) : path);
+/** A URL path as text for the phrase lists: percent-escapes decoded ("/caf%C3%A9" -> "/café"). */
+function pathWords(path: string): string {
+  return path.includes('%') ? decodeQueryValue(path) : path;
 }
 
 /** The plain-data form of a classification, for `--json` and logs. */

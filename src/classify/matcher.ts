@@ -51,7 +51,7 @@ export class Matcher {
   readonly stats: readonly ListStats[];
   readonly buildMs: number;
   private readonly domains: DomainTable;
-  private readonly urlBuckets: readonly (readonly UrlRecord[])[];
+  private readonly urlBuckets: readonly UrlBucket[];
   private readonly hashes = new Map<string, HashRef>();
   private readonly expressions: { list: number; line: number; re: RegExp }[] = [];
   // Scratch for domain hits: filled by the lookup callback, read straight after.
@@ -70,7 +70,7 @@ export class Matcher {
     this.stats = data.stats;
     this.buildMs = data.buildMs;
     this.domains = new DomainTable(data.domains);
-    this.urlBuckets = data.urlBuckets;
+    this.urlBuckets = data.urlBuckets.map(indexBucket);
     for (const h of data.hashes) if (!this.hashes.has(h.hash)) this.hashes.set(h.hash, { list: h.list, line: h.line });
     for (const e of data.expressions) this.expressions.push({ list: e.list, line: e.line, re: new RegExp(e.source, 'i') });
   }
@@ -101,7 +101,7 @@ export class Matcher {
 
   get urlCount(): number {
     let n = 0;
-    for (const b of this.urlBuckets) n += b.length;
+    for (const b of this.urlBuckets) n += b.size;
     return n;
   }
 
@@ -139,11 +139,16 @@ export class Matcher {
     }
   }
 
-  private matchUrlBucket(url: NormalisedUrl, bucket: readonly UrlRecord[], out: Match[]): void {
+  private matchUrlBucket(url: NormalisedUrl, bucket: UrlBucket, out: Match[]): void {
     const key = (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
-    const host = urlListHost(url.host);
-    for (const e of bucket) {
-      if (atBoundary(key, e.key)) out.push(this.makeMatch(e.list, 'url', host + e.key, e.line, 1000 + e.key.length));
+    const candidates = bucket.bySegment === null ? bucket.entries : bucket.bySegment.get(firstSegment(key));
+    if (candidates) this.matchUrlEntries(url, key, candidates, out);
+    if (bucket.bySegment !== null) this.matchUrlEntries(url, key, bucket.entries, out);
+  }
+
+  private matchUrlEntries(url: NormalisedUrl, key: string, entries: readonly UrlRecord[], out: Match[]): void {
+    for (const e of entries) {
+      if (atBoundary(key, e.key)) out.push(this.makeMatch(e.list, 'url', urlListHost(url.host) + e.key, e.line, 1000 + e.key.length));
     }
   }
 
@@ -180,6 +185,42 @@ export class Matcher {
       entry: spec.sensitive ? WITHHELD : entry, line, specificity,
     };
   }
+}
+
+/**
+ * A host's URL entries. A host with many (docs.google.com has almost a thousand in UT1) has
+ * them indexed by first path segment, since an entry can only match a request whose first
+ * segment is the same; `entries` then holds only the whole-host entries.
+ */
+interface UrlBucket {
+  readonly size: number;
+  readonly entries: readonly UrlRecord[];
+  readonly bySegment: ReadonlyMap<string, readonly UrlRecord[]> | null;
+}
+
+const INDEX_BUCKETS_OVER = 8;
+
+function indexBucket(records: readonly UrlRecord[]): UrlBucket {
+  if (records.length <= INDEX_BUCKETS_OVER) return { size: records.length, entries: records, bySegment: null };
+  const whole: UrlRecord[] = [];
+  const bySegment = new Map<string, UrlRecord[]>();
+  for (const r of records) {
+    if (r.key === '') { whole.push(r); continue; }
+    const seg = firstSegment(r.key);
+    const list = bySegment.get(seg);
+    if (list) list.push(r); else bySegment.set(seg, [r]);
+  }
+  return { size: records.length, entries: whole, bySegment };
+}
+
+/** "/forms/d/x?y" -> "/forms"; "/?cat=1" -> "/": the part an entry and any request it matches share (the boundary characters end it). */
+function firstSegment(key: string): string {
+  let end = key.length;
+  for (let j = 1; j < key.length; j++) {
+    const c = key.charCodeAt(j);
+    if (c === 47 || c === 63 || c === 59) { end = j; break; }
+  }
+  return key.slice(0, end);
 }
 
 function labelCount(host: string): number {

@@ -12,7 +12,7 @@
 // trailing '*' drops the closing space and makes the phrase a word prefix ("suicid*").
 import { Checker } from '../config/check.js';
 import { YamlFile, type KeyPath } from '../config/yaml.js';
-import { foldText } from './normalise-text.js';
+import { foldText, walkFoldedAscii, type CharDfa } from './normalise-text.js';
 
 export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying', 'grooming', 'adult', 'drugs', 'violence'] as const;
 export type PhraseCategory = (typeof PHRASE_CATEGORIES)[number];
@@ -199,6 +199,19 @@ export class PhraseMatcher {
     return state >= firstOut ? this.collect(foldedText, n, state) : NO_PHRASES;
   }
 
+  /**
+   * Matches raw text (a URL path, "/news/How-To-Stay-Safe"): the same answer as
+   * match(foldText(raw)), but for ASCII text without folding it into a new string first. The
+   * walk only asks "could a phrase end here?"; the rare text where one could is folded and
+   * matched in full.
+   */
+  matchWords(raw: string): PhraseResult {
+    const dfa = this.dfa;
+    const state = walkFoldedAscii(raw, dfa, dfa.start);
+    if (state >= 0 && dfa.delta[state * dfa.alphabet + dfa.space]! < dfa.firstOut) return NO_PHRASES;
+    return this.match(foldText(raw));
+  }
+
   /** Carries on from the first state with output at `from`, recording every phrase once. */
   private collect(text: string, from: number, first: number): PhraseResult {
     const { symbolOf, delta, alphabet, firstOut, outStart, phraseIds } = this.dfa;
@@ -236,7 +249,7 @@ export class PhraseMatcher {
   }
 }
 
-interface Dfa {
+interface Dfa extends CharDfa {
   readonly alphabet: number;
   /** UTF-16 code unit → symbol; symbol 0 is every character no phrase uses, and leads to the root. */
   readonly symbolOf: Uint8Array | Uint16Array;

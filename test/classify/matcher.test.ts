@@ -170,3 +170,22 @@ describe('the domain table', () => {
     expect(seen).toEqual([[0, 10], [3, 20]]);
   });
 });
+
+describe('hosts with many URL entries (indexed by first path segment)', () => {
+  const entries = Array.from({ length: 40 }, (_, i) => `docs.example.com/forms/d/e/${i}`);
+  const many = buildFrom(`${tmp.dir}/many`, [
+    { name: 'phishing', category: 'malware', files: { urls: [...entries, 'docs.example.com/?cat=7', 'docs.example.com/spreadsheets;s', 'docs.example.com'].join('\n') } },
+    { name: 'other', category: 'games', files: { urls: 'www.docs.example.com/play\n' } },
+  ]);
+  it.each([
+    // [url, URL entries matched (the whole-host entry matches every path)]
+    ['https://docs.example.com/forms/d/e/17/viewform', ['docs.example.com/forms/d/e/17', 'docs.example.com']],
+    ['https://docs.example.com/forms/d/e/170', ['docs.example.com']],
+    ['https://docs.example.com/?cat=7', ['docs.example.com/?cat=7', 'docs.example.com']],
+    ['https://docs.example.com/?cat=7/source', ['docs.example.com/?cat=7', 'docs.example.com']],
+    ['https://docs.example.com/spreadsheets;s/1', ['docs.example.com/spreadsheets;s', 'docs.example.com']],
+    ['https://www.docs.example.com/play/now', ['docs.example.com/play', 'docs.example.com']],
+  ])('%s', (url, want) => {
+    expect(many.match(url).filter((x) => x.kind === 'url').map((x) => x.entry)).toEqual(want);
+  });
+});

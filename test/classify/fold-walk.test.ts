@@ -1,0 +1,61 @@
+// The streaming fold used on every URL path must agree exactly with foldText, or a phrase in
+// a URL could be missed.
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { foldText, WALK_NOT_ASCII, walkFoldedAscii } from '../../src/classify/normalise-text.js';
+import { normaliseUrl } from '../../src/classify/normalise-url.js';
+import { loadPhraseFile, PhraseMatcher } from '../../src/classify/phrases.js';
+import { labelledTraffic } from '../helpers/shared.js';
+
+const CONFIG = resolve(import.meta.dirname, '../../config/phrases');
+const phrases = new PhraseMatcher(
+  ['en.yaml', 'pl.yaml', 'ur-latn.yaml'].flatMap((f) => loadPhraseFile(join(CONFIG, f))),
+  { default: 10 },
+);
+
+/** An automaton whose state is the last character code read, so a walk's states spell its input. */
+function walked(s: string): string | null {
+  let out = '';
+  const symbolOf = Uint8Array.from({ length: 128 }, (_, c) => c);
+  const delta = new Uint16Array(128 * 128);
+  for (let st = 0; st < 128; st++) for (let c = 0; c < 128; c++) delta[st * 128 + c] = c;
+  const dfa = { symbolOf, delta, alphabet: 128, firstOut: 1000 };
+  // Walk one folded character at a time by re-running from each prefix length would be slow;
+  // instead record transitions through a proxy array.
+  const recording = new Proxy(delta, { get: (t, k) => (typeof k === 'string' && /^\d+$/.test(k) ? ((out += String.fromCharCode(Number(k) % 128)), t[Number(k)]) : Reflect.get(t, k)) });
+  const r = walkFoldedAscii(s, { ...dfa, delta: recording as Uint16Array }, 0);
+  return r === WALK_NOT_ASCII ? null : out;
+}
+
+const TRICKY = [
+  '', '/', '//', '/a', '/How-To-Kill-Myself', '/k1ll_myself', "/don't-do-it", "/'quoted'", "/rock'n'roll", '/$uicide', '/$5-off',
+  '/@home', '/a@b$c', '/@@', '/year-7/maths', '/2024/01/02', '/mp3-3d-1st', '/K1LL MY$ELF', '/x--y__z', "/it's/k1ll's",
+  '/how+to+make+a+pipe+bomb', '/news/teen-suicide-rates', '/ESSEX/Scunthorpe', "/l'amour", "/'", "/a'", "/'a", '/0', '/a0',
+  '/buy-c0ca1ne-online', '/search?q=x', '/caf\u00e9', '/\u017cyj', '/tab\there',
+];
+
+describe('walkFoldedAscii produces exactly foldText', () => {
+  it.each(TRICKY)('%j', (s) => {
+    const w = walked(s);
+    if (/^[\x00-\x7f]*$/.test(s)) expect(w).toBe(foldText(s));
+    else expect(w).toBeNull();
+  });
+
+  it('on 5,000 paths of the shared traffic sample', () => {
+    for (const row of labelledTraffic(40)) {
+      const path = normaliseUrl(row.url).path;
+      expect(walked(path), path).toBe(foldText(path));
+    }
+  });
+});
+
+describe('PhraseMatcher.matchWords agrees with match(foldText(...))', () => {
+  it.each(TRICKY)('%j', (s) => {
+    expect(phrases.matchWords(s)).toEqual(phrases.match(foldText(s)));
+  });
+
+  it('finds phrases in paths, and nothing in everyday ones', () => {
+    expect(phrases.matchWords('/blog/how-to-k1ll-myself').flagged.map((f) => f.category)).toEqual(['suicide']);
+    expect(phrases.matchWords('/wildlife/killer-whale-facts').hits).toEqual([]);
+  });
+});
