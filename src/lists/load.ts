@@ -1,6 +1,7 @@
 // Turns the configuration into a Classifier: resolve every source to its lists, build the
 // matcher (in a worker thread when called from a running proxy), and compile the search-term
 // and phrase parts. Problems with one source are reported and the rest still load.
+import { statSync } from 'node:fs';
 import { buildMatcherData, type MatcherData } from '../classify/build.js';
 import { buildInWorker } from '../classify/build-worker.js';
 import { Classifier } from '../classify/classifier.js';
@@ -43,11 +44,31 @@ export function specsFor(config: SchoolgateConfig, opts: LoadOptions): { specs: 
     categoryOf = (name) => config.categories.categoryOf(name) ?? name;
   }
   for (const source of sources) {
-    const found = sourceLists(source, sourceLocation(source, opts.dataDir), categoryOf);
+    const location = sourceLocation(source, opts.dataDir);
+    const found = sourceLists(source, location, categoryOf);
     specs.push(...found.specs);
     errors.push(...found.errors);
+    if (source.sensitive && source.path !== undefined) errors.push(...exposedFiles(source.name, found.specs));
   }
   return { specs, errors };
+}
+
+/**
+ * An IWF-style list is licensed to the school and must be readable by its owner only. Such a
+ * list still loads (not filtering it would be worse), but the technician is told to fix it.
+ */
+function exposedFiles(source: string, specs: readonly ListSpec[]): string[] {
+  const out: string[] = [];
+  for (const spec of specs) {
+    for (const file of spec.files) {
+      try {
+        if ((statSync(file.path).mode & 0o077) !== 0) out.push(`${source}: ${file.path} can be read by other users; a sensitive list must be owner-only (chmod 600 ${file.path})`);
+      } catch {
+        // A missing file is reported when the list is built.
+      }
+    }
+  }
+  return out;
 }
 
 export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Promise<LoadedLists> {

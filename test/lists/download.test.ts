@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { download, DownloadError, displayUrl } from '../../src/lists/download.js';
-import { etagOf, makeCa, makeServerCert, serve, startListServer, type ListServer } from './list-server.js';
+import { etagOf, makeCa, makeServerCert, serve, startListServer, type ListServer } from '../helpers/list-server.js';
 
 let dir: string;
 let server: ListServer;

@@ -10,7 +10,7 @@ import { countEntriesWith, readSourceState, updateAll, updateSource, type Update
 import {
   etagOf, makeCa, makeServerCert, names, rawArchive, redirect, serve, squidGuardArchive, startListServer,
   type ListServer,
-} from './list-server.js';
+} from '../helpers/list-server.js';
 
 let root: string;
 let server: ListServer;
