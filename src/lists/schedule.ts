@@ -4,6 +4,8 @@ import type { Refresh } from '../config/types.js';
 
 /** A source never fetched, or overdue, is fetched this long after start: the proxy comes up on the lists it has first. */
 export const FIRST_RUN_DELAY_MS = 60_000;
+/** After a failed run, the next try comes after this long, or a quarter of the period if shorter. */
+export const RETRY_MS = 60 * 60_000;
 /** The most a regular refresh is pushed back, so schools sharing a list server do not all ask at the same moment. */
 export const MAX_JITTER_MS = 15 * 60_000;
 /** setTimeout cannot wait longer (about 24.8 days); a longer wait is made of several. */
@@ -24,6 +26,15 @@ export function nextRun(refresh: Refresh, lastRunAt: Date | null, now: Date, nam
   if (due <= t) return new Date(soon);
   // A last run "in the future" (the clock was set back) must not postpone the refresh beyond one period.
   return new Date(Math.min(due, t + refresh.everyMs + jitter));
+}
+
+/**
+ * When to try again after a failed run: a refused IWF download must not leave the list twelve
+ * hours older, so a failure is retried within the hour (sooner for short periods).
+ */
+export function retryAt(refresh: Refresh, failedAt: Date, name: string): Date {
+  const wait = Math.min(RETRY_MS, refresh.everyMs / 4);
+  return new Date(failedAt.getTime() + wait + Math.floor(spreadOf(name) * wait * 0.1));
 }
 
 /** The regular-refresh jitter of a source: stable for a name, below min(everyMs / 10, MAX_JITTER_MS). */
@@ -55,13 +66,14 @@ export interface SchedulerDeps {
 }
 
 /**
- * Calls `run(name)` for each source on its schedule. Runs never overlap: two list downloads
+ * Calls `run(name)` for each source on its schedule; a run that throws or returns false is
+ * retried sooner (retryAt). Runs never overlap: two list downloads
  * and rebuilds at once would double the memory peak, so a source that falls due while another
  * runs waits its turn. Timers are unref'd and never keep the process alive.
  */
 export class Scheduler {
   readonly #sources: readonly ScheduledSource[];
-  readonly #run: (name: string) => unknown;
+  readonly #run: (name: string) => unknown;  // resolves false when the run failed
   readonly #deps: SchedulerDeps;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #next = new Map<string, Date>();
@@ -92,9 +104,10 @@ export class Scheduler {
     await this.#queue;
   }
 
-  #plan(source: ScheduledSource, lastRunAt: Date | null): void {
+  #plan(source: ScheduledSource, lastRunAt: Date | null, failed = false): void {
     if (this.#stopped) return;
-    const at = nextRun(source.refresh, lastRunAt, this.#deps.now(), source.name);
+    const now = this.#deps.now();
+    const at = failed ? retryAt(source.refresh, now, source.name) : nextRun(source.refresh, lastRunAt, now, source.name);
     this.#next.set(source.name, at);
     this.#arm(source, at);
   }
@@ -115,12 +128,14 @@ export class Scheduler {
     this.#next.delete(source.name);
     this.#queue = this.#queue.then(async () => {
       if (this.#stopped) return;
+      let failed = false;
       try {
-        await this.#run(source.name);
+        failed = (await this.#run(source.name)) === false;
       } catch (err) {
+        failed = true;
         this.#deps.onError?.(source.name, err);
       }
-      this.#plan(source, this.#deps.now());
+      this.#plan(source, this.#deps.now(), failed);
     });
   }
 }

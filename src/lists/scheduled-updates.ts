@@ -33,12 +33,13 @@ export async function startUpdateSchedule(service: ListService, deps: { dataDir:
   const scheduler = new Scheduler(scheduled, async (name) => {
     // The source as configured now: a reload may have changed it since the schedule began.
     const source = service.config.sources.find((s) => s.name === name && s.url !== undefined);
-    if (!source) return;
+    if (!source) return true;
     const outcome = await updateSource(source, deps.dataDir, {
       log: deps.log, now: () => new Date(),
       countEntries: countInWorker(source, (n) => service.config.categories.categoryOf(n)),
     });
     if (outcome.status === 'updated') await service.reload(`update of ${name}`);
+    return outcome.status !== 'refused';
   }, { now: () => new Date(), onError: (name, err) => deps.log.error({ source: name, err: String(err) }, 'scheduled list update failed; the lists in use stay in use') });
   scheduler.start();
   for (const s of scheduled) deps.log.info({ source: s.name, refresh: sources.find((x) => x.name === s.name)!.refresh!.label, next: scheduler.nextRunOf(s.name)?.toISOString() }, 'list refresh scheduled');

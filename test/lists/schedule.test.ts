@@ -1,6 +1,6 @@
 // nextRun() decides when each downloaded source is refreshed; Scheduler calls back on it.
 import { describe, expect, it } from 'vitest';
-import { FIRST_RUN_DELAY_MS, jitterMs, MAX_JITTER_MS, nextRun, Scheduler } from '../../src/lists/schedule.js';
+import { FIRST_RUN_DELAY_MS, jitterMs, MAX_JITTER_MS, nextRun, Scheduler, retryAt } from '../../src/lists/schedule.js';
 
 const DAY = 24 * 3600_000;
 const nightly = { everyMs: DAY, label: 'nightly' };
@@ -96,5 +96,36 @@ describe('Scheduler', () => {
     await two;
     await scheduler.stop();
     expect(errors.slice(0, 2)).toEqual(['flaky: boom', 'flaky: boom']);
+  });
+
+  it('retries a failed run sooner than a successful one is repeated', async () => {
+    const period = { everyMs: 400, label: '400ms' };
+    let after: () => void = () => {};
+    const ran = new Promise<void>((resolve) => { after = resolve; });
+    const scheduler = new Scheduler(
+      [{ name: 'iwf', refresh: period, lastRunAt: new Date(Date.now() - 380) }],
+      () => { setImmediate(after); return false; },
+      { now: () => new Date() },
+    );
+    scheduler.start();
+    await ran;
+    const next = scheduler.nextRunOf('iwf')!.getTime() - Date.now();
+    await scheduler.stop();
+    // A success would be planned a whole period (400 ms) on; a failure a quarter of it.
+    expect(next).toBeLessThan(period.everyMs * 0.25 * 1.1 + 1);
+  });
+});
+
+describe('retryAt', () => {
+  it.each([
+    ['twice-daily', 12 * 3_600_000, 60 * 60_000],
+    ['hourly', 3_600_000, 15 * 60_000],
+    ['nightly', 24 * 3_600_000, 60 * 60_000],
+  ])('%s retries within %d ms of the failure', (label, everyMs, wait) => {
+    const failedAt = new Date('2026-11-22T10:00:00Z');
+    const at = retryAt({ everyMs, label }, failedAt, 'iwf').getTime() - failedAt.getTime();
+    expect(at).toBeGreaterThanOrEqual(wait);
+    expect(at).toBeLessThan(wait * 1.1);
+    expect(retryAt({ everyMs, label }, failedAt, 'iwf').getTime()).toBe(at + failedAt.getTime());
   });
 });
