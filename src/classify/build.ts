@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { DomainTableBuilder, type DomainTableData } from './domain-table.js';
 import { emptyStats, MAX_EXAMPLES, type ListSpec, type ListStats } from './lists.js';
 import {
-  contentOf, forEachLine, hostsLineNames, isSha256, normaliseListHost, parseUrlEntry, reasonOf, scanHost,
+  forEachEntry, hostsLineNames, isSha256, normaliseListHost, parseUrlEntry, reasonOf, scanHost,
   type SkipReason,
 } from './parse-list.js';
 
@@ -82,16 +82,12 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
     };
     switch (file.kind) {
       case 'domains':
-        forEachLine(buf, (start, end, line) => {
-          const [s, e] = contentOf(buf, start, end);
-          if (s === e) return;
+        forEachEntry(buf, (s, e, line) => {
           addDomainBytes(sink.table, buf, s, e, id, line, stats, skip);
         });
         break;
       case 'hosts':
-        forEachLine(buf, (start, end, line) => {
-          const [s, e] = contentOf(buf, start, end);
-          if (s === e) return;
+        forEachEntry(buf, (s, e, line) => {
           for (const name of hostsLineNames(buf.toString('utf8', s, e))) {
             addDomainString(sink.table, name, id, line, stats, (reason) => skip(line, reason, s, e));
           }
@@ -99,9 +95,7 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
         break;
       case 'urls':
       case 'iwf':
-        forEachLine(buf, (start, end, line) => {
-          const [s, e] = contentOf(buf, start, end);
-          if (s === e) return;
+        forEachEntry(buf, (s, e, line) => {
           const text = buf.toString('utf8', s, e);
           if (file.kind === 'iwf' && !/[/?]/.test(text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''))) {
             // In an IWF-style list a bare domain means the whole site; anything else is one page.
@@ -118,9 +112,7 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
         });
         break;
       case 'sha256':
-        forEachLine(buf, (start, end, line) => {
-          const [s, e] = contentOf(buf, start, end);
-          if (s === e) return;
+        forEachEntry(buf, (s, e, line) => {
           const text = buf.toString('latin1', s, e);
           if (!isSha256(text)) return skip(line, 'invalid-hash', s, e);
           sink.hashes.push({ hash: text.toLowerCase(), list: id, line });
@@ -128,9 +120,7 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
         });
         break;
       case 'expressions':
-        forEachLine(buf, (start, end, line) => {
-          const [s, e] = contentOf(buf, start, end);
-          if (s === e) return;
+        forEachEntry(buf, (s, e, line) => {
           const source = buf.toString('utf8', s, e);
           try {
             new RegExp(source, 'i');

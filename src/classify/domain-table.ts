@@ -41,25 +41,23 @@ function filterBlocks(names: number): number {
   return Math.max(1, Math.ceil((names * FILTER_BITS_PER_NAME) / 512));
 }
 
-function filterAdd(filter: Uint32Array, h: number): void {
+/** Tests the name's bits in the filter, or with `add`, sets them; true when all were set. */
+function filterProbe(filter: Uint32Array, h: number, add: boolean): boolean {
   const base = Math.floor((mix(h) * (filter.length >>> 4)) / 4294967296) << 4;
   const a = mix(h ^ 0x5bd1e995);
   const b = mix((h + 0x27d4eb2f) | 0) | 1;
+  let all = true;
   for (let i = 0; i < FILTER_PROBES; i++) {
     const bit = (a + Math.imul(i, b)) & 511;
-    filter[base + (bit >>> 5)]! |= 1 << (bit & 31);
+    const word = base + (bit >>> 5);
+    const mask = 1 << (bit & 31);
+    if ((filter[word]! & mask) === 0) {
+      if (!add) return false;
+      filter[word]! |= mask;
+      all = false;
+    }
   }
-}
-
-function filterHas(filter: Uint32Array, h: number): boolean {
-  const base = Math.floor((mix(h) * (filter.length >>> 4)) / 4294967296) << 4;
-  const a = mix(h ^ 0x5bd1e995);
-  const b = mix((h + 0x27d4eb2f) | 0) | 1;
-  for (let i = 0; i < FILTER_PROBES; i++) {
-    const bit = (a + Math.imul(i, b)) & 511;
-    if ((filter[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
-  }
-  return true;
+  return all;
 }
 
 function mix(h: number): number {
@@ -226,15 +224,9 @@ export class DomainTableBuilder {
         records[at++] = line >>> 24;
       }
     }
-    const capacity = Math.max(16, Math.ceil(n / LOAD));
-    const slots = new Uint32Array(capacity);
-    for (let i = 0; i < n; i++) {
-      let slot = slotOf(this.hashes[i]!, capacity);
-      while (slots[slot] !== 0) if (++slot === capacity) slot = 0;
-      slots[slot] = offsets[i]! + 1;
-    }
+    const slots = fillSlots(this.hashes, n, Math.max(16, Math.ceil(n / LOAD)), offsets);
     const filter = new Uint32Array(filterBlocks(n) * 16);
-    for (let i = 0; i < n; i++) filterAdd(filter, this.hashes[i]!);
+    for (let i = 0; i < n; i++) filterProbe(filter, this.hashes[i]!, true);
     return { records, slots, filter, names: n };
   }
 }
@@ -245,12 +237,13 @@ function grow32(a: Uint32Array): Uint32Array<ArrayBuffer> {
   return b;
 }
 
-function fillSlots(hashes: Uint32Array, n: number, capacity: number): Uint32Array<ArrayBuffer> {
+/** An open-addressing table of the n hashes: slot value = (values[i] or i) + 1, 0 for empty. */
+function fillSlots(hashes: Uint32Array, n: number, capacity: number, values?: Uint32Array): Uint32Array<ArrayBuffer> {
   const slots = new Uint32Array(capacity);
-  for (let idx = 0; idx < n; idx++) {
-    let slot = slotOf(hashes[idx]!, capacity);
+  for (let i = 0; i < n; i++) {
+    let slot = slotOf(hashes[i]!, capacity);
     while (slots[slot] !== 0) if (++slot === capacity) slot = 0;
-    slots[slot] = idx + 1;
+    slots[slot] = (values ? values[i]! : i) + 1;
   }
   return slots;
 }
@@ -321,7 +314,7 @@ export class DomainTable {
   }
 
   private find(host: string, start: number, h: number): number {
-    if (!filterHas(this.data.filter, h)) return -1;
+    if (!filterProbe(this.data.filter, h, false)) return -1;
     const { slots, records } = this.data;
     const cap = slots.length;
     const len = host.length - start;

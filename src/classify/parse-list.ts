@@ -78,6 +78,14 @@ export function contentOf(buf: Uint8Array, start: number, end: number): [number,
   return [s, e];
 }
 
+/** Calls fn for each line with content: [s, e) trimmed, comments and blank lines dropped. */
+export function forEachEntry(buf: Uint8Array, fn: (s: number, e: number, line: number) => void): void {
+  forEachLine(buf, (start, end, line) => {
+    const [s, e] = contentOf(buf, start, end);
+    if (s < e) fn(s, e, line);
+  });
+}
+
 /**
  * Validates the host name in buf[s, e) and writes its normal form (lower case, punycode,
  * no leading or trailing dot) to out at `at`. Returns its length, or a negative skip code.

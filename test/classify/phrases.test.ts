@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, formatProblem } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { expectProblems, problemsOf as problemsFrom } from '../helpers/config-problems.js';
 import { foldText } from '../../src/classify/normalise-text.js';
 import {
   DEFAULT_PHRASE_THRESHOLD, loadPhraseFile, NO_NEGATIVE_WEIGHTS, NO_PHRASES, PHRASE_CATEGORIES, PhraseMatcher,
@@ -431,15 +432,7 @@ describe('loadPhraseFile', () => {
     writeFileSync(file, text);
     return file;
   };
-  const problemsOf = (file: string): ConfigError['problems'] => {
-    try {
-      loadPhraseFile(file);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).problems;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const problemsOf = (file: string) => problemsFrom(() => loadPhraseFile(file));
 
   it('reads entries with their language, file and line', () => {
     const file = write('language: en\ncategories:\n  suicide:\n    "how to kill myself": 10\n    "suicid*": 4\n  drugs:\n    "essay": -6\n');
@@ -511,15 +504,7 @@ describe('loadPhraseFile', () => {
 
   it.each(cases)('reports %s with file and line', (_why, text, want) => {
     const file = write(text);
-    const problems = problemsOf(file);
-    expect(problems.map((p) => ({ line: p.line, key: p.key }))).toEqual(want.map((w) => ({ line: w.line, key: w.key })));
-    problems.forEach((p, i) => {
-      const w = want[i]!;
-      expect(p.file).toBe(file);
-      if (typeof w.message === 'string') expect(p.message).toBe(w.message);
-      else expect(p.message).toMatch(w.message);
-      expect(formatProblem(p)).toContain(p.line > 0 ? `${file}:${p.line}: ` : `${file}: `);
-    });
+    expectProblems(problemsOf(file), file, want);
   });
 
   it('names the valid category ids in the fix and the error message', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, formatProblem } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { expectProblems, problemsOf as problemsFrom } from '../helpers/config-problems.js';
 import { normaliseUrl } from '../../src/classify/normalise-url.js';
 import {
   loadSearchEngines, MAX_TERM_LENGTH, SearchTermExtractor, type SearchEngineConfig, type SearchTerm,
@@ -262,15 +263,7 @@ describe('loadSearchEngines', () => {
     writeFileSync(file, text);
     return file;
   };
-  const problemsOf = (file: string): ConfigError['problems'] => {
-    try {
-      loadSearchEngines(file);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).problems;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const problemsOf = (file: string) => problemsFrom(() => loadSearchEngines(file));
   const engine = (lines: string): string => `engines:\n  - name: e\n${lines}`;
 
   it('reads engines, with defaults filled in and hosts in lower case', () => {
@@ -356,15 +349,7 @@ describe('loadSearchEngines', () => {
 
   it.each(cases)('reports %s with file and line', (_why, text, want) => {
     const file = write(text);
-    const problems = problemsOf(file);
-    expect(problems.map((p) => ({ line: p.line, key: p.key }))).toEqual(want.map((w) => ({ line: w.line, key: w.key })));
-    problems.forEach((p, i) => {
-      const w = want[i]!;
-      expect(p.file).toBe(file);
-      if (typeof w.message === 'string') expect(p.message).toBe(w.message);
-      else expect(p.message).toMatch(w.message);
-      expect(formatProblem(p)).toContain(p.line > 0 ? `${file}:${p.line}: ` : `${file}: `);
-    });
+    expectProblems(problemsOf(file), file, want);
   });
 
   it('tells the technician how to write a host', () => {
