@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // Suites that build the full shared lists (1.7 M entries) or start servers need room on 2 cores.
     testTimeout: 120_000,
     hookTimeout: 120_000,
