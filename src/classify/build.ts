@@ -3,6 +3,7 @@
 // event loop keeps answering while 1.7 M entries are parsed.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { RE2JS } from 're2js';
 import { DomainTableBuilder, type DomainTableData } from './domain-table.js';
 import { emptyStats, MAX_EXAMPLES, type ListSpec, type ListStats } from './lists.js';
 import {
@@ -97,13 +98,15 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
       case 'iwf':
         forEachEntry(buf, (s, e, line) => {
           const text = buf.toString('utf8', s, e);
-          if (file.kind === 'iwf' && !/[/?]/.test(text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''))) {
-            // In an IWF-style list a bare domain means the whole site; anything else is one page.
-            addDomainString(sink.table, text, id, line, stats, (reason) => skip(line, reason, s, e));
+          if (BINARY_TEXT.test(text)) return skip(line, 'binary', s, e);
+          const page = file.kind === 'iwf';
+          const bare = page ? /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#]+?)(?::\d+)?$/i.exec(text) : null;
+          if (bare) {
+            // In an IWF-style list only a bare domain means the whole site; anything else is one page.
+            addDomainString(sink.table, bare[1]!, id, line, stats, (reason) => skip(line, reason, s, e));
             return;
           }
-          if (/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(text)) return skip(line, 'binary', s, e);
-          const entry = parseUrlEntry(text);
+          const entry = parseUrlEntry(text, page);
           if (typeof entry === 'string') return skip(line, entry, s, e);
           let bucket = sink.urls.get(entry.host);
           if (!bucket) sink.urls.set(entry.host, (bucket = []));
@@ -122,11 +125,8 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
       case 'expressions':
         forEachEntry(buf, (s, e, line) => {
           const source = buf.toString('utf8', s, e);
-          try {
-            new RegExp(source, 'i');
-          } catch {
-            return skip(line, 'invalid-regex', s, e);
-          }
+          const problem = expressionProblem(source);
+          if (problem) return skip(line, problem, s, e);
           sink.expressions.push({ source, list: id, line });
           stats.expressions++;
         });
@@ -157,6 +157,31 @@ function addDomainString(
   if (r.reason !== undefined) return skip(r.reason);
   if (table.add(r.host, id, line)) stats.domains++;
   else skip('duplicate');
+}
+
+const BINARY_TEXT = /[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/;
+const MAX_EXPRESSION = 1024;
+
+/**
+ * squidGuard expressions run against every URL, so one bad line must not cost every lookup:
+ * they compile with RE2 (linear time: no pattern can freeze the event loop, whatever the URL),
+ * and one that matches the empty string would match everything.
+ */
+function expressionProblem(source: string): SkipReason | undefined {
+  if (BINARY_TEXT.test(source)) return 'binary';
+  if (source.length > MAX_EXPRESSION) return 'expression-too-long';
+  let re: RE2JS;
+  try {
+    re = compileExpression(source);
+  } catch {
+    return 'invalid-regex';
+  }
+  return re.test('') ? 'matches-everything' : undefined;
+}
+
+/** The one way expressions are compiled, at build and in the matcher, so both agree. */
+export function compileExpression(source: string): RE2JS {
+  return RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
 }
 
 function printable(bytes: Uint8Array): string {

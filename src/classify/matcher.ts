@@ -3,7 +3,8 @@
 // from MatcherData; a reload builds a new one and swaps it in.
 import { hash as oneShotHash, createHash } from 'node:crypto';
 import { DomainTable, POSTING_BYTES, URL_BUCKET } from './domain-table.js';
-import type { MatcherData, UrlRecord } from './build.js';
+import type { RE2JS } from 're2js';
+import { compileExpression, type MatcherData, type UrlRecord } from './build.js';
 import type { ListRole, ListSpec, ListStats } from './lists.js';
 import { listPrefixLength, urlListHost, type NormalisedUrl } from './normalise-url.js';
 
@@ -29,7 +30,8 @@ interface HashRef {
 }
 
 const ROLE_RANK: Readonly<Record<ListRole, number>> = { block: 2, allow: 1, category: 0 };
-const MAX_HASH_SEGMENTS = 8;
+/** Path and query prefixes hashed at most (a path deeper than this is still hashed whole). */
+const MAX_HASH_PREFIXES = 32;
 
 const sha256 = typeof oneShotHash === 'function'
   ? (s: string): string => oneShotHash('sha256', s, 'hex')
@@ -53,7 +55,7 @@ export class Matcher {
   private readonly domains: DomainTable;
   private readonly urlBuckets: readonly UrlBucket[];
   private readonly hashes = new Map<string, HashRef>();
-  private readonly expressions: { list: number; line: number; re: RegExp }[] = [];
+  private readonly expressions: { list: number; line: number; source: string; re: RE2JS }[] = [];
   // Scratch for domain hits: filled by the lookup callback, read straight after.
   private hitIdx = new Int32Array(128);
   private hitStart = new Int32Array(128);
@@ -72,7 +74,7 @@ export class Matcher {
     this.domains = new DomainTable(data.domains);
     this.urlBuckets = data.urlBuckets.map(indexBucket);
     for (const h of data.hashes) if (!this.hashes.has(h.hash)) this.hashes.set(h.hash, { list: h.list, line: h.line });
-    for (const e of data.expressions) this.expressions.push({ list: e.list, line: e.line, re: new RegExp(e.source, 'i') });
+    for (const e of data.expressions) this.expressions.push({ list: e.list, line: e.line, source: e.source, re: compileExpression(e.source) });
   }
 
   /** Every entry the URL hits, most specific first (ties: the school's block, then allow, then category lists). */
@@ -153,29 +155,39 @@ export class Matcher {
   }
 
   private matchHashes(url: NormalisedUrl, out: Match[]): void {
-    // Hashed lists hide their entries, so the candidates are the forms an entry could take:
-    // the whole URL, the URL without its query, and each path prefix, with and without www.
-    const hosts = url.host === urlListHost(url.host) ? [url.host] : [url.host, urlListHost(url.host)];
+    // A hashed list hides its entries, so every form an entry for this page could take is
+    // hashed: the host with and without www.; the host alone; each path prefix, with and
+    // without its trailing slash; the whole path; and the query, whole and cut at each '&'.
+    // That is 10-30 SHA-256s a URL (bench/RESULTS.md): the price of not being evaded.
+    const bare = urlListHost(url.host);
+    const hosts = bare === url.host ? [url.host, `www.${url.host}`] : [url.host, bare];
+    const seen = new Set<string>();
     for (const host of hosts) {
-      const candidates = new Set<string>([host, host + url.path]);
-      if (url.query !== '') candidates.add(`${host}${url.path}?${url.query}`);
+      const base = host.length;
+      const add = (candidate: string): void => {
+        if (seen.has(candidate)) return;
+        seen.add(candidate);
+        const ref = this.hashes.get(sha256(candidate));
+        if (ref) out.push(this.makeMatch(ref.list, 'hash', candidate, ref.line, 1000 + candidate.length - base));
+      };
+      add(host);
+      const path = url.path;
       let slash = 0;
-      for (let n = 0; n < MAX_HASH_SEGMENTS; n++) {
-        slash = url.path.indexOf('/', slash + 1);
-        if (slash < 0) break;
-        candidates.add(host + url.path.slice(0, slash));
-        candidates.add(host + url.path.slice(0, slash + 1));
+      for (let n = 0; n < MAX_HASH_PREFIXES && (slash = path.indexOf('/', slash + 1)) > 0; n++) {
+        add(host + path.slice(0, slash));
+        add(host + path.slice(0, slash + 1));
       }
-      for (const c of candidates) {
-        const ref = this.hashes.get(sha256(c));
-        if (ref) out.push(this.makeMatch(ref.list, 'hash', c, ref.line, 1000 + c.length - host.length));
-      }
+      add(host + path);
+      if (url.query === '') continue;
+      let amp = -1;
+      for (let n = 0; n < MAX_HASH_PREFIXES && (amp = url.query.indexOf('&', amp + 1)) > 0; n++) add(`${host}${path}?${url.query.slice(0, amp)}`);
+      add(`${host}${path}?${url.query}`);
     }
   }
 
   private matchExpressions(url: NormalisedUrl, out: Match[]): void {
     const text = `${url.host}${url.path}${url.query === '' ? '' : '?' + url.query}`;
-    for (const e of this.expressions) if (e.re.test(text)) out.push(this.makeMatch(e.list, 'expression', e.re.source, e.line, 0));
+    for (const e of this.expressions) if (e.re.test(text)) out.push(this.makeMatch(e.list, 'expression', e.source, e.line, 0));
   }
 
   private makeMatch(listId: number, kind: MatchKind, entry: string, line: number, specificity: number): Match {

@@ -36,12 +36,12 @@ function hexValue(c: number): number {
 }
 
 /** Percent-decoding of unreserved characters and encoding of everything unsafe. */
-function canonicalEscapes(raw: string): string {
+function canonicalEscapes(raw: string, inPath = true): string {
   let out = '';
   for (let j = 0; j < raw.length; j++) {
     const c = raw.charCodeAt(j);
     if (c === 9 || c === 10 || c === 13) continue; // browsers drop these anywhere in a URL
-    if (c === 92) { out += '/'; continue; }
+    if (c === 92 && inPath) { out += '/'; continue; }
     if (c === 37) {
       const h = hexValue(raw.charCodeAt(j + 1));
       const l = hexValue(raw.charCodeAt(j + 2));
@@ -61,6 +61,15 @@ function canonicalEscapes(raw: string): string {
     out += raw[j];
   }
   return out;
+}
+
+/**
+ * A query in the form both sides compare in: escapes of unreserved characters decoded
+ * (?id=%38 is ?id=8, as the server reads it), other escapes in upper case. Everything else,
+ * '+', '&' and '=' included, is left as written.
+ */
+export function normaliseQuery(raw: string): string {
+  return raw.includes('%') ? canonicalEscapes(raw, false) : raw;
 }
 
 export function normalisePath(raw: string): string {

@@ -6,7 +6,7 @@
 // (userinfo, percent-encoded or non-ASCII hosts, numeric IPv4 forms, IPv6) goes through
 // `new URL()`, which implements the browser's own host parser, so we agree with what the
 // browser will actually connect to.
-import { normalisePath, pathIsCanonical } from './normalise-path.js';
+import { normalisePath, normaliseQuery, pathIsCanonical } from './normalise-path.js';
 
 export type HostType = 'name' | 'ipv4' | 'ipv6';
 
@@ -20,7 +20,7 @@ export interface NormalisedUrl {
   readonly port: number;
   /** Normalised path: starts with '/', dot segments resolved, repeated slashes folded. */
   readonly path: string;
-  /** Query without the '?', '' when there is none. The fragment is always dropped. */
+  /** Query without the '?' ('' when none), escapes of unreserved characters decoded. The fragment is always dropped. */
   readonly query: string;
 }
 
@@ -105,14 +105,17 @@ function fastNormalise(input: string): NormalisedUrl | null {
   let q = input.indexOf('?', i);
   if (q > stop) q = -1;
   let path = input.slice(i, q >= 0 ? q : stop);
-  const query = q >= 0 ? input.slice(q + 1, stop) : '';
+  const query = q >= 0 ? normaliseQuery(input.slice(q + 1, stop)) : '';
   if (path === '') path = '/';
   else if (!pathIsCanonical(path)) path = normalisePath(path);
   if (!queryIsPlain(query)) return null;
   return { scheme, host, hostType, port, path, query };
 }
 
-function slowNormalise(input: string): NormalisedUrl {
+function slowNormalise(raw: string): NormalisedUrl {
+  // As the WHATWG parser does before anything else: drop leading and trailing C0 controls and
+  // spaces, and tabs and newlines anywhere ("ht\ttp://bad.example/" is http://bad.example/).
+  const input = raw.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '');
   const { scheme, rest } = schemeOf(input);
   let url: URL;
   try {
@@ -138,7 +141,7 @@ function slowNormalise(input: string): NormalisedUrl {
     hostType,
     port: port === DEFAULT_PORTS[scheme] ? 0 : port,
     path: normalisePath(url.pathname === '' ? '/' : url.pathname),
-    query: url.search.length > 1 ? url.search.slice(1) : '',
+    query: url.search.length > 1 ? normaliseQuery(url.search.slice(1)) : '',
   };
 }
 

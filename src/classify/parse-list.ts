@@ -5,7 +5,7 @@
 // Domain names are validated byte by byte straight into the domain table's buffer: the
 // shared bench set has 1.7 M of them and making a JS string of each would double build time.
 import { domainToASCII } from 'node:url';
-import { normalisePath } from './normalise-path.js';
+import { normalisePath, normaliseQuery } from './normalise-path.js';
 import { isDottedQuad, urlListHost } from './normalise-url.js';
 
 export const SKIP_REASONS = {
@@ -21,7 +21,9 @@ export const SKIP_REASONS = {
   'regex-syntax': 'regular-expression syntax in a URL entry',
   'invalid-url': 'not a valid URL entry',
   'invalid-hash': 'not a 64-digit hexadecimal SHA-256',
-  'invalid-regex': 'an expression that does not compile',
+  'invalid-regex': 'an expression that does not compile (RE2 syntax: no back-references or look-around)',
+  'expression-too-long': 'an expression longer than 1,024 characters',
+  'matches-everything': 'an expression that matches every URL',
   duplicate: 'listed twice in the same list',
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
@@ -170,8 +172,12 @@ export interface UrlEntry {
   readonly key: string;
 }
 
-/** Parses a squidGuard URL entry ("host/path?query", scheme optional). */
-export function parseUrlEntry(text: string): UrlEntry | SkipReason {
+/**
+ * Parses a squidGuard URL entry ("host/path?query", scheme optional). In an IWF-style list
+ * (`page: true`) every entry is one page: "host/" is that site's front page, never the whole
+ * site, and a fragment or empty query the browser never sends leaves the page it is on.
+ */
+export function parseUrlEntry(text: string, page = false): UrlEntry | SkipReason {
   let t = text;
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(t);
   if (scheme) t = t.slice(scheme[0].length);
@@ -188,7 +194,8 @@ export function parseUrlEntry(text: string): UrlEntry | SkipReason {
   if (colon >= 0 && /^:\d+$/.test(hostPart.slice(colon))) hostPart = hostPart.slice(0, colon);
   const r = normaliseListHost(hostPart);
   if (r.reason !== undefined) return r.reason === 'url-in-domains' ? 'invalid-url' : r.reason;
-  return { host: urlListHost(r.host), key: urlKey(t.slice(cut)) };
+  const key = urlKey(t.slice(cut));
+  return { host: urlListHost(r.host), key: page && key === '' ? '/' : key };
 }
 
 /**
@@ -202,7 +209,7 @@ export function urlKey(pathAndQuery: string): string {
   const query = q >= 0 ? pathAndQuery.slice(q + 1) : '';
   let path = rawPath === '' ? '/' : normalisePath(rawPath);
   if (query === '') return path === '/' ? '' : (path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
-  return `${path}?${query}`.toLowerCase();
+  return `${path}?${normaliseQuery(query)}`.toLowerCase();
 }
 
 /** The names on a hosts-file line: the leading address and localhost boilerplate dropped. */

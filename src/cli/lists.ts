@@ -18,8 +18,9 @@ const spec = {
   details: [
     'status (default)  per list: entries loaded, lines skipped and why, load time, memory',
     'update            download every https:// source now (or only --source NAME); a download that',
-    '                  fails, does not parse, or shrinks a list by more than half is refused and the',
-    '                  old copy stays in use; a running Schoolgate is then told to reload',
+    '                  fails, does not parse, or shrinks the source or one of its lists by more than',
+    '                  half (minKeepRatio) is refused and the old copy stays in use; a running',
+    '                  Schoolgate is then told to reload',
     'reload            tell a running Schoolgate (data/schoolgate.pid) to reload its lists (SIGHUP)',
   ].join('\n'),
   options: OPTIONS,

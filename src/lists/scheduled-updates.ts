@@ -2,21 +2,18 @@
 // download (it must load, and not shrink) builds it in a worker thread, as a reload does, so
 // the event loop never stalls on 1.7 M entries; an accepted update triggers a reload.
 import { buildInWorker } from '../classify/build-worker.js';
-import { entriesOf } from '../classify/lists.js';
 import type { ListSourceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { Scheduler } from './schedule.js';
 import type { ListService } from './service.js';
 import { sourceLists } from './sources.js';
-import { readSourceState, updateSource, type CountEntries } from './update.js';
+import { countOf, readSourceState, updateSource, type CountEntries } from './update.js';
 
 /** Counts what loads from a candidate copy, building it in a worker thread. */
 export function countInWorker(source: ListSourceConfig, categoryOf: (name: string) => string | undefined): CountEntries {
   return async (location) => {
     const lists = sourceLists(source, location, categoryOf);
-    const data = await buildInWorker(lists.specs);
-    const errors = [...lists.errors, ...data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`)];
-    return { entries: data.stats.reduce((n, s) => n + entriesOf(s), 0), errors };
+    return countOf(lists.specs, (await buildInWorker(lists.specs)).stats, lists.errors);
   };
 }
 

@@ -3,6 +3,7 @@
 // validated update ever replaces.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import type { ListFileKind, ListSpec } from '../classify/lists.js';
 import type { ListSourceConfig, SourceFormat } from '../config/types.js';
 import { scanSquidGuard } from './squidguard.js';
@@ -41,6 +42,32 @@ export interface SourceLists {
  * id (the category map in config); a source-level `category` overrides it.
  */
 export function sourceLists(source: ListSourceConfig, location: string, categoryOf: (listName: string) => string | undefined): SourceLists {
+  let found: SourceLists;
+  try {
+    found = findLists(source, location, categoryOf);
+  } catch (err) {
+    // An unreadable folder (permissions, a dangling link) costs this source, never the others.
+    return { specs: [], errors: [`${source.name}: cannot read ${location}: ${(err as Error).message}`] };
+  }
+  return illegalIsNotASetting(source, found);
+}
+
+/**
+ * Lists whose category is illegal (IWF, terrorism) are always category lists and always
+ * sensitive, whatever the source says: a squidGuard folder of the school's allow entries
+ * that happens to hold an iwf/ list must not turn it into an allow list or show its entries.
+ */
+function illegalIsNotASetting(source: ListSourceConfig, found: SourceLists): SourceLists {
+  const errors = [...found.errors];
+  const specs = found.specs.map((spec) => {
+    if (!ILLEGAL_CATEGORIES.has(spec.category)) return spec;
+    if (spec.role === 'allow') errors.push(`${spec.name}: illegal is not a setting: a ${spec.category} list cannot be an allow list; it is loaded as a category list`);
+    return { ...spec, role: spec.role === 'allow' ? 'category' : spec.role, sensitive: true } satisfies ListSpec;
+  });
+  return { specs, errors };
+}
+
+function findLists(source: ListSourceConfig, location: string, categoryOf: (listName: string) => string | undefined): SourceLists {
   if (!existsSync(location)) {
     const why = source.url !== undefined
       ? `not downloaded yet (run "schoolgate lists update --source ${source.name}")`

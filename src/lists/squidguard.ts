@@ -26,9 +26,18 @@ function isListDir(dir: string): boolean {
 
 function subdirs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() || (d.isSymbolicLink() && statSync(join(dir, d.name)).isDirectory()))
+    .filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDirectory(join(dir, d.name))))
     .map((d) => d.name)
     .sort();
+}
+
+/** Follows a link; a dangling one is simply not a list folder. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The folder that directly holds the list folders (descending through single wrapper folders). */

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import { buildMatcherData } from '../classify/build.js';
-import { entriesOf } from '../classify/lists.js';
+import { entriesOf, type ListSpec, type ListStats } from '../classify/lists.js';
 import type { ListSourceConfig } from '../config/types.js';
 import { displayUrl, download } from './download.js';
 import { DOWNLOADED_FILE, isFolderFormat, sourceLists, sourceStore } from './sources.js';
@@ -39,7 +39,12 @@ export interface UpdateOutcome {
 export interface EntryCount {
   entries: number;
   errors: string[];
+  /** Entries by list name within the source (e.g. "adult"), so one vanished category shows. */
+  lists?: Record<string, number>;
 }
+
+/** Lists smaller than this may shrink or vanish freely: small UT1 lists change a lot. */
+export const SHRINK_CHECK_MIN_ENTRIES = 100;
 
 /**
  * Counts the entries that load from `location` (what sourceLocation would return once the copy
@@ -97,21 +102,38 @@ export interface FileModes {
 const PUBLIC_MODES: FileModes = { dir: 0o755, file: 0o644 };
 const SENSITIVE_MODES: FileModes = { dir: 0o700, file: 0o600 };
 
+function shrunkLists(before: Record<string, number> | undefined, after: Record<string, number> | undefined, ratio: number): string[] {
+  if (!before || !after) return [];
+  const out: string[] = [];
+  for (const [list, was] of Object.entries(before)) {
+    const now = after[list] ?? 0;
+    if (was >= SHRINK_CHECK_MIN_ENTRIES && now < ratio * was) out.push(`${list} ${was} -> ${now}`);
+  }
+  return out;
+}
+
 /** The default CountEntries: load the lists exactly as the proxy would, and count what loads. */
 export function countEntriesWith(
   source: ListSourceConfig, categoryOf: (listName: string) => string | undefined,
 ): (location: string) => EntryCount {
   return (location) => {
     const lists = sourceLists(source, location, categoryOf);
-    const data = buildMatcherData(lists.specs);
-    const errors = [...lists.errors];
-    let entries = 0;
-    for (const stats of data.stats) {
-      entries += entriesOf(stats);
-      if (stats.error !== undefined) errors.push(`${stats.name}: ${stats.error}`);
-    }
-    return { entries, errors };
+    return countOf(lists.specs, buildMatcherData(lists.specs).stats, lists.errors);
   };
+}
+
+/** An EntryCount from a build's per-list stats. */
+export function countOf(specs: readonly ListSpec[], stats: readonly ListStats[], sourceErrors: readonly string[]): EntryCount {
+  const errors = [...sourceErrors];
+  const lists: Record<string, number> = {};
+  let entries = 0;
+  stats.forEach((s, i) => {
+    const n = entriesOf(s);
+    entries += n;
+    lists[specs[i]!.listName] = (lists[specs[i]!.listName] ?? 0) + n;
+    if (s.error !== undefined) errors.push(`${s.name}: ${s.error}`);
+  });
+  return { entries, errors, lists };
 }
 
 /** Updates the sources one after another; one source's failure never stops the others. */
@@ -243,14 +265,21 @@ async function attempt({ source, url, store, modes, deps }: Attempt): Promise<Up
     }
     // The copy in use is counted again rather than trusting state.json: if the category map
     // changed since, both counts must be made the same way to be comparable.
-    const previous = inUse ? (await deps.countEntries(currentLocation)).entries : undefined;
+    const inUseCount = inUse ? await deps.countEntries(currentLocation) : undefined;
+    const previous = inUseCount?.entries;
+    const percent = Math.round(source.minKeepRatio * 100);
+    const advice = 'this usually means a broken or partial list (if it really shrank, lower minKeepRatio on the source)';
     if (previous !== undefined && previous > 0 && count.entries < source.minKeepRatio * previous) {
-      const percent = Math.round(source.minKeepRatio * 100);
       return await refuse(
-        `the new copy has ${count.entries} entries, fewer than ${percent}% of the ${previous} in the copy in use; ` +
-        `this usually means a broken or partial list (if the list really shrank, lower minKeepRatio on the source)`,
+        `the new copy has ${count.entries} entries, fewer than ${percent}% of the ${previous} in the copy in use; ${advice}`,
         { previousEntries: previous },
       );
+    }
+    // Per list as well: UT1's adult list is most of its entries, so the total alone would let
+    // every other category vanish unnoticed.
+    const shrunk = shrunkLists(inUseCount?.lists, count.lists, source.minKeepRatio);
+    if (shrunk.length > 0) {
+      return await refuse(`lists would shrink below ${percent}% or vanish: ${shrunk.join(', ')}; ${advice}`, { previousEntries: previous! });
     }
 
     const before = await currentGeneration(store);

@@ -134,11 +134,58 @@ describe('hashed URL lists', () => {
     ['https://cdn.example.com/9a81602a', true],
     ['https://cdn.example.com/9a81602a/thumb.jpg', true],
     ['https://cdn.example.com/9a81602', false],
-    ['https://example.com/i/7ddd', false],
+    // The entry is www.example.com/i/7ddd: without www. it is the same site, and still matches.
+    ['https://example.com/i/7ddd', true],
+    ['https://EXAMPLE.com/i/7ddd/', true],
     ['https://www.example.com/i/7ddd', true],
     ['https://whole.example.test/', true],
+    ['https://www.whole.example.test/x', true],
+    ['https://img.example.net/view.php?id=4edd&size=big', true],
+    ['https://img.example.net/view.php?id=%34edd', true],
+    ['https://img.example.net/view.php?size=big&id=4edd', false],
   ])('%s', (url, hit) => {
     expect(hashed.categories(url)).toEqual(hit ? ['iwf'] : []);
+  });
+
+  it('matches folders at any depth, with or without the trailing slash', () => {
+    const deep = 'deep.example.test/a/b/c/d/e/f/g/h/i/j';
+    const t = buildFrom(`${tmp.dir}/deep`, [{ name: 'iwf', sensitive: true, files: { sha256: `${sha(deep)}\n${sha('slash.example.test/f/')}\n` } }]);
+    expect(t.categories(`https://${deep}/x.jpg`)).toEqual(['iwf']);
+    expect(t.categories('https://slash.example.test/f/x.jpg')).toEqual(['iwf']);
+    expect(t.categories('https://slash.example.test/fx')).toEqual([]);
+  });
+});
+
+describe('expression lists compile with RE2', () => {
+  const expressions = ['(^|[-/_.])(casino|poker)([-/_.]|$)', '(x+x+)+y', '(?:a|a)*b', 'a(?=b)', '|', '.*', `${'a'.repeat(1100)}`, 'ok\u0007bad'].join('\n');
+  const t = buildFrom(`${tmp.dir}/expr`, [{ name: 'gambling', files: { expressions } }]);
+
+  it('skips what would match everything, what RE2 cannot run, what is too long, and binary lines', () => {
+    expect(t.data.stats[0]!.reasons).toEqual({ 'invalid-regex': 1, 'matches-everything': 2, 'expression-too-long': 1, binary: 1 });
+    expect(t.data.stats[0]!.expressions).toBe(3);
+  });
+
+  it('matches, and patterns that backtrack badly elsewhere finish at once', () => {
+    expect(t.categories('https://example.com/play-poker-now')).toEqual(['gambling']);
+    expect(t.categories(`https://${'x'.repeat(40)}.example/`)).toEqual([]);
+    expect(t.categories(`https://example.com/${'a'.repeat(5000)}`)).toEqual([]);
+    expect(t.categories('https://example.com/aab')).toEqual(['gambling']);
+  });
+});
+
+describe('IWF-style page entries never widen to the site', () => {
+  const t = buildFrom(`${tmp.dir}/iwf-pages`, [{ name: 'iwf', sensitive: true, files: { iwf: 'big.example.test/#!/album/123\nbig2.example.test/?\nbig3.example.test/\nported.example.test:8080\n' } }]);
+  it.each([
+    ['https://big.example.test/', true],
+    ['https://big.example.test/?x=1', true],
+    ['https://big.example.test/anything', false],
+    ['https://big2.example.test/', true],
+    ['https://big2.example.test/other', false],
+    ['https://big3.example.test/', true],
+    ['https://big3.example.test/page', false],
+    ['https://ported.example.test/any', true],
+  ])('%s', (url, hit) => {
+    expect(t.categories(url)).toEqual(hit ? ['iwf'] : []);
   });
 });
 

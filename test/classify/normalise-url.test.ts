@@ -67,6 +67,13 @@ const EVASIONS: [string, string, string, string?][] = [
   // extra slashes after the scheme are skipped by browsers
   ['https:///example.com/x', 'example.com', '/x'],
   ['https:\\\\example.com\\x', 'example.com', '/x'],
+  // what browsers strip before parsing: tabs and newlines anywhere, C0 and spaces at the ends
+  ['ht\ttp://bad.example/', 'bad.example', '/'],
+  ['http\n://bad.example/', 'bad.example', '/'],
+  [' http://bad.example/x ', 'bad.example', '/x'],
+  ['\u0000http://bad.example/', 'bad.example', '/'],
+  // query escapes of unreserved characters are decoded, as the server reads them
+  ['http://x.example/v.php?id=%38511&a=%2f%41', 'x.example', '/v.php', 'id=8511&a=%2FA'],
   // no scheme: a bare host, host:port (CONNECT), host/path
   ['example.com', 'example.com', '/'],
   ['example.com:443', 'example.com', '/'],

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -46,5 +46,36 @@ describe('loading the configured lists', () => {
     const { classifier, report } = await loadLists(cfg, { dataDir: join(tmp.dir, 'data') });
     expect(report.errors).toEqual([`gone: ${join(tmp.dir, 'nope')} does not exist`]);
     expect(classifier.classify('games.selftest.invalid').categories).toEqual(['games']);
+  });
+
+  it('never lets an illegal list be an allow list or show its entries, whatever the source says', async () => {
+    const dir = join(tmp.dir, 'allow-sg');
+    for (const [list, file, entry] of [['terrorism', 'domains', 'bad-terror.example.test'], ['iwf', 'urls', 'bad-iwf.example.test/page.html'], ['education', 'domains', 'school.example.test']] as const) {
+      mkdirSync(join(dir, list), { recursive: true });
+      writeFileSync(join(dir, list, file), `${entry}\n`);
+    }
+    const cfg = loadConfig(configWith([`{name: allowed, format: squidguard, role: allow, path: ${dir}}`]));
+    const { classifier, report } = await loadLists(cfg, { dataDir: join(tmp.dir, 'data') });
+    expect(report.errors).toEqual([
+      'allowed/iwf: illegal is not a setting: a iwf list cannot be an allow list; it is loaded as a category list',
+      'allowed/terrorism: illegal is not a setting: a terrorism list cannot be an allow list; it is loaded as a category list',
+    ]);
+    const terror = classifier.classify('https://bad-terror.example.test/').matches[0]!;
+    expect([terror.category, terror.role, terror.entry]).toEqual(['terrorism', 'category', '(withheld: entry of a sensitive list)']);
+    const iwf = classifier.classify('https://bad-iwf.example.test/page.html').matches[0]!;
+    expect([iwf.category, iwf.role, iwf.entry]).toEqual(['iwf', 'category', '(withheld: entry of a sensitive list)']);
+    expect(classifier.classify('https://school.example.test/').matches[0]!.role).toBe('allow');
+  });
+
+  it('loads the other lists of a folder that holds a dangling link', async () => {
+    const dir = join(tmp.dir, 'dangling');
+    mkdirSync(join(dir, 'gambling'), { recursive: true });
+    writeFileSync(join(dir, 'gambling', 'domains'), 'bet.example.test\n');
+    symlinkSync(join(tmp.dir, 'nowhere'), join(dir, 'broken'));
+    const cfg = loadConfig(configWith([`{name: local, format: squidguard, path: ${dir}}`]));
+    const { classifier, report } = await loadLists(cfg, { dataDir: join(tmp.dir, 'data') });
+    expect(report.errors).toEqual([]);
+    expect(classifier.classify('bet.example.test').categories).toEqual(['gambling']);
+    expect(classifier.classify('gambling.selftest.invalid').categories).toEqual(['gambling']);
   });
 });

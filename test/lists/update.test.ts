@@ -327,6 +327,29 @@ describe('updateSource: shrinking', () => {
   });
 });
 
+describe('updateSource: shrinking of one list', () => {
+  it('refuses a copy in which one list vanishes or shrinks, though the total would pass', async () => {
+    const { source, dataDir, path } = setup();
+    const lists = { adult: { domains: names(3000, 'a') }, gambling: { domains: names(1000, 'g') }, malware: { domains: names(1000, 'm') } };
+    server.routes.set(path, serve(await squidGuardArchive(lists)));
+    const first = await updateSource(source, dataDir, depsFor(source));
+    expect(first).toMatchObject({ status: 'updated', entries: 5000 });
+
+    server.routes.set(path, serve(await squidGuardArchive({ adult: lists.adult, malware: { domains: names(400, 'm') } })));
+    const refused = await updateSource(source, dataDir, depsFor(source));
+    expect(refused.status).toBe('refused');
+    expect(refused.reason).toMatch(/lists would shrink below 50% or vanish: gambling 1000 -> 0, malware 1000 -> 400/);
+    expect(currentTarget(source, dataDir)).toBe(first.generation);
+
+    // Small lists may change freely.
+    server.routes.set(path, serve(await squidGuardArchive({ ...lists, chat: { domains: names(50, 'c') } })));
+    const grown = await updateSource(source, dataDir, depsFor(source));
+    server.routes.set(path, serve(await squidGuardArchive(lists)));
+    expect(grown.status).toBe('updated');
+    expect((await updateSource(source, dataDir, depsFor(source))).status).toBe('updated');
+  });
+});
+
 describe('updateSource: unsafe archives', () => {
   const cases: { what: string; entries: Parameters<typeof rawArchive>[0]; reason: RegExp }[] = [
     {
