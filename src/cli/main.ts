@@ -3,6 +3,8 @@
 import { ConfigError } from '../config/errors.js';
 import { UrlError } from '../classify/normalise-url.js';
 import { classifyCommand } from './classify.js';
+import { explainCommand } from './explain.js';
+import { policyCommand } from './policy.js';
 import { processIo, UsageError, type Io } from './command.js';
 import { listsCommand } from './lists.js';
 import { startCommand } from './start.js';
@@ -11,6 +13,8 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[],
   start: { summary: 'run Schoolgate in the foreground (npm start)', run: startCommand },
   classify: { summary: 'show what the classifier says about a URL, and why', run: classifyCommand },
   lists: { summary: 'report, update or reload the blocklists', run: listsCommand },
+  explain: { summary: 'the decision for a URL for a group, and the rules behind it', run: explainCommand },
+  policy: { summary: 'check a policy (policy check [FILE])', run: policyCommand },
 };
 
 function usage(): string {

@@ -1,0 +1,82 @@
+// schoolgate explain URL --group G: the decision for one request and the chain of rules
+// behind it, in the words a technician or DSL would use.
+import { resolve } from 'node:path';
+import { classificationJson } from '../classify/classifier.js';
+import { loadConfig } from '../config/load.js';
+import { loadLists } from '../lists/load.js';
+import { decide } from '../policy/decide.js';
+import type { TraceStep } from '../policy/types.js';
+import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  group: { type: 'string', short: 'g' }, user: { type: 'string', short: 'u' }, at: { type: 'string' },
+  json: { type: 'boolean' }, lists: { type: 'string' },
+} as const;
+const spec = {
+  name: 'explain',
+  summary: 'the decision for a URL for a group (and user, at a time), and why',
+  usage: 'explain URL --group G [--user U] [--at ISO-TIME] [--json] [--lists DIR] [--config FILE] [--data DIR]',
+  details: 'Prints the action (allow, block or warn), the categories, the rule that won with its file and\nline, who may unblock a block, any safe-search rewrite, and each step of precedence.\n--at takes an ISO time such as 2026-11-20T14:45 (school time zone) or 2026-11-20T14:45Z.',
+  options: OPTIONS,
+  help: {
+    ...COMMON_HELP, group: 'the group asking (ks1, ks2, staff, guest, …)', user: 'the person asking (nominated-user overrides, unblocks)',
+    at: 'the time of the request (default: now)', json: 'print one JSON object', lists: 'a squidGuard folder instead of the configured lists',
+  },
+  positionals: { min: 1, max: 1 },
+} as const satisfies CommandSpec<typeof OPTIONS>;
+
+export async function explainCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals, help } = parse(spec, argv);
+  if (help) return io.out(helpText(spec)), 0;
+  const { config, data } = paths(values);
+  const cfg = loadConfig(config);
+  const group = values.group;
+  if (group === undefined) throw new UsageError(`--group is required: one of ${[...cfg.policy.groups.keys()].join(', ')}`);
+  if (!cfg.policy.groups.has(group)) throw new UsageError(`unknown group "${group}": use one of ${[...cfg.policy.groups.keys()].join(', ')}`);
+  const at = values.at === undefined ? new Date() : parseAt(values.at, cfg.policy.clock.timeZone);
+  const { classifier, report } = await loadLists(cfg, { dataDir: data, ...(values.lists ? { listsDir: resolve(values.lists) } : {}) });
+  for (const e of report.errors) io.err(`warning: ${e}`);
+  const classification = classifier.classify(positionals[0]!);
+  const chain: TraceStep[] = [];
+  const d = decide({ group, ...(values.user ? { user: values.user } : {}) }, classification, cfg.policy, at, chain);
+  if (values.json) {
+    io.out(JSON.stringify({
+      action: d.action, categories: d.categories, rule: d.rule, unblockBy: d.unblockBy, safeSearch: d.safeSearch,
+      group, user: values.user ?? null, at: at.toISOString(), chain, classification: classificationJson(classification),
+    }));
+    return 0;
+  }
+  const local = cfg.policy.clock.local(at);
+  const where = d.rule.line > 0 ? `  (${d.rule.file}:${d.rule.line})` : '';
+  const lines = [
+    `URL         ${classificationJson(classification).url as string}`,
+    `asking      ${group}${values.user ? `, user ${values.user}` : ''}, at ${at.toISOString()} (${local.date} ${String(Math.floor(local.minute / 60)).padStart(2, '0')}:${String(local.minute % 60).padStart(2, '0')} ${cfg.policy.clock.timeZone})`,
+    `decision    ${d.action.toUpperCase()}: ${d.rule.text}${where}`,
+    `categories  ${d.categories.length ? d.categories.join(', ') : '(none)'}`,
+  ];
+  if (d.unblockBy) lines.push(`unblock     ${d.unblockBy === 'never' ? 'never: illegal content cannot be unblocked' : `may be unblocked on request, by ${d.unblockBy === 'staff' ? 'staff' : 'a senior leader'}`}`);
+  if (d.safeSearch) lines.push(`safe search ${d.safeSearch.engine}: ${d.safeSearch.kind === 'connect-host' ? `tunnel to ${d.safeSearch.host}` : d.safeSearch.kind === 'rewrite-query' ? `query ${d.safeSearch.param}=${d.safeSearch.value}` : `header ${d.safeSearch.name}: ${d.safeSearch.value}`}`);
+  lines.push('why (in order of precedence)');
+  for (const step of chain) lines.push(`  ${step.layer.padEnd(10)} ${step.said}${step.rule && step.rule.line > 0 ? `  (line ${step.rule.line})` : ''}`);
+  io.out(lines.join('\n'));
+  return 0;
+}
+
+/** An ISO time; without a zone it is read in the school's time zone. */
+export function parseAt(text: string, timeZone: string): Date {
+  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
+  const d = new Date(hasZone ? text : `${text}Z`);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--at: "${text}" is not an ISO time (write 2026-11-20T14:45, or with a zone: 2026-11-20T14:45Z)`);
+  if (hasZone) return d;
+  // Read as local wall time: shift by the zone's offset at that moment (twice, to settle across a change).
+  let t = d.getTime();
+  for (let i = 0; i < 2; i++) t = d.getTime() - offsetMs(new Date(t), timeZone);
+  return new Date(t);
+}
+
+function offsetMs(at: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(at);
+  const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(at.getTime() / 1000) * 1000;
+}

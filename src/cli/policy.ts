@@ -1,0 +1,30 @@
+// schoolgate policy check [FILE]: validate a configuration's policy and say what it holds, or
+// every problem with file, line and fix.
+import { resolve } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+
+const spec = {
+  name: 'policy',
+  summary: 'check a policy: every problem with file, line and fix',
+  usage: 'policy check [FILE] [--config FILE]',
+  details: 'Validates the configuration FILE (default: --config, config/default.yaml) and its policy:\nunknown categories or groups, windows that end before they start, overlapping contradictory\nschedules, illegal categories allowed. Exit code 2 when there are problems.',
+  options: COMMON_OPTIONS,
+  help: COMMON_HELP,
+  positionals: { min: 1, max: 2 },
+} as const satisfies CommandSpec<typeof COMMON_OPTIONS>;
+
+export async function policyCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals, help } = parse(spec, argv);
+  if (help) return io.out(helpText(spec)), 0;
+  if (positionals[0] !== 'check') throw new UsageError(`unknown policy action "${positionals[0]}": use check`);
+  const file = positionals[1] === undefined ? paths(values).config : resolve(positionals[1]);
+  const cfg = loadConfig(file);
+  const groups = [...cfg.policy.groups.values()];
+  io.out(`${file}: the policy is valid`);
+  for (const g of groups) {
+    io.out(`  ${g.id.padEnd(10)} ${g.label}: ${g.mode === 'allowlist' ? 'allow-list only' : 'filtered'}, ${g.levels.size} category levels, ${g.schedules.length} schedules, ${g.sites.size} own site entries${g.safeSearch.engines.size ? `, safe search on ${[...g.safeSearch.engines].join(', ')}` : ''}`);
+  }
+  io.out(`  ${cfg.policy.users.size} nominated users; senior-leader approval needed to unblock: ${[...cfg.policy.seniorLeaderCategories].join(', ') || 'none'}`);
+  return 0;
+}
