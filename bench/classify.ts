@@ -1,6 +1,7 @@
 // Whole-classification benchmark: normalise, lists, search term and phrases for each of the
 // shared 200,000 traffic URLs, against a naive classifier (WHATWG URL parser + the Map
-// baseline) measured in the same run. Also shows where an LRU cache pays and where it costs.
+// baseline) measured in the same run. Also shows where an LRU cache pays and where it costs,
+// and what the policy's decide() adds on top.
 //
 //   npm run bench:classify           (node --import tsx bench/classify.ts)
 import { join, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { normaliseUrl, type NormalisedUrl } from '../src/classify/normalise-url.
 import { PhraseMatcher } from '../src/classify/phrases.js';
 import { SearchTermExtractor } from '../src/classify/search-terms.js';
 import { loadConfig } from '../src/config/load.js';
+import { decide } from '../src/policy/decide.js';
 import { scanSquidGuard } from '../src/lists/squidguard.js';
 import { SetBaseline } from './baseline.js';
 import { fmt, percentiles, requireShared, SHARED, table, throughput, trafficUrls } from './lib.js';
@@ -60,6 +62,17 @@ add('ours: whole classify, uncached', (u) => plain.classify(u));
 add('ours: whole classify behind an lru-cache of 20,000 URLs', cachedPlain);
 add('ours: with a hashed (SHA-256) IWF list, uncached', (u) => hashed.classify(u));
 add('ours: with a hashed IWF list, cache on (cacheSize 20,000)', (u) => hashedCached.classify(u));
+// The policy on top: decide() for KS2 at golden time on already-classified URLs, and both together.
+const classified = urls.map((u) => plain.classify(u));
+const at = new Date('2026-11-20T14:45:00Z');
+const ks2 = { group: 'ks2' };
+let c = 0;
+const decideOnly = (_u: string) => decide(ks2, classified[c++ % classified.length]!, config.policy, at);
+const decideOps = throughput(urls, ROUNDS, decideOnly);
+c = 0;
+const decideP = percentiles(urls, decideOnly);
+rows.push(['decide() alone (KS2, on classified URLs)', fmt(decideOps), fmt(decideP.p50), fmt(decideP.p99), '']);
+add('ours: classify + decide()', (u) => decide(ks2, plain.classify(u), config.policy, at));
 // Normalisation alone, our scanner against the WHATWG parser.
 const normOps = throughput(urls, ROUNDS, (u) => normaliseUrl(u));
 const whatwgOps = throughput(urls, ROUNDS, (u) => new URL(u));

@@ -200,7 +200,7 @@ export function inWindow(w: TimeWindow, t: LocalTime): boolean {
   if (w.from < w.to) return (w.days >> t.day) & 1 ? t.minute >= w.from && t.minute < w.to : false;
   // Past midnight: the evening part belongs to the day named, the morning part to the day after it.
   if (t.minute >= w.from) return ((w.days >> t.day) & 1) === 1;
-  if (t.minute <= w.to) return ((w.days >> ((t.day + 6) % 7)) & 1) === 1;
+  if (t.minute < w.to) return ((w.days >> ((t.day + 6) % 7)) & 1) === 1;
   return false;
 }
 
