@@ -36,7 +36,7 @@ interface RawGroup {
 
 export function compilePolicy(check: Checker, value: unknown, categories: CategoryRegistry, timeZone: string): PolicySnapshot {
   const file = check.yaml.file;
-  const root = value === undefined ? {} : check.object(['policy'], value, ['groups', 'users', 'seniorLeaderApproval']) ?? {};
+  const root = value === undefined ? {} : check.object(['policy'], value, ['groups', 'users', 'seniorLeaderApproval', 'warnRememberMinutes']) ?? {};
   const rule = (kind: RuleKind, action: Action, text: string, path: KeyPath): Rule => ({ kind, action, text, file, line: check.yaml.lineOf(path) });
 
   const category = (path: KeyPath, id: unknown, action?: Action): string | undefined => {
@@ -209,7 +209,10 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
     });
   }
 
-  return { file, clock: new SchoolClock(timeZone), groups, users, seniorLeaderCategories: senior, unblocks: SiteList.empty() };
+  const warnRememberMinutes = root.warnRememberMinutes === undefined ? 60
+    : check.number(['policy', 'warnRememberMinutes'], root.warnRememberMinutes, { min: 0, max: 7 * 24 * 60, integer: true }) ?? 60;
+
+  return { file, clock: new SchoolClock(timeZone), groups, users, seniorLeaderCategories: senior, warnRememberMs: warnRememberMinutes * 60_000, unblocks: SiteList.empty() };
 }
 
 function siteEntries(check: Checker, at: KeyPath, v: unknown): { text: string; action: Action; path: KeyPath }[] {

@@ -82,6 +82,8 @@ export interface PolicySnapshot {
   readonly users: ReadonlyMap<string, UserPolicy>;
   /** Categories whose blocks only a senior leader may unblock. */
   readonly seniorLeaderCategories: ReadonlySet<string>;
+  /** How long a click-through on a warn page is remembered for that person and site. */
+  readonly warnRememberMs: number;
   /** Active and future unblocks, by the site list they cover. */
   readonly unblocks: SiteList<readonly Unblock[]>;
 }

@@ -61,6 +61,12 @@ describe('policy errors', () => {
     else expect(got.some((p) => want.test(p)), got.join('\n')).toBe(true);
   });
 
+  it('remembers a warn click-through for the configured time', () => {
+    expect(policyFrom(tmp.dir, '  warnRememberMinutes: 15\n').warnRememberMs).toBe(15 * 60_000);
+    expect(policyFrom(tmp.dir, '  groups: {}\n').warnRememberMs).toBe(60 * 60_000);
+    expect(problems('  warnRememberMinutes: -5\n')).toContain('3: policy.warnRememberMinutes: must be at least 0, found -5');
+  });
+
   it('accepts blocking an illegal category (pointless, but not wrong)', () => {
     expect(policyFrom(tmp.dir, '  groups:\n    ks2:\n      levels: { iwf: block }\n').groups.get('ks2')!.levels.get('iwf')!.action).toBe('block');
   });
