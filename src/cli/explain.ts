@@ -11,17 +11,18 @@ import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type C
 const OPTIONS = {
   ...COMMON_OPTIONS,
   group: { type: 'string', short: 'g' }, user: { type: 'string', short: 'u' }, at: { type: 'string' },
-  json: { type: 'boolean' }, lists: { type: 'string' },
+  json: { type: 'boolean' }, lists: { type: 'string' }, connect: { type: 'boolean' },
 } as const;
 const spec = {
   name: 'explain',
   summary: 'the decision for a URL for a group (and user, at a time), and why',
-  usage: 'explain URL --group G [--user U] [--at ISO-TIME] [--json] [--lists DIR] [--config FILE] [--data DIR]',
+  usage: 'explain URL --group G [--user U] [--at ISO-TIME] [--connect] [--json] [--lists DIR] [--config FILE] [--data DIR]',
   details: 'Prints the action (allow, block or warn), the categories, the rule that won with its file and\nline, who may unblock a block, any safe-search rewrite, and each step of precedence.\n--at takes an ISO time such as 2026-11-20T14:45 (school time zone) or 2026-11-20T14:45Z.',
   options: OPTIONS,
   help: {
     ...COMMON_HELP, group: 'the group asking (ks1, ks2, staff, guest, …)', user: 'the person asking (nominated-user overrides, unblocks)',
     at: 'the time of the request (default: now)', json: 'print one JSON object', lists: 'a squidGuard folder instead of the configured lists',
+    connect: 'as a CONNECT tunnel (only the host is known: host:443)',
   },
   positionals: { min: 1, max: 1 },
 } as const satisfies CommandSpec<typeof OPTIONS>;
@@ -39,7 +40,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   for (const e of report.errors) io.err(`warning: ${e}`);
   const classification = classifier.classify(positionals[0]!);
   const chain: TraceStep[] = [];
-  const d = decide({ group, ...(values.user ? { user: values.user } : {}) }, classification, cfg.policy, at, chain);
+  const d = decide({ group, ...(values.user ? { user: values.user } : {}), connect: values.connect === true }, classification, cfg.policy, at, chain);
   if (values.json) {
     io.out(JSON.stringify({
       action: d.action, categories: d.categories, rule: d.rule, unblockBy: d.unblockBy, safeSearch: d.safeSearch,

@@ -34,6 +34,19 @@ interface RawGroup {
   safeSearch?: { value: SafeSearchSetting };
 }
 
+const SITE_FIX = 'write a host (example.com) or a host and path (example.com/topic)';
+
+/** Adds a site entry; an invalid one, or one already listed with another action, is a problem. */
+function addSite(check: Checker, sites: SiteListBuilder<Rule>, text: string, r: Rule, path: KeyPath, fix = SITE_FIX): void {
+  const added = sites.add(text, r);
+  if ('error' in added) {
+    check.fail(path, added.error, fix);
+    return;
+  }
+  const other = added.previous.find((p) => p.action !== r.action);
+  if (other) check.fail(path, `${text} is listed to ${r.action} and, on line ${other.line}, to ${other.action}`, 'keep one of them');
+}
+
 export function compilePolicy(check: Checker, value: unknown, categories: CategoryRegistry, timeZone: string): PolicySnapshot {
   const file = check.yaml.file;
   const root = value === undefined ? {} : check.object(['policy'], value, ['groups', 'users', 'seniorLeaderApproval', 'warnRememberMinutes']) ?? {};
@@ -117,26 +130,32 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
       ? rule('default', raw.uncategorised.action, `${name}: sites in no category are ${VERB[raw.uncategorised.action]}`, raw.uncategorised.path)
       : rule('default', fallback, `${modeText}: sites in no category are ${VERB[fallback]}`, raw.mode?.path ?? ['policy', 'groups', id]);
     const sites = new SiteListBuilder<Rule>();
-    for (const s of raw.sites) {
-      const problem = sites.add(s.text, rule('site-list', s.action, `${s.text} is on ${name}'s ${s.action} list`, s.path));
-      if (problem) check.fail(s.path, problem.error, 'write a host (example.com) or a host and path (example.com/topic)');
-    }
-    const schedules = raw.schedules.map((s) => buildSchedule(name, s.value, s.path)).filter((s): s is ScheduleRule => s !== undefined);
-    contradictions(schedules, raw.schedules.map((s) => s.path));
+    for (const s of raw.sites) addSite(check, sites, s.text, rule('site-list', s.action, `${s.text} is on ${name}'s ${s.action} list`, s.path), s.path);
+    const built = raw.schedules.map((s) => ({ path: s.path, schedule: buildSchedule(name, s.value, s.path) }));
+    const ok = built.filter((b): b is { path: KeyPath; schedule: BuiltSchedule } => b.schedule !== undefined);
+    contradictions(ok.map((b) => b.schedule), ok.map((b) => b.path));
+    const schedules: ScheduleRule[] = ok.map((b) => b.schedule.rule);
     return { id, label: name, mode, levels, otherCategories: other, uncategorised, schedules, sites: sites.build(), safeSearch: raw.safeSearch?.value ?? NO_SAFE_SEARCH };
   }
 
-  function buildSchedule(groupName: string, s: Record<string, unknown>, at: KeyPath): ScheduleRule | undefined {
+  interface BuiltSchedule {
+    readonly rule: ScheduleRule;
+    /** The sites as written, to compare overlapping schedules. */
+    readonly siteTexts: readonly { text: string; rule: Rule }[];
+  }
+
+  function buildSchedule(groupName: string, s: Record<string, unknown>, at: KeyPath): BuiltSchedule | undefined {
     const name = s.name === undefined ? 'schedule' : check.string([...at, 'name'], s.name) ?? 'schedule';
     const days = check.string([...at, 'days'], s.days);
     const from = check.string([...at, 'from'], s.from);
     const to = check.string([...at, 'to'], s.to);
     if (days === undefined || from === undefined || to === undefined) return undefined;
     const w = parseWindow(days, from, to);
-    if ('error' in w) return check.fail([...at, 'days'], w.error, w.fix);
+    if ('error' in w) return check.fail([...at, w.field ?? 'days'], w.error, w.fix);
     if (w.to <= w.from) return check.fail([...at, 'to'], `the window ends (${to}) before it starts (${from})`, 'split a window that runs past midnight into two, one each side of it');
     const cats = new Map<string, Rule>();
     const sites = new SiteListBuilder<Rule>();
+    const siteTexts: { text: string; rule: Rule }[] = [];
     for (const a of ACTIONS) {
       if (s[a] === undefined) continue;
       (check.array([...at, a], s[a]) ?? []).forEach((item, i) => {
@@ -145,26 +164,36 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
         if (text === undefined) return;
         const r = rule('schedule', a, `schedule "${name}" (${w.text}): ${text} ${VERB[a]} for ${groupName}`, path);
         if (text.includes('.') || text.includes('/')) {
-          const problem = sites.add(text, r);
-          if (problem) check.fail(path, problem.error, 'write a category id, a host (example.com) or a host and path');
-        } else if (category(path, text, a) !== undefined) cats.set(text, r);
+          addSite(check, sites, text, r, path, 'write a category id, a host (example.com) or a host and path');
+          siteTexts.push({ text, rule: r });
+        } else if (category(path, text, a) !== undefined) {
+          const before = cats.get(text);
+          if (before && before.action !== a) check.fail(path, `${text} is listed to ${a} and, on line ${before.line}, to ${before.action}`, 'keep one of them');
+          cats.set(text, r);
+        }
       });
     }
-    return { name, window: w, categories: cats, sites: sites.build() };
+    return { rule: { name, window: w, categories: cats, sites: sites.build() }, siteTexts };
   }
 
-  /** Two open windows that set one category to different actions: which one wins is anyone's guess. */
-  function contradictions(schedules: readonly ScheduleRule[], paths: readonly KeyPath[]): void {
-    for (let i = 0; i < schedules.length; i++) {
-      for (let j = i + 1; j < schedules.length; j++) {
-        const a = schedules[i]!;
-        const b = schedules[j]!;
+  /** Two open windows that set one category or site to different actions: which wins is anyone's guess. */
+  function contradictions(built: readonly BuiltSchedule[], paths: readonly KeyPath[]): void {
+    const fix = 'change the times or days so they do not overlap, or make them agree';
+    for (let i = 0; i < built.length; i++) {
+      for (let j = i + 1; j < built.length; j++) {
+        const a = built[i]!.rule;
+        const b = built[j]!.rule;
         if ((a.window.days & b.window.days) === 0 || a.window.to <= b.window.from || b.window.to <= a.window.from) continue;
         for (const [cat, ra] of a.categories) {
           const rb = b.categories.get(cat);
-          if (rb && rb.action !== ra.action) {
-            check.fail(paths[j]!, `schedules "${a.name}" (line ${ra.line}) and "${b.name}" overlap and set ${cat} to ${ra.action} and ${rb.action}`, 'change the times or days so they do not overlap, or make them agree');
-          }
+          if (rb && rb.action !== ra.action) check.fail(paths[j]!, `schedules "${a.name}" (line ${ra.line}) and "${b.name}" overlap and set ${cat} to ${ra.action} and ${rb.action}`, fix);
+        }
+        const both = new SiteListBuilder<Rule>();
+        for (const s of built[i]!.siteTexts) both.add(s.text, s.rule);
+        for (const s of built[j]!.siteTexts) {
+          const added = both.add(s.text, s.rule);
+          const other = 'previous' in added ? added.previous.find((p) => p.action !== s.rule.action) : undefined;
+          if (other) check.fail(paths[j]!, `schedules "${a.name}" (line ${other.line}) and "${b.name}" overlap and set ${s.text} to ${other.action} and ${s.rule.action}`, fix);
         }
       }
     }
@@ -194,8 +223,7 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
     const sites = new SiteListBuilder<Rule>();
     if (u.sites !== undefined) {
       for (const s of siteEntries(check, [...at, 'sites'], u.sites)) {
-        const problem = sites.add(s.text, rule('user', s.action, `nominated user ${id}: ${s.text} is ${VERB[s.action]}`, s.path));
-        if (problem) check.fail(s.path, problem.error, 'write a host (example.com) or a host and path (example.com/topic)');
+        addSite(check, sites, s.text, rule('user', s.action, `nominated user ${id}: ${s.text} is ${VERB[s.action]}`, s.path), s.path);
       }
     }
     users.set(id, { id, levels, sites: sites.build() });
@@ -231,12 +259,15 @@ function siteEntries(check: Checker, at: KeyPath, v: unknown): { text: string; a
 
 /** The snapshot with these unblocks in force (expired ones are harmless: decide checks the time). */
 export function withUnblocks(p: PolicySnapshot, unblocks: readonly Unblock[]): PolicySnapshot {
-  const bySite = new Map<string, Unblock[]>();
-  for (const u of unblocks) bySite.set(u.site, [...(bySite.get(u.site) ?? []), u]);
-  const list = new SiteListBuilder<readonly Unblock[]>();
-  for (const [site, us] of bySite) {
-    const problem = list.add(site, us);
-    if (problem) throw new RangeError(`unblock ${us[0]!.id}: ${problem.error}`);
+  const list = new SiteListBuilder<Unblock>();
+  for (const u of unblocks) {
+    const from = u.from.getTime();
+    const until = u.until.getTime();
+    if (!Number.isFinite(from) || !Number.isFinite(until) || from >= until) {
+      throw new RangeError(`unblock ${u.id}: it must start before it ends (from ${String(u.from)}, until ${String(u.until)})`);
+    }
+    const added = list.add(u.site, u);
+    if ('error' in added) throw new RangeError(`unblock ${u.id}: ${added.error}`);
   }
   return { ...p, unblocks: list.build() };
 }

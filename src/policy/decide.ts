@@ -51,7 +51,7 @@ export function decide(req: PolicyRequest, c: Classification, p: PolicySnapshot,
   const user = req.user === undefined ? undefined : p.users.get(req.user);
   if (user) {
     const site = user.sites.find(c.url);
-    if (site) return finish(site.value, c, p, safe, trace, 'user');
+    if (site && covers(site.value, site.specificity, c)) return finish(site.value, c, p, safe, trace, 'user');
     if (c.categories.some((cat) => user.levels.has(cat))) return finish(byCategory(group, user, c, p, now, trace), c, p, safe, trace, 'user');
     trace?.push({ layer: 'user', said: `no override for ${req.user} applies` });
   } else trace?.push({ layer: 'user', said: req.user === undefined ? 'no user named' : `${req.user} has no overrides` });
@@ -79,10 +79,13 @@ function targetText(u: Unblock): string {
 }
 
 function activeUnblock(p: PolicySnapshot, req: PolicyRequest, c: Classification, now: Date | number): Unblock | undefined {
-  const hit = p.unblocks.find(c.url);
-  if (!hit) return undefined;
+  if (p.unblocks.size === 0) return undefined;
   const t = typeof now === 'number' ? now : now.getTime();
-  for (const u of hit.value) {
+  const beyond = mostSpecificCategory(c);
+  for (const hit of p.unblocks.findAll(c.url)) {
+    // An unblock of example.com does not open bad.example.com where a list names it apart.
+    if (hit.specificity < beyond) continue;
+    const u = hit.value;
     if (t < u.from.getTime() || t >= u.until.getTime()) continue;
     const target = u.target;
     if (target.kind === 'group' ? target.group === req.group : target.kind === 'user' ? target.user === req.user : req.user !== undefined && target.users.has(req.user)) return u;
@@ -90,30 +93,41 @@ function activeUnblock(p: PolicySnapshot, req: PolicyRequest, c: Classification,
   return undefined;
 }
 
+/** The specificity of the URL's most specific category-list entry; -1 when it has none. */
+function mostSpecificCategory(c: Classification): number {
+  let best = -1;
+  for (const m of c.matches) if (m.role === 'category' && m.specificity > best) best = m.specificity;
+  return best;
+}
+
+/**
+ * A site entry that allows (or warns) covers the URL only if no category entry for it is more
+ * specific: the school allows example.com, but a list names bad.example.com apart. A block
+ * entry always covers it: narrowing a block must never open anything.
+ */
+function covers(rule: Rule, specificity: number, c: Classification): boolean {
+  return rule.action === 'block' || specificity >= mostSpecificCategory(c);
+}
+
 /**
  * The school's global entries come through the classification (lists with role allow/block);
- * the group's own through its site list. The most specific of them decides, unless a category
- * entry for this URL is more specific still (the school allows example.com, but a list names
- * bad.example.com).
+ * the group's own through its site list. The most specific of them decides, if it covers the
+ * URL (see covers()).
  */
 function siteListRule(group: GroupPolicy, c: Classification): Rule | undefined {
   let best: { rule: Rule; specificity: number } | undefined;
-  let categorySpecificity = -1;
   for (const m of c.matches) {
-    if (m.role === 'category') {
-      if (m.specificity > categorySpecificity) categorySpecificity = m.specificity;
-      continue;
-    }
+    if (m.role === 'category') continue;
     if (!best || m.specificity > best.specificity) {
       best = {
         specificity: m.specificity,
-        rule: { kind: 'site-list', action: m.role === 'allow' ? 'allow' : 'block', text: `${m.entry} is on the school's ${m.role} list (${m.list}, line ${m.line})`, file: '', line: m.line },
+        rule: { kind: 'site-list', action: m.role === 'allow' ? 'allow' : 'block', text: `${m.entry} is on the school's ${m.role} list (${m.list}, line ${m.line})`, file: '', line: 0 },
       };
     }
   }
   const own = group.sites.find(c.url);
   if (own && (!best || own.specificity >= best.specificity)) best = { rule: own.value, specificity: own.specificity };
-  return best && best.specificity >= categorySpecificity ? best.rule : undefined;
+  return best && covers(best.rule, best.specificity, c) ? best.rule : undefined;
 }
 
 /** Layers 5 and 6 (and 3's categories when `user` is given): each category, most restrictive wins. */
@@ -123,7 +137,7 @@ function byCategory(group: GroupPolicy, user: UserPolicy | undefined, c: Classif
     for (const s of group.schedules) {
       if (s.sites.size === 0 || !inWindow(s.window, local)) continue;
       const hit = s.sites.find(c.url);
-      if (hit) return hit.value;
+      if (hit && covers(hit.value, hit.specificity, c)) return hit.value;
     }
   }
   if (c.categories.length === 0) {

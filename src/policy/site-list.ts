@@ -14,24 +14,32 @@ export interface SiteHit<T> {
 
 export type SiteEntryError = { readonly error: string };
 
-/** Builds a SiteList; `add` returns an error message for an entry that is not a host or host/path. */
+/**
+ * Builds a SiteList; `add` returns an error message for an entry that is not a host or
+ * host/path. An entry may carry several values (two unblocks of one site); `previous` gives the
+ * values already added under the same normalised entry, so callers can refuse contradictions.
+ */
 export class SiteListBuilder<T> {
-  private readonly domains = new Map<string, T>();
+  private readonly domains = new Map<string, T[]>();
   private readonly urls = new Map<string, { key: string; value: T }[]>();
 
-  add(text: string, value: T): SiteEntryError | undefined {
+  add(text: string, value: T): SiteEntryError | { previous: readonly T[] } {
     if (/[/?]/.test(text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''))) {
       const e = parseUrlEntry(text);
       if (typeof e === 'string') return { error: `"${text}" is not a valid site (${e})` };
       const list = this.urls.get(e.host) ?? [];
+      const previous = list.filter((x) => x.key === e.key).map((x) => x.value);
       list.push({ key: e.key, value });
       this.urls.set(e.host, list);
-      return undefined;
+      return { previous };
     }
     const h = normaliseListHost(text);
     if (h.reason !== undefined) return { error: `"${text}" is not a valid site (${h.reason})` };
-    this.domains.set(h.host, value);
-    return undefined;
+    const values = this.domains.get(h.host) ?? [];
+    const previous = [...values];
+    values.push(value);
+    this.domains.set(h.host, values);
+    return { previous };
   }
 
   build(): SiteList<T> {
@@ -45,39 +53,61 @@ export class SiteList<T> {
   }
 
   constructor(
-    private readonly domains: ReadonlyMap<string, T>,
+    private readonly domains: ReadonlyMap<string, readonly T[]>,
     private readonly urls: ReadonlyMap<string, readonly { key: string; value: T }[]>,
   ) {}
 
   get size(): number {
-    let n = this.domains.size;
+    let n = 0;
+    for (const l of this.domains.values()) n += l.length;
     for (const l of this.urls.values()) n += l.length;
     return n;
   }
 
-  /** The most specific entry the URL hits, or undefined. */
+  /** The most specific entry the URL hits (its first value), or undefined. */
   find(url: NormalisedUrl): SiteHit<T> | undefined {
-    if (this.domains.size === 0 && this.urls.size === 0) return undefined;
-    let best: SiteHit<T> | undefined;
+    let first: SiteHit<T> | undefined;
+    this.each(url, (hit) => {
+      first = hit;
+      return true;
+    });
+    return first;
+  }
+
+  /** Every value of every entry the URL hits, most specific first. */
+  findAll(url: NormalisedUrl): SiteHit<T>[] {
+    const out: SiteHit<T>[] = [];
+    this.each(url, (hit) => {
+      out.push(hit);
+      return false;
+    });
+    return out;
+  }
+
+  /** Calls `visit` with each hit, most specific first, until it returns true. */
+  private each(url: NormalisedUrl, visit: (hit: SiteHit<T>) => boolean): void {
+    if (this.domains.size === 0 && this.urls.size === 0) return;
     const host = url.host;
-    const bucket = this.urls.size === 0 ? undefined : this.urls.get(host.slice(listPrefixLength(host)));
+    const bare = host.slice(listPrefixLength(host));
+    const bucket = this.urls.size === 0 ? undefined : this.urls.get(bare);
     if (bucket) {
       const key = (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
-      for (const e of bucket) {
-        if (e.key !== '' && !(key.startsWith(e.key) && (key.length === e.key.length || '/?&;'.includes(key[e.key.length]!)))) continue;
-        const specificity = 1000 + e.key.length;
-        if (!best || specificity > best.specificity) best = { value: e.value, entry: host.slice(listPrefixLength(host)) + e.key, specificity };
-      }
-      if (best) return best;
+      const hits = bucket
+        .filter((e) => e.key === '' || (key.startsWith(e.key) && (key.length === e.key.length || '/?&;'.includes(key[e.key.length]!))))
+        .sort((a, b) => b.key.length - a.key.length);
+      for (const e of hits) if (visit({ value: e.value, entry: bare + e.key, specificity: 1000 + e.key.length })) return;
     }
-    if (this.domains.size === 0) return undefined;
+    if (this.domains.size === 0) return;
     // Longest suffix first: the whole host, then each parent domain.
     for (let start = 0; ;) {
       const suffix = start === 0 ? host : host.slice(start);
-      const value = this.domains.get(suffix);
-      if (value !== undefined) return { value, entry: suffix, specificity: suffix.split('.').length };
+      const values = this.domains.get(suffix);
+      if (values) {
+        const specificity = suffix.split('.').length;
+        for (const value of values) if (visit({ value, entry: suffix, specificity })) return;
+      }
       const dot = host.indexOf('.', start);
-      if (url.hostType !== 'name' || dot < 0) return undefined;
+      if (url.hostType !== 'name' || dot < 0) return;
       start = dot + 1;
     }
   }

@@ -83,6 +83,8 @@ export interface TimeWindow {
 export interface WindowError {
   readonly error: string;
   readonly fix: string;
+  /** Which of the three values is wrong, so config errors point at its key and line. */
+  readonly field?: 'days' | 'from' | 'to';
 }
 
 const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -100,14 +102,15 @@ const TIME_FIX = 'write a 24-hour time as HH:MM, e.g. "08:45" or "15:15"';
 /** Parses "mon-fri", "sat,sun", "mon,wed-fri", "every day"/"daily"/"weekdays"/"weekends" and "HH:MM" times ("24:00" allowed as an end). Returns the window or a human error message naming the fix. */
 export function parseWindow(days: string, from: string, to: string): TimeWindow | WindowError {
   const mask = parseDays(days);
-  if (typeof mask !== 'number') return mask;
+  if (typeof mask !== 'number') return { ...mask, field: 'days' };
   const start = parseTime(from, 'start');
-  if (typeof start !== 'number') return start;
+  if (typeof start !== 'number') return { ...start, field: 'from' };
   const end = parseTime(to, 'end');
-  if (typeof end !== 'number') return end;
+  if (typeof end !== 'number') return { ...end, field: 'to' };
   if (start === end) {
     // By the to <= from rule this would be 24 hours from the start; far more likely a slip.
     return {
+      field: 'to',
       error: `start and end are both ${from.trim()}, so the window is either empty or a whole day`,
       fix: 'for the whole day write 00:00-24:00; otherwise give an end time different from the start',
     };

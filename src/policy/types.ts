@@ -84,8 +84,8 @@ export interface PolicySnapshot {
   readonly seniorLeaderCategories: ReadonlySet<string>;
   /** How long a click-through on a warn page is remembered for that person and site. */
   readonly warnRememberMs: number;
-  /** Active and future unblocks, by the site list they cover. */
-  readonly unblocks: SiteList<readonly Unblock[]>;
+  /** Active and future unblocks, by the site they cover. */
+  readonly unblocks: SiteList<Unblock>;
 }
 
 /** Who is asking: identity/ works this out; tests and `explain` say it. */

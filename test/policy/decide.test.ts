@@ -186,6 +186,45 @@ describe('precedence, step by step', () => {
     expect(dd('https://bad.site.example.test/', { group: 'ks2' }, `${TUE}T10:00Z`)).toMatchObject({ action: 'warn', rule: { kind: 'default' } });
   });
 
+  it('a block entry is never narrowed by a more specific category entry', () => {
+    const lists = [
+      { name: 'school-block', category: 'school-blocked', role: 'block' as const, files: { domains: 'blk.example.test\n' } },
+      { name: 'education', files: { domains: 'sub.blk.example.test\n' } },
+    ];
+    const dd = decider(classifierFor(join(tmp.dir, 'narrow'), lists), p);
+    expect(dd('https://sub.blk.example.test/', { group: 'ks2' }, `${TUE}T10:00Z`)).toMatchObject({ action: 'block', rule: { kind: 'site-list' } });
+  });
+
+  it('an unblock of a site does not open a subdomain listed apart', () => {
+    const lists = [
+      { name: 'games', files: { domains: 'game.example.test\n' } },
+      { name: 'adult', files: { domains: 'porn.game.example.test\n' } },
+    ];
+    const unblocked = withUnblocks(policy, [{ id: 'g', site: 'game.example.test', target: { kind: 'group', group: 'ks2' }, from: new Date(`${TUE}T00:00Z`), until: new Date(`${TUE}T23:00Z`), approvedBy: 'mr.teacher', reason: 'lesson' }]);
+    const dd = decider(classifierFor(join(tmp.dir, 'sub-unblock'), lists), unblocked);
+    expect(dd('https://game.example.test/', { group: 'ks2' }, `${TUE}T10:00Z`).rule.kind).toBe('unblock');
+    expect(dd('https://porn.game.example.test/', { group: 'ks2' }, `${TUE}T10:00Z`)).toMatchObject({ action: 'block', unblockBy: 'staff' });
+  });
+
+  it('every unblock that covers a URL counts, however it is spelled', () => {
+    const window = { from: new Date(`${TUE}T09:00Z`), until: new Date(`${TUE}T10:00Z`), approvedBy: 'mr.teacher', reason: 'lesson' };
+    const both = withUnblocks(policy, [
+      { id: 'a', site: 'game.example.test', target: { kind: 'group', group: 'ks2' }, ...window },
+      { id: 'b', site: 'game.example.test/play', target: { kind: 'user', user: 'z.pupil' }, ...window },
+      { id: 'c', site: 'Game.Example.Test.', target: { kind: 'user', user: 'y.pupil' }, ...window },
+    ]);
+    const dd = decider(classifier, both);
+    expect(dd('https://game.example.test/play/1', { group: 'ks2', user: 'x.pupil' }, `${TUE}T09:30Z`).rule.kind).toBe('unblock');
+    expect(dd('https://game.example.test/', { group: 'other', user: 'y.pupil' }, `${TUE}T09:30Z`).rule.kind).toBe('unblock');
+    expect(dd('https://game.example.test/', { group: 'other', user: 'w.pupil' }, `${TUE}T09:30Z`).rule.kind).toBe('default');
+  });
+
+  it('refuses an unblock whose times are not a proper interval', () => {
+    const base = { id: 'bad', site: 'game.example.test', target: { kind: 'group' as const, group: 'ks2' }, approvedBy: 'x', reason: 'y' };
+    expect(() => withUnblocks(policy, [{ ...base, from: new Date(`${TUE}T10:00Z`), until: new Date('nonsense') }])).toThrow(/unblock bad: it must start before it ends/);
+    expect(() => withUnblocks(policy, [{ ...base, from: new Date(`${TUE}T10:00Z`), until: new Date(`${TUE}T09:00Z`) }])).toThrow(/must start before it ends/);
+  });
+
   it('an unblock ends at its exact second and starts at its exact second', () => {
     const at = (t: string) => d('https://game.example.test/', { group: 'ks2', user: 'a.pupil' }, new Date(t)).rule.kind;
     expect(at(`${TUE}T08:59:59.999Z`)).toBe('level');

@@ -117,7 +117,16 @@ describe('parseWindow: mistakes say what is wrong and how to write it', () => {
     ['mon', '00:00', '00:00', /both 00:00/, /00:00-24:00/],
   ])('%j %j-%j', (days, from, to, error, fix) => {
     const r = parseWindow(days, from, to);
-    expect(r).toEqual({ error: expect.stringMatching(error), fix: expect.stringMatching(fix) });
+    expect(r).toMatchObject({ error: expect.stringMatching(error), fix: expect.stringMatching(fix) });
+    expect(['days', 'from', 'to']).toContain((r as { field?: string }).field);
+  });
+});
+
+describe('parseWindow names the value at fault', () => {
+  it.each([
+    ['funday', '12:00', '13:00', 'days'], ['mon', '25:00', '26:00', 'from'], ['mon', '12:00', '2pm', 'to'], ['mon', '', '13:00', 'from'],
+  ])('%j %j-%j: %s', (days, from, to, field) => {
+    expect(parseWindow(days, from, to)).toMatchObject({ field });
   });
 });
 
