@@ -9,6 +9,7 @@ import { loadPhraseFile, type PhraseEntry } from '../classify/phrases.js';
 import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-terms.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicySnapshot } from '../policy/types.js';
+import { parseProxyConfig, type ProxyConfig } from '../proxy/config.js';
 import { Checker } from './check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { SOURCE_FORMATS, type ListSourceConfig, type Refresh, type SourceFormat } from './types.js';
@@ -36,9 +37,10 @@ export interface SchoolgateConfig {
   readonly classifier: { readonly cacheSize: number };
   /** The compiled filtering policy (groups, levels, schedules, users); unblocks are added at run time. */
   readonly policy: PolicySnapshot;
+  readonly proxy: ProxyConfig;
 }
 
-const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy'];
+const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy'];
 const SOURCE_KEYS = ['name', 'format', 'path', 'url', 'category', 'role', 'sensitive', 'refresh', 'ca', 'minKeepRatio'];
 const ROLES: readonly ListRole[] = ['category', 'allow', 'block'];
 const NAMED_REFRESH: Readonly<Record<string, number>> = { hourly: 1, 'twice-daily': 12, nightly: 24, daily: 24, weekly: 168 };
@@ -124,10 +126,11 @@ export function loadConfig(file: string): SchoolgateConfig {
   const cacheSize = cls.cacheSize === undefined ? 20_000 : check.number(['classifier', 'cacheSize'], cls.cacheSize, { min: 0, max: 10_000_000, integer: true }) ?? 20_000;
 
   const policy = compilePolicy(check, root.policy, categories, school.timezone);
+  const proxy = parseProxyConfig(check, root.proxy, new Set(policy.groups.keys()));
 
   const all = [...check.problems, ...problems];
   if (all.length > 0) throw new ConfigError(all);
-  return { file: path, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy };
+  return { file: path, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy, proxy };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {

@@ -1,0 +1,107 @@
+// The `proxy:` section of the configuration: where Schoolgate listens, which networks belong to
+// which group, which CONNECT ports are allowed, and which private destinations may be reached.
+import type { Checker } from '../config/check.js';
+import type { KeyPath } from '../config/yaml.js';
+import { NetworkMap, parseCidr, type AuthMode } from '../identity/networks.js';
+
+export interface NetworkAssignment {
+  readonly group: string;
+  readonly auth: AuthMode;
+}
+
+export interface ProxyConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Ports a CONNECT tunnel may go to (443 unless configured). */
+  readonly connectPorts: ReadonlySet<number>;
+  /** Groups whose CONNECT tunnels to bare IP addresses are blocked (a common way round name-based filtering). */
+  readonly blockIpTunnels: ReadonlySet<string>;
+  /** Groups whose tunnels must carry TLS (anything else through port 443 is blocked). */
+  readonly requireTls: ReadonlySet<string>;
+  readonly networks: NetworkMap<NetworkAssignment>;
+  /** The group of an address in no configured network. */
+  readonly defaultGroup: string;
+  /** Private, loopback or link-local destinations that may still be reached (the school's own web servers). */
+  readonly allowedPrivate: NetworkMap<true>;
+  readonly via: string;
+  readonly xForwardedFor: boolean;
+}
+
+const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'allowPrivate', 'via', 'xForwardedFor'];
+const PUPILS = ['ks1', 'ks2', 'guest'];
+
+export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
+  const root = value === undefined ? {} : check.object(['proxy'], value, KEYS) ?? {};
+  const group = (path: KeyPath, v: unknown): string | undefined => {
+    const g = check.string(path, v);
+    if (g !== undefined && groups.size > 0 && !groups.has(g)) return check.fail(path, `unknown group "${g}"`, `use one of: ${[...groups].join(', ')}`);
+    return g;
+  };
+  const groupList = (key: string, fallback: readonly string[]): ReadonlySet<string> => {
+    if (root[key] === undefined) return new Set(fallback.filter((g) => groups.has(g)));
+    const out = new Set<string>();
+    (check.array(['proxy', key], root[key]) ?? []).forEach((v, i) => {
+      const g = group(['proxy', key, i], v);
+      if (g !== undefined) out.add(g);
+    });
+    return out;
+  };
+
+  const port = root.port === undefined ? 3128 : check.number(['proxy', 'port'], root.port, { min: 1, max: 65535, integer: true }) ?? 3128;
+  const host = root.host === undefined ? '0.0.0.0' : check.string(['proxy', 'host'], root.host) ?? '0.0.0.0';
+  const connectPorts = new Set<number>();
+  if (root.connectPorts === undefined) connectPorts.add(443);
+  else {
+    (check.array(['proxy', 'connectPorts'], root.connectPorts) ?? []).forEach((v, i) => {
+      const p = check.number(['proxy', 'connectPorts', i], v, { min: 1, max: 65535, integer: true });
+      if (p !== undefined) connectPorts.add(p);
+    });
+  }
+
+  const rules: { cidr: string; value: NetworkAssignment }[] = [];
+  if (root.networks !== undefined) {
+    (check.array(['proxy', 'networks'], root.networks) ?? []).forEach((v, i) => {
+      const at: KeyPath = ['proxy', 'networks', i];
+      const n = check.object(at, v, ['cidr', 'group', 'auth']);
+      if (!n) return;
+      const cidr = check.string([...at, 'cidr'], n.cidr);
+      const parsed = cidr === undefined ? undefined : parseCidr(cidr);
+      if (parsed && 'error' in parsed) check.fail([...at, 'cidr'], parsed.error, parsed.fix);
+      const g = group([...at, 'group'], n.group);
+      const auth = n.auth === undefined ? 'off' : (check.string([...at, 'auth'], n.auth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined);
+      if (cidr !== undefined && parsed && !('error' in parsed) && g !== undefined && auth !== undefined) rules.push({ cidr, value: { group: g, auth } });
+    });
+  }
+  let networks = new NetworkMap<NetworkAssignment>([]);
+  try {
+    networks = new NetworkMap(rules);
+  } catch (err) {
+    check.fail(['proxy', 'networks'], (err as Error).message);
+  }
+
+  const allowed: { cidr: string; value: true }[] = [];
+  if (root.allowPrivate !== undefined) {
+    (check.array(['proxy', 'allowPrivate'], root.allowPrivate) ?? []).forEach((v, i) => {
+      const cidr = check.string(['proxy', 'allowPrivate', i], v);
+      if (cidr === undefined) return;
+      const parsed = parseCidr(cidr);
+      if ('error' in parsed) check.fail(['proxy', 'allowPrivate', i], parsed.error, parsed.fix);
+      else allowed.push({ cidr, value: true });
+    });
+  }
+  let allowedPrivate = new NetworkMap<true>([]);
+  try {
+    allowedPrivate = new NetworkMap(allowed);
+  } catch (err) {
+    check.fail(['proxy', 'allowPrivate'], (err as Error).message);
+  }
+
+  return {
+    host, port, connectPorts, networks, allowedPrivate,
+    defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
+    blockIpTunnels: groupList('blockIpTunnels', PUPILS),
+    requireTls: groupList('requireTls', PUPILS),
+    via: root.via === undefined ? 'schoolgate' : check.string(['proxy', 'via'], root.via, { pattern: /^[A-Za-z0-9._-]{1,64}$/, patternHelp: 'letters, digits, dots, hyphens and underscores' }) ?? 'schoolgate',
+    xForwardedFor: root.xForwardedFor === undefined ? false : check.boolean(['proxy', 'xForwardedFor'], root.xForwardedFor) ?? false,
+  };
+}

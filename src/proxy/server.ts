@@ -1,0 +1,252 @@
+// The proxy's shell: sockets in, decisions from classify/ and policy/, sockets out. Every
+// request takes the list service's current snapshot once, so a reload never changes a request
+// half-way. HTTP is relayed through an undici Agent (pooled keep-alive upstream, bodies streamed
+// both ways); CONNECT tunnels are decided on the CONNECT host, then again on the TLS
+// ClientHello's SNI, before any byte goes upstream.
+import { randomBytes } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Agent } from 'undici';
+import type { Classifier } from '../classify/classifier.js';
+import { normaliseUrl, UrlError } from '../classify/normalise-url.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { decide } from '../policy/decide.js';
+import type { Decision } from '../policy/types.js';
+import { blockPage } from './block-page.js';
+import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
+import { guardedLookup, literalRefused } from './destinations.js';
+import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
+import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
+
+/** What the proxy needs from the running service: the current snapshot, read per request. */
+export interface ProxySnapshotSource {
+  readonly classifier: Classifier;
+  readonly config: SchoolgateConfig;
+}
+
+export interface ProxyDeps {
+  readonly source: ProxySnapshotSource;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+export interface Proxy {
+  readonly server: http.Server;
+  /** CONNECT tunnels are taken over from the HTTP server, which no longer counts them: end them on shutdown. */
+  destroyTunnels(): void;
+}
+
+export function createProxyServer(deps: ProxyDeps): Proxy {
+  const tunnels = new Set<net.Socket>();
+  const now = deps.now ?? Date.now;
+  const agentFor = agentCache();
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000 }, (req, res) => {
+    void handleRequest(req, res).catch((err: unknown) => {
+      deps.log.error({ err: String(err) }, 'request failed');
+      if (!res.headersSent) plain(res, 502, 'Schoolgate could not complete this request.\n');
+      else res.destroy();
+    });
+  });
+  server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => handleConnect(req, socket, head));
+  server.on('clientError', (_err, socket: net.Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  function groupOf(req: IncomingMessage): string {
+    const { config } = deps.source;
+    return config.proxy.networks.lookup(req.socket.remoteAddress)?.group ?? config.proxy.defaultGroup;
+  }
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '/';
+    if (target.startsWith('/')) return selfRequest(req, res);
+    const { classifier, config } = deps.source;
+    const proxy = config.proxy;
+    if (isLoop(req, proxy.via)) return plain(res, 508, 'Loop detected: this request has already passed through Schoolgate.\n');
+    let url;
+    try {
+      url = normaliseUrl(target);
+    } catch (err) {
+      if (err instanceof UrlError) return plain(res, 400, `Bad request: ${err.message}\n`);
+      throw err;
+    }
+    if (url.scheme !== 'http') return plain(res, 400, `Schoolgate relays http:// requests; ${url.scheme}:// goes through CONNECT.\n`);
+    const group = groupOf(req);
+    const c = classifier.classify(target);
+    const d = decide({ group }, c, config.policy, now());
+    deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind }, 'request');
+    if (d.action !== 'allow') return sendBlock(req, res, target, d, config.school.name);
+    if (literalRefused(url.host, proxy.allowedPrivate)) return plain(res, 403, `Schoolgate does not reach ${url.host} (a private or local address).\n`);
+
+    const fwd = forwardRequestHeaders(req.rawHeaders, req.httpVersion === '1.0' ? '1.0' : '1.1', {
+      via: proxy.via, xForwardedFor: proxy.xForwardedFor, clientAddress: req.socket.remoteAddress ?? '',
+    });
+    if (fwd.upgrade !== null) return plain(res, 501, `Schoolgate does not relay ${fwd.upgrade} upgrades over plain HTTP yet.\n`);
+    let path = url.query === '' ? url.path : `${url.path}?${url.query}`;
+    // The client already had its 100 Continue from Node; undici frames the body itself.
+    const headers = withoutHeader(fwd.headers, 'expect');
+    if (d.safeSearch?.kind === 'rewrite-query') path = d.safeSearch.url;
+    if (d.safeSearch?.kind === 'add-header') headers.push(d.safeSearch.name, d.safeSearch.value);
+    const port = url.port || 80;
+    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    let upstream;
+    try {
+      upstream = await agentFor(proxy.allowedPrivate).request({
+        origin: `http://${url.host}:${port}`, path, method: req.method ?? 'GET', headers,
+        ...(hasBody ? { body: req } : {}),
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ESCHOOLGATEPRIVATE') return plain(res, 403, `${e.message}.\n`);
+      return plain(res, 502, `Schoolgate could not reach ${url.host}: ${e.code ?? e.message}\n`);
+    }
+    const raw: string[] = [];
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) raw.push(name, v);
+    }
+    res.writeHead(upstream.statusCode, forwardResponseHeaders(raw, '1.1', proxy.via));
+    await pipeline(upstream.body, res);
+  }
+
+  function selfRequest(req: IncomingMessage, res: ServerResponse): void {
+    const { config, classifier } = deps.source;
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return plain(res, 200, 'ok\n');
+    if (path === '/proxy.pac' || path === '/wpad.dat') {
+      const hostHeader = req.headers.host ?? '';
+      const proxyHost = hostHeader.replace(/:\d+$/, '') || (config.proxy.host === '0.0.0.0' ? '127.0.0.1' : config.proxy.host);
+      res.writeHead(200, { 'content-type': PAC_CONTENT_TYPE, 'cache-control': 'max-age=300' });
+      res.end(pacScript({ proxyHost, proxyPort: req.socket.localPort ?? config.proxy.port, direct: [] }));
+      return;
+    }
+    if (path === '/') {
+      const lists = classifier.matcher.stats.length;
+      return plain(res, 200, `Schoolgate for ${config.school.name}: filtering with ${lists} lists and ${config.policy.groups.size} groups.\nSet this proxy in the browser, or use http://${req.headers.host ?? 'this-host'}/proxy.pac.\n`);
+    }
+    plain(res, 404, 'Not found.\n');
+  }
+
+  function sendBlock(req: IncomingMessage, res: ServerResponse, url: string, d: Decision, school: string): void {
+    const page = blockPage({ school, url, decision: d, reference: reference(), html: (req.headers.accept ?? '').includes('text/html') });
+    res.writeHead(page.status, { 'content-type': page.contentType, 'cache-control': 'no-store', 'x-schoolgate-reason': headerSafe(d.rule.kind === 'illegal' ? 'illegal' : d.rule.text) });
+    res.end(req.method === 'HEAD' ? undefined : page.body);
+  }
+
+  function handleConnect(req: IncomingMessage, client: net.Socket, head: Buffer): void {
+    const { classifier, config } = deps.source;
+    const proxy = config.proxy;
+    client.on('error', () => client.destroy());
+    const authority = req.url ?? '';
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(authority);
+    if (!m || Number(m[2]) > 65535) return refuseConnect(client, 400, 'CONNECT needs host:port');
+    const port = Number(m[2]);
+    if (!proxy.connectPorts.has(port)) return refuseConnect(client, 403, `port ${port} is not allowed for tunnels`);
+    const group = groupOf(req);
+    let c;
+    try {
+      c = classifier.classify(authority);
+    } catch {
+      return refuseConnect(client, 400, 'not a valid host');
+    }
+    const host = c.url.host;
+    if (c.url.hostType !== 'name' && proxy.blockIpTunnels.has(group)) return refuseConnect(client, 403, 'tunnels to bare IP addresses are blocked');
+    if (literalRefused(host, proxy.allowedPrivate)) return refuseConnect(client, 403, 'private or local address');
+    const d = decide({ group, connect: true }, c, config.policy, now());
+    deps.log.debug({ group, host, action: d.action, rule: d.rule.kind }, 'connect');
+    if (d.action !== 'allow') return refuseConnect(client, 403, d.rule.kind === 'illegal' ? 'illegal' : d.rule.text);
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    tunnels.add(client);
+    client.on('close', () => tunnels.delete(client));
+
+    // Hold the client's first bytes until the ClientHello says where it is really going.
+    let buffered: Buffer = head;
+    const timer = setTimeout(() => client.destroy(), HELLO_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      check();
+    };
+    const check = (): void => {
+      const hello = parseClientHello(buffered);
+      if (hello.kind === 'need-more' && buffered.length < MAX_HELLO_BYTES) return;
+      client.off('data', onData);
+      clearTimeout(timer);
+      client.pause();
+      if (hello.kind === 'hello') {
+        const sni = hello.sni;
+        if (sni !== null && sni !== host) {
+          deps.log.warn({ group, host, sni }, 'tunnel closed: the TLS server name differs from the CONNECT host (domain fronting)');
+          return void client.destroy();
+        }
+      } else if (hello.kind === 'need-more' || hello.kind === 'malformed' || proxy.requireTls.has(group)) {
+        deps.log.warn({ group, host, kind: hello.kind }, 'tunnel closed: the client did not start TLS');
+        return void client.destroy();
+      }
+      const dialHost = d.safeSearch?.kind === 'connect-host' ? d.safeSearch.host : host.replace(/^\[|\]$/g, '');
+      const upstream = net.connect({ host: dialHost, port, lookup: guardedLookup(proxy.allowedPrivate) as never });
+      upstream.on('connect', () => {
+        upstream.write(buffered);
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      });
+      const close = (): void => {
+        upstream.destroy();
+        client.destroy();
+      };
+      upstream.on('error', close);
+      client.on('close', close);
+      upstream.on('close', close);
+    };
+    client.on('data', onData);
+    if (head.length > 0) check();
+  }
+
+  return { server, destroyTunnels: () => { for (const t of tunnels) t.destroy(); } };
+}
+
+/** One pooled undici Agent per set of allowed private ranges (they change only on reload). */
+function agentCache() {
+  let agent: Agent | undefined;
+  let key: unknown;
+  return (allowed: Parameters<typeof guardedLookup>[0]): Agent => {
+    if (agent && key === allowed) return agent;
+    void agent?.close();
+    key = allowed;
+    agent = new Agent({ connections: 256, keepAliveTimeout: 30_000, connect: { lookup: guardedLookup(allowed) as never } });
+    return agent;
+  };
+}
+
+function withoutHeader(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== name) out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+function refuseConnect(socket: net.Socket, status: number, reason: string): void {
+  const text = status === 403 ? 'Forbidden' : 'Bad Request';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nX-Schoolgate-Reason: ${headerSafe(reason)}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+}
+
+function plain(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function isLoop(req: IncomingMessage, via: string): boolean {
+  const v = req.headers.via;
+  return typeof v === 'string' && v.split(',').some((part) => part.trim().split(/\s+/)[1] === via);
+}
+
+function headerSafe(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}
+
+function reference(): string {
+  return randomBytes(4).toString('hex').toUpperCase();
+}

@@ -1,0 +1,194 @@
+// The proxy end to end: real sockets, a real origin server, real curl, real TLS.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { loadLists } from '../../src/lists/load.js';
+import { createLogger } from '../../src/log.js';
+import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
+import { makeCa, makeServerCert } from '../helpers/list-server.js';
+import { tempDir } from '../helpers/lists.js';
+import { CONFIG_DIR } from '../helpers/policy.js';
+
+const run = promisify(execFile);
+const tmp = tempDir();
+const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; sha: string }[] = [];
+let origin: http.Server;
+let tlsOrigin: https.Server;
+let originPort = 0;
+let tlsPort = 0;
+let proxy: Proxy;
+let strict: Proxy;
+let proxyPort = 0;
+let strictPort = 0;
+const ca = makeCa('Schoolgate test CA');
+const caFile = join(tmp.dir, 'ca.pem');
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+async function proxyWith(extra: string): Promise<{ proxy: Proxy; port: number }> {
+  const file = join(tmp.dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, (await import('node:fs')).readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8')
+    .replace(/^categories: categories\.yaml$/m, `categories: ${CONFIG_DIR}/categories.yaml`)
+    .replace(/^  engines: search-engines\.yaml$/m, `  engines: ${CONFIG_DIR}/search-engines.yaml`)
+    .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
+    .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
+  const config = loadConfig(file);
+  const { classifier } = await loadLists(config, { dataDir: join(tmp.dir, 'data') });
+  const p = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }) });
+  return { proxy: p, port: await listen(p.server) };
+}
+
+beforeAll(async () => {
+  origin = http.createServer((req, res) => {
+    const hash = createHash('sha256');
+    req.on('data', (d: Buffer) => hash.update(d));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, sha: hash.digest('hex') });
+      res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive', 'x-origin': 'yes' });
+      res.end(`hello ${req.method} ${req.url}`);
+    });
+  });
+  originPort = await listen(origin);
+  const cert = makeServerCert(ca);
+  writeFileSync(caFile, ca.certPem);
+  tlsOrigin = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (_req, res) => res.end('secure hello'));
+  tlsPort = await listen(tlsOrigin);
+  const networks = `proxy:\n  networks:\n    - { cidr: 127.0.0.1/32, group: ks2 }\n  connectPorts: [443, ${tlsPort}]\n`;
+  ({ proxy, port: proxyPort } = await proxyWith(`${networks}  allowPrivate: [127.0.0.0/8]\n`));
+  ({ proxy: strict, port: strictPort } = await proxyWith(networks));
+});
+
+afterAll(async () => {
+  for (const s of [origin, tlsOrigin, proxy.server, strict.server]) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+  tmp.cleanup();
+});
+
+const curl = (args: string[]) => run('curl', ['-s', '--max-time', '10', ...args]).then((r) => r.stdout, (e: { stdout?: string; code?: number }) => `curl exit ${e.code}: ${e.stdout ?? ''}`);
+
+describe('HTTP forwarding', () => {
+  it('relays a GET and its answer, with Via and without proxy-only headers', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-D', '-', '-H', 'Proxy-Connection: keep-alive', `http://127.0.0.1:${originPort}/hello?x=1`]);
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    expect(out).toMatch(/x-origin: yes/i);
+    expect(out).toMatch(/via: 1\.1 schoolgate/i);
+    expect(out).toContain('hello GET /hello?x=1');
+    const req = seen.at(-1)!;
+    expect(req.headers.via).toBe('1.1 schoolgate');
+    expect(req.headers['proxy-connection']).toBeUndefined();
+    expect(req.headers['x-forwarded-for']).toBeUndefined();
+  });
+
+  it('streams a 5 MB upload intact', async () => {
+    const file = join(tmp.dir, 'upload.bin');
+    const data = Buffer.alloc(5 * 1024 * 1024, 7);
+    writeFileSync(file, data);
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', `http://127.0.0.1:${originPort}/upload`]);
+    expect(out).toBe('hello POST /upload');
+    expect(seen.at(-1)!.sha).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('blocks by policy with a block page naming the category and a reference', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-D', '-', 'http://gambling.selftest.invalid/bet?x=<b>']);
+    expect(out).toMatch(/^HTTP\/1\.1 403/);
+    expect(out).toContain('Category: gambling');
+    expect(out).toMatch(/quote reference [0-9A-F]{8}/);
+  });
+
+  it('escapes the URL in the HTML block page', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-H', 'Accept: text/html', 'http://gambling.selftest.invalid/%3Cscript%3Ealert(1)%3C/script%3E']);
+    expect(out).toContain('<!doctype html>');
+    expect(out).not.toContain('<script>');
+  });
+
+  it('shows only the IWF splash for illegal content', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, 'http://iwf.selftest.invalid/some/page']);
+    expect(out).toContain('Internet Watch Foundation');
+    expect(out).not.toContain('iwf.selftest.invalid');
+  });
+
+  it('refuses private destinations unless the configuration allows them', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${strictPort}`, '-D', '-', `http://127.0.0.1:${originPort}/secret`]);
+    expect(out).toMatch(/^HTTP\/1\.1 403/);
+    const byName = await curl(['-x', `http://127.0.0.1:${strictPort}`, '-D', '-', `http://localhost:${originPort}/secret`]);
+    expect(byName).toMatch(/^HTTP\/1\.1 403/);
+  });
+
+  it('detects a request that loops back through itself', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-D', '-', '-H', 'Via: 1.1 schoolgate', `http://127.0.0.1:${originPort}/`]);
+    expect(out).toMatch(/^HTTP\/1\.1 508/);
+  });
+
+  it('answers for itself: health, PAC file, status', async () => {
+    expect(await curl([`http://127.0.0.1:${proxyPort}/healthz`])).toBe('ok\n');
+    const pac = await curl(['-D', '-', `http://127.0.0.1:${proxyPort}/proxy.pac`]);
+    expect(pac).toMatch(/content-type: application\/x-ns-proxy-autoconfig/i);
+    expect(pac).toContain(`PROXY 127.0.0.1:${proxyPort}`);
+    expect(await curl([`http://127.0.0.1:${proxyPort}/`])).toContain('Schoolgate for Example Primary School');
+  });
+});
+
+describe('CONNECT tunnels', () => {
+  it('tunnels TLS to an allowed host, with the SNI matching', async () => {
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '--cacert', caFile, `https://localhost:${tlsPort}/`]);
+    expect(out).toBe('secure hello');
+  });
+
+  it('refuses a tunnel to a blocked site before dialling', async () => {
+    const out = await run('curl', ['-s', '-v', '--max-time', '10', '-x', `http://127.0.0.1:${proxyPort}`, 'https://gambling.selftest.invalid/'])
+      .then((r) => r.stderr, (e: { stderr: string }) => e.stderr);
+    expect(out).toMatch(/< HTTP\/1\.1 403/);
+    expect(out).toMatch(/X-Schoolgate-Reason: KS2 pupils filter level: gambling is blocked/i);
+  });
+
+  it('refuses ports that are not allowed and bare IP tunnels for pupils', async () => {
+    const port = await run('curl', ['-s', '-v', '--max-time', '10', '-x', `http://127.0.0.1:${proxyPort}`, 'https://localhost:8443/']).then((r) => r.stderr, (e: { stderr: string }) => e.stderr);
+    expect(port).toMatch(/X-Schoolgate-Reason: port 8443 is not allowed/i);
+    const ip = await run('curl', ['-s', '-v', '-k', '--max-time', '10', '-x', `http://127.0.0.1:${proxyPort}`, `https://127.0.0.1:${tlsPort}/`]).then((r) => r.stderr, (e: { stderr: string }) => e.stderr);
+    expect(ip).toMatch(/X-Schoolgate-Reason: tunnels to bare IP addresses are blocked/i);
+  });
+
+  /** Opens a CONNECT tunnel and resolves with the raw socket after the 200. */
+  function tunnel(authority: string): Promise<import('node:net').Socket> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: authority });
+      req.on('connect', (res, socket) => (res.statusCode === 200 ? resolve(socket) : reject(new Error(`status ${res.statusCode}`))));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('closes a tunnel whose TLS server name is not the CONNECT host (domain fronting)', async () => {
+    const socket = await tunnel(`localhost:${tlsPort}`);
+    const outcome = await new Promise<string>((resolve) => {
+      const t = tls.connect({ socket, servername: 'gambling.selftest.invalid', ca: ca.certPem, rejectUnauthorized: false });
+      t.on('secureConnect', () => resolve('connected'));
+      t.on('error', (e) => resolve(`error: ${e.message}`));
+      t.on('close', () => resolve('closed'));
+    });
+    expect(outcome).not.toBe('connected');
+  });
+
+  it('closes a tunnel that does not start TLS, for pupils', async () => {
+    const socket = await tunnel(`localhost:${tlsPort}`);
+    const outcome = await new Promise<string>((resolve) => {
+      socket.on('data', () => resolve('data'));
+      socket.on('close', () => resolve('closed'));
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    });
+    expect(outcome).toBe('closed');
+  });
+});
