@@ -4,22 +4,17 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { loadLists } from '../../src/lists/load.js';
-import { createLogger } from '../../src/log.js';
-import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
-import { makeCa, makeServerCert } from '../helpers/list-server.js';
+import type { Proxy } from '../../src/proxy/server.js';
 import { tempDir } from '../helpers/lists.js';
-import { CONFIG_DIR } from '../helpers/policy.js';
+import { closeAll, startOrigin, startProxy, startTlsOrigin, type SeenRequest } from '../helpers/proxy.js';
 
 const run = promisify(execFile);
 const tmp = tempDir();
-const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; sha: string }[] = [];
+let seen: SeenRequest[];
 let origin: http.Server;
 let tlsOrigin: https.Server;
 let originPort = 0;
@@ -28,52 +23,20 @@ let proxy: Proxy;
 let strict: Proxy;
 let proxyPort = 0;
 let strictPort = 0;
-const ca = makeCa('Schoolgate test CA');
+let caPem = '';
 const caFile = join(tmp.dir, 'ca.pem');
 
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
-}
-
-async function proxyWith(extra: string): Promise<{ proxy: Proxy; port: number }> {
-  const file = join(tmp.dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, (await import('node:fs')).readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8')
-    .replace(/^categories: categories\.yaml$/m, `categories: ${CONFIG_DIR}/categories.yaml`)
-    .replace(/^  engines: search-engines\.yaml$/m, `  engines: ${CONFIG_DIR}/search-engines.yaml`)
-    .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
-    .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
-  const config = loadConfig(file);
-  const { classifier } = await loadLists(config, { dataDir: join(tmp.dir, 'data') });
-  const p = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }) });
-  return { proxy: p, port: await listen(p.server) };
-}
-
 beforeAll(async () => {
-  origin = http.createServer((req, res) => {
-    const hash = createHash('sha256');
-    req.on('data', (d: Buffer) => hash.update(d));
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, sha: hash.digest('hex') });
-      res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive', 'x-origin': 'yes' });
-      res.end(`hello ${req.method} ${req.url}`);
-    });
-  });
-  originPort = await listen(origin);
-  const cert = makeServerCert(ca);
-  writeFileSync(caFile, ca.certPem);
-  tlsOrigin = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (_req, res) => res.end('secure hello'));
-  tlsPort = await listen(tlsOrigin);
+  ({ server: origin, port: originPort, seen } = await startOrigin());
+  ({ server: tlsOrigin, port: tlsPort, caPem } = await startTlsOrigin());
+  writeFileSync(caFile, caPem);
   const networks = `proxy:\n  networks:\n    - { cidr: 127.0.0.1/32, group: ks2 }\n  connectPorts: [443, ${tlsPort}]\n`;
-  ({ proxy, port: proxyPort } = await proxyWith(`${networks}  allowPrivate: [127.0.0.0/8]\n`));
-  ({ proxy: strict, port: strictPort } = await proxyWith(networks));
+  ({ proxy, port: proxyPort } = await startProxy(tmp.dir, `${networks}  allowPrivate: [127.0.0.0/8]\n`));
+  ({ proxy: strict, port: strictPort } = await startProxy(tmp.dir, networks));
 });
 
 afterAll(async () => {
-  for (const s of [origin, tlsOrigin, proxy.server, strict.server]) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
+  await closeAll(origin, tlsOrigin, proxy.server, strict.server);
   tmp.cleanup();
 });
 
@@ -174,7 +137,7 @@ describe('CONNECT tunnels', () => {
   it('closes a tunnel whose TLS server name is not the CONNECT host (domain fronting)', async () => {
     const socket = await tunnel(`localhost:${tlsPort}`);
     const outcome = await new Promise<string>((resolve) => {
-      const t = tls.connect({ socket, servername: 'gambling.selftest.invalid', ca: ca.certPem, rejectUnauthorized: false });
+      const t = tls.connect({ socket, servername: 'gambling.selftest.invalid', ca: caPem, rejectUnauthorized: false });
       t.on('secureConnect', () => resolve('connected'));
       t.on('error', (e) => resolve(`error: ${e.message}`));
       t.on('close', () => resolve('closed'));

@@ -1,0 +1,70 @@
+// A Schoolgate proxy in-process, on the shipped configuration plus test settings, and local
+// origin servers (plain and TLS) to reach through it.
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { loadLists } from '../../src/lists/load.js';
+import { createLogger } from '../../src/log.js';
+import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
+import { makeCa, makeServerCert } from './list-server.js';
+import { CONFIG_DIR } from './policy.js';
+
+export async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+export async function closeAll(...servers: http.Server[]): Promise<void> {
+  for (const s of servers) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+}
+
+/** The shipped config.yaml with paths made absolute, plus `extra` YAML appended. */
+export async function startProxy(dir: string, extra: string): Promise<{ proxy: Proxy; port: number }> {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8')
+    .replace(/^categories: categories\.yaml$/m, `categories: ${CONFIG_DIR}/categories.yaml`)
+    .replace(/^  engines: search-engines\.yaml$/m, `  engines: ${CONFIG_DIR}/search-engines.yaml`)
+    .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
+    .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
+  const config = loadConfig(file);
+  const { classifier } = await loadLists(config, { dataDir: join(dir, 'data') });
+  const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }) });
+  return { proxy, port: await listen(proxy.server) };
+}
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly sha: string;
+}
+
+/** A plain origin that records each request (and its body's SHA-256) and answers "hello METHOD URL". */
+export async function startOrigin(): Promise<{ server: http.Server; port: number; seen: SeenRequest[] }> {
+  const seen: SeenRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const hash = createHash('sha256');
+    req.on('data', (d: Buffer) => hash.update(d));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, sha: hash.digest('hex') });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'keep-alive', 'x-origin': 'yes' });
+      res.end(req.url === '/page' ? '<!doctype html><title>Origin</title><p id="hello">hello from the origin</p>' : `hello ${req.method} ${req.url}`);
+    });
+  });
+  return { server, seen, port: await listen(server) };
+}
+
+/** A TLS origin for localhost, with the CA that signed it. */
+export async function startTlsOrigin(): Promise<{ server: https.Server; port: number; caPem: string }> {
+  const ca = makeCa('Schoolgate test CA');
+  const cert = makeServerCert(ca);
+  const server = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (_req, res) => res.end('secure hello'));
+  return { server, caPem: ca.certPem, port: await listen(server) };
+}
