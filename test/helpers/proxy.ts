@@ -28,7 +28,9 @@ export async function closeAll(...servers: http.Server[]): Promise<void> {
 /** The shipped config.yaml with paths made absolute, plus `extra` YAML appended. */
 export async function startProxy(dir: string, extra: string): Promise<{ proxy: Proxy; port: number }> {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8')
+  // The shipped proxy section is replaced by the test's own.
+  const shipped = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8').replace(/\n# Where Schoolgate listens[\s\S]*$/, '\n');
+  writeFileSync(file, shipped
     .replace(/^categories: categories\.yaml$/m, `categories: ${CONFIG_DIR}/categories.yaml`)
     .replace(/^  engines: search-engines\.yaml$/m, `  engines: ${CONFIG_DIR}/search-engines.yaml`)
     .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
