@@ -34,14 +34,14 @@ type ToChild = { type: 'cpu'; id: number } | { type: 'stats'; id: number } | { t
 type FromChild =
   | { type: 'ready'; port: number; info?: string }
   | { type: 'cpu'; id: number; usage: NodeJS.CpuUsage }
-  | { type: 'stats'; id: number; count: number; lastUrl: string; lastHost: string };
+  | { type: 'stats'; id: number; count: number; sockets: number; lastUrl: string; lastHost: string };
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return (server.address() as AddressInfo).port;
 }
 
-function serveChild(server: http.Server, port: number, info: string | undefined, stats: () => { count: number; lastUrl: string; lastHost: string }, onClose: () => void = () => {}): void {
+function serveChild(server: http.Server, port: number, info: string | undefined, stats: () => { count: number; sockets: number; lastUrl: string; lastHost: string }, onClose: () => void = () => {}): void {
   const send = (m: FromChild): void => void process.send!(m);
   const close = (): void => {
     onClose();
@@ -65,6 +65,7 @@ function serveChild(server: http.Server, port: number, info: string | undefined,
 
 async function runOrigin(): Promise<void> {
   let count = 0;
+  let sockets = 0;
   let lastUrl = '';
   let lastHost = '';
   const server = http.createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
@@ -75,7 +76,8 @@ async function runOrigin(): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
     res.end(BODY);
   });
-  serveChild(server, await listen(server), undefined, () => ({ count, lastUrl, lastHost }));
+  server.on('connection', () => sockets++);
+  serveChild(server, await listen(server), undefined, () => ({ count, sockets, lastUrl, lastHost }));
 }
 
 async function runBare(): Promise<void> {
@@ -105,7 +107,7 @@ async function runBare(): Promise<void> {
     });
     req.pipe(up);
   });
-  serveChild(server, await listen(server), undefined, () => ({ count, lastUrl: '', lastHost: '' }), () => agent.destroy());
+  serveChild(server, await listen(server), undefined, () => ({ count, sockets: 0, lastUrl: '', lastHost: '' }), () => agent.destroy());
 }
 
 async function runSchoolgate(): Promise<void> {
@@ -139,7 +141,7 @@ async function runSchoolgate(): Promise<void> {
     const info = `${report.stats.length} lists, ${classifier.matcher.domainCount.toLocaleString('en-GB')} names, built in ${Math.round(report.buildMs)} ms, ` +
       `classification cache ${classifier.matcher.isExpensive && config.classifier.cacheSize > 0 ? 'on' : 'off (no hashed or expression lists)'}` +
       (report.errors.length > 0 ? `; ${report.errors.length} load problems, first: ${report.errors[0]}` : '');
-    serveChild(proxy.server, await listen(proxy.server), info, () => ({ count: 0, lastUrl: '', lastHost: '' }), () => proxy.destroyTunnels());
+    serveChild(proxy.server, await listen(proxy.server), info, () => ({ count: 0, sockets: 0, lastUrl: '', lastHost: '' }), () => proxy.destroyTunnels());
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -237,6 +239,20 @@ interface RunResult {
   cpuOrigin: number;
   cpuProxy: number;
   cores: number; // total CPU seconds per wall second, all three processes
+  machine: number; // the whole machine's busy cores over the run (/proc/stat), others' work included
+  originSockets: number; // TCP connections the origin accepted during the run
+}
+
+/** Busy CPU time of the whole machine in seconds (Linux /proc/stat), or NaN elsewhere. */
+function machineBusy(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+    return busy / 100; // USER_HZ
+  } catch {
+    return NaN;
+  }
 }
 
 async function main(): Promise<void> {
@@ -252,6 +268,7 @@ async function main(): Promise<void> {
   const [origin, bare, ours] = children as [Child, Child, Child];
   try {
     await Promise.all(children.map((c) => c.ready()));
+    const loadBefore = os.loadavg()[0]!;
     const originAt = `127.0.0.1:${origin.port}`;
 
     // 1,000 distinct request paths taken from the shared traffic sample, so the classifier's
@@ -265,7 +282,7 @@ async function main(): Promise<void> {
       { name: 'Schoolgate, blocked (block page)', url: `http://127.0.0.1:${ours.port}`, proxy: ours, requests: [{ path: BLOCKED_URL, headers: { host: 'gambling.selftest.invalid', accept } }] },
     ];
 
-    const once = (opts: AcOptions, onResponse?: (status: number, ms: number) => void): Promise<AcResult> =>
+    const once = (opts: AcOptions, onResponse?: (status: number, ms: number, bytes: number) => void): Promise<AcResult> =>
       new Promise((res, rej) => {
         // amount bounds the run; the watchdog bounds its time (autocannon ignores duration when amount is set).
         let watchdog: NodeJS.Timeout | undefined = undefined;
@@ -275,7 +292,7 @@ async function main(): Promise<void> {
           else res(r);
         });
         watchdog = setTimeout(() => inst.stop(), SECONDS * 1000);
-        if (onResponse) inst.on('response', (_c, status, _b, ms) => onResponse(status, ms));
+        if (onResponse) inst.on('response', (_c, status, bytes, ms) => onResponse(status, ms, bytes));
       });
 
     // Check that autocannon sends `path` verbatim as the request line (absolute form), that each
@@ -288,11 +305,14 @@ async function main(): Promise<void> {
     if (s1.lastUrl !== `http://${originAt}/verbatim?x=1`) throw new Error('autocannon did not send the absolute-form path verbatim');
     for (const t of targets.slice(1, 3)) {
       const b = (await origin.stats()).count;
-      const r = await once({ url: t.url, connections: 1, pipelining: 1, amount: 20, expectBody: BODY.toString(), requests: [{ path: `http://${originAt}/via-proxy?y=2`, headers: { host: originAt } }] });
+      let minBytes = Infinity;
+      const r = await once({ url: t.url, connections: 1, pipelining: 1, amount: 20, requests: [{ path: `http://${originAt}/via-proxy?y=2`, headers: { host: originAt } }] }, (_s, _ms, bytes) => {
+        minBytes = Math.min(minBytes, bytes);
+      });
       const s = await origin.stats();
       const ok2xx = r.statusCodeStats['200']?.count ?? 0;
-      console.log(`  ${t.name}: 20 absolute-form requests → ${ok2xx} × 200 with the origin's 1 KiB body (${r.mismatches} mismatches); origin counted ${s.count - b}, last "${s.lastUrl}" Host ${s.lastHost}`);
-      if (ok2xx !== 20 || r.mismatches !== 0 || s.count - b !== 20 || s.lastUrl !== '/via-proxy?y=2') throw new Error(`${t.name} did not relay to the origin`);
+      console.log(`  ${t.name}: 20 absolute-form requests → ${ok2xx} × 200, each ≥ ${minBytes} bytes (the 1 KiB body and headers); origin counted ${s.count - b}, last target "${s.lastUrl}", Host ${s.lastHost}`);
+      if (ok2xx !== 20 || minBytes < BODY.length || s.count - b !== 20 || s.lastUrl !== '/via-proxy?y=2') throw new Error(`${t.name} did not relay to the origin`);
     }
     const block = await new Promise<{ status: number; reason: string; bytes: number }>((res, rej) => {
       http.get({ host: '127.0.0.1', port: ours.port, path: BLOCKED_URL, headers: { host: 'gambling.selftest.invalid', accept }, agent: false }, (r) => {
@@ -312,6 +332,8 @@ async function main(): Promise<void> {
       const c0 = process.cpuUsage();
       const o0 = await origin.cpu();
       const p0 = t.proxy ? await t.proxy.cpu() : 0;
+      const s0 = (await origin.stats()).sockets;
+      const m0 = machineBusy();
       const t0 = performance.now();
       const r = await once({ url: t.url, connections, pipelining: 1, amount, timeout: 10, requests: t.requests }, (status, ms) => {
         if (n < lat.length) lat[n] = ms;
@@ -321,16 +343,18 @@ async function main(): Promise<void> {
       });
       // autocannon notices the end on its next 1 s tick; the time that counts ends at the last response.
       const wall = (last - t0) / 1000;
+      const m = (machineBusy() - m0) / ((performance.now() - t0) / 1000);
       const client = process.cpuUsage(c0);
       const o = (await origin.cpu()) - o0;
       const p = t.proxy ? (await t.proxy.cpu()) - p0 : 0;
+      const originSockets = (await origin.stats()).sockets - s0;
       const clientUs = client.user + client.system;
       const sorted = lat.subarray(0, Math.min(n, lat.length)).sort();
       const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
       const statuses = Object.entries(r.statusCodeStats).map(([k, v]) => `${v.count}×${k}`).join(' ');
       return {
         rps: n / wall, responses: n, p50: at(0.5), p99: at(0.99), errors: r.errors + r.timeouts, non2xx, statuses,
-        cpuClient: clientUs / n, cpuOrigin: o / n, cpuProxy: p / n, cores: (clientUs + o + p) / 1e6 / wall,
+        cpuClient: clientUs / n, cpuOrigin: o / n, cpuProxy: p / n, cores: (clientUs + o + p) / 1e6 / wall, machine: m, originSockets,
       };
     };
 
@@ -351,23 +375,23 @@ async function main(): Promise<void> {
 
     const cpu = os.cpus();
     console.log(`\nProxy benchmark: node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${fmt(os.totalmem() / 2 ** 30)} GiB; ${new Date().toISOString()}`);
+    console.log(`Load average (1 min) ${fmt(loadBefore, 2)} before, ${fmt(os.loadavg()[0]!, 2)} after; "cores: ours/machine" is the three processes' CPU against the whole machine's over each run.`);
     console.log(`Schoolgate: ${ours.info}; client 127.0.0.1 is KS2`);
     console.log(`Each run: ${fmt(AMOUNT)} requests or ${SECONDS} s, whichever comes first; pipelining 1; ${paths.length} distinct paths; 1 KiB origin body.`);
     console.log(`Best of ${ROUNDS} rounds by requests/s (latency and CPU from that same round); ratios are best against best.\n`);
     const best = (key: string): RunResult => results.get(key)!.reduce((a, b) => (b.rps > a.rps ? b : a));
-    const rows: (string | number)[][] = [['', 'conns', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ours/bare', 'ours/direct', 'CPU µs/req client+origin+proxy', 'cores busy']];
+    const rows: (string | number)[][] = [['', 'conns', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ours/bare', 'ours/direct', 'CPU µs/req client+origin+proxy', 'cores: ours/machine', 'origin sockets']];
     for (const conns of CONNECTIONS) {
       const d = best(`direct@${conns}`);
       const b = best(`bare Node relay@${conns}`);
       for (const t of targets) {
         const r = best(`${t.name}@${conns}`);
-        const isOurs = t.name.startsWith('Schoolgate');
         rows.push([
           t.name, conns, fmt(r.rps), results.get(`${t.name}@${conns}`)!.map((x) => fmt(x.rps / 1000, 1) + 'k').join(' / '),
           fmt(r.p50, 2), fmt(r.p99, 2), r.errors, r.non2xx,
-          isOurs ? fmt(r.rps / b.rps, 2) : '',
+          t.name === 'Schoolgate' ? fmt(r.rps / b.rps, 2) : '',
           t.name === 'direct' ? '1.00' : fmt(r.rps / d.rps, 2),
-          `${fmt(r.cpuClient)} + ${fmt(r.cpuOrigin)} + ${fmt(r.cpuProxy)}`, fmt(r.cores, 2),
+          `${fmt(r.cpuClient)} + ${fmt(r.cpuOrigin)} + ${fmt(r.cpuProxy)}`, `${fmt(r.cores, 2)} / ${fmt(r.machine, 2)}`, r.originSockets,
         ]);
       }
     }
