@@ -19,15 +19,16 @@ export interface ProxyConfig {
   /** Groups whose tunnels must carry TLS (anything else through port 443 is blocked). */
   readonly requireTls: ReadonlySet<string>;
   readonly networks: NetworkMap<NetworkAssignment>;
-  /** The group of an address in no configured network. */
+  /** The group of an address in no configured network, and whether it must sign in. */
   readonly defaultGroup: string;
+  readonly defaultAuth: AuthMode;
   /** Private, loopback or link-local destinations that may still be reached (the school's own web servers). */
   readonly allowedPrivate: NetworkMap<true>;
   readonly via: string;
   readonly xForwardedFor: boolean;
 }
 
-const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'allowPrivate', 'via', 'xForwardedFor'];
+const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'via', 'xForwardedFor'];
 const PUPILS = ['ks1', 'ks2', 'guest'];
 
 export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
@@ -99,6 +100,7 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
   return {
     host, port, connectPorts, networks, allowedPrivate,
     defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
+    defaultAuth: root.defaultAuth === undefined ? 'off' : (check.string(['proxy', 'defaultAuth'], root.defaultAuth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined) ?? 'off',
     blockIpTunnels: groupList('blockIpTunnels', PUPILS),
     requireTls: groupList('requireTls', PUPILS),
     via: root.via === undefined ? 'schoolgate' : check.string(['proxy', 'via'], root.via, { pattern: /^[A-Za-z0-9._-]{1,64}$/, patternHelp: 'letters, digits, dots, hyphens and underscores' }) ?? 'schoolgate',

@@ -17,6 +17,7 @@ import type { Decision } from '../policy/types.js';
 import { blockPage } from './block-page.js';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
 import { guardedLookup, literalRefused } from './destinations.js';
+import type { Authenticator } from '../identity/auth.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
 import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
 
@@ -30,7 +31,16 @@ export interface ProxyDeps {
   readonly source: ProxySnapshotSource;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Proxy authentication; without it every network is treated as `auth: off`. */
+  readonly auth?: Authenticator;
 }
+
+/** Who is asking, or the answer that asks them to sign in. */
+type Identity =
+  | { readonly kind: 'known'; readonly group: string; readonly user?: string }
+  | { readonly kind: 'refused'; readonly status: 407 | 403; readonly headers: Record<string, string>; readonly body: string };
+
+const CHALLENGE = { 'proxy-authenticate': 'Basic realm="Schoolgate", charset="UTF-8"' };
 
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -51,15 +61,33 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       else res.destroy();
     });
   });
-  server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => handleConnect(req, socket, head));
+  server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    void identify(req).then((who) => {
+      if (who.kind === 'known') return handleConnect(req, socket, head, who);
+      const headers = Object.entries(who.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      socket.end(`HTTP/1.1 ${who.status} ${who.status === 407 ? 'Proxy Authentication Required' : 'Forbidden'}\r\n${headers}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+    }, () => socket.destroy());
+  });
   server.on('clientError', (_err, socket: net.Socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
 
-  function groupOf(req: IncomingMessage): string {
-    const { config } = deps.source;
-    return config.proxy.networks.lookup(req.socket.remoteAddress)?.group ?? config.proxy.defaultGroup;
+  async function identify(req: IncomingMessage): Promise<Identity> {
+    const proxy = deps.source.config.proxy;
+    const address = req.socket.remoteAddress ?? '';
+    const network = proxy.networks.lookup(address) ?? { group: proxy.defaultGroup, auth: proxy.defaultAuth };
+    const header = req.headers['proxy-authorization'];
+    if (network.auth === 'off' || !deps.auth || (network.auth === 'optional' && header === undefined)) return { kind: 'known', group: network.group };
+    const out = await deps.auth.check(address, header);
+    if (out.kind === 'ok') return { kind: 'known', group: out.user.group, user: out.user.username };
+    if (out.kind === 'locked') {
+      deps.log.warn({ address }, 'proxy sign-in refused: too many failures from this address');
+      return { kind: 'refused', status: 403, headers: { 'retry-after': String(out.retryAfterS) }, body: `Too many failed sign-ins from this device. Try again in ${Math.ceil(out.retryAfterS / 60)} minutes, or ask a member of staff.\n` };
+    }
+    if (out.delayMs > 0) await new Promise((r) => setTimeout(r, out.delayMs));
+    return { kind: 'refused', status: 407, headers: CHALLENGE, body: 'Sign in to use the school\'s internet.\n' };
   }
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -76,9 +104,14 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       throw err;
     }
     if (url.scheme !== 'http') return plain(res, 400, `Schoolgate relays http:// requests; ${url.scheme}:// goes through CONNECT.\n`);
-    const group = groupOf(req);
+    const who = await identify(req);
+    if (who.kind === 'refused') {
+      res.writeHead(who.status, { 'content-type': 'text/plain; charset=utf-8', ...who.headers });
+      return void res.end(who.body);
+    }
+    const { group } = who;
     const c = classifier.classify(target);
-    const d = decide({ group }, c, config.policy, now());
+    const d = decide({ group, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
     deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind }, 'request');
     if (d.action !== 'allow') return sendBlock(req, res, target, d, config.school.name);
     if (literalRefused(url.host, proxy.allowedPrivate)) return plain(res, 403, `Schoolgate does not reach ${url.host} (a private or local address).\n`);
@@ -138,16 +171,15 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     res.end(req.method === 'HEAD' ? undefined : page.body);
   }
 
-  function handleConnect(req: IncomingMessage, client: net.Socket, head: Buffer): void {
+  function handleConnect(req: IncomingMessage, client: net.Socket, head: Buffer, who: { group: string; user?: string }): void {
     const { classifier, config } = deps.source;
     const proxy = config.proxy;
-    client.on('error', () => client.destroy());
     const authority = req.url ?? '';
     const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(authority);
     if (!m || Number(m[2]) > 65535) return refuseConnect(client, 400, 'CONNECT needs host:port');
     const port = Number(m[2]);
     if (!proxy.connectPorts.has(port)) return refuseConnect(client, 403, `port ${port} is not allowed for tunnels`);
-    const group = groupOf(req);
+    const group = who.group;
     let c;
     try {
       c = classifier.classify(authority);
@@ -157,7 +189,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const host = c.url.host;
     if (c.url.hostType !== 'name' && proxy.blockIpTunnels.has(group)) return refuseConnect(client, 403, 'tunnels to bare IP addresses are blocked');
     if (literalRefused(host, proxy.allowedPrivate)) return refuseConnect(client, 403, 'private or local address');
-    const d = decide({ group, connect: true }, c, config.policy, now());
+    const d = decide({ group, connect: true, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
     deps.log.debug({ group, host, action: d.action, rule: d.rule.kind }, 'connect');
     if (d.action !== 'allow') return refuseConnect(client, 403, d.rule.kind === 'illegal' ? 'illegal' : d.rule.text);
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { Authenticator, parseBasic, type VerifyResult } from '../../src/identity/auth.js';
+
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+function setup() {
+  let t = 1_000_000;
+  const calls: string[] = [];
+  const auth = new Authenticator({
+    now: () => t,
+    verify: async (u, p): Promise<VerifyResult> => {
+      calls.push(u);
+      return u === 'teacher' && p === 'correct horse' ? { ok: true, user: { username: 'teacher', group: 'staff' } } : { ok: false, reason: 'wrong-password' };
+    },
+  });
+  return { auth, calls, advance: (ms: number) => (t += ms) };
+}
+
+describe('parseBasic', () => {
+  it.each([
+    [basic('a', 'b'), { username: 'a', password: 'b' }],
+    [basic('a', 'pass:with:colons'), { username: 'a', password: 'pass:with:colons' }],
+    [`basic ${Buffer.from('ü:ß').toString('base64')}`, { username: 'ü', password: 'ß' }],
+    [undefined, null], ['', null], ['Bearer abc', null], [`Basic ${Buffer.from('nocolon').toString('base64')}`, null],
+    [`Basic ${Buffer.from(':nouser').toString('base64')}`, null], ['Basic !!!', null],
+  ])('%j', (header, want) => {
+    expect(parseBasic(header)).toEqual(want);
+  });
+});
+
+describe('Authenticator', () => {
+  it('verifies once and remembers the header for a while', async () => {
+    const { auth, calls, advance } = setup();
+    const h = basic('teacher', 'correct horse');
+    for (let i = 0; i < 80; i++) expect(await auth.check('10.0.0.1', h)).toEqual({ kind: 'ok', user: { username: 'teacher', group: 'staff' } });
+    expect(calls.length).toBe(1);
+    advance(6 * 60_000);
+    await auth.check('10.0.0.1', h);
+    expect(calls.length).toBe(2);
+    auth.forget();
+    await auth.check('10.0.0.1', h);
+    expect(calls.length).toBe(3);
+  });
+
+  it('asks for credentials when there are none, and slows then locks out repeated failures', async () => {
+    const { auth, advance } = setup();
+    expect(await auth.check('10.0.0.2', undefined)).toMatchObject({ kind: 'challenge', delayMs: 0 });
+    const wrong = basic('teacher', 'guess');
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const out = await auth.check('10.0.0.2', wrong);
+      expect(out.kind).toBe('challenge');
+      delays.push(out.kind === 'challenge' ? out.delayMs : -1);
+    }
+    expect(delays).toEqual([0, 0, 250, 500, 750, 1000, 1250, 1500, 1750]);
+    expect(await auth.check('10.0.0.2', wrong)).toEqual({ kind: 'locked', retryAfterS: 900 });
+    // Locked out even with the right password, until the lockout ends; other addresses unaffected.
+    expect((await auth.check('10.0.0.2', basic('teacher', 'correct horse'))).kind).toBe('locked');
+    expect((await auth.check('10.0.0.3', basic('teacher', 'correct horse'))).kind).toBe('ok');
+    advance(15 * 60_000);
+    expect((await auth.check('10.0.0.2', basic('teacher', 'correct horse'))).kind).toBe('ok');
+  });
+
+  it('forgets old failures after the window', async () => {
+    const { auth, advance } = setup();
+    for (let i = 0; i < 9; i++) await auth.check('10.0.0.4', basic('x', 'y'));
+    advance(6 * 60_000);
+    expect(await auth.check('10.0.0.4', basic('x', 'y'))).toMatchObject({ kind: 'challenge', delayMs: 0 });
+  });
+});
