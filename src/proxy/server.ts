@@ -62,12 +62,21 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     });
   });
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    adopt(socket);
     void identify(req).then((who) => {
       if (who.kind === 'known') return handleConnect(req, socket, head, who);
-      const headers = Object.entries(who.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-      socket.end(`HTTP/1.1 ${who.status} ${who.status === 407 ? 'Proxy Authentication Required' : 'Forbidden'}\r\n${headers}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+      endRaw(socket, who.status, who.headers);
     }, () => socket.destroy());
+  });
+  // Sockets taken over from the HTTP server (CONNECT, upgrades): it no longer counts them.
+  const adopt = (socket: net.Socket): void => {
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    adopt(socket);
+    void handleUpgrade(req, socket, head).catch(() => socket.destroy());
   });
   server.on('clientError', (_err, socket: net.Socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -119,7 +128,6 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const fwd = forwardRequestHeaders(req.rawHeaders, req.httpVersion === '1.0' ? '1.0' : '1.1', {
       via: proxy.via, xForwardedFor: proxy.xForwardedFor, clientAddress: req.socket.remoteAddress ?? '',
     });
-    if (fwd.upgrade !== null) return plain(res, 501, `Schoolgate does not relay ${fwd.upgrade} upgrades over plain HTTP yet.\n`);
     let path = url.query === '' ? url.path : `${url.path}?${url.query}`;
     // The client already had its 100 Continue from Node; undici frames the body itself.
     const headers = withoutHeader(fwd.headers, 'expect');
@@ -145,6 +153,54 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     }
     res.writeHead(upstream.statusCode, forwardResponseHeaders(raw, '1.1', proxy.via));
     await pipeline(upstream.body, res);
+  }
+
+  /**
+   * WebSocket (and other) upgrades over plain HTTP: decided like any request, then the request
+   * is written upstream as it came (hop-by-hop headers cleaned, Upgrade kept) and the two
+   * sockets are joined. h2c is never relayed (forward-headers.ts).
+   */
+  async function handleUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+    const { classifier, config } = deps.source;
+    const proxy = config.proxy;
+    const refuse = (status: number, reason: string): void => endRaw(socket, status, { 'X-Schoolgate-Reason': headerSafe(reason) });
+    const target = req.url ?? '/';
+    if (target.startsWith('/')) return refuse(400, 'upgrades are relayed for absolute URLs only');
+    let url;
+    try {
+      url = normaliseUrl(target);
+    } catch {
+      return refuse(400, 'not a valid URL');
+    }
+    if (url.scheme !== 'http' && url.scheme !== 'ws') return refuse(400, `${url.scheme}:// cannot be upgraded here`);
+    const who = await identify(req);
+    if (who.kind === 'refused') return refuse(who.status, who.status === 407 ? 'sign in first' : 'too many failed sign-ins');
+    const d = decide({ group: who.group, ...(who.user ? { user: who.user } : {}) }, classifier.classify(target), config.policy, now());
+    if (d.action !== 'allow') return refuse(403, d.rule.kind === 'illegal' ? 'illegal' : d.rule.text);
+    if (literalRefused(url.host, proxy.allowedPrivate)) return refuse(403, 'private or local address');
+    const fwd = forwardRequestHeaders(req.rawHeaders, req.httpVersion === '1.0' ? '1.0' : '1.1', {
+      via: proxy.via, xForwardedFor: proxy.xForwardedFor, clientAddress: req.socket.remoteAddress ?? '',
+    });
+    if (fwd.upgrade === null) return refuse(400, 'not an upgrade this proxy relays');
+    const path = url.query === '' ? url.path : `${url.path}?${url.query}`;
+    const upstream = net.connect({ host: url.host.replace(/^\[|\]$/g, ''), port: url.port || 80, lookup: guardedLookup(proxy.allowedPrivate) as never });
+    const close = (): void => {
+      upstream.destroy();
+      socket.destroy();
+    };
+    upstream.on('error', () => {
+      if (!socket.destroyed) refuse(502, `cannot reach ${url.host}`);
+      upstream.destroy();
+    });
+    upstream.on('connect', () => {
+      let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\n`;
+      for (let i = 0; i < fwd.headers.length; i += 2) text += `${fwd.headers[i]}: ${fwd.headers[i + 1]}\r\n`;
+      upstream.write(`${text}\r\n`);
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(socket).pipe(upstream);
+      socket.on('close', close);
+      upstream.on('close', close);
+    });
   }
 
   function selfRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -193,8 +249,6 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     deps.log.debug({ group, host, action: d.action, rule: d.rule.kind }, 'connect');
     if (d.action !== 'allow') return refuseConnect(client, 403, d.rule.kind === 'illegal' ? 'illegal' : d.rule.text);
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    tunnels.add(client);
-    client.on('close', () => tunnels.delete(client));
 
     // Hold the client's first bytes until the ClientHello says where it is really going.
     let buffered: Buffer = head;
@@ -261,8 +315,14 @@ function withoutHeader(raw: readonly string[], name: string): string[] {
 }
 
 function refuseConnect(socket: net.Socket, status: number, reason: string): void {
-  const text = status === 403 ? 'Forbidden' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nX-Schoolgate-Reason: ${headerSafe(reason)}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  endRaw(socket, status, { 'X-Schoolgate-Reason': headerSafe(reason) });
+}
+
+/** Answers on a taken-over socket and closes it, whether or not the client closes its side. */
+function endRaw(socket: net.Socket, status: number, headers: Record<string, string>): void {
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n${lines}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+  socket.setTimeout(5_000, () => socket.destroy());
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {

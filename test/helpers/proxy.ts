@@ -18,8 +18,10 @@ export async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export async function closeAll(...servers: http.Server[]): Promise<void> {
-  for (const s of servers) {
+export async function closeAll(...servers: (http.Server | Proxy)[]): Promise<void> {
+  for (const x of servers) {
+    const s = 'destroyTunnels' in x ? x.server : x;
+    if ('destroyTunnels' in x) x.destroyTunnels();
     s.closeAllConnections();
     await new Promise((r) => s.close(r));
   }

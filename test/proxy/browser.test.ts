@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await closeAll(origin, tlsOrigin, proxy.server);
+  await closeAll(origin, tlsOrigin, proxy);
   tmp.cleanup();
 });
 

@@ -36,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeAll(origin, tlsOrigin, proxy.server, strict.server);
+  await closeAll(origin, tlsOrigin, proxy, strict);
   tmp.cleanup();
 });
 
@@ -101,6 +101,44 @@ describe('HTTP forwarding', () => {
     expect(pac).toMatch(/content-type: application\/x-ns-proxy-autoconfig/i);
     expect(pac).toContain(`PROXY 127.0.0.1:${proxyPort}`);
     expect(await curl([`http://127.0.0.1:${proxyPort}/`])).toContain('Schoolgate for Example Primary School');
+  });
+});
+
+describe('upgrades over plain HTTP', () => {
+  it('relays a WebSocket-style upgrade and then the bytes both ways', async () => {
+    const echo = http.createServer();
+    echo.on('upgrade', (req, socket) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Path: ${req.url}\r\nX-Via: ${req.headers.via}\r\n\r\n`);
+      socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
+    });
+    const echoPort = await new Promise<number>((r) => echo.listen(0, '127.0.0.1', () => r((echo.address() as import('node:net').AddressInfo).port)));
+    const reply = await new Promise<{ status: number; path: string; via: string; data: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxyPort, path: `http://127.0.0.1:${echoPort}/chat?room=5`, headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
+      req.on('upgrade', (res, socket) => {
+        socket.write('ping');
+        socket.once('data', (d: Buffer) => {
+          resolve({ status: res.statusCode!, path: String(res.headers['x-path']), via: String(res.headers['x-via']), data: d.toString() });
+          socket.destroy();
+        });
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    echo.closeAllConnections();
+    echo.close();
+    expect(reply).toEqual({ status: 101, path: '/chat?room=5', via: '1.1 schoolgate', data: 'echo:ping' });
+  });
+
+  it('refuses an upgrade to a blocked site', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: proxyPort, path: 'http://gambling.selftest.invalid/ws', headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
+      req.on('response', (res) => resolve(res.statusCode!));
+      req.on('upgrade', () => resolve(101));
+      req.on('error', () => resolve(-1));
+      req.end();
+    });
+    expect(status).toBe(403);
   });
 });
 
