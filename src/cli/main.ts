@@ -8,6 +8,7 @@ import { policyCommand } from './policy.js';
 import { processIo, UsageError, type Io } from './command.js';
 import { listsCommand } from './lists.js';
 import { startCommand } from './start.js';
+import { usersCommand } from './users.js';
 
 const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[], io: Io) => Promise<number> }>> = {
   start: { summary: 'run Schoolgate in the foreground (npm start)', run: startCommand },
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[],
   lists: { summary: 'report, update or reload the blocklists', run: listsCommand },
   explain: { summary: 'the decision for a URL for a group, and the rules behind it', run: explainCommand },
   policy: { summary: 'check a policy (policy check [FILE])', run: policyCommand },
+  users: { summary: 'add, list, disable or import the users who sign in to the proxy', run: usersCommand },
 };
 
 function usage(): string {

@@ -6,7 +6,10 @@ import { ListService } from '../lists/service.js';
 import { startUpdateSchedule } from '../lists/scheduled-updates.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../log.js';
+import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
+import { openDatabase } from '../store/db.js';
+import { UserStore } from '../store/users.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
 const spec = {
@@ -30,7 +33,10 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   const schedule = await startUpdateSchedule(service, { dataDir: data, log });
   const port = values.port === undefined ? service.config.proxy.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: "${values.port}" is not a port number`);
-  const { server, destroyTunnels } = createProxyServer({ source: service, log });
+  const db = openDatabase(data);
+  const users = new UserStore(db, { groups: () => new Set(service.config.policy.groups.keys()) });
+  const auth = authenticatorFor(users);
+  const { server, destroyTunnels } = createProxyServer({ source: service, log, auth });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, service.config.proxy.host, resolve);
@@ -38,7 +44,11 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   const address = server.address() as AddressInfo;
   log.info({ pid: process.pid, config, data, host: address.address, port: address.port }, 'Schoolgate is running');
 
-  const onHup = (): void => void service.reload('SIGHUP');
+  // A reload also forgets remembered sign-ins, so a disabled user or a changed password counts.
+  const onHup = (): void => {
+    auth.forget();
+    void service.reload('SIGHUP');
+  };
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -60,6 +70,7 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   destroyTunnels();
   clearTimeout(drain);
   await schedule.stop();
+  db.close();
   rmSync(pidFile, { force: true });
   return 0;
 }

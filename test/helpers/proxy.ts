@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { loadLists } from '../../src/lists/load.js';
 import { createLogger } from '../../src/log.js';
+import type { Authenticator } from '../../src/identity/auth.js';
 import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
 import { makeCa, makeServerCert } from './list-server.js';
 import { CONFIG_DIR } from './policy.js';
@@ -28,7 +29,7 @@ export async function closeAll(...servers: (http.Server | Proxy)[]): Promise<voi
 }
 
 /** The shipped config.yaml with paths made absolute, plus `extra` YAML appended. */
-export async function startProxy(dir: string, extra: string): Promise<{ proxy: Proxy; port: number }> {
+export async function startProxy(dir: string, extra: string, auth?: Authenticator): Promise<{ proxy: Proxy; port: number }> {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
   // The shipped proxy section is replaced by the test's own.
   const shipped = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8').replace(/\n# Where Schoolgate listens[\s\S]*$/, '\n');
@@ -39,7 +40,7 @@ export async function startProxy(dir: string, extra: string): Promise<{ proxy: P
     .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
   const config = loadConfig(file);
   const { classifier } = await loadLists(config, { dataDir: join(dir, 'data') });
-  const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }) });
+  const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }), ...(auth ? { auth } : {}) });
   return { proxy, port: await listen(proxy.server) };
 }
 

@@ -1,0 +1,508 @@
+// The people (and shared year-group or visitor logins) who sign in to the proxy: their group and
+// a password hash. Passwords are hashed with scrypt (memory-hard) off the event loop, compared in
+// constant time, and never leave this module in any form but the hash.
+//
+// verify() reads one row synchronously (an indexed lookup) and then hashes on the libuv pool:
+// identity/ must cache a verified credential so that a request does not reach the store.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+
+/** Hash parameters for new passwords. Stored hashes carry their own, so these can be raised. */
+export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, saltBytes: 32, keyBytes: 64 } as const;
+/** Refuse stored parameters beyond these (a tampered row must not make verify() eat the memory). */
+const LIMITS = { maxN: 2 ** 20, maxR: 32, maxP: 16, minKeyBytes: 16, maxKeyBytes: 256 } as const;
+
+export const USERNAME_RULE = '1 to 64 letters, digits, dots, underscores, @ or hyphens';
+const USERNAME = /^[A-Za-z0-9._@-]{1,64}$/;
+export const MIN_PASSWORD = 8;
+export const MIN_SHARED_PASSWORD = 4;
+const MAX_PASSWORD = 1024;
+const MAX_DISPLAY_NAME = 200;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A user as the rest of Schoolgate sees one: never the password hash. */
+export interface UserRow {
+  readonly id: number;
+  readonly username: string;
+  readonly displayName: string | null;
+  readonly group: string;
+  readonly disabled: boolean;
+  /** A year-group or visitor login used by several people. */
+  readonly shared: boolean;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+}
+
+export interface NewUser {
+  readonly username: string;
+  readonly group: string;
+  readonly password: string;
+  readonly displayName?: string | undefined;
+  readonly shared?: boolean | undefined;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly user: UserRow }
+  | { readonly ok: false; readonly reason: 'unknown' | 'disabled' | 'wrong-password' };
+
+export interface ImportError {
+  /** 1-based line of the CSV file where the record starts. */
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface ImportResult {
+  readonly added: number;
+  readonly updated: number;
+  readonly errors: ImportError[];
+}
+
+/** The group ids of the policy in force: a Set of ids or the policy's Map of groups. */
+export type GroupIds = ReadonlySet<string> | ReadonlyMap<string, unknown>;
+
+export interface UserStoreOptions {
+  /** The policy's groups, or a function returning those in force now (policy reloads). */
+  readonly groups: GroupIds | (() => GroupIds);
+  readonly now?: () => Date;
+  /**
+   * At most this many scrypt hashes at once (each takes ~32 MiB and a libuv pool thread, which
+   * DNS lookups share). Default 2.
+   */
+  readonly maxConcurrentHashes?: number;
+}
+
+/** A request the store refuses: bad username, group, password, or no such user. The message says why. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+}
+
+interface DbRow {
+  id: number;
+  username: string;
+  display_name: string | null;
+  group_id: string;
+  disabled: number;
+  shared: number;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+const COLUMNS = 'id, username, display_name, group_id, disabled, shared, created_at, updated_at';
+
+export class UserStore {
+  readonly #db: Database;
+  readonly #groups: () => GroupIds;
+  readonly #now: () => Date;
+  readonly #limiter: Limiter;
+  /** Unknown users are hashed against this, so they take as long as a wrong password. */
+  readonly #dummy: string;
+  readonly #sql: {
+    get: Statement<[string], DbRow>;
+    getWithHash: Statement<[string], DbRow & { password_hash: string }>;
+    list: Statement<[], DbRow>;
+    insert: Statement<[string, string | null, string, string, number, string, string]>;
+    setPassword: Statement<[string, string, string]>;
+    setDisabled: Statement<[number, string, string]>;
+    update: Statement<[{ username: string; group: string; hash: string; name: string | null; keepName: number; shared: number | null; now: string }]>;
+  };
+
+  constructor(db: Database, options: UserStoreOptions) {
+    this.#db = db;
+    const groups = options.groups;
+    this.#groups = typeof groups === 'function' ? groups : () => groups;
+    this.#now = options.now ?? (() => new Date());
+    this.#limiter = new Limiter(options.maxConcurrentHashes ?? 2);
+    this.#dummy = formatHash(SCRYPT, randomBytes(SCRYPT.saltBytes), randomBytes(SCRYPT.keyBytes));
+    this.#sql = {
+      get: db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?`),
+      getWithHash: db.prepare(`SELECT ${COLUMNS}, password_hash FROM users WHERE username = ?`),
+      list: db.prepare(`SELECT ${COLUMNS} FROM users ORDER BY username`),
+      insert: db.prepare('INSERT INTO users (username, display_name, group_id, password_hash, shared, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?'),
+      setDisabled: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?'),
+      update: db.prepare(`UPDATE users SET group_id = @group, password_hash = @hash,
+        display_name = CASE WHEN @keepName THEN display_name ELSE @name END,
+        shared = COALESCE(@shared, shared), updated_at = @now WHERE username = @username`),
+    };
+  }
+
+  /** Adds a user. Throws UserError when a field is not acceptable or the username is taken. */
+  async add(user: NewUser): Promise<UserRow> {
+    const shared = user.shared === true;
+    const problem = checkUsername(user.username) ?? this.#checkGroup(user.group) ?? checkDisplayName(user.displayName) ?? checkPassword(user.password, shared);
+    if (problem) throw new UserError(problem);
+    if (this.get(user.username)) throw new UserError(`user "${user.username}" already exists: use "users passwd" to change the password`);
+    const hash = await this.#hash(user.password);
+    const now = this.#now().toISOString();
+    try {
+      this.#sql.insert.run(user.username, emptyToNull(user.displayName), user.group, hash, shared ? 1 : 0, now, now);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UserError(`user "${user.username}" already exists`);
+      throw err;
+    }
+    return this.#require(user.username);
+  }
+
+  /** Sets a new password (at least 8 characters; 4 for a shared login). */
+  async setPassword(username: string, password: string): Promise<UserRow> {
+    const user = this.#require(username);
+    const problem = checkPassword(password, user.shared);
+    if (problem) throw new UserError(problem);
+    const hash = await this.#hash(password);
+    if (this.#sql.setPassword.run(hash, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
+    return this.#require(username);
+  }
+
+  disable(username: string): UserRow {
+    return this.#setDisabled(username, true);
+  }
+
+  enable(username: string): UserRow {
+    return this.#setDisabled(username, false);
+  }
+
+  /** Every user, by username. */
+  list(): UserRow[] {
+    return this.#sql.list.all().map(toUser);
+  }
+
+  /** The user with this username (any case), if there is one. */
+  get(username: string): UserRow | undefined {
+    if (!USERNAME.test(username)) return undefined;
+    const row = this.#sql.get.get(username);
+    return row && toUser(row);
+  }
+
+  /**
+   * Checks a username and password. Every outcome costs one scrypt hash: an unknown user is
+   * hashed against a dummy, and a disabled user's password is still checked, so the time taken
+   * does not tell whether a username exists. The reason is for logs, not for the client.
+   */
+  async verify(username: string, password: string): Promise<VerifyResult> {
+    const row = USERNAME.test(username) ? this.#sql.getWithHash.get(username) : undefined;
+    const stored = row && parseHash(row.password_hash) ? row.password_hash : this.#dummy;
+    const matches = await this.#limiter.run(() => verifyPassword(password, stored));
+    if (!row) return { ok: false, reason: 'unknown' };
+    if (row.disabled) return { ok: false, reason: 'disabled' };
+    if (!matches || stored === this.#dummy) return { ok: false, reason: 'wrong-password' };
+    return { ok: true, user: toUser(row) };
+  }
+
+  /**
+   * Adds or updates users from CSV text: a header row naming the columns username, group,
+   * password and optionally name and shared (any order), then one user a row. A row with a
+   * problem is reported with its line number and skipped; the others are written in one
+   * transaction. An existing user (any case) gets the row's group and password, and its name
+   * and shared flag when those cells are filled in; a disabled user stays disabled.
+   * With dryRun nothing is hashed or written: the result says what would happen.
+   * Messages never contain a password.
+   */
+  async importCsv(text: string, options: { dryRun?: boolean } = {}): Promise<ImportResult> {
+    const parsed = parseCsv(text);
+    const errors: ImportError[] = [];
+    const [header, ...records] = parsed.records;
+    const columns = header?.error !== undefined ? { error: header.error } : header ? readHeader(header) : { error: 'the file is empty: it needs a header row username,group,password[,name][,shared]' };
+    if (!header && parsed.error) return { added: 0, updated: 0, errors: [parsed.error] };
+    if ('error' in columns) return { added: 0, updated: 0, errors: [{ line: header?.line ?? 1, message: columns.error }] };
+
+    interface Row { line: number; username: string; group: string; password: string; name: string | undefined; shared: boolean | undefined }
+    const rows: Row[] = [];
+    const seen = new Map<string, number>();
+    for (const record of records) {
+      const { line, fields } = record;
+      if (record.error !== undefined) {
+        errors.push({ line, message: record.error });
+        continue;
+      }
+      while (fields.length > columns.count && fields.at(-1)?.trim() === '') fields.pop();
+      if (fields.length > columns.count) {
+        errors.push({ line, message: `${fields.length} fields, but the header has ${columns.count}: put a password or name that contains a comma in double quotes` });
+        continue;
+      }
+      // Cells left off the end of a row are empty; only the optional columns may be left off.
+      const short = (['username', 'group', 'password'] as const).filter((c) => columns[c]! >= fields.length);
+      if (short.length) {
+        errors.push({ line, message: `${fields.length} field${fields.length === 1 ? '' : 's'}, but the header has ${columns.count}: no ${short.join(', ')}` });
+        continue;
+      }
+      while (fields.length < columns.count) fields.push('');
+      const cell = (i: number | undefined): string | undefined => (i === undefined ? undefined : fields[i]);
+      const username = cell(columns.username)!.trim();
+      const group = cell(columns.group)!.trim();
+      const password = cell(columns.password)!;
+      const name = cell(columns.name)?.trim() || undefined;
+      const sharedCell = cell(columns.shared)?.trim() ?? '';
+      const shared = sharedCell === '' ? undefined : parseFlag(sharedCell);
+      const existing = USERNAME.test(username) ? this.get(username) : undefined;
+      const problem =
+        (checkUsername(username) !== undefined ? `username: use ${USERNAME_RULE}` : undefined) ??
+        (seen.has(username.toLowerCase()) ? `username "${username}" is already on line ${seen.get(username.toLowerCase())}` : undefined) ??
+        this.#checkGroup(group) ??
+        (shared === null ? 'shared: use yes or no (or 1/0, true/false), or leave it empty' : undefined) ??
+        checkDisplayName(name) ??
+        (password !== password.trim() ? 'the password starts or ends with a space: remove it' : undefined) ??
+        checkPassword(password, shared ?? existing?.shared ?? false);
+      if (problem) {
+        errors.push({ line, message: problem });
+        continue;
+      }
+      seen.set(username.toLowerCase(), line);
+      rows.push({ line, username, group, password, name, shared: shared ?? undefined });
+    }
+    if (parsed.error) errors.push(parsed.error);
+
+    if (options.dryRun) {
+      const updated = rows.filter((r) => this.get(r.username) !== undefined).length;
+      return { added: rows.length - updated, updated, errors: errors.sort((a, b) => a.line - b.line) };
+    }
+    const hashes = await Promise.all(rows.map((r) => this.#hash(r.password)));
+    const now = this.#now().toISOString();
+    let added = 0;
+    let updated = 0;
+    this.#db.transaction(() => {
+      rows.forEach((r, i) => {
+        const hash = hashes[i]!;
+        if (this.#sql.get.get(r.username)) {
+          this.#sql.update.run({ username: r.username, group: r.group, hash, name: r.name ?? null, keepName: r.name === undefined ? 1 : 0, shared: r.shared === undefined ? null : r.shared ? 1 : 0, now });
+          updated++;
+        } else {
+          this.#sql.insert.run(r.username, r.name ?? null, r.group, hash, r.shared ? 1 : 0, now, now);
+          added++;
+        }
+      });
+    }).immediate();
+    return { added, updated, errors: errors.sort((a, b) => a.line - b.line) };
+  }
+
+  /** The group ids new users may be given. */
+  groupIds(): string[] {
+    return [...this.#groups().keys()];
+  }
+
+  #checkGroup(group: string): string | undefined {
+    if (this.#groups().has(group)) return undefined;
+    return `unknown group "${group}": use one of ${this.groupIds().join(', ')}`;
+  }
+
+  #setDisabled(username: string, disabled: boolean): UserRow {
+    if (this.#sql.setDisabled.run(disabled ? 1 : 0, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
+    return this.#require(username);
+  }
+
+  #require(username: string): UserRow {
+    const user = this.get(username);
+    if (!user) throw noSuchUser(username);
+    return user;
+  }
+
+  #hash(password: string): Promise<string> {
+    return this.#limiter.run(() => hashPassword(password));
+  }
+}
+
+// ---- passwords ----
+
+export interface ScryptParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+/** scrypt$N$r$p$salt$hash with standard base64: a fresh 32-byte salt every time. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SCRYPT.saltBytes);
+  const key = await derive(password, salt, SCRYPT, SCRYPT.keyBytes);
+  return formatHash(SCRYPT, salt, key);
+}
+
+/** true when password matches the stored hash; false for a mismatch or a hash it cannot read. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parsed = parseHash(stored);
+  if (!parsed) return false;
+  const key = await derive(password, parsed.salt, parsed, parsed.hash.length);
+  return timingSafeEqual(key, parsed.hash);
+}
+
+function formatHash(params: ScryptParams, salt: Buffer, key: Buffer): string {
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+function parseHash(stored: string): (ScryptParams & { salt: Buffer; hash: Buffer }) | undefined {
+  const m = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/.exec(stored);
+  if (!m) return undefined;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const salt = Buffer.from(m[4]!, 'base64');
+  const hash = Buffer.from(m[5]!, 'base64');
+  const powerOfTwo = N > 1 && (N & (N - 1)) === 0;
+  if (!powerOfTwo || N > LIMITS.maxN || r < 1 || r > LIMITS.maxR || p < 1 || p > LIMITS.maxP) return undefined;
+  if (salt.length < 16 || hash.length < LIMITS.minKeyBytes || hash.length > LIMITS.maxKeyBytes) return undefined;
+  return { N, r, p, salt, hash };
+}
+
+function derive(password: string, salt: Buffer, params: ScryptParams, keyBytes: number): Promise<Buffer> {
+  // NFC, so the same password typed on a Mac and a Windows PC (composed or decomposed accents) matches.
+  const secret = Buffer.from(password.normalize('NFC'), 'utf8');
+  const maxmem = 2 * 128 * params.N * params.r * params.p + 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    scrypt(secret, salt, keyBytes, { N: params.N, r: params.r, p: params.p, maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+// ---- validation ----
+
+/** Why a username is not acceptable, or undefined. */
+export function checkUsername(username: string): string | undefined {
+  return USERNAME.test(username) ? undefined : `username "${username.slice(0, 80)}" is not acceptable: use ${USERNAME_RULE}`;
+}
+
+/** Why a password is not acceptable, or undefined. The message never contains the password. */
+export function checkPassword(password: string, shared: boolean): string | undefined {
+  const min = shared ? MIN_SHARED_PASSWORD : MIN_PASSWORD;
+  const length = [...password.normalize('NFC')].length;
+  if (length < min) return `the password must be at least ${min} characters${shared ? ' for a shared login' : ` (${MIN_SHARED_PASSWORD} for a shared year-group or visitor login)`}`;
+  if (length > MAX_PASSWORD) return `the password must be at most ${MAX_PASSWORD} characters`;
+  if (CONTROL.test(password)) return 'the password contains a control character (a tab or line break?)';
+  return undefined;
+}
+
+function checkDisplayName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  if (name.length > MAX_DISPLAY_NAME) return `the name must be at most ${MAX_DISPLAY_NAME} characters`;
+  if (CONTROL.test(name)) return 'the name contains a control character';
+  return undefined;
+}
+
+function noSuchUser(username: string): UserError {
+  return new UserError(`no user "${username.slice(0, 80)}"`);
+}
+
+function emptyToNull(s: string | undefined): string | null {
+  const t = s?.trim();
+  return t ? t : null;
+}
+
+function toUser(row: DbRow): UserRow {
+  return {
+    id: row.id, username: row.username, displayName: row.display_name, group: row.group_id,
+    disabled: row.disabled !== 0, shared: row.shared !== 0, createdAt: row.created_at, updatedAt: row.updated_at,
+  };
+}
+
+/** yes/no, true/false, 1/0, y/n; null when it is none of those. */
+function parseFlag(s: string): boolean | null {
+  const v = s.toLowerCase();
+  if (['1', 'yes', 'y', 'true'].includes(v)) return true;
+  if (['0', 'no', 'n', 'false'].includes(v)) return false;
+  return null;
+}
+
+// ---- CSV ----
+
+const CSV_COLUMNS = ['username', 'group', 'password', 'name', 'shared'] as const;
+type CsvColumn = (typeof CSV_COLUMNS)[number];
+
+function readHeader(header: CsvRecord): ({ count: number } & Partial<Record<CsvColumn, number>>) | { error: string } {
+  const names = header.fields.map((f) => f.trim().toLowerCase());
+  const columns: { count: number } & Partial<Record<CsvColumn, number>> = { count: names.length };
+  for (const [i, n] of names.entries()) {
+    if (!(CSV_COLUMNS as readonly string[]).includes(n)) {
+      return { error: `the header row must name the columns username, group, password and optionally name and shared; column ${i + 1} is "${n.slice(0, 40)}"${i < 3 ? ' (is the header row missing?)' : ''}` };
+    }
+    if (columns[n as CsvColumn] !== undefined) return { error: `the header row names "${n}" twice` };
+    columns[n as CsvColumn] = i;
+  }
+  const missing = (['username', 'group', 'password'] as const).filter((c) => columns[c] === undefined);
+  if (missing.length) return { error: `the header row has no ${missing.join(', ')} column` };
+  return columns;
+}
+
+interface CsvRecord {
+  /** The line the record starts on, from 1. */
+  readonly line: number;
+  readonly fields: string[];
+  /** Why the record cannot be read. */
+  readonly error?: string;
+}
+
+/**
+ * RFC 4180 CSV: commas, double-quoted fields with "" for a quote and line breaks inside quotes,
+ * CRLF or LF, an optional UTF-8 byte-order mark (Excel). Blank rows are skipped. A record with
+ * text after a closing quote carries an error; an unterminated quote swallows the rest of the
+ * file, so it ends the parse with an error on the line it opened.
+ */
+function parseCsv(input: string): { records: CsvRecord[]; error?: ImportError } {
+  const text = input.startsWith('\uFEFF') ? input.slice(1) : input;
+  const records: CsvRecord[] = [];
+  let line = 1;
+  let start = 1;
+  let fields: string[] = [];
+  let field = '';
+  let error: string | undefined;
+  let i = 0;
+  const endRecord = (): void => {
+    fields.push(field);
+    if (error !== undefined || fields.some((f) => f.trim() !== '')) records.push({ line: start, fields, ...(error !== undefined ? { error } : {}) });
+    fields = [];
+    field = '';
+    error = undefined;
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"' && field.trim() === '' && error === undefined) {
+      const open = line;
+      field = '';
+      i++;
+      for (;;) {
+        if (i >= text.length) return { records, error: { line: open, message: 'a double quote opened on this line is never closed: this line and the rest of the file were not read' } };
+        const q = text[i]!;
+        if (q === '"') {
+          if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
+          i++;
+          break;
+        }
+        if (q === '\n') line++;
+        field += q;
+        i++;
+      }
+      while (text[i] === ' ' || text[i] === '\t') i++;
+      const next = text[i];
+      if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') {
+        error = 'text after a closing double quote: put the whole field in quotes, and write a quote inside it as ""';
+      }
+      continue;
+    }
+    if (c === ',') { fields.push(field); field = ''; i++; continue; }
+    if (c === '\r' && text[i + 1] === '\n') { i++; continue; }
+    if (c === '\n' || c === '\r') { endRecord(); line++; start = line; i++; continue; }
+    field += c;
+    i++;
+  }
+  if (field !== '' || fields.length > 0 || error !== undefined) endRecord();
+  return { records };
+}
+
+// ---- hashing concurrency ----
+
+/** Runs at most `max` tasks at once; the rest wait in order. */
+class Limiter {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  readonly #max: number;
+
+  constructor(max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new Error(`maxConcurrentHashes must be a whole number of at least 1, not ${max}`);
+    this.#max = max;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    while (this.#active >= this.#max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
