@@ -9,9 +9,10 @@
 //
 // Environment: BENCH_AMOUNT (requests a run, default 20000), BENCH_SECONDS (time cap a run,
 // default 10), BENCH_ROUNDS (default 2; the better round is reported), BENCH_CONNECTIONS
-// (default "10,50"). The origin and each proxy run in their own process (forked from this file),
-// so client, proxy and origin are separate event loops sharing the machine's cores.
-import { fork, type ChildProcess } from 'node:child_process';
+// (default "10,50"), BENCH_PROFILE (a folder: write a CPU profile of the Schoolgate process). The
+// origin and each proxy run in their own process (forked from this file), so client, proxy and
+// origin are separate event loops sharing the machine's cores.
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -154,7 +155,7 @@ async function runSchoolgate(): Promise<void> {
 interface AcRequest { path?: string; method?: string; headers?: Record<string, string> }
 interface AcOptions {
   url: string; connections: number; pipelining: number; amount?: number; duration?: number;
-  requests?: AcRequest[]; headers?: Record<string, string>; timeout?: number; expectBody?: string;
+  requests?: AcRequest[]; headers?: Record<string, string>; timeout?: number;
 }
 interface AcResult {
   errors: number; timeouts: number; non2xx: number; mismatches: number; resets?: number;
@@ -175,10 +176,14 @@ class Child {
   readonly exited: Promise<void>;
 
   constructor(readonly name: string) {
-    this.proc = fork(SELF, [name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_PROFILE=DIR writes a V8 CPU profile of the Schoolgate process into DIR on exit.
+    const prof = name === 'schoolgate' && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+    this.proc = fork(SELF, [name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...prof] });
     this.exited = new Promise((r) => this.proc.once('exit', () => r()));
     this.proc.on('message', (m: FromChild) => {
-      if (m.type !== 'ready') this.waiting.get(m.id)?.(m), this.waiting.delete(m.id);
+      if (m.type === 'ready') return;
+      this.waiting.get(m.id)?.(m);
+      this.waiting.delete(m.id);
     });
   }
 
@@ -239,19 +244,17 @@ interface RunResult {
   cpuOrigin: number;
   cpuProxy: number;
   cores: number; // total CPU seconds per wall second, all three processes
-  machine: number; // the whole machine's busy cores over the run (/proc/stat), others' work included
   originSockets: number; // TCP connections the origin accepted during the run
 }
 
-/** Busy CPU time of the whole machine in seconds (Linux /proc/stat), or NaN elsewhere. */
-function machineBusy(): number {
+/** The commit measured, and whether src/ differed from it (others edit while benchmarks run). */
+function codeVersion(): string {
   try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
-    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
-    return busy / 100; // USER_HZ
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).map((l) => l.slice(3));
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty.length > 0 ? ` (uncommitted in src/: ${dirty.join(', ')})` : ''}`;
   } catch {
-    return NaN;
+    return 'unknown (no git)';
   }
 }
 
@@ -333,7 +336,6 @@ async function main(): Promise<void> {
       const o0 = await origin.cpu();
       const p0 = t.proxy ? await t.proxy.cpu() : 0;
       const s0 = (await origin.stats()).sockets;
-      const m0 = machineBusy();
       const t0 = performance.now();
       const r = await once({ url: t.url, connections, pipelining: 1, amount, timeout: 10, requests: t.requests }, (status, ms) => {
         if (n < lat.length) lat[n] = ms;
@@ -343,7 +345,6 @@ async function main(): Promise<void> {
       });
       // autocannon notices the end on its next 1 s tick; the time that counts ends at the last response.
       const wall = (last - t0) / 1000;
-      const m = (machineBusy() - m0) / ((performance.now() - t0) / 1000);
       const client = process.cpuUsage(c0);
       const o = (await origin.cpu()) - o0;
       const p = t.proxy ? (await t.proxy.cpu()) - p0 : 0;
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
       const statuses = Object.entries(r.statusCodeStats).map(([k, v]) => `${v.count}×${k}`).join(' ');
       return {
         rps: n / wall, responses: n, p50: at(0.5), p99: at(0.99), errors: r.errors + r.timeouts, non2xx, statuses,
-        cpuClient: clientUs / n, cpuOrigin: o / n, cpuProxy: p / n, cores: (clientUs + o + p) / 1e6 / wall, machine: m, originSockets,
+        cpuClient: clientUs / n, cpuOrigin: o / n, cpuProxy: p / n, cores: (clientUs + o + p) / 1e6 / wall, originSockets,
       };
     };
 
@@ -375,12 +376,12 @@ async function main(): Promise<void> {
 
     const cpu = os.cpus();
     console.log(`\nProxy benchmark: node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${fmt(os.totalmem() / 2 ** 30)} GiB; ${new Date().toISOString()}`);
-    console.log(`Load average (1 min) ${fmt(loadBefore, 2)} before, ${fmt(os.loadavg()[0]!, 2)} after; "cores: ours/machine" is the three processes' CPU against the whole machine's over each run.`);
-    console.log(`Schoolgate: ${ours.info}; client 127.0.0.1 is KS2`);
+    console.log(`Load average (1 min) ${fmt(loadBefore, 2)} before, ${fmt(os.loadavg()[0]!, 2)} after; "cores busy" is client + origin + proxy CPU time over each run's wall time (2 cores here).`);
+    console.log(`Schoolgate: ${ours.info}; client 127.0.0.1 is KS2; code ${codeVersion()}`);
     console.log(`Each run: ${fmt(AMOUNT)} requests or ${SECONDS} s, whichever comes first; pipelining 1; ${paths.length} distinct paths; 1 KiB origin body.`);
     console.log(`Best of ${ROUNDS} rounds by requests/s (latency and CPU from that same round); ratios are best against best.\n`);
     const best = (key: string): RunResult => results.get(key)!.reduce((a, b) => (b.rps > a.rps ? b : a));
-    const rows: (string | number)[][] = [['', 'conns', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ours/bare', 'ours/direct', 'CPU µs/req client+origin+proxy', 'cores: ours/machine', 'origin sockets']];
+    const rows: (string | number)[][] = [['', 'conns', 'req/s', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ours/bare', 'ours/direct', 'CPU µs/req client+origin+proxy', 'cores busy', 'origin sockets']];
     for (const conns of CONNECTIONS) {
       const d = best(`direct@${conns}`);
       const b = best(`bare Node relay@${conns}`);
@@ -391,7 +392,7 @@ async function main(): Promise<void> {
           fmt(r.p50, 2), fmt(r.p99, 2), r.errors, r.non2xx,
           t.name === 'Schoolgate' ? fmt(r.rps / b.rps, 2) : '',
           t.name === 'direct' ? '1.00' : fmt(r.rps / d.rps, 2),
-          `${fmt(r.cpuClient)} + ${fmt(r.cpuOrigin)} + ${fmt(r.cpuProxy)}`, `${fmt(r.cores, 2)} / ${fmt(r.machine, 2)}`, r.originSockets,
+          `${fmt(r.cpuClient)} + ${fmt(r.cpuOrigin)} + ${fmt(r.cpuProxy)}`, fmt(r.cores, 2), r.originSockets,
         ]);
       }
     }
@@ -405,6 +406,14 @@ async function main(): Promise<void> {
       paired.push(`${conns} conns: ours/bare ${o.map((x, i) => fmt(x.rps / b[i]!.rps, 2)).join(' / ')}, ours/direct ${o.map((x, i) => fmt(x.rps / d[i]!.rps, 2)).join(' / ')}`);
     }
     console.log(`\nRound by round: ${paired.join('; ')}`);
+    // CPU per request in the proxy process itself is steadier than requests/s on a shared machine.
+    const cpuLine = CONNECTIONS.map((conns) => {
+      const b = results.get(`bare Node relay@${conns}`)!;
+      const o = results.get(`Schoolgate@${conns}`)!;
+      const blk = results.get(`Schoolgate, blocked (block page)@${conns}`)!;
+      return `${conns} conns: ours ${o.map((x) => fmt(x.cpuProxy)).join(' / ')}, bare ${b.map((x) => fmt(x.cpuProxy)).join(' / ')}, block page ${blk.map((x) => fmt(x.cpuProxy)).join(' / ')}`;
+    });
+    console.log(`Proxy process CPU µs per request, each round: ${cpuLine.join('; ')}`);
     const blocked = [...results.entries()].filter(([k]) => k.startsWith('Schoolgate, blocked')).flatMap(([, v]) => v.map((x) => x.statuses));
     console.log(`Blocked runs' statuses: ${[...new Set(blocked)].join('; ')}`);
   } finally {

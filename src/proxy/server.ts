@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { Agent } from 'undici';
 import type { Classifier } from '../classify/classifier.js';
 import { normaliseUrl, UrlError } from '../classify/normalise-url.js';
@@ -152,7 +151,14 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       for (const v of Array.isArray(value) ? value : [value]) raw.push(name, v);
     }
     res.writeHead(upstream.statusCode, forwardResponseHeaders(raw, '1.1', proxy.via));
-    await pipeline(upstream.body, res);
+    // .pipe() rather than stream.pipeline(): pipeline builds an AbortController and a
+    // DOMException per response, 7 % of the proxy's CPU in bench/proxy.ts.
+    const body = upstream.body;
+    body.on('error', () => res.destroy());
+    res.on('close', () => {
+      if (!body.readableEnded) body.destroy();
+    });
+    body.pipe(res);
   }
 
   /**
