@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
 import { UserStore } from '../../src/store/users.js';
-import { BIN, ROOT, type Run } from '../helpers/cli.js';
+import { schoolgate as run, type Run } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
 
 const tmp = tempDir('schoolgate-users-cli-');
@@ -13,19 +12,9 @@ afterAll(tmp.cleanup);
 let n = 0;
 const freshData = (): string => join(tmp.dir, `data-${++n}`);
 
-/** Like helpers/cli.ts schoolgate(), with standard input piped in (closed at once when none). */
+/** The real command, with standard input piped in (closed at once when none). */
 function schoolgate(args: readonly string[], stdin?: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.on('error', () => {}); // the command may exit before reading
-    child.stdin.end(stdin ?? '');
-  });
+  return run(args, { stdin: stdin ?? '' });
 }
 
 /** Every password any test hands the CLI: none may ever appear in its output. */
