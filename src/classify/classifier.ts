@@ -45,11 +45,14 @@ export class Classifier {
     this.cache = parts.cacheSize > 0 && parts.matcher.isExpensive ? new LRUCache({ max: parts.cacheSize }) : null;
   }
 
-  /** Classifies a URL (absolute, or host[:port][/path]); throws UrlError if it cannot be parsed. */
-  classify(input: string): Classification {
-    if (this.cache === null) return this.classifyUrl(normaliseUrl(input));
+  /**
+   * Classifies a URL (absolute, or host[:port][/path]); throws UrlError if it cannot be parsed.
+   * A caller that has already normalised it passes `url` too, so it is not normalised twice.
+   */
+  classify(input: string, url?: NormalisedUrl): Classification {
+    if (this.cache === null) return this.classifyUrl(url ?? normaliseUrl(input));
     let result = this.cache.get(input);
-    if (result === undefined) this.cache.set(input, (result = this.classifyUrl(normaliseUrl(input))));
+    if (result === undefined) this.cache.set(input, (result = this.classifyUrl(url ?? normaliseUrl(input))));
     return result;
   }
 

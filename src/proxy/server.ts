@@ -118,9 +118,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       return void res.end(who.body);
     }
     const { group } = who;
-    const c = classifier.classify(target);
+    const c = classifier.classify(target, url);
     const d = decide({ group, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
-    deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind }, 'request');
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind }, 'request');
     if (d.action !== 'allow') return sendBlock(req, res, target, d, config.school.name);
     if (literalRefused(url.host, proxy.allowedPrivate)) return plain(res, 403, `Schoolgate does not reach ${url.host} (a private or local address).\n`);
 
@@ -181,7 +181,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (url.scheme !== 'http' && url.scheme !== 'ws') return refuse(400, `${url.scheme}:// cannot be upgraded here`);
     const who = await identify(req);
     if (who.kind === 'refused') return refuse(who.status, who.status === 407 ? 'sign in first' : 'too many failed sign-ins');
-    const d = decide({ group: who.group, ...(who.user ? { user: who.user } : {}) }, classifier.classify(target), config.policy, now());
+    const d = decide({ group: who.group, ...(who.user ? { user: who.user } : {}) }, classifier.classify(target, url), config.policy, now());
     if (d.action !== 'allow') return refuse(403, d.rule.kind === 'illegal' ? 'illegal' : d.rule.text);
     if (literalRefused(url.host, proxy.allowedPrivate)) return refuse(403, 'private or local address');
     const fwd = forwardRequestHeaders(req.rawHeaders, req.httpVersion === '1.0' ? '1.0' : '1.1', {
@@ -252,7 +252,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (c.url.hostType !== 'name' && proxy.blockIpTunnels.has(group)) return refuseConnect(client, 403, 'tunnels to bare IP addresses are blocked');
     if (literalRefused(host, proxy.allowedPrivate)) return refuseConnect(client, 403, 'private or local address');
     const d = decide({ group, connect: true, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
-    deps.log.debug({ group, host, action: d.action, rule: d.rule.kind }, 'connect');
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group, host, action: d.action, rule: d.rule.kind }, 'connect');
     if (d.action !== 'allow') return refuseConnect(client, 403, d.rule.kind === 'illegal' ? 'illegal' : d.rule.text);
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
 
