@@ -26,9 +26,26 @@ export interface ProxyConfig {
   readonly allowedPrivate: NetworkMap<true>;
   readonly via: string;
   readonly xForwardedFor: boolean;
+  readonly limits: ProxyLimits;
 }
 
-const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'via', 'xForwardedFor'];
+/** Safe defaults against slow or greedy clients; each can be set under proxy.limits. */
+export interface ProxyLimits {
+  /** A request's headers must all arrive within this (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** An idle keep-alive connection from a client is closed after this. */
+  readonly idleTimeoutMs: number;
+  /** A tunnel or upgraded connection with no traffic either way is closed after this. */
+  readonly tunnelIdleTimeoutMs: number;
+  /** Larger request headers are answered 431. */
+  readonly maxHeaderBytes: number;
+  /** Open connections one client address may hold; more are refused. */
+  readonly connectionsPerClient: number;
+}
+
+const LIMIT_KEYS = ['headerTimeoutSeconds', 'idleTimeoutSeconds', 'tunnelIdleTimeoutSeconds', 'maxHeaderBytes', 'connectionsPerClient'];
+
+const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'via', 'xForwardedFor', 'limits'];
 const PUPILS = ['ks1', 'ks2', 'guest'];
 
 export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
@@ -97,8 +114,19 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
     check.fail(['proxy', 'allowPrivate'], (err as Error).message);
   }
 
+  const l = root.limits === undefined ? {} : check.object(['proxy', 'limits'], root.limits, LIMIT_KEYS) ?? {};
+  const limit = (key: string, fallback: number, min: number, max: number): number =>
+    l[key] === undefined ? fallback : check.number(['proxy', 'limits', key], l[key], { min, max, integer: true }) ?? fallback;
+  const limits: ProxyLimits = {
+    headerTimeoutMs: limit('headerTimeoutSeconds', 30, 1, 600) * 1000,
+    idleTimeoutMs: limit('idleTimeoutSeconds', 60, 1, 3600) * 1000,
+    tunnelIdleTimeoutMs: limit('tunnelIdleTimeoutSeconds', 600, 10, 86_400) * 1000,
+    maxHeaderBytes: limit('maxHeaderBytes', 16_384, 1024, 1_048_576),
+    connectionsPerClient: limit('connectionsPerClient', 256, 1, 100_000),
+  };
+
   return {
-    host, port, connectPorts, networks, allowedPrivate,
+    host, port, connectPorts, networks, allowedPrivate, limits,
     defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
     defaultAuth: root.defaultAuth === undefined ? 'off' : (check.string(['proxy', 'defaultAuth'], root.defaultAuth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined) ?? 'off',
     blockIpTunnels: groupList('blockIpTunnels', PUPILS),

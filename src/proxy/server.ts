@@ -53,7 +53,13 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   const tunnels = new Set<net.Socket>();
   const now = deps.now ?? Date.now;
   const agentFor = agentCache();
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000 }, (req, res) => {
+  // Limits are read at start; a reload that changes them takes effect on restart.
+  const limits = deps.source.config.proxy.limits;
+  const server = http.createServer({
+    requestTimeout: 0, headersTimeout: limits.headerTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs, maxHeaderSize: limits.maxHeaderBytes,
+    // Node only checks header timeouts this often (30 s by default): keep it well inside the limit.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, limits.headerTimeoutMs / 4)),
+  }, (req, res) => {
     void handleRequest(req, res).catch((err: unknown) => {
       deps.log.error({ err: String(err) }, 'request failed');
       if (!res.headersSent) plain(res, 502, 'Schoolgate could not complete this request.\n');
@@ -70,6 +76,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   // Sockets taken over from the HTTP server (CONNECT, upgrades): it no longer counts them.
   const adopt = (socket: net.Socket): void => {
     tunnels.add(socket);
+    socket.setTimeout(limits.tunnelIdleTimeoutMs, () => socket.destroy());
     socket.on('close', () => tunnels.delete(socket));
     socket.on('error', () => socket.destroy());
   };
@@ -77,9 +84,26 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     adopt(socket);
     void handleUpgrade(req, socket, head).catch(() => socket.destroy());
   });
-  server.on('clientError', (_err, socket: net.Socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  // One address may not hold every connection the proxy can serve.
+  const perClient = new Map<string, number>();
+  server.on('connection', (socket: net.Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = (perClient.get(address) ?? 0) + 1;
+    if (open > limits.connectionsPerClient) {
+      deps.log.warn({ address, limit: limits.connectionsPerClient }, 'connection refused: too many from one address');
+      return void socket.destroy();
+    }
+    perClient.set(address, open);
+    socket.once('close', () => {
+      const left = (perClient.get(address) ?? 1) - 1;
+      if (left === 0) perClient.delete(address);
+      else perClient.set(address, left);
+    });
   });
 
   async function identify(req: IncomingMessage): Promise<Identity> {
