@@ -3,6 +3,7 @@
 import type { Checker } from '../config/check.js';
 import type { KeyPath } from '../config/yaml.js';
 import { NetworkMap, parseCidr, type AuthMode } from '../identity/networks.js';
+import { pacScript } from './pac.js';
 
 export interface NetworkAssignment {
   readonly group: string;
@@ -27,6 +28,8 @@ export interface ProxyConfig {
   readonly via: string;
   readonly xForwardedFor: boolean;
   readonly limits: ProxyLimits;
+  /** Hosts, *.domains and IPv4 CIDRs the PAC file sends DIRECT (the school's own servers). */
+  readonly pacDirect: readonly string[];
 }
 
 /** Safe defaults against slow or greedy clients; each can be set under proxy.limits. */
@@ -45,7 +48,7 @@ export interface ProxyLimits {
 
 const LIMIT_KEYS = ['headerTimeoutSeconds', 'idleTimeoutSeconds', 'tunnelIdleTimeoutSeconds', 'maxHeaderBytes', 'connectionsPerClient'];
 
-const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'via', 'xForwardedFor', 'limits'];
+const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
 const PUPILS = ['ks1', 'ks2', 'guest'];
 
 export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
@@ -125,8 +128,22 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
     connectionsPerClient: limit('connectionsPerClient', 256, 1, 100_000),
   };
 
+  const pacDirect: string[] = [];
+  if (root.pacDirect !== undefined) {
+    (check.array(['proxy', 'pacDirect'], root.pacDirect) ?? []).forEach((v, i) => {
+      const entry = check.string(['proxy', 'pacDirect', i], v);
+      if (entry === undefined) return;
+      try {
+        pacScript({ proxyHost: 'proxy.invalid', proxyPort: port, direct: [entry] });
+        pacDirect.push(entry);
+      } catch (err) {
+        check.fail(['proxy', 'pacDirect', i], (err as Error).message.replace(/^direct\[0\] /, ''), 'a host (intranet.school.example), *.domain, or an IPv4 CIDR (10.0.0.0/8)');
+      }
+    });
+  }
+
   return {
-    host, port, connectPorts, networks, allowedPrivate, limits,
+    host, port, connectPorts, networks, allowedPrivate, limits, pacDirect,
     defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
     defaultAuth: root.defaultAuth === undefined ? 'off' : (check.string(['proxy', 'defaultAuth'], root.defaultAuth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined) ?? 'off',
     blockIpTunnels: groupList('blockIpTunnels', PUPILS),

@@ -241,7 +241,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       const hostHeader = req.headers.host ?? '';
       const proxyHost = hostHeader.replace(/:\d+$/, '') || (config.proxy.host === '0.0.0.0' ? '127.0.0.1' : config.proxy.host);
       res.writeHead(200, { 'content-type': PAC_CONTENT_TYPE, 'cache-control': 'max-age=300' });
-      res.end(pacScript({ proxyHost, proxyPort: req.socket.localPort ?? config.proxy.port, direct: [] }));
+      res.end(pacScript({ proxyHost, proxyPort: req.socket.localPort ?? config.proxy.port, direct: config.proxy.pacDirect }));
       return;
     }
     if (path === '/') {

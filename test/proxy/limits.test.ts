@@ -13,7 +13,7 @@ let proxy: Proxy;
 let port = 0;
 
 beforeAll(async () => {
-  ({ proxy, port } = await startProxy(tmp.dir, 'proxy:\n  limits:\n    headerTimeoutSeconds: 1\n    maxHeaderBytes: 2048\n    connectionsPerClient: 3\n'));
+  ({ proxy, port } = await startProxy(tmp.dir, 'proxy:\n  pacDirect: [intranet.school.example, 10.0.0.0/8]\n  limits:\n    headerTimeoutSeconds: 1\n    maxHeaderBytes: 2048\n    connectionsPerClient: 3\n'));
 });
 afterAll(async () => {
   await closeAll(proxy);
@@ -31,6 +31,14 @@ function connect(): Promise<{ socket: net.Socket; closed: Promise<string> }> {
     socket.on('error', () => {});
   });
 }
+
+describe('the PAC file', () => {
+  it('sends the configured school servers DIRECT', async () => {
+    const pac = (await run('curl', ['-s', `http://127.0.0.1:${port}/wpad.dat`])).stdout;
+    expect(pac).toContain('"intranet.school.example"');
+    expect(pac).toContain('10.0.0.0');
+  });
+});
 
 describe('proxy limits', () => {
   it('answers 431 to oversized request headers', async () => {
