@@ -1,12 +1,14 @@
-// The one logger factory: JSON lines (pino), to stdout by default. main.ts and the CLI make
-// one and pass it down; nothing imports a global logger.
+// The one logger factory: JSON lines (pino) for machines and log shippers, readable lines when
+// a person runs Schoolgate in a terminal. main.ts and the CLI make one and pass it down.
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
-export function createLogger(opts: { level?: string; destination?: number | string } = {}): Logger {
-  return pino(
-    { level: opts.level ?? process.env.SCHOOLGATE_LOG_LEVEL ?? 'info', base: { app: 'schoolgate' } },
-    pino.destination({ dest: opts.destination ?? 1, sync: true }),
-  );
+export function createLogger(opts: { level?: string; destination?: number | string; pretty?: boolean } = {}): Logger {
+  const base = { level: opts.level ?? process.env.SCHOOLGATE_LOG_LEVEL ?? 'info', base: { app: 'schoolgate' } };
+  const dest = opts.destination ?? 1;
+  const tty = dest === 1 ? process.stdout.isTTY : dest === 2 ? process.stderr.isTTY : false;
+  if (opts.pretty ?? tty) return pino(base, pretty({ destination: dest, sync: true, colorize: true, ignore: 'pid,hostname,app' }));
+  return pino(base, pino.destination({ dest, sync: true }));
 }

@@ -17,7 +17,7 @@ import { blockPage } from './block-page.js';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
 import { guardedLookup, literalRefused } from './destinations.js';
 import type { Authenticator } from '../identity/auth.js';
-import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
+import { answersItself, forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
 import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
 
 /** What the proxy needs from the running service: the current snapshot, read per request. */
@@ -152,6 +152,12 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       via: proxy.via, xForwardedFor: proxy.xForwardedFor, clientAddress: req.socket.remoteAddress ?? '',
     });
     let path = url.query === '' ? url.path : `${url.path}?${url.query}`;
+    // Max-Forwards: 0 on OPTIONS or TRACE means this proxy is the final recipient (RFC 9110 7.6.2).
+    if (answersItself(req.method ?? '', fwd.maxForwards)) {
+      if (req.method === 'TRACE') return plain(res, 405, 'TRACE is not answered by this proxy.\n');
+      res.writeHead(200, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT', 'content-length': '0' });
+      return void res.end();
+    }
     // The client already had its 100 Continue from Node; undici frames the body itself.
     const headers = withoutHeader(fwd.headers, 'expect');
     if (d.safeSearch?.kind === 'rewrite-query') path = d.safeSearch.url;

@@ -64,6 +64,28 @@ describe('HTTP forwarding', () => {
     expect(seen.at(-1)!.sha).toBe(createHash('sha256').update(data).digest('hex'));
   });
 
+  it('relays HEAD without a body, and a chunked upload intact', async () => {
+    const head = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-I', `http://127.0.0.1:${originPort}/head`]);
+    expect(head).toMatch(/^HTTP\/1\.1 200/);
+    expect(seen.at(-1)!.method).toBe('HEAD');
+    const file = join(tmp.dir, 'chunked.bin');
+    const data = Buffer.from('x'.repeat(100_000));
+    writeFileSync(file, data);
+    const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-H', 'Transfer-Encoding: chunked', '--data-binary', `@${file}`, `http://127.0.0.1:${originPort}/chunked`]);
+    expect(out).toBe('hello POST /chunked');
+    expect(seen.at(-1)!.sha).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('answers OPTIONS itself when Max-Forwards is 0, and passes it on otherwise', async () => {
+    const count = seen.length;
+    const own = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-X', 'OPTIONS', '-D', '-', '-H', 'Max-Forwards: 0', `http://127.0.0.1:${originPort}/opt`]);
+    expect(own).toMatch(/^HTTP\/1\.1 200/);
+    expect(own).toMatch(/allow: GET, HEAD/i);
+    expect(seen.length).toBe(count);
+    await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-X', 'OPTIONS', '-H', 'Max-Forwards: 3', `http://127.0.0.1:${originPort}/opt`]);
+    expect(seen.at(-1)).toMatchObject({ method: 'OPTIONS', headers: { 'max-forwards': '2' } });
+  });
+
   it('blocks by policy with a block page naming the category and a reference', async () => {
     const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-D', '-', 'http://gambling.selftest.invalid/bet?x=<b>']);
     expect(out).toMatch(/^HTTP\/1\.1 403/);
