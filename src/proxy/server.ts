@@ -158,8 +158,11 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       res.writeHead(200, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT', 'content-length': '0' });
       return void res.end();
     }
-    // The client already had its 100 Continue from Node; undici frames the body itself.
-    const headers = withoutHeader(fwd.headers, 'expect');
+    // The client already had its 100 Continue from Node; undici frames the body itself. Host is
+    // rewritten from the request line (RFC 9112 3.2.2): the decision was made on that host, so a
+    // different Host header must not pick another site on the same server.
+    const headers = withoutHeader(withoutHeader(fwd.headers, 'expect'), 'host');
+    headers.unshift('Host', authorityOf(url.host, url.port));
     if (d.safeSearch?.kind === 'rewrite-query') path = d.safeSearch.url;
     if (d.safeSearch?.kind === 'add-header') headers.push(d.safeSearch.name, d.safeSearch.value);
     const port = url.port || 80;
@@ -229,8 +232,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       upstream.destroy();
     });
     upstream.on('connect', () => {
-      let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\n`;
-      for (let i = 0; i < fwd.headers.length; i += 2) text += `${fwd.headers[i]}: ${fwd.headers[i + 1]}\r\n`;
+      let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: ${authorityOf(url.host, url.port)}\r\n`;
+      const headers = withoutHeader(fwd.headers, 'host');
+      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${text}\r\n`);
       if (head.length > 0) upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
@@ -342,6 +346,10 @@ function agentCache() {
     agent = new Agent({ connections: 256, keepAliveTimeout: 30_000, connect: { lookup: guardedLookup(allowed) as never } });
     return agent;
   };
+}
+
+function authorityOf(host: string, port: number): string {
+  return port === 0 ? host : `${host}:${port}`;
 }
 
 function withoutHeader(raw: readonly string[], name: string): string[] {

@@ -55,6 +55,11 @@ describe('HTTP forwarding', () => {
     expect(req.headers['x-forwarded-for']).toBeUndefined();
   });
 
+  it('sends the request line\'s host upstream, whatever Host header the client sent', async () => {
+    await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-H', 'Host: gambling.selftest.invalid', `http://127.0.0.1:${originPort}/vhost`]);
+    expect(seen.at(-1)).toMatchObject({ url: '/vhost', headers: { host: `127.0.0.1:${originPort}` } });
+  });
+
   it('streams a 5 MB upload intact', async () => {
     const file = join(tmp.dir, 'upload.bin');
     const data = Buffer.alloc(5 * 1024 * 1024, 7);
