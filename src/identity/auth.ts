@@ -51,6 +51,8 @@ export class Authenticator {
   private readonly verified = new LRUCache<string, { user: AuthUser; until: number }>({ max: 10_000 });
   private readonly cacheMs: number;
   private readonly failures = new Map<string, Failures>();
+  /** Verifications under way, by header: a page's 80 first requests share one. */
+  private readonly pending = new Map<string, Promise<VerifyResult>>();
   private readonly now: () => number;
   private readonly maxFailures: number;
   private readonly windowMs: number;
@@ -65,22 +67,34 @@ export class Authenticator {
   }
 
   async check(address: string, header: string | undefined): Promise<AuthOutcome> {
-    const f = this.failures.get(address);
     const t = this.now();
-    if (f && f.lockedUntil > t) return { kind: 'locked', retryAfterS: Math.ceil((f.lockedUntil - t) / 1000) };
+    const earlier = this.failures.get(address);
+    if (earlier && earlier.lockedUntil > t) return { kind: 'locked', retryAfterS: Math.ceil((earlier.lockedUntil - t) / 1000) };
     const creds = parseBasic(header);
     if (!creds) return { kind: 'challenge', delayMs: 0, reason: header ? 'not Basic credentials' : 'no credentials' };
     // The cache is keyed by a hash of the header, so no password is held in memory as text.
     const key = createHash('sha256').update(header!).digest('base64');
     const cached = this.verified.get(key);
     if (cached && cached.until > t) return { kind: 'ok', user: cached.user };
-    const result = await this.opts.verify(creds.username, creds.password);
+    let verifying = this.pending.get(key);
+    if (!verifying) {
+      // The attempt is counted before the slow check, so guesses sent all at once count too.
+      const counted = this.attempt(address);
+      if (counted.count > this.maxFailures) return this.lock(counted);
+      verifying = this.opts.verify(creds.username, creds.password).finally(() => this.pending.delete(key));
+      this.pending.set(key, verifying);
+    }
+    const result = await verifying;
     if (result.ok) {
       this.verified.set(key, { user: result.user, until: this.now() + this.cacheMs });
       this.failures.delete(address);
       return { kind: 'ok', user: result.user };
     }
-    return this.fail(address, result.reason);
+    const f = this.failures.get(address);
+    if (!f) return { kind: 'challenge', delayMs: 0, reason: result.reason };
+    if (f.count >= this.maxFailures) return this.lock(f);
+    // From the third failure, each answer comes a little later (capped at 2 s).
+    return { kind: 'challenge', delayMs: f.count < 3 ? 0 : Math.min(2000, (f.count - 2) * 250), reason: result.reason };
   }
 
   /** Forgets remembered credentials (after a password change or a user is disabled). */
@@ -88,19 +102,21 @@ export class Authenticator {
     this.verified.clear();
   }
 
-  private fail(address: string, reason: string): AuthOutcome {
+  /** Counts one attempt from the address (a new window when the last one has passed). */
+  private attempt(address: string): Failures {
     const t = this.now();
     let f = this.failures.get(address);
-    if (!f || t - f.first > this.windowMs) {
+    if (!f || (t - f.first > this.windowMs && f.lockedUntil <= t)) {
       f = { count: 0, first: t, lockedUntil: 0 };
       this.failures.set(address, f);
     }
     f.count++;
-    if (f.count >= this.maxFailures) {
-      f.lockedUntil = t + this.lockoutMs;
-      return { kind: 'locked', retryAfterS: Math.ceil(this.lockoutMs / 1000) };
-    }
-    // From the third failure, each answer comes a little later (capped at 2 s).
-    return { kind: 'challenge', delayMs: f.count < 3 ? 0 : Math.min(2000, (f.count - 2) * 250), reason };
+    return f;
+  }
+
+  private lock(f: Failures): AuthOutcome {
+    const t = this.now();
+    if (f.lockedUntil <= t) f.lockedUntil = t + this.lockoutMs;
+    return { kind: 'locked', retryAfterS: Math.ceil((f.lockedUntil - t) / 1000) };
   }
 }

@@ -222,24 +222,33 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     });
     if (fwd.upgrade === null) return refuse(400, 'not an upgrade this proxy relays');
     const path = url.query === '' ? url.path : `${url.path}?${url.query}`;
+    if (socket.destroyed) return;
     const upstream = net.connect({ host: url.host.replace(/^\[|\]$/g, ''), port: url.port || 80, lookup: guardedLookup(proxy.allowedPrivate) as never });
+    upstream.setTimeout(proxy.limits.tunnelIdleTimeoutMs, () => upstream.destroy());
+    let joined = false;
     const close = (): void => {
       upstream.destroy();
       socket.destroy();
     };
+    // Attached before connecting: a client that leaves while upstream dials must not leave it
+    // open. Taken-over sockets are half-open, so the client's FIN ('end') counts as leaving.
+    socket.once('close', close);
+    socket.once('end', () => {
+      if (!joined) close();
+    });
+    upstream.once('close', close);
     upstream.on('error', () => {
-      if (!socket.destroyed) refuse(502, `cannot reach ${url.host}`);
+      if (!joined && !socket.destroyed) refuse(502, `cannot reach ${url.host}`);
       upstream.destroy();
     });
     upstream.on('connect', () => {
+      joined = true;
       let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: ${authorityOf(url.host, url.port)}\r\n`;
       const headers = withoutHeader(fwd.headers, 'host');
       for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${text}\r\n`);
       if (head.length > 0) upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
-      socket.on('close', close);
-      upstream.on('close', close);
     });
   }
 
@@ -315,7 +324,10 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       }
       const dialHost = d.safeSearch?.kind === 'connect-host' ? d.safeSearch.host : host.replace(/^\[|\]$/g, '');
       const upstream = net.connect({ host: dialHost, port, lookup: guardedLookup(proxy.allowedPrivate) as never });
+      upstream.setTimeout(proxy.limits.tunnelIdleTimeoutMs, () => upstream.destroy());
+      let joined = false;
       upstream.on('connect', () => {
+        joined = true;
         upstream.write(buffered);
         client.pipe(upstream).pipe(client);
         client.resume();
@@ -326,6 +338,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       };
       upstream.on('error', close);
       client.on('close', close);
+      client.once('end', () => {
+        if (!joined) close();
+      });
       upstream.on('close', close);
     };
     client.on('data', onData);

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +156,30 @@ describe('upgrades over plain HTTP', () => {
     echo.closeAllConnections();
     echo.close();
     expect(reply).toEqual({ status: 101, path: '/chat?room=5', via: '1.1 schoolgate', data: 'echo:ping' });
+  });
+
+  it('closes the upstream connection when the client leaves first', async () => {
+    let open = 0;
+    const silent = net.createServer((c) => {
+      open++;
+      c.on('close', () => open--);
+      c.on('error', () => {});
+      c.resume(); // reads, never answers
+    });
+    const silentPort = await new Promise<number>((r) => silent.listen(0, '127.0.0.1', () => r((silent.address() as net.AddressInfo).port)));
+    let accepted = 0;
+    silent.on('connection', () => accepted++);
+    for (let i = 0; i < 10; i++) {
+      const c = net.connect(proxyPort, '127.0.0.1', () => {
+        c.end(`GET http://127.0.0.1:${silentPort}/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+        c.destroy();
+      });
+      c.on('error', () => {});
+    }
+    // Wait (bounded) until the proxy has closed every upstream connection it opened.
+    for (let i = 0; i < 100 && (accepted < 10 || open > 0); i++) await new Promise((r) => setTimeout(r, 50));
+    silent.close();
+    expect(open).toBe(0);
   });
 
   it('refuses an upgrade to a blocked site', async () => {
