@@ -7,6 +7,7 @@ import type { RE2JS } from 're2js';
 import { compileExpression, type MatcherData, type UrlRecord } from './build.js';
 import type { ListRole, ListSpec, ListStats } from './lists.js';
 import { listPrefixLength, urlListHost, type NormalisedUrl } from './normalise-url.js';
+import { keyMatches, requestKey } from './parse-list.js';
 
 export type MatchKind = 'domain' | 'url' | 'hash' | 'expression';
 
@@ -36,17 +37,6 @@ const MAX_HASH_PREFIXES = 32;
 const sha256 = typeof oneShotHash === 'function'
   ? (s: string): string => oneShotHash('sha256', s, 'hex')
   : (s: string): string => createHash('sha256').update(s).digest('hex');
-
-/** squidGuard URL entries match at path-segment boundaries: after the entry comes nothing, '/', '?', '&' or ';'. */
-function atBoundary(key: string, entry: string): boolean {
-  if (entry.length === 0) return true;
-  if (!key.startsWith(entry)) return false;
-  if (key.length === entry.length) return true;
-  const next = key.charCodeAt(entry.length);
-  if (next === 47 || next === 63 || next === 38 || next === 59) return true;
-  const last = entry.charCodeAt(entry.length - 1);
-  return last === 63 || last === 38 || last === 61; // the entry itself ends a query part
-}
 
 export class Matcher {
   readonly lists: readonly ListSpec[];
@@ -142,7 +132,7 @@ export class Matcher {
   }
 
   private matchUrlBucket(url: NormalisedUrl, bucket: UrlBucket, out: Match[]): void {
-    const key = (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
+    const key = requestKey(url);
     const candidates = bucket.bySegment === null ? bucket.entries : bucket.bySegment.get(firstSegment(key));
     if (candidates) this.matchUrlEntries(url, key, candidates, out);
     if (bucket.bySegment !== null) this.matchUrlEntries(url, key, bucket.entries, out);
@@ -150,7 +140,7 @@ export class Matcher {
 
   private matchUrlEntries(url: NormalisedUrl, key: string, entries: readonly UrlRecord[], out: Match[]): void {
     for (const e of entries) {
-      if (atBoundary(key, e.key)) out.push(this.makeMatch(e.list, 'url', urlListHost(url.host) + e.key, e.line, 1000 + e.key.length));
+      if (keyMatches(key, e.key)) out.push(this.makeMatch(e.list, 'url', urlListHost(url.host) + e.key, e.line, 1000 + e.key.length));
     }
   }
 

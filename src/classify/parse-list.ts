@@ -6,7 +6,7 @@
 // shared bench set has 1.7 M of them and making a JS string of each would double build time.
 import { domainToASCII } from 'node:url';
 import { normalisePath, normaliseQuery } from './normalise-path.js';
-import { isDottedQuad, urlListHost } from './normalise-url.js';
+import { isDottedQuad, urlListHost, type NormalisedUrl } from './normalise-url.js';
 
 export const SKIP_REASONS = {
   binary: 'binary or control bytes',
@@ -210,6 +210,26 @@ export function urlKey(pathAndQuery: string): string {
   let path = rawPath === '' ? '/' : normalisePath(rawPath);
   if (query === '') return path === '/' ? '' : (path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
   return `${path}?${normaliseQuery(query)}`.toLowerCase();
+}
+
+/** A request's comparison key, the same form as urlKey gives an entry (path and query, lower case). */
+export function requestKey(url: NormalisedUrl): string {
+  return (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
+}
+
+/**
+ * Whether a URL entry's key covers a request's: squidGuard entries match at path-segment
+ * boundaries, so after the entry comes nothing, '/', '?', '&' or ';' (or the entry itself ends a
+ * query part). The one rule for the blocklists and the policy's own site lists.
+ */
+export function keyMatches(key: string, entry: string): boolean {
+  if (entry.length === 0) return true;
+  if (!key.startsWith(entry)) return false;
+  if (key.length === entry.length) return true;
+  const next = key.charCodeAt(entry.length);
+  if (next === 47 || next === 63 || next === 38 || next === 59) return true;
+  const last = entry.charCodeAt(entry.length - 1);
+  return last === 63 || last === 38 || last === 61;
 }
 
 /** The names on a hosts-file line: the leading address and localhost boilerplate dropped. */

@@ -1,7 +1,7 @@
 // The policy's own small site lists (per group, per user, per schedule, per unblock): domain
 // entries covering subdomains and URL-prefix entries, with the same normalisation and the same
 // specificity scale as the blocklists, so "most specific wins" compares like with like.
-import { normaliseListHost, parseUrlEntry } from '../classify/parse-list.js';
+import { keyMatches, normaliseListHost, parseUrlEntry, requestKey } from '../classify/parse-list.js';
 import { listPrefixLength, type NormalisedUrl } from '../classify/normalise-url.js';
 
 export interface SiteHit<T> {
@@ -91,9 +91,9 @@ export class SiteList<T> {
     const bare = host.slice(listPrefixLength(host));
     const bucket = this.urls.size === 0 ? undefined : this.urls.get(bare);
     if (bucket) {
-      const key = (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
+      const key = requestKey(url);
       const hits = bucket
-        .filter((e) => e.key === '' || (key.startsWith(e.key) && (key.length === e.key.length || '/?&;'.includes(key[e.key.length]!))))
+        .filter((e) => keyMatches(key, e.key))
         .sort((a, b) => b.key.length - a.key.length);
       for (const e of hits) if (visit({ value: e.value, entry: bare + e.key, specificity: 1000 + e.key.length })) return;
     }

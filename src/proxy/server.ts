@@ -161,7 +161,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // The client already had its 100 Continue from Node; undici frames the body itself. Host is
     // rewritten from the request line (RFC 9112 3.2.2): the decision was made on that host, so a
     // different Host header must not pick another site on the same server.
-    const headers = withoutHeader(withoutHeader(fwd.headers, 'expect'), 'host');
+    const headers = withoutHeaders(fwd.headers, EXPECT_AND_HOST);
     headers.unshift('Host', authorityOf(url.host, url.port));
     if (d.safeSearch?.kind === 'rewrite-query') path = d.safeSearch.url;
     if (d.safeSearch?.kind === 'add-header') headers.push(d.safeSearch.name, d.safeSearch.value);
@@ -244,7 +244,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     upstream.on('connect', () => {
       joined = true;
       let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: ${authorityOf(url.host, url.port)}\r\n`;
-      const headers = withoutHeader(fwd.headers, 'host');
+      const headers = withoutHeaders(fwd.headers, HOST);
       for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${text}\r\n`);
       if (head.length > 0) upstream.write(head);
@@ -367,9 +367,13 @@ function authorityOf(host: string, port: number): string {
   return port === 0 ? host : `${host}:${port}`;
 }
 
-function withoutHeader(raw: readonly string[], name: string): string[] {
+const HOST: ReadonlySet<string> = new Set(['host']);
+const EXPECT_AND_HOST: ReadonlySet<string> = new Set(['expect', 'host']);
+
+/** A raw header list without the named headers (lower-case names), in one pass. */
+function withoutHeaders(raw: readonly string[], names: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== name) out.push(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) if (!names.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
