@@ -6,36 +6,24 @@
 //   npm run bench:classify           (node --import tsx bench/classify.ts)
 import { join, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { buildMatcherData } from '../src/classify/build.js';
-import { Classifier } from '../src/classify/classifier.js';
+import type { Classifier } from '../src/classify/classifier.js';
 import type { ListSpec } from '../src/classify/lists.js';
-import { Matcher } from '../src/classify/matcher.js';
 import { normaliseUrl, type NormalisedUrl } from '../src/classify/normalise-url.js';
-import { PhraseMatcher } from '../src/classify/phrases.js';
-import { SearchTermExtractor } from '../src/classify/search-terms.js';
 import { loadConfig } from '../src/config/load.js';
 import { decide } from '../src/policy/decide.js';
-import { scanSquidGuard } from '../src/lists/squidguard.js';
 import { SetBaseline } from './baseline.js';
-import { fmt, percentiles, requireShared, SHARED, table, throughput, trafficUrls } from './lib.js';
+import { BENCH_SET, benchSetLists, iwfList, makeClassifier } from './classify-setup.js';
+import { fmt, percentiles, requireShared, table, throughput, trafficUrls } from './lib.js';
 
 requireShared();
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const config = loadConfig(resolve(import.meta.dirname, '../config/default.yaml'));
-const dir = join(SHARED, 'bench-set');
-const { specs } = scanSquidGuard(dir, { source: 'bench', role: 'category', sensitive: false, categoryOf: (n) => config.categories.categoryOf(n) ?? n });
-const iwfDir = join(SHARED, 'iwf-synthetic');
-const iwf = (kind: 'iwf' | 'sha256', file: string): ListSpec => ({
-  name: `iwf-${kind}`, source: 'iwf', listName: 'iwf', category: 'iwf', role: 'category', sensitive: true, files: [{ kind, path: join(iwfDir, file) }],
-});
-
-const search = new SearchTermExtractor(config.searchEngines);
-const phrases = new PhraseMatcher(config.phrases.entries, { default: config.phrases.threshold, byCategory: config.phrases.thresholds });
-const make = (lists: ListSpec[], cacheSize: number) => new Classifier({ matcher: new Matcher(buildMatcherData(lists)), search, phrases, cacheSize });
-const plain = make([...specs, iwf('iwf', 'domains'), iwf('iwf', 'urls')], 0);
-const hashed = make([...specs, iwf('sha256', 'urls.sha256')], 0);
-const hashedCached = make([...specs, iwf('sha256', 'urls.sha256')], 20_000);
-const baseline = new SetBaseline(specs.map((s) => ({ name: s.listName, domains: join(dir, s.listName, 'domains'), urls: join(dir, s.listName, 'urls') })));
+const specs = benchSetLists(config);
+const make = (lists: ListSpec[], cacheSize: number): Classifier => makeClassifier(config, lists, cacheSize);
+const plain = make([...specs, iwfList('iwf', 'domains'), iwfList('iwf', 'urls')], 0);
+const hashed = make([...specs, iwfList('sha256', 'urls.sha256')], 0);
+const hashedCached = make([...specs, iwfList('sha256', 'urls.sha256')], 20_000);
+const baseline = new SetBaseline(specs.map((s) => ({ name: s.listName, domains: join(BENCH_SET, s.listName, 'domains'), urls: join(BENCH_SET, s.listName, 'urls') })));
 
 const urls = trafficUrls();
 const naive = (raw: string) => {

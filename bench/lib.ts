@@ -1,10 +1,13 @@
 // Small helpers shared by the benchmarks: timing with the best of several rounds (this machine
 // is shared and noisy), per-call percentiles, memory deltas after forced GC, and the shared data.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 export const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/blocklists');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export function requireShared(): void {
   if (!existsSync(join(SHARED, 'bench-set'))) {
@@ -88,4 +91,46 @@ export function fmt(n: number, digits = 0): string {
 export function table(rows: (string | number)[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   return rows.map((r) => r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]!) : String(v).padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same sequence for the same seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The commit measured, and whether src/ differed from it (others edit while benchmarks run). */
+export function codeVersion(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).map((l) => l.slice(3));
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty.length > 0 ? ` (uncommitted in src/: ${dirty.join(', ')})` : ''}`;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
+
+/**
+ * The shipped configuration (config/default.yaml) as a YAML document, with its paths made absolute
+ * and UT1's download replaced by the shared bench set (same squidGuard layout, mapped by the same
+ * categories.yaml). The caller adds its own proxy section and writes it out.
+ */
+export function benchConfig(): Record<string, any> {
+  const configDir = join(ROOT, 'config');
+  const doc = parseYaml(readFileSync(join(configDir, 'default.yaml'), 'utf8')) as Record<string, any>;
+  const abs = (p: string): string => resolve(configDir, p);
+  doc.categories = abs(doc.categories);
+  doc.search.engines = abs(doc.search.engines);
+  doc.phrases.files = doc.phrases.files.map(abs);
+  const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => s.name !== 'ut1');
+  for (const s of sources) if (typeof s.path === 'string') s.path = abs(s.path);
+  sources.push({ name: 'bench', format: 'squidguard', path: join(SHARED, 'bench-set') });
+  doc.lists.sources = sources;
+  return doc;
 }

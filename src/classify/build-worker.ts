@@ -1,6 +1,7 @@
 // Builds a matcher off the event loop. The worker parses the list files and sends back the
 // domain table's typed arrays as transfers (no copy), so the main thread only wraps them.
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
 import { buildMatcherData, type MatcherData } from './build.js';
 import type { ListSpec } from './lists.js';
 
@@ -17,15 +18,7 @@ if (!isMainThread && parentPort && (workerData as { schoolgateBuild?: boolean } 
 
 /** Builds in a worker thread; resolves with the data, rejects if the worker fails. */
 export function buildInWorker(lists: readonly ListSpec[]): Promise<MatcherData> {
-  const self = new URL(import.meta.url);
-  // Running from TypeScript (a checkout, the tests), the worker first registers tsx's loader;
-  // tsx is named by its resolved URL so the worker finds it whatever the current folder is.
-  const worker = self.pathname.endsWith('.ts')
-    ? new Worker(
-      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(self.href)}); })`,
-      { eval: true, workerData: { schoolgateBuild: true, lists } },
-    )
-    : new Worker(self, { workerData: { schoolgateBuild: true, lists } });
+  const worker = startWorker(import.meta.url, { schoolgateBuild: true, lists });
   return new Promise((resolve, reject) => {
     let settled = false;
     worker.once('message', (msg: { ok: true; data: MatcherData } | { ok: false; error: string }) => {

@@ -76,15 +76,20 @@ const NONE: readonly string[] = Object.freeze([]);
 const SEPARATOR = '\u0001';
 
 /** A URL path as text for the phrase lists: percent-escapes decoded ("/caf%C3%A9" -> "/café"). */
-function pathWords(path: string): string {
+export function pathWords(path: string): string {
   return path.includes('%') ? decodeQueryValue(path) : path;
+}
+
+/** A normalised URL written out whole ("https://host:port/path?query"). */
+export function urlText(u: NormalisedUrl): string {
+  return `${u.scheme}://${u.host}${u.port ? `:${u.port}` : ''}${u.path}${u.query ? `?${u.query}` : ''}`;
 }
 
 /** The plain-data form of a classification, for `--json` and logs. */
 export function classificationJson(c: Classification): Record<string, unknown> {
   const u = c.url;
   return {
-    url: `${u.scheme}://${u.host}${u.port ? `:${u.port}` : ''}${u.path}${u.query ? `?${u.query}` : ''}`,
+    url: urlText(u),
     host: u.host,
     categories: c.categories,
     matches: c.matches.map((m) => ({ category: m.category, list: m.list, role: m.role, kind: m.kind, entry: m.entry, line: m.line })),

@@ -1,5 +1,7 @@
 // schoolgate classify URL: what the classifier says about one URL, and why.
 import { resolve } from 'node:path';
+import { previewAlerts } from '../alerts/detect.js';
+import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
 import { loadConfig } from '../config/load.js';
 import { loadLists } from '../lists/load.js';
@@ -23,11 +25,11 @@ export async function classifyCommand(argv: string[], io: Io): Promise<number> {
   const { classifier, report } = await loadLists(cfg, { dataDir: data, ...(values.lists ? { listsDir: resolve(values.lists) } : {}) });
   for (const e of report.errors) io.err(`warning: ${e}`);
   const result = classifier.classify(positionals[0]!);
-  io.out(values.json ? JSON.stringify(classificationJson(result)) : describe(result));
+  io.out(values.json ? JSON.stringify({ ...classificationJson(result), alerts: previewAlerts(result, cfg.safeguarding) }) : describe(result, cfg.safeguarding));
   return 0;
 }
 
-function describe(c: Classification): string {
+function describe(c: Classification, safeguarding: SafeguardingConfig): string {
   const j = classificationJson(c);
   const lines = [`URL         ${j.url as string}`, `categories  ${c.categories.length ? c.categories.join(', ') : '(none)'}`];
   if (c.matches.length) {
@@ -40,5 +42,7 @@ function describe(c: Classification): string {
     for (const p of c.phrases) lines.push(`  ${p.category.padEnd(18)} "${p.phrase}" ${p.weight > 0 ? '+' : ''}${p.weight}`);
   }
   if (c.flagged.length) lines.push(`flagged     ${c.flagged.map((f) => `${f.category} (score ${f.score})`).join(', ')}`);
+  const alerts = previewAlerts(c, safeguarding);
+  if (alerts.length) lines.push(`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`);
   return lines.join('\n');
 }

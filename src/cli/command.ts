@@ -68,6 +68,12 @@ export function paths(values: { config?: string | boolean | undefined; data?: st
   return { config: resolve(String(values.config ?? 'config/default.yaml')), data: resolve(String(values.data ?? 'data')) };
 }
 
+/** Rows of cells as columns two spaces apart, the first row being the header. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+}
+
 /** Where command output goes; tests capture it. */
 export interface Io {
   out(text: string): void;

@@ -64,11 +64,11 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-/** An ISO time; without a zone it is read in the school's time zone. */
-export function parseAt(text: string, timeZone: string): Date {
+/** An ISO time; without a zone it is read in the school's time zone. `option` names it in the error. */
+export function parseAt(text: string, timeZone: string, option = '--at'): Date {
   const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
   const d = new Date(hasZone ? text : `${text}Z`);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--at: "${text}" is not an ISO time (write 2026-11-20T14:45, or with a zone: 2026-11-20T14:45Z)`);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${option}: "${text}" is not an ISO time (write 2026-11-20T14:45, or with a zone: 2026-11-20T14:45Z)`);
   if (hasZone) return d;
   // Read as local wall time: shift by the zone's offset at that moment (twice, to settle across a change).
   let t = d.getTime();

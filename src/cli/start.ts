@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import { processActor } from '../store/audit.js';
 import { openDatabase } from '../store/db.js';
+import { recordPolicyVersion } from '../store/policy-versions.js';
+import { DigestScheduler } from '../alerts/digests.js';
+import { AlertService } from '../alerts/service.js';
+import { ConcernStore } from '../store/concerns.js';
+import { TrafficLog } from '../store/traffic-log.js';
 import { UserStore } from '../store/users.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
@@ -16,7 +23,7 @@ const spec = {
   name: 'start',
   summary: 'run Schoolgate in the foreground',
   usage: 'start [--port N] [--config FILE] [--data DIR]',
-  details: 'Loads the configuration and every list (off the event loop), listens as an HTTP(S) proxy\n(port 3128 unless proxy.port or --port says otherwise), refreshes downloaded lists on their\nschedules, reloads configuration and lists on SIGHUP ("schoolgate lists reload"), and stops on\nSIGTERM or Ctrl-C, draining requests in flight for up to 10 s. Logs are JSON lines on standard output.',
+  details: 'Loads the configuration and every list (off the event loop), listens as an HTTP(S) proxy\n(port 3128 unless proxy.port or --port says otherwise), refreshes downloaded lists on their\nschedules, sends the safeguarding digests at their times, reloads configuration and lists on\nSIGHUP ("schoolgate lists reload"), and stops on SIGTERM or Ctrl-C, draining requests in flight\nfor up to 10 s. Logs are JSON lines on standard output.',
   options: { ...COMMON_OPTIONS, port: { type: 'string', short: 'p' } },
   help: { ...COMMON_HELP, port: 'port to listen on (default: proxy.port in the config, 3128)' },
 } as const satisfies CommandSpec<typeof COMMON_OPTIONS & { port: { type: 'string'; short: 'p' } }>;
@@ -26,7 +33,7 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   if (help) return io.out(helpText(spec)), 0;
   const { config, data } = paths(values);
   const log = createLogger();
-  mkdirSync(data, { recursive: true });
+  mkdirSync(data, { recursive: true, mode: 0o700 });
   const service = await ListService.start({ configFile: config, dataDir: data, log });
   const pidFile = join(data, 'schoolgate.pid');
   writeFileSync(pidFile, `${process.pid}\n`);
@@ -34,12 +41,37 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   const port = values.port === undefined ? service.config.proxy.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: "${values.port}" is not a port number`);
   const db = openDatabase(data);
+  // Each configuration run with is kept (policy_versions) and its change audited, at start and on reload.
+  const actor = processActor();
+  const recordPolicy = (cfg: SchoolgateConfig): void => {
+    const version = recordPolicyVersion(db, { file: cfg.file, text: cfg.text, actor });
+    if (version.changed) log.info({ sha256: version.sha256, previous: version.previous }, 'configuration changed: version recorded in the audit log');
+  };
+  recordPolicy(service.config);
+  service.onReload(recordPolicy);
   const users = new UserStore(db, { groups: () => new Set(service.config.policy.groups.keys()) });
   const auth = authenticatorFor(users);
-  const { server, destroyTunnels } = createProxyServer({ source: service, log, auth });
+  // The traffic log's writer thread replays rows an earlier run left in spill files before it starts.
+  const traffic = await TrafficLog.open({ dataDir: data, timeZone: service.config.school.timezone, config: service.config.log, retention: service.config.retention, log });
+  // Alerts: data/alerts.db, delivered by BullMQ when redis is configured, else in this process.
+  const alerts = await AlertService.start({ dataDir: data, config: () => service.config, log });
+  // The daily and weekly digests, at the safeguarding file's times (a run missed while stopped goes now).
+  const digests = new DigestScheduler(alerts, { config: () => service.config, log });
+  digests.start();
+  const { server, destroyTunnels } = createProxyServer({ source: service, log, auth, concerns: new ConcernStore(db), traffic, alerts });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, service.config.proxy.host, resolve);
+  });
+  // Signal handlers go in before "running" is logged: whoever waits for that line may signal
+  // at once, and a signal with no handler yet would kill the process outright.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   });
   const address = server.address() as AddressInfo;
   log.info({ pid: process.pid, config, data, host: address.address, port: address.port }, 'Schoolgate is running');
@@ -50,14 +82,7 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
     void service.reload('SIGHUP');
   };
   process.on('SIGHUP', onHup);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
   process.off('SIGHUP', onHup);
   // Refuse new connections, let requests in flight finish, and cut what is left after 10 s.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -70,6 +95,10 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   destroyTunnels();
   clearTimeout(drain);
   await schedule.stop();
+  // Every recorded row is stored, or kept in a spill file for the next start.
+  await traffic.close();
+  digests.stop();
+  await alerts.close();
   db.close();
   rmSync(pidFile, { force: true });
   return 0;

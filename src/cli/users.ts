@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { SchemaError } from '../store/migrations.js';
 import { UserError, UserStore, type GroupIds, type UserRow } from '../store/users.js';
-import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
 const PASSWORD_STDIN = { 'password-stdin': { type: 'boolean' } } as const;
 const PASSWORD_STDIN_HELP = {
@@ -97,6 +97,8 @@ function overview(): string {
     '',
     'Run "schoolgate users ACTION --help" for each. Every action takes --config FILE and --data DIR;',
     'the users are kept in DIR/schoolgate.db. Passwords are read from standard input only.',
+    'Every change is recorded in the audit chain ("schoolgate audit list") as made by the',
+    'operating-system user running the command, or by SCHOOLGATE_ACTOR=NAME when that is set.',
   ].join('\n');
 }
 
@@ -310,6 +312,5 @@ function table(users: readonly UserRow[]): string {
   const rows = [['username', 'group', 'login', 'status', 'name', 'added'], ...users.map((u) => [
     u.username, u.group, u.shared ? 'shared' : 'personal', u.disabled ? 'disabled' : 'enabled', u.displayName ?? '', u.createdAt?.slice(0, 10) ?? '',
   ])];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return formatTable(rows);
 }

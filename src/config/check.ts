@@ -48,6 +48,17 @@ export class Checker {
     return v;
   }
 
+  /** A string that parses as a URL; `example` is shown in the fix when it does not. */
+  url(path: KeyPath, v: unknown, example: string): URL | undefined {
+    const text = this.string(path, v);
+    if (text === undefined) return undefined;
+    try {
+      return new URL(text);
+    } catch {
+      return this.fail(path, `"${text}" is not a URL`, `for example ${example}`);
+    }
+  }
+
   /** Throws one ConfigError carrying every problem found, if any. */
   done(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);

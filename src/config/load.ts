@@ -3,6 +3,7 @@
 // each with file, line, key and fix; nothing half-valid is ever returned.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadSafeguardingFile, type SafeguardingConfig } from '../alerts/taxonomy.js';
 import { CATEGORY_ID, CategoryRegistry, ILLEGAL_CATEGORIES, type CategoryInfo } from '../classify/categories.js';
 import type { ListRole } from '../classify/lists.js';
 import { loadPhraseFile, type PhraseEntry } from '../classify/phrases.js';
@@ -10,6 +11,8 @@ import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-t
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicySnapshot } from '../policy/types.js';
 import { parseProxyConfig, type ProxyConfig } from '../proxy/config.js';
+import { parseTlsConfig, type TlsConfig } from '../tls/config.js';
+import { parseLogConfig, parseRetentionConfig, type LogConfig, type RetentionConfig } from '../store/config.js';
 import { Checker } from './check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { SOURCE_FORMATS, type ListSourceConfig, type Refresh, type SourceFormat } from './types.js';
@@ -17,6 +20,8 @@ import { YamlFile, type KeyPath } from './yaml.js';
 
 /** The project's own folder: the self-test list ships with the code, not with the config. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The shipped safeguarding taxonomy, used when the configuration names no file of its own. */
+export const SHIPPED_SAFEGUARDING = resolve(PACKAGE_ROOT, 'config/safeguarding.yaml');
 export const SELFTEST_SOURCE: ListSourceConfig = {
   name: 'selftest', format: 'squidguard', path: resolve(PACKAGE_ROOT, 'blocklists/selftest'),
   role: 'category', sensitive: false, refresh: null, minKeepRatio: 0.5,
@@ -24,7 +29,9 @@ export const SELFTEST_SOURCE: ListSourceConfig = {
 
 export interface SchoolgateConfig {
   readonly file: string;
-  readonly school: { readonly name: string; readonly timezone: string };
+  /** The text of `file` as it was loaded (the other files it names are not included). */
+  readonly text: string;
+  readonly school: { readonly name: string; readonly timezone: string; readonly staffAppUrl: string | null };
   readonly categories: CategoryRegistry;
   /** Configured sources, with the self-test source first. */
   readonly sources: readonly ListSourceConfig[];
@@ -38,9 +45,17 @@ export interface SchoolgateConfig {
   /** The compiled filtering policy (groups, levels, schedules, users); unblocks are added at run time. */
   readonly policy: PolicySnapshot;
   readonly proxy: ProxyConfig;
+  readonly log: LogConfig;
+  readonly retention: RetentionConfig;
+  /** The safeguarding taxonomy, exclusions and recipients (`safeguarding:`, default the shipped config/safeguarding.yaml). */
+  readonly safeguarding: SafeguardingConfig;
+  /** Redis for the alert queue (BullMQ); null runs delivery in-process from the outbox. */
+  readonly redis: { readonly url: string; readonly prefix: string } | null;
+  /** HTTPS inspection: which groups and sites are decrypted once the school's CA exists. */
+  readonly tls: TlsConfig;
 }
 
-const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy'];
+const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls'];
 const SOURCE_KEYS = ['name', 'format', 'path', 'url', 'category', 'role', 'sensitive', 'refresh', 'ca', 'minKeepRatio'];
 const ROLES: readonly ListRole[] = ['category', 'allow', 'block'];
 const NAMED_REFRESH: Readonly<Record<string, number>> = { hourly: 1, 'twice-daily': 12, nightly: 24, daily: 24, weekly: 168 };
@@ -65,10 +80,11 @@ export function loadConfig(file: string): SchoolgateConfig {
   const dir = dirname(path);
   const root = check.object([], yaml.value ?? {}, TOP_KEYS) ?? {};
 
-  const schoolObj = root.school === undefined ? {} : check.object(['school'], root.school, ['name', 'timezone']) ?? {};
+  const schoolObj = root.school === undefined ? {} : check.object(['school'], root.school, ['name', 'timezone', 'staffAppUrl']) ?? {};
   const school = {
     name: schoolObj.name === undefined ? 'Schoolgate' : check.string(['school', 'name'], schoolObj.name) ?? 'Schoolgate',
     timezone: schoolObj.timezone === undefined ? 'Europe/London' : validTimezone(check, schoolObj.timezone) ?? 'Europe/London',
+    staffAppUrl: schoolObj.staffAppUrl === undefined ? null : httpUrl(check, ['school', 'staffAppUrl'], schoolObj.staffAppUrl),
   };
 
   let categories = new CategoryRegistry([], new Map());
@@ -127,10 +143,22 @@ export function loadConfig(file: string): SchoolgateConfig {
 
   const policy = compilePolicy(check, root.policy, categories, school.timezone);
   const proxy = parseProxyConfig(check, root.proxy, new Set(policy.groups.keys()));
+  const log = parseLogConfig(check, root.log, new Set(policy.groups.keys()));
+  const retention = parseRetentionConfig(check, root.retention);
+  const tls = parseTlsConfig(check, root.tls, dir, categories, new Set(policy.groups.keys()));
+  const safeguardingFile = root.safeguarding === undefined ? SHIPPED_SAFEGUARDING : resolve(dir, check.string(['safeguarding'], root.safeguarding) ?? SHIPPED_SAFEGUARDING);
+  let safeguarding: SafeguardingConfig | undefined;
+  try {
+    safeguarding = loadSafeguardingFile(safeguardingFile, categories, new Set(policy.groups.keys()));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
 
   const all = [...check.problems, ...problems];
-  if (all.length > 0) throw new ConfigError(all);
-  return { file: path, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy, proxy };
+  const redis = parseRedis(check, root.redis);
+  if (all.length > 0 || safeguarding === undefined) throw new ConfigError(all);
+  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {
@@ -232,4 +260,29 @@ export function loadCategoryMap(file: string): CategoryRegistry {
   }
   check.done();
   return new CategoryRegistry(custom, listMap);
+}
+
+/** An http(s) URL without a query or fragment, returned without its trailing slash. */
+function httpUrl(check: Checker, path: KeyPath, v: unknown): string | null {
+  const example = 'https://schoolgate.school.example:8443';
+  const u = check.url(path, v, example);
+  if (u === undefined) return null;
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search !== '' || u.hash !== '') {
+    return check.fail(path, `"${u.href}" must be an http:// or https:// address without ? or #`, `for example ${example}`) ?? null;
+  }
+  return u.href.replace(/\/$/, '');
+}
+
+/**
+ * `redis: { url, prefix }`, or SCHOOLGATE_REDIS_URL (the Docker image sets it): where the alert
+ * queue lives. Without either, alerts are delivered in-process from the outbox.
+ */
+function parseRedis(check: Checker, v: unknown): { url: string; prefix: string } | null {
+  const env = process.env.SCHOOLGATE_REDIS_URL;
+  const r = v === undefined ? {} : check.object(['redis'], v, ['url', 'prefix']) ?? {};
+  const url = r.url === undefined ? env || undefined : check.url(['redis', 'url'], r.url, 'redis://127.0.0.1:6379')?.href;
+  if (url === undefined) return null;
+  if (!/^rediss?:/.test(url)) return check.fail(['redis', 'url'], `"${url}" is not a redis:// or rediss:// address`, 'for example redis://127.0.0.1:6379') ?? null;
+  const prefix = r.prefix === undefined ? 'schoolgate' : check.string(['redis', 'prefix'], r.prefix, { pattern: /^[A-Za-z0-9:_-]{1,64}$/, patternHelp: 'letters, digits, colons, underscores and hyphens' }) ?? 'schoolgate';
+  return { url, prefix };
 }

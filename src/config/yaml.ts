@@ -12,6 +12,8 @@ export class YamlFile {
     readonly value: unknown,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    /** The file's text as read: what was parsed. */
+    readonly text: string,
   ) {}
 
   /** Reads and parses a YAML file; syntax errors and unreadable files become ConfigErrors. */
@@ -35,7 +37,7 @@ export class YamlFile {
         fix: 'check indentation and quoting on that line',
       })));
     }
-    return new YamlFile(file, doc.toJS({ maxAliasCount: 100 }) as unknown, doc, lines);
+    return new YamlFile(file, doc.toJS({ maxAliasCount: 100 }) as unknown, doc, lines, text);
   }
 
   /**

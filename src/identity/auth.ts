@@ -41,6 +41,9 @@ export function parseBasic(header: string | undefined): { username: string; pass
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+/** Past this many addresses on record, expired ones are dropped before adding another. */
+const PRUNE_FAILURES_AT = 10_000;
+
 interface Failures {
   count: number;
   first: number;
@@ -107,11 +110,22 @@ export class Authenticator {
     const t = this.now();
     let f = this.failures.get(address);
     if (!f || (t - f.first > this.windowMs && f.lockedUntil <= t)) {
+      if (!f && this.failures.size >= PRUNE_FAILURES_AT) this.prune(t);
       f = { count: 0, first: t, lockedUntil: 0 };
       this.failures.set(address, f);
     }
     f.count++;
     return f;
+  }
+
+  /** Drops addresses whose window and lockout have passed (many devices fail once and go). */
+  private prune(t: number): void {
+    for (const [address, f] of this.failures) if (t - f.first > this.windowMs && f.lockedUntil <= t) this.failures.delete(address);
+  }
+
+  /** How many addresses have failures on record (for tests and status). */
+  get trackedAddresses(): number {
+    return this.failures.size;
   }
 
   private lock(f: Failures): AuthOutcome {

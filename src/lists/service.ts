@@ -17,6 +17,7 @@ export class ListService {
   private cfg: SchoolgateConfig;
   private running: Promise<boolean> | null = null;
   private pending = false;
+  private readonly reloadListeners: ((config: SchoolgateConfig) => void)[] = [];
   /** Completed reloads, successful or not; for status pages and tests. */
   reloads = 0;
 
@@ -39,6 +40,11 @@ export class ListService {
 
   get config(): SchoolgateConfig {
     return this.cfg;
+  }
+
+  /** Calls listener with each configuration a reload swaps in (the one loaded at start is `config`). */
+  onReload(listener: (config: SchoolgateConfig) => void): void {
+    this.reloadListeners.push(listener);
   }
 
   /**
@@ -70,6 +76,13 @@ export class ListService {
       this.cfg = cfg;
       this.snapshot = classifier;
       logReport(log, report, 'lists reloaded');
+      for (const listener of this.reloadListeners) {
+        try {
+          listener(cfg);
+        } catch (err) {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'after the reload: a listener failed');
+        }
+      }
       return true;
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'reload failed: the previous configuration and lists stay in use');

@@ -119,7 +119,8 @@ export function parseWindow(days: string, from: string, to: string): TimeWindow 
   return Object.freeze({ days: mask, from: start, to: end, text });
 }
 
-function parseDays(written: string): number | WindowError {
+/** A day mask (bit 0 = Monday) from "mon-fri", "sat,sun", "weekdays", …, or the error and its fix. */
+export function parseDays(written: string): number | WindowError {
   // Tolerate spaces around separators and the en dash that word processors put in ranges.
   const s = written.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[–—]/g, '-').replace(/ ?([-,]) ?/g, '$1');
   if (s === '') return { error: 'no days given', fix: DAYS_FIX };
@@ -153,7 +154,8 @@ function parseDays(written: string): number | WindowError {
   return mask;
 }
 
-function parseTime(written: string, which: 'start' | 'end'): number | WindowError {
+/** Minute of the day from "HH:MM" ("24:00" as an end), or the error and its fix. */
+export function parseTime(written: string, which: 'start' | 'end'): number | WindowError {
   const s = written.trim();
   if (s === '') return { error: `no ${which} time given`, fix: TIME_FIX };
   const m = /^(\d{1,2}):(\d{2})$/.exec(s);

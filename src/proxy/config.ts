@@ -1,8 +1,10 @@
 // The `proxy:` section of the configuration: where Schoolgate listens, which networks belong to
 // which group, which CONNECT ports are allowed, and which private destinations may be reached.
+import { isIP } from 'node:net';
 import type { Checker } from '../config/check.js';
 import type { KeyPath } from '../config/yaml.js';
 import { NetworkMap, parseCidr, type AuthMode } from '../identity/networks.js';
+import { ResolveOverrides, resolvePatternError } from './destinations.js';
 import { pacScript } from './pac.js';
 
 export interface NetworkAssignment {
@@ -25,6 +27,13 @@ export interface ProxyConfig {
   readonly defaultAuth: AuthMode;
   /** Private, loopback or link-local destinations that may still be reached (the school's own web servers). */
   readonly allowedPrivate: NetworkMap<true>;
+  /** Names sent to a fixed address instead of DNS (`proxy.resolve`). */
+  readonly resolve: ResolveOverrides;
+  /**
+   * The name under which browsers reach the proxy's own pages through the proxy (the warn page's
+   * continue button, "report a concern"). Never looked up: the proxy answers it itself.
+   */
+  readonly pageHost: string;
   readonly via: string;
   readonly xForwardedFor: boolean;
   readonly limits: ProxyLimits;
@@ -44,11 +53,13 @@ export interface ProxyLimits {
   readonly maxHeaderBytes: number;
   /** Open connections one client address may hold; more are refused. */
   readonly connectionsPerClient: number;
+  /** An upstream server that does not connect, or answer with headers, or send body bytes, within this gets a 504. */
+  readonly upstreamTimeoutMs: number;
 }
 
-const LIMIT_KEYS = ['headerTimeoutSeconds', 'idleTimeoutSeconds', 'tunnelIdleTimeoutSeconds', 'maxHeaderBytes', 'connectionsPerClient'];
+const LIMIT_KEYS = ['headerTimeoutSeconds', 'idleTimeoutSeconds', 'tunnelIdleTimeoutSeconds', 'maxHeaderBytes', 'connectionsPerClient', 'upstreamTimeoutSeconds'];
 
-const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
+const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'resolve', 'pageHost', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
 const PUPILS = ['ks1', 'ks2', 'guest'];
 
 export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
@@ -126,7 +137,20 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
     tunnelIdleTimeoutMs: limit('tunnelIdleTimeoutSeconds', 600, 10, 86_400) * 1000,
     maxHeaderBytes: limit('maxHeaderBytes', 16_384, 1024, 1_048_576),
     connectionsPerClient: limit('connectionsPerClient', 256, 1, 100_000),
+    upstreamTimeoutMs: limit('upstreamTimeoutSeconds', 30, 1, 600) * 1000,
   };
+
+  const overrides: [string, string][] = [];
+  if (root.resolve !== undefined) {
+    const r = check.object(['proxy', 'resolve'], root.resolve) ?? {};
+    for (const [pattern, v] of Object.entries(r)) {
+      const address = check.string(['proxy', 'resolve', pattern], v);
+      const bad = resolvePatternError(pattern);
+      if (bad) check.fail(['proxy', 'resolve', pattern], `"${pattern}" ${bad}`, 'a host name (intranet.school.example), *.domain, or * for every name');
+      else if (address !== undefined && isIP(address) === 0) check.fail(['proxy', 'resolve', pattern], `"${address}" is not an IP address`, 'an IPv4 or IPv6 address such as 10.0.0.5');
+      else if (address !== undefined) overrides.push([pattern, address]);
+    }
+  }
 
   const pacDirect: string[] = [];
   if (root.pacDirect !== undefined) {
@@ -143,11 +167,13 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
   }
 
   return {
-    host, port, connectPorts, networks, allowedPrivate, limits, pacDirect,
+    host, port, connectPorts, networks, allowedPrivate, limits, pacDirect, resolve: new ResolveOverrides(overrides),
     defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
     defaultAuth: root.defaultAuth === undefined ? 'off' : (check.string(['proxy', 'defaultAuth'], root.defaultAuth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined) ?? 'off',
     blockIpTunnels: groupList('blockIpTunnels', PUPILS),
     requireTls: groupList('requireTls', PUPILS),
+    pageHost: root.pageHost === undefined ? 'schoolgate.invalid'
+      : check.string(['proxy', 'pageHost'], root.pageHost, { pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, patternHelp: 'a lower-case host name with a dot, such as schoolgate.invalid' }) ?? 'schoolgate.invalid',
     via: root.via === undefined ? 'schoolgate' : check.string(['proxy', 'via'], root.via, { pattern: /^[A-Za-z0-9._-]{1,64}$/, patternHelp: 'letters, digits, dots, hyphens and underscores' }) ?? 'schoolgate',
     xForwardedFor: root.xForwardedFor === undefined ? false : check.boolean(['proxy', 'xForwardedFor'], root.xForwardedFor) ?? false,
   };

@@ -6,10 +6,41 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { NetworkMap } from '../identity/networks.js';
 
+// Special-purpose ranges (RFC 6890 and successors) that are never a public web site. IPv4-mapped
+// addresses are looked up as IPv4 by NetworkMap; NAT64 and 6to4 addresses carry an IPv4
+// address too, checked by embeddedIpv4 below.
 const PRIVATE = new NetworkMap<true>([
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16',
-  '::/128', '::1/128', 'fc00::/7', 'fe80::/10',
+  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24',
+  '192.168.0.0/16', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4',
+  // IPv4-compatible (deprecated, includes :: and ::1), NAT64 local use, ULA, link-local, multicast.
+  '::/96', '64:ff9b:1::/48', 'fc00::/7', 'fe80::/10', 'ff00::/8',
 ].map((cidr) => ({ cidr, value: true as const })));
+
+/** The IPv4 address inside a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address, or null. */
+export function embeddedIpv4(address: string): string | null {
+  if (isIP(address) !== 6) return null;
+  const lower = address.toLowerCase();
+  if (!lower.startsWith('64:ff9b:') && !lower.startsWith('2002:')) return null;
+  const g = expandV6(lower);
+  if (g === null) return null;
+  const v4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0) return v4(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
+  return null;
+}
+
+/** Eight 16-bit groups of an IPv6 address (with :: and a dotted IPv4 tail), or null. */
+function expandV6(a: string): number[] | null {
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  const text = tail ? a.slice(0, tail.index) + (((+tail[1]! << 8) | +tail[2]!).toString(16)) + ':' + (((+tail[3]! << 8) | +tail[4]!).toString(16)) : a;
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const part = (p: string): number[] => (p === '' ? [] : p.split(':').map((x) => parseInt(x, 16)));
+  const h = part(head);
+  const t = rest === undefined ? [] : part(rest);
+  const fill = 8 - h.length - t.length;
+  if (rest === undefined ? fill !== 0 : fill < 0) return null;
+  return [...h, ...new Array<number>(fill).fill(0), ...t];
+}
 
 export class DestinationError extends Error {
   override readonly name = 'DestinationError';
@@ -17,14 +48,64 @@ export class DestinationError extends Error {
 
 /** True when the address may be connected to: public, or in a configured allowed range. */
 export function destinationAllowed(address: string, allowed: NetworkMap<true>): boolean {
-  return PRIVATE.lookup(address) === undefined || allowed.lookup(address) === true;
+  if (allowed.lookup(address) === true) return true;
+  if (PRIVATE.lookup(address) !== undefined) return false;
+  const inner = embeddedIpv4(address);
+  return inner === null || destinationAllowed(inner, allowed);
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/**
+ * Names the technician sends to a chosen address instead of asking DNS (`proxy.resolve`): an
+ * intranet server under its public name, or, in tests and benchmarks, every name to a local
+ * origin. The technician chose these addresses, so the private-address guard does not apply.
+ */
+export class ResolveOverrides {
+  private readonly exact = new Map<string, string>();
+  private readonly suffixes: { suffix: string; address: string }[] = [];
+  private all: string | undefined;
+
+  constructor(entries: Iterable<readonly [pattern: string, address: string]> = []) {
+    for (const [pattern, address] of entries) {
+      const p = pattern.toLowerCase().replace(/\.$/, '');
+      if (p === '*') this.all = address;
+      else if (p.startsWith('*.')) this.suffixes.push({ suffix: p.slice(1), address });
+      else this.exact.set(p, address);
+    }
+    // The longest suffix wins, as the most specific rule should.
+    this.suffixes.sort((a, b) => b.suffix.length - a.suffix.length);
+  }
+
+  get size(): number {
+    return this.exact.size + this.suffixes.length + (this.all === undefined ? 0 : 1);
+  }
+
+  lookup(hostname: string): string | undefined {
+    const name = hostname.toLowerCase().replace(/\.$/, '');
+    const hit = this.exact.get(name);
+    if (hit !== undefined) return hit;
+    for (const { suffix, address } of this.suffixes) if (name.endsWith(suffix)) return address;
+    return this.all;
+  }
+}
+
+/** Checks a `proxy.resolve` pattern: a host name, `*.suffix`, or `*` for every name. */
+export function resolvePatternError(pattern: string): string | null {
+  const body = pattern === '*' ? 'a' : pattern.startsWith('*.') ? pattern.slice(2) : pattern;
+  if (isIP(body)) return 'is an address, not a name: addresses are not resolved';
+  return /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(body) ? null : 'is not a host name';
+}
+
 /** A dns.lookup for net.connect and undici that refuses private destinations. */
-export function guardedLookup(allowed: NetworkMap<true>) {
+export function guardedLookup(allowed: NetworkMap<true>, overrides?: ResolveOverrides) {
   return (hostname: string, options: object, callback: LookupCallback): void => {
+    const fixed = overrides?.size ? overrides.lookup(hostname) : undefined;
+    if (fixed !== undefined) {
+      const family = isIP(fixed);
+      if ((options as { all?: boolean }).all) return callback(null, [{ address: fixed, family }]);
+      return callback(null, fixed, family);
+    }
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
@@ -43,6 +124,9 @@ export function guardedLookup(allowed: NetworkMap<true>) {
 /** For a literal IP or "localhost" host: refused before any lookup. */
 export function literalRefused(host: string, allowed: NetworkMap<true>): boolean {
   const bare = host.startsWith('[') ? host.slice(1, -1) : host;
-  if (isIP(bare)) return !destinationAllowed(bare, allowed);
+  // Normalised hosts: an address starts with a digit or is bracketed; isIP's IPv6 pattern is
+  // not cheap, and most hosts are names.
+  const first = bare.charCodeAt(0);
+  if ((host.startsWith('[') || (first >= 48 && first <= 57)) && isIP(bare)) return !destinationAllowed(bare, allowed);
   return (host === 'localhost' || host.endsWith('.localhost')) && !destinationAllowed('127.0.0.1', allowed);
 }

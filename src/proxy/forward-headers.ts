@@ -216,9 +216,14 @@ function appendToList(headers: string[], lower: string, name: string, item: stri
   headers.push(name, item);
 }
 
+/** A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d: that client is a.b.c.d (in logs, headers and queries alike). */
+export function clientAddress(address: string | undefined): string {
+  const a = address ?? '';
+  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a)?.[1] ?? a;
+}
+
 function clientIp(address: string): string {
-  // Dual-stack sockets report IPv4 clients as ::ffff:a.b.c.d; upstream logs expect a.b.c.d.
-  const unmapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1] ?? address;
+  const unmapped = clientAddress(address);
   if (isIP(unmapped) === 0) throw new RangeError(`clientAddress ${JSON.stringify(address)} is not an IP address`);
   return unmapped;
 }

@@ -13,7 +13,9 @@ export const DATABASE_FILE = 'schoolgate.db';
 export const BUSY_TIMEOUT_MS = 5_000;
 
 export interface OpenOptions {
-  /** For tests of the migration runner; production always uses MIGRATIONS. */
+  /** The file in the data folder (schoolgate.db unless said). */
+  readonly file?: string;
+  /** Its migrations (MIGRATIONS for schoolgate.db; tests of the runner pass their own). */
   readonly migrations?: readonly Migration[];
   readonly now?: () => Date;
 }
@@ -24,8 +26,9 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Databa
     throw new Error(`openDatabase needs a data folder, not "${dataDir}": the database is always a real file (tests use a temporary folder)`);
   }
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, DATABASE_FILE);
+  // Owner-only: the folder holds the traffic log, spill files and password hashes.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, options.file ?? DATABASE_FILE);
   // It holds password hashes: only the Schoolgate user may read it. SQLite gives the -wal and
   // -shm files the database file's permissions.
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));

@@ -29,6 +29,158 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'concerns',
+    // "Report a concern" from the block and warn pages: what a pupil or anyone else wanted the
+    // safeguarding team to know. Kept until the DSL deals with it.
+    sql: `
+      CREATE TABLE concerns (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT    NOT NULL,
+        reference   TEXT,
+        url         TEXT,
+        group_id    TEXT    NOT NULL,
+        username    TEXT,
+        address     TEXT    NOT NULL,
+        text        TEXT    NOT NULL
+      );
+      CREATE INDEX concerns_at ON concerns (at);
+    `,
+  },
+  {
+    version: 3,
+    name: 'traffic, audit, alerts, unblocks, policy versions',
+    // Traffic rows hold numbers, not text: hosts, paths, people, client addresses and the small
+    // label sets (groups, methods, category sets, rule texts) are interned once in dictionary
+    // tables, so a row costs tens of bytes. A row's id is its time: milliseconds since the
+    // epoch times 64 plus a sequence number, so a device's time range is a key range
+    // and a row replayed after a crash is recognised and not stored twice.
+    sql: `
+      -- seen: the last day (days since 1970) a row used the entry, so that retention can drop
+      -- entries (a path with its query, a search term) once no kept row can refer to them.
+      CREATE TABLE hosts   (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, seen INTEGER NOT NULL);
+      CREATE TABLE paths   (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, seen INTEGER NOT NULL);
+      CREATE TABLE terms   (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, seen INTEGER NOT NULL);
+      CREATE TABLE people  (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, seen INTEGER NOT NULL);
+      CREATE TABLE clients (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, seen INTEGER NOT NULL);
+      CREATE TABLE labels  (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, seen INTEGER NOT NULL);
+      CREATE INDEX paths_seen ON paths (seen);
+      CREATE INDEX terms_seen ON terms (seen);
+
+      -- Stored by device: WITHOUT ROWID keyed by (client, id), so a device's rows over a range are
+      -- one stretch of the table, and no index by device is needed (an index cost as much as the
+      -- rows). A person's rows are found through person_devices.
+      CREATE TABLE traffic (
+        client    INTEGER NOT NULL,    -- clients.id: the device's address
+        id        INTEGER NOT NULL,    -- ms since 1970 * 64 + sequence
+        person    INTEGER,             -- people.id: who signed in, if anyone
+        grp       INTEGER NOT NULL,    -- labels.id: the group filtered as
+        method    INTEGER NOT NULL,    -- labels.id: GET, POST, CONNECT, ...
+        scheme    INTEGER NOT NULL,    -- 0 http, 1 https (a tunnel), 2 ws (an upgrade)
+        host      INTEGER NOT NULL,    -- hosts.id
+        path      INTEGER,             -- paths.id: path and query (the query redacted for some groups); null for tunnels
+        cats      INTEGER,             -- labels.id of the comma-joined category set; null when none
+        action    INTEGER NOT NULL,    -- 0 allowed, 1 warned, 2 blocked, 3 continued after a warning, 4 refused by the proxy
+        rule_kind INTEGER NOT NULL,    -- 0 default, 1 illegal, 2 unblock, 3 user, 4 site list, 5 schedule, 6 level, 7 proxy
+        rule      INTEGER,             -- labels.id: the winning rule's text
+        status    INTEGER,             -- HTTP status sent to the client (200 for an established tunnel)
+        up        INTEGER,             -- bytes client -> site
+        down      INTEGER,             -- bytes site -> client
+        ms        INTEGER,             -- duration
+        term      INTEGER,             -- terms.id: the search term, when it was a search
+        alert     INTEGER,             -- alerts.id (data/alerts.db), when the request raised one
+        PRIMARY KEY (client, id)
+      ) WITHOUT ROWID;
+      -- Which devices each person used, and over which ids: a person's rows are read device by
+      -- device within these spans. Kept by the writer with the rows.
+      CREATE TABLE person_devices (
+        person   INTEGER NOT NULL,
+        client   INTEGER NOT NULL,
+        first_id INTEGER NOT NULL,
+        last_id  INTEGER NOT NULL,
+        PRIMARY KEY (person, client)
+      ) WITHOUT ROWID;
+      CREATE INDEX traffic_illegal ON traffic (id) WHERE rule_kind = 1;
+
+      -- Rollups kept by the writer in the same transaction as the rows: reports read these, not
+      -- millions of rows. hour = hours since 1970 (UTC); day = the school's local date.
+      CREATE TABLE traffic_hourly (
+        hour INTEGER NOT NULL, grp INTEGER NOT NULL, action INTEGER NOT NULL,
+        requests INTEGER NOT NULL, bytes INTEGER NOT NULL,
+        PRIMARY KEY (hour, grp, action)
+      ) WITHOUT ROWID;
+      CREATE TABLE blocked_daily (
+        day TEXT NOT NULL, grp INTEGER NOT NULL, host INTEGER NOT NULL, cats INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        PRIMARY KEY (day, grp, host, cats)
+      ) WITHOUT ROWID;
+
+      -- Safeguarding alerts (filled by the alert pipeline).
+      CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT    NOT NULL,
+        traffic_id  INTEGER,
+        severity    TEXT    NOT NULL,
+        categories  TEXT    NOT NULL,
+        client      TEXT    NOT NULL,
+        username    TEXT,
+        group_id    TEXT    NOT NULL,
+        url         TEXT,
+        term        TEXT,
+        state       TEXT    NOT NULL DEFAULT 'new'
+      );
+      CREATE INDEX alerts_at ON alerts (at);
+
+      -- Temporary unblocks: requested by a teacher, decided by staff or a senior leader, always expiring.
+      CREATE TABLE unblocks (
+        id           INTEGER PRIMARY KEY,
+        requested_at TEXT    NOT NULL,
+        requested_by TEXT    NOT NULL,
+        site         TEXT    NOT NULL,
+        categories   TEXT    NOT NULL DEFAULT '',
+        scope_kind   TEXT    NOT NULL CHECK (scope_kind IN ('group', 'class', 'user')),
+        scope        TEXT    NOT NULL,
+        reason       TEXT    NOT NULL,
+        starts_at    TEXT    NOT NULL,
+        ends_at      TEXT    NOT NULL,
+        state        TEXT    NOT NULL DEFAULT 'requested' CHECK (state IN ('requested', 'approved', 'refused', 'revoked')),
+        decided_by   TEXT,
+        decided_at   TEXT
+      );
+      CREATE INDEX unblocks_ends ON unblocks (ends_at);
+
+      -- Every configuration (policy) the proxy has run with, by content hash.
+      CREATE TABLE policy_versions (
+        id      INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        sha256  TEXT NOT NULL UNIQUE,
+        file    TEXT NOT NULL,
+        text    TEXT NOT NULL
+      );
+
+      -- The audit chain: each row's hash covers the row and the previous row's hash, so an
+      -- edit or a deletion behind Schoolgate's back breaks the chain from that row on.
+      CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail  TEXT NOT NULL,
+        prev    TEXT NOT NULL,
+        hash    TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'alerts move to alerts.db',
+    // Alerts and their outbox have their own file (data/alerts.db, src/alerts/db.ts), so that an
+    // alert is stored at once without waiting behind the traffic writer's batches. The table
+    // version 3 made here was never written to.
+    sql: 'DROP TABLE alerts;',
+  },
 ];
 
 /** The database cannot be used by this code: newer than it, or from a different line of migrations. */

@@ -4,8 +4,12 @@
 //
 // verify() reads one row synchronously (an indexed lookup) and then hashes on the libuv pool:
 // identity/ must cache a verified credential so that a request does not reach the store.
+//
+// Every change (add, password, disable, enable, import) appends an audit row in the same
+// transaction as the change: a change that fails leaves no row, and no change is kept without one.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
+import { AuditLog, processActor } from './audit.js';
 
 /** Hash parameters for new passwords. Stored hashes carry their own, so these can be raised. */
 export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, saltBytes: 32, keyBytes: 64 } as const;
@@ -65,6 +69,8 @@ export interface UserStoreOptions {
   /** The policy's groups, or a function returning those in force now (policy reloads). */
   readonly groups: GroupIds | (() => GroupIds);
   readonly now?: () => Date;
+  /** Who the audit rows name as making the changes; default processActor(). */
+  readonly actor?: string;
   /**
    * At most this many scrypt hashes at once (each takes ~32 MiB and a libuv pool thread, which
    * DNS lookups share). Default 2.
@@ -95,6 +101,8 @@ export class UserStore {
   readonly #groups: () => GroupIds;
   readonly #now: () => Date;
   readonly #limiter: Limiter;
+  readonly #audit: AuditLog;
+  readonly #actor: string | undefined;
   /** Unknown users are hashed against this, so they take as long as a wrong password. */
   readonly #dummy: string;
   readonly #sql: {
@@ -113,6 +121,8 @@ export class UserStore {
     this.#groups = typeof groups === 'function' ? groups : () => groups;
     this.#now = options.now ?? (() => new Date());
     this.#limiter = new Limiter(options.maxConcurrentHashes ?? 2);
+    this.#audit = new AuditLog(db, { now: this.#now });
+    this.#actor = options.actor;
     this.#dummy = formatHash(SCRYPT, randomBytes(SCRYPT.saltBytes), randomBytes(SCRYPT.keyBytes));
     this.#sql = {
       get: db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?`),
@@ -136,12 +146,14 @@ export class UserStore {
     const hash = await this.#hash(user.password);
     const now = this.#now().toISOString();
     try {
-      this.#sql.insert.run(user.username, emptyToNull(user.displayName), user.group, hash, shared ? 1 : 0, now, now);
+      return this.#db.transaction(() => {
+        this.#sql.insert.run(user.username, emptyToNull(user.displayName), user.group, hash, shared ? 1 : 0, now, now);
+        return this.#record('user.added', this.#require(user.username), {});
+      }).immediate();
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UserError(`user "${user.username}" already exists`);
       throw err;
     }
-    return this.#require(user.username);
   }
 
   /** Sets a new password (at least 8 characters; 4 for a shared login). */
@@ -150,8 +162,10 @@ export class UserStore {
     const problem = checkPassword(password, user.shared);
     if (problem) throw new UserError(problem);
     const hash = await this.#hash(password);
-    if (this.#sql.setPassword.run(hash, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
-    return this.#require(username);
+    return this.#db.transaction(() => {
+      if (this.#sql.setPassword.run(hash, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
+      return this.#record('user.password-changed', this.#require(username), {});
+    }).immediate();
   }
 
   disable(username: string): UserRow {
@@ -263,11 +277,14 @@ export class UserStore {
     this.#db.transaction(() => {
       rows.forEach((r, i) => {
         const hash = hashes[i]!;
-        if (this.#sql.get.get(r.username)) {
+        const existing = this.#sql.get.get(r.username);
+        if (existing) {
           this.#sql.update.run({ username: r.username, group: r.group, hash, name: r.name ?? null, keepName: r.name === undefined ? 1 : 0, shared: r.shared === undefined ? null : r.shared ? 1 : 0, now });
+          this.#record('user.updated', this.#require(r.username), { previousGroup: existing.group_id, passwordSet: true, via: 'import' });
           updated++;
         } else {
           this.#sql.insert.run(r.username, r.name ?? null, r.group, hash, r.shared ? 1 : 0, now, now);
+          this.#record('user.added', this.#require(r.username), { via: 'import' });
           added++;
         }
       });
@@ -286,8 +303,17 @@ export class UserStore {
   }
 
   #setDisabled(username: string, disabled: boolean): UserRow {
-    if (this.#sql.setDisabled.run(disabled ? 1 : 0, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
-    return this.#require(username);
+    return this.#db.transaction(() => {
+      if (this.#sql.setDisabled.run(disabled ? 1 : 0, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
+      return this.#record(disabled ? 'user.disabled' : 'user.enabled', this.#require(username), {});
+    }).immediate();
+  }
+
+  /** Appends the audit row for a change to user (call inside the change's transaction) and returns user. */
+  #record(action: string, user: UserRow, extra: Record<string, unknown>): UserRow {
+    const detail = { group: user.group, displayName: user.displayName, shared: user.shared, disabled: user.disabled, ...extra };
+    this.#audit.append({ actor: this.#actor ?? processActor(), action, subject: user.username, detail });
+    return user;
   }
 
   #require(username: string): UserRow {

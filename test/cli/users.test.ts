@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { UserStore } from '../../src/store/users.js';
 import { schoolgate as run, type Run } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
@@ -173,7 +174,7 @@ describe('schoolgate users', () => {
     raw.close();
     const r = await schoolgate(['users', 'list', '--data', data]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^schoolgate users: .*schoolgate\.db is at schema version 99, but this Schoolgate knows versions up to 1/);
+    expect(r.stderr).toMatch(new RegExp(`^schoolgate users: .*schoolgate\\.db is at schema version 99, but this Schoolgate knows versions up to ${MIGRATIONS.length}:`));
     expect(r.stderr).not.toContain('    at ');
   });
 

@@ -87,6 +87,8 @@ describe('configuration errors name the file, the line, the key and the fix', ()
     ['a bad refresh', `${SHIPPED}lists:\n  sources:\n    - {name: x, format: domains, category: games, url: "https://example.com/x", refresh: fortnightly}\n`, /refresh: "fortnightly" is not a refresh schedule/],
     ['a refresh on a local source', `${SHIPPED}lists:\n  sources:\n    - {name: x, format: domains, category: games, path: a, refresh: nightly}\n`, /refresh: only downloaded \(url:\) sources are refreshed/],
     ['a bad time zone', `${SHIPPED}school:\n  timezone: Mars/Olympus\n`, /:3: school\.timezone: "Mars\/Olympus" is not a time zone/],
+    ['a staff app address that is not a URL', `${SHIPPED}school:\n  staffAppUrl: staff.school\n`, /:3: school\.staffAppUrl: "staff\.school" is not a URL/],
+    ['a staff app address with a query', `${SHIPPED}school:\n  staffAppUrl: "https://staff.school.test/?x=1"\n`, /school\.staffAppUrl: .* must be an http:\/\/ or https:\/\/ address without \? or #/],
     ['a missing category map', 'categories: nowhere.yaml\n', /nowhere\.yaml: file not found/],
     ['a bad cache size', `${SHIPPED}classifier:\n  cacheSize: -1\n`, /classifier\.cacheSize: must be at least 0/],
     ['an unknown phrase threshold category', `${SHIPPED}phrases:\n  thresholds:\n    sadness: 5\n`, /phrases\.thresholds\.sadness: unknown category "sadness"/],

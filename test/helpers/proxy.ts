@@ -6,11 +6,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, type SchoolgateConfig } from '../../src/config/load.js';
 import { loadLists } from '../../src/lists/load.js';
 import { createLogger } from '../../src/log.js';
 import type { Authenticator } from '../../src/identity/auth.js';
-import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
+import { createProxyServer, type Proxy, type ProxyDeps } from '../../src/proxy/server.js';
 import { makeCa, makeServerCert } from './list-server.js';
 import { CONFIG_DIR } from './policy.js';
 
@@ -28,20 +28,29 @@ export async function closeAll(...servers: (http.Server | Proxy)[]): Promise<voi
   }
 }
 
-/** The shipped config.yaml with paths made absolute, plus `extra` YAML appended. */
-export async function startProxy(dir: string, extra: string, auth?: Authenticator): Promise<{ proxy: Proxy; port: number }> {
+/** Writes the shipped config.yaml with paths made absolute, plus `extra` YAML appended; returns its path. */
+export function writeTestConfig(dir: string, extra: string): string {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
   // The shipped proxy section is replaced by the test's own.
   const shipped = readFileSync(join(CONFIG_DIR, 'default.yaml'), 'utf8').replace(/\n# Where Schoolgate listens[\s\S]*$/, '\n');
-  writeFileSync(file, shipped
+  // So is any other top-level section the test brings its own of.
+  let base = shipped;
+  for (const [, key] of extra.matchAll(/^([a-z]+):/gm)) base = base.replace(new RegExp(`^${key}:\\n(?:(?: .*)?\\n)*`, 'm'), '');
+  writeFileSync(file, base
     .replace(/^categories: categories\.yaml$/m, `categories: ${CONFIG_DIR}/categories.yaml`)
     .replace(/^  engines: search-engines\.yaml$/m, `  engines: ${CONFIG_DIR}/search-engines.yaml`)
+    .replace(/^  neverIntercept: no-intercept\.yaml$/m, `  neverIntercept: ${CONFIG_DIR}/no-intercept.yaml`)
     .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
     .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
-  const config = loadConfig(file);
+  return file;
+}
+
+/** An in-process proxy on the shipped configuration plus `extra` YAML. */
+export async function startProxy(dir: string, extra: string, auth?: Authenticator, more: Pick<ProxyDeps, 'concerns' | 'traffic' | 'alerts'> = {}): Promise<{ proxy: Proxy; port: number; config: SchoolgateConfig }> {
+  const config = loadConfig(writeTestConfig(dir, extra));
   const { classifier } = await loadLists(config, { dataDir: join(dir, 'data') });
-  const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }), ...(auth ? { auth } : {}) });
-  return { proxy, port: await listen(proxy.server) };
+  const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }), ...(auth ? { auth } : {}), ...more });
+  return { proxy, config, port: await listen(proxy.server) };
 }
 
 export interface SeenRequest {
@@ -72,4 +81,22 @@ export async function startTlsOrigin(): Promise<{ server: https.Server; port: nu
   const cert = makeServerCert(ca);
   const server = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (_req, res) => res.end('secure hello'));
   return { server, caPem: ca.certPem, port: await listen(server) };
+}
+
+export interface ProxiedAnswer { readonly status: number; readonly headers: http.IncomingHttpHeaders; readonly body: string }
+
+/** An absolute-form request through the proxy, from `localAddress` (any 127.x address) if given. */
+export function viaProxy(proxyPort: number, url: string, options: { method?: string; body?: string; localAddress?: string; accept?: string } = {}): Promise<ProxiedAnswer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { accept: options.accept ?? 'text/html' };
+    if (options.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, path: url, method: options.method ?? 'GET', headers, agent: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }

@@ -68,6 +68,18 @@ describe('Authenticator', () => {
     expect(await auth.check('10.0.0.4', basic('x', 'y'))).toMatchObject({ kind: 'challenge', delayMs: 0 });
   });
 
+  it('keeps failures from many devices bounded: expired ones are dropped, locked ones kept', async () => {
+    const { auth, advance } = setup();
+    for (let i = 0; i < 11; i++) await auth.check('10.9.9.9', basic('x', 'y'));
+    for (let i = 0; i < 10_000; i++) await auth.check(`10.1.${i >> 8}.${i & 255}`, basic('x', 'y'));
+    expect(auth.trackedAddresses).toBe(10_001);
+    advance(6 * 60_000);
+    await auth.check('10.2.0.1', basic('x', 'y'));
+    // The 10,000 single failures have expired; the locked address is still locked.
+    expect(auth.trackedAddresses).toBe(2);
+    expect((await auth.check('10.9.9.9', basic('teacher', 'correct horse'))).kind).toBe('locked');
+  });
+
   it('counts guesses sent all at once, before the slow check', async () => {
     const { auth, calls } = setup();
     const guesses = Array.from({ length: 200 }, (_, i) => (i === 150 ? 'correct horse' : `guess${i}`));

@@ -52,7 +52,7 @@ describe('proxy authentication', () => {
     expect(ok).toMatch(/^HTTP\/1\.1 200/);
     expect(ok).toContain('hello GET /x');
     const drugs = await curl(['-x', `http://127.0.0.1:${requiredPort}`, '-U', 'MR.TEACHER:correct horse battery', 'http://drugs.selftest.invalid/']);
-    expect(drugs).toMatch(/x-schoolgate-reason: Staff filter level: drugs is warned/i);
+    expect(drugs).toMatch(/x-schoolgate-reason: warn: Staff filter level: drugs is warned/i);
   });
 
   it('refuses a wrong password and a disabled user', async () => {
@@ -69,6 +69,6 @@ describe('proxy authentication', () => {
     const anon = await curl(['-x', `http://127.0.0.1:${optionalPort}`, 'http://drugs.selftest.invalid/']);
     expect(anon).toMatch(/x-schoolgate-reason: KS2 pupils filter level: drugs is blocked/i);
     const signed = await curl(['-x', `http://127.0.0.1:${optionalPort}`, '-U', 'mr.teacher:correct horse battery', 'http://drugs.selftest.invalid/']);
-    expect(signed).toMatch(/x-schoolgate-reason: Staff filter level: drugs is warned/i);
+    expect(signed).toMatch(/x-schoolgate-reason: warn: Staff filter level: drugs is warned/i);
   });
 });

@@ -24,7 +24,9 @@ describe('proxy configuration', () => {
     expect(p.connectPorts).toEqual(new Set([443]));
     expect(p.defaultAuth).toBe('off');
     expect(p.xForwardedFor).toBe(false);
-    expect(p.limits).toEqual({ headerTimeoutMs: 30_000, idleTimeoutMs: 60_000, tunnelIdleTimeoutMs: 600_000, maxHeaderBytes: 16_384, connectionsPerClient: 256 });
+    expect(p.limits).toEqual({ headerTimeoutMs: 30_000, idleTimeoutMs: 60_000, tunnelIdleTimeoutMs: 600_000, maxHeaderBytes: 16_384, connectionsPerClient: 256, upstreamTimeoutMs: 30_000 });
+    expect(p.pageHost).toBe('schoolgate.invalid');
+    expect(p.resolve.size).toBe(0);
     expect(p.blockIpTunnels).toEqual(new Set(['ks2']));
   });
 
@@ -33,6 +35,16 @@ describe('proxy configuration', () => {
     expect(p.networks.lookup('10.2.3.4')).toEqual({ group: 'staff', auth: 'required' });
     expect(p.networks.lookup('::ffff:10.9.9.9')).toEqual({ group: 'ks2', auth: 'off' });
     expect(p.networks.lookup('192.0.2.1')).toBeUndefined();
+  });
+
+  it('sends configured names to fixed addresses: exact names, the longest *.suffix, then *', () => {
+    const r = load('  resolve:\n    intranet.school.test: 10.0.0.5\n    "*.school.test": 10.0.0.6\n    "*.dept.school.test": "fd00::7"\n').load().proxy.resolve;
+    expect(r.lookup('INTRANET.school.test.')).toBe('10.0.0.5');
+    expect(r.lookup('www.school.test')).toBe('10.0.0.6');
+    expect(r.lookup('a.dept.school.test')).toBe('fd00::7');
+    expect(r.lookup('school.test')).toBeUndefined();
+    expect(r.lookup('example.test')).toBeUndefined();
+    expect(load('  resolve:\n    "*": 127.0.0.1\n').load().proxy.resolve.lookup('anything.example')).toBe('127.0.0.1');
   });
 
   it.each([
@@ -44,6 +56,10 @@ describe('proxy configuration', () => {
     ['an unknown limit', '  limits:\n    timeout: 5\n', /proxy\.limits\.timeout: unknown key "timeout"/],
     ['a PAC entry that could inject code', '  pacDirect: [\'evil"); alert(1); ("\']\n', /proxy\.pacDirect\[0\]: /],
     ['a bad allowed range', '  allowPrivate: [localhost]\n', /proxy\.allowPrivate\[0\]: /],
+    ['an address where a name belongs in resolve', '  resolve:\n    10.0.0.1: 10.0.0.2\n', /:8: proxy\.resolve\.10\.0\.0\.1: "10\.0\.0\.1" is an address, not a name/],
+    ['a name where an address belongs in resolve', '  resolve:\n    intranet.school.test: intranet\n', /proxy\.resolve\.intranet\.school\.test: "intranet" is not an IP address \(fix: an IPv4 or IPv6 address/],
+    ['a pattern that is not a name', '  resolve:\n    "*.bad name": 10.0.0.2\n', /"\*\.bad name" is not a host name/],
+    ['a page host that is not a name', '  pageHost: "not a host"\n', /proxy\.pageHost: /],
   ])('%s', (_label, proxy, pattern) => {
     const c = load(proxy);
     const problems = problemsOf(c.load).map((p) => `${p.file}:${p.line}: ${p.key}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`);

@@ -96,7 +96,7 @@ describe('HTTP forwarding', () => {
     const out = await curl(['-x', `http://127.0.0.1:${proxyPort}`, '-D', '-', 'http://gambling.selftest.invalid/bet?x=<b>']);
     expect(out).toMatch(/^HTTP\/1\.1 403/);
     expect(out).toContain('Category: gambling');
-    expect(out).toMatch(/quote reference [0-9A-F]{8}/);
+    expect(out).toMatch(/Reference: [0-9A-F]{8}/);
   });
 
   it('escapes the URL in the HTML block page', async () => {

@@ -26,7 +26,7 @@ describe('openDatabase', () => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
-      expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'users' }]);
+      expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
       const columns = (db.prepare('PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
       expect(columns).toEqual(['id', 'username', 'display_name', 'group_id', 'password_hash', 'disabled', 'shared', 'created_at', 'updated_at']);
     } finally {
@@ -54,12 +54,12 @@ describe('openDatabase', () => {
     const dir = freshDir();
     openDatabase(dir).close();
     const raw = new BetterSqlite3(join(dir, 'schoolgate.db'));
-    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (2, ?, ?)').run('alerts', '2030-01-01T00:00:00Z');
+    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(MIGRATIONS.length + 1, 'from-the-future', '2030-01-01T00:00:00Z');
     raw.close();
     expect(() => openDatabase(dir)).toThrow(SchemaError);
-    expect(() => openDatabase(dir)).toThrow(/schema version 2, but this Schoolgate knows versions up to 1: it was written by a newer Schoolgate/);
+    expect(() => openDatabase(dir)).toThrow(new RegExp(`schema version ${MIGRATIONS.length + 1}, but this Schoolgate knows versions up to ${MIGRATIONS.length}: it was written by a newer Schoolgate`));
     const check = new BetterSqlite3(join(dir, 'schoolgate.db'));
-    expect(check.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(2);
+    expect(check.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length + 1);
     check.close();
   });
 

@@ -1,0 +1,171 @@
+// Detection: which safeguarding concerns one request raises. Pure, and cheap when nothing is
+// raised (most requests): the classification's list matches and flagged phrase categories are
+// looked up in the taxonomy's maps, and only a request that touches one builds anything.
+//
+// Alerts come from the classification, whatever the filter did and whoever asked: staff too,
+// and allowed, warned and blocked requests alike (the action is recorded). A request that hit
+// an illegal list never carries its address, search term or list entry into any alert.
+import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
+import { pathWords, urlText, type Classification } from '../classify/classifier.js';
+import { WITHHELD, type Match } from '../classify/matcher.js';
+import { foldText } from '../classify/normalise-text.js';
+import type { PhraseHit } from '../classify/phrases.js';
+import type { Action, Decision } from '../policy/types.js';
+import { ExclusionSet } from './exclusions.js';
+import {
+  higherSeverity, SAFEGUARDING_CATEGORIES, SEVERITY_RANK, type SafeguardingCategory, type SafeguardingCategoryId,
+  type SafeguardingConfig, type Severity,
+} from './taxonomy.js';
+
+export interface ListTrigger {
+  readonly kind: 'list';
+  readonly severity: Severity;
+  /** The classifier category of the list ("adult", "iwf"). */
+  readonly category: string;
+  readonly list: string;
+  /** The entry and its line; absent for sensitive (IWF-style) and illegal lists. */
+  readonly entry?: string;
+  readonly line?: number;
+}
+
+export interface PhraseTrigger {
+  readonly kind: 'phrase';
+  readonly severity: Severity;
+  /** Found in the search term, or in the words of the address. */
+  readonly source: 'search' | 'url';
+  /** The phrase category ("suicide"). */
+  readonly category: string;
+  readonly phrase: string;
+  readonly weight: number;
+  /** The search term as typed (source search) or the address (source url); absent when the request hit an illegal list. */
+  readonly text?: string;
+}
+
+export type AlertTrigger = ListTrigger | PhraseTrigger;
+
+export interface AlertCandidate {
+  readonly category: SafeguardingCategoryId;
+  /** The highest severity of its triggers. */
+  readonly severity: Severity;
+  /** Raised by an illegal-list attempt: never excluded, never shows the address. */
+  readonly illegal: boolean;
+  /** What the filter did with the request. */
+  readonly action: Action;
+  readonly triggers: readonly AlertTrigger[];
+  /** The search term; null when there is none or the request hit an illegal list. */
+  readonly searchTerm: { readonly engine: string; readonly raw: string; readonly partial: boolean } | null;
+  /** The address; null when the request hit an illegal list. */
+  readonly url: string | null;
+}
+
+const NONE: readonly AlertCandidate[] = Object.freeze([]);
+const CATEGORY_ORDER = new Map<string, number>(SAFEGUARDING_CATEGORIES.map((id, i) => [id, i]));
+
+/**
+ * One candidate per safeguarding category the request touches, most severe first. Exclusions
+ * for `group` remove triggers (never illegal-list ones); a category left with none is dropped.
+ */
+export function detect(
+  c: Classification, decision: Pick<Decision, 'action'>, cfg: SafeguardingConfig, exclusions: ExclusionSet, group: string,
+): readonly AlertCandidate[] {
+  if (!touches(c, cfg)) return NONE;
+  return new Detection(c, cfg, exclusions, group).candidates(decision.action);
+}
+
+/** The dry run `schoolgate classify --json` reports: the categories and severities a request would raise, before exclusions. */
+export function previewAlerts(c: Classification, cfg: SafeguardingConfig): { category: SafeguardingCategoryId; severity: Severity }[] {
+  return detect(c, { action: 'allow' }, cfg, ExclusionSet.EMPTY, '').map((a) => ({ category: a.category, severity: a.severity }));
+}
+
+function categoryOfMatch(m: Match, cfg: SafeguardingConfig): SafeguardingCategory | undefined {
+  // An illegal list raises its own concern, whatever a list name is mapped to.
+  if (ILLEGAL_CATEGORIES.has(m.category)) return cfg.byListCategory.get(m.category);
+  // A school's allow entry says the site is fine: no concern of its own.
+  if (m.role === 'allow') return undefined;
+  return cfg.byListName.get(m.list) ?? cfg.byListCategory.get(m.category);
+}
+
+function touches(c: Classification, cfg: SafeguardingConfig): boolean {
+  for (const f of c.flagged) if (cfg.byPhraseCategory.has(f.category)) return true;
+  for (const m of c.matches) if (categoryOfMatch(m, cfg) !== undefined) return true;
+  return false;
+}
+
+class Detection {
+  private readonly illegalHit: boolean;
+  private urlExcluded: boolean | undefined;
+  private urlWords: string | undefined;
+  private readonly found = new Map<SafeguardingCategory, AlertTrigger[]>();
+
+  constructor(
+    private readonly c: Classification, private readonly cfg: SafeguardingConfig,
+    private readonly exclusions: ExclusionSet, private readonly group: string,
+  ) {
+    this.illegalHit = c.matches.some((m) => ILLEGAL_CATEGORIES.has(m.category));
+    for (const m of c.matches) {
+      const cat = categoryOfMatch(m, cfg);
+      if (cat) this.addList(cat, m);
+    }
+    for (const f of c.flagged) {
+      const cat = cfg.byPhraseCategory.get(f.category);
+      if (!cat) continue;
+      // Negative weights are context ("essay"), not triggers.
+      for (const hit of c.phrases) if (hit.category === f.category && hit.weight > 0) this.addPhrase(cat, hit);
+    }
+  }
+
+  candidates(action: Action): AlertCandidate[] {
+    const term = this.c.searchTerm;
+    const searchTerm = term === null || this.illegalHit ? null : { engine: term.engine, raw: term.raw, partial: term.partial };
+    const url = this.illegalHit ? null : urlText(this.c.url);
+    const out: AlertCandidate[] = [];
+    for (const [cat, triggers] of this.found) {
+      const severity = triggers.reduce<Severity>((s, t) => higherSeverity(s, t.severity), 'advisory');
+      out.push({ category: cat.id, severity, illegal: triggers.some(isIllegal), action, triggers, searchTerm, url });
+    }
+    return out.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || CATEGORY_ORDER.get(a.category)! - CATEGORY_ORDER.get(b.category)!);
+  }
+
+  private push(cat: SafeguardingCategory, t: AlertTrigger): void {
+    const list = this.found.get(cat);
+    if (list) list.push(t);
+    else this.found.set(cat, [t]);
+  }
+
+  private addList(cat: SafeguardingCategory, m: Match): void {
+    if (ILLEGAL_CATEGORIES.has(m.category)) {
+      this.push(cat, { kind: 'list', severity: 'danger', category: m.category, list: m.list });
+      return;
+    }
+    if (this.excludedUrl()) return;
+    const t: ListTrigger = m.entry === WITHHELD
+      ? { kind: 'list', severity: cat.severity.list, category: m.category, list: m.list }
+      : { kind: 'list', severity: cat.severity.list, category: m.category, list: m.list, entry: m.entry, line: m.line };
+    this.push(cat, t);
+  }
+
+  private addPhrase(cat: SafeguardingCategory, hit: PhraseHit): void {
+    if (this.excludedUrl()) return;
+    const written = hit.phrase.trim();
+    const prefix = written.endsWith('*');
+    const folded = foldText(prefix ? written.slice(0, -1) : written);
+    const term = this.c.searchTerm;
+    const inTerm = term !== null && ` ${term.text} `.includes(` ${folded}${prefix ? '' : ' '}`);
+    const source = inTerm ? 'search' : 'url';
+    const where = inTerm ? term.text : (this.urlWords ??= foldText(pathWords(this.c.url.path)));
+    if (this.exclusions.size > 0 && this.exclusions.coversPhrase(folded, prefix, where, this.group)) return;
+    const text = this.illegalHit ? undefined : inTerm ? term.raw : urlText(this.c.url);
+    this.push(cat, {
+      kind: 'phrase', severity: cat.severity[source], source, category: hit.category, phrase: hit.phrase, weight: hit.weight,
+      ...(text !== undefined ? { text } : {}),
+    });
+  }
+
+  private excludedUrl(): boolean {
+    return (this.urlExcluded ??= this.exclusions.size > 0 && this.exclusions.coversUrl(this.c.url, this.group));
+  }
+}
+
+function isIllegal(t: AlertTrigger): boolean {
+  return t.kind === 'list' && ILLEGAL_CATEGORIES.has(t.category);
+}

@@ -1,0 +1,105 @@
+// Exclusions: what the DSL has decided is not a safeguarding concern for a group ("isis" in KS2's
+// RE topic, a charity's support site). A term exclusion removes the phrase triggers whose phrase
+// holds the term, or that were found inside the term (a song title); a site
+// exclusion covers a host and its subdomains; a url exclusion covers an address prefix at path
+// boundaries (the blocklists' rule). Exclusions never touch illegal-list attempts: detect.ts
+// applies them to other triggers only.
+import { foldText } from '../classify/normalise-text.js';
+import type { NormalisedUrl } from '../classify/normalise-url.js';
+import { normaliseListHost, parseUrlEntry } from '../classify/parse-list.js';
+import { SiteListBuilder, type SiteList } from '../policy/site-list.js';
+
+export const EXCLUSION_KINDS = ['term', 'site', 'url'] as const;
+export type ExclusionKind = (typeof EXCLUSION_KINDS)[number];
+
+export interface Exclusion {
+  readonly kind: ExclusionKind;
+  /** term: words ("isis"); site: a host ("example.org", subdomains included); url: "example.org/topic". */
+  readonly value: string;
+  /** Only for this group; every group when absent. */
+  readonly group?: string;
+  /** Why: shown to whoever reviews exclusions. */
+  readonly reason?: string;
+}
+
+export interface ExclusionProblem {
+  readonly message: string;
+  readonly fix: string;
+}
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** Why an exclusion cannot be used, or null when it can. */
+export function exclusionProblem(e: Pick<Exclusion, 'kind' | 'value'>): ExclusionProblem | null {
+  if (e.kind === 'term') {
+    return foldText(e.value) === '' ? { message: `"${e.value}" has no letters or digits to match`, fix: 'write the term in words' } : null;
+  }
+  if (e.kind === 'site') {
+    const bare = e.value.replace(SCHEME, '');
+    if (/[/?]/.test(bare.replace(/\/$/, ''))) return { message: `"${e.value}" is an address, not a site`, fix: 'use "url:" for an address prefix, or give the host alone' };
+    const h = normaliseListHost(bare.replace(/\/$/, ''));
+    return h.reason === undefined ? null : { message: `"${e.value}" is not a host name (${h.reason})`, fix: 'write a host such as example.org' };
+  }
+  const entry = parseUrlEntry(urlEntryText(e.value));
+  return typeof entry === 'string' ? { message: `"${e.value}" is not an address (${entry})`, fix: 'write an address prefix such as example.org/topic' } : null;
+}
+
+/** A url exclusion without a path is that host's whole site, not its subdomains. */
+function urlEntryText(value: string): string {
+  return /[/?]/.test(value.replace(SCHEME, '')) ? value : `${value}/`;
+}
+
+interface TermRule {
+  readonly words: string;
+  readonly group: string | null;
+}
+
+/** Exclusions compiled once (on load or when the DSL changes them); detection only reads. */
+export class ExclusionSet {
+  static readonly EMPTY = new ExclusionSet([]);
+  readonly size: number;
+  private readonly terms: readonly TermRule[];
+  private readonly sites: SiteList<Exclusion>;
+
+  /** Throws RangeError for an exclusion exclusionProblem() refuses. */
+  constructor(exclusions: readonly Exclusion[]) {
+    this.size = exclusions.length;
+    const terms: TermRule[] = [];
+    const sites = new SiteListBuilder<Exclusion>();
+    for (const e of exclusions) {
+      const problem = exclusionProblem(e);
+      if (problem) throw new RangeError(`exclusion ${e.kind} ${problem.message}`);
+      if (e.kind === 'term') terms.push({ words: foldText(e.value), group: e.group ?? null });
+      else sites.add(e.kind === 'url' ? urlEntryText(e.value) : e.value.replace(SCHEME, '').replace(/\/$/, ''), e);
+    }
+    this.terms = terms;
+    this.sites = sites.build();
+  }
+
+  /** Whether a site or url exclusion for the group covers the address. */
+  coversUrl(url: NormalisedUrl, group: string): boolean {
+    if (this.sites.size === 0) return false;
+    return this.sites.findAll(url).some((hit) => hit.value.group === undefined || hit.value.group === group);
+  }
+
+  /**
+   * Whether a term exclusion for the group covers a phrase found in `text` (all folded): the
+   * phrase holds the term ("join isis" for "isis"), or the phrase lies within the term and the
+   * text holds the term ("killing myself" within the song "killing myself to live"). Another
+   * phrase in the same search is not covered: "isis" never silences "want to die".
+   */
+  coversPhrase(phrase: string, prefix: boolean, text: string, group: string): boolean {
+    for (const t of this.terms) {
+      if (t.group !== null && t.group !== group) continue;
+      if (containsWords(phrase, t.words)) return true;
+      const within = prefix ? ` ${t.words}`.includes(` ${phrase}`) : containsWords(t.words, phrase);
+      if (within && containsWords(text, t.words)) return true;
+    }
+    return false;
+  }
+}
+
+/** Whether folded `text` holds the folded words `words` as whole words. */
+export function containsWords(text: string, words: string): boolean {
+  return ` ${text} `.includes(` ${words} `);
+}

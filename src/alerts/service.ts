@@ -1,0 +1,131 @@
+// The alert pipeline as the proxy and the CLI see it: detection on every request, the alert
+// stored (folded) in data/alerts.db before the response goes back, and the queue told there is
+// something to deliver. Reads the current configuration snapshot on every call, so a reload
+// changes the taxonomy, exclusions and recipients at once.
+import type { Classification } from '../classify/classifier.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Decision } from '../policy/types.js';
+import type { Database } from '../store/db.js';
+import { openAlertsDatabase } from './db.js';
+import type { DeliveryDeps } from './deliver.js';
+import { detect } from './detect.js';
+import { ExclusionSet, type Exclusion } from './exclusions.js';
+import { EmailNotifier } from './notify-email.js';
+import { BullMqQueue, InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
+import type { RenderContext } from './render.js';
+import { AlertStore } from './store.js';
+
+export interface RaiseInput {
+  readonly client: string;
+  readonly user: string | null;
+  readonly group: string;
+  readonly trafficId: number | null;
+}
+
+/** What the proxy needs: raise() returns the id of the first alert raised, or null. */
+export interface AlertSink {
+  raise(c: Classification, d: Decision, who: RaiseInput): number | null;
+}
+
+export interface AlertServiceOptions {
+  readonly dataDir: string;
+  readonly config: () => SchoolgateConfig;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly retry?: RetryOptions;
+  /** BullMQ's job lock (tests shorten it to see a dead worker's job redelivered quickly). */
+  readonly lockMs?: number;
+  /** With Redis: false relays the outbox to BullMQ without delivering here (workers run elsewhere). */
+  readonly work?: boolean;
+}
+
+export class AlertService implements AlertSink {
+  readonly store: AlertStore;
+  readonly queue: AlertQueue;
+  private readonly now: () => number;
+  private exclusions: { config: SchoolgateConfig; version: number; set: ExclusionSet } | null = null;
+  private exclusionVersion = 0;
+  /** alerts.db's data_version when last read: it changes when another connection (the CLI) commits. */
+  private dataVersion = { value: -1, checkedAt: 0 };
+  private email: { config: SchoolgateConfig; notifier: EmailNotifier | null } | null = null;
+
+  constructor(readonly db: Database, private readonly opts: AlertServiceOptions) {
+    this.store = new AlertStore(db);
+    this.now = opts.now ?? Date.now;
+    const deps: DeliveryDeps = {
+      store: this.store, config: () => opts.config().safeguarding, context: () => this.context(), email: () => this.emailNotifier(), now: this.now,
+    };
+    const redis = opts.config().redis;
+    this.queue = redis
+      ? new BullMqQueue(deps, opts.log, { url: redis.url, prefix: redis.prefix, ...opts.retry, ...(opts.lockMs ? { lockMs: opts.lockMs } : {}), ...(opts.work === false ? { work: false } : {}) })
+      : new InProcessQueue(deps, opts.log, opts.retry);
+  }
+
+  static async start(opts: AlertServiceOptions): Promise<AlertService> {
+    const service = new AlertService(openAlertsDatabase(opts.dataDir), opts);
+    await service.queue.start();
+    opts.log.info({ queue: service.queue.mode }, 'alerts: delivery started');
+    return service;
+  }
+
+  raise(c: Classification, d: Decision, who: RaiseInput): number | null {
+    const config = this.opts.config();
+    const candidates = detect(c, d, config.safeguarding, this.exclusionsFor(config), who.group);
+    if (candidates.length === 0) return null;
+    const raised = this.store.raise(candidates, { at: this.now(), ...who }, config.safeguarding);
+    if (raised.some((r) => r.outboxId !== null)) this.queue.kick();
+    return raised[0]?.alertId ?? null;
+  }
+
+  /** The DSL's exclusions (data/alerts.db) and the safeguarding file's, compiled once per change. */
+  private exclusionsFor(config: SchoolgateConfig): ExclusionSet {
+    this.noticeOtherWriters();
+    const e = this.exclusions;
+    if (e && e.config === config && e.version === this.exclusionVersion) return e.set;
+    const stored = this.db.prepare('SELECT kind, value, group_id AS "group", reason FROM exclusions WHERE removed_at IS NULL').all() as Exclusion[];
+    const list = [...config.safeguarding.exclusions, ...stored.map((x) => ({ kind: x.kind, value: x.value, ...(x.group ? { group: x.group } : {}), ...(x.reason ? { reason: x.reason } : {}) }))];
+    const set = new ExclusionSet(list);
+    this.exclusions = { config, version: this.exclusionVersion, set };
+    return set;
+  }
+
+  /** After the exclusions table changes (the DSL marked a false positive). */
+  exclusionsChanged(): void {
+    this.exclusionVersion++;
+  }
+
+  /** At most once a second: another process (`schoolgate alerts false-positive`) committed, so the exclusions are read again. */
+  private noticeOtherWriters(): void {
+    const now = Date.now();
+    if (now - this.dataVersion.checkedAt < 1_000) return;
+    this.dataVersion.checkedAt = now;
+    const value = this.db.pragma('data_version', { simple: true }) as number;
+    if (this.dataVersion.value !== -1 && value !== this.dataVersion.value) this.exclusionsChanged();
+    this.dataVersion.value = value;
+  }
+
+  private context(): RenderContext {
+    return renderContext(this.opts.config());
+  }
+
+  private emailNotifier(): EmailNotifier | null {
+    const c = this.opts.config();
+    if (this.email?.config === c) return this.email.notifier;
+    this.email?.notifier?.close();
+    const smtp = c.safeguarding.email;
+    this.email = { config: c, notifier: smtp ? new EmailNotifier(smtp) : null };
+    return this.email.notifier;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.email?.notifier?.close();
+    this.db.close();
+  }
+}
+
+/** What rendering needs from the configuration. */
+export function renderContext(c: SchoolgateConfig): RenderContext {
+  return { schoolName: c.school.name, timeZone: c.school.timezone, staffAppUrl: c.school.staffAppUrl };
+}

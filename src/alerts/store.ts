@@ -1,0 +1,209 @@
+// Alerts as stored in data/alerts.db. raise() folds each candidate into the open alert for that
+// person (or device) and category, or opens a new one, and writes the outbox row for anything
+// to send at once, in one transaction: when it returns, the alert is on disk. The delivery side
+// reads the outbox and records what each channel was given.
+import type { Database, Statement, Transaction } from 'better-sqlite3';
+import type { AlertCandidate } from './detect.js';
+import { alertKey, foldAlert, type AlertSummary } from './fold.js';
+import type { AlertNotice } from './render.js';
+import type { SafeguardingConfig, Severity } from './taxonomy.js';
+
+export type AlertState = 'new' | 'acknowledged' | 'escalated' | 'closed' | 'false-positive';
+export const ALERT_STATES: readonly AlertState[] = ['new', 'acknowledged', 'escalated', 'closed', 'false-positive'];
+
+export interface RaiseContext {
+  /** Milliseconds since 1970. */
+  readonly at: number;
+  readonly client: string;
+  readonly user: string | null;
+  readonly group: string;
+  /** The request's traffic-log row, when there is a log. */
+  readonly trafficId: number | null;
+}
+
+export interface Raised {
+  readonly alertId: number;
+  readonly kind: 'new' | 'fold';
+  readonly severity: Severity;
+  /** The outbox row of a notification to send at once, or null (digest only). */
+  readonly outboxId: number | null;
+}
+
+export interface StoredAlert extends AlertNotice {
+  readonly state: AlertState;
+  readonly trafficId: number | null;
+  readonly notifiedSeverity: Severity | null;
+}
+
+export interface OutboxRow {
+  readonly id: number;
+  readonly alertId: number | null;
+  readonly kind: 'immediate' | 'digest';
+  readonly severity: Severity | null;
+  readonly createdAt: number;
+  readonly relayedAt: number | null;
+  readonly state: 'pending' | 'delivered' | 'failed';
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly payload: string | null;
+}
+
+interface AlertRow {
+  id: number; key: string; category: string; severity: Severity; illegal: number; first_at: number; last_at: number; count: number;
+  client: string; username: string | null; group_id: string; traffic_id: number | null; summary: string; notified: Severity | null; state: AlertState;
+}
+
+interface OutboxDbRow {
+  id: number; alert_id: number | null; kind: 'immediate' | 'digest'; severity: Severity | null; created_at: number; relayed_at: number | null;
+  state: 'pending' | 'delivered' | 'failed'; attempts: number; last_error: string | null; payload: string | null;
+}
+
+export class AlertStore {
+  private readonly open: Statement;
+  private readonly insert: Statement;
+  private readonly update: Statement;
+  private readonly addOutbox: Statement;
+  private readonly raiseAll: Transaction<(candidates: readonly AlertCandidate[], ctx: RaiseContext, cfg: SafeguardingConfig) => Raised[]>;
+
+  constructor(private readonly db: Database) {
+    // A closed alert (or one marked a false positive) is done with: what comes after opens a new one.
+    this.open = db.prepare("SELECT * FROM alerts WHERE key = ? AND last_at >= ? AND state NOT IN ('closed', 'false-positive') ORDER BY last_at DESC LIMIT 1");
+    this.insert = db.prepare(`INSERT INTO alerts (key, category, severity, illegal, first_at, last_at, count, client, username, group_id, traffic_id, summary, notified, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.update = db.prepare('UPDATE alerts SET severity = ?, illegal = ?, first_at = ?, last_at = ?, count = ?, summary = ?, notified = ?, updated_at = ? WHERE id = ?');
+    this.addOutbox = db.prepare('INSERT INTO outbox (alert_id, kind, severity, created_at, payload) VALUES (?, ?, ?, ?, ?)');
+    this.raiseAll = db.transaction((candidates: readonly AlertCandidate[], ctx: RaiseContext, cfg: SafeguardingConfig) =>
+      candidates.map((c) => this.raiseOne(c, ctx, cfg)));
+  }
+
+  /** Stores the candidates of one request (folded where they belong); all or nothing. */
+  raise(candidates: readonly AlertCandidate[], ctx: RaiseContext, cfg: SafeguardingConfig): Raised[] {
+    return this.raiseAll.immediate(candidates, ctx, cfg);
+  }
+
+  private raiseOne(c: AlertCandidate, ctx: RaiseContext, cfg: SafeguardingConfig): Raised {
+    const key = alertKey({ user: ctx.user, client: ctx.client }, c.category);
+    const row = this.open.get(key, ctx.at - cfg.foldWindowMs) as AlertRow | undefined;
+    const existing = row ? (JSON.parse(row.summary) as AlertSummary) : null;
+    const category = cfg.categories.get(c.category);
+    // A category the file no longer lists still sends danger at once.
+    const out = foldAlert(existing, key, c, ctx.at, { windowMs: cfg.foldWindowMs, immediate: category?.immediate ?? new Set(['danger']) });
+    const s = out.summary;
+    const json = JSON.stringify(s);
+    let alertId: number;
+    if (out.kind === 'fold' && row) {
+      alertId = row.id;
+      this.update.run(s.severity, s.illegal ? 1 : 0, s.firstSeen, s.lastSeen, s.count, json, s.notifiedSeverity, ctx.at, alertId);
+    } else {
+      alertId = Number(this.insert.run(key, s.category, s.severity, s.illegal ? 1 : 0, s.firstSeen, s.lastSeen, s.count, ctx.client, ctx.user, ctx.group,
+        ctx.trafficId, json, s.notifiedSeverity, ctx.at).lastInsertRowid);
+    }
+    const outboxId = out.notify === null ? null : Number(this.addOutbox.run(alertId, 'immediate', out.notify, ctx.at, null).lastInsertRowid);
+    return { alertId, kind: out.kind, severity: s.severity, outboxId };
+  }
+
+  /** A digest to send: one outbox row per period and range, however many processes ask. */
+  addDigest(period: 'daily' | 'weekly', from: number, to: number, at: number): number | null {
+    const payload = JSON.stringify({ period, from, to });
+    const dup = this.db.prepare("SELECT id FROM outbox WHERE kind = 'digest' AND payload = ?").pluck().get(payload) as number | undefined;
+    if (dup !== undefined) return null;
+    return Number(this.addOutbox.run(null, 'digest', null, at, payload).lastInsertRowid);
+  }
+
+  /** The end of the latest digest of the period in the outbox (whatever its state), or null. */
+  lastDigestEnd(period: 'daily' | 'weekly'): number | null {
+    return this.db.prepare("SELECT max(json_extract(payload, '$.to')) FROM outbox WHERE kind = 'digest' AND json_extract(payload, '$.period') = ?").pluck().get(period) as number | null;
+  }
+
+  get(id: number, cfg: SafeguardingConfig): StoredAlert | undefined {
+    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
+    return row ? toAlert(row, cfg) : undefined;
+  }
+
+  /** Newest first; `from`/`to` bound the last time seen. */
+  list(cfg: SafeguardingConfig, q: { from?: number; to?: number; state?: AlertState; category?: string; user?: string; limit?: number } = {}): StoredAlert[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.from !== undefined) where.push('last_at >= ?'), args.push(q.from);
+    if (q.to !== undefined) where.push('last_at < ?'), args.push(q.to);
+    if (q.state !== undefined) where.push('state = ?'), args.push(q.state);
+    if (q.category !== undefined) where.push('category = ?'), args.push(q.category);
+    if (q.user !== undefined) where.push('username = ? COLLATE NOCASE'), args.push(q.user);
+    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit ?? 100) as AlertRow[]).map((r) => toAlert(r, cfg));
+  }
+
+  setState(id: number, state: AlertState, at: number): boolean {
+    return this.db.prepare('UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(state, at, id).changes === 1;
+  }
+
+  // The outbox.
+
+  outbox(id: number): OutboxRow | undefined {
+    const r = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxDbRow | undefined;
+    return r ? toOutbox(r) : undefined;
+  }
+
+  /** The notifications of one alert, oldest first. */
+  outboxOf(alertId: number): OutboxRow[] {
+    return (this.db.prepare('SELECT * FROM outbox WHERE alert_id = ? ORDER BY id').all(alertId) as OutboxDbRow[]).map(toOutbox);
+  }
+
+  /** The channels that have accepted an outbox row, and when. */
+  deliveries(outboxId: number): { channel: string; at: number }[] {
+    return this.db.prepare('SELECT channel, at FROM deliveries WHERE outbox_id = ? ORDER BY at, channel').all(outboxId) as { channel: string; at: number }[];
+  }
+
+  /**
+   * Rows still to deliver, oldest first. For the relay to a queue (`relayedBefore`): rows never
+   * relayed, and rows relayed before that time and still pending, in case Redis lost the job
+   * (re-adding one it still has does nothing: the job id is the row's).
+   */
+  pending(limit: number, relayedBefore: number | null = null): OutboxRow[] {
+    const sql = `SELECT * FROM outbox WHERE state = 'pending' ${relayedBefore === null ? '' : 'AND (relayed_at IS NULL OR relayed_at < ?)'} ORDER BY id LIMIT ?`;
+    const rows = relayedBefore === null ? this.db.prepare(sql).all(limit) : this.db.prepare(sql).all(relayedBefore, limit);
+    return (rows as OutboxDbRow[]).map(toOutbox);
+  }
+
+  markRelayed(id: number, at: number): void {
+    this.db.prepare('UPDATE outbox SET relayed_at = ? WHERE id = ?').run(at, id);
+  }
+
+  delivered(outboxId: number, channel: string): boolean {
+    return this.db.prepare('SELECT 1 FROM deliveries WHERE outbox_id = ? AND channel = ?').get(outboxId, channel) !== undefined;
+  }
+
+  recordDelivery(outboxId: number, channel: string, at: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO deliveries (outbox_id, channel, at) VALUES (?, ?, ?)').run(outboxId, channel, at);
+  }
+
+  /** Counts a failed attempt; with `final`, the row is marked failed (shown to the DSL, retried by the next digest). */
+  failedAttempt(id: number, error: string, at: number, final: boolean): void {
+    this.db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = CASE WHEN ? THEN 'failed' ELSE state END, done_at = CASE WHEN ? THEN ? ELSE done_at END WHERE id = ?`)
+      .run(error.slice(0, 1000), final ? 1 : 0, final ? 1 : 0, at, id);
+  }
+
+  markDelivered(id: number, at: number): void {
+    this.db.prepare("UPDATE outbox SET state = 'delivered', done_at = ?, attempts = attempts + 1 WHERE id = ?").run(at, id);
+  }
+
+  /** Immediate notifications that failed for good: the digest sends them again. */
+  failedSince(from: number): OutboxRow[] {
+    return (this.db.prepare("SELECT * FROM outbox WHERE state = 'failed' AND kind = 'immediate' AND created_at >= ? ORDER BY id").all(from) as OutboxDbRow[]).map(toOutbox);
+  }
+}
+
+function toAlert(r: AlertRow, cfg: SafeguardingConfig): StoredAlert {
+  const s = JSON.parse(r.summary) as AlertSummary;
+  return {
+    ...s, id: String(r.id), label: cfg.categories.get(s.category)?.label ?? s.category, user: r.username, client: r.client, group: r.group_id,
+    state: r.state, trafficId: r.traffic_id, notifiedSeverity: r.notified,
+  };
+}
+
+function toOutbox(r: OutboxDbRow): OutboxRow {
+  return {
+    id: r.id, alertId: r.alert_id, kind: r.kind, severity: r.severity, createdAt: r.created_at, relayedAt: r.relayed_at, state: r.state,
+    attempts: r.attempts, lastError: r.last_error, payload: r.payload,
+  };
+}

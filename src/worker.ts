@@ -1,0 +1,16 @@
+// Starts a worker thread on one of Schoolgate's own modules, from TypeScript (a checkout, the
+// tests) or from the built JavaScript. Each worker module runs its worker side only when its
+// marker key is set in workerData, so importing it elsewhere does nothing.
+import { Worker } from 'node:worker_threads';
+
+export function startWorker(moduleUrl: string, workerData: Record<string, unknown>): Worker {
+  const self = new URL(moduleUrl);
+  // From TypeScript the worker first registers tsx's loader; tsx is named by its resolved URL
+  // so the worker finds it whatever the current folder is.
+  return self.pathname.endsWith('.ts')
+    ? new Worker(
+      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(self.href)}); })`,
+      { eval: true, workerData },
+    )
+    : new Worker(self, { workerData });
+}
