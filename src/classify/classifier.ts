@@ -56,6 +56,11 @@ export class Classifier {
     return result;
   }
 
+  /** The search engine whose terms this host carries, or null (its HTTPS is worth decrypting). */
+  searchEngineOf(host: string): string | null {
+    return this.search.engineOf(host);
+  }
+
   classifyUrl(url: NormalisedUrl): Classification {
     const matches = this.matcher.match(url);
     const searchTerm = this.search.extract(url);

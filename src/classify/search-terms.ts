@@ -230,6 +230,11 @@ export class SearchTermExtractor {
     for (const list of this.bySite.values()) list.sort((a, b) => patternLength(b.pattern) - patternLength(a.pattern));
   }
 
+  /** The engine whose search terms this host's URLs carry, if any (whether to decrypt its HTTPS). */
+  engineOf(host: string): string | null {
+    return (this.exact.get(host) ?? this.wildcard(host))?.name ?? null;
+  }
+
   extract(url: NormalisedUrl): SearchTerm | null {
     if (url.query === '' || url.hostType !== 'name') return null;
     const engine = this.exact.get(url.host) ?? this.wildcard(url.host);

@@ -1,8 +1,12 @@
 // schoolgate explain URL --group G: the decision for one request and the chain of rules
 // behind it, in the words a technician or DSL would use.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { classificationJson } from '../classify/classifier.js';
-import { loadConfig } from '../config/load.js';
+import { classificationJson, type Classifier } from '../classify/classifier.js';
+import type { NormalisedUrl } from '../classify/normalise-url.js';
+import { loadConfig, type SchoolgateConfig } from '../config/load.js';
+import { caFolder } from '../tls/ca.js';
+import { chooseInterception, type InterceptChoice } from '../tls/intercept.js';
 import { loadLists } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
 import type { TraceStep } from '../policy/types.js';
@@ -41,9 +45,10 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const classification = classifier.classify(positionals[0]!);
   const chain: TraceStep[] = [];
   const d = decide({ group, ...(values.user ? { user: values.user } : {}), connect: values.connect === true }, classification, cfg.policy, at, chain);
+  const inspection = inspectionOf(classifier, cfg, group, values.user, at, classification.url, data);
   if (values.json) {
     io.out(JSON.stringify({
-      action: d.action, categories: d.categories, rule: d.rule, unblockBy: d.unblockBy, safeSearch: d.safeSearch,
+      action: d.action, categories: d.categories, rule: d.rule, unblockBy: d.unblockBy, safeSearch: d.safeSearch, inspection,
       group, user: values.user ?? null, at: at.toISOString(), chain, classification: classificationJson(classification),
     }));
     return 0;
@@ -58,6 +63,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   ];
   if (d.unblockBy) lines.push(`unblock     ${d.unblockBy === 'never' ? 'never: illegal content cannot be unblocked' : `may be unblocked on request, by ${d.unblockBy === 'staff' ? 'staff' : 'a senior leader'}`}`);
   if (d.safeSearch) lines.push(`safe search ${d.safeSearch.engine}: ${d.safeSearch.kind === 'connect-host' ? `tunnel to ${d.safeSearch.host}` : d.safeSearch.kind === 'rewrite-query' ? `query ${d.safeSearch.param}=${d.safeSearch.value}` : `header ${d.safeSearch.name}: ${d.safeSearch.value}`}`);
+  if (inspection) lines.push(`https       ${inspection.intercept ? 'decrypted' : 'not decrypted (filtered on the site name)'}: ${inspection.reason}${inspection.noCa ? ' [no school CA yet: nothing is decrypted until "schoolgate ca init"]' : ''}`);
   lines.push('why (in order of precedence)');
   for (const step of chain) lines.push(`  ${step.layer.padEnd(10)} ${step.said}${step.rule && step.rule.line > 0 ? `  (line ${step.rule.line})` : ''}`);
   io.out(lines.join('\n'));
@@ -80,4 +86,16 @@ function offsetMs(at: Date, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(at);
   const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
   return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/**
+ * For an https:// URL, whether the proxy would decrypt its tunnel for this group: decided on the
+ * host as the CONNECT would be, with the same function the proxy uses.
+ */
+function inspectionOf(classifier: Classifier, cfg: SchoolgateConfig, group: string, user: string | undefined, at: Date, url: NormalisedUrl, data: string): (InterceptChoice & { noCa: boolean }) | null {
+  if (url.scheme !== 'https') return null;
+  const tunnel = classifier.classify(`${url.host}:${url.port || 443}`);
+  const d = decide({ group, ...(user ? { user } : {}), connect: true }, tunnel, cfg.policy, at);
+  const choice = chooseInterception({ group, url: tunnel.url, categories: tunnel.categories, searchEngine: classifier.searchEngineOf(tunnel.url.host), refused: d.action !== 'allow' }, cfg.tls);
+  return { ...choice, noCa: !existsSync(caFolder(data)) };
 }

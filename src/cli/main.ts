@@ -2,8 +2,14 @@
 // message a technician can act on and exit code 2 (usage or configuration) or 1 (anything else).
 import { ConfigError } from '../config/errors.js';
 import { UrlError } from '../classify/normalise-url.js';
+import { CaError } from '../tls/ca.js';
+import { alertsCommand } from './alerts.js';
+import { auditCommand } from './audit.js';
+import { caCommand } from './ca.js';
 import { classifyCommand } from './classify.js';
+import { digestCommand } from './digest.js';
 import { explainCommand } from './explain.js';
+import { exportCommand } from './export.js';
 import { policyCommand } from './policy.js';
 import { processIo, UsageError, type Io } from './command.js';
 import { listsCommand } from './lists.js';
@@ -17,6 +23,11 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[],
   explain: { summary: 'the decision for a URL for a group, and the rules behind it', run: explainCommand },
   policy: { summary: 'check a policy (policy check [FILE])', run: policyCommand },
   users: { summary: 'add, list, disable or import the users who sign in to the proxy', run: usersCommand },
+  audit: { summary: 'verify the audit chain (audit verify), or list its newest rows (audit list)', run: auditCommand },
+  export: { summary: 'one person\'s or device\'s traffic over a time range, as CSV or JSON', run: exportCommand },
+  alerts: { summary: 'list, open, acknowledge, escalate or close safeguarding alerts; record incidents', run: alertsCommand },
+  digest: { summary: 'when the safeguarding digests go, or send one now (digest --send-now)', run: digestCommand },
+  ca: { summary: 'the school\'s root CA for HTTPS inspection: init, export, rotate, show', run: caCommand },
 };
 
 function usage(): string {
@@ -49,6 +60,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (err instanceof UsageError || err instanceof ConfigError) {
       io.err(`schoolgate ${name}: ${err.message}`);
       return 2;
+    }
+    // The CA's own errors say what to do (chmod, restore from backup): no stack trace.
+    if (err instanceof CaError) {
+      io.err(`schoolgate ${name}: ${err.message}`);
+      return 1;
     }
     if (err instanceof UrlError) {
       io.err(`schoolgate ${name}: ${err.message}`);

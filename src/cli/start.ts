@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
+import { loadCa } from '../tls/ca.js';
+import { interceptionFor } from '../tls/interception.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import { processActor } from '../store/audit.js';
 import { openDatabase } from '../store/db.js';
@@ -34,6 +36,8 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   const { config, data } = paths(values);
   const log = createLogger();
   mkdirSync(data, { recursive: true, mode: 0o700 });
+  // The CA is checked before anything starts: a damaged or exposed key stops here with its fix.
+  const ca = loadCa(data);
   const service = await ListService.start({ configFile: config, dataDir: data, log });
   const pidFile = join(data, 'schoolgate.pid');
   writeFileSync(pidFile, `${process.pid}\n`);
@@ -58,7 +62,11 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   // The daily and weekly digests, at the safeguarding file's times (a run missed while stopped goes now).
   const digests = new DigestScheduler(alerts, { config: () => service.config, log });
   digests.start();
-  const { server, destroyTunnels } = createProxyServer({ source: service, log, auth, concerns: new ConcernStore(db), traffic, alerts });
+  // HTTPS inspection once the school's CA exists (schoolgate ca init); a CA rotated while running takes effect on restart.
+  const interception = ca ? interceptionFor(ca, { validityDays: service.config.tls.certificateDays, log }) : null;
+  if (interception) log.info({ root: interception.fingerprint, groups: [...service.config.tls.intercept.keys()] }, 'HTTPS inspection on');
+  else log.info('HTTPS inspection off: no school CA yet (npx schoolgate ca init); HTTPS is filtered by site name');
+  const { server, destroyTunnels } = createProxyServer({ source: service, log, auth, concerns: new ConcernStore(db), traffic, alerts, ...(interception ? { tls: interception } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, service.config.proxy.host, resolve);

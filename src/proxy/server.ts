@@ -601,7 +601,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     alert = raiseAlert(c, d, req, who, trafficId);
     const refused = refusedAfterWarn(d, req, who, host);
     const choice = deps.tls
-      ? chooseInterception({ group, url: c.url, categories: c.categories, refused }, config.tls)
+      ? chooseInterception({ group, url: c.url, categories: c.categories, searchEngine: c.url.hostType === 'name' ? classifier.searchEngineOf(host) : null, refused }, config.tls)
       : { intercept: false, reason: 'no school CA' };
     if (refused && !choice.intercept) {
       trackTunnel(client, () => row(d), decidedOutcome(d, false), () => 403, undefined, trafficId);

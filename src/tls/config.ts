@@ -15,6 +15,8 @@ export interface InterceptRule {
   readonly all: boolean;
   readonly categories: ReadonlySet<string>;
   readonly sites: SiteList<true>;
+  /** The search engines of search-engines.yaml, so search terms are logged and alerted on. */
+  readonly searchEngines: boolean;
   /** A tunnel blocked (or warned) on its host name is decrypted just long enough to show the page. */
   readonly blockPages: boolean;
 }
@@ -43,7 +45,7 @@ export interface TlsConfig {
 }
 
 const KEYS = ['intercept', 'neverIntercept', 'upstreamCAs', 'certificateDays', 'pinning', 'rotationGraceDays'];
-const RULE_KEYS = ['categories', 'sites', 'blockPages'];
+const RULE_KEYS = ['categories', 'sites', 'searchEngines', 'blockPages'];
 const NEVER_KEYS = ['categories', 'sites'];
 const MINUTE = 60_000;
 
@@ -95,7 +97,7 @@ export function parseTlsConfig(check: Checker, value: unknown, dir: string, cate
 }
 
 function parseRule(check: Checker, at: KeyPath, raw: unknown, categories: { has(id: string): boolean }): InterceptRule | undefined {
-  if (raw === 'all') return { all: true, categories: new Set(), sites: SiteList.empty(), blockPages: true };
+  if (raw === 'all') return { all: true, categories: new Set(), sites: SiteList.empty(), searchEngines: true, blockPages: true };
   const r = check.object(at, raw, RULE_KEYS);
   if (!r) return undefined;
   const all = r.categories === 'all';
@@ -103,6 +105,7 @@ function parseRule(check: Checker, at: KeyPath, raw: unknown, categories: { has(
     all,
     categories: all ? new Set() : categoryList(check, [...at, 'categories'], r.categories, categories),
     sites: siteList(check, [...at, 'sites'], r.sites),
+    searchEngines: r.searchEngines === undefined ? true : check.boolean([...at, 'searchEngines'], r.searchEngines) ?? true,
     blockPages: r.blockPages === undefined ? true : check.boolean([...at, 'blockPages'], r.blockPages) ?? true,
   };
 }

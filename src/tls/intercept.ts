@@ -11,6 +11,8 @@ export interface TunnelFacts {
   readonly group: string;
   readonly url: NormalisedUrl;
   readonly categories: readonly string[];
+  /** The search engine the host belongs to (search-engines.yaml), or null. */
+  readonly searchEngine: string | null;
   /** The host's decision refuses the tunnel (block, or a warn not yet clicked through). */
   readonly refused: boolean;
 }
@@ -23,6 +25,7 @@ export function chooseInterception(t: TunnelFacts, tls: TlsConfig): InterceptCho
   const never = t.categories.find((c) => tls.never.categories.has(c)) ?? (tls.never.sites.find(t.url) ? `site ${tls.never.sites.find(t.url)!.entry}` : undefined);
   if (never !== undefined) return { intercept: false, reason: `never inspected (${never})` };
   if (rule.all) return { intercept: true, reason: `the ${t.group} group is inspected on every site` };
+  if (rule.searchEngines && t.searchEngine !== null) return { intercept: true, reason: `search engine ${t.searchEngine}: its search terms are read for ${t.group}` };
   const category = t.categories.find((c) => rule.categories.has(c));
   if (category !== undefined) return { intercept: true, reason: `category ${category} is inspected for ${t.group}` };
   const site = rule.sites.find(t.url);

@@ -55,16 +55,16 @@ export function makeCa(cn: string): KeyAndCert & Issuer {
   return { key: privateKey, cert, keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
-/** A server certificate for 127.0.0.1 and localhost, signed by `ca`. */
-export function makeServerCert(ca: Issuer): KeyAndCert {
+/** A server certificate for 127.0.0.1 and localhost (or the names given), signed by `ca`. */
+export function makeServerCert(ca: Issuer, names: readonly string[] = ['localhost']): KeyAndCert {
   const { publicKey, keyPem } = keyPair();
-  const cert = baseCert(publicKey, 'localhost');
+  const cert = baseCert(publicKey, names[0] ?? 'localhost');
   cert.setIssuer(ca.cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, ...names.map((value) => ({ type: 2, value }))] },
   ]);
   cert.sign(ca.key, forge.md.sha256.create());
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };

@@ -46,7 +46,7 @@ export function writeTestConfig(dir: string, extra: string): string {
 }
 
 /** An in-process proxy on the shipped configuration plus `extra` YAML. */
-export async function startProxy(dir: string, extra: string, auth?: Authenticator, more: Pick<ProxyDeps, 'concerns' | 'traffic' | 'alerts'> = {}): Promise<{ proxy: Proxy; port: number; config: SchoolgateConfig }> {
+export async function startProxy(dir: string, extra: string, auth?: Authenticator, more: Pick<ProxyDeps, 'concerns' | 'traffic' | 'alerts' | 'tls'> = {}): Promise<{ proxy: Proxy; port: number; config: SchoolgateConfig }> {
   const config = loadConfig(writeTestConfig(dir, extra));
   const { classifier } = await loadLists(config, { dataDir: join(dir, 'data') });
   const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }), ...(auth ? { auth } : {}), ...more });

@@ -4,13 +4,13 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { Proxy } from '../../src/proxy/server.js';
 import { openDatabase } from '../../src/store/db.js';
 import { TrafficLog } from '../../src/store/traffic-log.js';
 import { tempDir } from '../helpers/lists.js';
+import { lastTrafficRows, type TrafficRow } from '../helpers/traffic-rows.js';
 import { closeAll, startOrigin, startProxy, startTlsOrigin, viaProxy } from '../helpers/proxy.js';
 
 const tmp = tempDir();
@@ -64,21 +64,7 @@ function tunnel(host: string, port: number, handshake: boolean): Promise<string>
   });
 }
 
-interface Row { client: string; person: string | null; grp: string; method: string; scheme: number; host: string; path: string | null; cats: string | null; action: number; rule_kind: number; rule: string | null; status: number; up: number; down: number; ms: number; term: string | null }
-
-async function lastRows(n: number): Promise<Row[]> {
-  await traffic.settle();
-  const db = new BetterSqlite3(join(dataDir, 'schoolgate.db'), { readonly: true });
-  try {
-    return (db.prepare(`SELECT c.text AS client, p.text AS person, g.text AS grp, m.text AS method, t.scheme, h.text AS host, pa.text AS path,
-      l.text AS cats, t.action, t.rule_kind, r.text AS rule, t.status, t.up, t.down, t.ms, te.text AS term
-      FROM traffic t JOIN clients c ON c.id = t.client LEFT JOIN people p ON p.id = t.person JOIN labels g ON g.id = t.grp
-      JOIN labels m ON m.id = t.method JOIN hosts h ON h.id = t.host LEFT JOIN paths pa ON pa.id = t.path LEFT JOIN labels l ON l.id = t.cats
-      LEFT JOIN labels r ON r.id = t.rule LEFT JOIN terms te ON te.id = t.term ORDER BY t.id DESC LIMIT ?`).all(n) as Row[]).reverse();
-  } finally {
-    db.close();
-  }
-}
+const lastRows = (n: number): Promise<TrafficRow[]> => lastTrafficRows(traffic, dataDir, n);
 
 describe('the traffic log, written by the proxy', () => {
   it('records an allowed request with its status, bytes and search term', async () => {
