@@ -1,11 +1,11 @@
 // schoolgate explain URL --group G: the decision for one request and the chain of rules
 // behind it, in the words a technician or DSL would use.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { classificationJson, type Classifier } from '../classify/classifier.js';
 import type { NormalisedUrl } from '../classify/normalise-url.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
-import { caFolder } from '../tls/ca.js';
+import { CA_FILES, caFolder } from '../tls/ca.js';
 import { chooseInterception, type InterceptChoice } from '../tls/intercept.js';
 import { loadLists } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
@@ -97,5 +97,5 @@ function inspectionOf(classifier: Classifier, cfg: SchoolgateConfig, group: stri
   const tunnel = classifier.classify(`${url.host}:${url.port || 443}`);
   const d = decide({ group, ...(user ? { user } : {}), connect: true }, tunnel, cfg.policy, at);
   const choice = chooseInterception({ group, url: tunnel.url, categories: tunnel.categories, searchEngine: classifier.searchEngineOf(tunnel.url.host), refused: d.action !== 'allow' }, cfg.tls);
-  return { ...choice, noCa: !existsSync(caFolder(data)) };
+  return { ...choice, noCa: !existsSync(join(caFolder(data), CA_FILES.rootCert)) };
 }

@@ -7,7 +7,7 @@ import type { ReadStream } from 'node:tty';
 import { loadConfig } from '../config/load.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { SchemaError } from '../store/migrations.js';
-import { UserError, UserStore, type GroupIds, type UserRow } from '../store/users.js';
+import { parseRoles, ROLES, UserError, UserStore, type GroupIds, type Role, type UserRow } from '../store/users.js';
 import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
 const PASSWORD_STDIN = { 'password-stdin': { type: 'boolean' } } as const;
@@ -15,7 +15,9 @@ const PASSWORD_STDIN_HELP = {
   'password-stdin': 'read the password from standard input: a pipe (printf \'%s\' "$PW" | …) or, at a terminal, a prompt that does not show it',
 } as const;
 
-const ADD_OPTIONS = { ...COMMON_OPTIONS, group: { type: 'string', short: 'g' }, name: { type: 'string' }, shared: { type: 'boolean' }, ...PASSWORD_STDIN } as const;
+const ADD_OPTIONS = { ...COMMON_OPTIONS, group: { type: 'string', short: 'g' }, name: { type: 'string' }, shared: { type: 'boolean' }, role: { type: 'string', multiple: true }, email: { type: 'string' }, ...PASSWORD_STDIN } as const;
+const ROLES_OPTIONS = { ...COMMON_OPTIONS, role: { type: 'string', multiple: true }, email: { type: 'string' } } as const;
+const ROLE_HELP = `a staff role in the web app: ${ROLES.join(', ')} (repeat, or separate with commas; none for pupils)`;
 const LIST_OPTIONS = { ...COMMON_OPTIONS, json: { type: 'boolean' } } as const;
 const PASSWD_OPTIONS = { ...COMMON_OPTIONS, ...PASSWORD_STDIN } as const;
 const IMPORT_OPTIONS = { ...COMMON_OPTIONS, 'dry-run': { type: 'boolean' } } as const;
@@ -24,10 +26,19 @@ const specs = {
   add: {
     name: 'users add',
     summary: 'add a user who signs in to the proxy',
-    usage: 'users add USERNAME --group G [--name "Display Name"] [--shared] --password-stdin [--config FILE] [--data DIR]',
+    usage: 'users add USERNAME (--group G | --role R) [--name "Display Name"] [--email ADDRESS] [--shared] --password-stdin [--config FILE] [--data DIR]',
     details: 'USERNAME: 1 to 64 letters, digits, dots, underscores, @ or hyphens; case does not matter when\nsigning in. The password (at least 8 characters; 4 for a --shared login) is read from standard\ninput, never from the command line: printf \'%s\' "$PW" | schoolgate users add …',
     options: ADD_OPTIONS,
-    help: { ...COMMON_HELP, ...PASSWORD_STDIN_HELP, group: 'the group the user belongs to (a group of the policy: ks1, ks2, staff, …)', name: 'the name staff see in reports', shared: 'a year-group or visitor login used by several people (password may be 4 characters)' },
+    help: { ...COMMON_HELP, ...PASSWORD_STDIN_HELP, group: 'the group the user belongs to (a group of the policy: ks1, ks2, staff, …; staff when only --role is given)', name: 'the name staff see in reports', shared: 'a year-group or visitor login used by several people (password may be 4 characters)', role: ROLE_HELP, email: 'where the staff app tells them about their unblock requests' },
+    positionals: { min: 1, max: 1 },
+  },
+  roles: {
+    name: 'users roles',
+    summary: 'set the staff roles (and e-mail address) of a user',
+    usage: 'users roles USERNAME [--role R ...] [--email ADDRESS] [--config FILE] [--data DIR]',
+    details: 'Replaces the user\'s roles with those given; with no --role, the user has no role in the web app.',
+    options: ROLES_OPTIONS,
+    help: { ...COMMON_HELP, role: ROLE_HELP, email: 'where the staff app tells them about their unblock requests' },
     positionals: { min: 1, max: 1 },
   },
   list: {
@@ -80,7 +91,7 @@ const specs = {
     positionals: { min: 1, max: 1 },
   },
 } as const satisfies {
-  add: CommandSpec<typeof ADD_OPTIONS>; list: CommandSpec<typeof LIST_OPTIONS>; disable: CommandSpec<typeof COMMON_OPTIONS>;
+  add: CommandSpec<typeof ADD_OPTIONS>; roles: CommandSpec<typeof ROLES_OPTIONS>; list: CommandSpec<typeof LIST_OPTIONS>; disable: CommandSpec<typeof COMMON_OPTIONS>;
   enable: CommandSpec<typeof COMMON_OPTIONS>; passwd: CommandSpec<typeof PASSWD_OPTIONS>; import: CommandSpec<typeof IMPORT_OPTIONS>;
 };
 
@@ -129,15 +140,30 @@ async function run(action: Action, argv: string[], io: Io, stdin: PasswordInput)
       const { values, positionals, help } = parse(spec, argv);
       if (help) return io.out(helpText(spec)), 0;
       const username = positionals[0]!;
-      if (values.group === undefined) throw new UsageError(`--group is required: one of ${groupList(paths(values).config)}`);
+      const roles = rolesOf(values.role);
+      if (values.group === undefined && roles.length === 0) throw new UsageError(`--group is required: one of ${groupList(paths(values).config)}`);
       requirePasswordStdin(values['password-stdin'], spec.usage);
       return withStore(values, async (store) => {
+        // Staff accounts made with only --role belong to the staff group.
+        const group = values.group ?? 'staff';
         // Check what can be checked before asking for the password.
-        if (!store.groupIds().includes(values.group!)) throw new UsageError(`unknown group "${values.group}": use one of ${store.groupIds().join(', ')}`);
+        if (!store.groupIds().includes(group)) throw new UsageError(`unknown group "${group}": use one of ${store.groupIds().join(', ')}`);
         if (store.get(username)) throw new UsageError(`user "${username}" already exists: use "schoolgate users passwd ${username} --password-stdin" to change the password`);
         const password = await readPassword(stdin, io, `password for ${username}`);
-        const user = await store.add({ username, group: values.group!, password, displayName: values.name, shared: values.shared === true });
+        const user = await store.add({ username, group, password, displayName: values.name, shared: values.shared === true, roles, email: values.email });
         io.out(`added ${describe(user)}`);
+        return 0;
+      });
+    }
+    case 'roles': {
+      const spec = specs.roles;
+      const { values, positionals, help } = parse(spec, argv);
+      if (help) return io.out(helpText(spec)), 0;
+      const roles = rolesOf(values.role);
+      return withStore(values, (store) => {
+        if (!store.get(positionals[0]!)) throw new UsageError(`no user "${positionals[0]}": "schoolgate users list" shows them`);
+        const user = store.setRoles(positionals[0]!, roles, values.email);
+        io.out(`${user.username}: ${user.roles.length ? `roles ${user.roles.join(', ')}` : 'no staff roles'}${user.email ? `, e-mail ${user.email}` : ''}`);
         return 0;
       });
     }
@@ -199,6 +225,12 @@ async function run(action: Action, argv: string[], io: Io, stdin: PasswordInput)
       });
     }
   }
+}
+
+function rolesOf(values: readonly string[] | undefined): readonly Role[] {
+  const roles = parseRoles((values ?? []).join(','));
+  if ('error' in roles) throw new UsageError(`--role: ${roles.error}`);
+  return roles;
 }
 
 /** Opens the database and a UserStore whose groups come from the configuration, read only if needed. */
@@ -305,7 +337,7 @@ function readHidden(stdin: PasswordInput, io: Io, prompt: string): Promise<strin
 }
 
 function describe(user: UserRow): string {
-  return `${user.username}${user.displayName ? ` (${user.displayName})` : ''}, group ${user.group}${user.shared ? ', shared login' : ''}`;
+  return `${user.username}${user.displayName ? ` (${user.displayName})` : ''}, group ${user.group}${user.shared ? ', shared login' : ''}${user.roles.length ? `, roles ${user.roles.join(', ')}` : ''}`;
 }
 
 function table(users: readonly UserRow[]): string {

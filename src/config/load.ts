@@ -12,6 +12,7 @@ import { compilePolicy } from '../policy/compile.js';
 import type { PolicySnapshot } from '../policy/types.js';
 import { parseProxyConfig, type ProxyConfig } from '../proxy/config.js';
 import { parseTlsConfig, type TlsConfig } from '../tls/config.js';
+import { parseAdminConfig, type AdminConfig } from '../admin/config.js';
 import { parseLogConfig, parseRetentionConfig, type LogConfig, type RetentionConfig } from '../store/config.js';
 import { Checker } from './check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
@@ -53,9 +54,11 @@ export interface SchoolgateConfig {
   readonly redis: { readonly url: string; readonly prefix: string } | null;
   /** HTTPS inspection: which groups and sites are decrypted once the school's CA exists. */
   readonly tls: TlsConfig;
+  /** The staff web app: where it listens, and the rules for unblock requests. */
+  readonly admin: AdminConfig;
 }
 
-const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls'];
+const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls', 'admin'];
 const SOURCE_KEYS = ['name', 'format', 'path', 'url', 'category', 'role', 'sensitive', 'refresh', 'ca', 'minKeepRatio'];
 const ROLES: readonly ListRole[] = ['category', 'allow', 'block'];
 const NAMED_REFRESH: Readonly<Record<string, number>> = { hourly: 1, 'twice-daily': 12, nightly: 24, daily: 24, weekly: 168 };
@@ -145,6 +148,7 @@ export function loadConfig(file: string): SchoolgateConfig {
   const proxy = parseProxyConfig(check, root.proxy, new Set(policy.groups.keys()));
   const log = parseLogConfig(check, root.log, new Set(policy.groups.keys()));
   const retention = parseRetentionConfig(check, root.retention);
+  const admin = parseAdminConfig(check, root.admin, categories);
   const tls = parseTlsConfig(check, root.tls, dir, categories, new Set(policy.groups.keys()));
   const safeguardingFile = root.safeguarding === undefined ? SHIPPED_SAFEGUARDING : resolve(dir, check.string(['safeguarding'], root.safeguarding) ?? SHIPPED_SAFEGUARDING);
   let safeguarding: SafeguardingConfig | undefined;
@@ -158,7 +162,7 @@ export function loadConfig(file: string): SchoolgateConfig {
   const all = [...check.problems, ...problems];
   const redis = parseRedis(check, root.redis);
   if (all.length > 0 || safeguarding === undefined) throw new ConfigError(all);
-  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls };
+  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {

@@ -83,6 +83,12 @@ const CHALLENGE = { 'proxy-authenticate': 'Basic realm="Schoolgate", charset="UT
 
 const HELLO_TIMEOUT_MS = 10_000;
 
+/** OpenSSL's codes for a TLS alert in which the client says it does not trust our certificate. */
+const REJECTED_CERTIFICATE: ReadonlySet<string> = new Set([
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
+]);
+
 export interface Proxy {
   readonly server: http.Server;
   /** CONNECT tunnels are taken over from the HTTP server, which no longer counts them: end them on shutdown. */
@@ -113,6 +119,10 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   // Decrypted tunnels are served by a second HTTP server that never listens: each intercepted
   // TLS socket is handed to it, and its requests take the same path as plain HTTP ones.
   const inner = http.createServer(serverOptions, onRequest);
+  // Node checks header timeouts only on servers that have emitted 'listening'; this one never
+  // listens, so it is told it does (slow senders inside a tunnel get 408 like any other).
+  inner.emit('listening');
+  server.once('close', () => inner.close());
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     adopt(socket);
     if (req.httpVersionMajor !== 1) return endRaw(socket, 505, {});
@@ -445,7 +455,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       return plain(res, 200, `Schoolgate for ${config.school.name}: filtering with ${lists} lists and ${config.policy.groups.size} groups.\nSet this proxy in the browser, or use http://${req.headers.host ?? 'this-host'}/proxy.pac.\n`);
     }
     if (path === '/concern' || path === '/continue') {
-      const who = await identify(req);
+      // Inside a decrypted tunnel to the page host, the person is whoever opened the tunnel:
+      // requests there carry no Proxy-Authorization.
+      const who = innerOf(req)?.who ?? await identify(req);
       if (who.kind === 'refused') {
         res.writeHead(who.status, { 'content-type': 'text/plain; charset=utf-8', ...who.headers });
         return void res.end(who.body);
@@ -630,9 +642,13 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       }
       // A host whose handshakes keep failing (a pinned app) is tunnelled for a while; a refused
       // one never is.
-      if (hello.kind === 'hello' && choice.intercept && (refused || !pinning.isBypassed(host, now()))) {
-        counted = { get bytesWritten() { return client.bytesRead; }, get bytesRead() { return client.bytesWritten; } };
-        return intercept(client, buffered, { host, port, who }, refused ? null : host);
+      // A host whose certificate keeps being refused (a pinned app) is tunnelled for a while, for
+      // the groups that allows; never a refused host, and never a search engine (its terms matter).
+      const searchEngine = c.url.hostType === 'name' && classifier.searchEngineOf(host) !== null;
+      const pinnable = !refused && !searchEngine && config.tls.pinning.groups.has(group);
+      if (hello.kind === 'hello' && choice.intercept && !(pinnable && pinning.isBypassed(host, now()))) {
+        // The requests inside carry the bytes in their own rows: the tunnel's row counts none.
+        return intercept(client, buffered, { host, port, who }, pinnable ? host : null);
       }
       const dialHost = d.safeSearch?.kind === 'connect-host' ? d.safeSearch.host : host.replace(/^\[|\]$/g, '');
       const upstream = net.connect({ host: dialHost, port, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never });
@@ -707,21 +723,17 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       client.unshift(buffered);
       const secure = new tls.TLSSocket(client, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] }) as InnerSocket;
       secure[INNER] = tunnel;
-      let established = false;
-      secure.once('secure', () => { established = true; });
-      const failed = (why: string): void => {
-        if (established || pinnedHost === null) return;
-        established = true;
-        if (pinning.failed(pinnedHost, client.remoteAddress ?? '', now())) {
-          deps.log.warn({ host: pinnedHost, why }, 'HTTPS inspection paused for this site: handshakes with the school certificate keep failing on several devices (an app that pins its certificate?). Add it to the never-intercept list to make this permanent.');
-        }
-      };
+      const handshake = setTimeout(() => secure.destroy(), HELLO_TIMEOUT_MS);
+      secure.once('secure', () => clearTimeout(handshake));
       secure.on('error', (err: NodeJS.ErrnoException) => {
-        failed(err.code ?? err.message);
+        clearTimeout(handshake);
+        // Only the client's own verdict on the certificate counts towards a pinned app: a
+        // connection closed or reset mid-handshake says nothing about the certificate.
+        if (pinnedHost !== null && REJECTED_CERTIFICATE.has(err.code ?? '')) noteRejection(pinnedHost, client.remoteAddress ?? '', tunnel.who.group, err.code!);
         secure.destroy();
       });
       secure.once('close', () => {
-        failed('closed during the handshake');
+        clearTimeout(handshake);
         client.destroy();
       });
       inner.emit('connection', secure);
@@ -730,8 +742,31 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       deps.log.error({ host: tunnel.host, err: String(err) }, 'could not make a certificate for an inspected site');
       client.destroy();
     };
-    if (ready instanceof Promise) ready.then(start, fail);
-    else start(ready);
+    const guarded = (context: tls.SecureContext): void => {
+      try {
+        start(context);
+      } catch (err) {
+        fail(err);
+      }
+    };
+    if (ready instanceof Promise) ready.then(guarded, fail);
+    else guarded(ready);
+  }
+
+  /**
+   * A device refused the school's certificate for a host. For the groups in tls.pinning.groups
+   * (staff by default), enough devices refusing it tunnel the host undecrypted for a while; for
+   * others it is only logged, since a pupil could refuse on purpose to get round inspection.
+   */
+  function noteRejection(host: string, device: string, group: string, code: string): void {
+    const settings = deps.source.config.tls.pinning;
+    if (!settings.groups.has(group)) {
+      deps.log.info({ host, group, code }, 'a device refused the school certificate (is the root installed on it?)');
+      return;
+    }
+    if (pinning.failed(host, device, now())) {
+      deps.log.warn({ host, group, code }, 'HTTPS inspection paused for this site: devices keep refusing the school certificate (an app that pins its certificate?). Add it to the never-intercept list to make this permanent.');
+    }
   }
 
   return { server, destroyTunnels: () => { for (const t of tunnels) t.destroy(); } };
@@ -754,24 +789,26 @@ function agentCache() {
       connections: 256, keepAliveTimeout: 30_000, headersTimeout: timeout, bodyTimeout: timeout,
       // HTTPS upstreams (decrypted tunnels) are verified against these roots; undici checks the
       // certificate against the host name it dials.
-      connect: { timeout, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, ...(roots ? { ca: roots } : {}) },
+      connect: { timeout, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, ...(roots ? { secureContext: roots } : {}) },
     });
     return agent;
   };
 }
 
-const rootsFor = new WeakMap<TlsConfig, string[] | undefined>();
+const rootsFor = new WeakMap<TlsConfig, tls.SecureContext | undefined>();
 
 /**
  * The CAs upstream servers are verified against: Node's built-in roots, the operating system's
- * where this Node can read them (22.15 and later), and the configured extras. undefined leaves
- * Node's default.
+ * where this Node can read them (22.15 and later), and the configured extras; undefined leaves
+ * Node's default. Built into one context per configuration: passing the certificates as `ca`
+ * made Node parse all 145 roots again for every upstream connection (25 ms of the event loop,
+ * bench/RESULTS.md "HTTPS inspection").
  */
-function upstreamRoots(t: TlsConfig): string[] | undefined {
+function upstreamRoots(t: TlsConfig): tls.SecureContext | undefined {
   if (rootsFor.has(t)) return rootsFor.get(t);
   const read = (tls as { getCACertificates?: (kind: string) => string[] }).getCACertificates;
   const system = read ? read('system') : [];
-  const roots = system.length === 0 && t.upstreamCas.length === 0 ? undefined : [...tls.rootCertificates, ...system, ...t.upstreamCas];
+  const roots = system.length === 0 && t.upstreamCas.length === 0 ? undefined : tls.createSecureContext({ ca: [...tls.rootCertificates, ...system, ...t.upstreamCas] });
   rootsFor.set(t, roots);
   return roots;
 }
@@ -779,7 +816,7 @@ function upstreamRoots(t: TlsConfig): string[] | undefined {
 /** TLS options for a verified connection to an upstream host (a name or an IP address). */
 function upstreamTls(host: string, t: TlsConfig): tls.ConnectionOptions {
   const roots = upstreamRoots(t);
-  return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(roots ? { ca: roots } : {}), rejectUnauthorized: true };
+  return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(roots ? { secureContext: roots } : {}), rejectUnauthorized: true };
 }
 
 type RequestTarget =

@@ -181,6 +181,57 @@ export const MIGRATIONS: readonly Migration[] = [
     // version 3 made here was never written to.
     sql: 'DROP TABLE alerts;',
   },
+  {
+    version: 5,
+    name: 'staff app: roles, sessions, unblock requests',
+    // The unblocks table version 3 made was never written to; the staff app's requests need
+    // more than it held (the page asked from, who approves, the decision's note, revocation).
+    sql: `
+      -- Staff roles, comma-separated: technician, dsl, slt, teacher, governor. Pupils have none.
+      ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '';
+      -- Where a requester is told about decisions on their unblock requests.
+      ALTER TABLE users ADD COLUMN email TEXT;
+
+      -- Signed-in sessions. The id is a SHA-256 of the cookie's token: the database alone holds
+      -- no usable session. csrf is the token every form and API change must carry.
+      CREATE TABLE sessions (
+        id         TEXT    PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf       TEXT    NOT NULL,
+        created_at TEXT    NOT NULL,
+        expires_at TEXT    NOT NULL,
+        address    TEXT
+      );
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE INDEX sessions_expires ON sessions (expires_at);
+
+      DROP TABLE unblocks;
+      CREATE TABLE unblocks (
+        id            INTEGER PRIMARY KEY,
+        requested_at  TEXT    NOT NULL,
+        requested_by  TEXT    NOT NULL,
+        url           TEXT    NOT NULL,
+        site          TEXT    NOT NULL,
+        categories    TEXT    NOT NULL DEFAULT '',
+        reference     TEXT,
+        target_kind   TEXT    NOT NULL CHECK (target_kind IN ('group', 'users', 'user')),
+        target        TEXT    NOT NULL,
+        target_name   TEXT,
+        reason        TEXT    NOT NULL,
+        starts_at     TEXT    NOT NULL,
+        ends_at       TEXT    NOT NULL,
+        approver_role TEXT    NOT NULL CHECK (approver_role IN ('technician', 'slt', 'auto')),
+        state         TEXT    NOT NULL DEFAULT 'requested' CHECK (state IN ('requested', 'approved', 'declined', 'revoked')),
+        decided_by    TEXT,
+        decided_at    TEXT,
+        decision_note TEXT,
+        revoked_by    TEXT,
+        revoked_at    TEXT
+      );
+      CREATE INDEX unblocks_state ON unblocks (state, ends_at);
+      CREATE INDEX unblocks_requested ON unblocks (requested_at);
+    `,
+  },
 ];
 
 /** The database cannot be used by this code: newer than it, or from a different line of migrations. */

@@ -34,6 +34,10 @@ export interface UserRow {
   readonly disabled: boolean;
   /** A year-group or visitor login used by several people. */
   readonly shared: boolean;
+  /** Staff roles in the web app (none for pupils). */
+  readonly roles: readonly Role[];
+  /** Where the staff app tells this person about their requests, if anywhere. */
+  readonly email: string | null;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
 }
@@ -44,7 +48,25 @@ export interface NewUser {
   readonly password: string;
   readonly displayName?: string | undefined;
   readonly shared?: boolean | undefined;
+  readonly roles?: readonly Role[] | undefined;
+  readonly email?: string | undefined;
 }
+
+/** What a member of staff may do in the web app; a person may hold several. */
+export const ROLES = ['technician', 'dsl', 'slt', 'teacher', 'governor'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Roles from a comma-separated list; an error message for one that is not a role. */
+export function parseRoles(text: string): readonly Role[] | { error: string } {
+  const out: Role[] = [];
+  for (const part of text.split(',').map((r) => r.trim().toLowerCase()).filter((r) => r !== '')) {
+    if (!(ROLES as readonly string[]).includes(part)) return { error: `"${part}" is not a role: use ${ROLES.join(', ')}` };
+    if (!out.includes(part as Role)) out.push(part as Role);
+  }
+  return out;
+}
+
+const EMAIL = /^[^\s@,;<>"]{1,64}@[^\s@,;<>"]{1,253}\.[^\s@,;<>"]+$/;
 
 export type VerifyResult =
   | { readonly ok: true; readonly user: UserRow }
@@ -90,11 +112,13 @@ interface DbRow {
   group_id: string;
   disabled: number;
   shared: number;
+  roles: string;
+  email: string | null;
   created_at: string | null;
   updated_at: string | null;
 }
 
-const COLUMNS = 'id, username, display_name, group_id, disabled, shared, created_at, updated_at';
+const COLUMNS = 'id, username, display_name, group_id, disabled, shared, roles, email, created_at, updated_at';
 
 export class UserStore {
   readonly #db: Database;
@@ -110,6 +134,7 @@ export class UserStore {
     getWithHash: Statement<[string], DbRow & { password_hash: string }>;
     list: Statement<[], DbRow>;
     insert: Statement<[string, string | null, string, string, number, string, string]>;
+    setRoles: Statement<[string, string | null, string, string]>;
     setPassword: Statement<[string, string, string]>;
     setDisabled: Statement<[number, string, string]>;
     update: Statement<[{ username: string; group: string; hash: string; name: string | null; keepName: number; shared: number | null; now: string }]>;
@@ -131,6 +156,7 @@ export class UserStore {
       insert: db.prepare('INSERT INTO users (username, display_name, group_id, password_hash, shared, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?'),
       setDisabled: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?'),
+      setRoles: db.prepare('UPDATE users SET roles = ?, email = ?, updated_at = ? WHERE username = ?'),
       update: db.prepare(`UPDATE users SET group_id = @group, password_hash = @hash,
         display_name = CASE WHEN @keepName THEN display_name ELSE @name END,
         shared = COALESCE(@shared, shared), updated_at = @now WHERE username = @username`),
@@ -140,7 +166,7 @@ export class UserStore {
   /** Adds a user. Throws UserError when a field is not acceptable or the username is taken. */
   async add(user: NewUser): Promise<UserRow> {
     const shared = user.shared === true;
-    const problem = checkUsername(user.username) ?? this.#checkGroup(user.group) ?? checkDisplayName(user.displayName) ?? checkPassword(user.password, shared);
+    const problem = checkUsername(user.username) ?? this.#checkGroup(user.group) ?? checkDisplayName(user.displayName) ?? checkEmail(user.email) ?? checkPassword(user.password, shared);
     if (problem) throw new UserError(problem);
     if (this.get(user.username)) throw new UserError(`user "${user.username}" already exists: use "users passwd" to change the password`);
     const hash = await this.#hash(user.password);
@@ -148,6 +174,7 @@ export class UserStore {
     try {
       return this.#db.transaction(() => {
         this.#sql.insert.run(user.username, emptyToNull(user.displayName), user.group, hash, shared ? 1 : 0, now, now);
+        if (user.roles?.length || user.email) this.#sql.setRoles.run((user.roles ?? []).join(','), emptyToNull(user.email), now, user.username);
         return this.#record('user.added', this.#require(user.username), {});
       }).immediate();
     } catch (err) {
@@ -165,6 +192,17 @@ export class UserStore {
     return this.#db.transaction(() => {
       if (this.#sql.setPassword.run(hash, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
       return this.#record('user.password-changed', this.#require(username), {});
+    }).immediate();
+  }
+
+  /** Sets a person's staff roles (and e-mail address, when given). Audited. */
+  setRoles(username: string, roles: readonly Role[], email?: string | null): UserRow {
+    const user = this.#require(username);
+    const problem = checkEmail(email ?? undefined);
+    if (problem) throw new UserError(problem);
+    return this.#db.transaction(() => {
+      this.#sql.setRoles.run(roles.join(','), email === undefined ? user.email : emptyToNull(email ?? undefined), this.#now().toISOString(), username);
+      return this.#record('user.roles-changed', this.#require(username), { previousRoles: user.roles });
     }).immediate();
   }
 
@@ -311,7 +349,7 @@ export class UserStore {
 
   /** Appends the audit row for a change to user (call inside the change's transaction) and returns user. */
   #record(action: string, user: UserRow, extra: Record<string, unknown>): UserRow {
-    const detail = { group: user.group, displayName: user.displayName, shared: user.shared, disabled: user.disabled, ...extra };
+    const detail = { group: user.group, displayName: user.displayName, shared: user.shared, disabled: user.disabled, roles: user.roles, ...extra };
     this.#audit.append({ actor: this.#actor ?? processActor(), action, subject: user.username, detail });
     return user;
   }
@@ -403,6 +441,11 @@ function noSuchUser(username: string): UserError {
   return new UserError(`no user "${username.slice(0, 80)}"`);
 }
 
+function checkEmail(email: string | undefined | null): string | undefined {
+  if (email === undefined || email === null || email.trim() === '') return undefined;
+  return EMAIL.test(email.trim()) ? undefined : `"${email}" is not an e-mail address`;
+}
+
 function emptyToNull(s: string | undefined): string | null {
   const t = s?.trim();
   return t ? t : null;
@@ -411,7 +454,8 @@ function emptyToNull(s: string | undefined): string | null {
 function toUser(row: DbRow): UserRow {
   return {
     id: row.id, username: row.username, displayName: row.display_name, group: row.group_id,
-    disabled: row.disabled !== 0, shared: row.shared !== 0, createdAt: row.created_at, updatedAt: row.updated_at,
+    disabled: row.disabled !== 0, shared: row.shared !== 0, roles: row.roles === '' ? [] : (row.roles.split(',') as Role[]), email: row.email,
+    createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }
 

@@ -63,7 +63,9 @@ export function certNameFor(host: string): CertName {
   if (name === '' || name.length > 253 || !name.split('.').every((l) => LABEL.test(l))) {
     throw new CertNameError(`"${host.slice(0, 100)}" is not a host name a certificate can be made for`);
   }
-  if (isPublicSuffix(name)) return { key: name, names: [name], ips: [] };
+  // A public suffix gets only its own name; so does a host whose first label holds "_", which
+  // OpenSSL will not match against a wildcard.
+  if (isPublicSuffix(name) || name.split('.', 1)[0]!.includes('_')) return { key: name, names: [name], ips: [] };
   const parent = name.slice(name.indexOf('.') + 1);
   const base = isPublicSuffix(parent) ? name : parent;
   return { key: `*.${base}`, names: [base, `*.${base}`], ips: [] };

@@ -39,7 +39,7 @@ export interface TlsConfig {
    * A host whose TLS handshake with Schoolgate's certificate fails on this many different devices
    * within the window (an app that pins its certificate) is tunnelled undecrypted for a while.
    */
-  readonly pinning: { readonly devices: number; readonly windowMs: number; readonly bypassMs: number };
+  readonly pinning: { readonly devices: number; readonly windowMs: number; readonly bypassMs: number; readonly groups: ReadonlySet<string> };
   /** `ca rotate`: days the previous root stays trusted through a cross-certificate. */
   readonly rotationGraceDays: number;
 }
@@ -54,7 +54,7 @@ export const NO_TLS_CONFIG: TlsConfig = {
   never: { file: null, categories: new Set(), sites: SiteList.empty() },
   upstreamCas: [],
   certificateDays: 7,
-  pinning: { devices: 3, windowMs: 10 * MINUTE, bypassMs: 60 * MINUTE },
+  pinning: { devices: 3, windowMs: 10 * MINUTE, bypassMs: 60 * MINUTE, groups: new Set(['staff']) },
   rotationGraceDays: 30,
 };
 
@@ -79,7 +79,7 @@ export function parseTlsConfig(check: Checker, value: unknown, dir: string, cate
   }
   const num = (key: string, fallback: number, max: number): number =>
     root[key] === undefined ? fallback : check.number(['tls', key], root[key], { min: 1, max, integer: true }) ?? fallback;
-  const pinning = root.pinning === undefined ? {} : check.object(['tls', 'pinning'], root.pinning, ['devices', 'withinMinutes', 'bypassMinutes']) ?? {};
+  const pinning = root.pinning === undefined ? {} : check.object(['tls', 'pinning'], root.pinning, ['devices', 'withinMinutes', 'bypassMinutes', 'groups']) ?? {};
   const pin = (key: string, fallback: number, max: number): number =>
     pinning[key] === undefined ? fallback : check.number(['tls', 'pinning', key], pinning[key], { min: 1, max, integer: true }) ?? fallback;
   return {
@@ -91,9 +91,21 @@ export function parseTlsConfig(check: Checker, value: unknown, dir: string, cate
       devices: pin('devices', 3, 1000),
       windowMs: pin('withinMinutes', 10, 24 * 60) * MINUTE,
       bypassMs: pin('bypassMinutes', 60, 7 * 24 * 60) * MINUTE,
+      groups: pinning.groups === undefined ? new Set([...NO_TLS_CONFIG.pinning.groups].filter((g) => groups.has(g))) : groupList(check, ['tls', 'pinning', 'groups'], pinning.groups, groups),
     },
     rotationGraceDays: num('rotationGraceDays', 30, 365),
   };
+}
+
+function groupList(check: Checker, at: KeyPath, v: unknown, groups: ReadonlySet<string>): ReadonlySet<string> {
+  const out = new Set<string>();
+  (check.array(at, v) ?? []).forEach((g, i) => {
+    const id = check.string([...at, i], g);
+    if (id === undefined) return;
+    if (!groups.has(id)) check.fail([...at, i], `unknown group "${id}"`, `use one of: ${[...groups].join(', ')}`);
+    else out.add(id);
+  });
+  return out;
 }
 
 function parseRule(check: Checker, at: KeyPath, raw: unknown, categories: { has(id: string): boolean }): InterceptRule | undefined {

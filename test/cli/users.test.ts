@@ -52,7 +52,7 @@ describe('schoolgate users', () => {
     const json = await schoolgate(['users', 'list', '--json', '--data', data]);
     const users = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(users.map((u) => [u.username, u.group, u.shared, u.disabled])).toEqual([['Alice', 'ks2', false, false], ['year3', 'ks1', true, false]]);
-    expect(Object.keys(users[0]!).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'group', 'id', 'shared', 'updatedAt', 'username']);
+    expect(Object.keys(users[0]!).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'email', 'group', 'id', 'roles', 'shared', 'updatedAt', 'username']);
     expect(json.stdout).not.toContain('scrypt');
     expectNoPassword(add, shared, list, json);
     expect(await verify(data, 'alice', 'Tr0ub4dor&3')).toBe('ok');
@@ -189,11 +189,23 @@ describe('schoolgate users', () => {
   it('explains itself, and an unknown action', async () => {
     const help = await schoolgate(['users', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Actions:\n\s+add\s.*\n\s+list\s/);
+    expect(help.stdout).toMatch(/Actions:\n\s+add\s.*\n\s+roles\s.*\n\s+list\s/);
     const top = await schoolgate(['--help']);
     expect(top.stdout).toMatch(/\n\s+users\s+add, list, disable or import/);
     const bad = await schoolgate(['users', 'delete', 'amy']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('unknown users action "delete": use add, list, disable, enable, passwd, import');
+    expect(bad.stderr).toContain('unknown users action "delete": use add, roles, list, disable, enable, passwd, import');
+  });
+
+  it('adds the first staff account with only --role (group staff), and sets roles later', async () => {
+    const data = join(tmp.dir, 'roles');
+    const add = await schoolgate(['users', 'add', 'it.tech', '--role', 'technician', '--email', 'it@school.example', '--password-stdin', '--data', data], 'a long passphrase');
+    expect(add.stderr).toBe('');
+    expect(add.stdout.trim()).toBe('added it.tech, group staff, roles technician');
+    const set = await schoolgate(['users', 'roles', 'it.tech', '--role', 'technician,slt', '--data', data]);
+    expect(set.stdout.trim()).toBe('it.tech: roles technician, slt, e-mail it@school.example');
+    const bad = await schoolgate(['users', 'roles', 'it.tech', '--role', 'head', '--data', data]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--role: "head" is not a role');
   });
 });

@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,7 @@ let proxy: Proxy;
 let proxyPort = 0;
 let alerts: AlertService;
 let traffic: TrafficLog;
+let yaml = '';
 let config: SchoolgateConfig;
 const rootFile = join(tmp.dir, 'school-root.pem');
 
@@ -77,9 +79,10 @@ beforeAll(async () => {
   mkdirSync(join(tmp.dir, 'block-list'));
   writeFileSync(join(tmp.dir, 'block-list', 'urls'), 'site.example.test/forbidden\n');
   writeFileSync(join(tmp.dir, 'never.yaml'), 'categories: [finance]\nsites:\n  - bank.example.test\n');
-  const yaml = `proxy:
+  yaml = `proxy:
   networks:
     - { cidr: 127.0.0.0/8, group: ks2 }
+    - { cidr: 127.0.2.0/24, group: staff }
   connectPorts: [443, ${originPort}, ${badPort}]
   allowPrivate: [127.0.0.0/8]
   resolve:
@@ -92,6 +95,8 @@ tls:
     ks2:
       categories: [search-engines]
       sites: [site.example.test, bank.example.test, ws.example.test, untrusted.example.test, pinned.example.test, www.fresh.test]
+    staff:
+      sites: [site.example.test, pinned.example.test]
   neverIntercept: ${join(tmp.dir, 'never.yaml')}
   upstreamCAs: [${join(tmp.dir, 'upstream-ca.pem')}]
   pinning: { devices: 3, withinMinutes: 10, bypassMinutes: 60 }
@@ -216,23 +221,67 @@ describe('HTTPS inspection', () => {
     expect(certs.stats.mints - before).toBe(1);
   });
 
-  it('tunnels a site undecrypted after its handshake fails on three devices (a pinned app)', async () => {
-    for (const device of ['127.0.0.31', '127.0.0.32', '127.0.0.33']) {
-      // A client that does not trust the school's root: its handshake fails.
-      await expect(tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: upstreamCaPem, localAddress: device })).rejects.toThrow();
-    }
-    // The third failure is noted when the proxy sees the handshake end, just after the client does.
+  it('tunnels a site undecrypted for staff after three staff devices refuse its certificate (a pinned app)', async () => {
+    // curl trusting only the upstream CA refuses the school's certificate with a TLS alert.
+    const refuse = (device: string) => run('curl', ['-sS', '--max-time', '10', '--interface', device, '--cacert', join(tmp.dir, 'upstream-ca.pem'), '-x', `http://127.0.0.1:${proxyPort}`, `https://pinned.example.test:${originPort}/`])
+      .then(() => 'accepted', () => 'refused');
+    for (const device of ['127.0.2.31', '127.0.2.32', '127.0.2.33']) expect(await refuse(device)).toBe('refused');
     let socket: import('node:tls').TLSSocket | undefined;
+    // The third refusal is noted when the proxy reads the alert, just after curl gives up.
     expect(await eventually(async () => {
-      socket = await tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: upstreamCaPem, localAddress: '127.0.0.34' }).catch(() => undefined);
+      socket = await tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: upstreamCaPem, localAddress: '127.0.2.34' }).catch(() => undefined);
       return socket !== undefined;
     }, 5_000, 100)).toBe(true);
     expect(issuerOf(socket!)).toBe('Upstream test CA');
     socket!.destroy();
-    // Other sites are still decrypted.
-    const other = await tlsThroughProxy(proxyPort, 'site.example.test', originPort, { ca: ca.certPem });
-    expect(issuerOf(other)).toMatch(/Schoolgate Root CA/);
-    other.destroy();
+    // Pupils are still decrypted there: their refusals could be deliberate.
+    const pupil = await tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: ca.certPem, localAddress: '127.0.0.35' });
+    expect(issuerOf(pupil)).toMatch(/Schoolgate Root CA/);
+    pupil.destroy();
+  });
+
+  it('does not stop decrypting for pupils who refuse the certificate, or for handshakes merely abandoned', async () => {
+    const refuse = (device: string) => run('curl', ['-sS', '--max-time', '10', '--interface', device, '--cacert', join(tmp.dir, 'upstream-ca.pem'), '-x', `http://127.0.0.1:${proxyPort}`, `https://site.example.test:${originPort}/`])
+      .then(() => 'accepted', () => 'refused');
+    for (const device of ['127.0.0.41', '127.0.0.42', '127.0.0.43', '127.0.0.44']) expect(await refuse(device)).toBe('refused');
+    // Staff devices that send a ClientHello and hang up prove nothing about the certificate.
+    for (const device of ['127.0.2.51', '127.0.2.52', '127.0.2.53', '127.0.2.54']) {
+      await new Promise<void>((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `site.example.test:${originPort}`, localAddress: device, agent: false });
+        req.on('connect', (_res, raw) => {
+          const t = tls.connect({ socket: raw, servername: 'site.example.test', rejectUnauthorized: false });
+          t.on('error', () => undefined);
+          raw.once('data', () => undefined);
+          setTimeout(() => { raw.destroy(); resolve(); }, 20);
+        });
+        req.end();
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    for (const device of ['127.0.0.45', '127.0.2.55']) {
+      const s = await tlsThroughProxy(proxyPort, 'site.example.test', originPort, { ca: ca.certPem, localAddress: device });
+      expect(issuerOf(s)).toMatch(/Schoolgate Root CA/);
+      s.destroy();
+    }
+  });
+
+  it('closes a decrypted connection whose request headers do not arrive in time (408)', async () => {
+    const slow = await startProxy(tmp.dir, yaml.replace('proxy:\n', 'proxy:\n  limits: { headerTimeoutSeconds: 1 }\n'), undefined, { tls: { context: (h) => certs.context(h), caCertPem: ca.certPem } });
+    try {
+      const socket = await tlsThroughProxy(slow.port, 'site.example.test', originPort, { ca: ca.certPem });
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => { text += d; });
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => resolve(text));
+        // Half a request line, then nothing.
+        socket.write('GET /slow HTTP/1.1\r\nHost: site.example.test\r\n');
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await closeAll(slow.proxy);
+    }
   });
 
   it('serves its own pages over HTTPS at the page host, with forms posting there', async () => {

@@ -242,12 +242,12 @@ describe('user changes in the audit chain', () => {
     expect(result).toMatchObject({ added: 1, updated: 1, errors: [{ line: 4 }] });
 
     expect(rows().map((r) => [r.actor, r.action, r.subject, JSON.parse(r.detail)])).toEqual([
-      ['it.technician', 'user.added', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: false }],
-      ['it.technician', 'user.password-changed', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: false }],
-      ['it.technician', 'user.disabled', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: true }],
-      ['it.technician', 'user.enabled', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: false }],
-      ['it.technician', 'user.updated', 'Alice', { group: 'staff', displayName: 'Alice Smith', shared: false, disabled: false, previousGroup: 'ks2', passwordSet: true, via: 'import' }],
-      ['it.technician', 'user.added', 'bob', { group: 'ks1', displayName: null, shared: false, disabled: false, via: 'import' }],
+      ['it.technician', 'user.added', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: false, roles: [] }],
+      ['it.technician', 'user.password-changed', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: false, roles: [] }],
+      ['it.technician', 'user.disabled', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: true, roles: [] }],
+      ['it.technician', 'user.enabled', 'Alice', { group: 'ks2', displayName: 'Alice Smith', shared: false, disabled: false, roles: [] }],
+      ['it.technician', 'user.updated', 'Alice', { group: 'staff', displayName: 'Alice Smith', shared: false, disabled: false, roles: [], previousGroup: 'ks2', passwordSet: true, via: 'import' }],
+      ['it.technician', 'user.added', 'bob', { group: 'ks1', displayName: null, shared: false, disabled: false, roles: [], via: 'import' }],
     ]);
     const everything = JSON.stringify(db.prepare('SELECT * FROM audit').all());
     for (const p of PASSWORDS) expect(everything).not.toContain(p);

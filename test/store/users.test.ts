@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/db.js';
 import { MIGRATIONS, runMigrations, SchemaError, type Migration } from '../../src/store/migrations.js';
-import { hashPassword, UserError, UserStore, verifyPassword } from '../../src/store/users.js';
+import { hashPassword, parseRoles, UserError, UserStore, verifyPassword } from '../../src/store/users.js';
 import { tempDir } from '../helpers/lists.js';
 
 const tmp = tempDir('schoolgate-store-');
@@ -28,7 +28,7 @@ describe('openDatabase', () => {
       expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
       expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
       const columns = (db.prepare('PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
-      expect(columns).toEqual(['id', 'username', 'display_name', 'group_id', 'password_hash', 'disabled', 'shared', 'created_at', 'updated_at']);
+      expect(columns).toEqual(['id', 'username', 'display_name', 'group_id', 'password_hash', 'disabled', 'shared', 'created_at', 'updated_at', 'roles', 'email']);
     } finally {
       db.close();
     }
@@ -122,7 +122,7 @@ describe('UserStore', () => {
     const added = await store.add({ username: 'Alice.Smith', group: 'ks2', password: 'correct horse', displayName: 'Alice Smith' });
     await store.add({ username: 'y3', group: 'ks1', password: 'frog', shared: true });
     expect(added).toEqual({
-      id: expect.any(Number), username: 'Alice.Smith', displayName: 'Alice Smith', group: 'ks2', disabled: false, shared: false,
+      id: expect.any(Number), username: 'Alice.Smith', displayName: 'Alice Smith', group: 'ks2', disabled: false, shared: false, roles: [], email: null,
       createdAt: '2026-09-01T08:00:00.000Z', updatedAt: '2026-09-01T08:00:00.000Z',
     });
     expect(store.get('alice.smith')).toEqual(added);
@@ -330,5 +330,29 @@ describe('UserStore.importCsv', () => {
     expect(result).toEqual({ added: 1, updated: 1, errors: [{ line: 4, message: expect.stringMatching(/at least 8/) }] });
     expect(store.list().map((u) => [u.username, u.group])).toEqual([['amy', 'ks2']]);
     expect((await store.verify('amy', 'lemonade-0')).ok).toBe(true);
+  });
+});
+
+describe('staff roles', () => {
+  it('adds a user with roles and an e-mail address, changes them with an audit row, and refuses what is not a role', async () => {
+    const t = tempDir();
+    const db = openDatabase(t.dir);
+    try {
+      const store = new UserStore(db, { groups: new Set(['staff', 'ks2']), actor: 'test' });
+      const added = await store.add({ username: 'j.teacher', group: 'staff', password: 'correct horse', roles: ['teacher'], email: 'j.teacher@school.example' });
+      expect(added).toMatchObject({ roles: ['teacher'], email: 'j.teacher@school.example' });
+      expect(store.setRoles('j.teacher', ['teacher', 'slt']).roles).toEqual(['teacher', 'slt']);
+      expect(store.get('j.teacher')!.email).toBe('j.teacher@school.example');
+      expect(store.setRoles('j.teacher', [], null)).toMatchObject({ roles: [], email: null });
+      expect(() => store.setRoles('j.teacher', ['teacher'], 'not an address')).toThrow(/not an e-mail address/);
+      expect(parseRoles('teacher, SLT,teacher')).toEqual(['teacher', 'slt']);
+      expect(parseRoles('teacher,headteacher')).toEqual({ error: '"headteacher" is not a role: use technician, dsl, slt, teacher, governor' });
+      const rows = db.prepare("SELECT action, detail FROM audit WHERE subject = 'j.teacher' ORDER BY id").all() as { action: string; detail: string }[];
+      expect(rows.map((r) => r.action)).toEqual(['user.added', 'user.roles-changed', 'user.roles-changed']);
+      expect(JSON.parse(rows[1]!.detail)).toMatchObject({ roles: ['teacher', 'slt'], previousRoles: ['teacher'] });
+    } finally {
+      db.close();
+      t.cleanup();
+    }
   });
 });

@@ -65,7 +65,7 @@ describe('the tls: section', () => {
     const shipped = loadConfig(writeTestConfig(tmp.dir, ''));
     expect([...shipped.tls.intercept.keys()].sort()).toEqual(['ks1', 'ks2', 'staff']);
     expect(shipped.tls.never.sites.size).toBeGreaterThan(10);
-    expect(shipped.tls.pinning).toEqual({ devices: 3, windowMs: 600_000, bypassMs: 3_600_000 });
+    expect(shipped.tls.pinning).toEqual({ devices: 3, windowMs: 600_000, bypassMs: 3_600_000, groups: new Set(['staff']) });
   });
 
   it('reports every mistake with its file and line', () => {

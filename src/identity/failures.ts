@@ -1,0 +1,94 @@
+// Repeated failed sign-ins from one place (a device's address): counted in a window, slowed from
+// the third, refused for a while after too many. Used by proxy sign-in and the staff app, so a
+// pupil cannot guess a teacher's password through either.
+
+export interface FailureOptions {
+  readonly now?: () => number;
+  /** Failures within `windowMs` before the key is locked out. */
+  readonly maxFailures?: number;
+  readonly windowMs?: number;
+  readonly lockoutMs?: number;
+}
+
+export type FailureVerdict =
+  /** Go on: answer after `delayMs` (0 for the first two failures, then up to 2 s). */
+  | { readonly kind: 'retry'; readonly delayMs: number }
+  /** Too many failures: refuse without checking. */
+  | { readonly kind: 'locked'; readonly retryAfterS: number };
+
+interface Failures {
+  count: number;
+  first: number;
+  lockedUntil: number;
+}
+
+/** Past this many keys on record, expired ones are dropped before adding another. */
+const PRUNE_AT = 10_000;
+
+export class FailureLimiter {
+  private readonly failures = new Map<string, Failures>();
+  private readonly now: () => number;
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  private readonly lockoutMs: number;
+
+  constructor(opts: FailureOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.maxFailures = opts.maxFailures ?? 10;
+    this.windowMs = opts.windowMs ?? 5 * 60_000;
+    this.lockoutMs = opts.lockoutMs ?? 15 * 60_000;
+  }
+
+  /** Seconds the key is still locked out for; 0 when it is not. */
+  lockedFor(key: string): number {
+    const f = this.failures.get(key);
+    const t = this.now();
+    return f && f.lockedUntil > t ? Math.ceil((f.lockedUntil - t) / 1000) : 0;
+  }
+
+  /**
+   * Counts an attempt before the slow check, so guesses sent all at once count too; 'locked'
+   * when this one is already past the limit.
+   */
+  attempt(key: string): FailureVerdict {
+    const t = this.now();
+    let f = this.failures.get(key);
+    if (!f || (t - f.first > this.windowMs && f.lockedUntil <= t)) {
+      if (!f && this.failures.size >= PRUNE_AT) this.prune(t);
+      f = { count: 0, first: t, lockedUntil: 0 };
+      this.failures.set(key, f);
+    }
+    f.count++;
+    return f.count > this.maxFailures ? this.lock(f) : { kind: 'retry', delayMs: 0 };
+  }
+
+  /** The attempt failed: how to answer it. */
+  failed(key: string): FailureVerdict {
+    const f = this.failures.get(key);
+    if (!f) return { kind: 'retry', delayMs: 0 };
+    if (f.count >= this.maxFailures) return this.lock(f);
+    // From the third failure, each answer comes a little later (capped at 2 s).
+    return { kind: 'retry', delayMs: f.count < 3 ? 0 : Math.min(2000, (f.count - 2) * 250) };
+  }
+
+  /** The attempt succeeded: the key starts afresh. */
+  succeeded(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** How many keys have failures on record (for tests and status). */
+  get tracked(): number {
+    return this.failures.size;
+  }
+
+  /** Drops keys whose window and lockout have passed (many devices fail once and go). */
+  private prune(t: number): void {
+    for (const [key, f] of this.failures) if (t - f.first > this.windowMs && f.lockedUntil <= t) this.failures.delete(key);
+  }
+
+  private lock(f: Failures): FailureVerdict {
+    const t = this.now();
+    if (f.lockedUntil <= t) f.lockedUntil = t + this.lockoutMs;
+    return { kind: 'locked', retryAfterS: Math.ceil((f.lockedUntil - t) / 1000) };
+  }
+}

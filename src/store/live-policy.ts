@@ -1,0 +1,65 @@
+// What the proxy reads per request: the list service's snapshot with the unblocks in force laid
+// over its policy. The overlay is rebuilt (once, then swapped with one assignment) when an
+// unblock changes, when configuration or lists reload, and every minute so ended unblocks drop
+// out of the list; each unblock's own start and end are enforced to the second by decide().
+import type { Classifier } from '../classify/classifier.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { withUnblocks } from '../policy/compile.js';
+import type { Unblock } from '../policy/types.js';
+
+export interface BaseSource {
+  readonly classifier: Classifier;
+  readonly config: SchoolgateConfig;
+}
+
+export class LivePolicy {
+  #base: SchoolgateConfig | null = null;
+  #effective: SchoolgateConfig | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly source: BaseSource,
+    private readonly unblocks: { inForce(now: Date): Unblock[] },
+    private readonly opts: { now?: () => Date; log?: Logger } = {},
+  ) {}
+
+  get classifier(): Classifier {
+    return this.source.classifier;
+  }
+
+  /** The configuration with unblocks applied; rebuilt lazily when the base snapshot changes. */
+  get config(): SchoolgateConfig {
+    const base = this.source.config;
+    if (base !== this.#base || this.#effective === null) this.refresh();
+    return this.#effective!;
+  }
+
+  /** Rebuilds the overlay now (after an unblock is approved, revoked or declined). */
+  refresh(): void {
+    const base = this.source.config;
+    const now = this.opts.now?.() ?? new Date();
+    let effective = base;
+    try {
+      const active = this.unblocks.inForce(now);
+      if (active.length > 0) effective = { ...base, policy: withUnblocks(base.policy, active) };
+    } catch (err) {
+      // A bad row must not take filtering down: keep the last good overlay (or none) and say so.
+      this.opts.log?.error({ err: String(err) }, 'unblocks could not be applied; the previous ones stay in force');
+      if (this.#effective !== null && this.#base === base) return;
+    }
+    this.#base = base;
+    this.#effective = effective;
+  }
+
+  /** Refreshes every `everyMs` until stop(). */
+  start(everyMs = 60_000): void {
+    this.#timer = setInterval(() => this.refresh(), everyMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}
