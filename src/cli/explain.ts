@@ -9,6 +9,7 @@ import { CA_FILES, caFolder } from '../tls/ca.js';
 import { chooseInterception, type InterceptChoice } from '../tls/intercept.js';
 import { loadLists } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
+import { instantOf } from '../policy/time.js';
 import type { TraceStep } from '../policy/types.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
@@ -72,20 +73,9 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
 
 /** An ISO time; without a zone it is read in the school's time zone. `option` names it in the error. */
 export function parseAt(text: string, timeZone: string, option = '--at'): Date {
-  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
-  const d = new Date(hasZone ? text : `${text}Z`);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${option}: "${text}" is not an ISO time (write 2026-11-20T14:45, or with a zone: 2026-11-20T14:45Z)`);
-  if (hasZone) return d;
-  // Read as local wall time: shift by the zone's offset at that moment (twice, to settle across a change).
-  let t = d.getTime();
-  for (let i = 0; i < 2; i++) t = d.getTime() - offsetMs(new Date(t), timeZone);
-  return new Date(t);
-}
-
-function offsetMs(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(at);
-  const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(at.getTime() / 1000) * 1000;
+  const d = instantOf(text, timeZone);
+  if (d === null) throw new UsageError(`${option}: "${text}" is not an ISO time (write 2026-11-20T14:45, or with a zone: 2026-11-20T14:45Z)`);
+  return d;
 }
 
 /**

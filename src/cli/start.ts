@@ -8,6 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
+import { buildAdminApp } from '../admin/app.js';
+import { mailer } from '../admin/mail.js';
+import { configApplier } from '../admin/policy-edit.js';
+import { LivePolicy } from '../store/live-policy.js';
+import { SessionStore } from '../store/sessions.js';
+import { UnblockStore } from '../store/unblocks.js';
 import { loadCa } from '../tls/ca.js';
 import { interceptionFor } from '../tls/interception.js';
 import type { SchoolgateConfig } from '../config/load.js';
@@ -24,11 +30,11 @@ import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type C
 const spec = {
   name: 'start',
   summary: 'run Schoolgate in the foreground',
-  usage: 'start [--port N] [--config FILE] [--data DIR]',
+  usage: 'start [--port N] [--admin-port N] [--config FILE] [--data DIR]',
   details: 'Loads the configuration and every list (off the event loop), listens as an HTTP(S) proxy\n(port 3128 unless proxy.port or --port says otherwise), refreshes downloaded lists on their\nschedules, sends the safeguarding digests at their times, reloads configuration and lists on\nSIGHUP ("schoolgate lists reload"), and stops on SIGTERM or Ctrl-C, draining requests in flight\nfor up to 10 s. Logs are JSON lines on standard output.',
-  options: { ...COMMON_OPTIONS, port: { type: 'string', short: 'p' } },
-  help: { ...COMMON_HELP, port: 'port to listen on (default: proxy.port in the config, 3128)' },
-} as const satisfies CommandSpec<typeof COMMON_OPTIONS & { port: { type: 'string'; short: 'p' } }>;
+  options: { ...COMMON_OPTIONS, port: { type: 'string', short: 'p' }, 'admin-port': { type: 'string' } },
+  help: { ...COMMON_HELP, port: 'port to listen on (default: proxy.port in the config, 3128)', 'admin-port': 'port of the staff web app (default: admin.port in the config, 8081)' },
+} as const satisfies CommandSpec<typeof COMMON_OPTIONS & { port: { type: 'string'; short: 'p' }; 'admin-port': { type: 'string' } }>;
 
 export async function startCommand(argv: string[], io: Io): Promise<number> {
   const { values, help } = parse(spec, argv);
@@ -66,7 +72,23 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   const interception = ca ? interceptionFor(ca, { validityDays: service.config.tls.certificateDays, log }) : null;
   if (interception) log.info({ root: interception.fingerprint, groups: [...service.config.tls.intercept.keys()] }, 'HTTPS inspection on');
   else log.info('HTTPS inspection off: no school CA yet (npx schoolgate ca init); HTTPS is filtered by site name');
-  const { server, destroyTunnels } = createProxyServer({ source: service, log, auth, concerns: new ConcernStore(db), traffic, alerts, ...(interception ? { tls: interception } : {}) });
+  // Approved unblocks laid over the policy the proxy reads; rebuilt when one changes, on reload, and each minute.
+  const unblocks = new UnblockStore(db);
+  const live = new LivePolicy(service, unblocks, { log });
+  service.onReload(() => live.refresh());
+  live.start();
+  const { server, destroyTunnels } = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts, ...(interception ? { tls: interception } : {}) });
+  // The staff web app, on its own port, in this process.
+  const admin = buildAdminApp({
+    db, users, sessions: new SessionStore(db, { lifetimeMs: service.config.admin.sessionMs }), unblocks, source: live, log,
+    unblocksChanged: () => live.refresh(),
+    applyConfig: configApplier(service, db),
+    mail: mailer(() => service.config),
+  });
+  const adminPort = values['admin-port'] === undefined ? service.config.admin.port : Number(values['admin-port']);
+  if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new UsageError(`--admin-port: "${values['admin-port']}" is not a port number`);
+  await admin.listen({ port: adminPort, host: service.config.admin.host });
+  log.info({ port: (admin.server.address() as AddressInfo).port, host: service.config.admin.host }, 'staff app listening');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, service.config.proxy.host, resolve);
@@ -101,6 +123,8 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   }, 10_000);
   await closed;
   destroyTunnels();
+  live.stop();
+  await admin.close();
   clearTimeout(drain);
   await schedule.stop();
   // Every recorded row is stored, or kept in a spill file for the next start.

@@ -251,3 +251,24 @@ function offsetMinutes(clock: SchoolClock, ms: number): number {
   const t = clock.local(ms);
   return Date.parse(`${t.date}T00:00Z`) / MINUTE_MS + t.minute - ms / MINUTE_MS;
 }
+
+/**
+ * An ISO time as an instant: with a zone (Z, +01:00) as written, without one as wall-clock time
+ * in `timeZone` (2026-11-20T14:45 is a quarter to three at the school). null when it is not a time.
+ */
+export function instantOf(text: string, timeZone: string): Date | null {
+  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
+  const d = new Date(hasZone ? text : `${text}Z`);
+  if (Number.isNaN(d.getTime())) return null;
+  if (hasZone) return d;
+  // Read as local wall time: shift by the zone's offset at that moment (twice, to settle across a change).
+  let t = d.getTime();
+  for (let i = 0; i < 2; i++) t = d.getTime() - offsetMs(new Date(t), timeZone);
+  return new Date(t);
+}
+
+function offsetMs(at: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(at);
+  const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(at.getTime() / 1000) * 1000;
+}

@@ -11,6 +11,8 @@ export interface PolicyVersionInput {
   /** Its text, as it was loaded. */
   readonly text: string;
   readonly actor: string;
+  /** Why it changed, where someone said (the staff app asks). */
+  readonly reason?: string;
   readonly now?: () => Date;
 }
 
@@ -34,7 +36,7 @@ export function recordPolicyVersion(db: Database, input: PolicyVersionInput): Po
     const previous = current ?? null;
     if (previous === sha256) return { changed: false, sha256, previous };
     db.prepare('INSERT INTO policy_versions (at, sha256, file, text) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING').run(now().toISOString(), sha256, input.file, input.text);
-    audit.append({ actor: input.actor, action: 'policy.changed', subject: input.file, detail: { sha256, previous, file: input.file } });
+    audit.append({ actor: input.actor, action: 'policy.changed', subject: input.file, detail: { sha256, previous, file: input.file, ...(input.reason ? { reason: input.reason } : {}) } });
     return { changed: true, sha256, previous };
   }).immediate();
 }

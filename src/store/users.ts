@@ -131,6 +131,7 @@ export class UserStore {
   readonly #dummy: string;
   readonly #sql: {
     get: Statement<[string], DbRow>;
+    byId: Statement<[number], DbRow>;
     getWithHash: Statement<[string], DbRow & { password_hash: string }>;
     list: Statement<[], DbRow>;
     insert: Statement<[string, string | null, string, string, number, string, string]>;
@@ -151,6 +152,7 @@ export class UserStore {
     this.#dummy = formatHash(SCRYPT, randomBytes(SCRYPT.saltBytes), randomBytes(SCRYPT.keyBytes));
     this.#sql = {
       get: db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?`),
+      byId: db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`),
       getWithHash: db.prepare(`SELECT ${COLUMNS}, password_hash FROM users WHERE username = ?`),
       list: db.prepare(`SELECT ${COLUMNS} FROM users ORDER BY username`),
       insert: db.prepare('INSERT INTO users (username, display_name, group_id, password_hash, shared, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -217,6 +219,12 @@ export class UserStore {
   /** Every user, by username. */
   list(): UserRow[] {
     return this.#sql.list.all().map(toUser);
+  }
+
+  /** The user with this id (a session's), if there is one. */
+  byId(id: number): UserRow | undefined {
+    const row = this.#sql.byId.get(id);
+    return row && toUser(row);
   }
 
   /** The user with this username (any case), if there is one. */
