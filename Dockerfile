@@ -23,5 +23,5 @@ COPY blocklists ./blocklists
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 VOLUME ["/app/data"]
-EXPOSE 3128
+EXPOSE 3128 8081
 CMD ["node", "bin/schoolgate.js", "start", "--config", "config/default.yaml", "--data", "data"]

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildAdminApp } from '../../src/admin/app.js';
 import { configApplier } from '../../src/admin/policy-edit.js';
+import { authenticatorFor } from '../../src/identity/users-auth.js';
 import { ListService } from '../../src/lists/service.js';
 import { createLogger } from '../../src/log.js';
 import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
@@ -43,7 +44,7 @@ export interface Session {
 export const PASSWORD = 'a long passphrase';
 
 /** `extra` YAML is added to the shipped configuration (its top-level sections replace the shipped ones). */
-export async function startStaffApp(dir: string, extra = '', opts: { now?: () => Date } = {}): Promise<StaffApp> {
+export async function startStaffApp(dir: string, extra = '', opts: { now?: () => Date; port?: number } = {}): Promise<StaffApp> {
   const configFile = writeTestConfig(dir, extra);
   const dataDir = join(dir, 'data');
   const log = createLogger({ level: 'silent' });
@@ -60,8 +61,9 @@ export async function startStaffApp(dir: string, extra = '', opts: { now?: () =>
     applyConfig: configApplier(service, db), mail: async (to, subject, text) => { mails.push({ to, subject, text }); },
     ...(opts.now ? { now: opts.now } : {}),
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const proxy: Proxy = createProxyServer({ source: live, log, ...(opts.now ? { now: () => opts.now!().getTime() } : {}) });
+  await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
+  // Proxy sign-in where a network asks for it: a pupil's browser signs in as its own group.
+  const proxy: Proxy = createProxyServer({ source: live, log, auth: authenticatorFor(users), ...(opts.now ? { now: () => opts.now!().getTime() } : {}) });
   const proxyPort = await new Promise<number>((resolve) => proxy.server.listen(0, '127.0.0.1', () => resolve((proxy.server.address() as AddressInfo).port)));
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
