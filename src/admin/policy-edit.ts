@@ -96,3 +96,110 @@ export function describeChange(before: PolicySnapshot, after: PolicySnapshot, ca
   for (const [id, g] of before.groups) if (!after.groups.has(id)) lines.push(`${g.label}: removed`);
   return lines;
 }
+
+/** A group's own settings as the technician edits them (the YAML keys of policy.groups.<id>). */
+export interface GroupSettings {
+  readonly sites: { readonly allow: readonly string[]; readonly warn: readonly string[]; readonly block: readonly string[] };
+  /** false, true (every engine), or a list of engines (as `safeSearch:` takes them). */
+  readonly safeSearch: boolean | readonly string[];
+  readonly schedules: readonly ScheduleSettings[];
+}
+
+export interface ScheduleSettings {
+  readonly name: string;
+  readonly days: string;
+  readonly from: string;
+  readonly to: string;
+  readonly allow: readonly string[];
+  readonly warn: readonly string[];
+  readonly block: readonly string[];
+}
+
+/** A nominated user's own levels (policy.users.<name>.levels). */
+export type UserLevels = Readonly<Record<string, Readonly<Record<string, Action>>>>;
+
+/** The group's settings as the file says them (its own keys, not what it inherits with `like`). */
+export function groupSettingsOf(text: string, group: string): GroupSettings {
+  const g = (parseDocument(text).toJS() as { policy?: { groups?: Record<string, Record<string, unknown>> } }).policy?.groups?.[group] ?? {};
+  const sites = (g.sites ?? {}) as Record<string, string[] | undefined>;
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+  return {
+    sites: { allow: list(sites.allow), warn: list(sites.warn), block: list(sites.block) },
+    safeSearch: Array.isArray(g.safeSearch) ? g.safeSearch.map(String) : g.safeSearch === true,
+    schedules: (Array.isArray(g.schedules) ? g.schedules : []).map((s: Record<string, unknown>) => ({
+      name: String(s.name ?? ''), days: String(s.days ?? ''), from: String(s.from ?? ''), to: String(s.to ?? ''),
+      allow: list(s.allow), warn: list(s.warn), block: list(s.block),
+    })),
+  };
+}
+
+/** The configuration text with a group's sites, safe search and schedules replaced. */
+export function withGroupSettings(text: string, group: string, settings: GroupSettings): string {
+  const doc = parseDocument(text);
+  const groups = doc.getIn(['policy', 'groups']);
+  if (!isMap(groups) || !groups.has(group)) throw new AdminError('invalid', `There is no group "${group}" in the configuration.`, group);
+  const at = ['policy', 'groups', group];
+  const sites = Object.fromEntries((['allow', 'warn', 'block'] as const).filter((a) => settings.sites[a].length > 0).map((a) => [a, [...settings.sites[a]]]));
+  const set = (key: string, value: unknown, present: boolean): void => {
+    if (present) doc.setIn([...at, key], doc.createNode(value));
+    else if (doc.hasIn([...at, key])) doc.deleteIn([...at, key]);
+  };
+  set('sites', sites, Object.keys(sites).length > 0);
+  set('safeSearch', settings.safeSearch, settings.safeSearch !== false || doc.hasIn([...at, 'safeSearch']));
+  const schedules = settings.schedules.map((s) => ({
+    name: s.name, days: s.days, from: s.from, to: s.to,
+    ...Object.fromEntries((['allow', 'warn', 'block'] as const).filter((a) => s[a].length > 0).map((a) => [a, [...s[a]]])),
+  }));
+  set('schedules', schedules, schedules.length > 0);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The nominated users' levels as the file says them. */
+export function userLevelsOf(text: string): UserLevels {
+  const users = (parseDocument(text).toJS() as { policy?: { users?: Record<string, { levels?: Record<string, Action> }> } }).policy?.users ?? {};
+  return Object.fromEntries(Object.entries(users).map(([u, v]) => [u, { ...(v?.levels ?? {}) }]));
+}
+
+/** The configuration text with the nominated users' levels replaced (their site entries kept). */
+export function withUserLevels(text: string, users: UserLevels): string {
+  const doc = parseDocument(text);
+  const existing = userLevelsOf(text);
+  for (const name of Object.keys(existing)) {
+    if (users[name] === undefined || Object.keys(users[name]!).length === 0) {
+      if (doc.hasIn(['policy', 'users', name, 'sites'])) doc.deleteIn(['policy', 'users', name, 'levels']);
+      else doc.deleteIn(['policy', 'users', name]);
+    }
+  }
+  for (const [name, levels] of Object.entries(users)) {
+    if (Object.keys(levels).length === 0) continue;
+    const illegal = Object.keys(levels).find((c) => ILLEGAL_CATEGORIES.has(c));
+    if (illegal !== undefined) throw new AdminError('illegal', `${illegal} is illegal content: no one can be given it.`, name);
+    doc.setIn(['policy', 'users', name, 'levels'], doc.createNode({ ...levels }));
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** What changed in groups' own settings and nominated users, in words, comparing two configuration texts. */
+export function describeSettings(before: string, after: string, labels: ReadonlyMap<string, string>): string[] {
+  const lines: string[] = [];
+  const diff = (what: string, a: readonly string[], b: readonly string[]): void => {
+    const added = b.filter((x) => !a.includes(x));
+    const removed = a.filter((x) => !b.includes(x));
+    if (added.length) lines.push(`${what}: added ${added.join(', ')}`);
+    if (removed.length) lines.push(`${what}: removed ${removed.join(', ')}`);
+  };
+  for (const [id, label] of labels) {
+    const x = groupSettingsOf(before, id);
+    const y = groupSettingsOf(after, id);
+    for (const a of ['allow', 'warn', 'block'] as const) diff(`${label}, sites ${a === 'allow' ? 'allowed' : a === 'warn' ? 'warned' : 'blocked'}`, x.sites[a], y.sites[a]);
+    const ss = (v: boolean | readonly string[]): string => (v === true ? 'on for every engine' : v === false ? 'off' : v.length ? v.join(', ') : 'off');
+    if (ss(x.safeSearch) !== ss(y.safeSearch)) lines.push(`${label}, safe search: ${ss(x.safeSearch)} → ${ss(y.safeSearch)}`);
+    const show = (s: ScheduleSettings): string => `"${s.name}" ${s.days} ${s.from}–${s.to}${(['allow', 'warn', 'block'] as const).map((a) => (s[a].length ? ` ${a} ${s[a].join(', ')}` : '')).join('')}`;
+    diff(`${label}, schedules`, x.schedules.map(show), y.schedules.map(show));
+  }
+  const u = userLevelsOf(before);
+  const v = userLevelsOf(after);
+  const entries = (m: UserLevels): string[] => Object.entries(m).flatMap(([name, levels]) => Object.entries(levels).map(([c, a]) => `${name}: ${c} ${a}`));
+  diff('Nominated users', entries(u), entries(v));
+  return lines;
+}

@@ -2,6 +2,7 @@
 // previewed as what it means for people, saved with a reason as a new configuration version and
 // applied without a restart; earlier versions restored the same way. "Test a URL" shows the
 // explain output for any URL, group, user and time.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { decide } from '../policy/decide.js';
 import { instantOf } from '../policy/time.js';
@@ -9,7 +10,7 @@ import type { Action, TraceStep } from '../policy/types.js';
 import { done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';
 import { AdminError } from './errors.js';
 import { csrfField, html, when } from './html.js';
-import { checkConfigText, describeChange, levelOf, withLevels, type LevelChange } from './policy-edit.js';
+import { checkConfigText, describeChange, describeSettings, groupSettingsOf, levelOf, userLevelsOf, withGroupSettings, withLevels, withUserLevels, type GroupSettings, type LevelChange, type ScheduleSettings } from './policy-edit.js';
 
 const ACTIONS: readonly Action[] = ['allow', 'warn', 'block'];
 const CHANGE_BODY = {
@@ -23,6 +24,129 @@ const CHANGE_BODY = {
 
 export function registerPolicyRoutes({ app, signedIn }: AdminApp, deps: AdminDeps): void {
   const now = (): Date => deps.now?.() ?? new Date();
+
+  /**
+   * Every policy change goes through here: the new text is checked by the configuration loader,
+   * described in people's words, and shown for confirmation (the form posts itself again with
+   * confirm=yes); once confirmed, written, recorded with the reason, and reloaded.
+   */
+  async function previewOrApply(req: FastifyRequest<{ Body: Record<string, string> }>, reply: FastifyReply, action: string, text: string, reason: string, detail: Record<string, unknown>): Promise<unknown> {
+    const { config } = deps.source;
+    if (reason.length < 5) throw new AdminError('invalid', 'Say why the change is made: it is kept with the version.', 'reason');
+    const candidate = checkConfigText(config.file, text);
+    const effects = [
+      ...describeChange(config.policy, candidate.policy, config.categories.all().map((c) => c.id)),
+      ...describeSettings(config.text, text, new Map([...candidate.policy.groups.values()].map((g) => [g.id, g.label]))),
+    ];
+    if (effects.length === 0) throw new AdminError('invalid', 'Nothing was changed.');
+    if (req.body.confirm !== 'yes') {
+      if (!wantsHtml(req)) return { preview: effects, ...detail };
+      const v = req.signed!.viewer;
+      const fields = Object.entries(req.body).filter(([k]) => k !== '_csrf' && k !== 'confirm');
+      return sendPage(reply, deps, v, 'Check the change', html`<ul>${effects.map((e) => html`<li>${e}</li>`)}</ul>
+<p>Reason: ${reason}</p>
+<form method="post" action="${action}">${csrfField(v)}<input type="hidden" name="confirm" value="yes">
+${fields.map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
+<button type="submit">Save and apply</button> <a href="${action}">Cancel</a></form>`);
+    }
+    if (!deps.applyConfig) throw new AdminError('conflict', 'This Schoolgate cannot change its configuration from the app.');
+    await deps.applyConfig(text, reason, req.signed!.user.username);
+    deps.log.info({ by: req.signed!.user.username, effects, reason }, 'policy changed in the staff app');
+    return done(req, reply, '/policy/versions', { applied: effects, ...detail });
+  }
+
+  const lines = (v: string | undefined): string[] => (v ?? '').split(/[\n,]+/).map((x) => x.trim()).filter((x) => x !== '');
+  const GROUP_BODY = {
+    type: 'object', required: ['reason'],
+    properties: {
+      _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 },
+      'sites.allow': { type: 'string', maxLength: 100_000 }, 'sites.warn': { type: 'string', maxLength: 100_000 }, 'sites.block': { type: 'string', maxLength: 100_000 },
+      safeSearch: { type: 'string', maxLength: 200 },
+    },
+    patternProperties: { '^schedule\\.\\d{1,2}\\.(name|days|from|to|allow|warn|block)$': { type: 'string', maxLength: 2000 } },
+    additionalProperties: false,
+  } as const;
+
+  app.get<{ Params: { id: string } }>('/policy/groups/:id', { preHandler: signedIn('technician', 'slt', 'governor'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 40 } } } } }, async (req, reply) => {
+    const { config } = deps.source;
+    const group = config.policy.groups.get(req.params.id);
+    if (!group) throw new AdminError('not-found', 'There is no such group.');
+    const settings = groupSettingsOf(config.text, group.id);
+    if (!wantsHtml(req)) return { id: group.id, label: group.label, ...settings };
+    const v = req.signed!.viewer;
+    const edit = req.signed!.user.roles.includes('technician');
+    const dis = edit ? null : html` disabled`;
+    const rows = [...settings.schedules, { name: '', days: '', from: '', to: '', allow: [], warn: [], block: [] }];
+    const ss = settings.safeSearch === true ? 'true' : settings.safeSearch === false ? '' : settings.safeSearch.join(', ');
+    return sendPage(reply, deps, v, `${group.label}: sites, safe search and schedules`, html`<form method="post" action="/policy/groups/${group.id}">${csrfField(v)}
+<p class="muted">Entries are hosts (example.com, which covers its subdomains) or pages (example.com/topic), one a line. A group that is <code>like</code> another also has that group's entries.</p>
+${(['allow', 'warn', 'block'] as const).map((a) => html`<label for="sites-${a}">Sites ${a === 'allow' ? 'always allowed' : a === 'warn' ? 'warned' : 'always blocked'}</label><textarea id="sites-${a}" name="sites.${a}" rows="4"${dis}>${settings.sites[a].join('\n')}</textarea>`)}
+<label for="safeSearch">Safe search (empty: off; true: every engine; or engines, e.g. google, bing, youtube-moderate)</label><input id="safeSearch" name="safeSearch" value="${ss}"${dis}>
+<h2>Schedules</h2><p class="muted">Days like mon-fri or fri; times like 12:00; categories separated by commas. Leave a row's name empty to remove it.</p>
+<table><tr><th>Name</th><th>Days</th><th>From</th><th>To</th><th>Allow</th><th>Warn</th><th>Block</th></tr>
+${rows.map((r, i) => html`<tr>${(['name', 'days', 'from', 'to'] as const).map((k) => html`<td><input aria-label="schedule ${i + 1} ${k}" name="schedule.${i}.${k}" value="${r[k]}" size="${k === 'name' ? 14 : 7}"${dis}></td>`)}${(['allow', 'warn', 'block'] as const).map((k) => html`<td><input aria-label="schedule ${i + 1} ${k}" name="schedule.${i}.${k}" value="${r[k].join(', ')}" size="14"${dis}></td>`)}</tr>`)}
+</table>
+${edit ? html`<label for="reason">Why (kept with this version)</label><textarea id="reason" name="reason" rows="2" required></textarea><button type="submit">Preview the change</button>` : null}
+</form><p><a href="/policy">Filter levels</a></p>`);
+  });
+
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/policy/groups/:id', {
+    preHandler: signedIn('technician'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 40 } } }, body: GROUP_BODY },
+  }, async (req, reply) => {
+    const { config } = deps.source;
+    if (!config.policy.groups.has(req.params.id)) throw new AdminError('not-found', 'There is no such group.');
+    const b = req.body;
+    const schedules: ScheduleSettings[] = [];
+    for (let i = 0; i < 100; i++) {
+      const name = b[`schedule.${i}.name`]?.trim();
+      if (name === undefined) continue;
+      if (name === '') continue;
+      schedules.push({ name, days: b[`schedule.${i}.days`]?.trim() ?? '', from: b[`schedule.${i}.from`]?.trim() ?? '', to: b[`schedule.${i}.to`]?.trim() ?? '',
+        allow: lines(b[`schedule.${i}.allow`]), warn: lines(b[`schedule.${i}.warn`]), block: lines(b[`schedule.${i}.block`]) });
+    }
+    const ssText = (b.safeSearch ?? '').trim();
+    const safeSearch = ssText === '' || ssText === 'false' ? false : ssText === 'true' ? true : lines(ssText);
+    const settings: GroupSettings = { sites: { allow: lines(b['sites.allow']), warn: lines(b['sites.warn']), block: lines(b['sites.block']) }, safeSearch, schedules };
+    const text = withGroupSettings(config.text, req.params.id, settings);
+    return previewOrApply(req, reply, `/policy/groups/${req.params.id}`, text, (b.reason ?? '').trim(), { group: req.params.id });
+  });
+
+  app.get('/policy/users', { preHandler: signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
+    const users = userLevelsOf(deps.source.config.text);
+    if (!wantsHtml(req)) return { users };
+    const v = req.signed!.viewer;
+    const edit = req.signed!.user.roles.includes('technician');
+    const rows = [...Object.entries(users), ['', {}] as const, ['', {}] as const];
+    return sendPage(reply, deps, v, 'Nominated users', html`<p>One person's own levels, on top of their group's (for example a teacher of media studies who needs video-streaming).</p>
+<form method="post" action="/policy/users">${csrfField(v)}
+<table><tr><th>Username</th><th>Levels (category=allow|warn|block, separated by commas)</th></tr>
+${rows.map(([name, levels], i) => html`<tr><td><input aria-label="user ${i + 1}" name="user.${i}.name" value="${name}"${edit ? null : html` disabled`}></td><td><input aria-label="levels of user ${i + 1}" name="user.${i}.levels" size="60" value="${Object.entries(levels).map(([c, a]) => `${c}=${a}`).join(', ')}"${edit ? null : html` disabled`}></td></tr>`)}
+</table>
+${edit ? html`<label for="reason">Why (kept with this version)</label><textarea id="reason" name="reason" rows="2" required></textarea><button type="submit">Preview the change</button>` : null}
+</form>`);
+  });
+
+  app.post<{ Body: Record<string, string> }>('/policy/users', {
+    preHandler: signedIn('technician'),
+    schema: { body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 } }, patternProperties: { '^user\\.\\d{1,3}\\.(name|levels)$': { type: 'string', maxLength: 5000 } }, additionalProperties: false } },
+  }, async (req, reply) => {
+    const { config } = deps.source;
+    const users: Record<string, Record<string, Action>> = {};
+    for (let i = 0; i < 1000; i++) {
+      const name = req.body[`user.${i}.name`]?.trim();
+      if (!name) continue;
+      const levels: Record<string, Action> = {};
+      for (const pair of lines(req.body[`user.${i}.levels`])) {
+        const m = /^([a-z0-9_-]+)\s*[=:]\s*(allow|warn|block)$/.exec(pair);
+        if (!m) throw new AdminError('invalid', `"${pair}" is not category=allow, warn or block (user ${name}).`, `user.${i}.levels`);
+        if (!config.categories.has(m[1]!)) throw new AdminError('invalid', `There is no category "${m[1]}" (user ${name}).`, `user.${i}.levels`);
+        levels[m[1]!] = m[2] as Action;
+      }
+      users[name] = levels;
+    }
+    const text = withUserLevels(config.text, users);
+    return previewOrApply(req, reply, '/policy/users', text, (req.body.reason ?? '').trim(), { users });
+  });
 
   app.get('/policy', { preHandler: signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
     const { config } = deps.source;
@@ -46,7 +170,8 @@ export function registerPolicyRoutes({ app, signedIn }: AdminApp, deps: AdminDep
 ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}</small></th>${groups.map((g) => cell(g.id, c.id))}</tr>`)}
 </table>`;
     const extras = html`<h2>Also in the policy</h2><ul>${groups.map((g) => html`<li>${g.label}: ${g.sites.size} site entr${g.sites.size === 1 ? 'y' : 'ies'} of its own; sites in no category ${g.uncategorised.action}; safe search ${g.safeSearch.engines.size ? [...g.safeSearch.engines].join(', ') : 'off'}</li>`)}</ul>
-<p class="muted">Schedules, the school's own site lists, nominated users and safe search are edited in ${config.file} for now; a change there and <code>npx schoolgate lists reload</code> shows here at once.</p>`;
+<p>Each group's own sites, safe search and schedules: ${groups.map((g, i) => html`${i ? ', ' : ''}<a href="/policy/groups/${g.id}">${g.label}</a>`)}. <a href="/policy/users">Nominated users</a>.</p>
+<p class="muted">These pages change ${config.file}; a hand edit there and <code>npx schoolgate lists reload</code> shows here at once.</p>`;
     return sendPage(reply, deps, v, 'Filter levels', edit
       ? html`<form method="post" action="/policy">${csrfField(v)}${matrix}
 <label for="reason">Why (kept with this version)</label><textarea id="reason" name="reason" rows="2" required></textarea>
@@ -72,21 +197,7 @@ ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}<
     }
     if (changes.length === 0) throw new AdminError('invalid', 'Nothing was changed.');
     const text = withLevels(config.text, changes);
-    const candidate = checkConfigText(config.file, text);
-    const effects = describeChange(config.policy, candidate.policy, config.categories.all().map((c) => c.id));
-    if (req.body.confirm !== 'yes') {
-      if (!wantsHtml(req)) return { preview: effects, changes };
-      const v = req.signed!.viewer;
-      return sendPage(reply, deps, v, 'Check the change', html`<ul>${effects.map((e) => html`<li>${e}</li>`)}</ul>
-<p>Reason: ${reason}</p>
-<form method="post" action="/policy">${csrfField(v)}<input type="hidden" name="reason" value="${reason}"><input type="hidden" name="confirm" value="yes">
-${changes.map((c) => html`<input type="hidden" name="level.${c.group}.${c.category}" value="${c.action}">`)}
-<button type="submit">Save and apply</button> <a href="/policy">Cancel</a></form>`);
-    }
-    if (!deps.applyConfig) throw new AdminError('conflict', 'This Schoolgate cannot change its configuration from the app.');
-    await deps.applyConfig(text, reason, req.signed!.user.username);
-    deps.log.info({ by: req.signed!.user.username, changes, reason }, 'filter levels changed in the staff app');
-    return done(req, reply, '/policy/versions', { applied: effects, changes });
+    return previewOrApply(req, reply, '/policy', text, reason, { changes });
   });
 
   app.get('/policy/versions', { preHandler: signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
