@@ -1,6 +1,7 @@
 // The staff web app: one fastify instance, server-rendered pages over the same routes the API
 // uses. A route answers JSON to API clients and HTML (or a redirect after a form) to browsers.
 // No JavaScript is needed anywhere: old school PCs and iPads get plain forms that always work.
+import type tls from 'node:tls';
 import type { Database } from 'better-sqlite3';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Classifier } from '../classify/classifier.js';
@@ -33,6 +34,8 @@ export interface AdminDeps {
   readonly mail?: (to: string, subject: string, text: string) => Promise<void>;
   /** Cookies marked Secure (the app is served over HTTPS, or behind an HTTPS front end). */
   readonly secureCookies?: boolean;
+  /** Serve HTTPS with these TLS options (certificates from the school's CA). */
+  readonly https?: tls.TlsOptions;
 }
 
 /** A signed-in request: who, with which roles, and the CSRF token their forms carry. */
@@ -56,7 +59,9 @@ export interface AdminApp {
 }
 
 export function buildAdminApp(deps: AdminDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false, return503OnClosing: true });
+  const options = { logger: false, bodyLimit: 64 * 1024, trustProxy: false, return503OnClosing: true } as const;
+  // Fastify's types choose the server by the `https` option: one instance type is kept for both.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
   app.decorateRequest('signed', null);
   // Forms arrive as application/x-www-form-urlencoded: read into a plain object (last value wins).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {

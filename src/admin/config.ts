@@ -5,6 +5,8 @@ import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 export interface AdminConfig {
   readonly host: string;
   readonly port: number;
+  /** Serve the app over HTTPS with a certificate from the school's CA (when it exists); cookies are then Secure. */
+  readonly https: boolean;
   /** Sign-in lasts this long (a school day by default). */
   readonly sessionMs: number;
   readonly unblocks: {
@@ -15,7 +17,7 @@ export interface AdminConfig {
   };
 }
 
-const KEYS = ['host', 'port', 'sessionHours', 'unblocks'];
+const KEYS = ['host', 'port', 'https', 'sessionHours', 'unblocks'];
 const HOUR = 3_600_000;
 
 export function parseAdminConfig(check: Checker, value: unknown, categories: { has(id: string): boolean }): AdminConfig {
@@ -34,6 +36,7 @@ export function parseAdminConfig(check: Checker, value: unknown, categories: { h
   return {
     host: root.host === undefined ? '0.0.0.0' : check.string(['admin', 'host'], root.host) ?? '0.0.0.0',
     port: root.port === undefined ? 8081 : check.number(['admin', 'port'], root.port, { min: 0, max: 65535, integer: true }) ?? 8081,
+    https: root.https === undefined ? false : check.boolean(['admin', 'https'], root.https) ?? false,
     sessionMs: (root.sessionHours === undefined ? 10 : check.number(['admin', 'sessionHours'], root.sessionHours, { min: 1, max: 24 * 14 }) ?? 10) * HOUR,
     unblocks: {
       maxDays: unblocks.maxDays === undefined ? 7 : check.number(['admin', 'unblocks', 'maxDays'], unblocks.maxDays, { min: 1, max: 365, integer: true }) ?? 7,

@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
 import { buildAdminApp } from '../admin/app.js';
+import { adminTlsOptions } from '../admin/tls.js';
 import { mailer } from '../admin/mail.js';
 import { configApplier } from '../admin/policy-edit.js';
 import { LivePolicy } from '../store/live-policy.js';
@@ -78,12 +79,15 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   service.onReload(() => live.refresh());
   live.start();
   const { server, destroyTunnels } = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts, ...(interception ? { tls: interception } : {}) });
-  // The staff web app, on its own port, in this process.
+  // The staff web app, on its own port, in this process; over HTTPS with the school's CA when asked.
+  const adminTls = service.config.admin.https && interception ? await adminTlsOptions(interception, service.config.school.staffAppUrl) : null;
+  if (service.config.admin.https && !interception) log.warn('admin.https is on but there is no school CA yet (npx schoolgate ca init): the staff app speaks plain HTTP');
   const admin = buildAdminApp({
     db, users, sessions: new SessionStore(db, { lifetimeMs: service.config.admin.sessionMs }), unblocks, source: live, log,
     unblocksChanged: () => live.refresh(),
     applyConfig: configApplier(service, db),
     mail: mailer(() => service.config),
+    ...(adminTls ? { https: adminTls, secureCookies: true } : {}),
   });
   const adminPort = values['admin-port'] === undefined ? service.config.admin.port : Number(values['admin-port']);
   if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new UsageError(`--admin-port: "${values['admin-port']}" is not a port number`);

@@ -52,7 +52,7 @@ describe('schoolgate audit', () => {
       ['3', 'j.bloggs', 'user.added', 'cal'], ['2', userInfo().username, 'user.added', 'ben'], ['1', 'j.bloggs', 'user.added', 'amy'],
     ]);
     const json = await schoolgate(['audit', 'list', '--json', '--limit', '1', '--data', data]);
-    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: 3, actor: 'j.bloggs', action: 'user.added', subject: 'cal', detail: { group: 'ks2', displayName: null, shared: false, disabled: false } })]);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: 3, actor: 'j.bloggs', action: 'user.added', subject: 'cal', detail: { group: 'ks2', displayName: null, shared: false, disabled: false, roles: [] } })]);
     expect(list.stdout + json.stdout).not.toContain('correct horse');
 
     tamper(data, `UPDATE audit SET detail = '{"group":"staff","displayName":null,"shared":false,"disabled":false}' WHERE id = 2`);

@@ -132,3 +132,25 @@ describe('schoolgate start with the school CA', () => {
     expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('schoolgate start with admin.https', () => {
+  it('serves the staff app over HTTPS with a certificate from the school CA, and marks the session cookie Secure', async () => {
+    const data = freshData();
+    expect((await schoolgate(['ca', 'init', '--data', data])).code).toBe(0);
+    const root = join(data, 'ca', 'root.crt');
+    expect((await schoolgate(['users', 'add', 'it.tech', '--role', 'technician', '--password-stdin', '--data', data], { stdin: 'a long passphrase' })).code).toBe(0);
+    const config = writeTestConfig(tmp.dir, 'school:\n  name: HTTPS Primary\n  timezone: Europe/London\n  staffAppUrl: https://staff.school.test:8443\nadmin:\n  https: true\n');
+    const p = spawnSchoolgate(['start', '--config', config, '--data', data, '--port', '0', '--admin-port', '0']);
+    try {
+      const { port } = JSON.parse(await p.waitFor(/staff app listening/)) as { port: number };
+      await p.waitFor(/Schoolgate is running/);
+      const curl = (...args: string[]) => execFileSync('curl', ['-sS', '--max-time', '20', '--cacert', root, '--resolve', `staff.school.test:${port}:127.0.0.1`, '-D', '-', ...args], { encoding: 'utf8' });
+      expect(curl(`https://staff.school.test:${port}/login`)).toMatch(/^HTTP\/1\.1 200/);
+      const signedIn = curl('-H', 'accept: application/json', '--data', 'username=it.tech&password=a long passphrase', `https://staff.school.test:${port}/login`);
+      expect(signedIn).toMatch(/set-cookie: sg_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure/i);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+});
