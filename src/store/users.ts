@@ -136,6 +136,7 @@ export class UserStore {
     list: Statement<[], DbRow>;
     insert: Statement<[string, string | null, string, string, number, string, string]>;
     setRoles: Statement<[string, string | null, string, string]>;
+    endSessions: Statement<[string]>;
     setPassword: Statement<[string, string, string]>;
     setDisabled: Statement<[number, string, string]>;
     update: Statement<[{ username: string; group: string; hash: string; name: string | null; keepName: number; shared: number | null; now: string }]>;
@@ -159,6 +160,7 @@ export class UserStore {
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?'),
       setDisabled: db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?'),
       setRoles: db.prepare('UPDATE users SET roles = ?, email = ?, updated_at = ? WHERE username = ?'),
+      endSessions: db.prepare('DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)'),
       update: db.prepare(`UPDATE users SET group_id = @group, password_hash = @hash,
         display_name = CASE WHEN @keepName THEN display_name ELSE @name END,
         shared = COALESCE(@shared, shared), updated_at = @now WHERE username = @username`),
@@ -193,6 +195,8 @@ export class UserStore {
     const hash = await this.#hash(password);
     return this.#db.transaction(() => {
       if (this.#sql.setPassword.run(hash, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
+      // Whoever knew the old password is signed out of the staff app.
+      this.#sql.endSessions.run(username);
       return this.#record('user.password-changed', this.#require(username), {});
     }).immediate();
   }
@@ -351,6 +355,7 @@ export class UserStore {
   #setDisabled(username: string, disabled: boolean): UserRow {
     return this.#db.transaction(() => {
       if (this.#sql.setDisabled.run(disabled ? 1 : 0, this.#now().toISOString(), username).changes === 0) throw noSuchUser(username);
+      if (disabled) this.#sql.endSessions.run(username);
       return this.#record(disabled ? 'user.disabled' : 'user.enabled', this.#require(username), {});
     }).immediate();
   }

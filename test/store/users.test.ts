@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/db.js';
 import { MIGRATIONS, runMigrations, SchemaError, type Migration } from '../../src/store/migrations.js';
 import { hashPassword, parseRoles, UserError, UserStore, verifyPassword } from '../../src/store/users.js';
+import { SessionStore } from '../../src/store/sessions.js';
 import { tempDir } from '../helpers/lists.js';
 
 const tmp = tempDir('schoolgate-store-');
@@ -350,6 +351,51 @@ describe('staff roles', () => {
       const rows = db.prepare("SELECT action, detail FROM audit WHERE subject = 'j.teacher' ORDER BY id").all() as { action: string; detail: string }[];
       expect(rows.map((r) => r.action)).toEqual(['user.added', 'user.roles-changed', 'user.roles-changed']);
       expect(JSON.parse(rows[1]!.detail)).toMatchObject({ roles: ['teacher', 'slt'], previousRoles: ['teacher'] });
+    } finally {
+      db.close();
+      t.cleanup();
+    }
+  });
+});
+
+describe('staff app sessions and account changes', () => {
+  it('ends a person\'s sessions when their password changes or they are disabled', async () => {
+    const t = tempDir();
+    const db = openDatabase(t.dir);
+    try {
+      const store = new UserStore(db, { groups: new Set(['staff']), actor: 'test' });
+      const user = await store.add({ username: 'j.teacher', group: 'staff', password: 'correct horse', roles: ['teacher'] });
+      const sessions = new SessionStore(db);
+      const first = sessions.create(user.id, '127.0.0.1').token;
+      expect(sessions.find(first)).toMatchObject({ userId: user.id });
+      await store.setPassword('j.teacher', 'battery staple');
+      expect(sessions.find(first)).toBeNull();
+      const second = sessions.create(user.id, '127.0.0.1').token;
+      store.disable('j.teacher');
+      expect(sessions.find(second)).toBeNull();
+      store.enable('j.teacher');
+      expect(sessions.find(second)).toBeNull();
+    } finally {
+      db.close();
+      t.cleanup();
+    }
+  });
+
+  it('stores only a hash of the token, and lets an expired session go', async () => {
+    const t = tempDir();
+    const db = openDatabase(t.dir);
+    try {
+      const store = new UserStore(db, { groups: new Set(['staff']), actor: 'test' });
+      const user = await store.add({ username: 'it.tech', group: 'staff', password: 'correct horse', roles: ['technician'] });
+      let now = new Date('2026-11-23T08:00:00Z');
+      const sessions = new SessionStore(db, { now: () => now, lifetimeMs: 3_600_000 });
+      const { token } = sessions.create(user.id, null);
+      expect(JSON.stringify(db.prepare('SELECT * FROM sessions').all())).not.toContain(token);
+      now = new Date('2026-11-23T08:59:00Z');
+      expect(sessions.find(token)).not.toBeNull();
+      now = new Date('2026-11-23T09:00:01Z');
+      expect(sessions.find(token)).toBeNull();
+      expect(sessions.find('made-up')).toBeNull();
     } finally {
       db.close();
       t.cleanup();
