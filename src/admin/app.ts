@@ -54,8 +54,13 @@ declare module 'fastify' {
 
 export interface AdminApp {
   readonly app: FastifyInstance;
-  /** The guard for routes: a signed-in person holding at least one of these roles. */
-  readonly signedIn: (...roles: Role[]) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** The guard for routes (spread into the route's options): a signed-in person holding at least one of these roles. */
+  readonly signedIn: (...roles: Role[]) => Guard;
+}
+
+export interface Guard {
+  readonly onRequest: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  readonly preValidation: (req: FastifyRequest) => Promise<void>;
 }
 
 export function buildAdminApp(deps: AdminDeps): FastifyInstance {
@@ -100,30 +105,34 @@ export function buildAdminApp(deps: AdminDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => sendError(req, reply, deps, new AdminError('not-found', 'There is no such page.')));
 
-  const signedIn = (...roles: Role[]) => async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const s = req.signed;
-    if (!s) {
-      if (wantsHtml(req) && req.method === 'GET') return void reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
-      throw new AdminError('not-signed-in', 'Sign in first.');
-    }
-    // Every change carries the session's CSRF token (a form field or a header); a request from
-    // another site cannot know it.
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+  // Who may: checked when the request arrives, before its body is read or validated, so a
+  // stranger learns nothing from the schema. The CSRF token is checked once the body is parsed
+  // (a form sends it as a field), still before anything runs.
+  const signedIn = (...roles: Role[]): Guard => ({
+    onRequest: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const s = req.signed;
+      if (!s) {
+        if (wantsHtml(req) && req.method === 'GET') return void reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+        throw new AdminError('not-signed-in', 'Sign in first.');
+      }
+      if (roles.length > 0 && !roles.some((r) => s.user.roles.includes(r))) {
+        throw new AdminError('forbidden', `This page is for ${roles.join(' or ')} only.`);
+      }
+    },
+    preValidation: async (req: FastifyRequest): Promise<void> => {
+      if (req.method === 'GET' || req.method === 'HEAD') return;
       const body = req.body as Record<string, unknown> | undefined;
       const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? headerValue(req.headers['x-csrf-token']);
-      if (sent !== s.viewer.csrf) throw new AdminError('csrf', 'This form has expired or came from elsewhere. Go back, reload the page and try again.');
-    }
-    if (roles.length > 0 && !roles.some((r) => s.user.roles.includes(r))) {
-      throw new AdminError('forbidden', `This page is for ${roles.join(' or ')} only.`);
-    }
-  };
+      if (sent !== req.signed!.viewer.csrf) throw new AdminError('csrf', 'This form has expired or came from elsewhere. Go back, reload the page and try again.');
+    },
+  });
 
   const ctx: AdminApp = { app, signedIn };
   registerAuthRoutes(ctx, deps, new FailureLimiter({ ...(deps.now ? { now: () => deps.now!().getTime() } : {}) }));
   registerUnblockRoutes(ctx, deps);
   registerPolicyRoutes(ctx, deps);
 
-  app.get('/', { preHandler: signedIn() }, async (req, reply) => {
+  app.get('/', { ...signedIn() }, async (req, reply) => {
     const v = req.signed!.viewer;
     const links = [
       v.roles.some((r) => r === 'teacher' || r === 'technician' || r === 'slt') ? html`<li><a href="/unblocks">Unblock requests</a>: yours, and those waiting for you</li>` : null,

@@ -46,7 +46,7 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
     return done(req, reply, safeNext(req.body.next), { username: result.user.username, roles: result.user.roles, csrf: session.csrf });
   });
 
-  app.post('/logout', { preHandler: signedIn() }, async (req, reply) => {
+  app.post('/logout', { ...signedIn() }, async (req, reply) => {
     const token = req.headers.cookie?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${SESSION_COOKIE}=`))?.slice(SESSION_COOKIE.length + 1);
     if (token) deps.sessions.end(token);
     reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${deps.secureCookies ? '; Secure' : ''}`);
@@ -56,7 +56,8 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
 
 /** Only a path on this app: never another site (an open redirect would help phishing). */
 function safeNext(next: string | undefined): string {
-  return next !== undefined && /^\/(?![/\\])/.test(next) ? next : '/';
+  // A browser drops tabs and new lines from a Location, so "/\t/evil.example" would be "//evil.example".
+  return next !== undefined && /^\/(?![/\\])[^\x00-\x20\x7f\\]*$/.test(next) ? next : '/';
 }
 
 function loginForm(next: string, error: string | null) {

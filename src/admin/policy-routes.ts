@@ -67,7 +67,7 @@ ${fields.map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">
     additionalProperties: false,
   } as const;
 
-  app.get<{ Params: { id: string } }>('/policy/groups/:id', { preHandler: signedIn('technician', 'slt', 'governor'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 40 } } } } }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/policy/groups/:id', { ...signedIn('technician', 'slt', 'governor'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 40 } } } } }, async (req, reply) => {
     const { config } = deps.source;
     const group = config.policy.groups.get(req.params.id);
     if (!group) throw new AdminError('not-found', 'There is no such group.');
@@ -91,7 +91,7 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
   });
 
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/policy/groups/:id', {
-    preHandler: signedIn('technician'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 40 } } }, body: GROUP_BODY },
+    ...signedIn('technician'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 40 } } }, body: GROUP_BODY },
   }, async (req, reply) => {
     const { config } = deps.source;
     if (!config.policy.groups.has(req.params.id)) throw new AdminError('not-found', 'There is no such group.');
@@ -111,7 +111,7 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
     return previewOrApply(req, reply, `/policy/groups/${req.params.id}`, text, (b.reason ?? '').trim(), { group: req.params.id });
   });
 
-  app.get('/policy/users', { preHandler: signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
+  app.get('/policy/users', { ...signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
     const users = userLevelsOf(deps.source.config.text);
     if (!wantsHtml(req)) return { users };
     const v = req.signed!.viewer;
@@ -127,7 +127,7 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
   });
 
   app.post<{ Body: Record<string, string> }>('/policy/users', {
-    preHandler: signedIn('technician'),
+    ...signedIn('technician'),
     schema: { body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 } }, patternProperties: { '^user\\.\\d{1,3}\\.(name|levels)$': { type: 'string', maxLength: 5000 } }, additionalProperties: false } },
   }, async (req, reply) => {
     const { config } = deps.source;
@@ -148,7 +148,7 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
     return previewOrApply(req, reply, '/policy/users', text, (req.body.reason ?? '').trim(), { users });
   });
 
-  app.get('/policy', { preHandler: signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
+  app.get('/policy', { ...signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
     const { config } = deps.source;
     const policy = config.policy;
     const groups = [...policy.groups.values()];
@@ -179,7 +179,7 @@ ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}<
       : html`${matrix}${extras}`);
   });
 
-  app.post<{ Body: Record<string, string> }>('/policy', { preHandler: signedIn('technician'), schema: { body: CHANGE_BODY } }, async (req, reply) => {
+  app.post<{ Body: Record<string, string> }>('/policy', { ...signedIn('technician'), schema: { body: CHANGE_BODY } }, async (req, reply) => {
     const { config } = deps.source;
     const reason = (req.body.reason ?? '').trim();
     if (reason.length < 5) throw new AdminError('invalid', 'Say why the change is made: it is kept with the version.', 'reason');
@@ -200,7 +200,7 @@ ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}<
     return previewOrApply(req, reply, '/policy', text, reason, { changes });
   });
 
-  app.get('/policy/versions', { preHandler: signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
+  app.get('/policy/versions', { ...signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
     const rows = deps.db.prepare(`SELECT a.id, a.at, a.actor, json_extract(a.detail, '$.sha256') AS sha256, json_extract(a.detail, '$.reason') AS reason
       FROM audit a WHERE a.action = 'policy.changed' ORDER BY a.id DESC LIMIT 200`).all() as { id: number; at: string; actor: string; sha256: string; reason: string | null }[];
     if (!wantsHtml(req)) return { versions: rows };
@@ -215,7 +215,7 @@ ${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/pol
   });
 
   app.post<{ Params: { sha256: string }; Body: { reason: string } }>('/policy/versions/:sha256/restore', {
-    preHandler: signedIn('technician'),
+    ...signedIn('technician'),
     schema: { params: { type: 'object', properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } }, body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', minLength: 5, maxLength: 2000 } } } },
   }, async (req, reply) => {
     const row = deps.db.prepare('SELECT text FROM policy_versions WHERE sha256 = ?').get(req.params.sha256) as { text: string } | undefined;
@@ -227,7 +227,7 @@ ${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/pol
   });
 
   app.get<{ Querystring: { url?: string; group?: string; user?: string; at?: string } }>('/test-url', {
-    preHandler: signedIn('technician', 'slt', 'dsl', 'teacher'),
+    ...signedIn('technician', 'slt', 'dsl', 'teacher'),
     schema: { querystring: { type: 'object', properties: { url: { type: 'string', maxLength: 4096 }, group: { type: 'string', maxLength: 64 }, user: { type: 'string', maxLength: 64 }, at: { type: 'string', maxLength: 40 } } } },
   }, async (req, reply) => {
     const { config, classifier } = deps.source;

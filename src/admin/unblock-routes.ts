@@ -41,7 +41,7 @@ export function registerUnblockRoutes({ app, signedIn }: AdminApp, deps: AdminDe
   const zone = (): string => deps.source.config.school.timezone;
 
   app.get<{ Querystring: { url?: string; ref?: string; categories?: string } }>('/unblocks/new', {
-    preHandler: signedIn(...REQUESTERS),
+    ...signedIn(...REQUESTERS),
     schema: { querystring: { type: 'object', properties: { url: text(4096), ref: text(16), categories: text(500) } } },
   }, async (req, reply) => {
     const v = req.signed!.viewer;
@@ -85,7 +85,7 @@ ${found}
 </form>`);
   });
 
-  app.post<{ Body: UnblockForm & { ref?: string } }>('/unblocks', { preHandler: signedIn(...REQUESTERS), schema: { body: NEW_BODY } }, async (req, reply) => {
+  app.post<{ Body: UnblockForm & { ref?: string } }>('/unblocks', { ...signedIn(...REQUESTERS), schema: { body: NEW_BODY } }, async (req, reply) => {
     const me = req.signed!.user;
     const { config, classifier } = deps.source;
     const plan = planUnblock(req.body, { requester: me.username, classify: (u) => classifier.classify(u), policy: config.policy, admin: config.admin, now: now() });
@@ -95,7 +95,7 @@ ${found}
     return done(req, reply, `/unblocks/${made.id}`, json(made), 201);
   });
 
-  app.get('/unblocks', { preHandler: signedIn('teacher', 'technician', 'slt', 'dsl') }, async (req, reply) => {
+  app.get('/unblocks', { ...signedIn('teacher', 'technician', 'slt', 'dsl') }, async (req, reply) => {
     const me = req.signed!.user;
     const t = now();
     const mine = deps.unblocks.list({ requestedBy: me.username, limit: 100 });
@@ -111,7 +111,7 @@ ${inForce.length ? html`<h2>In force now</h2>${table(inForce, t, zone())}` : nul
 <p><a href="/unblocks/new">Ask for another</a></p>`);
   });
 
-  app.get<{ Params: { id: number } }>('/unblocks/:id', { preHandler: signedIn('teacher', 'technician', 'slt', 'dsl'), schema: { params: ID } }, async (req, reply) => {
+  app.get<{ Params: { id: number } }>('/unblocks/:id', { ...signedIn('teacher', 'technician', 'slt', 'dsl'), schema: { params: ID } }, async (req, reply) => {
     const me = req.signed!.user;
     const u = visible(req, deps.unblocks.get(req.params.id));
     if (!wantsHtml(req)) return json(u);
@@ -151,14 +151,14 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
   });
 
   app.post<{ Params: { id: number }; Body: { scope?: 'as-asked' | 'page' | 'site'; until?: string; note?: string } }>('/unblocks/:id/approve', {
-    preHandler: signedIn(...APPROVERS), schema: { params: ID, body: APPROVE_BODY },
+    ...signedIn(...APPROVERS), schema: { params: ID, body: APPROVE_BODY },
   }, async (req, reply) => {
     const me = req.signed!.user;
     const u = mustDecide(deps.unblocks.get(req.params.id), me.roles);
     const until = req.body.until ? instantOf(req.body.until, zone()) : null;
     if (req.body.until && until === null) throw new AdminError('invalid', 'The end is not a date and time.', 'until');
     // Narrowing only: an approver may shorten or focus a request, never widen it.
-    if (until !== null && (until > u.until || until <= now())) throw new AdminError('invalid', 'The end must be after now and no later than asked.', 'until');
+    if (until !== null && (until > u.until || until <= now() || until <= u.from)) throw new AdminError('invalid', 'The end must be after now, after the start, and no later than asked.', 'until');
     const site = req.body.scope === 'page' ? pageOf(u) : undefined;
     const made = settle(() => deps.unblocks.approve(u.id, me.username, { ...(site ? { site } : {}), ...(until ? { until } : {}) }, req.body.note?.trim() || null));
     deps.unblocksChanged();
@@ -168,18 +168,20 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
   });
 
   app.post<{ Params: { id: number }; Body: { note: string } }>('/unblocks/:id/decline', {
-    preHandler: signedIn(...APPROVERS), schema: { params: ID, body: DECLINE_BODY },
+    ...signedIn(...APPROVERS), schema: { params: ID, body: DECLINE_BODY },
   }, async (req, reply) => {
     const me = req.signed!.user;
     const u = mustDecide(deps.unblocks.get(req.params.id), me.roles);
-    const made = settle(() => deps.unblocks.decline(u.id, me.username, req.body.note.trim()));
+    const note = req.body.note.trim();
+    if (note === '') throw new AdminError('invalid', 'Say why it is declined: the requester reads it.', 'note');
+    const made = settle(() => deps.unblocks.decline(u.id, me.username, note));
     deps.log.info({ unblock: made.id, by: me.username }, 'unblock declined');
     await tell(deps, made, `declined: ${made.decisionNote ?? ''}`);
     return done(req, reply, `/unblocks/${made.id}`, json(made));
   });
 
   app.post<{ Params: { id: number } }>('/unblocks/:id/revoke', {
-    preHandler: signedIn('teacher', 'technician', 'slt', 'dsl'), schema: { params: ID, body: { type: 'object', properties: { _csrf: text(200) } } },
+    ...signedIn('teacher', 'technician', 'slt', 'dsl'), schema: { params: ID, body: { type: 'object', properties: { _csrf: text(200) } } },
   }, async (req, reply) => {
     const me = req.signed!.user;
     const u = visible(req, deps.unblocks.get(req.params.id));
@@ -191,12 +193,14 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
   });
 
   app.get<{ Querystring: { from?: string; to?: string; format?: 'csv' | 'json' | 'html' } }>('/reports/unblocks', {
-    preHandler: signedIn('technician', 'slt', 'dsl', 'governor'),
+    ...signedIn('technician', 'slt', 'dsl', 'governor'),
     schema: { querystring: { type: 'object', properties: { from: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, to: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, format: { enum: ['csv', 'json', 'html'] } } } },
   }, async (req, reply) => {
+    // Days are the school's: the default runs to today in school time, over about a term.
+    const clock = deps.source.config.policy.clock;
     const t = now();
-    const to = req.query.to ?? t.toISOString().slice(0, 10);
-    const from = req.query.from ?? new Date(t.getTime() - 91 * 86_400_000).toISOString().slice(0, 10);
+    const to = req.query.to ?? clock.local(t).date;
+    const from = req.query.from ?? clock.local(new Date(t.getTime() - 91 * 86_400_000)).date;
     const since = instantOf(`${from}T00:00`, zone())!;
     const before = instantOf(`${addDay(to)}T00:00`, zone())!;
     const rows = deps.unblocks.list({ since, before, limit: 100_000 });

@@ -41,11 +41,20 @@ export class LivePolicy {
     const now = this.opts.now?.() ?? new Date();
     let effective = base;
     try {
-      const active = this.unblocks.inForce(now);
+      // Each unblock is checked on its own: one bad row is left out (and logged), never the rest.
+      const active = this.unblocks.inForce(now).filter((u) => {
+        try {
+          withUnblocks(base.policy, [u]);
+          return true;
+        } catch (err) {
+          this.opts.log?.error({ unblock: u.id, err: String(err) }, 'an unblock could not be applied and is left out');
+          return false;
+        }
+      });
       if (active.length > 0) effective = { ...base, policy: withUnblocks(base.policy, active) };
     } catch (err) {
-      // A bad row must not take filtering down: keep the last good overlay (or none) and say so.
-      this.opts.log?.error({ err: String(err) }, 'unblocks could not be applied; the previous ones stay in force');
+      // The store could not be read: keep the last good overlay (or none) and say so.
+      this.opts.log?.error({ err: String(err) }, 'unblocks could not be read; the previous ones stay in force');
       if (this.#effective !== null && this.#base === base) return;
     }
     this.#base = base;

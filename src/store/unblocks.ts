@@ -97,6 +97,7 @@ export class UnblockStore {
 
   /** Records a request; one whose approver is 'auto' is approved at once, by "auto". */
   request(r: NewUnblockRequest): UnblockRequest {
+    if (r.from >= r.until) throw new UnblockStateError('an unblock must end after it starts');
     const now = this.#now().toISOString();
     const auto = r.approverRole === 'auto';
     return this.#db.transaction(() => {
@@ -168,6 +169,7 @@ export class UnblockStore {
       const before = this.#require(id);
       if (before.state !== 'requested') throw new UnblockStateError(`unblock ${id} is ${before.state} already`);
       const target = n.target ?? before.target;
+      if ((n.from ?? before.from) >= (n.until ?? before.until)) throw new UnblockStateError(`unblock ${id} would end before it starts`);
       const changes = this.#sql.decide.run({
         id, state, by, at: this.#now().toISOString(), note, site: n.site ?? before.site,
         starts_at: (n.from ?? before.from).toISOString(), ends_at: (n.until ?? before.until).toISOString(), ...targetColumns(target),

@@ -86,4 +86,9 @@ describe('group settings and nominated users in the staff app', () => {
     expect((await api(app, governor, 'POST', '/policy/groups/ks2', { reason: 'not allowed to do this' })).body.error.code).toBe('forbidden');
     expect((await api(app, governor, 'POST', '/policy/users', { reason: 'not allowed to do this' })).body.error.code).toBe('forbidden');
   });
+
+  it('checks who is asking before it reads what they sent', async () => {
+    expect((await api(app, null, 'GET', '/reports/unblocks?from=not-a-date')).body.error.code).toBe('not-signed-in');
+    expect((await api(app, governor, 'POST', '/policy', { 'level.nope': 'maybe' })).body.error.code).toBe('forbidden');
+  });
 });

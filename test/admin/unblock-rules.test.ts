@@ -1,18 +1,24 @@
 // planUnblock(): what a teacher's unblock form becomes, as a pure function of the form, the
 // classification, the policy and a fixed instant. Europe/London: GMT in March and November, BST
 // from 29 March to 25 October 2026.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AdminConfig } from '../../src/admin/config.js';
 import { AdminError } from '../../src/admin/errors.js';
 import { planUnblock, type UnblockForm } from '../../src/admin/unblock-rules.js';
+import { loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/lists.js';
-import { classifierFor, policyFrom } from '../helpers/policy.js';
+import { CONFIG_DIR, classifierFor } from '../helpers/policy.js';
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
 const classifier = classifierFor(join(tmp.dir, 'lists'));
-const policy = policyFrom(tmp.dir, `  seniorLeaderApproval: [adult, drugs]
+// The configuration as loaded (so its admin section has every default), with this policy.
+const configFile = join(tmp.dir, 'config.yaml');
+writeFileSync(configFile, `categories: ${CONFIG_DIR}/categories.yaml
+policy:
+  seniorLeaderApproval: [adult, drugs]
   groups:
     ks2:
       label: KS2 pupils
@@ -26,9 +32,10 @@ const policy = policyFrom(tmp.dir, `  seniorLeaderApproval: [adult, drugs]
       levels:
         adult: block
 `);
+const { policy, admin: loadedAdmin } = loadConfig(configFile);
 
 function admin(opts: { maxDays?: number; autoApprove?: string[] } = {}): AdminConfig {
-  return { host: '127.0.0.1', port: 0, sessionMs: 3_600_000, unblocks: { maxDays: opts.maxDays ?? 7, autoApprove: new Set(opts.autoApprove ?? []) } };
+  return { ...loadedAdmin, unblocks: { maxDays: opts.maxDays ?? 7, autoApprove: new Set(opts.autoApprove ?? []) } };
 }
 
 const REASON = 'Year 6 research on the history of board games';
