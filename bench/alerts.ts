@@ -28,7 +28,6 @@
 // BENCH_CONNECTIONS (default "10,50"), BENCH_URLS (distinct traffic URLs, default 1000),
 // BENCH_ALERTS (N, default 2000), BENCH_ALERT_ROUNDS (default 3), BENCH_REDIS (default
 // redis://127.0.0.1:6379; "0" leaves BullMQ out).
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -49,6 +48,7 @@ import { loadLists } from '../src/lists/load.js';
 import { createLogger } from '../src/log.js';
 import { decide } from '../src/policy/decide.js';
 import { createProxyServer } from '../src/proxy/server.js';
+import { BenchChild, PIN, pin } from './child.js';
 import { benchConfig, codeVersion, fmt, requireShared, table, trafficUrls } from './lib.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -59,18 +59,7 @@ const HARMLESS = 'weather tomorrow london';
 /** One request in this many is a search. */
 const EVERY = 100;
 const env = (name: string, fallback: number): number => (process.env[name] === undefined ? fallback : Number(process.env[name]));
-const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function pin(pid: number, core: number): boolean {
-  if (!PIN) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-  } catch {
-    return false;
-  }
-  return true;
-}
 
 const searchPath = (originPort: number, q: string): string => `http://www.google.com:${originPort}/search?q=${q.replace(/ /g, '+')}`;
 
@@ -180,41 +169,10 @@ async function runSchoolgate(originPort: number, hookUrl: string, redisUrl: stri
 // ---------------------------------------------------------------------------------------------
 // This process: the children, autocannon, the webhook receiver.
 
-class Child {
-  private next = 0;
-  private readonly waiting = new Map<number, (r: Reply) => void>();
-  readonly proc: ChildProcess;
-  readonly ready: Promise<Ready>;
-  private readonly exited: Promise<void>;
-
-  constructor(args: string[], core: number) {
-    this.proc = fork(SELF, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.exited = new Promise((r) => this.proc.once('exit', () => r()));
-    this.ready = new Promise((ok, fail) => {
-      this.proc.once('exit', (code) => fail(new Error(`${args[0]} exited (${code}) before it was ready`)));
-      this.proc.once('message', (m: Ready) => {
-        pin(this.proc.pid!, core);
-        ok(m);
-      });
-    });
-    pin(this.proc.pid!, core);
-    this.proc.on('message', (m: Reply | Ready) => {
-      if (!('id' in m)) return;
-      this.waiting.get(m.id)?.(m);
-      this.waiting.delete(m.id);
-    });
-  }
-
-  private ask<T>(m: { type: 'cpu' } | { type: 'counts' } | { type: 'raise'; n: number; tag: string }): Promise<T> {
-    const id = this.next++;
-    return new Promise((r) => {
-      this.waiting.set(id, r as (x: Reply) => void);
-      this.proc.send({ ...m, id });
-    });
-  }
-
-  async cpu(): Promise<number> {
-    return (await this.ask<{ cpu: number }>({ type: 'cpu' })).cpu;
+/** A child of this file (bench/child.ts), with the alert queries of this benchmark. */
+class Child extends BenchChild<Ask, Reply | Ready> {
+  constructor(name: string, args: string[], core: number) {
+    super(name, args, { module: SELF, core });
   }
 
   counts(): Promise<{ alerts: number; outbox: number; delivered: number }> {
@@ -223,13 +181,6 @@ class Child {
 
   raise(n: number, tag: string): Promise<{ raiseMs: number; raised: number }> {
     return this.ask({ type: 'raise', n, tag });
-  }
-
-  async close(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.connected) this.proc.send({ type: 'close' });
-    const timer = setTimeout(() => this.proc.kill(), 15_000);
-    await this.exited;
-    clearTimeout(timer);
   }
 }
 
@@ -283,12 +234,12 @@ async function main(): Promise<void> {
 
   const hook = webhookReceiver();
   const hookPort = await listen(hook.server);
-  const origin = new Child(['origin'], 1);
+  const origin = new Child('origin', [], 1);
   const children: Child[] = [origin];
   let redisNote = '';
   try {
-    const originPort = (await origin.ready).port;
-    const ours = new Child(['schoolgate', String(originPort), `http://127.0.0.1:${hookPort}/inproc`, '', '', String(URLS)], 0);
+    const originPort = (await origin.start()).port;
+    const ours = new Child('schoolgate', [String(originPort), `http://127.0.0.1:${hookPort}/inproc`, '', '', String(URLS)], 0);
     children.push(ours);
     // BullMQ mode for part (ii), if the local Redis answers.
     let queued: Child | null = null;
@@ -298,7 +249,7 @@ async function main(): Promise<void> {
       try {
         await probe.connect();
         await probe.ping();
-        queued = new Child(['schoolgate', String(originPort), `http://127.0.0.1:${hookPort}/bullmq`, REDIS, prefix, '0'], 0);
+        queued = new Child('schoolgate', [String(originPort), `http://127.0.0.1:${hookPort}/bullmq`, REDIS, prefix, '0'], 0);
         children.push(queued);
       } catch (err) {
         redisNote = `BullMQ left out: ${REDIS} did not answer (${(err as Error).message})`;
@@ -306,8 +257,8 @@ async function main(): Promise<void> {
         probe.disconnect();
       }
     } else redisNote = 'BullMQ left out (BENCH_REDIS=0)';
-    const ready = await ours.ready;
-    const queuedReady = await queued?.ready;
+    const ready = await ours.start();
+    const queuedReady = await queued?.start();
     const urls = ready.urls ?? [];
     if (urls.length < URLS) throw new Error(`only ${urls.length} usable traffic URLs`);
 

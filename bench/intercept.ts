@@ -33,7 +33,6 @@
 // samples of each kind, default 200), BENCH_HS_CLIENTS (default 20), BENCH_HS_SECONDS (default 3),
 // BENCH_PARTS (default "1,2,3,4"), BENCH_H2=0 (leave part 4 out), BENCH_PROFILE (a folder: write a
 // CPU profile of the Schoolgate process; with BENCH_PARTS=1, of the keep-alive runs).
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -44,6 +43,7 @@ import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { BenchChild, PIN, pin } from './child.js';
 import { benchConfig, codeVersion, fmt, requireShared, table } from './lib.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -59,7 +59,6 @@ const cold = (i: number): string => `www.c${i}.cold.test`;
 const H2_HOST = 'h2.bench.test';
 const PROXY_CORE = 0;
 const LOAD_CORE = 1;
-const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
 const env = (name: string, fallback: number): number => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const SECONDS = env('BENCH_SECONDS', 4);
 const ROUNDS = env('BENCH_ROUNDS', 2);
@@ -74,16 +73,6 @@ const COLD_HOSTS = SAMPLES + 20;
 /** Hosts under *.cached.test used by part 4's new-connection measurement (offset so they are new to undici there too). */
 const NEWCONN_BASE = 100_000;
 const NEWCONN_COUNT = 30;
-
-function pin(pid: number, core: number): boolean {
-  if (!PIN) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -343,63 +332,14 @@ async function runUndici(h2Port: number, tlsPort: number, caPem: string): Promis
   });
 }
 
-class Child {
-  private next = 0;
-  private readonly waiting = new Map<number, (m: FromChild) => void>();
-  readonly proc: ChildProcess;
-  ready: Ready | undefined;
-  readonly exited: Promise<void>;
-
-  constructor(readonly name: string, args: string[], readonly core: number) {
-    const prof = name === 'proxy' && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-    this.proc = fork(SELF, [name, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...prof] });
-    pin(this.proc.pid!, core);
-    this.exited = new Promise((r) => this.proc.once('exit', () => r()));
-    this.proc.on('message', (m: FromChild) => {
-      if (m.type === 'ready') return;
-      this.waiting.get(m.id)?.(m);
-      this.waiting.delete(m.id);
-    });
-  }
-
-  get port(): number {
-    return this.ready!.port;
-  }
-
-  start(): Promise<Ready> {
-    return new Promise((res, rej) => {
-      this.proc.once('exit', (code) => rej(new Error(`${this.name} exited (${code}) before it was ready`)));
-      this.proc.on('message', (m: FromChild) => {
-        if (m.type !== 'ready') return;
-        this.ready = m;
-        pin(this.proc.pid!, this.core);
-        res(m);
-      });
-    });
-  }
-
-  ask<T extends FromChild>(m: Record<string, unknown> & { type: ToChild['type'] }): Promise<T> {
-    const id = this.next++;
-    return new Promise((r) => {
-      this.waiting.set(id, r as (m: FromChild) => void);
-      this.proc.send({ ...m, id });
-    });
-  }
-
-  async cpu(): Promise<number> {
-    const m = await this.ask<Extract<FromChild, { type: 'cpu' }>>({ type: 'cpu' });
-    return m.usage.user + m.usage.system;
+/** A child of this file (bench/child.ts), with its typed stats query. */
+class Child extends BenchChild<ToChild, FromChild> {
+  constructor(name: string, args: string[], core: number) {
+    super(name, args, { module: SELF, core, profile: name === 'proxy', killAfterMs: 10_000 });
   }
 
   async stats<T extends OriginStats | ProxyStats>(): Promise<T> {
     return (await this.ask<Extract<FromChild, { type: 'stats' }>>({ type: 'stats' })).stats as T;
-  }
-
-  async close(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.connected) this.proc.send({ type: 'close' } satisfies ToChild);
-    const timer = setTimeout(() => this.proc.kill(), 10_000);
-    await this.exited;
-    clearTimeout(timer);
   }
 }
 

@@ -24,7 +24,6 @@
 // write a CPU profile of the Schoolgate process), BENCH_TRAFFIC=1 (give Schoolgate its traffic log,
 // which records every request in SQLite; off by default). Long mode: BENCH_LONG_REQUESTS (default
 // 1000000), BENCH_LONG_CONNECTIONS (default 50), BENCH_LONG_SECONDS (time cap, default 900).
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -34,6 +33,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { stringify as stringifyYaml } from 'yaml';
+import { BenchChild, PIN, pin } from './child.js';
 import { makeCert, oneTunnel, runTunnels, type TunnelTarget } from './connect.js';
 import { benchConfig, codeVersion, fmt, requireShared, table, trafficUrls } from './lib.js';
 import { squidBinary, startSquid, type Squid } from './squid.js';
@@ -45,18 +45,6 @@ const BLOCKED_URL = 'http://gambling.selftest.invalid/';
 const TLS_NAME = 'secure.schoolgate-bench.example';
 const PROXY_CORE = 0;
 const LOAD_CORE = 1;
-const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
-
-/** Pins every thread of a process to one core; false if taskset is missing or refused. */
-function pin(pid: number, core: number): boolean {
-  if (!PIN) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: origin (HTTP and TLS), bare relay, Schoolgate. Each reports its port, answers
@@ -283,74 +271,20 @@ interface AcInstance {
 }
 type Autocannon = (opts: AcOptions, cb: (err: Error | null, res: AcResult) => void) => AcInstance;
 
-class Child {
-  private next = 0;
-  private readonly waiting = new Map<number, (m: FromChild) => void>();
-  readonly proc: ChildProcess;
-  ready: Ready | undefined;
-  readonly exited: Promise<void>;
-
-  constructor(readonly name: string, args: string[], readonly core: number, extraArgv: string[] = []) {
+/** A child of this file (bench/child.ts), with the memory and stats queries of this benchmark. */
+class Child extends BenchChild<ToChild, FromChild> {
+  constructor(name: string, args: string[], core: number, extraArgv: string[] = []) {
     // BENCH_PROFILE=DIR writes a V8 CPU profile of the Schoolgate process into DIR on exit.
-    const prof = name === 'schoolgate' && process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-    this.proc = fork(SELF, [name, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...prof, ...extraArgv] });
-    pin(this.proc.pid!, core);
-    this.exited = new Promise((r) => this.proc.once('exit', () => r()));
-    this.proc.on('message', (m: FromChild) => {
-      if (m.type === 'ready') return;
-      this.waiting.get(m.id)?.(m);
-      this.waiting.delete(m.id);
-    });
-  }
-
-  get port(): number {
-    return this.ready!.port;
-  }
-
-  get pid(): number {
-    return this.proc.pid!;
-  }
-
-  start(): Promise<Ready> {
-    return new Promise((res, rej) => {
-      this.proc.once('exit', (code) => rej(new Error(`${this.name} exited (${code}) before it was ready`)));
-      this.proc.on('message', (m: FromChild) => {
-        if (m.type !== 'ready') return;
-        this.ready = m;
-        // Again, for threads started after the first pin.
-        pin(this.proc.pid!, this.core);
-        res(m);
-      });
-    });
-  }
-
-  private ask<T extends FromChild>(type: 'cpu' | 'stats' | 'mem', gc = false): Promise<T> {
-    const id = this.next++;
-    return new Promise((r) => {
-      this.waiting.set(id, r as (m: FromChild) => void);
-      this.proc.send((type === 'mem' ? { type, id, gc } : { type, id }) satisfies ToChild);
-    });
-  }
-
-  async cpu(): Promise<number> {
-    const m = await this.ask<Extract<FromChild, { type: 'cpu' }>>('cpu');
-    return m.usage.user + m.usage.system;
+    super(name, args, { module: SELF, core, execArgv: extraArgv, profile: name === 'schoolgate' });
   }
 
   /** The process's memory; after a full GC if `gc` (only where it runs with --expose-gc). */
   async mem(gc = false): Promise<NodeJS.MemoryUsage> {
-    return (await this.ask<Extract<FromChild, { type: 'mem' }>>('mem', gc)).mem;
+    return (await this.ask<Extract<FromChild, { type: 'mem' }>>({ type: 'mem', gc })).mem;
   }
 
   stats(): Promise<Extract<FromChild, { type: 'stats' }>> {
-    return this.ask('stats');
-  }
-
-  async close(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.connected) this.proc.send({ type: 'close' } satisfies ToChild);
-    const timer = setTimeout(() => this.proc.kill(), 15_000);
-    await this.exited;
-    clearTimeout(timer);
+    return this.ask({ type: 'stats' });
   }
 }
 

@@ -11,7 +11,7 @@
 // BENCH_MINTS (default 300), BENCH_CONTEXTS (default 300), BENCH_SECONDS (a handshake round,
 // default 2), BENCH_ROUNDS (rounds of each leaf, default 3), BENCH_CLIENTS (concurrent
 // handshaking clients, default 16).
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
@@ -25,6 +25,7 @@ import { initCa, loadCa, type SchoolCa } from '../src/tls/ca.js';
 import { CertificateCache } from '../src/tls/cert-cache.js';
 import { certNameFor } from '../src/tls/cert-name.js';
 import { mintLeaf } from '../src/tls/mint.js';
+import { pin } from './child.js';
 import { codeVersion, fmt, table } from './lib.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -35,7 +36,6 @@ const CONTEXTS = env('BENCH_CONTEXTS', 300);
 const SECONDS = env('BENCH_SECONDS', 2);
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const CLIENTS = env('BENCH_CLIENTS', 16);
-const PIN = process.env.BENCH_PIN !== '0';
 const HOST = 'www.example.com';
 
 /** p50 and p99 of a list of milliseconds. */
@@ -43,16 +43,6 @@ function quantiles(ms: number[]): { p50: number; p99: number } {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return { p50: at(0.5), p99: at(0.99) };
-}
-
-function pin(pid: number, core: number): boolean {
-  if (!PIN || os.cpus().length < 2) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The CA with its P-256 leaf key swapped for an RSA-2048 one: the comparison for (d). */
