@@ -127,6 +127,8 @@ export function benchConfig(): Record<string, any> {
   const abs = (p: string): string => resolve(configDir, p);
   doc.categories = abs(doc.categories);
   doc.search.engines = abs(doc.search.engines);
+  // The never-intercept list is named relative to config/ as well.
+  if (typeof doc.tls?.neverIntercept === 'string') doc.tls.neverIntercept = abs(doc.tls.neverIntercept);
   doc.phrases.files = doc.phrases.files.map(abs);
   const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => s.name !== 'ut1');
   for (const s of sources) if (typeof s.path === 'string') s.path = abs(s.path);
