@@ -121,7 +121,7 @@ describe('lists', () => {
 describe('start', () => {
   it('loads the lists, writes its pid, reloads on SIGHUP and stops on SIGTERM', async () => {
     const dataDir = join(tmp.dir, 'running');
-    const p = spawnSchoolgate(['start', '--data', dataDir]);
+    const p = spawnSchoolgate(['start', '--data', dataDir, '--admin-port', '0']);
     await p.waitFor(/Schoolgate is running/);
     const pid = Number(readFileSync(join(dataDir, 'schoolgate.pid'), 'utf8'));
     expect(pid).toBe(p.child.pid);

@@ -40,6 +40,8 @@ export function writeTestConfig(dir: string, extra: string): string {
     .replace(/^categories: categories\.yaml$/m, `categories: ${CONFIG_DIR}/categories.yaml`)
     .replace(/^  engines: search-engines\.yaml$/m, `  engines: ${CONFIG_DIR}/search-engines.yaml`)
     .replace(/^  neverIntercept: no-intercept\.yaml$/m, `  neverIntercept: ${CONFIG_DIR}/no-intercept.yaml`)
+    // Any free port for the staff app: test files run side by side.
+    .replace(/^  port: 8081$/m, '  port: 0')
     .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
     .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
   return file;
