@@ -173,9 +173,11 @@ describe('nobody signed in', () => {
   it.each([['a tab', '%2F%09%2Fevil.example%2F'], ['a new line', '%2F%0A%2Fevil.example%2F'], ['a carriage return', '%2F%0D%2Fevil.example%2F']])(
     'a next address with %s in it goes to the start page, not another site', async (_what, next) => {
       expect(await getPage(app, as.technician, `/login?next=${next}`)).toMatchObject({ status: 303, location: '/' });
+      const page = await fetch(`${app.url}/login`, { headers: { accept: 'text/html' } });
+      const token = /name="_login" value="([^"]+)"/.exec(await page.text())![1]!;
       const res = await fetch(`${app.url}/login`, {
-        method: 'POST', redirect: 'manual', headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
-        body: `username=technician&password=${encodeURIComponent(PASSWORD)}&next=${next}`,
+        method: 'POST', redirect: 'manual', headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', cookie: page.headers.get('set-cookie')!.split(';')[0]! },
+        body: `username=technician&password=${encodeURIComponent(PASSWORD)}&_login=${token}&next=${next}`,
       });
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('/');
@@ -268,11 +270,35 @@ describe('signing in', () => {
     expect(pupil.body.error.message).toBe(wrong.body.error.message);
   });
 
+  /** The sign-in form as a browser gets it: its cookie and the token in the form. */
+  async function loginPage(): Promise<{ cookie: string; token: string }> {
+    const page = await fetch(`${app.url}/login`, { headers: { accept: 'text/html' } });
+    return { cookie: page.headers.get('set-cookie')!.split(';')[0]!, token: /name="_login" value="([^"]+)"/.exec(await page.text())![1]! };
+  }
+
+  async function signInByForm(fields: Record<string, string>, cookie?: string): Promise<{ status: number; body: string; setCookie: string | null }> {
+    const res = await fetch(`${app.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams(fields).toString(), headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) } });
+    return { status: res.status, body: await res.text(), setCookie: res.headers.get('set-cookie') };
+  }
+
   it('a pupil account cannot sign in at all, even as a browser', async () => {
-    const res = await postForm(app, null, '/login', { username: 'pupil', password: PASSWORD });
+    const { cookie, token } = await loginPage();
+    const res = await signInByForm({ username: 'pupil', password: PASSWORD, _login: token }, cookie);
     expect(res.status).toBe(401);
-    expect(res.location).toBeNull();
     expect(res.body).toContain('did not match a staff account');
+    expect(res.setCookie ?? '').not.toContain('sg_session=');
+  });
+
+  it('refuses a sign-in form that did not come from its own page (login CSRF), and accepts one that did', async () => {
+    const forged = await signInByForm({ username: 'technician', password: PASSWORD });
+    expect(forged.status).toBe(403);
+    expect(forged.body).toContain('form had expired');
+    expect(forged.setCookie ?? '').not.toContain('sg_session=');
+    const { cookie, token } = await loginPage();
+    expect((await signInByForm({ username: 'technician', password: PASSWORD, _login: 'not-the-token' }, cookie)).status).toBe(403);
+    const ok = await signInByForm({ username: 'technician', password: PASSWORD, _login: token }, cookie);
+    expect(ok.status).toBe(303);
+    expect(ok.setCookie).toContain('sg_session=');
   });
 
   it('after 10 failures from one address, 429 locked even with the right password; other addresses are unaffected; it passes', async () => {
