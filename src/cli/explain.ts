@@ -10,7 +10,10 @@ import { chooseInterception, type InterceptChoice } from '../tls/intercept.js';
 import { loadLists } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
 import { instantOf } from '../policy/time.js';
-import type { TraceStep } from '../policy/types.js';
+import type { PolicySnapshot, TraceStep } from '../policy/types.js';
+import { openDatabase } from '../store/db.js';
+import { applyUnblocks } from '../store/live-policy.js';
+import { UnblockStore } from '../store/unblocks.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
 const OPTIONS = {
@@ -36,7 +39,9 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
   if (help) return io.out(helpText(spec)), 0;
   const { config, data } = paths(values);
-  const cfg = loadConfig(config);
+  // With the unblocks in force at that time, as the running proxy has them (when there is a database).
+  const loaded = loadConfig(config);
+  const cfg = { ...loaded, policy: withActiveUnblocks(loaded.policy, data, values.at === undefined ? new Date() : parseAt(values.at, loaded.policy.clock.timeZone)) };
   const group = values.group;
   if (group === undefined) throw new UsageError(`--group is required: one of ${[...cfg.policy.groups.keys()].join(', ')}`);
   if (!cfg.policy.groups.has(group)) throw new UsageError(`unknown group "${group}": use one of ${[...cfg.policy.groups.keys()].join(', ')}`);
@@ -88,4 +93,14 @@ function inspectionOf(classifier: Classifier, cfg: SchoolgateConfig, group: stri
   const d = decide({ group, ...(user ? { user } : {}), connect: true }, tunnel, cfg.policy, at);
   const choice = chooseInterception({ group, url: tunnel.url, categories: tunnel.categories, searchEngine: classifier.searchEngineOf(tunnel.url.host), refused: d.action !== 'allow' }, cfg.tls);
   return { ...choice, noCa: !existsSync(join(caFolder(data), CA_FILES.rootCert)) };
+}
+
+function withActiveUnblocks(policy: PolicySnapshot, data: string, at: Date): PolicySnapshot {
+  if (!existsSync(join(data, 'schoolgate.db'))) return policy;
+  const db = openDatabase(data);
+  try {
+    return applyUnblocks(policy, new UnblockStore(db).inForce(at));
+  } finally {
+    db.close();
+  }
 }

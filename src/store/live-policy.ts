@@ -6,7 +6,7 @@ import type { Classifier } from '../classify/classifier.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { withUnblocks } from '../policy/compile.js';
-import type { Unblock } from '../policy/types.js';
+import type { PolicySnapshot, Unblock } from '../policy/types.js';
 
 export interface BaseSource {
   readonly classifier: Classifier;
@@ -41,17 +41,8 @@ export class LivePolicy {
     const now = this.opts.now?.() ?? new Date();
     let effective = base;
     try {
-      // Each unblock is checked on its own: one bad row is left out (and logged), never the rest.
-      const active = this.unblocks.inForce(now).filter((u) => {
-        try {
-          withUnblocks(base.policy, [u]);
-          return true;
-        } catch (err) {
-          this.opts.log?.error({ unblock: u.id, err: String(err) }, 'an unblock could not be applied and is left out');
-          return false;
-        }
-      });
-      if (active.length > 0) effective = { ...base, policy: withUnblocks(base.policy, active) };
+      const active = this.unblocks.inForce(now);
+      if (active.length > 0) effective = { ...base, policy: applyUnblocks(base.policy, active, this.opts.log) };
     } catch (err) {
       // The store could not be read: keep the last good overlay (or none) and say so.
       this.opts.log?.error({ err: String(err) }, 'unblocks could not be read; the previous ones stay in force');
@@ -71,4 +62,18 @@ export class LivePolicy {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }
+}
+
+/** The policy with these unblocks laid over it; each is checked on its own, and one that cannot be applied is left out (and logged), never the rest. */
+export function applyUnblocks(policy: PolicySnapshot, unblocks: readonly Unblock[], log?: Logger): PolicySnapshot {
+  const valid = unblocks.filter((u) => {
+    try {
+      withUnblocks(policy, [u]);
+      return true;
+    } catch (err) {
+      log?.error({ unblock: u.id, err: String(err) }, 'an unblock could not be applied and is left out');
+      return false;
+    }
+  });
+  return withUnblocks(policy, valid);
 }

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, schoolgate } from '../helpers/cli.js';
+import { openDatabase } from '../../src/store/db.js';
+import { UnblockStore } from '../../src/store/unblocks.js';
 import { tempDir } from '../helpers/lists.js';
 
 const tmp = tempDir();
@@ -60,5 +62,26 @@ describe('policy check', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${bad}:6: policy.groups.ks2.levels.iwf: illegal is not a setting`);
     expect(r.stderr).toContain(`${bad}:7: policy.groups.ks2.levels.gaming: unknown category "gaming"`);
+  });
+});
+
+describe('explain with the unblocks in force', () => {
+  it('applies an approved unblock at its time, and not before or after', async () => {
+    const dir = join(tmp.dir, 'with-unblock');
+    const db = openDatabase(dir);
+    try {
+      const store = new UnblockStore(db);
+      const made = store.request({
+        requestedBy: 't.teacher', url: 'http://gambling.selftest.invalid/odds', site: 'gambling.selftest.invalid', categories: ['gambling'], reference: null,
+        target: { kind: 'group', group: 'ks2' }, reason: 'Probability lesson', from: new Date('2026-11-23T10:00:00Z'), until: new Date('2026-11-23T11:00:00Z'), approverRole: 'technician',
+      });
+      store.approve(made.id, 'it.tech');
+    } finally {
+      db.close();
+    }
+    const at = async (time: string): Promise<string> => JSON.parse((await schoolgate(['explain', 'http://gambling.selftest.invalid/odds', '--group', 'ks2', '--at', time, '--json', '--data', dir])).stdout).action as string;
+    expect(await at('2026-11-23T10:30:00Z')).toBe('allow');
+    expect(await at('2026-11-23T09:59:00Z')).toBe('block');
+    expect(await at('2026-11-23T11:00:00Z')).toBe('block');
   });
 });
