@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { SessionStore } from '../store/sessions.js';
 import type { UnblockStore } from '../store/unblocks.js';
 import type { Role, UserRow, UserStore } from '../store/users.js';
-import { FailureLimiter } from '../identity/failures.js';
+import { SignInLimiter } from '../identity/failures.js';
 import { AdminError, type ErrorCode } from './errors.js';
 import { html, page, type Html, type Viewer } from './html.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -128,7 +128,7 @@ export function buildAdminApp(deps: AdminDeps): FastifyInstance {
   });
 
   const ctx: AdminApp = { app, signedIn };
-  registerAuthRoutes(ctx, deps, new FailureLimiter({ ...(deps.now ? { now: () => deps.now!().getTime() } : {}) }));
+  registerAuthRoutes(ctx, deps, new SignInLimiter({ ...(deps.now ? { now: () => deps.now!().getTime() } : {}) }));
   registerUnblockRoutes(ctx, deps);
   registerPolicyRoutes(ctx, deps);
 

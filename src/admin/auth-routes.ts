@@ -3,7 +3,7 @@
 // refused for a while (the same limiter as the proxy's).
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FailureLimiter } from '../identity/failures.js';
+import type { SignInLimiter } from '../identity/failures.js';
 import { SESSION_COOKIE, cookie, done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';
 import { AdminError } from './errors.js';
 import { html } from './html.js';
@@ -14,7 +14,7 @@ const LOGIN_BODY = {
   properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 }, next: { type: 'string', maxLength: 2048 }, _login: { type: 'string', maxLength: 100 } },
 } as const;
 
-export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps, failures: FailureLimiter): void {
+export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps, failures: SignInLimiter): void {
   /** The sign-in page, with a fresh form token in a cookie and in the form. */
   const sendLogin = (reply: FastifyReply, next: string, error: string | null, status: number): FastifyReply => {
     const token = randomBytes(18).toString('base64url');
@@ -33,16 +33,17 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
     const address = req.socket.remoteAddress ?? '';
     // A form must come from our own sign-in page (its token matches its cookie), so another site
     // cannot sign a browser in to an account of its choosing.
-    if (isForm(req) && (!req.body._login || req.body._login !== cookie(req.headers.cookie, LOGIN_COOKIE))) {
+    if (needsFormToken(req) && (!req.body._login || req.body._login !== cookie(req.headers.cookie, LOGIN_COOKIE))) {
       return sendLogin(reply, req.body.next ?? '/', 'That sign-in form had expired. Please try again.', 403);
     }
-    const locked = failures.lockedFor(address);
+    const username = req.body.username;
+    const locked = failures.lockedFor(address, username);
     if (locked > 0) throw new AdminError('locked', `Too many failed sign-ins from this device. Try again in ${Math.ceil(locked / 60)} minutes.`);
-    const counted = failures.attempt(address);
+    const counted = failures.attempt(address, username);
     if (counted.kind === 'locked') throw new AdminError('locked', `Too many failed sign-ins from this device. Try again in ${Math.ceil(counted.retryAfterS / 60)} minutes.`);
     const result = await deps.users.verify(req.body.username, req.body.password);
     if (!result.ok || result.user.roles.length === 0) {
-      const verdict = failures.failed(address);
+      const verdict = failures.failed(address, username);
       if (verdict.kind === 'retry' && verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs));
       deps.log.warn({ username: req.body.username.slice(0, 64), address, reason: result.ok ? 'no staff role' : result.reason }, 'staff app: sign-in failed');
       // One message for every failure: it must not tell a guesser which usernames exist.
@@ -51,7 +52,7 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
       if (wantsHtml(req)) return sendLogin(reply, req.body.next ?? '/', message, 401);
       throw new AdminError('sign-in-failed', message);
     }
-    failures.succeeded(address);
+    failures.succeeded(address, username);
     const { token, session } = deps.sessions.create(result.user.id, address);
     const maxAge = Math.floor((session.expiresAt.getTime() - Date.now()) / 1000);
     // Lax: the cookie goes with a link followed from the block page, never with another site's form.
@@ -70,14 +71,16 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
 
 const LOGIN_COOKIE = 'sg_login';
 
-function isForm(req: FastifyRequest): boolean {
-  return (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+function needsFormToken(req: FastifyRequest): boolean {
+  // Anything but JSON (which no other site's form can send) must carry the form's token.
+  return !(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
 }
 
 /** Only a path on this app: never another site (an open redirect would help phishing). */
 function safeNext(next: string | undefined): string {
   // A browser drops tabs and new lines from a Location, so "/\t/evil.example" would be "//evil.example".
-  return next !== undefined && /^\/(?![/\\])[^\x00-\x20\x7f\\]*$/.test(next) ? next : '/';
+  // Printable ASCII only: anything else cannot go in a Location header as it stands.
+  return next !== undefined && /^\/(?![/\\])[\x21-\x5b\x5d-\x7e]*$/.test(next) ? next : '/';
 }
 
 function loginForm(next: string, error: string | null, token: string) {

@@ -4,7 +4,7 @@
 // while, so a pupil cannot guess a teacher's password through the proxy.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { FailureLimiter, type FailureOptions } from './failures.js';
+import { SignInLimiter, type FailureOptions } from './failures.js';
 
 export interface AuthUser {
   readonly username: string;
@@ -40,22 +40,22 @@ export function parseBasic(header: string | undefined): { username: string; pass
 export class Authenticator {
   private readonly verified = new LRUCache<string, { user: AuthUser; until: number }>({ max: 10_000 });
   private readonly cacheMs: number;
-  private readonly failures: FailureLimiter;
+  private readonly failures: SignInLimiter;
   /** Verifications under way, by header: a page's 80 first requests share one. */
   private readonly pending = new Map<string, Promise<VerifyResult>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: AuthOptions) {
     this.now = opts.now ?? Date.now;
-    this.failures = new FailureLimiter(opts);
+    this.failures = new SignInLimiter(opts);
     this.cacheMs = opts.cacheMs ?? 5 * 60_000;
   }
 
   async check(address: string, header: string | undefined): Promise<AuthOutcome> {
     const t = this.now();
-    const locked = this.failures.lockedFor(address);
-    if (locked > 0) return { kind: 'locked', retryAfterS: locked };
     const creds = parseBasic(header);
+    const locked = this.failures.lockedFor(address, creds?.username);
+    if (locked > 0) return { kind: 'locked', retryAfterS: locked };
     if (!creds) return { kind: 'challenge', delayMs: 0, reason: header ? 'not Basic credentials' : 'no credentials' };
     // The cache is keyed by a hash of the header, so no password is held in memory as text.
     const key = createHash('sha256').update(header!).digest('base64');
@@ -63,7 +63,7 @@ export class Authenticator {
     if (cached && cached.until > t) return { kind: 'ok', user: cached.user };
     let verifying = this.pending.get(key);
     if (!verifying) {
-      const counted = this.failures.attempt(address);
+      const counted = this.failures.attempt(address, creds.username);
       if (counted.kind === 'locked') return counted;
       verifying = this.opts.verify(creds.username, creds.password).finally(() => this.pending.delete(key));
       this.pending.set(key, verifying);
@@ -71,10 +71,10 @@ export class Authenticator {
     const result = await verifying;
     if (result.ok) {
       this.verified.set(key, { user: result.user, until: this.now() + this.cacheMs });
-      this.failures.succeeded(address);
+      this.failures.succeeded(address, creds.username);
       return { kind: 'ok', user: result.user };
     }
-    const verdict = this.failures.failed(address);
+    const verdict = this.failures.failed(address, creds.username);
     return verdict.kind === 'locked' ? verdict : { kind: 'challenge', delayMs: verdict.delayMs, reason: result.reason };
   }
 

@@ -92,3 +92,52 @@ export class FailureLimiter {
     return { kind: 'locked', retryAfterS: Math.ceil((f.lockedUntil - t) / 1000) };
   }
 }
+
+/**
+ * Sign-in failures counted two ways, so that a person who can sign in as themselves cannot use
+ * that to clear the count of their guesses at someone else's password: per device and account
+ * (locked after `maxFailures`, cleared by that account's own success), and per device across
+ * accounts (failures only, locked after three times as many, never cleared by a success).
+ */
+export class SignInLimiter {
+  private readonly account: FailureLimiter;
+  private readonly device: FailureLimiter;
+
+  constructor(opts: FailureOptions = {}) {
+    this.account = new FailureLimiter(opts);
+    this.device = new FailureLimiter({ ...opts, maxFailures: (opts.maxFailures ?? 10) * 3 });
+  }
+
+  /** Seconds the device (or this account from it) is locked out for; 0 when it is not. */
+  lockedFor(address: string, username?: string): number {
+    return Math.max(this.device.lockedFor(address), username === undefined ? 0 : this.account.lockedFor(keyOf(address, username)));
+  }
+
+  /** Counts an attempt at `username` from `address` before the slow check. */
+  attempt(address: string, username: string): FailureVerdict {
+    const locked = this.lockedFor(address, username);
+    if (locked > 0) return { kind: 'locked', retryAfterS: locked };
+    return this.account.attempt(keyOf(address, username));
+  }
+
+  /** The attempt failed: how to answer it. */
+  failed(address: string, username: string): FailureVerdict {
+    const device = this.device.attempt(address);
+    const account = this.account.failed(keyOf(address, username));
+    if (account.kind === 'locked') return account;
+    return device.kind === 'locked' ? device : account;
+  }
+
+  succeeded(address: string, username: string): void {
+    this.account.succeeded(keyOf(address, username));
+  }
+
+  /** Devices and accounts with failures on record (for tests and status). */
+  get tracked(): number {
+    return this.account.tracked + this.device.tracked;
+  }
+}
+
+function keyOf(address: string, username: string): string {
+  return `${address}\n${username.toLowerCase()}`;
+}

@@ -88,7 +88,9 @@ function activeUnblock(p: PolicySnapshot, req: PolicyRequest, c: Classification,
     const u = hit.value;
     if (t < u.from.getTime() || t >= u.until.getTime()) continue;
     const target = u.target;
-    if (target.kind === 'group' ? target.group === req.group : target.kind === 'user' ? target.user === req.user : req.user !== undefined && target.users.has(req.user)) return u;
+    // Usernames are matched without regard to case, as they are at sign-in (an MIS import writes Tom.Smith).
+    const user = req.user?.toLowerCase();
+    if (target.kind === 'group' ? target.group === req.group : target.kind === 'user' ? target.user.toLowerCase() === user : user !== undefined && target.users.has(user)) return u;
   }
   return undefined;
 }

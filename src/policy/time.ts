@@ -257,8 +257,15 @@ function offsetMinutes(clock: SchoolClock, ms: number): number {
  * in `timeZone` (2026-11-20T14:45 is a quarter to three at the school). null when it is not a time.
  */
 export function instantOf(text: string, timeZone: string): Date | null {
-  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
-  const d = new Date(hasZone ? text : `${text}Z`);
+  // Only what people write: a date in years 1970-9999, a time, optionally seconds and a zone. A
+  // date that does not exist (31 February) is refused, not rolled over.
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(text);
+  if (!m) return null;
+  const [, y, mo, day, h = '00', mi = '00', sec = '00'] = m;
+  const check = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(day), Number(h), Number(mi), Number(sec)));
+  if (Number(y) < 1970 || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(day) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return null;
+  const hasZone = m[7] !== undefined;
+  const d = new Date(hasZone ? text : `${text.length === 10 ? `${text}T00:00` : text}Z`);
   if (Number.isNaN(d.getTime())) return null;
   if (hasZone) return d;
   // Read as local wall time: shift by the zone's offset at that moment (twice, to settle across a change).

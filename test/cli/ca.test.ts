@@ -146,7 +146,7 @@ describe('schoolgate start with admin.https', () => {
       await p.waitFor(/Schoolgate is running/);
       const curl = (...args: string[]) => execFileSync('curl', ['-sS', '--max-time', '20', '--cacert', root, '--resolve', `staff.school.test:${port}:127.0.0.1`, '-D', '-', ...args], { encoding: 'utf8' });
       expect(curl(`https://staff.school.test:${port}/login`)).toMatch(/^HTTP\/1\.1 200/);
-      const signedIn = curl('-H', 'accept: application/json', '--data', 'username=it.tech&password=a long passphrase', `https://staff.school.test:${port}/login`);
+      const signedIn = curl('-H', 'accept: application/json', '-H', 'content-type: application/json', '--data', JSON.stringify({ username: 'it.tech', password: 'a long passphrase' }), `https://staff.school.test:${port}/login`);
       expect(signedIn).toMatch(/set-cookie: sg_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure/i);
     } finally {
       p.child.kill('SIGTERM');

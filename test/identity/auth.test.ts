@@ -10,7 +10,8 @@ function setup() {
     now: () => t,
     verify: async (u, p): Promise<VerifyResult> => {
       calls.push(u);
-      return u === 'teacher' && p === 'correct horse' ? { ok: true, user: { username: 'teacher', group: 'staff' } } : { ok: false, reason: 'wrong-password' };
+      if (u === 'teacher' && p === 'correct horse') return { ok: true, user: { username: 'teacher', group: 'staff' } };
+      return u === 'pupil' && p === 'pupil password' ? { ok: true, user: { username: 'pupil', group: 'ks2' } } : { ok: false, reason: 'wrong-password' };
     },
   });
   return { auth, calls, advance: (ms: number) => (t += ms) };
@@ -72,12 +73,25 @@ describe('Authenticator', () => {
     const { auth, advance } = setup();
     for (let i = 0; i < 11; i++) await auth.check('10.9.9.9', basic('x', 'y'));
     for (let i = 0; i < 10_000; i++) await auth.check(`10.1.${i >> 8}.${i & 255}`, basic('x', 'y'));
-    expect(auth.trackedAddresses).toBe(10_001);
+    // Each failure is on record twice: for the device and account, and for the device.
+    expect(auth.trackedAddresses).toBe(20_002);
     advance(6 * 60_000);
     await auth.check('10.2.0.1', basic('x', 'y'));
-    // The 10,000 single failures have expired; the locked address is still locked.
-    expect(auth.trackedAddresses).toBe(2);
-    expect((await auth.check('10.9.9.9', basic('teacher', 'correct horse'))).kind).toBe('locked');
+    // The 10,000 single failures have expired; the locked account on that device is still locked.
+    expect(auth.trackedAddresses).toBe(3);
+    expect((await auth.check('10.9.9.9', basic('x', 'y'))).kind).toBe('locked');
+  });
+
+  it('does not let a person clear their guesses at someone else\'s password by signing in as themselves', async () => {
+    const { auth } = setup();
+    const outcomes: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 9; i++) outcomes.push((await auth.check('10.0.0.8', basic('teacher', `guess ${round}.${i}`))).kind);
+      expect((await auth.check('10.0.0.8', basic('pupil', 'pupil password'))).kind).toBe('ok');
+    }
+    // The tenth guess at the teacher's password is refused, whatever happened in between.
+    expect(outcomes.slice(0, 9).every((k) => k === 'challenge')).toBe(true);
+    expect(outcomes[9]).toBe('locked');
   });
 
   it('counts guesses sent all at once, before the slow check', async () => {
