@@ -16,6 +16,7 @@ import { html, page, type Html, type Viewer } from './html.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerUnblockRoutes } from './unblock-routes.js';
 import { registerPolicyRoutes } from './policy-routes.js';
+import type { ConfigApplier } from './policy-edit.js';
 
 export interface AdminDeps {
   readonly db: Database;
@@ -27,7 +28,7 @@ export interface AdminDeps {
   /** Called after an unblock changes, so the proxy's policy follows within a second. */
   readonly unblocksChanged: () => void;
   /** Writes a new configuration text, checks it, and reloads the running Schoolgate with it. */
-  readonly applyConfig?: (text: string, reason: string, actor: string) => Promise<void>;
+  readonly applyConfig?: ConfigApplier;
   readonly log: Logger;
   readonly now?: () => Date;
   /** Tells a requester about a decision by e-mail, where they have an address and SMTP is set up. */

@@ -3,7 +3,8 @@
 // changes (comments and everything else kept), checks the whole file with the same loader as
 // `policy check`, swaps it in, and reloads; a hand edit plus `lists reload` is picked up the same
 // way. So the two can never disagree, and every version (from either) is kept for rollback.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
@@ -56,22 +57,54 @@ export function checkConfigText(file: string, text: string): SchoolgateConfig {
   }
 }
 
-/** Writes the configuration file in one step (a reader sees the old text or the new, never half). */
+/**
+ * Writes the configuration file in one step (a reader sees the old text or the new, never half),
+ * to the file a symlink points at, keeping its permissions, and on disk before it is swapped in.
+ */
 export function writeConfigText(file: string, text: string): void {
-  const next = `${file}.${process.pid}.new`;
-  writeFileSync(next, text);
-  renameSync(next, file);
+  const target = realpathSync(file);
+  const mode = statSync(target).mode & 0o777;
+  const next = `${target}.${process.pid}.new`;
+  const fd = openSync(next, 'w', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(next, target);
+}
+
+/** The version a form was made from: a change is refused if the file has moved on since. */
+export function versionOf(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**
  * How the running Schoolgate takes a configuration changed in the app: the file is replaced, the
  * version recorded with who and why, and the configuration reloaded (lists, policy, everything).
  */
-export function configApplier(service: { readonly config: SchoolgateConfig; reload(reason: string): Promise<boolean> }, db: Database): (text: string, reason: string, actor: string) => Promise<void> {
-  return async (text, reason, actor) => {
-    writeConfigText(service.config.file, text);
-    recordPolicyVersion(db, { file: service.config.file, text, actor, reason });
-    if (!(await service.reload(`changed by ${actor} in the staff app`))) throw new Error('the saved configuration did not load: see the log');
+export type ConfigApplier = (text: string, reason: string, actor: string, base: string) => Promise<void>;
+
+export function configApplier(service: { readonly config: SchoolgateConfig; reload(reason: string): Promise<boolean> }, db: Database): ConfigApplier {
+  // One change at a time: each is checked against the file as the one before left it.
+  let queue: Promise<unknown> = Promise.resolve();
+  return (text, reason, actor, base) => {
+    const run = queue.then(async () => {
+      const file = service.config.file;
+      const current = readFileSync(file, 'utf8');
+      if (current !== service.config.text) throw new AdminError('conflict', `${file} was edited by hand and not loaded yet: run "npx schoolgate lists reload", then make the change again.`);
+      if (versionOf(current) !== base) throw new AdminError('conflict', 'The configuration changed since this page was opened (someone else saved meanwhile). Open the page again and make the change on the new version.');
+      writeConfigText(file, text);
+      if (!(await service.reload(`changed by ${actor} in the staff app`))) {
+        // The running policy is still the old one: so is the file again, and no version is recorded.
+        writeConfigText(file, current);
+        throw new AdminError('invalid', 'The change was checked but did not load, so it was undone and the previous configuration stays in force. The log says why.');
+      }
+      recordPolicyVersion(db, { file, text, actor, reason });
+    });
+    queue = run.catch(() => undefined);
+    return run;
   };
 }
 

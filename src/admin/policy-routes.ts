@@ -9,14 +9,16 @@ import { instantOf } from '../policy/time.js';
 import type { Action, TraceStep } from '../policy/types.js';
 import { done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';
 import { AdminError } from './errors.js';
-import { csrfField, html, when } from './html.js';
-import { checkConfigText, describeChange, describeSettings, groupSettingsOf, levelOf, userLevelsOf, withGroupSettings, withLevels, withUserLevels, type GroupSettings, type LevelChange, type ScheduleSettings } from './policy-edit.js';
+import { csrfField, html, when, type Html } from './html.js';
+import { checkConfigText, describeChange, describeSettings, groupSettingsOf, levelOf, userLevelsOf, withGroupSettings, withLevels, withUserLevels, versionOf, type GroupSettings, type LevelChange, type ScheduleSettings } from './policy-edit.js';
 
 const ACTIONS: readonly Action[] = ['allow', 'warn', 'block'];
+/** The configuration version a form was made from (sha256 of its text). */
+const BASE = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const CHANGE_BODY = {
   type: 'object',
   required: ['reason'],
-  properties: { _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 } },
+  properties: { _csrf: { type: 'string', maxLength: 200 }, base: BASE, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 } },
   // The cells: level.<group>.<category> = allow | warn | block.
   patternProperties: { '^level\\.[a-z0-9_-]{1,40}\\.[a-z0-9_-]{1,60}$': { enum: ACTIONS } },
   additionalProperties: false,
@@ -33,6 +35,8 @@ export function registerPolicyRoutes({ app, signedIn }: AdminApp, deps: AdminDep
   async function previewOrApply(req: FastifyRequest<{ Body: Record<string, string> }>, reply: FastifyReply, action: string, text: string, reason: string, detail: Record<string, unknown>): Promise<unknown> {
     const { config } = deps.source;
     if (reason.length < 5) throw new AdminError('invalid', 'Say why the change is made: it is kept with the version.', 'reason');
+    const base = req.body.base ?? versionOf(config.text);
+    if (base !== versionOf(config.text)) throw new AdminError('conflict', 'The configuration changed since this page was opened. Open the page again and make the change on the new version.');
     const candidate = checkConfigText(config.file, text);
     const effects = [
       ...describeChange(config.policy, candidate.policy, config.categories.all().map((c) => c.id)),
@@ -50,16 +54,18 @@ ${fields.map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">
 <button type="submit">Save and apply</button> <a href="${action}">Cancel</a></form>`);
     }
     if (!deps.applyConfig) throw new AdminError('conflict', 'This Schoolgate cannot change its configuration from the app.');
-    await deps.applyConfig(text, reason, req.signed!.user.username);
+    await deps.applyConfig(text, reason, req.signed!.user.username, base);
     deps.log.info({ by: req.signed!.user.username, effects, reason }, 'policy changed in the staff app');
     return done(req, reply, '/policy/versions', { applied: effects, ...detail });
   }
 
+  /** The version of the configuration the page shows, sent back with a change. */
+  const baseField = (): Html => html`<input type="hidden" name="base" value="${versionOf(deps.source.config.text)}">`;
   const lines = (v: string | undefined): string[] => (v ?? '').split(/[\n,]+/).map((x) => x.trim()).filter((x) => x !== '');
   const GROUP_BODY = {
     type: 'object', required: ['reason'],
     properties: {
-      _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 },
+      _csrf: { type: 'string', maxLength: 200 }, base: BASE, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 },
       'sites.allow': { type: 'string', maxLength: 100_000 }, 'sites.warn': { type: 'string', maxLength: 100_000 }, 'sites.block': { type: 'string', maxLength: 100_000 },
       safeSearch: { type: 'string', maxLength: 200 },
     },
@@ -78,7 +84,7 @@ ${fields.map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">
     const dis = edit ? null : html` disabled`;
     const rows = [...settings.schedules, { name: '', days: '', from: '', to: '', allow: [], warn: [], block: [] }];
     const ss = settings.safeSearch === true ? 'true' : settings.safeSearch === false ? '' : settings.safeSearch.join(', ');
-    return sendPage(reply, deps, v, `${group.label}: sites, safe search and schedules`, html`<form method="post" action="/policy/groups/${group.id}">${csrfField(v)}
+    return sendPage(reply, deps, v, `${group.label}: sites, safe search and schedules`, html`<form method="post" action="/policy/groups/${group.id}">${csrfField(v)}${baseField()}
 <p class="muted">Entries are hosts (example.com, which covers its subdomains) or pages (example.com/topic), one a line. A group that is <code>like</code> another also has that group's entries.</p>
 ${(['allow', 'warn', 'block'] as const).map((a) => html`<label for="sites-${a}">Sites ${a === 'allow' ? 'always allowed' : a === 'warn' ? 'warned' : 'always blocked'}</label><textarea id="sites-${a}" name="sites.${a}" rows="4"${dis}>${settings.sites[a].join('\n')}</textarea>`)}
 <label for="safeSearch">Safe search (empty: off; true: every engine; or engines, e.g. google, bing, youtube-moderate)</label><input id="safeSearch" name="safeSearch" value="${ss}"${dis}>
@@ -118,7 +124,7 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
     const edit = req.signed!.user.roles.includes('technician');
     const rows = [...Object.entries(users), ['', {}] as const, ['', {}] as const];
     return sendPage(reply, deps, v, 'Nominated users', html`<p>One person's own levels, on top of their group's (for example a teacher of media studies who needs video-streaming).</p>
-<form method="post" action="/policy/users">${csrfField(v)}
+<form method="post" action="/policy/users">${csrfField(v)}${baseField()}
 <table><tr><th>Username</th><th>Levels (category=allow|warn|block, separated by commas)</th></tr>
 ${rows.map(([name, levels], i) => html`<tr><td><input aria-label="user ${i + 1}" name="user.${i}.name" value="${name}"${edit ? null : html` disabled`}></td><td><input aria-label="levels of user ${i + 1}" name="user.${i}.levels" size="60" value="${Object.entries(levels).map(([c, a]) => `${c}=${a}`).join(', ')}"${edit ? null : html` disabled`}></td></tr>`)}
 </table>
@@ -128,7 +134,7 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
 
   app.post<{ Body: Record<string, string> }>('/policy/users', {
     ...signedIn('technician'),
-    schema: { body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 } }, patternProperties: { '^user\\.\\d{1,3}\\.(name|levels)$': { type: 'string', maxLength: 5000 } }, additionalProperties: false } },
+    schema: { body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, base: BASE, reason: { type: 'string', maxLength: 2000 }, confirm: { type: 'string', maxLength: 10 } }, patternProperties: { '^user\\.\\d{1,3}\\.(name|levels)$': { type: 'string', maxLength: 5000 } }, additionalProperties: false } },
   }, async (req, reply) => {
     const { config } = deps.source;
     const users: Record<string, Record<string, Action>> = {};
@@ -173,7 +179,7 @@ ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}<
 <p>Each group's own sites, safe search and schedules: ${groups.map((g, i) => html`${i ? ', ' : ''}<a href="/policy/groups/${g.id}">${g.label}</a>`)}. <a href="/policy/users">Nominated users</a>.</p>
 <p class="muted">These pages change ${config.file}; a hand edit there and <code>npx schoolgate lists reload</code> shows here at once.</p>`;
     return sendPage(reply, deps, v, 'Filter levels', edit
-      ? html`<form method="post" action="/policy">${csrfField(v)}${matrix}
+      ? html`<form method="post" action="/policy">${csrfField(v)}${baseField()}${matrix}
 <label for="reason">Why (kept with this version)</label><textarea id="reason" name="reason" rows="2" required></textarea>
 <button type="submit">Preview the change</button></form>${extras}<p><a href="/policy/versions">Earlier versions</a></p>`
       : html`${matrix}${extras}`);
@@ -210,19 +216,21 @@ ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}<
     return sendPage(reply, deps, v, 'Configuration versions', html`<p>Newest first; the first row is in force.</p>
 <table><tr><th>When</th><th>Who</th><th>Why</th><th>Version</th>${tech ? html`<th></th>` : null}</tr>
 ${rows.map((r, i) => html`<tr><td>${when(new Date(r.at), zone)}</td><td>${r.actor}</td><td>${r.reason ?? ''}</td><td><code>${r.sha256.slice(0, 12)}</code></td>
-${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/policy/versions/${r.sha256}/restore">${csrfField(v)}<label for="why-${r.id}">Why go back</label><input id="why-${r.id}" name="reason" required><button type="submit" class="secondary">Restore</button></form>`}</td>` : null}</tr>`)}
+${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/policy/versions/${r.sha256}/restore">${csrfField(v)}${baseField()}<label for="why-${r.id}">Why go back</label><input id="why-${r.id}" name="reason" required><button type="submit" class="secondary">Restore</button></form>`}</td>` : null}</tr>`)}
 </table>`);
   });
 
-  app.post<{ Params: { sha256: string }; Body: { reason: string } }>('/policy/versions/:sha256/restore', {
+  app.post<{ Params: { sha256: string }; Body: { reason: string; base?: string } }>('/policy/versions/:sha256/restore', {
     ...signedIn('technician'),
-    schema: { params: { type: 'object', properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } }, body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, reason: { type: 'string', minLength: 5, maxLength: 2000 } } } },
+    schema: { params: { type: 'object', properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } }, body: { type: 'object', required: ['reason'], properties: { _csrf: { type: 'string', maxLength: 200 }, base: BASE, reason: { type: 'string', minLength: 5, maxLength: 2000 } } } },
   }, async (req, reply) => {
     const row = deps.db.prepare('SELECT text FROM policy_versions WHERE sha256 = ?').get(req.params.sha256) as { text: string } | undefined;
     if (!row) throw new AdminError('not-found', 'There is no such version.');
+    const reason = req.body.reason.trim();
+    if (reason.length < 5) throw new AdminError('invalid', 'Say why the earlier version comes back: it is kept with the version.', 'reason');
     checkConfigText(deps.source.config.file, row.text);
     if (!deps.applyConfig) throw new AdminError('conflict', 'This Schoolgate cannot change its configuration from the app.');
-    await deps.applyConfig(row.text, req.body.reason.trim(), req.signed!.user.username);
+    await deps.applyConfig(row.text, reason, req.signed!.user.username, req.body.base ?? versionOf(deps.source.config.text));
     return done(req, reply, '/policy/versions', { restored: req.params.sha256 });
   });
 

@@ -1,7 +1,8 @@
 // A group's own sites, safe search and schedules, and nominated users, changed in the staff app:
 // previewed in words, refused with the loader's message when invalid, written to the
 // configuration file (the source of truth) and followed by the proxy.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/lists.js';
@@ -90,5 +91,39 @@ describe('group settings and nominated users in the staff app', () => {
   it('checks who is asking before it reads what they sent', async () => {
     expect((await api(app, null, 'GET', '/reports/unblocks?from=not-a-date')).body.error.code).toBe('not-signed-in');
     expect((await api(app, governor, 'POST', '/policy', { 'level.nope': 'maybe' })).body.error.code).toBe('forbidden');
+  });
+
+  it('never loses a change: of two saves made from the same page at once, one applies and the other is told to start again', async () => {
+    const base = createHash('sha256').update(readFileSync(app.configFile, 'utf8')).digest('hex');
+    const [a, b] = await Promise.all([
+      api(app, tech, 'POST', '/policy', { 'level.ks2.games': 'allow', reason: 'Games club this week', base, confirm: 'yes' }),
+      api(app, tech, 'POST', '/policy', { 'level.ks2.shopping': 'allow', reason: 'Enterprise week shopping', base, confirm: 'yes' }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const won = a.status === 200 ? 'games' : 'shopping';
+    const lost = won === 'games' ? 'shopping' : 'games';
+    const file = readFileSync(app.configFile, 'utf8');
+    const levels = (await api(app, tech, 'GET', '/policy')).body.groups.find((g: { id: string }) => g.id === 'ks2').levels;
+    expect(levels[won]).toBe('allow');
+    expect(levels[lost]).toBe('block');
+    expect(file).toMatch(new RegExp(`\\n\\s+${won}: allow`));
+    // A form from before that save is stale too.
+    const stale = await api(app, tech, 'POST', '/policy', { [`level.ks2.${lost}`]: 'allow', reason: 'Made on the old page', base, confirm: 'yes' });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('conflict');
+  });
+
+  it('refuses a change while the file holds a hand edit that is not loaded yet, and keeps the hand edit', async () => {
+    const running = readFileSync(app.configFile, 'utf8');
+    const edited = `${running}\n# edited by hand, not reloaded\n`;
+    writeFileSync(app.configFile, edited);
+    try {
+      const res = await api(app, tech, 'POST', '/policy', { 'level.ks2.chat': 'warn', reason: 'Chat for the pen-pal project', confirm: 'yes' });
+      expect(res.status).toBe(409);
+      expect(res.body.error.message).toMatch(/lists reload/);
+      expect(readFileSync(app.configFile, 'utf8')).toBe(edited);
+    } finally {
+      writeFileSync(app.configFile, running);
+    }
   });
 });
