@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isMap, parseDocument } from 'yaml';
+import { isAlias, isMap, parseDocument } from 'yaml';
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
@@ -31,6 +31,7 @@ export function levelOf(policy: PolicySnapshot, group: string, category: string)
 /** The configuration text with these levels set under policy.groups.<group>.levels. */
 export function withLevels(text: string, changes: readonly LevelChange[]): string {
   const doc = parseDocument(text);
+  for (const c of changes) refuseAlias(doc, c.group);
   for (const c of changes) {
     if (ILLEGAL_CATEGORIES.has(c.category)) throw new AdminError('illegal', `${c.category} is illegal content: it is blocked for everyone and cannot be changed.`, `${c.group}.${c.category}`);
     const groups = doc.getIn(['policy', 'groups']);
@@ -39,6 +40,12 @@ export function withLevels(text: string, changes: readonly LevelChange[]): strin
     doc.setIn(['policy', 'groups', c.group, 'levels', c.category], c.action);
   }
   return doc.toString({ lineWidth: 0 });
+}
+
+/** A group written as a YAML alias (*base) shares its node with another: changing one would change both. */
+function refuseAlias(doc: ReturnType<typeof parseDocument>, group: string): void {
+  const node = doc.getIn(['policy', 'groups', group], true);
+  if (isAlias(node)) throw new AdminError('invalid', `The group "${group}" is written as a YAML alias in the configuration file; change it there (or write it out in full) instead.`, group);
 }
 
 /** Loads a candidate configuration text exactly as Schoolgate would, beside the real file (relative paths resolve the same). */
@@ -134,7 +141,7 @@ export function describeChange(before: PolicySnapshot, after: PolicySnapshot, ca
 export interface GroupSettings {
   readonly sites: { readonly allow: readonly string[]; readonly warn: readonly string[]; readonly block: readonly string[] };
   /** false, true (every engine), or a list of engines (as `safeSearch:` takes them). */
-  readonly safeSearch: boolean | readonly string[];
+  readonly safeSearch: boolean | readonly (string | { readonly youtube: string })[];
   readonly schedules: readonly ScheduleSettings[];
 }
 
@@ -158,9 +165,10 @@ export function groupSettingsOf(text: string, group: string): GroupSettings {
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
   return {
     sites: { allow: list(sites.allow), warn: list(sites.warn), block: list(sites.block) },
-    safeSearch: Array.isArray(g.safeSearch) ? g.safeSearch.map(String) : g.safeSearch === true,
-    schedules: (Array.isArray(g.schedules) ? g.schedules : []).map((s: Record<string, unknown>) => ({
-      name: String(s.name ?? ''), days: String(s.days ?? ''), from: String(s.from ?? ''), to: String(s.to ?? ''),
+    safeSearch: Array.isArray(g.safeSearch) ? g.safeSearch.map((e: unknown) => (typeof e === 'object' && e !== null && 'youtube' in e ? { youtube: String((e as { youtube: unknown }).youtube) } : String(e))) : g.safeSearch === true,
+    // A schedule without a name gets the one the loader gives it, so saving the page keeps it.
+    schedules: (Array.isArray(g.schedules) ? g.schedules : []).map((s: Record<string, unknown>, i: number) => ({
+      name: String(s.name ?? `schedule ${i + 1}`), days: String(s.days ?? ''), from: String(s.from ?? ''), to: String(s.to ?? ''),
       allow: list(s.allow), warn: list(s.warn), block: list(s.block),
     })),
   };
@@ -171,6 +179,7 @@ export function withGroupSettings(text: string, group: string, settings: GroupSe
   const doc = parseDocument(text);
   const groups = doc.getIn(['policy', 'groups']);
   if (!isMap(groups) || !groups.has(group)) throw new AdminError('invalid', `There is no group "${group}" in the configuration.`, group);
+  refuseAlias(doc, group);
   const at = ['policy', 'groups', group];
   const sites = Object.fromEntries((['allow', 'warn', 'block'] as const).filter((a) => settings.sites[a].length > 0).map((a) => [a, [...settings.sites[a]]]));
   const set = (key: string, value: unknown, present: boolean): void => {
@@ -225,7 +234,7 @@ export function describeSettings(before: string, after: string, labels: Readonly
     const x = groupSettingsOf(before, id);
     const y = groupSettingsOf(after, id);
     for (const a of ['allow', 'warn', 'block'] as const) diff(`${label}, sites ${a === 'allow' ? 'allowed' : a === 'warn' ? 'warned' : 'blocked'}`, x.sites[a], y.sites[a]);
-    const ss = (v: boolean | readonly string[]): string => (v === true ? 'on for every engine' : v === false ? 'off' : v.length ? v.join(', ') : 'off');
+    const ss = (v: GroupSettings['safeSearch']): string => (v === true ? 'on for every engine' : v === false || v.length === 0 ? 'off' : v.map((e) => (typeof e === 'string' ? e : `youtube ${e.youtube}`)).join(', '));
     if (ss(x.safeSearch) !== ss(y.safeSearch)) lines.push(`${label}, safe search: ${ss(x.safeSearch)} → ${ss(y.safeSearch)}`);
     const show = (s: ScheduleSettings): string => `"${s.name}" ${s.days} ${s.from}–${s.to}${(['allow', 'warn', 'block'] as const).map((a) => (s[a].length ? ` ${a} ${s[a].join(', ')}` : '')).join('')}`;
     diff(`${label}, schedules`, x.schedules.map(show), y.schedules.map(show));

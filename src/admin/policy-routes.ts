@@ -83,11 +83,11 @@ ${fields.map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">
     const edit = req.signed!.user.roles.includes('technician');
     const dis = edit ? null : html` disabled`;
     const rows = [...settings.schedules, { name: '', days: '', from: '', to: '', allow: [], warn: [], block: [] }];
-    const ss = settings.safeSearch === true ? 'true' : settings.safeSearch === false ? '' : settings.safeSearch.join(', ');
+    const ss = settings.safeSearch === true ? 'true' : settings.safeSearch === false ? '' : settings.safeSearch.map((e) => (typeof e === 'string' ? e : `youtube: ${e.youtube}`)).join(', ');
     return sendPage(reply, deps, v, `${group.label}: sites, safe search and schedules`, html`<form method="post" action="/policy/groups/${group.id}">${csrfField(v)}${baseField()}
 <p class="muted">Entries are hosts (example.com, which covers its subdomains) or pages (example.com/topic), one a line. A group that is <code>like</code> another also has that group's entries.</p>
 ${(['allow', 'warn', 'block'] as const).map((a) => html`<label for="sites-${a}">Sites ${a === 'allow' ? 'always allowed' : a === 'warn' ? 'warned' : 'always blocked'}</label><textarea id="sites-${a}" name="sites.${a}" rows="4"${dis}>${settings.sites[a].join('\n')}</textarea>`)}
-<label for="safeSearch">Safe search (empty: off; true: every engine; or engines, e.g. google, bing, youtube-moderate)</label><input id="safeSearch" name="safeSearch" value="${ss}"${dis}>
+<label for="safeSearch">Safe search (empty: off; true: every engine; or engines, e.g. google, bing, youtube: moderate)</label><input id="safeSearch" name="safeSearch" value="${ss}"${dis}>
 <h2>Schedules</h2><p class="muted">Days like mon-fri or fri; times like 12:00; categories separated by commas. Leave a row's name empty to remove it.</p>
 <table><tr><th>Name</th><th>Days</th><th>From</th><th>To</th><th>Allow</th><th>Warn</th><th>Block</th></tr>
 ${rows.map((r, i) => html`<tr>${(['name', 'days', 'from', 'to'] as const).map((k) => html`<td><input aria-label="schedule ${i + 1} ${k}" name="schedule.${i}.${k}" value="${r[k]}" size="${k === 'name' ? 14 : 7}"${dis}></td>`)}${(['allow', 'warn', 'block'] as const).map((k) => html`<td><input aria-label="schedule ${i + 1} ${k}" name="schedule.${i}.${k}" value="${r[k].join(', ')}" size="14"${dis}></td>`)}</tr>`)}
@@ -111,7 +111,8 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
         allow: lines(b[`schedule.${i}.allow`]), warn: lines(b[`schedule.${i}.warn`]), block: lines(b[`schedule.${i}.block`]) });
     }
     const ssText = (b.safeSearch ?? '').trim();
-    const safeSearch = ssText === '' || ssText === 'false' ? false : ssText === 'true' ? true : lines(ssText);
+    const safeSearch = ssText === '' || ssText === 'false' ? false : ssText === 'true' ? true
+      : lines(ssText).map((e) => { const m = /^youtube\s*:\s*(\S+)$/.exec(e); return m ? { youtube: m[1]! } : e; });
     const settings: GroupSettings = { sites: { allow: lines(b['sites.allow']), warn: lines(b['sites.warn']), block: lines(b['sites.block']) }, safeSearch, schedules };
     const text = withGroupSettings(config.text, req.params.id, settings);
     return previewOrApply(req, reply, `/policy/groups/${req.params.id}`, text, (b.reason ?? '').trim(), { group: req.params.id });
@@ -239,7 +240,10 @@ ${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/pol
     schema: { querystring: { type: 'object', properties: { url: { type: 'string', maxLength: 4096 }, group: { type: 'string', maxLength: 64 }, user: { type: 'string', maxLength: 64 }, at: { type: 'string', maxLength: 40 } } } },
   }, async (req, reply) => {
     const { config, classifier } = deps.source;
-    const q = req.query;
+    // Another person's unblocks and overrides (with their reasons) are for approvers and the DSL,
+    // not for every teacher: a teacher tests as a group, or as themselves.
+    const mayName = req.signed!.user.roles.some((r) => r === 'technician' || r === 'slt' || r === 'dsl');
+    const q = { ...req.query, ...(mayName || !req.query.user ? {} : { user: req.signed!.user.username }) };
     const groups = [...config.policy.groups.values()];
     let result = null;
     if (q.url) {

@@ -155,6 +155,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
   }, async (req, reply) => {
     const me = req.signed!.user;
     const u = mustDecide(deps.unblocks.get(req.params.id), me.roles);
+    if (u.until <= now()) throw new AdminError('conflict', 'This request\'s time has already passed: the teacher can ask again.');
     const until = req.body.until ? instantOf(req.body.until, zone()) : null;
     if (req.body.until && until === null) throw new AdminError('invalid', 'The end is not a date and time.', 'until');
     // Narrowing only: an approver may shorten or focus a request, never widen it.
@@ -163,7 +164,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
     const made = settle(() => deps.unblocks.approve(u.id, me.username, { ...(site ? { site } : {}), ...(until ? { until } : {}) }, req.body.note?.trim() || null));
     deps.unblocksChanged();
     deps.log.info({ unblock: made.id, by: me.username, site: made.site, until: made.until }, 'unblock approved');
-    await tell(deps, made, `approved: ${made.site} for ${targetText(made.target)} until ${when(made.until, zone())}`);
+    void tell(deps, made, `approved: ${made.site} for ${targetText(made.target)} until ${when(made.until, zone())}`);
     return done(req, reply, `/unblocks/${made.id}`, json(made));
   });
 
@@ -176,7 +177,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
     if (note === '') throw new AdminError('invalid', 'Say why it is declined: the requester reads it.', 'note');
     const made = settle(() => deps.unblocks.decline(u.id, me.username, note));
     deps.log.info({ unblock: made.id, by: me.username }, 'unblock declined');
-    await tell(deps, made, `declined: ${made.decisionNote ?? ''}`);
+    void tell(deps, made, `declined: ${made.decisionNote ?? ''}`);
     return done(req, reply, `/unblocks/${made.id}`, json(made));
   });
 

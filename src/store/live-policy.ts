@@ -17,6 +17,8 @@ export class LivePolicy {
   #base: SchoolgateConfig | null = null;
   #effective: SchoolgateConfig | null = null;
   #timer: NodeJS.Timeout | null = null;
+  /** The unblocks last read, laid over a new base if the store cannot be read at that moment. */
+  #active: Unblock[] = [];
 
   constructor(
     private readonly source: BaseSource,
@@ -41,13 +43,12 @@ export class LivePolicy {
     const now = this.opts.now?.() ?? new Date();
     let effective = base;
     try {
-      const active = this.unblocks.inForce(now);
-      if (active.length > 0) effective = { ...base, policy: applyUnblocks(base.policy, active, this.opts.log) };
+      this.#active = this.unblocks.inForce(now);
     } catch (err) {
-      // The store could not be read: keep the last good overlay (or none) and say so.
+      // The store could not be read (busy): the unblocks last read stay in force, over the new base too.
       this.opts.log?.error({ err: String(err) }, 'unblocks could not be read; the previous ones stay in force');
-      if (this.#effective !== null && this.#base === base) return;
     }
+    if (this.#active.length > 0) effective = { ...base, policy: applyUnblocks(base.policy, this.#active, this.opts.log) };
     this.#base = base;
     this.#effective = effective;
   }

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AdminError } from '../../src/admin/errors.js';
-import { describeChange, levelOf, withLevels } from '../../src/admin/policy-edit.js';
+import { describeChange, groupSettingsOf, levelOf, withGroupSettings, withLevels } from '../../src/admin/policy-edit.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/lists.js';
 import { policyFrom } from '../helpers/policy.js';
@@ -210,5 +210,31 @@ ${extraGroups}`);
         gambling: block
 `);
     expect(describeChange(base, after, CATEGORIES)).toEqual(['KS2 pupils will now be able to reach: games', 'Staff will no longer be able to reach: gambling']);
+  });
+});
+
+describe('group settings round trip', () => {
+  const text = `policy:
+  groups:
+    base: &base
+      levels: { games: block }
+      safeSearch: [google, { youtube: moderate }]
+      schedules:
+        - { days: fri, from: "14:30", to: "15:15", allow: [games] }
+    copy: *base
+`;
+
+  it('reads the YouTube level and an unnamed schedule, and writes them back unchanged in meaning', () => {
+    const settings = groupSettingsOf(text, 'base');
+    expect(settings.safeSearch).toEqual(['google', { youtube: 'moderate' }]);
+    expect(settings.schedules[0]).toMatchObject({ name: 'schedule 1', days: 'fri', allow: ['games'] });
+    const again = groupSettingsOf(withGroupSettings(text, 'base', settings), 'base');
+    expect(again.safeSearch).toEqual(['google', { youtube: 'moderate' }]);
+    expect(again.schedules).toEqual(settings.schedules);
+  });
+
+  it('refuses to change a group written as a YAML alias (it would change the other too)', () => {
+    expect(() => withLevels(text, [{ group: 'copy', category: 'games', action: 'allow' }])).toThrow(/alias/);
+    expect(() => withGroupSettings(text, 'copy', groupSettingsOf(text, 'base'))).toThrow(/alias/);
   });
 });
