@@ -100,7 +100,8 @@ ${found}
     const t = now();
     const mine = deps.unblocks.list({ requestedBy: me.username, limit: 100 });
     const approvable = approverRolesOf(me.roles);
-    const waiting = approvable.length ? deps.unblocks.list({ states: ['requested'], approverRoles: approvable, limit: 200 }) : [];
+    // One's own requests are decided by someone else, so they are not "waiting for you".
+    const waiting = approvable.length ? deps.unblocks.list({ states: ['requested'], approverRoles: approvable, limit: 200 }).filter((u) => u.requestedBy.toLowerCase() !== me.username.toLowerCase()) : [];
     const inForce = me.roles.some((r) => APPROVERS.includes(r)) ? deps.unblocks.list({ states: ['approved'], limit: 200 }).filter((u) => u.until > t) : [];
     if (!wantsHtml(req)) return { mine: mine.map(json), waiting: waiting.map(json), inForce: inForce.map(json) };
     const v = req.signed!.viewer;
@@ -119,7 +120,7 @@ ${inForce.length ? html`<h2>In force now</h2>${table(inForce, t, zone())}` : nul
     const t = now();
     const { classifier } = deps.source;
     const site = classifier.classify(u.site.split('/')[0]!);
-    const canDecide = u.state === 'requested' && mayDecide(me.roles, u.approverRole);
+    const canDecide = u.state === 'requested' && mayDecide(me.roles, u.approverRole) && u.requestedBy.toLowerCase() !== me.username.toLowerCase();
     const canRevoke = u.state === 'approved' && u.until > t && (me.roles.some((r) => APPROVERS.includes(r)) || u.requestedBy.toLowerCase() === me.username.toLowerCase());
     return sendPage(reply, deps, v, `Unblock request ${u.id}`, html`
 <table>
@@ -154,7 +155,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
     ...signedIn(...APPROVERS), schema: { params: ID, body: APPROVE_BODY },
   }, async (req, reply) => {
     const me = req.signed!.user;
-    const u = mustDecide(deps.unblocks.get(req.params.id), me.roles);
+    const u = mustDecide(deps.unblocks.get(req.params.id), me.roles, me.username);
     if (u.until <= now()) throw new AdminError('conflict', 'This request\'s time has already passed: the teacher can ask again.');
     const until = req.body.until ? instantOf(req.body.until, zone()) : null;
     if (req.body.until && until === null) throw new AdminError('invalid', 'The end is not a date and time.', 'until');
@@ -172,7 +173,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
     ...signedIn(...APPROVERS), schema: { params: ID, body: DECLINE_BODY },
   }, async (req, reply) => {
     const me = req.signed!.user;
-    const u = mustDecide(deps.unblocks.get(req.params.id), me.roles);
+    const u = mustDecide(deps.unblocks.get(req.params.id), me.roles, me.username);
     const note = req.body.note.trim();
     if (note === '') throw new AdminError('invalid', 'Say why it is declined: the requester reads it.', 'note');
     const made = settle(() => deps.unblocks.decline(u.id, me.username, note));
@@ -246,8 +247,10 @@ function mayDecide(roles: readonly Role[], approver: ApproverRole): boolean {
   return approverRolesOf(roles).includes(approver);
 }
 
-function mustDecide(u: UnblockRequest | undefined, roles: readonly Role[]): UnblockRequest {
+function mustDecide(u: UnblockRequest | undefined, roles: readonly Role[], me: string): UnblockRequest {
   if (!u) throw new AdminError('not-found', 'There is no such unblock request.');
+  // Four eyes: nobody decides their own request (low-risk ones for oneself are auto-approved).
+  if (u.requestedBy.toLowerCase() === me.toLowerCase()) throw new AdminError('forbidden', 'Your own request must be decided by another technician or a senior leader.');
   if (!mayDecide(roles, u.approverRole)) throw new AdminError('forbidden', u.approverRole === 'slt' ? 'A senior leader must decide this one.' : 'A technician must decide this one.');
   if (u.state !== 'requested') throw new AdminError('conflict', `This request was ${u.state} already.`);
   return u;

@@ -441,3 +441,18 @@ describe('bad requests', () => {
     expect(app.unblocks.list().length).toBe(before);
   });
 });
+
+describe('four eyes', () => {
+  it('nobody decides their own request: it is not waiting for them, and approving or declining it is 403; another approver may', async () => {
+    const mine = await ask(tech, { url: 'http://games.selftest.invalid/own' });
+    expect(mine.status).toBe(201);
+    const id = mine.body.id as number;
+    expect((await api(app, tech, 'GET', '/unblocks')).body.waiting.map((u: { id: number }) => u.id)).not.toContain(id);
+    expect(await approve(tech, id)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(await decline(tech, id, { note: 'not for me to say' })).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect((await api(app, slt, 'GET', '/unblocks')).body.waiting.map((u: { id: number }) => u.id)).toContain(id);
+    expect((await approve(slt, id)).status).toBe(200);
+    endAllUnblocks();
+  });
+});
+
