@@ -33,6 +33,8 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** The scheduler looks at least this often, so a reload's new times and a clock set right count. */
 const MAX_SLEEP_MS = 60_000;
+/** After a run could not be written (the database busy, the disk full), try again after this. */
+const RETRY_MS = 10_000;
 
 export const DEFAULT_DIGESTS: DigestSchedule = {
   daily: { days: SCHOOL_DAYS, minute: 16 * 60, text: '16:00' },
@@ -147,6 +149,8 @@ export interface DigestSchedulerOptions {
 export class DigestScheduler {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
+  /** A run that could not be written is tried again this soon, not at the next run's time. */
+  private failed = false;
   /** The last run done (or found done) of each period. */
   private readonly done = new Map<DigestPeriod, number>();
 
@@ -169,6 +173,7 @@ export class DigestScheduler {
     const clock = new SchoolClock(cfg.school.timezone);
     const now = this.now();
     const written: number[] = [];
+    this.failed = false;
     for (const period of DIGEST_PERIODS) {
       const t = cfg.safeguarding.digests[period];
       if (t === null) continue;
@@ -182,6 +187,7 @@ export class DigestScheduler {
           this.opts.log.info({ period, outbox: id, to: new Date(due).toISOString() }, 'digest: written to the outbox');
         }
       } catch (err) {
+        this.failed = true;
         this.opts.log.error({ period, err: (err as Error).message }, 'digest: could not be written; trying again shortly');
       }
     }
@@ -207,7 +213,7 @@ export class DigestScheduler {
   private tick(): void {
     this.timer = null;
     this.runDue();
-    const wait = Math.max(0, Math.min(this.nextDue() - this.now(), MAX_SLEEP_MS));
+    const wait = Math.max(0, Math.min(this.nextDue() - this.now(), this.failed ? RETRY_MS : MAX_SLEEP_MS));
     this.timer = setTimeout(() => this.tick(), wait);
     this.timer.unref();
   }
