@@ -62,7 +62,7 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
   });
 
   app.post('/logout', { ...signedIn() }, async (req, reply) => {
-    const token = req.headers.cookie?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${SESSION_COOKIE}=`))?.slice(SESSION_COOKIE.length + 1);
+    const token = cookie(req.headers.cookie, SESSION_COOKIE);
     if (token) deps.sessions.end(token);
     reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${deps.secureCookies ? '; Secure' : ''}`);
     return done(req, reply, '/login', { signedOut: true });

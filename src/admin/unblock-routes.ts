@@ -5,11 +5,12 @@
 import type { FastifyRequest } from 'fastify';
 import { targetText, UnblockStateError, type ApproverRole, type UnblockRequest } from '../store/unblocks.js';
 import type { Role } from '../store/users.js';
-import { instantOf } from '../policy/time.js';
+import { addDays, instantOf } from '../policy/time.js';
+import { normaliseUrl } from '../classify/normalise-url.js';
 import { done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';
 import { AdminError } from './errors.js';
 import { csrfField, html, when, type Html } from './html.js';
-import { planUnblock, type UnblockForm } from './unblock-rules.js';
+import { planUnblock, unblockSite, type UnblockForm } from './unblock-rules.js';
 
 const REQUESTERS: Role[] = ['teacher', 'technician', 'slt', 'dsl'];
 const APPROVERS: Role[] = ['technician', 'slt'];
@@ -101,8 +102,8 @@ ${found}
     const mine = deps.unblocks.list({ requestedBy: me.username, limit: 100 });
     const approvable = approverRolesOf(me.roles);
     // One's own requests are decided by someone else, so they are not "waiting for you".
-    const waiting = approvable.length ? deps.unblocks.list({ states: ['requested'], approverRoles: approvable, limit: 200 }).filter((u) => u.requestedBy.toLowerCase() !== me.username.toLowerCase()) : [];
-    const inForce = me.roles.some((r) => APPROVERS.includes(r)) ? deps.unblocks.list({ states: ['approved'], limit: 200 }).filter((u) => u.until > t) : [];
+    const waiting = approvable.length ? deps.unblocks.list({ states: ['requested'], approverRoles: approvable, limit: 200 }).filter((u) => !isOwn(u, me.username)) : [];
+    const inForce = isApprover(me.roles) ? deps.unblocks.list({ states: ['approved'], limit: 200 }).filter((u) => u.until > t) : [];
     if (!wantsHtml(req)) return { mine: mine.map(json), waiting: waiting.map(json), inForce: inForce.map(json) };
     const v = req.signed!.viewer;
     return sendPage(reply, deps, v, 'Unblock requests', html`
@@ -120,8 +121,8 @@ ${inForce.length ? html`<h2>In force now</h2>${table(inForce, t, zone())}` : nul
     const t = now();
     const { classifier } = deps.source;
     const site = classifier.classify(u.site.split('/')[0]!);
-    const canDecide = u.state === 'requested' && mayDecide(me.roles, u.approverRole) && u.requestedBy.toLowerCase() !== me.username.toLowerCase();
-    const canRevoke = u.state === 'approved' && u.until > t && (me.roles.some((r) => APPROVERS.includes(r)) || u.requestedBy.toLowerCase() === me.username.toLowerCase());
+    const canDecide = u.state === 'requested' && mayDecide(me.roles, u.approverRole) && !isOwn(u, me.username);
+    const canRevoke = u.state === 'approved' && u.until > t && mayRevoke(u, me.username, me.roles);
     return sendPage(reply, deps, v, `Unblock request ${u.id}`, html`
 <table>
 <tr><th>State</th><td>${stateText(u, t, zone())}</td></tr>
@@ -187,7 +188,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
   }, async (req, reply) => {
     const me = req.signed!.user;
     const u = visible(req, deps.unblocks.get(req.params.id));
-    if (!me.roles.some((r) => APPROVERS.includes(r)) && u.requestedBy.toLowerCase() !== me.username.toLowerCase()) throw new AdminError('forbidden', 'Only the requester, a technician or a senior leader can end an unblock.');
+    if (!mayRevoke(u, me.username, me.roles)) throw new AdminError('forbidden', 'Only the requester, a technician or a senior leader can end an unblock.');
     const made = settle(() => deps.unblocks.revoke(u.id, me.username));
     deps.unblocksChanged();
     deps.log.info({ unblock: made.id, by: me.username }, 'unblock revoked');
@@ -204,7 +205,7 @@ ${canRevoke ? html`<form method="post" action="/unblocks/${u.id}/revoke">${csrfF
     const to = req.query.to ?? clock.local(t).date;
     const from = req.query.from ?? clock.local(new Date(t.getTime() - 91 * 86_400_000)).date;
     const since = instantOf(`${from}T00:00`, zone())!;
-    const before = instantOf(`${addDay(to)}T00:00`, zone())!;
+    const before = instantOf(`${addDays(to, 1)}T00:00`, zone())!;
     const rows = deps.unblocks.list({ since, before, limit: 100_000 });
     const format = req.query.format ?? (wantsHtml(req) ? 'html' : 'json');
     if (format === 'json') return { from, to, unblocks: rows.map(json) };
@@ -228,11 +229,25 @@ ${rows.map((u) => html`<tr><td>${when(u.requestedAt, zone())}</td><td>${u.reques
   function visible(req: FastifyRequest, u: UnblockRequest | undefined): UnblockRequest {
     if (!u) throw new AdminError('not-found', 'There is no such unblock request.');
     const me = req.signed!.user;
-    if (u.requestedBy.toLowerCase() !== me.username.toLowerCase() && !me.roles.some((r) => r === 'technician' || r === 'slt' || r === 'dsl')) {
+    if (!isOwn(u, me.username) && !me.roles.some((r) => r === 'technician' || r === 'slt' || r === 'dsl')) {
       throw new AdminError('forbidden', 'You can see your own requests only.');
     }
     return u;
   }
+}
+
+/** Usernames are compared without regard to case, as at sign-in. */
+function isOwn(u: UnblockRequest, username: string): boolean {
+  return u.requestedBy.toLowerCase() === username.toLowerCase();
+}
+
+function isApprover(roles: readonly Role[]): boolean {
+  return roles.some((r) => APPROVERS.includes(r));
+}
+
+/** Who may end an approved unblock early: its requester, or an approver. */
+function mayRevoke(u: UnblockRequest, username: string, roles: readonly Role[]): boolean {
+  return isOwn(u, username) || isApprover(roles);
 }
 
 /** Which requests a person's roles let them decide: a senior leader decides both kinds. */
@@ -250,7 +265,7 @@ function mayDecide(roles: readonly Role[], approver: ApproverRole): boolean {
 function mustDecide(u: UnblockRequest | undefined, roles: readonly Role[], me: string): UnblockRequest {
   if (!u) throw new AdminError('not-found', 'There is no such unblock request.');
   // Four eyes: nobody decides their own request (low-risk ones for oneself are auto-approved).
-  if (u.requestedBy.toLowerCase() === me.toLowerCase()) throw new AdminError('forbidden', 'Your own request must be decided by another technician or a senior leader.');
+  if (isOwn(u, me)) throw new AdminError('forbidden', 'Your own request must be decided by another technician or a senior leader.');
   if (!mayDecide(roles, u.approverRole)) throw new AdminError('forbidden', u.approverRole === 'slt' ? 'A senior leader must decide this one.' : 'A technician must decide this one.');
   if (u.state !== 'requested') throw new AdminError('conflict', `This request was ${u.state} already.`);
   return u;
@@ -268,9 +283,7 @@ function settle(step: () => UnblockRequest): UnblockRequest {
 /** The page asked about, for an approver narrowing a whole-site request. */
 function pageOf(u: UnblockRequest): string {
   try {
-    const url = new URL(u.url.includes('://') ? u.url : `http://${u.url}`);
-    const path = url.pathname.replace(/\/$/, '');
-    return path === '' ? u.site : `${u.site}${path}`;
+    return unblockSite(normaliseUrl(u.url), 'page');
   } catch {
     return u.site;
   }
@@ -320,10 +333,4 @@ function csvCell(s: string): string {
   // A leading = + - @ would be a formula in a spreadsheet: quote it as text.
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
   return /[",\r\n]/.test(safe) || safe !== s ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-function addDay(date: string): string {
-  const d = new Date(`${date}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
 }

@@ -4,9 +4,9 @@
 // is stored.
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import type { Classification } from '../classify/classifier.js';
-import { normaliseUrl, UrlError } from '../classify/normalise-url.js';
+import { normaliseUrl, UrlError, type NormalisedUrl } from '../classify/normalise-url.js';
 import type { PolicySnapshot, UnblockTarget } from '../policy/types.js';
-import { instantOf, SchoolClock } from '../policy/time.js';
+import { addDays, instantOf, SchoolClock } from '../policy/time.js';
 import type { ApproverRole } from '../store/unblocks.js';
 import type { AdminConfig } from './config.js';
 import { AdminError } from './errors.js';
@@ -68,14 +68,19 @@ export function planUnblock(form: UnblockForm, ctx: {
 
   const target = targetOf(form, ctx.requester, ctx.policy);
   const { from, until } = periodOf(form, ctx.now, ctx.policy.clock, ctx.admin.unblocks.maxDays);
-  const path = url.path === '/' ? '' : url.path.replace(/\/$/, '');
   const senior = categories.some((c) => ctx.policy.seniorLeaderCategories.has(c));
   const approverRole: ApproverRole = senior ? 'slt'
     : target.kind === 'user' && target.user === ctx.requester && categories.length > 0 && categories.every((c) => ctx.admin.unblocks.autoApprove.has(c)) ? 'auto'
     : 'technician';
   return {
-    url: form.url.trim(), site: form.scope === 'page' && path !== '' ? `${url.host}${path}` : url.host, categories, target, from, until, approverRole,
+    url: form.url.trim(), site: unblockSite(url, form.scope), categories, target, from, until, approverRole,
   };
+}
+
+/** What an unblock opens: the host, or the page's path under it (the site itself for its home page). */
+export function unblockSite(url: NormalisedUrl, scope: 'page' | 'site'): string {
+  const path = url.path === '/' ? '' : url.path.replace(/\/$/, '');
+  return scope === 'page' && path !== '' ? `${url.host}${path}` : url.host;
 }
 
 function targetOf(form: UnblockForm, requester: string, policy: PolicySnapshot): UnblockTarget {
@@ -129,10 +134,4 @@ function periodOf(form: UnblockForm, now: Date, clock: SchoolClock, maxDays: num
   if (until <= from) throw new AdminError('invalid', 'The end must come after the start, and after now.', 'until');
   if (until.getTime() - from.getTime() > maxDays * 24 * HOUR) throw new AdminError('invalid', `An unblock lasts at most ${maxDays} days here.`, 'until');
   return { from, until };
-}
-
-function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
 }

@@ -10,7 +10,7 @@ import type { Checker } from '../config/check.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { KeyPath } from '../config/yaml.js';
 import type { Logger } from '../log.js';
-import { parseDays, parseTime, SchoolClock } from '../policy/time.js';
+import { addDays, parseDays, parseTime, SchoolClock } from '../policy/time.js';
 import type { AlertService } from './service.js';
 import type { AlertStore } from './store.js';
 
@@ -71,10 +71,6 @@ export function parseDigestSchedule(check: Checker, v: unknown): DigestSchedule 
 }
 
 // Wall-clock arithmetic ----------------------------------------------------------------------
-
-function addDays(date: string, n: number): string {
-  return new Date(Date.parse(`${date}T00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
-}
 
 /** Local minus UTC at the instant, in minutes. */
 function offsetAt(clock: SchoolClock, ms: number): number {

@@ -59,6 +59,21 @@ export class Checker {
     }
   }
 
+  /**
+   * A list of ids each of which must be known (categories, groups): the known ones, each reported
+   * by its own line when it is not ("unknown category \"gamez\"").
+   */
+  ids(path: KeyPath, v: unknown, known: { has(id: string): boolean }, noun: string, fix: string): Set<string> {
+    const out = new Set<string>();
+    (this.array(path, v) ?? []).forEach((item, i) => {
+      const id = this.string([...path, i], item);
+      if (id === undefined) return;
+      if (!known.has(id)) this.fail([...path, i], `unknown ${noun} "${id}"`, fix);
+      else out.add(id);
+    });
+    return out;
+  }
+
   /** Throws one ConfigError carrying every problem found, if any. */
   done(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);

@@ -252,6 +252,11 @@ function offsetMinutes(clock: SchoolClock, ms: number): number {
   return Date.parse(`${t.date}T00:00Z`) / MINUTE_MS + t.minute - ms / MINUTE_MS;
 }
 
+/** A local date ('YYYY-MM-DD') `days` later (or earlier): calendar arithmetic, no time zone involved. */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 /**
  * An ISO time as an instant: with a zone (Z, +01:00) as written, without one as wall-clock time
  * in `timeZone` (2026-11-20T14:45 is a quarter to three at the school). null when it is not a time.

@@ -193,10 +193,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const { classifier, config } = deps.source;
     const proxy = config.proxy;
     const tunnel = innerOf(req);
-    const found = requestTarget(req, tunnel, proxy.pageHost);
-    if (found.kind === 'own') return ownPages(req, res, found.path);
-    if (found.kind === 'bad') return plain(res, 400, found.message);
-    const target = found.target;
+    const target = requestTarget(req, tunnel, proxy.pageHost);
+    if (typeof target !== 'string') return target.kind === 'own' ? ownPages(req, res, target.path) : plain(res, 400, target.message);
     const scheme = tunnel ? 'https' : 'http';
     if (isLoop(req, proxy.via)) return plain(res, 508, 'Loop detected: this request has already passed through Schoolgate.\n');
     let url;
@@ -299,9 +297,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const proxy = config.proxy;
     const refuse = (status: number, reason: string): void => endRaw(socket, status, { 'X-Schoolgate-Reason': headerSafe(reason) });
     const tunnel = innerOf(req);
-    const found = requestTarget(req, tunnel, proxy.pageHost);
-    if (found.kind !== 'absolute') return refuse(400, 'upgrades are relayed for absolute URLs only');
-    const target = found.target;
+    const target = requestTarget(req, tunnel, proxy.pageHost);
+    if (typeof target !== 'string') return refuse(400, 'upgrades are relayed for absolute URLs only');
     let url;
     try {
       url = normaliseUrl(target);
@@ -612,8 +609,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     trafficId = deps.traffic?.reserve() ?? null;
     alert = raiseAlert(c, d, req, who, trafficId);
     const refused = refusedAfterWarn(d, req, who, host);
+    const searchEngine = c.url.hostType === 'name' ? classifier.searchEngineOf(host) : null;
     const choice = deps.tls
-      ? chooseInterception({ group, url: c.url, categories: c.categories, searchEngine: c.url.hostType === 'name' ? classifier.searchEngineOf(host) : null, refused }, config.tls)
+      ? chooseInterception({ group, url: c.url, categories: c.categories, searchEngine, refused }, config.tls)
       : { intercept: false, reason: 'no school CA' };
     if (refused && !choice.intercept) {
       trackTunnel(client, () => row(d), decidedOutcome(d, false), () => 403, undefined, trafficId);
@@ -644,8 +642,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       // one never is.
       // A host whose certificate keeps being refused (a pinned app) is tunnelled for a while, for
       // the groups that allows; never a refused host, and never a search engine (its terms matter).
-      const searchEngine = c.url.hostType === 'name' && classifier.searchEngineOf(host) !== null;
-      const pinnable = !refused && !searchEngine && config.tls.pinning.groups.has(group);
+      const pinnable = !refused && searchEngine === null && config.tls.pinning.groups.has(group);
       if (hello.kind === 'hello' && choice.intercept && !(pinnable && pinning.isBypassed(host, now()))) {
         // The requests inside carry the bytes in their own rows: the tunnel's row counts none.
         return intercept(client, buffered, { host, port, who }, pinnable ? host : null);
@@ -819,8 +816,9 @@ function upstreamTls(host: string, t: TlsConfig): tls.ConnectionOptions {
   return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(roots ? { secureContext: roots } : {}), rejectUnauthorized: true };
 }
 
+/** The absolute URL (a string: no object for the common case, on the hot path), the proxy's own page, or a refusal. */
 type RequestTarget =
-  | { readonly kind: 'absolute'; readonly target: string }
+  | string
   | { readonly kind: 'own'; readonly path: string }
   | { readonly kind: 'bad'; readonly message: string };
 
@@ -831,10 +829,10 @@ type RequestTarget =
  */
 function requestTarget(req: IncomingMessage, tunnel: InnerTunnel | undefined, pageHost: string): RequestTarget {
   const target = req.url ?? '/';
-  if (!tunnel) return target.startsWith('/') ? { kind: 'own', path: target } : { kind: 'absolute', target };
+  if (!tunnel) return target.startsWith('/') ? { kind: 'own', path: target } : target;
   if (tunnel.host === pageHost) return { kind: 'own', path: target.startsWith('/') ? target : '/' };
   if (!target.startsWith('/')) return { kind: 'bad', message: 'Inside an HTTPS connection a request names a path, not a whole URL.\n' };
-  return { kind: 'absolute', target: `https://${authorityOf(tunnel.host, tunnel.port === 443 ? 0 : tunnel.port)}${target}` };
+  return `https://${authorityOf(tunnel.host, tunnel.port === 443 ? 0 : tunnel.port)}${target}`;
 }
 
 interface UpstreamFailure {

@@ -91,21 +91,10 @@ export function parseTlsConfig(check: Checker, value: unknown, dir: string, cate
       devices: pin('devices', 3, 1000),
       windowMs: pin('withinMinutes', 10, 24 * 60) * MINUTE,
       bypassMs: pin('bypassMinutes', 60, 7 * 24 * 60) * MINUTE,
-      groups: pinning.groups === undefined ? new Set([...NO_TLS_CONFIG.pinning.groups].filter((g) => groups.has(g))) : groupList(check, ['tls', 'pinning', 'groups'], pinning.groups, groups),
+      groups: pinning.groups === undefined ? new Set([...NO_TLS_CONFIG.pinning.groups].filter((g) => groups.has(g))) : check.ids(['tls', 'pinning', 'groups'], pinning.groups, groups, 'group', `use one of: ${[...groups].join(', ')}`),
     },
     rotationGraceDays: num('rotationGraceDays', 30, 365),
   };
-}
-
-function groupList(check: Checker, at: KeyPath, v: unknown, groups: ReadonlySet<string>): ReadonlySet<string> {
-  const out = new Set<string>();
-  (check.array(at, v) ?? []).forEach((g, i) => {
-    const id = check.string([...at, i], g);
-    if (id === undefined) return;
-    if (!groups.has(id)) check.fail([...at, i], `unknown group "${id}"`, `use one of: ${[...groups].join(', ')}`);
-    else out.add(id);
-  });
-  return out;
 }
 
 function parseRule(check: Checker, at: KeyPath, raw: unknown, categories: { has(id: string): boolean }): InterceptRule | undefined {
@@ -123,15 +112,7 @@ function parseRule(check: Checker, at: KeyPath, raw: unknown, categories: { has(
 }
 
 function categoryList(check: Checker, at: KeyPath, v: unknown, categories: { has(id: string): boolean }): ReadonlySet<string> {
-  const out = new Set<string>();
-  if (v === undefined) return out;
-  (check.array(at, v) ?? []).forEach((c, i) => {
-    const id = check.string([...at, i], c);
-    if (id === undefined) return;
-    if (!categories.has(id)) check.fail([...at, i], `unknown category "${id}"`, 'use a category id from the category map');
-    else out.add(id);
-  });
-  return out;
+  return v === undefined ? new Set() : check.ids(at, v, categories, 'category', 'use a category id from the category map');
 }
 
 function siteList(check: Checker, at: KeyPath, v: unknown): SiteList<true> {

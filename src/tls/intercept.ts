@@ -22,8 +22,10 @@ export function chooseInterception(t: TunnelFacts, tls: TlsConfig): InterceptCho
   if (!rule) return { intercept: false, reason: `the ${t.group} group is not inspected` };
   // Nothing reaches a refused host either way: decrypting only lets the browser show why.
   if (t.refused) return rule.blockPages ? { intercept: true, reason: 'to show the block page' } : { intercept: false, reason: 'refused without a page (blockPages: false)' };
-  const never = t.categories.find((c) => tls.never.categories.has(c)) ?? (tls.never.sites.find(t.url) ? `site ${tls.never.sites.find(t.url)!.entry}` : undefined);
-  if (never !== undefined) return { intercept: false, reason: `never inspected (${never})` };
+  const neverCategory = t.categories.find((c) => tls.never.categories.has(c));
+  if (neverCategory !== undefined) return { intercept: false, reason: `never inspected (${neverCategory})` };
+  const neverSite = tls.never.sites.find(t.url);
+  if (neverSite) return { intercept: false, reason: `never inspected (site ${neverSite.entry})` };
   if (rule.all) return { intercept: true, reason: `the ${t.group} group is inspected on every site` };
   if (rule.searchEngines && t.searchEngine !== null) return { intercept: true, reason: `search engine ${t.searchEngine}: its search terms are read for ${t.group}` };
   const category = t.categories.find((c) => rule.categories.has(c));
