@@ -2,7 +2,7 @@
 # Build stage: install, compile TypeScript to dist/, drop dev dependencies.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# Toolchain for native modules built from source (better-sqlite3, when the store lands).
+# Toolchain for native modules (better-sqlite3, msgpackr-extract) where no prebuilt binary fits.
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
@@ -10,7 +10,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: the current LTS, no compiler, not root.
+# Runtime stage: Node 24, an LTS line (supported to April 2028), no compiler, not root.
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
@@ -20,8 +20,15 @@ COPY package.json ./
 COPY bin ./bin
 COPY config ./config
 COPY blocklists ./blocklists
-RUN mkdir -p /app/data && chown node:node /app/data
+# Schoolgate runs as uid 1000 ("node"). It writes data/ (a volume, owned by it here) and
+# config/, where the staff app saves filter levels: the entry point checks both at every start
+# and says which chown fixes a bind-mounted folder it cannot write.
+RUN mkdir -p /app/data && chown node:node /app/data /app/config /app/config/default.yaml
 USER node
 VOLUME ["/app/data"]
 EXPOSE 3128 8081
+# The proxy answers /healthz itself; the image has no curl, so Node asks (bin/healthcheck.js).
+# SCHOOLGATE_HEALTH_URL points it elsewhere when proxy.port is not 3128.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 CMD ["node", "bin/healthcheck.js"]
+ENTRYPOINT ["/bin/sh", "/app/bin/docker-entrypoint.sh"]
 CMD ["node", "bin/schoolgate.js", "start", "--config", "config/default.yaml", "--data", "data"]

@@ -116,12 +116,17 @@ export function codeVersion(): string {
   }
 }
 
+/** The shared bench set as a list source (the squidGuard layout, mapped by the shipped categories.yaml). */
+export function benchSetSource(): Record<string, unknown> {
+  return { name: 'bench', format: 'squidguard', path: join(SHARED, 'bench-set') };
+}
+
 /**
  * The shipped configuration (config/default.yaml) as a YAML document, with its paths made absolute
- * and UT1's download replaced by the shared bench set (same squidGuard layout, mapped by the same
- * categories.yaml). The caller adds its own proxy section and writes it out.
+ * and UT1's download replaced by `listSources` (by default the shared bench set: same squidGuard
+ * layout, mapped by the same categories.yaml). The caller adds its own proxy section and writes it out.
  */
-export function benchConfig(): Record<string, any> {
+export function benchConfig(listSources: readonly Record<string, unknown>[] = [benchSetSource()]): Record<string, any> {
   const configDir = join(ROOT, 'config');
   const doc = parseYaml(readFileSync(join(configDir, 'default.yaml'), 'utf8')) as Record<string, any>;
   const abs = (p: string): string => resolve(configDir, p);
@@ -132,7 +137,7 @@ export function benchConfig(): Record<string, any> {
   doc.phrases.files = doc.phrases.files.map(abs);
   const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => s.name !== 'ut1');
   for (const s of sources) if (typeof s.path === 'string') s.path = abs(s.path);
-  sources.push({ name: 'bench', format: 'squidguard', path: join(SHARED, 'bench-set') });
+  sources.push(...listSources);
   doc.lists.sources = sources;
   return doc;
 }

@@ -142,7 +142,8 @@ export function buildAdminApp(deps: AdminDeps): FastifyInstance {
       html`<li><a href="/test-url">Test a URL</a>: what Schoolgate would do, and why</li>`,
       v.roles.includes('dsl') ? html`<li>Safeguarding alerts: <code>npx schoolgate alerts</code> until the alert inbox arrives here</li>` : null,
     ];
-    return sendPage(reply, deps, v, 'Schoolgate', html`<ul>${links}</ul>`);
+    // The school's name heads its own start page; the page title adds "· Schoolgate" once.
+    return sendPage(reply, deps, v, deps.source.config.school.name, html`<ul>${links}</ul>`);
   });
   return app;
 }

@@ -34,7 +34,8 @@ export function parseAdminConfig(check: Checker, value: unknown, categories: { h
     });
   }
   return {
-    host: root.host === undefined ? '0.0.0.0' : check.string(['admin', 'host'], root.host) ?? '0.0.0.0',
+    // Every address, IPv6 and IPv4 alike (IPv4 only where the machine has no IPv6).
+    host: root.host === undefined ? '::' : check.string(['admin', 'host'], root.host) ?? '::',
     port: root.port === undefined ? 8081 : check.number(['admin', 'port'], root.port, { min: 0, max: 65535, integer: true }) ?? 8081,
     https: root.https === undefined ? false : check.boolean(['admin', 'https'], root.https) ?? false,
     sessionMs: (root.sessionHours === undefined ? 10 : check.number(['admin', 'sessionHours'], root.sessionHours, { min: 1, max: 24 * 14 }) ?? 10) * HOUR,

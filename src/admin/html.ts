@@ -3,6 +3,7 @@
 // search terms, reasons and names all come from outside; none can become markup.
 import { escapeHtml } from '../proxy/pages.js';
 import type { Role } from '../store/users.js';
+import { MATRIX_STYLE } from './matrix-style.js';
 
 export class Html {
   constructor(readonly text: string) {}
@@ -57,7 +58,9 @@ textarea{width:100%}button{font:inherit;padding:.5rem 1rem;border-radius:4px;bor
 button.secondary{background:#fff;color:#0b3d5c}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 .notice{border-left:5px solid #0b57a4;background:#eef4fb;padding:.6rem 1rem}.error{border-left:5px solid #b00020;background:#fdecee;padding:.6rem 1rem}
 .muted{color:#555}.locked{color:#555;font-style:italic}fieldset{border:1px solid #ccc;border-radius:4px;margin-top:1rem}
-@media (max-width:40rem){th,td{display:block;border:0}tr{display:block;border-bottom:1px solid #ccc;padding:.4rem 0}}`);
+@media (max-width:40rem){table,thead,tbody,th,td{display:block;border:0}tr{display:block;border-bottom:1px solid #ccc;padding:.4rem 0}input{box-sizing:border-box}}
+.fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:0 .8rem}.fields label{font-weight:600;margin-top:.4rem}
+.fields input{display:block;width:100%;box-sizing:border-box}.fields .wide{grid-column:1/-1}${MATRIX_STYLE}`);
 
 /** A whole page: the school's name, the navigation the viewer's roles allow, and the content. */
 export function page(opts: { title: string; school: string; viewer: Viewer | null; body: Html; status?: number }): Html {
@@ -65,7 +68,7 @@ export function page(opts: { title: string; school: string; viewer: Viewer | nul
   const nav = v ? NAV.filter((n) => n.roles.some((r) => v.roles.includes(r))) : [];
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${opts.title} · Schoolgate</title><style>${STYLE}</style></head>
+<title>${opts.title === 'Schoolgate' ? 'Schoolgate' : `${opts.title} · Schoolgate`}</title><style>${STYLE}</style></head>
 <body><header><strong>Schoolgate · ${opts.school}</strong>
 ${nav.map((n) => html`<a href="${n.href}">${n.text}</a>`)}
 ${v ? html`<span class="who">${v.displayName ?? v.username} (${v.roles.join(', ')})</span>

@@ -1,18 +1,21 @@
 // Technicians' changes to filter levels, made where every other policy change is made: in the
-// configuration file. The file is the source of truth: the app rewrites the `policy:` keys it
-// changes (comments and everything else kept), checks the whole file with the same loader as
-// `policy check`, swaps it in, and reloads; a hand edit plus `lists reload` is picked up the same
-// way. So the two can never disagree, and every version (from either) is kept for rollback.
+// configuration file. The file is the source of truth: the app rewrites only the lines of the
+// `policy:` keys it changes (every other byte kept: config/yaml-edit.ts), checks the whole file
+// with the same loader as `policy check`, swaps it in, and reloads; a hand edit plus `lists
+// reload` is picked up the same way. So the two can never disagree, and every version (from
+// either, each recorded as whose it is) is kept for rollback.
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isAlias, isMap, parseDocument } from 'yaml';
+import { isAlias, isMap, parseDocument, type Document } from 'yaml';
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
+import { editYaml } from '../config/yaml-edit.js';
 import type { Action, PolicySnapshot } from '../policy/types.js';
 import type { Database } from 'better-sqlite3';
-import { recordPolicyVersion } from '../store/policy-versions.js';
+import { processActor } from '../store/audit.js';
+import { claimPolicyVersion, dropPolicyClaim, recordPolicyVersion } from '../store/policy-versions.js';
 import { AdminError } from './errors.js';
 
 export interface LevelChange {
@@ -30,20 +33,20 @@ export function levelOf(policy: PolicySnapshot, group: string, category: string)
 
 /** The configuration text with these levels set under policy.groups.<group>.levels. */
 export function withLevels(text: string, changes: readonly LevelChange[]): string {
-  const doc = parseDocument(text);
-  for (const c of changes) refuseAlias(doc, c.group);
-  for (const c of changes) {
-    if (ILLEGAL_CATEGORIES.has(c.category)) throw new AdminError('illegal', `${c.category} is illegal content: it is blocked for everyone and cannot be changed.`, `${c.group}.${c.category}`);
-    const groups = doc.getIn(['policy', 'groups']);
-    if (!isMap(groups) || !groups.has(c.group)) throw new AdminError('invalid', `There is no group "${c.group}" in the configuration.`, c.group);
-    if (!isMap(doc.getIn(['policy', 'groups', c.group, 'levels']))) doc.setIn(['policy', 'groups', c.group, 'levels'], doc.createNode({}));
-    doc.setIn(['policy', 'groups', c.group, 'levels', c.category], c.action);
-  }
-  return doc.toString({ lineWidth: 0 });
+  return editYaml(text, (doc) => {
+    for (const c of changes) refuseAlias(doc, c.group);
+    for (const c of changes) {
+      if (ILLEGAL_CATEGORIES.has(c.category)) throw new AdminError('illegal', `${c.category} is illegal content: it is blocked for everyone and cannot be changed.`, `${c.group}.${c.category}`);
+      const groups = doc.getIn(['policy', 'groups']);
+      if (!isMap(groups) || !groups.has(c.group)) throw new AdminError('invalid', `There is no group "${c.group}" in the configuration.`, c.group);
+      if (!isMap(doc.getIn(['policy', 'groups', c.group, 'levels']))) doc.setIn(['policy', 'groups', c.group, 'levels'], doc.createNode({}));
+      doc.setIn(['policy', 'groups', c.group, 'levels', c.category], c.action);
+    }
+  });
 }
 
 /** A group written as a YAML alias (*base) shares its node with another: changing one would change both. */
-function refuseAlias(doc: ReturnType<typeof parseDocument>, group: string): void {
+function refuseAlias(doc: Document, group: string): void {
   const node = doc.getIn(['policy', 'groups', group], true);
   if (isAlias(node)) throw new AdminError('invalid', `The group "${group}" is written as a YAML alias in the configuration file; change it there (or write it out in full) instead.`, group);
 }
@@ -102,13 +105,24 @@ export function configApplier(service: { readonly config: SchoolgateConfig; relo
       const current = readFileSync(file, 'utf8');
       if (current !== service.config.text) throw new AdminError('conflict', `${file} was edited by hand and not loaded yet: run "npx schoolgate lists reload", then make the change again.`);
       if (versionOf(current) !== base) throw new AdminError('conflict', 'The configuration changed since this page was opened (someone else saved meanwhile). Open the page again and make the change on the new version.');
-      writeConfigText(file, text);
-      if (!(await service.reload(`changed by ${actor} in the staff app`))) {
-        // The running policy is still the old one: so is the file again, and no version is recorded.
-        writeConfigText(file, current);
-        throw new AdminError('invalid', 'The change was checked but did not load, so it was undone and the previous configuration stays in force. The log says why.');
+      // Whichever load swaps this text in records it (the composition root records every
+      // configuration a reload loads): the claim tells it who and why.
+      const claim = claimPolicyVersion(db, { text, actor, reason });
+      try {
+        writeConfigText(file, text);
+        if (!(await service.reload(`changed by ${actor} in the staff app`))) {
+          // The running policy is still the old one: so is the file again, and no version is recorded.
+          writeConfigText(file, current);
+          throw new AdminError('invalid', 'The change was checked but did not load, so it was undone and the previous configuration stays in force. The log says why.');
+        }
+        if (service.config.text !== text) {
+          throw new AdminError('conflict', `${file} was edited on the server while this change was being saved, and that edit is in force now (recorded as edited on the server). Open the page again and check it.`);
+        }
+        // Recorded already by the reload where the composition root listens; here for where it does not.
+        recordPolicyVersion(db, { file, text, actor: processActor() });
+      } finally {
+        dropPolicyClaim(db, claim);
       }
-      recordPolicyVersion(db, { file, text, actor, reason });
     });
     queue = run.catch(() => undefined);
     return run;
@@ -176,7 +190,10 @@ export function groupSettingsOf(text: string, group: string): GroupSettings {
 
 /** The configuration text with a group's sites, safe search and schedules replaced. */
 export function withGroupSettings(text: string, group: string, settings: GroupSettings): string {
-  const doc = parseDocument(text);
+  return editYaml(text, (doc) => setGroupSettings(doc, group, settings));
+}
+
+function setGroupSettings(doc: Document, group: string, settings: GroupSettings): void {
   const groups = doc.getIn(['policy', 'groups']);
   if (!isMap(groups) || !groups.has(group)) throw new AdminError('invalid', `There is no group "${group}" in the configuration.`, group);
   refuseAlias(doc, group);
@@ -193,7 +210,6 @@ export function withGroupSettings(text: string, group: string, settings: GroupSe
     ...Object.fromEntries((['allow', 'warn', 'block'] as const).filter((a) => s[a].length > 0).map((a) => [a, [...s[a]]])),
   }));
   set('schedules', schedules, schedules.length > 0);
-  return doc.toString({ lineWidth: 0 });
 }
 
 /** The nominated users' levels as the file says them. */
@@ -204,8 +220,10 @@ export function userLevelsOf(text: string): UserLevels {
 
 /** The configuration text with the nominated users' levels replaced (their site entries kept). */
 export function withUserLevels(text: string, users: UserLevels): string {
-  const doc = parseDocument(text);
-  const existing = userLevelsOf(text);
+  return editYaml(text, (doc) => setUserLevels(doc, userLevelsOf(text), users));
+}
+
+function setUserLevels(doc: Document, existing: UserLevels, users: UserLevels): void {
   for (const name of Object.keys(existing)) {
     if (users[name] === undefined || Object.keys(users[name]!).length === 0) {
       if (doc.hasIn(['policy', 'users', name, 'sites'])) doc.deleteIn(['policy', 'users', name, 'levels']);
@@ -218,7 +236,6 @@ export function withUserLevels(text: string, users: UserLevels): string {
     if (illegal !== undefined) throw new AdminError('illegal', `${illegal} is illegal content: no one can be given it.`, name);
     doc.setIn(['policy', 'users', name, 'levels'], doc.createNode({ ...levels }));
   }
-  return doc.toString({ lineWidth: 0 });
 }
 
 /** What changed in groups' own settings and nominated users, in words, comparing two configuration texts. */

@@ -6,13 +6,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { decide } from '../policy/decide.js';
 import { instantOf } from '../policy/time.js';
-import type { Action, TraceStep } from '../policy/types.js';
+import type { Action, PolicySnapshot, TraceStep } from '../policy/types.js';
 import { done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';
 import { AdminError } from './errors.js';
 import { csrfField, html, when, type Html } from './html.js';
+import { changedCells, policyOfText, renderMatrix, sectionsOf } from './matrix.js';
 import { checkConfigText, describeChange, describeSettings, groupSettingsOf, levelOf, userLevelsOf, withGroupSettings, withLevels, withUserLevels, versionOf, type GroupSettings, type LevelChange, type ScheduleSettings } from './policy-edit.js';
 
 const ACTIONS: readonly Action[] = ['allow', 'warn', 'block'];
+const SCHEDULE_FIELDS = [['name', 'Name'], ['days', 'Days'], ['from', 'From'], ['to', 'To']] as const;
 /** The configuration version a form was made from (sha256 of its text). */
 const BASE = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const CHANGE_BODY = {
@@ -88,10 +90,11 @@ ${fields.map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">
 <p class="muted">Entries are hosts (example.com, which covers its subdomains) or pages (example.com/topic), one a line. A group that is <code>like</code> another also has that group's entries.</p>
 ${(['allow', 'warn', 'block'] as const).map((a) => html`<label for="sites-${a}">Sites ${a === 'allow' ? 'always allowed' : a === 'warn' ? 'warned' : 'always blocked'}</label><textarea id="sites-${a}" name="sites.${a}" rows="4"${dis}>${settings.sites[a].join('\n')}</textarea>`)}
 <label for="safeSearch">Safe search (empty: off; true: every engine; or engines, e.g. google, bing, youtube: moderate)</label><input id="safeSearch" name="safeSearch" value="${ss}"${dis}>
-<h2>Schedules</h2><p class="muted">Days like mon-fri or fri; times like 12:00; categories separated by commas. Leave a row's name empty to remove it.</p>
-<table><tr><th>Name</th><th>Days</th><th>From</th><th>To</th><th>Allow</th><th>Warn</th><th>Block</th></tr>
-${rows.map((r, i) => html`<tr>${(['name', 'days', 'from', 'to'] as const).map((k) => html`<td><input aria-label="schedule ${i + 1} ${k}" name="schedule.${i}.${k}" value="${r[k]}" size="${k === 'name' ? 14 : 7}"${dis}></td>`)}${(['allow', 'warn', 'block'] as const).map((k) => html`<td><input aria-label="schedule ${i + 1} ${k}" name="schedule.${i}.${k}" value="${r[k].join(', ')}" size="14"${dis}></td>`)}</tr>`)}
-</table>
+<h2>Schedules</h2><p class="muted">Days like mon-fri or fri; times like 12:00; categories separated by commas. Empty a schedule's name to remove it.</p>
+${rows.map((r, i) => html`<fieldset><legend>${r.name === '' ? 'A new schedule' : `Schedule: ${r.name}`}</legend><div class="fields">
+${SCHEDULE_FIELDS.map(([k, label]) => html`<label>${label}<input name="schedule.${i}.${k}" value="${r[k]}"${dis}></label>`)}
+${(['allow', 'warn', 'block'] as const).map((k) => html`<label class="wide">Categories it ${k === 'allow' ? 'opens' : k === 'warn' ? 'warns about' : 'blocks'}<input name="schedule.${i}.${k}" value="${r[k].join(', ')}"${dis}></label>`)}
+</div></fieldset>`)}
 ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea id="reason" name="reason" rows="2" required></textarea><button type="submit">Preview the change</button>` : null}
 </form><p><a href="/policy">Filter levels</a></p>`);
   });
@@ -155,7 +158,19 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
     return previewOrApply(req, reply, '/policy/users', text, (req.body.reason ?? '').trim(), { users });
   });
 
-  app.get('/policy', { ...signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
+  /** The defaults the matrix compares with: the configuration Schoolgate first ran with, compiled once per text. */
+  let defaults: { sha256: string; policy: PolicySnapshot | null } | null = null;
+  const defaultPolicy = (): PolicySnapshot | null => {
+    const first = deps.db.prepare('SELECT sha256, file, text FROM policy_versions ORDER BY id LIMIT 1').get() as { sha256: string; file: string; text: string } | undefined;
+    if (!first) return null;
+    const { config } = deps.source;
+    if (defaults?.sha256 !== first.sha256) defaults = { sha256: first.sha256, policy: policyOfText(first.file, first.text, config.categories, config.school.timezone) };
+    return defaults.policy;
+  };
+
+  app.get<{ Querystring: { show?: 'all' | 'changed' } }>('/policy', {
+    ...signedIn('technician', 'slt', 'governor'), schema: { querystring: { type: 'object', properties: { show: { enum: ['all', 'changed'] } } } },
+  }, async (req, reply) => {
     const { config } = deps.source;
     const policy = config.policy;
     const groups = [...policy.groups.values()];
@@ -165,17 +180,14 @@ ${edit ? html`<label for="reason">Why (kept with this version)</label><textarea 
       return { groups: groups.map((g) => ({ id: g.id, label: g.label, mode: g.mode, levels: Object.fromEntries(categories.map((c) => [c.id, levelOf(policy, g.id, c.id)])) })) };
     }
     const v = req.signed!.viewer;
-    const cell = (group: string, category: string) => {
-      const action = levelOf(policy, group, category);
-      const scheduled = policy.groups.get(group)!.schedules.filter((s) => s.categories.has(category)).map((s) => `${s.name}: ${s.categories.get(category)!.action}`);
-      const note = scheduled.length ? html`<br><small class="muted">${scheduled.join('; ')}</small>` : null;
-      if (ILLEGAL_CATEGORIES.has(category)) return html`<td class="locked">block (locked)</td>`;
-      if (!edit) return html`<td>${action}${note}</td>`;
-      return html`<td><select name="level.${group}.${category}" aria-label="${category} for ${group}">${ACTIONS.map((a) => html`<option value="${a}"${a === action ? html` selected` : null}>${a}</option>`)}</select>${note}</td>`;
-    };
-    const matrix = html`<table><tr><th>Category</th>${groups.map((g) => html`<th>${g.label}${g.mode === 'allowlist' ? html`<br><small class="muted">allow-list only</small>` : null}</th>`)}</tr>
-${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}</small></th>${groups.map((g) => cell(g.id, c.id))}</tr>`)}
-</table>`;
+    const sections = sectionsOf(config.categories, config.safeguarding);
+    const base = defaultPolicy();
+    const onlyChanged = req.query.show === 'changed' && base !== null;
+    const changed = base ? changedCells({ policy, sections, defaults: base }) : 0;
+    const filter = html`<p class="matrix-filter">Show: ${onlyChanged ? html`<a href="/policy">every category</a>` : html`<a href="/policy" aria-current="page">every category</a>`} ·
+${base === null ? html`<span class="muted">(no defaults to compare with)</span>` : onlyChanged ? html`<a href="/policy?show=changed" aria-current="page">only what differs from the defaults (${changed})</a>` : html`<a href="/policy?show=changed">only what differs from the defaults (${changed})</a>`}
+<br><small class="muted">The defaults are the levels Schoolgate first ran with; a cell that differs is outlined and says the default.</small></p>`;
+    const matrix = html`${filter}${renderMatrix({ policy, sections, defaults: base, onlyChanged, editable: edit })}`;
     const extras = html`<h2>Also in the policy</h2><ul>${groups.map((g) => html`<li>${g.label}: ${g.sites.size} site entr${g.sites.size === 1 ? 'y' : 'ies'} of its own; sites in no category ${g.uncategorised.action}; safe search ${g.safeSearch.engines.size ? [...g.safeSearch.engines].join(', ') : 'off'}</li>`)}</ul>
 <p>Each group's own sites, safe search and schedules: ${groups.map((g, i) => html`${i ? ', ' : ''}<a href="/policy/groups/${g.id}">${g.label}</a>`)}. <a href="/policy/users">Nominated users</a>.</p>
 <p class="muted">These pages change ${config.file}; a hand edit there and <code>npx schoolgate lists reload</code> shows here at once.</p>`;
@@ -208,15 +220,20 @@ ${categories.map((c) => html`<tr><th>${c.id}<br><small class="muted">${c.label}<
   });
 
   app.get('/policy/versions', { ...signedIn('technician', 'slt', 'governor') }, async (req, reply) => {
-    const rows = deps.db.prepare(`SELECT a.id, a.at, a.actor, json_extract(a.detail, '$.sha256') AS sha256, json_extract(a.detail, '$.reason') AS reason
-      FROM audit a WHERE a.action = 'policy.changed' ORDER BY a.id DESC LIMIT 200`).all() as { id: number; at: string; actor: string; sha256: string; reason: string | null }[];
-    if (!wantsHtml(req)) return { versions: rows };
+    const rows = deps.db.prepare(`SELECT a.id, a.at, a.actor, json_extract(a.detail, '$.sha256') AS sha256, json_extract(a.detail, '$.reason') AS reason,
+        json_extract(a.detail, '$.source') AS source, json_extract(a.detail, '$.previous') AS previous
+      FROM audit a WHERE a.action = 'policy.changed' ORDER BY a.id DESC LIMIT 200`).all() as { id: number; at: string; actor: string; sha256: string; reason: string | null; source: string | null; previous: string | null }[];
+    if (!wantsHtml(req)) return { versions: rows.map(({ previous: _, ...r }) => r) };
     const v = req.signed!.viewer;
     const zone = deps.source.config.school.timezone;
     const tech = req.signed!.user.roles.includes('technician');
-    return sendPage(reply, deps, v, 'Configuration versions', html`<p>Newest first; the first row is in force.</p>
+    // A hand edit is not the account that loaded it: say where it came from, and who loaded it.
+    const who = (r: (typeof rows)[number]): Html => (r.source === 'server'
+      ? html`${r.previous === null ? 'On the server, at the first start' : 'Edited on the server'}<br><small class="muted">loaded by ${r.actor}</small>`
+      : html`${r.actor}`);
+    return sendPage(reply, deps, v, 'Configuration versions', html`<p>Newest first; the first row is in force. A change made here is recorded with who made it and why; an edit of ${deps.source.config.file} on the server is recorded as such when Schoolgate loads it.</p>
 <table><tr><th>When</th><th>Who</th><th>Why</th><th>Version</th>${tech ? html`<th></th>` : null}</tr>
-${rows.map((r, i) => html`<tr><td>${when(new Date(r.at), zone)}</td><td>${r.actor}</td><td>${r.reason ?? ''}</td><td><code>${r.sha256.slice(0, 12)}</code></td>
+${rows.map((r, i) => html`<tr><td>${when(new Date(r.at), zone)}</td><td>${who(r)}</td><td>${r.reason ?? ''}</td><td><code>${r.sha256.slice(0, 12)}</code></td>
 ${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/policy/versions/${r.sha256}/restore">${csrfField(v)}${baseField()}<label for="why-${r.id}">Why go back</label><input id="why-${r.id}" name="reason" required><button type="submit" class="secondary">Restore</button></form>`}</td>` : null}</tr>`)}
 </table>`);
   });

@@ -58,6 +58,11 @@ export function registerUnblockRoutes({ app, signedIn }: AdminApp, deps: AdminDe
       }
     }
     const groups = [...deps.source.config.policy.groups.values()];
+    // No group is chosen for the teacher: a wrong one opens the site to other children (KS1's,
+    // when it was simply first in the list). The group of their last request is marked, so the
+    // usual choice is one look away, but it is still made on purpose.
+    const last = deps.unblocks.list({ requestedBy: v.username, limit: 20 }).find((u) => u.target.kind === 'group')?.target;
+    const lastGroup = last?.kind === 'group' ? last.group : null;
     return sendPage(reply, deps, v, 'Ask for an unblock', html`
 ${found}
 <form method="post" action="/unblocks">${csrfField(v)}
@@ -68,7 +73,7 @@ ${found}
 <label><input type="radio" name="scope" value="site"> The whole site</label></fieldset>
 <fieldset><legend>For whom</legend>
 <label><input type="radio" name="for" value="group" checked> A group</label>
-<label for="group">Group</label><select id="group" name="group">${groups.map((g) => html`<option value="${g.id}">${g.label}</option>`)}</select>
+<label for="group">Group</label><select id="group" name="group"><option value="" selected>Choose the group…</option>${groups.map((g) => html`<option value="${g.id}">${g.label}${g.id === lastGroup ? ' (your last request)' : ''}</option>`)}</select>
 <label><input type="radio" name="for" value="class"> A class list</label>
 <label for="className">Class name</label><input id="className" name="className" size="20">
 <label for="pupils">Pupils' usernames (one a line, or separated by commas)</label><textarea id="pupils" name="pupils" rows="3"></textarea>

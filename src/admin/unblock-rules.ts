@@ -87,6 +87,7 @@ function targetOf(form: UnblockForm, requester: string, policy: PolicySnapshot):
   if (form.for === 'me') return { kind: 'user', user: requester };
   if (form.for === 'group') {
     const group = form.group ?? '';
+    if (group === '') throw new AdminError('invalid', `Choose which group it is for (${[...policy.groups.values()].map((g) => g.label).join(', ')}), or choose "Only me" or a class list.`, 'group');
     if (!policy.groups.has(group)) throw new AdminError('invalid', `Choose a group: ${[...policy.groups.keys()].join(', ')}`, 'group');
     return { kind: 'group', group };
   }

@@ -85,6 +85,50 @@ export const ALERT_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'nobody to tell',
+    // A notification with no recipient and no channel used to be marked delivered. It gets a
+    // state of its own ('untold', never counted as delivered) and told_in, the catch-up digest
+    // that later told the DSL. SQLite cannot change a CHECK in place: both tables are rebuilt,
+    // deliveries first, so its foreign key follows the renamed outbox. Rows an earlier version
+    // marked delivered without any channel taking them are what they always were: untold.
+    sql: `
+      CREATE TABLE outbox_v2 (
+        id          INTEGER PRIMARY KEY,
+        alert_id    INTEGER REFERENCES alerts (id),
+        kind        TEXT    NOT NULL CHECK (kind IN ('immediate', 'digest')),
+        severity    TEXT,
+        created_at  INTEGER NOT NULL,
+        relayed_at  INTEGER,
+        state       TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed', 'untold')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,                        -- for untold: why nobody could be told
+        done_at     INTEGER,
+        payload     TEXT,
+        told_in     INTEGER                      -- untold: the catch-up digest's outbox row that told the DSL later
+      );
+      INSERT INTO outbox_v2 (id, alert_id, kind, severity, created_at, relayed_at, state, attempts, last_error, done_at, payload)
+        SELECT id, alert_id, kind, severity, created_at, relayed_at, state, attempts, last_error, done_at, payload FROM outbox;
+      UPDATE outbox_v2 SET state = 'untold', last_error = 'nobody to tell: no recipient or channel was configured (recorded as delivered by an earlier Schoolgate)'
+        WHERE state = 'delivered' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = outbox_v2.id)
+          AND (alert_id IS NULL OR EXISTS (SELECT 1 FROM alerts a WHERE a.id = outbox_v2.alert_id));
+      CREATE TABLE deliveries_v2 (
+        outbox_id   INTEGER NOT NULL REFERENCES outbox_v2 (id),
+        channel     TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (outbox_id, channel)
+      ) WITHOUT ROWID;
+      INSERT INTO deliveries_v2 SELECT outbox_id, channel, at FROM deliveries;
+      DROP TABLE deliveries;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v2 RENAME TO outbox;
+      ALTER TABLE deliveries_v2 RENAME TO deliveries;
+      CREATE INDEX outbox_state ON outbox (state, id);
+      -- An alert's notifications (alerts list shows what became of the latest).
+      CREATE INDEX outbox_alert ON outbox (alert_id, id);
+    `,
+  },
 ];
 
 export function openAlertsDatabase(dataDir: string): Database {

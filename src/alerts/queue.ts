@@ -1,10 +1,7 @@
 // Moving outbox rows to delivery. With `alerts.redis` set, a relay puts each row on a BullMQ
-// queue, in order, with the row's id as the job id (a relay retried after a crash or an outage
-// adds the same job, which BullMQ ignores), and BullMQ workers deliver with retries and backoff.
-// Without Redis (the embedded default), the same delivery code runs in this process from the
-// outbox. Either way the outbox is the truth: while Redis is away, alerts wait in it.
-import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+// queue (queue-bullmq.ts) and BullMQ workers deliver with retries and backoff. Without Redis (the
+// embedded default), the same delivery code runs in this process from the outbox, here. Either
+// way the outbox is the truth: while Redis is away, alerts wait in it.
 import type { Logger } from '../log.js';
 import { deliverOutbox, type DeliveryDeps } from './deliver.js';
 
@@ -13,7 +10,11 @@ export interface AlertQueue {
   start(): Promise<void>;
   /** Something was written to the outbox: look now rather than at the next poll. */
   kick(): void;
-  close(): Promise<void>;
+  /**
+   * Stops delivering and closes every connection. A delivery under way may finish for `graceMs`;
+   * after that it is no longer waited for, and its row is delivered again after the next start.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface RetryOptions {
@@ -25,52 +26,59 @@ export interface RetryOptions {
   readonly pollMs?: number;
 }
 
-/** Longer than BullMQ's retries with backoff take: a row still pending after this lost its job. */
-const RELAY_AGAIN_MS = 15 * 60_000;
-
-const DEFAULTS = { attempts: 8, backoffMs: 2_000, pollMs: 1_000 };
+export const DEFAULTS = { attempts: 8, backoffMs: 2_000, pollMs: 1_000 };
+/** How long close() waits for deliveries under way when its caller does not say. */
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 /** Outbox rows read at a time. */
-const BATCH = 100;
+export const BATCH = 100;
 
 /**
  * A loop that runs `tick` every pollMs and at once when kicked, never two at a time. A tick that
  * returns true (it handled a full batch: there may be more) runs again at once, so a backlog
- * drains as fast as it can be delivered, not a batch a poll.
+ * drains as fast as it can be delivered, not a batch a poll. A tick that throws is reported and
+ * the loop goes on: the outbox still holds whatever it was doing.
  */
-function loop(pollMs: number, tick: () => Promise<boolean>) {
-  let running = false;
+export function loop(pollMs: number, tick: () => Promise<boolean>, onError: (err: Error) => void) {
+  let current: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
-  const run = async (): Promise<void> => {
+  const run = (): void => {
     if (stopped) return;
-    if (running) {
+    if (current) {
       again = true;
       return;
     }
-    running = true;
-    try {
+    current = (async () => {
       do {
         again = false;
-        if (await tick()) again = true;
+        try {
+          if (await tick()) again = true;
+        } catch (err) {
+          // After stop(), a tick left to finish on its own may find the database closed.
+          if (!stopped) onError(err instanceof Error ? err : new Error(String(err)));
+        }
       } while (again && !stopped);
-    } finally {
-      running = false;
-    }
+    })().finally(() => {
+      current = null;
+    });
   };
   return {
+    /** True once stop() was called: a tick checks it between rows. */
+    get stopping(): boolean {
+      return stopped;
+    },
     start(): void {
-      timer = setInterval(() => void run(), pollMs);
+      timer = setInterval(run, pollMs);
       timer.unref();
-      void run();
+      run();
     },
-    kick(): void {
-      void run();
-    },
-    async stop(): Promise<void> {
+    kick: run,
+    /** Resolves true when the tick under way (if any) has finished, false if it still runs after graceMs. */
+    async stop(graceMs: number): Promise<boolean> {
       stopped = true;
       if (timer) clearInterval(timer);
-      while (running) await new Promise((r) => setTimeout(r, 10));
+      return current ? settlesWithin(current, graceMs) : true;
     },
   };
 }
@@ -84,7 +92,7 @@ export class InProcessQueue implements AlertQueue {
 
   constructor(private readonly deps: DeliveryDeps, private readonly log: Logger, opts: RetryOptions = {}) {
     this.opts = { ...DEFAULTS, ...opts };
-    this.runner = loop(this.opts.pollMs, () => this.tick());
+    this.runner = loop(this.opts.pollMs, () => this.tick(), (err) => this.log.error({ err: err.message }, 'alerts: reading the outbox failed; trying again at the next poll'));
   }
 
   async start(): Promise<void> {
@@ -95,8 +103,8 @@ export class InProcessQueue implements AlertQueue {
     this.runner.kick();
   }
 
-  async close(): Promise<void> {
-    await this.runner.stop();
+  async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    if (!await this.runner.stop(graceMs)) this.log.warn('alerts: a notification was still being sent at shutdown; it is sent again after the next start');
   }
 
   private async tick(): Promise<boolean> {
@@ -104,6 +112,7 @@ export class InProcessQueue implements AlertQueue {
     const rows = this.deps.store.pending(BATCH);
     let tried = 0;
     for (const row of rows) {
+      if (this.runner.stopping) return false;
       if ((this.notBefore.get(row.id) ?? 0) > now) continue;
       tried++;
       try {
@@ -122,106 +131,20 @@ export class InProcessQueue implements AlertQueue {
   }
 }
 
-export interface BullMqOptions extends RetryOptions {
-  readonly url: string;
-  /** Key prefix in Redis (tests use their own). */
-  readonly prefix?: string;
-  readonly queueName?: string;
-  /** How long the relay waits for Redis before leaving a row for the next try. */
-  readonly addTimeoutMs?: number;
-  /** BullMQ's lock on a job being delivered; a worker that dies loses it after this and the job is delivered again. */
-  readonly lockMs?: number;
-  /** Run workers in this process (the default); false for a process that only relays. */
-  readonly work?: boolean;
+/** Resolves true if `p` settles within `ms`, false if not (it is left to settle on its own). */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), Math.max(0, ms));
+    const done = (): void => {
+      clearTimeout(t);
+      resolve(true);
+    };
+    p.then(done, done);
+  });
 }
 
-interface DeliverJob {
-  readonly outboxId: number;
-}
-
-export class BullMqQueue implements AlertQueue {
-  readonly mode = 'bullmq' as const;
-  private readonly opts: Required<Omit<BullMqOptions, 'url'>> & { url: string };
-  private readonly producer: Redis;
-  private readonly queue: Queue<DeliverJob>;
-  private worker: Worker<DeliverJob> | null = null;
-  private readonly runner;
-  private outage = false;
-
-  constructor(private readonly deps: DeliveryDeps, private readonly log: Logger, opts: BullMqOptions) {
-    this.opts = { ...DEFAULTS, prefix: 'schoolgate', queueName: 'alerts', addTimeoutMs: 2_000, lockMs: 30_000, work: true, ...opts };
-    // The relay's connection fails fast while Redis is away (no offline queue): rows stay in
-    // the outbox and the next tick tries again, rather than piling up in memory here. BullMQ
-    // connects it (and waits for it, however long Redis takes to come: a lazy client that
-    // failed its first connect would leave the queue failing for good).
-    this.producer = new Redis(this.opts.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 200, 2_000) });
-    this.producer.on('error', () => {});
-    this.queue = new Queue<DeliverJob>(this.opts.queueName, { connection: this.producer, prefix: this.opts.prefix });
-    this.queue.on('error', () => {});
-    this.runner = loop(this.opts.pollMs, () => this.relay());
-  }
-
-  async start(): Promise<void> {
-    await withTimeout(this.queue.waitUntilReady(), this.opts.addTimeoutMs).catch((err: Error) => this.log.warn({ err: err.message }, 'alerts: Redis is not reachable; alerts wait in the outbox until it is'));
-    if (this.opts.work) this.startWorker();
-    this.runner.start();
-  }
-
-  kick(): void {
-    this.runner.kick();
-  }
-
-  async close(): Promise<void> {
-    await this.runner.stop();
-    await this.worker?.close();
-    await this.queue.close().catch(() => {});
-    this.producer.disconnect();
-  }
-
-  /**
-   * Outbox rows not yet on the queue, in order, and rows relayed long ago and still pending (a
-   * Redis that restarted without saving lost their jobs); stops at the first that cannot be added.
-   */
-  private async relay(): Promise<boolean> {
-    const rows = this.deps.store.pending(BATCH, Date.now() - RELAY_AGAIN_MS);
-    for (const row of rows) {
-      try {
-        // While Redis is away nothing is handed to BullMQ, whose calls would wait for it in memory.
-        if (this.producer.status !== 'ready') throw new Error(`the connection to Redis is ${this.producer.status}`);
-        await withTimeout(this.queue.add('deliver', { outboxId: row.id }, {
-          jobId: `outbox-${row.id}`, attempts: this.opts.attempts, backoff: { type: 'exponential', delay: this.opts.backoffMs },
-          removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 },
-        }), this.opts.addTimeoutMs);
-      } catch (err) {
-        if (!this.outage) this.log.warn({ err: (err as Error).message }, 'alerts: cannot reach Redis; alerts wait in the outbox and are relayed when it returns');
-        this.outage = true;
-        return false;
-      }
-      if (this.outage) this.log.info('alerts: Redis is back; relaying the outbox');
-      this.outage = false;
-      this.deps.store.markRelayed(row.id, Date.now());
-    }
-    return rows.length === BATCH;
-  }
-
-  private startWorker(): void {
-    const connection = new Redis(this.opts.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2_000) });
-    connection.on('error', () => {});
-    const worker = new Worker<DeliverJob>(this.opts.queueName, async (job: Job<DeliverJob>) => {
-      await deliverOutbox(this.deps, job.data.outboxId);
-    }, { connection, prefix: this.opts.prefix, concurrency: 4, lockDuration: this.opts.lockMs, stalledInterval: Math.max(1_000, this.opts.lockMs / 2) });
-    worker.on('error', () => {});
-    worker.on('failed', (job, err) => {
-      if (!job) return;
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1);
-      this.deps.store.failedAttempt(job.data.outboxId, err.message, Date.now(), final);
-      this.log[final ? 'error' : 'warn']({ outbox: job.data.outboxId, attempt: job.attemptsMade, err: err.message }, final ? 'alert notification failed for good: shown to the DSL and resent with the next digest' : 'alert notification failed; BullMQ will retry');
-    });
-    this.worker = worker;
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+/** `p`, or a rejection naming Redis if it has not answered within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer from Redis in ${ms} ms`)), ms);
     p.then((v) => {

@@ -42,6 +42,19 @@ const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 const MIN_SECRET = 16;
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
 
+/**
+ * Why no notification can reach anyone, or null when some channel can: e-mail needs both an
+ * address (DSL or deputy) and an SMTP server; a webhook needs nothing else.
+ */
+export function nobodyToTell(recipients: Recipients, smtp: boolean): string | null {
+  if (recipients.webhooks.length > 0) return null;
+  const addresses = recipients.dsl.length + recipients.deputies.length;
+  if (addresses > 0 && smtp) return null;
+  if (addresses > 0) return 'the safeguarding file names people to e-mail (recipients:) but no SMTP server to send through (email:), and no webhook';
+  if (smtp) return 'the safeguarding file has an SMTP server (email:) but names no DSL or deputy to e-mail (recipients:), and no webhook';
+  return 'the safeguarding file names no DSL or deputy to e-mail and no webhook (recipients:)';
+}
+
 export function parseRecipients(check: Checker, value: unknown, dir: string): Recipients {
   if (value === undefined) return NO_RECIPIENTS;
   const root = check.object(['recipients'], value, ['dsl', 'deputies', 'webhooks']) ?? {};

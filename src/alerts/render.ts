@@ -37,13 +37,27 @@ export interface RenderedMessage {
   readonly html: string;
 }
 
+/** The scheduled digests, and the one catch-up sent when someone can first be told (see store.addCatchUp). */
+export type DigestKind = 'daily' | 'weekly' | 'catch-up';
+
 export interface Digest {
-  readonly period: 'daily' | 'weekly';
+  readonly period: DigestKind;
   /** The alerts of [from, to), milliseconds since the epoch. */
   readonly from: number;
   readonly to: number;
   readonly alerts: readonly AlertNotice[];
+  /** By alert id: what became of a notification that should have gone at once and reached nobody. */
+  readonly notes?: ReadonlyMap<string, string>;
 }
+
+const DIGEST_TITLE: Readonly<Record<DigestKind, string>> = {
+  daily: 'Daily safeguarding digest',
+  weekly: 'Weekly safeguarding digest',
+  'catch-up': 'Safeguarding alerts nobody was told about',
+};
+
+const CATCH_UP_TEXT = 'Until now Schoolgate had no way to send safeguarding alerts to anyone (no DSL or deputy it could e-mail, and no webhook). '
+  + 'These alerts were stored when they happened but nobody was told of them. Please look at each.';
 
 export const ILLEGAL_GUIDANCE: readonly string[] = [
   'This was an attempt to reach content on a list of illegal material. Schoolgate blocked it.',
@@ -93,7 +107,7 @@ export function renderAlert(notice: AlertNotice, ctx: RenderContext): RenderedMe
 export function renderDigest(d: Digest, ctx: RenderContext): RenderedMessage {
   const time = timeFormat(ctx.timeZone);
   const alerts = d.alerts.map(shownNotice);
-  const title = `${d.period === 'daily' ? 'Daily' : 'Weekly'} safeguarding digest`;
+  const title = DIGEST_TITLE[d.period];
   const range = `${time(d.from)} to ${time(d.to)}`;
   const subject = `[${oneLine(ctx.schoolName)}] ${title}: ${alerts.length === 0 ? 'nothing new' : `${alerts.length} alert${alerts.length === 1 ? '' : 's'}`}`;
   if (alerts.length === 0) {
@@ -102,8 +116,9 @@ export function renderDigest(d: Digest, ctx: RenderContext): RenderedMessage {
   }
   const categories = byCategory(alerts);
   const people = byPerson(alerts);
-  const text: string[] = [`${title} for ${ctx.schoolName}`, range, '', 'By category'];
-  const html: string[] = [`<h1 style="font-size:20px">${escapeHtml(title)}</h1>`, `<p>${escapeHtml(range)}</p>`, '<h2 style="font-size:16px">By category</h2>', '<ul>'];
+  const intro = d.period === 'catch-up' ? [CATCH_UP_TEXT] : [];
+  const text: string[] = [`${title} for ${ctx.schoolName}`, range, ...intro.flatMap((t) => ['', t]), '', 'By category'];
+  const html: string[] = [`<h1 style="font-size:20px">${escapeHtml(title)}</h1>`, `<p>${escapeHtml(range)}</p>`, ...intro.map((t) => `<p><strong>${escapeHtml(t)}</strong></p>`), '<h2 style="font-size:16px">By category</h2>', '<ul>'];
   for (const c of categories) {
     text.push(`  ${c.line}`);
     html.push(`<li>${escapeHtml(c.line)}</li>`);
@@ -116,7 +131,8 @@ export function renderDigest(d: Digest, ctx: RenderContext): RenderedMessage {
     for (const a of p.alerts) {
       const link = alertLink(ctx, a.id);
       const head = `${a.label}, ${a.severity}: ${timesText(a, time)}, ${a.actions.map((x) => DID[x]).join(' and ')}`;
-      const lines = [...(a.searchTerm !== null ? [`last search: "${a.searchTerm}"`] : []), ...triggerLines(a)];
+      const note = d.notes?.get(a.id);
+      const lines = [...(note !== undefined ? [note] : []), ...(a.searchTerm !== null ? [`last search: "${a.searchTerm}"`] : []), ...triggerLines(a)];
       text.push(`    - ${head}`, ...(a.illegal ? ['      Illegal content: address withheld; follow the procedure in the alert.'] : []), ...lines.map((l) => `      ${l}`), ...(link ? [`      ${link}`] : []));
       html.push(`<li>${severityBadge(a.severity)} <strong>${escapeHtml(a.label)}</strong>: ${escapeHtml(timesText(a, time))}, ${escapeHtml(a.actions.map((x) => DID[x]).join(' and '))}`
         + (a.illegal ? `<br><em>${escapeHtml('Illegal content: address withheld; follow the procedure in the alert.')}</em>` : '')

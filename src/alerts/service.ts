@@ -12,7 +12,8 @@ import type { DeliveryDeps } from './deliver.js';
 import { detect } from './detect.js';
 import { ExclusionSet, type Exclusion } from './exclusions.js';
 import { EmailNotifier } from './notify-email.js';
-import { BullMqQueue, InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
+import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
+import { BullMqQueue } from './queue-bullmq.js';
 import type { RenderContext } from './render.js';
 import { AlertStore } from './store.js';
 
@@ -54,7 +55,7 @@ export class AlertService implements AlertSink {
     this.store = new AlertStore(db);
     this.now = opts.now ?? Date.now;
     const deps: DeliveryDeps = {
-      store: this.store, config: () => opts.config().safeguarding, context: () => this.context(), email: () => this.emailNotifier(), now: this.now,
+      store: this.store, config: () => opts.config().safeguarding, context: () => this.context(), email: () => this.emailNotifier(), now: this.now, log: opts.log,
     };
     const redis = opts.config().redis;
     this.queue = redis
@@ -76,6 +77,17 @@ export class AlertService implements AlertSink {
     const raised = this.store.raise(candidates, { at: this.now(), ...who }, config.safeguarding);
     if (raised.some((r) => r.outboxId !== null)) this.queue.kick();
     return raised[0]?.alertId ?? null;
+  }
+
+  /**
+   * Everything that reached nobody (notifications marked untold) in one catch-up digest, now that
+   * someone can be told; the caller checks that first. The digest's outbox row, or null.
+   */
+  tellUntold(): number | null {
+    const now = this.now();
+    const id = this.store.addCatchUp(now, now);
+    if (id !== null) this.queue.kick();
+    return id;
   }
 
   /** The DSL's exclusions (data/alerts.db) and the safeguarding file's, compiled once per change. */
@@ -118,8 +130,9 @@ export class AlertService implements AlertSink {
     return this.email.notifier;
   }
 
-  async close(): Promise<void> {
-    await this.queue.close();
+  /** Deliveries under way may finish for `graceMs` (see AlertQueue.close); then everything is closed. */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
+    await this.queue.close(opts.graceMs);
     this.email?.notifier?.close();
     this.db.close();
   }

@@ -29,11 +29,21 @@ export interface Raised {
   readonly outboxId: number | null;
 }
 
+/**
+ * What became of an alert's latest notification sent at once: none (it waits for the digest),
+ * or its outbox state; untold is "not delivered: nobody to tell".
+ */
+export type AlertDelivery = 'none' | OutboxState;
+
 export interface StoredAlert extends AlertNotice {
   readonly state: AlertState;
   readonly trafficId: number | null;
   readonly notifiedSeverity: Severity | null;
+  readonly delivery: AlertDelivery;
 }
+
+/** untold: no recipient and no channel could take it; stored as such, never counted as delivered. */
+export type OutboxState = 'pending' | 'delivered' | 'failed' | 'untold';
 
 export interface OutboxRow {
   readonly id: number;
@@ -42,21 +52,28 @@ export interface OutboxRow {
   readonly severity: Severity | null;
   readonly createdAt: number;
   readonly relayedAt: number | null;
-  readonly state: 'pending' | 'delivered' | 'failed';
+  readonly state: OutboxState;
   readonly attempts: number;
+  /** The last failure; for an untold row, why nobody could be told. */
   readonly lastError: string | null;
   readonly payload: string | null;
+  /** For an untold row: the catch-up digest (its outbox row) that told the DSL once someone could be. */
+  readonly toldIn: number | null;
 }
 
 interface AlertRow {
   id: number; key: string; category: string; severity: Severity; illegal: number; first_at: number; last_at: number; count: number;
   client: string; username: string | null; group_id: string; traffic_id: number | null; summary: string; notified: Severity | null; state: AlertState;
+  delivery: OutboxState | null;
 }
 
 interface OutboxDbRow {
   id: number; alert_id: number | null; kind: 'immediate' | 'digest'; severity: Severity | null; created_at: number; relayed_at: number | null;
-  state: 'pending' | 'delivered' | 'failed'; attempts: number; last_error: string | null; payload: string | null;
+  state: OutboxState; attempts: number; last_error: string | null; payload: string | null; told_in: number | null;
 }
+
+/** An alert with the state of its latest notification sent at once. */
+const ALERT_SELECT = `SELECT alerts.*, (SELECT o.state FROM outbox o WHERE o.alert_id = alerts.id AND o.kind = 'immediate' ORDER BY o.id DESC LIMIT 1) AS delivery FROM alerts`;
 
 export class AlertStore {
   private readonly open: Statement;
@@ -116,7 +133,7 @@ export class AlertStore {
   }
 
   get(id: number, cfg: SafeguardingConfig): StoredAlert | undefined {
-    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
+    const row = this.db.prepare(`${ALERT_SELECT} WHERE id = ?`).get(id) as AlertRow | undefined;
     return row ? toAlert(row, cfg) : undefined;
   }
 
@@ -129,7 +146,7 @@ export class AlertStore {
     if (q.state !== undefined) where.push('state = ?'), args.push(q.state);
     if (q.category !== undefined) where.push('category = ?'), args.push(q.category);
     if (q.user !== undefined) where.push('username = ? COLLATE NOCASE'), args.push(q.user);
-    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_at DESC, id DESC LIMIT ?`;
+    const sql = `${ALERT_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, q.limit ?? 100) as AlertRow[]).map((r) => toAlert(r, cfg));
   }
 
@@ -155,9 +172,8 @@ export class AlertStore {
   }
 
   /**
-   * Rows still to deliver, oldest first. For the relay to a queue (`relayedBefore`): rows never
-   * relayed, and rows relayed before that time and still pending, in case Redis lost the job
-   * (re-adding one it still has does nothing: the job id is the row's).
+   * Rows still to deliver, oldest first. With `relayedBefore`, only rows never handed to a queue
+   * and rows handed to it before that time (0: only rows never handed to it).
    */
   pending(limit: number, relayedBefore: number | null = null): OutboxRow[] {
     const sql = `SELECT * FROM outbox WHERE state = 'pending' ${relayedBefore === null ? '' : 'AND (relayed_at IS NULL OR relayed_at < ?)'} ORDER BY id LIMIT ?`;
@@ -167,6 +183,15 @@ export class AlertStore {
 
   markRelayed(id: number, at: number): void {
     this.db.prepare('UPDATE outbox SET relayed_at = ? WHERE id = ?').run(at, id);
+  }
+
+  /** Rows still to deliver that were handed to a queue, in id order after `afterId`: a Redis that lost its data lost their jobs. */
+  relayedPending(afterId: number, limit: number): OutboxRow[] {
+    return (this.db.prepare("SELECT * FROM outbox WHERE state = 'pending' AND relayed_at IS NOT NULL AND id > ? ORDER BY id LIMIT ?").all(afterId, limit) as OutboxDbRow[]).map(toOutbox);
+  }
+
+  hasRelayedPending(): boolean {
+    return this.db.prepare("SELECT 1 FROM outbox WHERE state = 'pending' AND relayed_at IS NOT NULL LIMIT 1").get() !== undefined;
   }
 
   delivered(outboxId: number, channel: string): boolean {
@@ -187,6 +212,34 @@ export class AlertStore {
     this.db.prepare("UPDATE outbox SET state = 'delivered', done_at = ?, attempts = attempts + 1 WHERE id = ?").run(at, id);
   }
 
+  /** No recipient and no channel could take the row: not delivered, and not retried until someone can be told. */
+  markUntold(id: number, reason: string, at: number): void {
+    this.db.prepare("UPDATE outbox SET state = 'untold', last_error = ?, done_at = ?, attempts = attempts + 1 WHERE id = ?").run(reason.slice(0, 1000), at, id);
+  }
+
+  /** Untold rows no catch-up digest has covered yet, oldest first. */
+  untold(): OutboxRow[] {
+    return (this.db.prepare("SELECT * FROM outbox WHERE state = 'untold' AND told_in IS NULL ORDER BY id").all() as OutboxDbRow[]).map(toOutbox);
+  }
+
+  /**
+   * One digest of everything nobody was told about (alerts last seen from `from` until `to`, and
+   * the alerts of the untold rows whatever their times), written to the outbox with those rows
+   * marked as told in it, in one transaction; null when there is nothing untold.
+   */
+  addCatchUp(to: number, at: number): number | null {
+    return this.db.transaction((): number | null => {
+      const rows = this.untold();
+      if (rows.length === 0) return null;
+      const from = Math.min(...rows.map((r) => (r.kind === 'digest' ? (JSON.parse(r.payload ?? '{}') as { from?: number }).from ?? r.createdAt : r.createdAt)));
+      const alerts = [...new Set(rows.map((r) => r.alertId).filter((a): a is number => a !== null))];
+      const id = Number(this.addOutbox.run(null, 'digest', null, at, JSON.stringify({ period: 'catch-up', from, to, alerts })).lastInsertRowid);
+      const mark = this.db.prepare('UPDATE outbox SET told_in = ? WHERE id = ?');
+      for (const r of rows) mark.run(id, r.id);
+      return id;
+    }).immediate();
+  }
+
   /** Immediate notifications that failed for good: the digest sends them again. */
   failedSince(from: number): OutboxRow[] {
     return (this.db.prepare("SELECT * FROM outbox WHERE state = 'failed' AND kind = 'immediate' AND created_at >= ? ORDER BY id").all(from) as OutboxDbRow[]).map(toOutbox);
@@ -197,13 +250,13 @@ function toAlert(r: AlertRow, cfg: SafeguardingConfig): StoredAlert {
   const s = JSON.parse(r.summary) as AlertSummary;
   return {
     ...s, id: String(r.id), label: cfg.categories.get(s.category)?.label ?? s.category, user: r.username, client: r.client, group: r.group_id,
-    state: r.state, trafficId: r.traffic_id, notifiedSeverity: r.notified,
+    state: r.state, trafficId: r.traffic_id, notifiedSeverity: r.notified, delivery: r.delivery ?? 'none',
   };
 }
 
 function toOutbox(r: OutboxDbRow): OutboxRow {
   return {
     id: r.id, alertId: r.alert_id, kind: r.kind, severity: r.severity, createdAt: r.created_at, relayedAt: r.relayed_at, state: r.state,
-    attempts: r.attempts, lastError: r.last_error, payload: r.payload,
+    attempts: r.attempts, lastError: r.last_error, payload: r.payload, toldIn: r.told_in,
   };
 }

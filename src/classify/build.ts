@@ -13,6 +13,8 @@ import {
 
 export interface UrlRecord {
   readonly key: string;
+  /** The entry's key as decoding servers read it (parse-list.ts, UrlEntry.readKey); undefined when it is `key`, so the worker sends each key once. */
+  readonly readKey: string | undefined;
   readonly list: number;
   readonly line: number;
 }
@@ -110,7 +112,7 @@ function loadList(spec: ListSpec, id: number, sink: Sink): ListStats {
           if (typeof entry === 'string') return skip(line, entry, s, e);
           let bucket = sink.urls.get(entry.host);
           if (!bucket) sink.urls.set(entry.host, (bucket = []));
-          bucket.push({ key: entry.key, list: id, line });
+          bucket.push({ key: entry.key, readKey: entry.readKey === entry.key ? undefined : entry.readKey, list: id, line });
           stats.urls++;
         });
         break;

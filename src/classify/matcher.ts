@@ -7,7 +7,8 @@ import type { RE2JS } from 're2js';
 import { compileExpression, type MatcherData, type UrlRecord } from './build.js';
 import type { ListRole, ListSpec, ListStats } from './lists.js';
 import { listPrefixLength, urlListHost, type NormalisedUrl } from './normalise-url.js';
-import { keyMatches, requestKey } from './parse-list.js';
+import { entryCovers, requestKeys, type Reach, type RequestKeys } from './parse-list.js';
+import { pathIsPlain, readPath } from './path-readings.js';
 
 export type MatchKind = 'domain' | 'url' | 'hash' | 'expression';
 
@@ -46,6 +47,8 @@ export class Matcher {
   private readonly urlBuckets: readonly UrlBucket[];
   private readonly hashes = new Map<string, HashRef>();
   private readonly expressions: { list: number; line: number; source: string; re: RE2JS }[] = [];
+  /** By list: an allow list's URL entry must cover every reading of a path, any other list's any reading (parse-list.ts, Reach). */
+  private readonly reach: readonly Reach[];
   // Scratch for domain hits: filled by the lookup callback, read straight after.
   private hitIdx = new Int32Array(128);
   private hitStart = new Int32Array(128);
@@ -61,6 +64,7 @@ export class Matcher {
     this.lists = data.lists;
     this.stats = data.stats;
     this.buildMs = data.buildMs;
+    this.reach = data.lists.map((l) => (l.role === 'allow' ? 'every' : 'any'));
     this.domains = new DomainTable(data.domains);
     this.urlBuckets = data.urlBuckets.map(indexBucket);
     for (const h of data.hashes) if (!this.hashes.has(h.hash)) this.hashes.set(h.hash, { list: h.list, line: h.line });
@@ -132,15 +136,30 @@ export class Matcher {
   }
 
   private matchUrlBucket(url: NormalisedUrl, bucket: UrlBucket, out: Match[]): void {
-    const key = requestKey(url);
-    const candidates = bucket.bySegment === null ? bucket.entries : bucket.bySegment.get(firstSegment(key));
-    if (candidates) this.matchUrlEntries(url, key, candidates, out);
-    if (bucket.bySegment !== null) this.matchUrlEntries(url, key, bucket.entries, out);
+    const keys = requestKeys(url);
+    if (bucket.bySegment !== null) {
+      const first = firstSegment(keys.written);
+      const candidates = bucket.bySegment.get(first);
+      if (keys.read === keys.written && keys.bare === keys.written) {
+        if (candidates) this.matchUrlEntries(url, keys, candidates, out);
+      } else {
+        // A reading can start with another segment ("/a%2Fb" is read as "/a/b"); an entry
+        // indexed under two segments is still matched once.
+        const seen = new Set<UrlRecord>();
+        for (const segment of new Set([first, firstSegment(keys.read), firstSegment(keys.bare)])) {
+          const list = segment === first ? candidates : bucket.bySegment.get(segment);
+          if (list) this.matchUrlEntries(url, keys, list.filter((r) => !seen.has(r) && seen.add(r)), out);
+        }
+      }
+    }
+    this.matchUrlEntries(url, keys, bucket.entries, out);
   }
 
-  private matchUrlEntries(url: NormalisedUrl, key: string, entries: readonly UrlRecord[], out: Match[]): void {
+  private matchUrlEntries(url: NormalisedUrl, keys: RequestKeys, entries: readonly UrlRecord[], out: Match[]): void {
     for (const e of entries) {
-      if (keyMatches(key, e.key)) out.push(this.makeMatch(e.list, 'url', urlListHost(url.host) + e.key, e.line, 1000 + e.key.length));
+      if (entryCovers(keys, e.key, e.readKey ?? e.key, this.reach[e.list]!)) {
+        out.push(this.makeMatch(e.list, 'url', urlListHost(url.host) + e.key, e.line, 1000 + e.key.length));
+      }
     }
   }
 
@@ -148,36 +167,49 @@ export class Matcher {
     // A hashed list hides its entries, so every form an entry for this page could take is
     // hashed: the host with and without www.; the host alone; each path prefix, with and
     // without its trailing slash; the whole path; and the query, whole and cut at each '&'.
-    // That is 10-30 SHA-256s a URL (bench/RESULTS.md): the price of not being evaded.
+    // That is 10-30 SHA-256s a URL (bench/RESULTS.md): the price of not being evaded. A path
+    // that decoding servers read differently (path-readings.ts) has its readings hashed too.
     const bare = urlListHost(url.host);
     const hosts = bare === url.host ? [url.host, `www.${url.host}`] : [url.host, bare];
+    const paths = pathAndReadings(url.path);
     const seen = new Set<string>();
     for (const host of hosts) {
       const base = host.length;
-      const add = (candidate: string): void => {
-        if (seen.has(candidate)) return;
-        seen.add(candidate);
-        const ref = this.hashes.get(sha256(candidate));
-        if (ref) out.push(this.makeMatch(ref.list, 'hash', candidate, ref.line, 1000 + candidate.length - base));
-      };
-      add(host);
-      const path = url.path;
-      let slash = 0;
-      for (let n = 0; n < MAX_HASH_PREFIXES && (slash = path.indexOf('/', slash + 1)) > 0; n++) {
-        add(host + path.slice(0, slash));
-        add(host + path.slice(0, slash + 1));
+      for (let i = 0; i < paths.length; i++) {
+        const path = paths[i]!;
+        const add = (candidate: string): void => {
+          if (seen.has(candidate)) return;
+          seen.add(candidate);
+          const ref = this.hashes.get(sha256(candidate));
+          if (ref && (i === 0 || this.reach[ref.list] === 'any')) out.push(this.makeMatch(ref.list, 'hash', candidate, ref.line, 1000 + candidate.length - base));
+        };
+        add(host);
+        let slash = 0;
+        for (let n = 0; n < MAX_HASH_PREFIXES && (slash = path.indexOf('/', slash + 1)) > 0; n++) {
+          add(host + path.slice(0, slash));
+          add(host + path.slice(0, slash + 1));
+        }
+        add(host + path);
+        if (url.query === '') continue;
+        let amp = -1;
+        for (let n = 0; n < MAX_HASH_PREFIXES && (amp = url.query.indexOf('&', amp + 1)) > 0; n++) add(`${host}${path}?${url.query.slice(0, amp)}`);
+        add(`${host}${path}?${url.query}`);
       }
-      add(host + path);
-      if (url.query === '') continue;
-      let amp = -1;
-      for (let n = 0; n < MAX_HASH_PREFIXES && (amp = url.query.indexOf('&', amp + 1)) > 0; n++) add(`${host}${path}?${url.query.slice(0, amp)}`);
-      add(`${host}${path}?${url.query}`);
     }
   }
 
   private matchExpressions(url: NormalisedUrl, out: Match[]): void {
-    const text = `${url.host}${url.path}${url.query === '' ? '' : '?' + url.query}`;
-    for (const e of this.expressions) if (e.re.test(text)) out.push(this.makeMatch(e.list, 'expression', e.source, e.line, 0));
+    const tail = url.query === '' ? '' : '?' + url.query;
+    const texts = pathAndReadings(url.path).map((path) => `${url.host}${path}${tail}`);
+    for (const e of this.expressions) {
+      for (let i = 0; i < texts.length; i++) {
+        if (i > 0 && this.reach[e.list] !== 'any') break;
+        if (e.re.test(texts[i]!)) {
+          out.push(this.makeMatch(e.list, 'expression', e.source, e.line, 0));
+          break;
+        }
+      }
+    }
   }
 
   private makeMatch(listId: number, kind: MatchKind, entry: string, line: number, specificity: number): Match {
@@ -206,11 +238,16 @@ function indexBucket(records: readonly UrlRecord[]): UrlBucket {
   if (records.length <= INDEX_BUCKETS_OVER) return { size: records.length, entries: records, bySegment: null };
   const whole: UrlRecord[] = [];
   const bySegment = new Map<string, UrlRecord[]>();
+  const add = (seg: string, r: UrlRecord): void => {
+    const list = bySegment.get(seg);
+    if (list) list.push(r); else bySegment.set(seg, [r]);
+  };
   for (const r of records) {
     if (r.key === '') { whole.push(r); continue; }
     const seg = firstSegment(r.key);
-    const list = bySegment.get(seg);
-    if (list) list.push(r); else bySegment.set(seg, [r]);
+    add(seg, r);
+    // Also under the first segment of its reading, where a request read the same way looks.
+    if (r.readKey !== undefined && firstSegment(r.readKey) !== seg) add(firstSegment(r.readKey), r);
   }
   return { size: records.length, entries: whole, bySegment };
 }
@@ -223,6 +260,14 @@ function firstSegment(key: string): string {
     if (c === 47 || c === 63 || c === 59) { end = j; break; }
   }
   return key.slice(0, end);
+}
+
+/** The path as written, then each reading of it that differs (path-readings.ts); allow lists see only the first. */
+function pathAndReadings(path: string): string[] {
+  if (pathIsPlain(path)) return [path];
+  const out = [path];
+  for (const p of [readPath(path, false), readPath(path, true)]) if (!out.includes(p)) out.push(p);
+  return out;
 }
 
 function labelCount(host: string): number {

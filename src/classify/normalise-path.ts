@@ -35,12 +35,16 @@ function hexValue(c: number): number {
   return -1;
 }
 
+const HAS_TAB_OR_NEWLINE = /[\t\n\r]/;
+const TAB_OR_NEWLINE = /[\t\n\r]/g;
+
 /** Percent-decoding of unreserved characters and encoding of everything unsafe. */
-function canonicalEscapes(raw: string, inPath = true): string {
+function canonicalEscapes(input: string, inPath = true): string {
+  // Browsers drop tabs and newlines anywhere in a URL before reading escapes, so "%7\t2" is %72.
+  const raw = HAS_TAB_OR_NEWLINE.test(input) ? input.replace(TAB_OR_NEWLINE, '') : input;
   let out = '';
   for (let j = 0; j < raw.length; j++) {
     const c = raw.charCodeAt(j);
-    if (c === 9 || c === 10 || c === 13) continue; // browsers drop these anywhere in a URL
     if (c === 92 && inPath) { out += '/'; continue; }
     if (c === 37) {
       const h = hexValue(raw.charCodeAt(j + 1));

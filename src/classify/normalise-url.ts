@@ -123,7 +123,9 @@ function slowNormalise(raw: string): NormalisedUrl {
   } catch {
     throw new UrlError(`not a valid URL: ${JSON.stringify(input.length > 200 ? input.slice(0, 200) + '…' : input)}`);
   }
-  let host = url.hostname;
+  // Special schemes come lower-cased; other schemes' (opaque) hosts keep their case, and must
+  // not, or the fast path and this one would disagree about the same host.
+  let host = url.hostname.toLowerCase();
   if (host === '') throw new UrlError(`URL has no host: ${JSON.stringify(input.slice(0, 200))}`);
   let hostType: HostType = 'name';
   if (host.startsWith('[')) {
@@ -133,6 +135,9 @@ function slowNormalise(raw: string): NormalisedUrl {
     while (host.endsWith('.')) host = host.slice(0, -1);
     if (host === '') throw new UrlError(`URL has no host: ${JSON.stringify(input.slice(0, 200))}`);
     if (isDottedQuad(host)) hostType = 'ipv4';
+    // "a.1.." passes the WHATWG parser (it drops one empty last label before its number test)
+    // but "a.1" and "a.1." do not: without its dots it is no host at all, as for the fast path.
+    else if (numericTail(host)) throw new UrlError(`not a valid URL: ${JSON.stringify(input.slice(0, 200))}`);
   }
   const port = url.port === '' ? 0 : Number(url.port);
   return {

@@ -7,6 +7,7 @@
 import { domainToASCII } from 'node:url';
 import { normalisePath, normaliseQuery } from './normalise-path.js';
 import { isDottedQuad, urlListHost, type NormalisedUrl } from './normalise-url.js';
+import { pathIsPlain, readPath } from './path-readings.js';
 
 export const SKIP_REASONS = {
   binary: 'binary or control bytes',
@@ -170,6 +171,8 @@ export interface UrlEntry {
   readonly host: string;
   /** Lower-case normalised path (and '?query'), no trailing slash; '' for a whole-host entry. */
   readonly key: string;
+  /** The key as servers that decode more read it (path-readings.ts); the same string as `key` for most entries. */
+  readonly readKey: string;
 }
 
 /**
@@ -194,8 +197,9 @@ export function parseUrlEntry(text: string, page = false): UrlEntry | SkipReason
   if (colon >= 0 && /^:\d+$/.test(hostPart.slice(colon))) hostPart = hostPart.slice(0, colon);
   const r = normaliseListHost(hostPart);
   if (r.reason !== undefined) return r.reason === 'url-in-domains' ? 'invalid-url' : r.reason;
-  const key = urlKey(t.slice(cut));
-  return { host: urlListHost(r.host), key: page && key === '' ? '/' : key };
+  const keys = entryKeys(t.slice(cut));
+  const key = page && keys.key === '' ? '/' : keys.key;
+  return { host: urlListHost(r.host), key, readKey: keys.key === keys.readKey ? key : keys.readKey };
 }
 
 /**
@@ -204,17 +208,77 @@ export function parseUrlEntry(text: string, page = false): UrlEntry | SkipReason
  * bare "/" means the whole host, key ''.
  */
 export function urlKey(pathAndQuery: string): string {
+  return entryKeys(pathAndQuery).key;
+}
+
+/** An entry's key, and its key as read by the servers path-readings.ts describes (parameters kept: an entry that names one means it). */
+function entryKeys(pathAndQuery: string): { key: string; readKey: string } {
   const q = pathAndQuery.indexOf('?');
   const rawPath = q >= 0 ? pathAndQuery.slice(0, q) : pathAndQuery;
-  const query = q >= 0 ? pathAndQuery.slice(q + 1) : '';
-  let path = rawPath === '' ? '/' : normalisePath(rawPath);
+  const query = q >= 0 ? normaliseQuery(pathAndQuery.slice(q + 1)) : '';
+  const path = rawPath === '' ? '/' : normalisePath(rawPath);
+  const key = keyOf(path, query);
+  if (pathIsPlain(path)) return { key, readKey: key };
+  const readKey = keyOf(readPath(path, false), query);
+  // A junk entry ("host/%20") must not widen to the whole host by being read.
+  return { key, readKey: readKey === '' ? key : readKey };
+}
+
+function keyOf(path: string, query: string): string {
   if (query === '') return path === '/' ? '' : (path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
-  return `${path}?${normaliseQuery(query)}`.toLowerCase();
+  return `${path}?${query}`.toLowerCase();
 }
 
 /** A request's comparison key, the same form as urlKey gives an entry (path and query, lower case). */
 export function requestKey(url: NormalisedUrl): string {
   return (url.query === '' ? url.path : `${url.path}?${url.query}`).toLowerCase();
+}
+
+/** A request's keys: as written (what the log shows), and as the servers path-readings.ts describes would read its path. */
+export interface RequestKeys {
+  readonly written: string;
+  /** Escapes decoded, white space and trailing dots trimmed, '..;' resolved; `written` itself for most requests. */
+  readonly read: string;
+  /** `read` with every segment's ";…" parameters dropped (Tomcat's reading); `read` itself when it has none. */
+  readonly bare: string;
+}
+
+export function requestKeys(url: NormalisedUrl): RequestKeys {
+  const written = requestKey(url);
+  if (pathIsPlain(url.path)) return { written, read: written, bare: written };
+  const tail = url.query === '' ? '' : `?${url.query}`;
+  const readPathText = readPath(url.path, false);
+  const read = readPathText === url.path ? written : (readPathText + tail).toLowerCase();
+  const barePath = url.path.includes(';') ? readPath(url.path, true) : readPathText;
+  const bare = barePath === readPathText ? read : (barePath + tail).toLowerCase();
+  return { written, read, bare };
+}
+
+/**
+ * How many of a request's readings an entry must cover. An entry that blocks or puts a URL in
+ * a category covers it when it covers any reading, since some server reads it that way; one
+ * that allows, warns or exempts only when it covers every reading, so that a spelling a server
+ * reads differently never opens more than the plain path would.
+ */
+export type Reach = 'any' | 'every';
+
+/** Whether a URL entry (its key and readKey) covers a request, over the request's readings (see Reach). */
+export function entryCovers(keys: RequestKeys, key: string, readKey: string, reach: Reach): boolean {
+  const written = keyMatches(keys.written, key);
+  const plain = keys.read === keys.written && readKey === key;
+  if (plain && keys.bare === keys.read) return written;
+  if (reach === 'any') {
+    return written || (!plain && keyMatches(keys.read, readKey)) || (keys.bare !== keys.read && keyMatches(keys.bare, readKey));
+  }
+  if (!written || (!plain && !keyMatches(keys.read, readKey))) return false;
+  // Without its parameters a request can never match an entry that names one; the readings above decided.
+  return keys.bare === keys.read || keyMatches(keys.bare, readKey) || entryHasParams(readKey);
+}
+
+function entryHasParams(key: string): boolean {
+  const q = key.indexOf('?');
+  const semi = key.indexOf(';');
+  return semi >= 0 && (q < 0 || semi < q);
 }
 
 /**

@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { ALERTS_FILE } from '../alerts/db.js';
 import { alertPayload, renderAlert, timeFormat, type RenderContext } from '../alerts/render.js';
 import { renderContext } from '../alerts/service.js';
-import { ALERT_STATES, type AlertState, type StoredAlert } from '../alerts/store.js';
+import { ALERT_STATES, type AlertDelivery, type AlertState, type OutboxRow, type StoredAlert } from '../alerts/store.js';
 import { SAFEGUARDING_CATEGORIES, type SafeguardingCategoryId } from '../alerts/taxonomy.js';
 import { AlertWorkflow, WorkflowError, WITHHELD_TEXT, type AlertDetail, type ExclusionInput, type Incident } from '../alerts/workflow.js';
 import { openAlertsDatabase } from '../alerts/db.js';
@@ -166,8 +166,8 @@ class Runner {
     if (v.json) return this.io.out(JSON.stringify(alerts.map((a) => this.json(a)))), 0;
     if (alerts.length === 0) return this.io.out('no alerts'), 0;
     this.io.out(formatTable([
-      ['id', 'last seen', 'state', 'severity', 'concern', 'who', 'group', 'count'],
-      ...alerts.map((a) => [a.id, this.time(a.lastSeen), a.state, a.severity, a.category, a.user ?? `device ${a.client}`, a.group, String(a.count)]),
+      ['id', 'last seen', 'state', 'severity', 'concern', 'who', 'group', 'count', 'DSL told'],
+      ...alerts.map((a) => [a.id, this.time(a.lastSeen), a.state, a.severity, a.category, a.user ?? `device ${a.client}`, a.group, String(a.count), TOLD[a.delivery]]),
     ]));
     if (alerts.length === limit) this.io.err(`the newest ${limit} shown: --limit N for more`);
     return 0;
@@ -224,16 +224,28 @@ class Runner {
   }
 
   private json(a: StoredAlert): Record<string, unknown> {
-    return { ...alertPayload(a, this.ctx), id: Number(a.id), state: a.state, notifiedSeverity: a.notifiedSeverity };
+    return { ...alertPayload(a, this.ctx), id: Number(a.id), state: a.state, notifiedSeverity: a.notifiedSeverity, delivery: a.delivery };
   }
 
   private notifications(d: AlertDetail): string[] {
     if (d.outbox.length === 0) return ['Notifications: none sent at once (this alert waits for the digest)'];
-    return ['Notifications:', ...d.outbox.map((o) => {
-      const channels = o.channels.length === 0 ? 'no channel yet' : o.channels.map((c) => `${c.channel} at ${this.time(c.at)}`).join(', ');
-      const error = o.lastError === null ? '' : `; last error: ${o.lastError}`;
-      return `  ${o.severity ?? o.kind} notification ${o.id}, ${this.time(o.createdAt)}: ${o.state} after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} (${channels})${error}`;
-    })];
+    return ['Notifications:', ...d.outbox.map((o) => `  ${o.severity ?? o.kind} notification ${o.id}, ${this.time(o.createdAt)}: ${this.delivery(o)}`)];
+  }
+
+  /** What became of one notification, in words that never claim a delivery nobody received. */
+  private delivery(o: OutboxRow & { readonly channels: readonly { channel: string; at: number }[] }): string {
+    const attempts = `${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`;
+    const channels = o.channels.map((c) => `${c.channel} at ${this.time(c.at)}`).join(', ');
+    const error = o.lastError === null ? '' : `; last error: ${o.lastError}`;
+    switch (o.state) {
+      case 'delivered': return `delivered after ${attempts} (${channels || 'no channel recorded'})`;
+      case 'pending': return `pending after ${attempts} (${o.channels.length === 0 ? 'no channel has taken it yet' : `taken so far by ${channels}`})${error}`;
+      case 'failed': return `failed after ${attempts}${o.channels.length === 0 ? '' : ` (taken only by ${channels})`}${error}`;
+      case 'untold': {
+        const later = o.toldIn === null ? '; it goes in a catch-up digest once a recipient or channel is set up' : `; told later in the catch-up digest, notification ${o.toldIn}`;
+        return `not delivered: ${o.lastError ?? 'nobody to tell'}${later}`;
+      }
+    }
   }
 
   private incidents(d: AlertDetail): string[] {
@@ -258,6 +270,11 @@ class Runner {
     return [head, ...formatTable([['', 'time', 'action', 'address', 'categories', 'search'], ...rows]).split('\n').map((l) => `  ${l}`)];
   }
 }
+
+/** The "DSL told" column of `alerts list`: the latest notification sent at once, if any. */
+const TOLD: Readonly<Record<AlertDelivery, string>> = {
+  none: 'in the digest', pending: 'sending', delivered: 'yes', failed: 'FAILED', untold: 'NOBODY TO TELL',
+};
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { signalReload } from './reload-signal.js';
 import { CA_FILES, CaError, caFolder, initCa, loadCa, rotateCa, type SchoolCa } from '../tls/ca.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
@@ -114,6 +115,8 @@ function run(action: Action, argv: string[], io: Io, stdout: NodeJS.WriteStream)
         '  Firefox uses its own store unless the enterprise policy ImportEnterpriseRoots is on.',
         'Check a device with the SHA-256 fingerprint above.',
       ].join('\n'));
+      // A running Schoolgate starts inspecting new tunnels at once; none running picks it up at start.
+      if (!signalReload(data, io, { quietIfNone: true, what: 'and start HTTPS inspection with this CA' })) io.out('Schoolgate is not running here: it will use this CA when it starts.');
       return 0;
     }
     case 'export': {
@@ -151,10 +154,11 @@ function run(action: Action, argv: string[], io: Io, stdout: NodeJS.WriteStream)
         ? [
           `Until ${ca.previous.graceUntil.toISOString()} devices that trust only the old root keep working:`,
           'each handshake also sends the new root signed by the old one. Deploy the new root before then',
-          '(schoolgate ca export --der --out schoolgate-root.cer), and restart Schoolgate so the proxy',
-          'signs with it.',
+          '(schoolgate ca export --der --out schoolgate-root.cer).',
         ].join('\n')
-        : 'No grace period: devices that trust only the old root get certificate errors as soon as\nSchoolgate is restarted with the new one. Deploy it now (schoolgate ca export --der --out schoolgate-root.cer).');
+        : 'No grace period: devices that trust only the old root get certificate errors from now on.\nDeploy it now (schoolgate ca export --der --out schoolgate-root.cer).');
+      // New tunnels are signed with the new root at once; tunnels already open keep the old one.
+      if (!signalReload(data, io, { quietIfNone: true, what: 'and sign with the new root' })) io.out('Schoolgate is not running here: it will sign with the new root when it starts.');
       return 0;
     }
     case 'show': {

@@ -6,6 +6,7 @@ import { ALERTS_FILE, openAlertsDatabase } from '../alerts/db.js';
 import { addDigestRow, DIGEST_PERIODS, nextRun, type DigestPeriod } from '../alerts/digests.js';
 import { deliverOutbox, DeliveryError } from '../alerts/deliver.js';
 import { emailRecipients, EmailNotifier } from '../alerts/notify-email.js';
+import { nobodyToTell } from '../alerts/recipients.js';
 import { timeFormat } from '../alerts/render.js';
 import { renderContext } from '../alerts/service.js';
 import { AlertStore } from '../alerts/store.js';
@@ -47,6 +48,8 @@ export async function digestCommand(argv: string[], io: Io): Promise<number> {
       const t = sg.digests[p];
       io.out(`${p.padEnd(7)} ${t === null ? 'off' : `${t.text}, next ${time(nextRun(t, clock, Date.now()))} (${clock.timeZone})`}`);
     }
+    const nobody = nobodyToTell(sg.recipients, sg.email !== null);
+    if (nobody !== null) io.err(`warning: nobody will receive them: ${nobody} (${sg.file ?? 'built in'})`);
     return 0;
   }
 

@@ -5,12 +5,13 @@ import { join, resolve } from 'node:path';
 import { classificationJson, type Classifier } from '../classify/classifier.js';
 import type { NormalisedUrl } from '../classify/normalise-url.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
-import { CA_FILES, caFolder } from '../tls/ca.js';
-import { chooseInterception, type InterceptChoice } from '../tls/intercept.js';
+import { caFolder, loadCa } from '../tls/ca.js';
+import { chooseInterception } from '../tls/intercept.js';
 import { loadLists } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
 import { instantOf } from '../policy/time.js';
-import type { PolicySnapshot, TraceStep } from '../policy/types.js';
+import type { SafeSearchAction } from '../policy/safe-search.js';
+import type { Decision, PolicySnapshot, TraceStep } from '../policy/types.js';
 import { openDatabase } from '../store/db.js';
 import { applyUnblocks } from '../store/live-policy.js';
 import { UnblockStore } from '../store/unblocks.js';
@@ -25,7 +26,7 @@ const spec = {
   name: 'explain',
   summary: 'the decision for a URL for a group (and user, at a time), and why',
   usage: 'explain URL --group G [--user U] [--at ISO-TIME] [--connect] [--json] [--lists DIR] [--config FILE] [--data DIR]',
-  details: 'Prints the action (allow, block or warn), the categories, the rule that won with its file and\nline, who may unblock a block, any safe-search rewrite, and each step of precedence.\n--at takes an ISO time such as 2026-11-20T14:45 (school time zone) or 2026-11-20T14:45Z.',
+  details: 'Prints the action (allow, block or warn), the categories, the rule that won with its file and\nline, who may unblock a block, the safe search that will really be applied, and each step of\nprecedence. For https:// it says whether the tunnel is decrypted, given the school CA in --data\n(none yet: nothing is) and tls: in the config, and, when it is not, what the proxy decides on the\nhost alone, since the page itself is never seen.\n--at takes an ISO time such as 2026-11-20T14:45 (school time zone) or 2026-11-20T14:45Z.',
   options: OPTIONS,
   help: {
     ...COMMON_HELP, group: 'the group asking (ks1, ks2, staff, guest, …)', user: 'the person asking (nominated-user overrides, unblocks)',
@@ -51,10 +52,15 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const classification = classifier.classify(positionals[0]!);
   const chain: TraceStep[] = [];
   const d = decide({ group, ...(values.user ? { user: values.user } : {}), connect: values.connect === true }, classification, cfg.policy, at, chain);
-  const inspection = inspectionOf(classifier, cfg, group, values.user, at, classification.url, data);
+  const https = httpsOf(classifier, cfg, group, values.user, at, classification.url, data);
+  // Without decryption only the tunnel's host is seen: its safe search is the only one there is.
+  const safeSearch = https === null || https.decrypted ? d.safeSearch : https.tunnel.safeSearch;
   if (values.json) {
+    const { tunnel, ...rest } = https ?? { tunnel: null };
     io.out(JSON.stringify({
-      action: d.action, categories: d.categories, rule: d.rule, unblockBy: d.unblockBy, safeSearch: d.safeSearch, inspection,
+      action: d.action, categories: d.categories, rule: d.rule, unblockBy: d.unblockBy, safeSearch,
+      https: https === null ? null : { ...rest, tunnel: tunnel && { action: tunnel.action, rule: tunnel.rule, safeSearch: tunnel.safeSearch } },
+      inspection: https === null ? null : { intercept: https.decrypted, reason: https.reason, noCa: https.ca === 'none' },
       group, user: values.user ?? null, at: at.toISOString(), chain, classification: classificationJson(classification),
     }));
     return 0;
@@ -68,8 +74,24 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
     `categories  ${d.categories.length ? d.categories.join(', ') : '(none)'}`,
   ];
   if (d.unblockBy) lines.push(`unblock     ${d.unblockBy === 'never' ? 'never: illegal content cannot be unblocked' : `may be unblocked on request, by ${d.unblockBy === 'staff' ? 'staff' : 'a senior leader'}`}`);
-  if (d.safeSearch) lines.push(`safe search ${d.safeSearch.engine}: ${d.safeSearch.kind === 'connect-host' ? `tunnel to ${d.safeSearch.host}` : d.safeSearch.kind === 'rewrite-query' ? `query ${d.safeSearch.param}=${d.safeSearch.value}` : `header ${d.safeSearch.name}: ${d.safeSearch.value}`}`);
-  if (inspection) lines.push(`https       ${inspection.intercept ? 'decrypted' : 'not decrypted (filtered on the site name)'}: ${inspection.reason}${inspection.noCa ? ' [no school CA yet: nothing is decrypted until "schoolgate ca init"]' : ''}`);
+  if (https === null || https.decrypted) {
+    if (d.safeSearch) lines.push(`safe search ${safeSearchText(d.safeSearch)}`);
+  } else if (safeSearch) {
+    lines.push(`safe search ${safeSearchText(safeSearch)}${d.safeSearch && d.safeSearch.kind !== 'connect-host' ? ` (no ${safeSearchText(d.safeSearch, false)}: HTTPS here is not decrypted)` : ''}`);
+  } else if (d.safeSearch) {
+    lines.push(`safe search none: ${safeSearchText(d.safeSearch, false)} needs the HTTPS decrypted, and it is not here`);
+  }
+  if (https) {
+    const later = https.withCa === undefined ? '' : `; once a school CA exists ("schoolgate ca init") it would be ${https.withCa.intercept ? 'decrypted' : 'not decrypted'}: ${https.withCa.reason}`;
+    lines.push(`https       ${https.decrypted ? 'decrypted' : 'not decrypted (filtered on the site name)'}: ${https.reason}${later}`);
+    // Shown when the host alone decides otherwise than the address would (a page-level entry).
+    if (!https.decrypted && (https.tunnel.action !== d.action || https.tunnel.rule.text !== d.rule.text)) {
+      const t = https.tunnel;
+      const differs = t.action !== d.action ? '; the page\'s own rules cannot apply without decryption' : '';
+      const tw = t.rule.line > 0 ? `  (${t.rule.file}:${t.rule.line})` : '';
+      lines.push(`tunnel      ${t.action.toUpperCase()} on the host alone: ${t.rule.text}${t.action === 'warn' ? ' (the tunnel is refused until the person continues on an http:// page)' : ''}${differs}${tw}`);
+    }
+  }
   lines.push('why (in order of precedence)');
   for (const step of chain) lines.push(`  ${step.layer.padEnd(10)} ${step.said}${step.rule && step.rule.line > 0 ? `  (line ${step.rule.line})` : ''}`);
   io.out(lines.join('\n'));
@@ -83,16 +105,45 @@ export function parseAt(text: string, timeZone: string, option = '--at'): Date {
   return d;
 }
 
+/** What happens to an https:// request: whether its tunnel is decrypted, why, and the tunnel's own decision. */
+interface HttpsOutcome {
+  /** The school CA in the data folder: none yet, present, or present and unusable (the proxy will not start). */
+  readonly ca: 'none' | 'present' | 'unusable';
+  readonly decrypted: boolean;
+  readonly reason: string;
+  /** With no CA: what tls: would do once there is one. */
+  readonly withCa?: { readonly intercept: boolean; readonly reason: string };
+  /** The CONNECT's decision, on the host alone: all there is when the tunnel is not decrypted. */
+  readonly tunnel: Decision;
+}
+
 /**
- * For an https:// URL, whether the proxy would decrypt its tunnel for this group: decided on the
- * host as the CONNECT would be, with the same function the proxy uses.
+ * For an https:// URL, what the proxy would do with its tunnel for this group: decided on the
+ * host as the CONNECT would be, with the same functions the proxy uses, and decrypted only when
+ * the school's CA exists (the proxy loads it the same way at start).
  */
-function inspectionOf(classifier: Classifier, cfg: SchoolgateConfig, group: string, user: string | undefined, at: Date, url: NormalisedUrl, data: string): (InterceptChoice & { noCa: boolean }) | null {
+function httpsOf(classifier: Classifier, cfg: SchoolgateConfig, group: string, user: string | undefined, at: Date, url: NormalisedUrl, data: string): HttpsOutcome | null {
   if (url.scheme !== 'https') return null;
-  const tunnel = classifier.classify(`${url.host}:${url.port || 443}`);
-  const d = decide({ group, ...(user ? { user } : {}), connect: true }, tunnel, cfg.policy, at);
-  const choice = chooseInterception({ group, url: tunnel.url, categories: tunnel.categories, searchEngine: classifier.searchEngineOf(tunnel.url.host), refused: d.action !== 'allow' }, cfg.tls);
-  return { ...choice, noCa: !existsSync(join(caFolder(data), CA_FILES.rootCert)) };
+  const host = classifier.classify(`${url.host}:${url.port || 443}`);
+  const tunnel = decide({ group, ...(user ? { user } : {}), connect: true }, host, cfg.policy, at);
+  const choice = chooseInterception({ group, url: host.url, categories: host.categories, searchEngine: classifier.searchEngineOf(host.url.host), refused: tunnel.action !== 'allow' }, cfg.tls);
+  let ca: HttpsOutcome['ca'];
+  let problem = '';
+  try {
+    ca = loadCa(data) === null ? 'none' : 'present';
+  } catch (err) {
+    ca = 'unusable';
+    problem = (err as Error).message;
+  }
+  if (ca === 'present') return { ca, decrypted: choice.intercept, reason: choice.reason, tunnel };
+  if (ca === 'unusable') return { ca, decrypted: false, reason: `the school CA cannot be loaded, and Schoolgate will not start until it is fixed: ${problem}`, tunnel };
+  return { ca, decrypted: false, reason: `no school CA yet (${caFolder(data)}), so nothing is decrypted`, withCa: choice, tunnel };
+}
+
+/** A safe-search action in words; `where` adds the engine. */
+function safeSearchText(s: SafeSearchAction, where = true): string {
+  const what = s.kind === 'connect-host' ? `tunnel to ${s.host}` : s.kind === 'rewrite-query' ? `query ${s.param}=${s.value}` : `header ${s.name}: ${s.value}`;
+  return where ? `${s.engine}: ${what}` : what;
 }
 
 function withActiveUnblocks(policy: PolicySnapshot, data: string, at: Date): PolicySnapshot {

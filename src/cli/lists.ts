@@ -9,6 +9,7 @@ import { loadLists } from '../lists/load.js';
 import { countEntriesWith, updateAll } from '../lists/update.js';
 import { createLogger } from '../log.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+import { signalReload } from './reload-signal.js';
 
 const OPTIONS = { ...COMMON_OPTIONS, json: { type: 'boolean' }, source: { type: 'string' } } as const;
 const spec = {
@@ -16,7 +17,8 @@ const spec = {
   summary: 'report, update or reload the blocklists',
   usage: 'lists [status|update|reload] [--json] [--source NAME] [--config FILE] [--data DIR]',
   details: [
-    'status (default)  per list: entries loaded, lines skipped and why, load time, memory',
+    'status (default)  per list: entries loaded, lines skipped and why, load time, memory; exit 1 when',
+    '                  a list did not load (a source never downloaded yet is reported, and is not one)',
     'update            download every https:// source now (or only --source NAME); a download that',
     '                  fails, does not parse, or shrinks the source or one of its lists by more than',
     '                  half (minKeepRatio) is refused and the old copy stays in use; a running',
@@ -45,6 +47,8 @@ async function status(configFile: string, dataDir: string, json: boolean, io: Io
   const cfg = loadConfig(configFile);
   const { classifier, report } = await loadLists(cfg, { dataDir });
   const matcher = classifier.matcher;
+  // A source never downloaded is where every fresh install starts: said plainly, not a failure.
+  const failures = report.errors.filter((e) => !report.notDownloaded.includes(e));
   const domainTotal = report.stats.reduce((n, s) => n + s.domains, 0);
   const perDomain = domainTotal === 0 ? 0 : matcher.byteLength() / domainTotal;
   const memoryOf = (s: ListStats): number => Math.round(s.domains * perDomain + s.urls * URL_ENTRY_BYTES);
@@ -53,9 +57,10 @@ async function status(configFile: string, dataDir: string, json: boolean, io: Io
       lists: report.stats.map((s) => ({ ...s, entries: entriesOf(s), memoryBytes: memoryOf(s) })),
       categories: byCategory(report.stats),
       totals: { entries: report.stats.reduce((n, s) => n + entriesOf(s), 0), distinctNames: matcher.domainCount, tableBytes: matcher.byteLength(), buildMs: Math.round(report.buildMs) },
-      errors: report.errors,
+      errors: failures,
+      notDownloaded: report.notDownloaded,
     }));
-    return report.errors.length > 0 ? 1 : 0;
+    return failures.length > 0 ? 1 : 0;
   }
   const rows = [['list', 'category', 'role', 'domains', 'urls', 'other', 'skipped', 'load ms', 'memory']];
   for (const s of report.stats) {
@@ -74,8 +79,12 @@ async function status(configFile: string, dataDir: string, json: boolean, io: Io
       for (const e of s.examples) io.out(`    ${e.file}:${e.line}: ${e.reason}${e.text !== undefined ? `: ${e.text}` : ''}`);
     }
   }
-  for (const e of report.errors) io.err(`error: ${e}`);
-  return report.errors.length > 0 ? 1 : 0;
+  if (report.notDownloaded.length > 0) {
+    io.out(`\nNot downloaded yet (normal on a fresh install, not an error): until "schoolgate lists update" has fetched them (it needs internet access), these filter nothing:`);
+    for (const n of report.notDownloaded) io.out(`  ${n}`);
+  }
+  for (const e of failures) io.err(`error: ${e}`);
+  return failures.length > 0 ? 1 : 0;
 }
 
 /** A URL entry's rough cost in the JS heap (string key and record); for the memory column only. */
@@ -102,32 +111,12 @@ async function update(configFile: string, dataDir: string, only: string | undefi
   });
   if (json) io.out(JSON.stringify(outcomes));
   else for (const o of outcomes) io.out(`${o.source}: ${o.status}${o.entries !== undefined ? ` (${fmt(o.entries)} entries)` : ''}${o.reason ? `: ${o.reason}` : ''}`);
-  if (outcomes.some((o) => o.status === 'updated')) signalReload(dataDir, io, true);
+  if (outcomes.some((o) => o.status === 'updated')) signalReload(dataDir, io, { quietIfNone: true, what: 'its lists' });
   return outcomes.some((o) => o.status === 'refused') ? 1 : 0;
 }
 
 function reload(dataDir: string, io: Io): number {
-  return signalReload(dataDir, io, false) ? 0 : 1;
-}
-
-/** Sends SIGHUP to the Schoolgate whose pid is in data/schoolgate.pid. */
-function signalReload(dataDir: string, io: Io, quietIfNone: boolean): boolean {
-  const pidFile = join(dataDir, 'schoolgate.pid');
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    if (!quietIfNone) io.err(`no running Schoolgate: ${pidFile} not found (start it with "npm start")`);
-    return false;
-  }
-  try {
-    process.kill(pid, 'SIGHUP');
-    io.out(`asked Schoolgate (pid ${pid}) to reload its lists`);
-    return true;
-  } catch {
-    io.err(`no running Schoolgate: pid ${pid} from ${pidFile} is not running`);
-    return false;
-  }
+  return signalReload(dataDir, io, { quietIfNone: false, what: 'its lists' }) ? 0 : 1;
 }
 
 function fmt(n: number): string {

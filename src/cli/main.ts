@@ -12,6 +12,7 @@ import { explainCommand } from './explain.js';
 import { exportCommand } from './export.js';
 import { policyCommand } from './policy.js';
 import { processIo, UsageError, type Io } from './command.js';
+import { ListenError } from '../proxy/listen.js';
 import { listsCommand } from './lists.js';
 import { startCommand } from './start.js';
 import { usersCommand } from './users.js';
@@ -57,7 +58,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ListenError) {
       io.err(`schoolgate ${name}: ${err.message}`);
       return 2;
     }

@@ -341,8 +341,10 @@ function describe(user: UserRow): string {
 }
 
 function table(users: readonly UserRow[]): string {
-  const rows = [['username', 'group', 'login', 'status', 'name', 'added'], ...users.map((u) => [
-    u.username, u.group, u.shared ? 'shared' : 'personal', u.disabled ? 'disabled' : 'enabled', u.displayName ?? '', u.createdAt?.slice(0, 10) ?? '',
+  // Roles and e-mail: who can sign in to the staff app, and who hears about their requests.
+  const rows = [['username', 'group', 'login', 'status', 'roles', 'e-mail', 'name', 'added'], ...users.map((u) => [
+    u.username, u.group, u.shared ? 'shared' : 'personal', u.disabled ? 'disabled' : 'enabled', u.roles.join(',') || '-', u.email ?? '-',
+    u.displayName ?? '', u.createdAt?.slice(0, 10) ?? '',
   ])];
   return formatTable(rows);
 }

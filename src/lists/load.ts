@@ -16,6 +16,8 @@ import { sourceLists, sourceLocation } from './sources.js';
 export interface LoadReport {
   /** Sources or lists that could not be loaded at all, and lists with unreadable files. */
   readonly errors: readonly string[];
+  /** Those of `errors` that only say a source has never been downloaded (a fresh install): not failures. */
+  readonly notDownloaded: readonly string[];
   readonly stats: readonly ListStats[];
   readonly buildMs: number;
 }
@@ -33,9 +35,10 @@ export interface LoadOptions {
   readonly listsDir?: string;
 }
 
-export function specsFor(config: SchoolgateConfig, opts: LoadOptions): { specs: ListSpec[]; errors: string[] } {
+export function specsFor(config: SchoolgateConfig, opts: LoadOptions): { specs: ListSpec[]; errors: string[]; notDownloaded: string[] } {
   const specs: ListSpec[] = [];
   const errors: string[] = [];
+  const notDownloaded: string[] = [];
   let sources: readonly ListSourceConfig[] = config.sources;
   let categoryOf = (name: string): string | undefined => config.categories.categoryOf(name);
   if (opts.listsDir !== undefined) {
@@ -48,9 +51,10 @@ export function specsFor(config: SchoolgateConfig, opts: LoadOptions): { specs: 
     const found = sourceLists(source, location, categoryOf);
     specs.push(...found.specs);
     errors.push(...found.errors);
+    if (found.notDownloaded) notDownloaded.push(...found.errors);
     if (source.sensitive && source.path !== undefined) errors.push(...exposedFiles(source.name, found.specs));
   }
-  return { specs, errors };
+  return { specs, errors, notDownloaded };
 }
 
 /**
@@ -72,7 +76,7 @@ function exposedFiles(source: string, specs: readonly ListSpec[]): string[] {
 }
 
 export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Promise<LoadedLists> {
-  const { specs, errors } = specsFor(config, opts);
+  const { specs, errors, notDownloaded } = specsFor(config, opts);
   const data: MatcherData = opts.worker ? await buildInWorker(specs) : buildMatcherData(specs);
   const matcher = new Matcher(data);
   const classifier = new Classifier({
@@ -82,5 +86,5 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
     cacheSize: config.classifier.cacheSize,
   });
   const listErrors = data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
-  return { classifier, report: { errors: [...errors, ...listErrors], stats: data.stats, buildMs: data.buildMs } };
+  return { classifier, report: { errors: [...errors, ...listErrors], notDownloaded, stats: data.stats, buildMs: data.buildMs } };
 }

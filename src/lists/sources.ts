@@ -1,8 +1,8 @@
 // From configured sources to the ListSpecs the matcher is built from. A local source is read
 // where it is; a downloaded one from its current copy under data/lists/<name>/, which only a
 // validated update ever replaces.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import type { ListFileKind, ListSpec } from '../classify/lists.js';
 import type { ListSourceConfig, SourceFormat } from '../config/types.js';
@@ -35,6 +35,11 @@ export interface SourceLists {
   readonly specs: ListSpec[];
   /** Problems that stop part or all of this source loading; the other sources still load. */
   readonly errors: string[];
+  /**
+   * A downloaded source that has never been downloaded (a fresh install): its one error says so,
+   * and it is not a failure, since nothing went wrong yet.
+   */
+  readonly notDownloaded?: boolean;
 }
 
 /**
@@ -49,7 +54,8 @@ export function sourceLists(source: ListSourceConfig, location: string, category
     // An unreadable folder (permissions, a dangling link) costs this source, never the others.
     return { specs: [], errors: [`${source.name}: cannot read ${location}: ${(err as Error).message}`] };
   }
-  return illegalIsNotASetting(source, found);
+  const checked = illegalIsNotASetting(source, found);
+  return found.notDownloaded ? { ...checked, notDownloaded: true } : checked;
 }
 
 /**
@@ -69,10 +75,11 @@ function illegalIsNotASetting(source: ListSourceConfig, found: SourceLists): Sou
 
 function findLists(source: ListSourceConfig, location: string, categoryOf: (listName: string) => string | undefined): SourceLists {
   if (!existsSync(location)) {
-    const why = source.url !== undefined
-      ? `not downloaded yet (run "schoolgate lists update --source ${source.name}")`
-      : `${location} does not exist`;
-    return { specs: [], errors: [`${source.name}: ${why}`] };
+    if (source.url === undefined) return { specs: [], errors: [`${source.name}: ${location} does not exist`] };
+    // No `current` link at all: never downloaded. A link to a copy that has gone is a real fault.
+    const current = isFolderFormat(source.format) ? location : dirname(location);
+    if (!entryExists(current)) return { specs: [], errors: [`${source.name}: not downloaded yet (run "schoolgate lists update --source ${source.name}")`], notDownloaded: true };
+    return { specs: [], errors: [`${source.name}: its downloaded copy ${location} is missing (run "schoolgate lists update --source ${source.name}" to fetch it again)`] };
   }
   const base = { source: source.name, role: source.role, sensitive: source.sensitive };
   if (source.format === 'squidguard') {
@@ -87,4 +94,13 @@ function findLists(source: ListSourceConfig, location: string, categoryOf: (list
     ? (['domains', 'urls', 'expressions'] as const).map((kind) => ({ kind, path: join(location, kind), optional: true }))
     : [{ kind: FILE_KIND[source.format], path: location }];
   return { specs: [{ name: source.name, listName: source.name, category, ...base, files }], errors: [] };
+}
+
+function entryExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import { ILLEGAL_CATEGORIES, type CategoryRegistry } from '../classify/categorie
 import type { Checker } from '../config/check.js';
 import type { KeyPath } from '../config/yaml.js';
 import { parseSafeSearch, type SafeSearchSetting } from './safe-search.js';
-import { SiteList, SiteListBuilder } from './site-list.js';
+import { ruleReach, SiteList, SiteListBuilder } from './site-list.js';
 import { parseWindow, SchoolClock, type TimeWindow } from './time.js';
 import type { Action, GroupMode, GroupPolicy, PolicySnapshot, Rule, RuleKind, ScheduleRule, Unblock, UserPolicy } from './types.js';
 
@@ -129,7 +129,7 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
     const uncategorised = raw.uncategorised
       ? rule('default', raw.uncategorised.action, `${name}: sites in no category are ${VERB[raw.uncategorised.action]}`, raw.uncategorised.path)
       : rule('default', fallback, `${modeText}: sites in no category are ${VERB[fallback]}`, raw.mode?.path ?? ['policy', 'groups', id]);
-    const sites = new SiteListBuilder<Rule>();
+    const sites = new SiteListBuilder<Rule>(ruleReach);
     for (const s of raw.sites) addSite(check, sites, s.text, rule('site-list', s.action, `${s.text} is on ${name}'s ${s.action} list`, s.path), s.path);
     const built = raw.schedules.map((s) => ({ path: s.path, schedule: buildSchedule(name, s.value, s.path) }));
     const ok = built.filter((b): b is { path: KeyPath; schedule: BuiltSchedule } => b.schedule !== undefined);
@@ -154,7 +154,7 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
     if ('error' in w) return check.fail([...at, w.field ?? 'days'], w.error, w.fix);
     if (w.to <= w.from) return check.fail([...at, 'to'], `the window ends (${to}) before it starts (${from})`, 'split a window that runs past midnight into two, one each side of it');
     const cats = new Map<string, Rule>();
-    const sites = new SiteListBuilder<Rule>();
+    const sites = new SiteListBuilder<Rule>(ruleReach);
     const siteTexts: { text: string; rule: Rule }[] = [];
     for (const a of ACTIONS) {
       if (s[a] === undefined) continue;
@@ -220,7 +220,7 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
         levels.set(cat, rule('user', act, `nominated user ${id}: ${cat} is ${VERB[act]}`, [...at, 'levels', cat]));
       }
     }
-    const sites = new SiteListBuilder<Rule>();
+    const sites = new SiteListBuilder<Rule>(ruleReach);
     if (u.sites !== undefined) {
       for (const s of siteEntries(check, [...at, 'sites'], u.sites)) {
         addSite(check, sites, s.text, rule('user', s.action, `nominated user ${id}: ${s.text} is ${VERB[s.action]}`, s.path), s.path);

@@ -1,7 +1,7 @@
 // The policy's own small site lists (per group, per user, per schedule, per unblock): domain
 // entries covering subdomains and URL-prefix entries, with the same normalisation and the same
 // specificity scale as the blocklists, so "most specific wins" compares like with like.
-import { keyMatches, normaliseListHost, parseUrlEntry, requestKey } from '../classify/parse-list.js';
+import { entryCovers, normaliseListHost, parseUrlEntry, requestKeys, type Reach } from '../classify/parse-list.js';
 import { listPrefixLength, type NormalisedUrl } from '../classify/normalise-url.js';
 
 export interface SiteHit<T> {
@@ -14,6 +14,18 @@ export interface SiteHit<T> {
 
 export type SiteEntryError = { readonly error: string };
 
+interface UrlSite<T> {
+  readonly key: string;
+  readonly readKey: string;
+  readonly reach: Reach;
+  readonly value: T;
+}
+
+/** A policy rule's entry blocks, so it covers any reading of a path; one that allows or warns only every reading (parse-list.ts, Reach). */
+export function ruleReach(rule: { readonly action: string }): Reach {
+  return rule.action === 'block' ? 'any' : 'every';
+}
+
 /**
  * Builds a SiteList; `add` returns an error message for an entry that is not a host or
  * host/path. An entry may carry several values (two unblocks of one site); `previous` gives the
@@ -21,7 +33,10 @@ export type SiteEntryError = { readonly error: string };
  */
 export class SiteListBuilder<T> {
   private readonly domains = new Map<string, T[]>();
-  private readonly urls = new Map<string, { key: string; value: T }[]>();
+  private readonly urls = new Map<string, UrlSite<T>[]>();
+
+  /** `reachOf` says how a value's URL entries cover odd spellings; by default every reading, which never opens more. */
+  constructor(private readonly reachOf: (value: T) => Reach = () => 'every') {}
 
   add(text: string, value: T): SiteEntryError | { previous: readonly T[] } {
     if (/[/?]/.test(text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''))) {
@@ -29,7 +44,7 @@ export class SiteListBuilder<T> {
       if (typeof e === 'string') return { error: `"${text}" is not a valid site (${e})` };
       const list = this.urls.get(e.host) ?? [];
       const previous = list.filter((x) => x.key === e.key).map((x) => x.value);
-      list.push({ key: e.key, value });
+      list.push({ key: e.key, readKey: e.readKey, reach: this.reachOf(value), value });
       this.urls.set(e.host, list);
       return { previous };
     }
@@ -54,7 +69,7 @@ export class SiteList<T> {
 
   constructor(
     private readonly domains: ReadonlyMap<string, readonly T[]>,
-    private readonly urls: ReadonlyMap<string, readonly { key: string; value: T }[]>,
+    private readonly urls: ReadonlyMap<string, readonly UrlSite<T>[]>,
   ) {}
 
   get size(): number {
@@ -91,9 +106,9 @@ export class SiteList<T> {
     const bare = host.slice(listPrefixLength(host));
     const bucket = this.urls.size === 0 ? undefined : this.urls.get(bare);
     if (bucket) {
-      const key = requestKey(url);
+      const keys = requestKeys(url);
       const hits = bucket
-        .filter((e) => keyMatches(key, e.key))
+        .filter((e) => entryCovers(keys, e.key, e.readKey, e.reach))
         .sort((a, b) => b.key.length - a.key.length);
       for (const e of hits) if (visit({ value: e.value, entry: bare + e.key, specificity: 1000 + e.key.length })) return;
     }

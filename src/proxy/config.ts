@@ -13,7 +13,11 @@ export interface NetworkAssignment {
 }
 
 export interface ProxyConfig {
-  readonly host: string;
+  /**
+   * The addresses the proxy listens on. `::` (the default) is every address, IPv6 and IPv4 alike
+   * on a dual-stack machine; `0.0.0.0` every IPv4 address only.
+   */
+  readonly listen: readonly string[];
   readonly port: number;
   /** Ports a CONNECT tunnel may go to (443 unless configured). */
   readonly connectPorts: ReadonlySet<number>;
@@ -55,11 +59,22 @@ export interface ProxyLimits {
   readonly connectionsPerClient: number;
   /** An upstream server that does not connect, or answer with headers, or send body bytes, within this gets a 504. */
   readonly upstreamTimeoutMs: number;
+  /** A request body with no byte for this long is ended (408); also the window its rate is measured over. */
+  readonly bodyIdleMs: number;
+  /** A request body slower than this, over each window, is ended (408): one byte every few seconds holds a connection for nothing. */
+  readonly bodyMinBytesPerSecond: number;
+  /** Requests one client address may have open to one site at once: its share of that site's pooled upstream connections. */
+  readonly upstreamPerClient: number;
 }
 
-const LIMIT_KEYS = ['headerTimeoutSeconds', 'idleTimeoutSeconds', 'tunnelIdleTimeoutSeconds', 'maxHeaderBytes', 'connectionsPerClient', 'upstreamTimeoutSeconds'];
+const LIMIT_KEYS = [
+  'headerTimeoutSeconds', 'idleTimeoutSeconds', 'tunnelIdleTimeoutSeconds', 'maxHeaderBytes', 'connectionsPerClient', 'upstreamTimeoutSeconds',
+  'bodyIdleSeconds', 'bodyMinBytesPerSecond', 'upstreamPerClient',
+];
+/** Connections the relay pools per site (undici's `connections`); a device's share must leave room for others. */
+export const UPSTREAM_POOL = 256;
 
-const KEYS = ['host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'resolve', 'pageHost', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
+const KEYS = ['listen', 'host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'resolve', 'pageHost', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
 const PUPILS = ['ks1', 'ks2', 'guest'];
 
 export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
@@ -80,7 +95,7 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
   };
 
   const port = root.port === undefined ? 3128 : check.number(['proxy', 'port'], root.port, { min: 1, max: 65535, integer: true }) ?? 3128;
-  const host = root.host === undefined ? '0.0.0.0' : check.string(['proxy', 'host'], root.host) ?? '0.0.0.0';
+  const listen = listenAddresses(check, root);
   const connectPorts = new Set<number>();
   if (root.connectPorts === undefined) connectPorts.add(443);
   else {
@@ -138,6 +153,10 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
     maxHeaderBytes: limit('maxHeaderBytes', 16_384, 1024, 1_048_576),
     connectionsPerClient: limit('connectionsPerClient', 256, 1, 100_000),
     upstreamTimeoutMs: limit('upstreamTimeoutSeconds', 30, 1, 600) * 1000,
+    bodyIdleMs: limit('bodyIdleSeconds', 30, 1, 600) * 1000,
+    bodyMinBytesPerSecond: limit('bodyMinBytesPerSecond', 64, 0, 1_048_576),
+    // Browsers open at most 6 connections per site; 16 leaves room for a busy one.
+    upstreamPerClient: limit('upstreamPerClient', 16, 1, UPSTREAM_POOL / 2),
   };
 
   const overrides: [string, string][] = [];
@@ -167,7 +186,7 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
   }
 
   return {
-    host, port, connectPorts, networks, allowedPrivate, limits, pacDirect, resolve: new ResolveOverrides(overrides),
+    listen, port, connectPorts, networks, allowedPrivate, limits, pacDirect, resolve: new ResolveOverrides(overrides),
     defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
     defaultAuth: root.defaultAuth === undefined ? 'off' : (check.string(['proxy', 'defaultAuth'], root.defaultAuth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined) ?? 'off',
     blockIpTunnels: groupList('blockIpTunnels', PUPILS),
@@ -177,4 +196,32 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
     via: root.via === undefined ? 'schoolgate' : check.string(['proxy', 'via'], root.via, { pattern: /^[A-Za-z0-9._-]{1,64}$/, patternHelp: 'letters, digits, dots, hyphens and underscores' }) ?? 'schoolgate',
     xForwardedFor: root.xForwardedFor === undefined ? false : check.boolean(['proxy', 'xForwardedFor'], root.xForwardedFor) ?? false,
   };
+}
+
+/** Every address, IPv6 and IPv4 (Node listens dual-stack on ::). */
+export const ANY_ADDRESS = '::';
+
+/**
+ * `proxy.listen`: one address or a list; `proxy.host`, its older spelling, names one. Addresses
+ * only: a name could resolve to something else tomorrow.
+ */
+function listenAddresses(check: Checker, root: Record<string, unknown>): string[] {
+  if (root.listen !== undefined && root.host !== undefined) {
+    check.fail(['proxy', 'host'], 'proxy.host and proxy.listen say the same thing', 'keep proxy.listen and remove proxy.host');
+    return [ANY_ADDRESS];
+  }
+  const key = root.listen !== undefined ? 'listen' : 'host';
+  const value = root[key];
+  if (value === undefined) return [ANY_ADDRESS];
+  const items: [KeyPath, unknown][] = Array.isArray(value) ? value.map((v, i) => [['proxy', key, i], v]) : [[['proxy', key], value]];
+  if (items.length === 0) check.fail(['proxy', key], 'names no address', 'give at least one address, such as "::" for every address');
+  const out: string[] = [];
+  for (const [path, v] of items) {
+    const address = check.string(path, v);
+    if (address === undefined) continue;
+    if (isIP(address) === 0) check.fail(path, `"${address}" is not an IP address`, '"::" for every address (IPv6 and IPv4), "0.0.0.0" for every IPv4 address, or one of this machine\'s addresses');
+    else if (out.includes(address)) check.fail(path, `"${address}" is listed twice`);
+    else out.push(address);
+  }
+  return out.length > 0 ? out : [ANY_ADDRESS];
 }

@@ -5,6 +5,7 @@
 // ClientHello's SNI, before any byte goes upstream.
 import crypto, { randomInt } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -18,11 +19,13 @@ import { decide } from '../policy/decide.js';
 import type { Decision } from '../policy/types.js';
 import { blockPage, caInstallPage, concernForm, messagePage, warnPage, type Page } from './pages.js';
 import { WarnMemory } from './warn-memory.js';
+import { guardBody } from './body-guard.js';
+import { DeviceShare } from './device-share.js';
 import { completeRow, decidedOutcome, decidedRow, refusedByProxy, type Decided, type Outcome, type TrafficSink } from './traffic-record.js';
 import type { NewConcern } from '../store/concerns.js';
 import type { AlertSink } from '../alerts/service.js';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
-import type { ProxyConfig } from './config.js';
+import { UPSTREAM_POOL, type ProxyConfig } from './config.js';
 import { guardedLookup, literalRefused } from './destinations.js';
 import type { Authenticator } from '../identity/auth.js';
 import { answersItself, clientAddress, forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
@@ -30,6 +33,7 @@ import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
 import { chooseInterception } from '../tls/intercept.js';
 import { PinningMemory } from '../tls/pinning.js';
 import type { TlsConfig } from '../tls/config.js';
+import type { AdminConfig } from '../admin/config.js';
 
 /** What the proxy needs from the running service: the current snapshot, read per request. */
 export interface ProxySnapshotSource {
@@ -49,8 +53,12 @@ export interface ProxyDeps {
   readonly alerts?: AlertSink;
   /** Where "report a concern" stores what it is told; without it the form says it cannot. */
   readonly concerns?: { record(c: NewConcern): number };
-  /** HTTPS inspection: the school's CA and its certificates; without it nothing is decrypted. */
-  readonly tls?: Interception;
+  /**
+   * HTTPS inspection: the school's CA and its certificates; without it nothing is decrypted. A
+   * function when the CA can appear or change while running (ca init, ca rotate, a reload): it is
+   * asked once per tunnel.
+   */
+  readonly tls?: Interception | (() => Interception | null);
 }
 
 export interface Interception {
@@ -101,6 +109,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   const agentFor = agentCache();
   const warned = new WarnMemory();
   const pinning = new PinningMemory(() => deps.source.config.tls.pinning);
+  const currentTls = (): Interception | null => (typeof deps.tls === 'function' ? deps.tls() : deps.tls ?? null);
+  const shares = new DeviceShare(() => deps.source.config.proxy.limits.upstreamPerClient);
   // Limits are read at start; a reload that changes them takes effect on restart.
   const limits = deps.source.config.proxy.limits;
   const serverOptions: http.ServerOptions = {
@@ -140,8 +150,20 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   };
   const onUpgrade = (req: IncomingMessage, socket: net.Socket, head: Buffer): void => {
     adopt(socket);
-    if (req.httpVersionMajor !== 1) return endRaw(socket, 505, {});
-    void handleUpgrade(req, socket, head).catch(() => socket.destroy());
+    // The answer is written as any response is, on the taken-over socket, which then closes
+    // unless the upgrade is joined upstream.
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => {
+      socket.end();
+      socket.setTimeout(5_000, () => socket.destroy());
+    });
+    void handleRequest(req, res, { socket, head }).catch((err: unknown) => {
+      deps.log.error({ err: String(err) }, 'upgrade failed');
+      if (!res.headersSent) plain(res, 502, 'Schoolgate could not complete this request.\n');
+      else socket.destroy();
+    });
   };
   const onClientError = (err: NodeJS.ErrnoException, socket: net.Socket): void => {
     // Once a response has begun (a bad chunk in an upload being relayed), an error status would
@@ -187,14 +209,25 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     return { kind: 'refused', status: 407, headers: CHALLENGE, body: 'Sign in to use the school\'s internet.\n' };
   }
 
-  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * One path for every request: plain HTTP, requests inside decrypted tunnels, and upgrade
+   * requests (WebSocket and the like), which are identified, classified, decided, alerted,
+   * rewritten for safe search and logged exactly as any other request. The shells differ only
+   * in how an allowed request goes upstream: through the pooled relay, or (`upgrade`) over a
+   * connection of its own that is joined to the client only when the server answers 101.
+   */
+  async function handleRequest(req: IncomingMessage, res: ServerResponse, upgrade?: Upgrade): Promise<void> {
     // llhttp also accepts HTTP/0.9 (no version) and HTTP/2.0 request lines: neither is relayed.
     if (req.httpVersionMajor !== 1) return plain(res, 505, 'Schoolgate speaks HTTP/1.0 and HTTP/1.1.\n');
     const { classifier, config } = deps.source;
     const proxy = config.proxy;
     const tunnel = innerOf(req);
     const target = requestTarget(req, tunnel, proxy.pageHost);
-    if (typeof target !== 'string') return target.kind === 'own' ? ownPages(req, res, target.path) : plain(res, 400, target.message);
+    if (typeof target !== 'string') {
+      if (target.kind === 'own') return ownPages(req, res, target.path);
+      if (target.kind === 'asterisk') return answerAsterisk(req, res);
+      return plain(res, 400, target.message);
+    }
     const scheme = tunnel ? 'https' : 'http';
     if (isLoop(req, proxy.via)) return plain(res, 508, 'Loop detected: this request has already passed through Schoolgate.\n');
     let url;
@@ -204,7 +237,10 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       if (err instanceof UrlError) return plain(res, 400, `Bad request: ${err.message}\n`);
       throw err;
     }
-    if (url.scheme !== scheme) return plain(res, 400, `Schoolgate relays http:// requests; ${url.scheme}:// goes through CONNECT.\n`);
+    // ws:// names the same server as http:// (RFC 6455 3); wss:// only arrives inside a tunnel.
+    if (url.scheme !== scheme && !(upgrade && url.scheme === 'ws' && scheme === 'http')) {
+      return plain(res, 400, `Schoolgate relays http:// requests; ${url.scheme}:// goes through CONNECT.\n`);
+    }
     if (url.host === proxy.pageHost) return ownPages(req, res, url.query === '' ? url.path : `${url.path}?${url.query}`);
     const who = tunnel ? tunnel.who : await identify(req);
     if (who.kind === 'refused') {
@@ -214,12 +250,13 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const { group } = who;
     const c = classifier.classify(target, url);
     const d = decide({ group, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
-    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind }, 'request');
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind, upgrade: upgrade !== undefined }, 'request');
     const continued = d.action === 'warn' && warned.continued(whoKey(req, who), url.host, now());
     const trafficId = deps.traffic?.reserve() ?? null;
     const alert = raiseAlert(c, d, req, who, trafficId);
+    const logged = upgrade ? (tunnel ? 'wss' : 'ws') : scheme;
     const outcome = trackResponse(req, res, trafficId, () => decidedRow({
-      address: req.socket.remoteAddress, who, method: req.method ?? 'GET', scheme, url, withPath: true, classification: c, decision: d, log: config.log, alert,
+      address: req.socket.remoteAddress, who, method: req.method ?? 'GET', scheme: logged, url, withPath: true, classification: c, decision: d, log: config.log, alert,
     }), decidedOutcome(d, continued));
     if (d.action === 'warn' && !continued) return sendWarn(req, res, target, url.host, who, d);
     if (d.action === 'block') return sendBlock(req, res, target, d);
@@ -235,137 +272,157 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // Max-Forwards: 0 on OPTIONS or TRACE means this proxy is the final recipient (RFC 9110 7.6.2).
     if (answersItself(req.method ?? '', fwd.maxForwards)) {
       if (req.method === 'TRACE') return plain(res, 405, 'TRACE is not answered by this proxy.\n');
-      res.writeHead(200, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT', 'content-length': '0' });
+      res.writeHead(200, { allow: ALLOWED_METHODS, 'content-length': '0' });
       return void res.end();
     }
-    // The client already had its 100 Continue from Node; undici frames the body itself. Host is
-    // rewritten from the request line (RFC 9112 3.2.2): the decision was made on that host, so a
-    // different Host header must not pick another site on the same server.
+    // Host is rewritten from the request line (RFC 9112 3.2.2): the decision was made on that
+    // host, so a different Host header must not pick another site on the same server. The client
+    // already had its 100 Continue from Node.
     const headers = withoutHeaders(fwd.headers, EXPECT_AND_HOST);
     headers.unshift('Host', authorityOf(url.host, url.port));
     if (d.safeSearch?.kind === 'rewrite-query') path = d.safeSearch.url;
     if (d.safeSearch?.kind === 'add-header') headers.push(d.safeSearch.name, d.safeSearch.value);
     const port = url.port || (tunnel ? 443 : 80);
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const destination: Destination = { scheme, host: url.host, port, path, headers };
+    if (upgrade) {
+      if (fwd.upgrade === null) return plain(res, 400, 'Schoolgate does not relay this upgrade.\n');
+      // Whatever follows an upgrade request's head is held until the server agrees to switch:
+      // a body would be read by a server that does not as the next request.
+      if (hasBody) return plain(res, 400, 'Schoolgate does not relay an upgrade request with a body.\n');
+      return relayUpgrade(req, res, upgrade, destination, outcome);
+    }
+    return relayHttp(req, res, destination, hasBody, outcome);
+  }
+
+  /** The pooled relay: the request streams upstream, the answer streams back. */
+  async function relayHttp(req: IncomingMessage, res: ServerResponse, to: Destination, hasBody: boolean, outcome: OutcomeTracker): Promise<void> {
+    const { config } = deps.source;
+    const proxy = config.proxy;
+    const origin = `${to.scheme}://${to.host}:${to.port}`;
+    const device = req.socket.remoteAddress ?? '';
+    if (!shares.take(device, origin)) {
+      outcome.set(refusedByProxy('too many requests to this site from one device'));
+      deps.log.warn({ address: device, origin, limit: proxy.limits.upstreamPerClient }, 'request refused: this device already holds its share of the site\'s connections');
+      res.writeHead(429, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5', 'cache-control': 'no-store' });
+      return void res.end(`This device already has ${proxy.limits.upstreamPerClient} requests open to ${to.host}. Wait for them to finish, then try again.\n`);
+    }
+    let released = false;
+    const release = (): void => {
+      if (!released) shares.release(device, origin);
+      released = true;
+    };
     // A client that leaves ends the upstream request too: while waiting for the answer through
     // the signal (an EventEmitter: an AbortController costs more per request), after it by
     // destroying the body, which would otherwise stall writing into a closed response.
     const cancel = new EventEmitter();
     let upstreamBody: Readable | null = null;
     res.once('close', () => {
+      release();
       if (upstreamBody === null) cancel.emit('abort');
       else if (!upstreamBody.readableEnded) upstreamBody.destroy();
     });
+    let slow: string | null = null;
+    const body = hasBody ? guardBody(req, proxy.limits, (reason) => {
+      slow = reason;
+      outcome.set(refusedByProxy(`request body too slow: ${reason}`));
+      deps.log.warn({ address: device, host: to.host, reason }, 'request ended: its body came too slowly');
+      if (res.headersSent) return void res.destroy();
+      res.shouldKeepAlive = false;
+      plain(res, 408, `Schoolgate stopped waiting for this upload: ${reason}.\n`);
+    }) : null;
     let upstream;
     try {
       upstream = await agentFor(proxy, config.tls).request({
-        origin: `${scheme}://${url.host}:${port}`, path, method: req.method ?? 'GET', headers, signal: cancel,
-        ...(hasBody ? { body: req } : {}),
+        origin, path: to.path, method: req.method ?? 'GET', headers: to.headers, signal: cancel, ...(body ? { body } : {}),
       });
     } catch (err) {
+      release();
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ESCHOOLGATEPRIVATE') {
         outcome.set(refusedByProxy('private or local address'));
         return plain(res, 403, `${e.message}.\n`);
       }
-      if (res.headersSent || res.destroyed) return;
+      if (slow !== null || res.headersSent || res.destroyed) return;
       const failure = upstreamFailure(e);
-      return sendPage(req, res, failure.status, failure.title, failure.text(url.host));
+      return sendPage(req, res, failure.status, failure.title, failure.text(to.host));
     }
-    if (res.destroyed) return void upstream.body.destroy();
-    const raw: string[] = [];
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) raw.push(name, v);
-    }
-    res.writeHead(upstream.statusCode, forwardResponseHeaders(raw, '1.1', proxy.via));
+    if (res.destroyed || slow !== null) return void upstream.body.destroy();
+    res.writeHead(upstream.statusCode, forwardResponseHeaders(rawHeaderList(upstream.headers), '1.1', proxy.via));
     // .pipe() rather than stream.pipeline(): pipeline builds an AbortController and a
     // DOMException per response, 7 % of the proxy's CPU in bench/proxy.ts.
-    const body = upstream.body;
-    body.on('error', () => res.destroy());
-    upstreamBody = body;
-    body.pipe(res);
+    const answer = upstream.body;
+    answer.on('error', () => res.destroy());
+    upstreamBody = answer;
+    answer.pipe(res);
   }
 
   /**
-   * WebSocket (and other) upgrades over plain HTTP: decided like any request, then the request
-   * is written upstream as it came (hop-by-hop headers cleaned, Upgrade kept) and the two
-   * sockets are joined. h2c is never relayed (forward-headers.ts).
+   * An upgrade goes upstream on a connection of its own. The client's sockets are joined to it
+   * only when the server answers 101 Switching Protocols; any other answer is relayed as an
+   * ordinary response and the connection closed, so bytes the client sent after the upgrade
+   * request (more requests, smuggled past the filter) never reach the server.
    */
-  async function handleUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
-    const { classifier, config } = deps.source;
+  function relayUpgrade(req: IncomingMessage, res: ServerResponse, client: Upgrade, to: Destination, outcome: OutcomeTracker): void {
+    const { config } = deps.source;
     const proxy = config.proxy;
-    const refuse = (status: number, reason: string): void => endRaw(socket, status, { 'X-Schoolgate-Reason': headerSafe(reason) });
-    const tunnel = innerOf(req);
-    const target = requestTarget(req, tunnel, proxy.pageHost);
-    if (typeof target !== 'string') return refuse(400, 'upgrades are relayed for absolute URLs only');
-    let url;
-    try {
-      url = normaliseUrl(target);
-    } catch {
-      return refuse(400, 'not a valid URL');
-    }
-    if (tunnel ? url.scheme !== 'https' : url.scheme !== 'http' && url.scheme !== 'ws') return refuse(400, `${url.scheme}:// cannot be upgraded here`);
-    const who = tunnel ? tunnel.who : await identify(req);
-    if (who.kind === 'refused') return refuse(who.status, who.status === 407 ? 'sign in first' : 'too many failed sign-ins');
-    const c = classifier.classify(target, url);
-    const d = decide({ group: who.group, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
-    const decided = url;
-    const row = (): Decided => decidedRow({
-      address: req.socket.remoteAddress, who, method: req.method ?? 'GET', scheme: tunnel ? 'wss' : 'ws', url: decided, withPath: true, classification: c, decision: d, log: config.log,
-    });
-    if (refusedAfterWarn(d, req, who, url.host)) {
-      trackTunnel(socket, row, decidedOutcome(d, false), () => 403);
-      return refuse(403, d.rule.kind === 'illegal' ? 'illegal' : reasonOf(d));
-    }
-    if (literalRefused(url.host, proxy.allowedPrivate)) {
-      trackTunnel(socket, row, refusedByProxy('private or local address'), () => 403);
-      return refuse(403, 'private or local address');
-    }
-    const fwd = forwardRequestHeaders(req.rawHeaders, req.httpVersion === '1.0' ? '1.0' : '1.1', {
-      via: proxy.via, xForwardedFor: proxy.xForwardedFor, clientAddress: req.socket.remoteAddress ?? '',
-    });
-    if (fwd.upgrade === null) return refuse(400, 'not an upgrade this proxy relays');
-    const path = url.query === '' ? url.path : `${url.path}?${url.query}`;
-    if (socket.destroyed) return;
-    const dial = { host: url.host.replace(/^\[|\]$/g, ''), lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never };
-    // Inside a decrypted tunnel the upstream is TLS, verified like any other (upstreamTls).
-    const upstream = tunnel
-      ? tls.connect({ ...dial, port: url.port || 443, ...upstreamTls(dial.host, config.tls), ALPNProtocols: ['http/1.1'] })
-      : net.connect({ ...dial, port: url.port || 80 });
-    // Dialling gets the upstream timeout; once joined, the tunnel idle timeout.
-    upstream.setTimeout(proxy.limits.upstreamTimeoutMs, () => {
-      if (!joined && !socket.destroyed) refuse(504, `${url.host} did not answer in time`);
-      upstream.destroy();
-    });
-    let joined = false;
-    // The status is the upstream's answer, which the proxy does not parse: 101 when joined.
-    trackTunnel(socket, row, decidedOutcome(d, d.action === 'warn'), () => (joined ? 101 : 502), () => upstream);
-    const close = (): void => {
-      upstream.destroy();
-      socket.destroy();
+    const dialHost = to.host.replace(/^\[|\]$/g, '');
+    const common = {
+      host: dialHost, port: to.port, method: req.method ?? 'GET', path: to.path, headers: to.headers, agent: false as const, setHost: false,
+      lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, timeout: proxy.limits.upstreamTimeoutMs,
     };
-    // Attached before connecting: a client that leaves while upstream dials must not leave it
-    // open. Taken-over sockets are half-open, so the client's FIN ('end') counts as leaving.
-    socket.once('close', close);
-    socket.once('end', () => {
-      if (!joined) close();
+    // Inside a decrypted tunnel the upstream is TLS, verified like any other (upstreamTls).
+    const up = to.scheme === 'https'
+      ? https.request({ ...common, ...upstreamTls(dialHost, config.tls) })
+      : http.request(common);
+    const socket = client.socket;
+    // Taken-over sockets are half-open, so the client's FIN counts as leaving.
+    const leave = (): void => void up.destroy();
+    socket.once('close', leave);
+    socket.once('end', leave);
+    up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      if (res.headersSent || socket.destroyed) return void socket.destroy();
+      if (err.code === 'ESCHOOLGATEPRIVATE') {
+        outcome.set(refusedByProxy('private or local address'));
+        return plain(res, 403, `${err.message}.\n`);
+      }
+      const failure = upstreamFailure(err);
+      sendPage(req, res, failure.status, failure.title, failure.text(to.host));
     });
-    upstream.once('close', close);
-    upstream.on('error', () => {
-      if (!joined && !socket.destroyed) refuse(502, `cannot reach ${url.host}`);
-      upstream.destroy();
-    });
-    upstream.on(tunnel ? 'secureConnect' : 'connect', () => {
-      joined = true;
-      upstream.setTimeout(proxy.limits.tunnelIdleTimeoutMs);
-      let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: ${authorityOf(url.host, url.port)}\r\n`;
-      const headers = withoutHeaders(fwd.headers, HOST);
-      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-      upstream.write(`${text}\r\n`);
-      if (head.length > 0) upstream.write(head);
+    up.on('upgrade', (answer: IncomingMessage, upstream: net.Socket, upstreamHead: Buffer) => {
+      socket.off('end', leave);
+      if (socket.destroyed) return void upstream.destroy();
+      res.statusCode = 101;
+      const lines = forwardResponseHeaders(answer.rawHeaders, '1.1', proxy.via);
+      let text = `HTTP/1.1 101 ${answer.statusMessage || 'Switching Protocols'}\r\n`;
+      for (let i = 0; i < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
+      socket.write(`${text}\r\n`);
+      if (upstreamHead.length > 0) socket.write(upstreamHead);
+      if (client.head.length > 0) upstream.write(client.head);
+      upstream.setTimeout(proxy.limits.tunnelIdleTimeoutMs, () => upstream.destroy());
+      upstream.on('error', () => upstream.destroy());
+      upstream.once('close', () => socket.destroy());
+      socket.once('close', () => upstream.destroy());
       upstream.pipe(socket).pipe(upstream);
     });
+    up.on('response', (answer: IncomingMessage) => {
+      // Not switched: this is the whole exchange. What the client sent after its upgrade request
+      // is dropped with the connection.
+      res.shouldKeepAlive = false;
+      res.writeHead(answer.statusCode ?? 502, forwardResponseHeaders(answer.rawHeaders, answer.httpVersion === '1.0' ? '1.0' : '1.1', proxy.via));
+      answer.on('error', () => res.destroy());
+      answer.on('end', () => up.destroy());
+      answer.pipe(res);
+    });
+    up.end();
+  }
+
+  /** Requests in asterisk form (`OPTIONS *`) are for the proxy itself (RFC 9112 3.2.4). */
+  function answerAsterisk(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'OPTIONS') return plain(res, 400, 'Only OPTIONS may name * as its target.\n');
+    res.writeHead(200, { allow: ALLOWED_METHODS, 'content-length': '0', 'cache-control': 'no-store' });
+    res.end();
   }
 
   /**
@@ -388,7 +445,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     }
   }
 
-  function trackResponse(req: IncomingMessage, res: ServerResponse, trafficId: number | null, row: () => Decided, first: Outcome): { set(o: Outcome): void } {
+  function trackResponse(req: IncomingMessage, res: ServerResponse, trafficId: number | null, row: () => Decided, first: Outcome): OutcomeTracker {
     let outcome = first;
     const tracker = { set: (o: Outcome): void => { outcome = o; } };
     const sink = deps.traffic;
@@ -441,7 +498,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (path === '/healthz') return plain(res, 200, 'ok\n');
     if (path === '/proxy.pac' || path === '/wpad.dat') {
       const hostHeader = req.headers.host ?? '';
-      const proxyHost = hostHeader.replace(/:\d+$/, '') || (config.proxy.host === '0.0.0.0' ? '127.0.0.1' : config.proxy.host);
+      const proxyHost = hostHeader.replace(/:\d+$/, '') || req.socket.localAddress?.replace(/^::ffff:(?=\d+\.)/, '') || '127.0.0.1';
       res.writeHead(200, { 'content-type': PAC_CONTENT_TYPE, 'cache-control': 'max-age=300' });
       res.end(pacScript({ proxyHost, proxyPort: req.socket.localPort ?? config.proxy.port, direct: config.proxy.pacDirect }));
       return;
@@ -468,8 +525,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   /** The school's root certificate for devices to install, and how to install it. */
   function caPages(req: IncomingMessage, res: ServerResponse, path: string): void {
     const { config } = deps.source;
-    if (!deps.tls) return plain(res, 404, 'HTTPS inspection is not set up on this proxy (npx schoolgate ca init).\n');
-    const pem = deps.tls.caCertPem;
+    const certs = currentTls();
+    if (!certs) return plain(res, 404, 'HTTPS inspection is not set up on this proxy (npx schoolgate ca init).\n');
+    const pem = certs.caCertPem;
     if (path === '/ca.pem') {
       res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="schoolgate-ca.pem"', 'cache-control': 'no-cache' });
       return void res.end(req.method === 'HEAD' ? undefined : pem);
@@ -546,8 +604,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   function pageLinks(req: IncomingMessage, url: string, ref: string, d: Decision): { concernUrl: string; unblockUrl?: string } {
     const { config } = deps.source;
     const concernUrl = `${pageOrigin(req)}/concern?${new URLSearchParams({ ref, url })}`;
-    const app = config.school.staffAppUrl;
-    if (app === null || d.unblockBy === null || d.unblockBy === 'never') return { concernUrl };
+    if (d.unblockBy === null || d.unblockBy === 'never') return { concernUrl };
+    const app = config.school.staffAppUrl ?? staffAppBeside(req, config.admin);
+    if (app === null) return { concernUrl };
     return { concernUrl, unblockUrl: `${app}/unblocks/new?${new URLSearchParams({ url, ref, categories: d.categories.join(',') })}` };
   }
 
@@ -584,10 +643,11 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     }
     const host = c.url.host;
     // The proxy's own pages over HTTPS (links from decrypted pages): served, never filtered or logged.
-    if (deps.tls && host === proxy.pageHost) {
+    const certs = currentTls();
+    if (certs && host === proxy.pageHost) {
       return readHello(client, head, (hello, buffered) => {
         if (hello.kind !== 'hello') return void client.destroy();
-        intercept(client, buffered, { host, port, who }, null);
+        intercept(client, certs, buffered, { host, port, who }, null);
       });
     }
     const classified = c;
@@ -610,7 +670,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     alert = raiseAlert(c, d, req, who, trafficId);
     const refused = refusedAfterWarn(d, req, who, host);
     const searchEngine = c.url.hostType === 'name' ? classifier.searchEngineOf(host) : null;
-    const choice = deps.tls
+    const choice = certs
       ? chooseInterception({ group, url: c.url, categories: c.categories, searchEngine, refused }, config.tls)
       : { intercept: false, reason: 'no school CA' };
     if (refused && !choice.intercept) {
@@ -622,13 +682,18 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     let status = 200;
     let counted: ByteCounts | undefined;
     trackTunnel(client, () => row(d), () => outcome, () => status, () => counted, trafficId);
-    readHello(client, head, (hello, buffered) => {
+    const dialHost = d.safeSearch?.kind === 'connect-host' ? d.safeSearch.host : host.replace(/^\[|\]$/g, '');
+    const afterHello = (connected: net.Socket | null): void => readHello(client, head, (hello, buffered) => {
+      const drop = (): void => {
+        connected?.destroy();
+        client.destroy();
+      };
       if (hello.kind === 'hello') {
         const sni = hello.sni;
         if (sni !== null && sni !== host) {
           deps.log.warn({ group, host, sni }, 'tunnel closed: the TLS server name differs from the CONNECT host (domain fronting)');
           outcome = refusedByProxy(`domain fronting: the TLS server name is ${sni.slice(0, 200)}`);
-          return void client.destroy();
+          return drop();
         }
       } else if (refused || hello.kind === 'need-more' || hello.kind === 'malformed' || proxy.requireTls.has(group)) {
         // A refused tunnel only ever shows a page over TLS: anything else gets nothing.
@@ -636,42 +701,41 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
           deps.log.warn({ group, host, kind: hello.kind }, 'tunnel closed: the client did not start TLS');
           outcome = refusedByProxy(hello.kind === 'not-tls' ? 'not TLS' : 'a broken TLS ClientHello');
         }
-        return void client.destroy();
+        return drop();
       }
-      // A host whose handshakes keep failing (a pinned app) is tunnelled for a while; a refused
-      // one never is.
       // A host whose certificate keeps being refused (a pinned app) is tunnelled for a while, for
       // the groups that allows; never a refused host, and never a search engine (its terms matter).
       const pinnable = !refused && searchEngine === null && config.tls.pinning.groups.has(group);
       if (hello.kind === 'hello' && choice.intercept && !(pinnable && pinning.isBypassed(host, now()))) {
         // The requests inside carry the bytes in their own rows: the tunnel's row counts none.
-        return intercept(client, buffered, { host, port, who }, pinnable ? host : null);
+        return intercept(client, certs!, buffered, { host, port, who }, pinnable ? host : null);
       }
-      const dialHost = d.safeSearch?.kind === 'connect-host' ? d.safeSearch.host : host.replace(/^\[|\]$/g, '');
-      const upstream = net.connect({ host: dialHost, port, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never });
-      upstream.setTimeout(proxy.limits.upstreamTimeoutMs, () => upstream.destroy());
-      let joined = false;
-      upstream.on('connect', () => {
-        joined = true;
-        upstream.setTimeout(proxy.limits.tunnelIdleTimeoutMs);
-        upstream.write(buffered);
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      });
-      const close = (): void => {
-        upstream.destroy();
-        client.destroy();
-      };
-      upstream.on('error', close);
-      client.on('close', close);
-      client.once('end', () => {
-        if (!joined) close();
-      });
-      upstream.on('close', () => {
-        if (!joined) status = 502;
-        close();
-      });
+      const upstream = connected ?? dialTunnel(dialHost, port, proxy);
       counted = upstream;
+      joinTunnel(client, upstream, buffered, connected !== null, proxy.limits.tunnelIdleTimeoutMs, () => (status = 502));
+    });
+    if (choice.intercept) return afterHello(null);
+    // Not decrypted: the destination is connected before the client is told 200, so a name that
+    // does not resolve, a private address or a server that refuses is answered with its status
+    // (and logged as refused) rather than with 200 and a reset.
+    const upstream = dialTunnel(dialHost, port, proxy);
+    const leave = (): void => void upstream.destroy();
+    // Until joined, a client that leaves (or half-closes) ends the upstream connection too.
+    client.once('close', leave);
+    client.once('end', leave);
+    const unreachable = (err: NodeJS.ErrnoException): void => {
+      const failure = tunnelFailure(err);
+      status = failure.status;
+      outcome = refusedByProxy(failure.reason);
+      deps.log.info({ group, host, code: err.code, status }, 'tunnel refused: the destination cannot be reached');
+      refuseConnect(client, failure.status, failure.reason);
+    };
+    upstream.once('error', unreachable);
+    upstream.once('connect', () => {
+      upstream.off('error', unreachable);
+      client.off('end', leave);
+      if (client.destroyed) return void upstream.destroy();
+      afterHello(upstream);
     });
   }
 
@@ -706,8 +770,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * `pinnedHost` counts a failed handshake towards tunnelling the host undecrypted; null for
    * connections that would never be tunnelled anyway.
    */
-  function intercept(client: net.Socket, buffered: Buffer, tunnel: InnerTunnel, pinnedHost: string | null): void {
-    const certs = deps.tls!;
+  function intercept(client: net.Socket, certs: Interception, buffered: Buffer, tunnel: InnerTunnel, pinnedHost: string | null): void {
     let ready;
     try {
       ready = certs.context(tunnel.host);
@@ -783,7 +846,7 @@ function agentCache() {
     const timeout = proxy.limits.upstreamTimeoutMs;
     const roots = upstreamRoots(tlsConfig);
     agent = new Agent({
-      connections: 256, keepAliveTimeout: 30_000, headersTimeout: timeout, bodyTimeout: timeout,
+      connections: UPSTREAM_POOL, keepAliveTimeout: 30_000, headersTimeout: timeout, bodyTimeout: timeout,
       // HTTPS upstreams (decrypted tunnels) are verified against these roots; undici checks the
       // certificate against the host name it dials.
       connect: { timeout, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, ...(roots ? { secureContext: roots } : {}) },
@@ -820,6 +883,7 @@ function upstreamTls(host: string, t: TlsConfig): tls.ConnectionOptions {
 type RequestTarget =
   | string
   | { readonly kind: 'own'; readonly path: string }
+  | { readonly kind: 'asterisk' }
   | { readonly kind: 'bad'; readonly message: string };
 
 /**
@@ -829,6 +893,7 @@ type RequestTarget =
  */
 function requestTarget(req: IncomingMessage, tunnel: InnerTunnel | undefined, pageHost: string): RequestTarget {
   const target = req.url ?? '/';
+  if (target === '*') return { kind: 'asterisk' };
   if (!tunnel) return target.startsWith('/') ? { kind: 'own', path: target } : target;
   if (tunnel.host === pageHost) return { kind: 'own', path: target.startsWith('/') ? target : '/' };
   if (!target.startsWith('/')) return { kind: 'bad', message: 'Inside an HTTPS connection a request names a path, not a whole URL.\n' };
@@ -858,6 +923,100 @@ function upstreamFailure(e: NodeJS.ErrnoException): UpstreamFailure {
 
 function authorityOf(host: string, port: number): string {
   return port === 0 ? host : `${host}:${port}`;
+}
+
+/** A connection for a tunnel, through the destination guard; it ends itself if the far side does not connect in time. */
+function dialTunnel(host: string, port: number, proxy: ProxyConfig): net.Socket {
+  const upstream = net.connect({ host, port, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never });
+  // Whoever holds it adds its own handling; an error in between must not take the process down.
+  upstream.on('error', () => upstream.destroy());
+  upstream.setTimeout(proxy.limits.upstreamTimeoutMs, () => {
+    if (upstream.connecting) upstream.destroy(Object.assign(new Error(`${host} did not answer in time`), { code: 'ETIMEDOUT' }));
+  });
+  return upstream;
+}
+
+/**
+ * Joins a client to its upstream, sending first what the client sent while it was decided.
+ * `connected` says whether the upstream already is; `failed` is told when it never connects.
+ */
+function joinTunnel(client: net.Socket, upstream: net.Socket, buffered: Buffer, connected: boolean, idleMs: number, failed: () => void): void {
+  let joined = false;
+  const join = (): void => {
+    joined = true;
+    upstream.setTimeout(idleMs, () => upstream.destroy());
+    upstream.write(buffered);
+    client.pipe(upstream).pipe(client);
+    client.resume();
+  };
+  const close = (): void => {
+    upstream.destroy();
+    client.destroy();
+  };
+  upstream.on('error', close);
+  client.on('close', close);
+  client.once('end', () => {
+    if (!joined) close();
+  });
+  upstream.on('close', () => {
+    if (!joined) failed();
+    close();
+  });
+  if (connected) join();
+  else upstream.once('connect', join);
+}
+
+/** The status and logged reason for a tunnel whose destination could not be connected. */
+function tunnelFailure(e: NodeJS.ErrnoException): { status: number; reason: string } {
+  const code = e.code ?? '';
+  if (code === 'ESCHOOLGATEPRIVATE') return { status: 403, reason: 'private or local address' };
+  if (TIMED_OUT.has(code)) return { status: 504, reason: 'the site did not answer in time' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { status: 502, reason: `no such site (${code})` };
+  if (code === 'ECONNREFUSED') return { status: 502, reason: 'the site refused the connection' };
+  return { status: 502, reason: `the site could not be reached (${code || e.message})` };
+}
+
+/**
+ * Where the staff app is when school.staffAppUrl does not say: on this machine, at the address
+ * the device reached the proxy on (so it is one the device can reach), on the admin port.
+ */
+function staffAppBeside(req: IncomingMessage, admin: AdminConfig): string | null {
+  const local = req.socket.localAddress;
+  if (!local || admin.port === 0) return null;
+  const v4 = local.startsWith('::ffff:') && net.isIPv4(local.slice(7)) ? local.slice(7) : local;
+  return `${admin.https ? 'https' : 'http'}://${net.isIPv6(v4) ? `[${v4}]` : v4}:${admin.port}`;
+}
+
+/** A request that asked to switch protocols: the client's socket, and what it sent after the request's head. */
+interface Upgrade {
+  readonly socket: net.Socket;
+  readonly head: Buffer;
+}
+
+/** Where an allowed request goes, as decided: the request line's target and the headers to send. */
+interface Destination {
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly headers: string[];
+}
+
+/** Changes what a request's traffic-log row will say happened. */
+interface OutcomeTracker { set(o: Outcome): void }
+
+/** What the proxy itself answers to (OPTIONS *, and OPTIONS with Max-Forwards: 0). */
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT';
+
+/** undici's header object as a raw name, value list (repeated headers stay repeated). */
+function rawHeaderList(headers: Record<string, string | string[] | undefined>): string[] {
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
+    else raw.push(name, value);
+  }
+  return raw;
 }
 
 /** Bytes to (written) and from (read) the far side of a tunnel. */

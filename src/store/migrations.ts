@@ -232,6 +232,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX unblocks_requested ON unblocks (requested_at);
     `,
   },
+  {
+    version: 6,
+    name: 'staff app: who changed the configuration',
+    // The staff app writes the configuration file and the reload that follows records the new
+    // version; the reload cannot know who asked. Before writing, the app leaves the new text's
+    // hash here with the person and their reason, and the version is recorded as theirs; a text
+    // nobody claimed is a hand edit on the server.
+    sql: `
+      CREATE TABLE policy_claims (
+        sha256 TEXT PRIMARY KEY,
+        actor  TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at     TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The database cannot be used by this code: newer than it, or from a different line of migrations. */

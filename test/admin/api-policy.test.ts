@@ -89,9 +89,10 @@ describe('changing filter levels', () => {
   it('the technician\'s page is the matrix, with illegal categories locked', async () => {
     const page = await getPage(app, tech, '/policy');
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<select name="level.ks2.games" aria-label="games for ks2"><option value="allow">allow</option><option value="warn">warn</option><option value="block" selected>block</option></select>');
+    // Each cell says its action in words and by its colour class.
+    expect(page.body).toContain('<td class="a-block"><span class="g" aria-hidden="true">KS2 pupils</span><select class="act" name="level.ks2.games" aria-label="games for KS2 pupils"><option value="allow">Allow</option><option value="warn">Warn</option><option value="block" selected>Block</option></select>');
     expect(page.body).not.toContain('name="level.ks2.iwf"');
-    expect(page.body).toContain('<td class="locked">block (locked)</td>');
+    expect(page.body).toContain('<td class="a-block locked"><span class="g" aria-hidden="true">KS2 pupils</span><span class="act">Block (locked)</span></td>');
     expect(page.body).toContain('golden time: allow');
   });
 

@@ -236,3 +236,106 @@ describe('hosts with many URL entries (indexed by first path segment)', () => {
     expect(many.match(url).filter((x) => x.kind === 'url').map((x) => x.entry)).toEqual(want);
   });
 });
+
+describe('URL entries match every spelling a common server reads as the listed path', () => {
+  // issue 12, finding 6: with host/secret listed, each of these reaches /secret (or below it) on
+  // some server: one that decodes %2F or %5C, Tomcat or Spring (";" parameters, "..;"), one that
+  // trims white space or trailing dots, one that decodes twice, one that stops at a NUL.
+  const many = Array.from({ length: 12 }, (_, i) => `spell.example.test/other${i}`).join('\n');
+  const t = buildFrom(`${tmp.dir}/spellings`, [
+    { name: 'adult', files: { urls: `spell.example.test/secret\nmany.example.test/secret\n${many.replaceAll('spell.', 'many.')}\nslash.example.test/a%2Fb\n` } },
+    { name: 'school-allow', category: 'education', role: 'allow', files: { urls: 'learn.example.test/maths\n' } },
+    { name: 'games', files: { domains: 'learn.example.test\n' } },
+  ]);
+  it.each([
+    // the spellings quoted in the finding
+    ['https://spell.example.test/a/..%2fsecret', true],
+    ['https://spell.example.test/a%2f..%2fsecret', true],
+    ['https://spell.example.test/secret%2fx', true],
+    ['https://spell.example.test/a/..;/secret', true],
+    ['https://spell.example.test/secret%20', true],
+    ['https://spell.example.test/secret%09', true],
+    // and their relatives
+    ['https://spell.example.test/a/..%2Fsecret', true],
+    ['https://spell.example.test/a/..%5csecret', true],
+    ['https://spell.example.test/secret%5Cx', true],
+    ['https://spell.example.test/a/%2e%2e%2fsecret', true],
+    ['https://spell.example.test/a/%252e%252e%252fsecret', true],
+    ['https://spell.example.test/secret%252fx', true],
+    ['https://spell.example.test/secret%25252Fx', true],
+    ['https://spell.example.test/a/..;jsessionid=0/secret', true],
+    ['https://spell.example.test/a;x=1/..;/secret;y=2', true],
+    ['https://spell.example.test/a/.;/..;/secret', true],
+    ['https://spell.example.test/secret;jsessionid=0', true],
+    ['https://spell.example.test/secret%20/x', true],
+    ['https://spell.example.test/%20secret', true],
+    ['https://spell.example.test/secret%0d%0a', true],
+    ['https://spell.example.test/secret%2520', true],
+    ['https://spell.example.test/secret.', true],
+    ['https://spell.example.test/secret.%20./x', true],
+    ['https://spell.example.test/secret%00.jpg', true],
+    ['https://spell.example.test/a/..%20/secret', true],
+    ['https://spell.example.test/%2fsecret', true],
+    ['https://spell.example.test/%2F%2Fsecret%2F%2F', true],
+    ['https://spell.example.test/SECRET%2F', true],
+    // a server that does not decode %2F serves this from inside /secret: blocked on either reading
+    ['https://spell.example.test/secret/..%2fpublic', true],
+    // a host with many entries is indexed by first segment: a reading can start with another one
+    ['https://many.example.test/a%2F..%2Fsecret', true],
+    ['https://many.example.test/x/..;/secret', true],
+    ['https://many.example.test/secret%20', true],
+    ['https://many.example.test/other3%2f..%2fsecret', true],
+    // an entry written with %2F covers the path a decoding server reads it as, and itself
+    ['https://slash.example.test/a%2fb', true],
+    ['https://slash.example.test/a/b', true],
+    ['https://slash.example.test/a/b/c', true],
+    // never a path that only shares a prefix, or that a server would read as another path
+    ['https://spell.example.test/secretary', false],
+    ['https://spell.example.test/secret%2dx', false],
+    ['https://spell.example.test/secret%3Fx', false],
+    ['https://spell.example.test/sec%2fret', false],
+    ['https://spell.example.test/a/secret', false],
+    ['https://spell.example.test/secrets.', false],
+    ['https://many.example.test/secretary%20', false],
+    ['https://slash.example.test/a', false],
+  ])('%s', (url, hit) => {
+    expect(t.categories(url).includes('adult')).toBe(hit);
+  });
+
+  it.each([
+    // An allow entry covers a request only if it covers every reading: a spelling that some
+    // server reads as a path outside the allowed folder is not allowed (the site's category decides).
+    ['https://learn.example.test/maths', 'education'],
+    ['https://learn.example.test/maths/fractions', 'education'],
+    ['https://learn.example.test/maths;jsessionid=1/fractions', 'education'],
+    ['https://learn.example.test/maths/a%20b', 'education'],
+    ['https://learn.example.test/maths/a%2Fb', 'education'],
+    ['https://learn.example.test/maths/..%2fplay', 'games'],
+    ['https://learn.example.test/maths/..;/play', 'games'],
+    ['https://learn.example.test/maths/..%252f..%252fplay', 'games'],
+    ['https://learn.example.test/play%2f..%2fmaths', 'games'],
+    ['https://learn.example.test/play/..;/maths', 'games'],
+    ['https://learn.example.test/maths%20', 'games'],
+  ])('%s: the winning entry is %s', (url, category) => {
+    expect(winningMatch(t.match(url))!.category).toBe(category);
+  });
+
+  it('keeps the URL as written for the log: only matching reads it', () => {
+    const m = t.match('https://spell.example.test/a/..%2fsecret');
+    expect(m.map((x) => [x.kind, x.entry])).toEqual([['url', 'spell.example.test/secret']]);
+  });
+
+  it('hashes and tests expressions against the readings too', () => {
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const h = buildFrom(`${tmp.dir}/spellings-hashed`, [
+      { name: 'iwf', sensitive: true, files: { sha256: `${sha('hashed.example.test/i/7ddd')}\n` } },
+      { name: 'gambling', files: { expressions: '^[^/]*/casino(/|$)\n' } },
+    ]);
+    expect(h.categories('https://hashed.example.test/x/..%2fi/7ddd')).toEqual(['iwf']);
+    expect(h.categories('https://hashed.example.test/i/7ddd%20')).toEqual(['iwf']);
+    expect(h.categories('https://hashed.example.test/i/7dd')).toEqual([]);
+    expect(h.categories('https://expr.example.test/x/..;/casino')).toEqual(['gambling']);
+    expect(h.categories('https://expr.example.test/casino%2fslots')).toEqual(['gambling']);
+    expect(h.categories('https://expr.example.test/casinos')).toEqual([]);
+  });
+});

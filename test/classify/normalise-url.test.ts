@@ -61,6 +61,10 @@ const EVASIONS: [string, string, string, string?][] = [
   ['https://example.com/caf\u00e9', 'example.com', '/caf%C3%A9'],
   ['https://example.com/a b', 'example.com', '/a%20b'],
   ['https://example.com/a\tb', 'example.com', '/ab'],
+  // ...also inside an escape, before it is read (found by normalise-url.property.test.ts)
+  ['https://example.com/sec%7\t2et', 'example.com', '/secret'],
+  ['https://example.com/a%2\nfb', 'example.com', '/a%2Fb'],
+  ['https://example.com/a%\r41?x=%3\n8', 'example.com', '/aA', 'x=8'],
   ['https://example.com/file.txt', 'example.com', '/file.txt'],
   ['https://example.com/.well-known/x', 'example.com', '/.well-known/x'],
   ['https://example.com/...', 'example.com', '/...'],
@@ -79,6 +83,10 @@ const EVASIONS: [string, string, string, string?][] = [
   ['example.com:443', 'example.com', '/'],
   ['Example.COM/a/b', 'example.com', '/a/b'],
   ['sub.example.co.uk:8443', 'sub.example.co.uk', '/'],
+  // other schemes' hosts are opaque to the WHATWG parser, which keeps their case; ours must not
+  // (found by normalise-url.property.test.ts: the fast path lower-cased them, the slow one did not)
+  ['foo://Example.TEST:/a', 'example.test', '/a'],
+  ['EXAMPLE.testhttp://%F0%9F%98%80', '%f0%9f%98%80', '/'],
   // underscores are legal in the hosts browsers reach
   ['https://my_host.example.com/', 'my_host.example.com', '/'],
 ];
@@ -115,6 +123,8 @@ describe('normaliseUrl: what cannot be parsed is a clear error', () => {
     ['http://'],
     ['http://exa mple.com/'],
     ['http://example.123/'],
+    ['http://example.123../'],
+    ['Z127.0.0.1..'],
     ['http://256.256.256.256/'],
     ['http://[::1/'],
     ['http://example.com:99999/'],

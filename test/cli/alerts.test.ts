@@ -97,11 +97,11 @@ describe('schoolgate alerts', () => {
     expect(table.stderr).toBe('');
     expect(table.code).toBe(0);
     expect(table.stdout.trimEnd().split('\n').map((l) => l.split(/ {2,}/))).toEqual([
-      ['id', 'last seen', 'state', 'severity', 'concern', 'who', 'group', 'count'],
-      [String(ids.bullying), '2026-11-19 09:00', 'new', 'caution', 'bullying', 'amy', 'ks2', '1'],
-      [String(ids.illegal), '2026-11-18 12:00', 'new', 'danger', 'child-sexual-abuse', 'ben', 'ks2', '1'],
-      [String(ids.device), '2026-11-18 11:00', 'new', 'advisory', 'adult-content', 'device 10.1.2.9', 'ks2', '1'],
-      [String(ids.amy), '2026-11-18 10:05', 'new', 'danger', 'self-harm', 'amy', 'ks2', '2'],
+      ['id', 'last seen', 'state', 'severity', 'concern', 'who', 'group', 'count', 'DSL told'],
+      [String(ids.bullying), '2026-11-19 09:00', 'new', 'caution', 'bullying', 'amy', 'ks2', '1', 'in the digest'],
+      [String(ids.illegal), '2026-11-18 12:00', 'new', 'danger', 'child-sexual-abuse', 'ben', 'ks2', '1', 'sending'],
+      [String(ids.device), '2026-11-18 11:00', 'new', 'advisory', 'adult-content', 'device 10.1.2.9', 'ks2', '1', 'in the digest'],
+      [String(ids.amy), '2026-11-18 10:05', 'new', 'danger', 'self-harm', 'amy', 'ks2', '2', 'sending'],
     ]);
     const json = JSON.parse((await run('alerts', 'list', '--json')).stdout) as Record<string, unknown>[];
     expect(json.map((a) => [a.id, a.state, a.category])).toEqual([
@@ -123,7 +123,7 @@ describe('schoolgate alerts', () => {
     expect(out).toContain(`Search term:  ${HIDE}\n`);
     expect(out).toContain('danger: phrase "hide my cuts" (self-harm, weight 10)');
     expect(out).toContain('State:        new\n');
-    expect(out).toMatch(/\nNotifications:\n {2}danger notification \d+, 2026-11-18 10:00: pending after 0 attempts \(no channel yet\)\n/);
+    expect(out).toMatch(/\nNotifications:\n {2}danger notification \d+, 2026-11-18 10:00: pending after 0 attempts \(no channel has taken it yet\)\n/);
     expect(out).toContain('\nIncidents: none recorded\n');
     const browsing = out.slice(out.indexOf('Browsing of')).trimEnd().split('\n');
     expect(browsing[0]).toBe('Browsing of user amy, 2026-11-18 09:00 to 2026-11-18 11:05: 4 requests (> marks this alert\'s)');

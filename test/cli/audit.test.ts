@@ -129,8 +129,9 @@ describe('schoolgate audit', () => {
     const first = `categories: ${ROOT}/config/categories.yaml\n`;
     const list = await schoolgate(['audit', 'list', '--json', '--action', 'policy.changed', '--data', data]);
     expect((JSON.parse(list.stdout) as { subject: string; detail: unknown }[]).map((r) => [r.subject, r.detail])).toEqual([
-      [config, { sha256: sha(text), previous: sha(first), file: config }],
-      [config, { sha256: sha(first), previous: null, file: config }],
+      // Edited by hand and loaded by the proxy: the server's change, not the staff app's.
+      [config, { sha256: sha(text), previous: sha(first), file: config, source: 'server' }],
+      [config, { sha256: sha(first), previous: null, file: config, source: 'server' }],
     ]);
     const raw = new BetterSqlite3(join(data, 'schoolgate.db'), { readonly: true });
     expect(raw.prepare('SELECT text FROM policy_versions ORDER BY id').pluck().all()).toEqual([first, text]);

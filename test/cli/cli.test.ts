@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, schoolgate, spawnSchoolgate } from '../helpers/cli.js';
@@ -88,14 +88,41 @@ describe('classify', () => {
 });
 
 describe('lists', () => {
-  it('reports every list, by category, and what is not loaded yet', async () => {
+  it('reports every list, by category, and a source not downloaded yet without calling a fresh install a failure', async () => {
     const r = await schoolgate(['lists', '--json', '--data', data]);
     const j = JSON.parse(r.stdout);
     const selftest = j.lists.filter((l: { name: string }) => l.name.startsWith('selftest/'));
     expect(selftest.length).toBe(26);
     expect(j.categories.gambling.entries).toBeGreaterThanOrEqual(1);
-    expect(j.errors).toEqual([expect.stringContaining('ut1: not downloaded yet (run "schoolgate lists update --source ut1")')]);
+    expect(j.errors).toEqual([]);
+    expect(j.notDownloaded).toEqual(['ut1: not downloaded yet (run "schoolgate lists update --source ut1")']);
+    expect(r.code).toBe(0);
+    const text = await schoolgate(['lists', '--data', data]);
+    expect([text.code, text.stderr]).toEqual([0, '']);
+    expect(text.stdout).toContain('\nNot downloaded yet (normal on a fresh install, not an error): until "schoolgate lists update" has fetched them (it needs internet access), these filter nothing:\n  ut1: not downloaded yet');
+  });
+
+  it('still exits 1 for a list that did not load: a missing folder, or a downloaded copy that has gone', async () => {
+    const dir = join(tmp.dir, 'broken');
+    mkdirSync(join(dir, 'lists', 'remote'), { recursive: true });
+    symlinkSync(join(dir, 'lists', 'remote', 'gone'), join(dir, 'lists', 'remote', 'current'));
+    const cfg = join(tmp.dir, 'broken.yaml');
+    writeFileSync(cfg, [
+      `categories: ${ROOT}/config/categories.yaml`,
+      'lists:',
+      '  sources:',
+      `    - {name: local, format: squidguard, path: ${join(dir, 'no-such-folder')}}`,
+      '    - {name: remote, format: squidguard, url: "https://lists.example.invalid/blacklists.tar.gz"}',
+      '    - {name: later, format: squidguard, url: "https://lists.example.invalid/other.tar.gz"}',
+      '',
+    ].join('\n'));
+    const r = await schoolgate(['lists', '--config', cfg, '--data', dir]);
     expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `error: local: ${join(dir, 'no-such-folder')} does not exist`,
+      `error: remote: its downloaded copy ${join(dir, 'lists', 'remote', 'current')} is missing (run "schoolgate lists update --source remote" to fetch it again)`,
+    ]);
+    expect(r.stdout).toContain('  later: not downloaded yet');
   });
 
   it('shows skipped lines with file, line and reason', async () => {

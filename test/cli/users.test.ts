@@ -1,11 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { UserStore } from '../../src/store/users.js';
-import { schoolgate as run, type Run } from '../helpers/cli.js';
+import { ROOT, schoolgate as run, type Run } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
 
 const tmp = tempDir('schoolgate-users-cli-');
@@ -48,7 +48,7 @@ describe('schoolgate users', () => {
     expect(shared.code).toBe(0);
     const list = await schoolgate(['users', 'list', '--data', data]);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^username\s+group\s+login\s+status\s+name\s+added\nAlice\s+ks2\s+personal\s+enabled\s+Alice Smith\s+\d{4}-\d\d-\d\d\nyear3\s+ks1\s+shared\s+enabled\s+\d{4}/);
+    expect(list.stdout).toMatch(/^username\s+group\s+login\s+status\s+roles\s+e-mail\s+name\s+added\nAlice\s+ks2\s+personal\s+enabled\s+-\s+-\s+Alice Smith\s+\d{4}-\d\d-\d\d\nyear3\s+ks1\s+shared\s+enabled\s+-\s+-\s+\d{4}/);
     const json = await schoolgate(['users', 'list', '--json', '--data', data]);
     const users = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(users.map((u) => [u.username, u.group, u.shared, u.disabled])).toEqual([['Alice', 'ks2', false, false], ['year3', 'ks1', true, false]]);
@@ -204,8 +204,40 @@ describe('schoolgate users', () => {
     expect(add.stdout.trim()).toBe('added it.tech, group staff, roles technician');
     const set = await schoolgate(['users', 'roles', 'it.tech', '--role', 'technician,slt', '--data', data]);
     expect(set.stdout.trim()).toBe('it.tech: roles technician, slt, e-mail it@school.example');
+    // The list shows who may use the staff app, and where they are told about their requests.
+    const list = await schoolgate(['users', 'list', '--data', data]);
+    expect(list.stdout.split('\n')[1]!.split(/ {2,}/).slice(0, 6)).toEqual(['it.tech', 'staff', 'personal', 'enabled', 'technician,slt', 'it@school.example']);
     const bad = await schoolgate(['users', 'roles', 'it.tech', '--role', 'head', '--data', data]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--role: "head" is not a role');
+  });
+});
+
+describe('the README\'s staff accounts example', () => {
+  /** The commands of the first sh block under "## The staff web app", as words (quotes honoured, comments dropped). */
+  function readmeCommands(): string[][] {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## The staff web app'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    return block.split('\n').filter((l) => l.startsWith('npx schoolgate ')).map((line) => {
+      const words: string[] = [];
+      for (const m of line.matchAll(/"([^"]*)"|'([^']*)'|(#.*$)|(\S+)/g)) {
+        if (m[3] !== undefined) break;
+        words.push(m[1] ?? m[2] ?? m[4]!);
+      }
+      return words.slice(2);
+    });
+  }
+
+  it('works as written, in order, on a fresh data folder', async () => {
+    const data = freshData();
+    const commands = readmeCommands();
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    for (const args of commands) {
+      const r = await schoolgate([...args, '--data', data], args.includes('--password-stdin') ? 'a long passphrase' : undefined);
+      expect([args.join(' '), r.code, r.stderr]).toEqual([args.join(' '), 0, '']);
+    }
+    const users = JSON.parse((await schoolgate(['users', 'list', '--json', '--data', data])).stdout) as { username: string; roles: string[]; email: string | null }[];
+    expect(users.find((u) => u.username === 'j.smith')).toMatchObject({ roles: expect.arrayContaining(['teacher']), email: 'j.smith@school.example' });
   });
 });

@@ -12,6 +12,9 @@ import { createLogger } from '../../src/log.js';
 import type { Authenticator } from '../../src/identity/auth.js';
 import { createProxyServer, type Proxy, type ProxyDeps } from '../../src/proxy/server.js';
 import { makeCa, makeServerCert } from './list-server.js';
+import { AlertService } from '../../src/alerts/service.js';
+import { openDatabase } from '../../src/store/db.js';
+import { TrafficLog } from '../../src/store/traffic-log.js';
 import { CONFIG_DIR } from './policy.js';
 
 export async function listen(server: http.Server): Promise<number> {
@@ -53,6 +56,36 @@ export async function startProxy(dir: string, extra: string, auth?: Authenticato
   const { classifier } = await loadLists(config, { dataDir: join(dir, 'data') });
   const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }), ...(auth ? { auth } : {}), ...more });
   return { proxy, config, port: await listen(proxy.server) };
+}
+
+export interface RecordingProxy {
+  readonly proxy: Proxy;
+  readonly port: number;
+  readonly config: SchoolgateConfig;
+  /** Alerts raised, stored in `dir`/data/alerts.db. */
+  readonly alerts: AlertService;
+  /** The traffic log, in `dir`/data/schoolgate.db (read it with lastTrafficRows). */
+  readonly traffic: TrafficLog;
+  close(): Promise<void>;
+}
+
+/** An in-process proxy as `start` wires it for recording: alerts and the traffic log in `dir`/data. */
+export async function startRecordingProxy(dir: string, extra: string, more: Pick<ProxyDeps, 'tls'> = {}): Promise<RecordingProxy> {
+  const dataDir = join(dir, 'data');
+  const config = loadConfig(writeTestConfig(dir, extra));
+  const silent = createLogger({ level: 'silent' });
+  const alerts = await AlertService.start({ dataDir, config: () => config, log: silent });
+  openDatabase(dataDir).close();
+  const traffic = await TrafficLog.open({ dataDir, timeZone: 'Europe/London', config: config.log, retention: config.retention, log: silent });
+  const { proxy, port } = await startProxy(dir, extra, undefined, { alerts, traffic, ...more });
+  return {
+    proxy, port, config, alerts, traffic,
+    close: async () => {
+      await closeAll(proxy);
+      await alerts.close();
+      await traffic.close();
+    },
+  };
 }
 
 export interface SeenRequest {

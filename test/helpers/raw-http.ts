@@ -105,17 +105,27 @@ export function parseReply(text: string): ParsedReply {
   return { status: Number(m[1]), headers, body };
 }
 
+/**
+ * RFC 9112 7.1 framing, strictly: a size line is hex digits (and any extension after ';'), and
+ * each chunk's data is followed by CRLF. Anything else throws; parseInt alone read "-ff" as a
+ * negative size and looped for ever (found by raw-http.property.test.ts).
+ */
 function dechunk(raw: string): string {
   let out = '';
   let at = 0;
   for (;;) {
     const eol = raw.indexOf('\r\n', at);
     if (eol < 0) throw new Error('truncated chunked body');
-    const size = parseInt(raw.slice(at, eol), 16);
-    if (Number.isNaN(size)) throw new Error(`bad chunk size line ${JSON.stringify(raw.slice(at, eol))}`);
+    const line = raw.slice(at, eol);
+    const digits = /^([0-9A-Fa-f]{1,8})[ \t]*(?:;.*)?$/.exec(line);
+    if (!digits) throw new Error(`bad chunk size line ${JSON.stringify(line)}`);
+    const size = parseInt(digits[1]!, 16);
     if (size === 0) return out;
-    out += raw.slice(eol + 2, eol + 2 + size);
-    at = eol + 2 + size + 2;
+    const end = eol + 2 + size;
+    if (end + 2 > raw.length) throw new Error('truncated chunked body');
+    if (raw.slice(end, end + 2) !== '\r\n') throw new Error(`chunk of ${size} bytes is not followed by CRLF`);
+    out += raw.slice(eol + 2, end);
+    at = end + 2;
   }
 }
 

@@ -80,15 +80,18 @@ export async function webhookReceiver(secret: string): Promise<WebhookReceiver> 
   };
 }
 
-/** The shipped safeguarding file with these recipients and mail server. */
-export function safeguardingWith(shipped: string, smtpPort: number, webhookUrl: string, secret: string): string {
+/**
+ * The shipped safeguarding file with these recipients and mail server (also the soak benchmark's,
+ * bench/soak.ts, with names of its own).
+ */
+export function safeguardingWith(shipped: string, smtpPort: number, webhookUrl: string, secret: string, names = { dsl: 'Jane Smith', deputy: 'Sam Jones' }): string {
   const head = shipped.slice(0, shipped.indexOf('\nrecipients:'));
   return `${head}
 recipients:
   dsl:
-    - { name: Jane Smith, email: dsl@school.example }
+    - { name: ${names.dsl}, email: dsl@school.example }
   deputies:
-    - { name: Sam Jones, email: deputy@school.example }
+    - { name: ${names.deputy}, email: deputy@school.example }
   webhooks:
     - { url: "${webhookUrl}", secret: "${secret}" }
 email:

@@ -42,6 +42,8 @@ export interface Session {
 }
 
 export const PASSWORD = 'a long passphrase';
+/** The operating-system account the test's Schoolgate "runs as": the actor of what a reload finds. */
+export const SERVER_ACCOUNT = 'schoolgate-daemon';
 
 /** `extra` YAML is added to the shipped configuration (its top-level sections replace the shipped ones). */
 export async function startStaffApp(dir: string, extra = '', opts: { now?: () => Date; port?: number } = {}): Promise<StaffApp> {
@@ -50,7 +52,10 @@ export async function startStaffApp(dir: string, extra = '', opts: { now?: () =>
   const log = createLogger({ level: 'silent' });
   const service = await ListService.start({ configFile, dataDir, log });
   const db = openDatabase(dataDir);
-  recordPolicyVersion(db, { file: service.config.file, text: service.config.text, actor: 'test' });
+  // As `schoolgate start` does: the configuration at start and each one a reload swaps in are
+  // recorded, as the account the process runs as (who edited the file is unknown to it).
+  recordPolicyVersion(db, { file: service.config.file, text: service.config.text, actor: SERVER_ACCOUNT });
+  service.onReload((cfg) => recordPolicyVersion(db, { file: cfg.file, text: cfg.text, actor: SERVER_ACCOUNT }));
   const users = new UserStore(db, { groups: () => service.config.policy.groups, actor: 'test' });
   const unblocks = new UnblockStore(db, opts.now ? { now: opts.now } : {});
   const live = new LivePolicy(service, unblocks, opts.now ? { now: opts.now } : {});

@@ -5,13 +5,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { withUnblocks } from '../../src/policy/compile.js';
 import { decide } from '../../src/policy/decide.js';
+import { allowedByOmission, guardedCategories } from '../../src/policy/omissions.js';
 import type { TraceStep, Unblock } from '../../src/policy/types.js';
 import { tempDir } from '../helpers/lists.js';
-import { CONFIG_DIR, classifierFor, decider, policyFrom } from '../helpers/policy.js';
+import { CONFIG_DIR, classifierFor, decider, policyFrom, TEST_LISTS } from '../helpers/policy.js';
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
-const classifier = classifierFor(join(tmp.dir, 'lists'));
+// The safeguarding topics' own lists, beside the shared test lists.
+const classifier = classifierFor(join(tmp.dir, 'lists'), [
+  ...TEST_LISTS,
+  ...['suicide', 'bullying', 'grooming'].map((name) => ({ name, files: { domains: `${name}.example.test\n` } })),
+]);
 const shipped = loadConfig(join(CONFIG_DIR, 'default.yaml')).policy;
 const check = decider(classifier, shipped);
 
@@ -23,7 +28,7 @@ describe('the shipped policy walks the seeds\' matrix', () => {
   it.each([
     // [url, group, instant, action, rule kind]
     // Pornography: unacceptable for all.
-    ['https://adult.example.test/', 'ks1', `${TUE}T10:00Z`, 'block', 'default'],
+    ['https://adult.example.test/', 'ks1', `${TUE}T10:00Z`, 'block', 'level'],
     ['https://adult.example.test/', 'ks2', `${TUE}T10:00Z`, 'block', 'level'],
     ['https://adult.example.test/', 'staff', `${TUE}T12:30Z`, 'block', 'level'],
     ['https://adult.example.test/', 'guest', `${TUE}T10:00Z`, 'block', 'level'],
@@ -72,6 +77,12 @@ describe('the shipped policy walks the seeds\' matrix', () => {
     ['https://mis.example-school.invalid/login', 'ks2', `${TUE}T10:00Z`, 'allow', 'default'],
     // The school's own block list.
     ['https://blocked.example.test/', 'staff', `${TUE}T10:00Z`, 'block', 'site-list'],
+    // Safeguarding topics: blocked for pupils and guests by name, never by omission; staff are
+    // warned (the DSL and pastoral staff look into what a pupil saw), and alerted either way.
+    ...(['suicide', 'bullying', 'grooming'] as const).flatMap((topic) => [
+      ...(['ks1', 'ks2', 'guest'] as const).map((group) => [`https://${topic}.example.test/`, group, `${FRI}T14:45Z`, 'block', 'level'] as const),
+      [`https://${topic}.example.test/`, 'staff', `${TUE}T12:30Z`, 'warn', 'level'] as const,
+    ]),
   ] as const)('%s for %s at %s: %s (%s)', (url, group, at, action, kind) => {
     const d = check(url, { group }, at);
     expect([d.action, d.rule.kind]).toEqual([action, kind]);
@@ -84,6 +95,11 @@ describe('the shipped policy walks the seeds\' matrix', () => {
     }
     // A page next to an IWF-listed page is not widened to the site.
     expect(check('https://abuse.example.test/other', { group }, `${TUE}T10:00Z`).rule.kind).not.toBe('illegal');
+  });
+
+  it('lets no group but staff reach an inappropriate or safeguarding category by omission', () => {
+    expect(allowedByOmission(shipped, guardedCategories())).toEqual([]);
+    expect(check('https://suicide.example.test/', { group: 'ks2' }, `${TUE}T10:00Z`).unblockBy).toBe('senior-leader');
   });
 
   it('says who may unblock a block', () => {

@@ -24,7 +24,9 @@ describe('proxy configuration', () => {
     expect(p.connectPorts).toEqual(new Set([443]));
     expect(p.defaultAuth).toBe('off');
     expect(p.xForwardedFor).toBe(false);
-    expect(p.limits).toEqual({ headerTimeoutMs: 30_000, idleTimeoutMs: 60_000, tunnelIdleTimeoutMs: 600_000, maxHeaderBytes: 16_384, connectionsPerClient: 256, upstreamTimeoutMs: 30_000 });
+    expect(p.limits).toEqual({ headerTimeoutMs: 30_000, idleTimeoutMs: 60_000, tunnelIdleTimeoutMs: 600_000, maxHeaderBytes: 16_384, connectionsPerClient: 256, upstreamTimeoutMs: 30_000,
+      bodyIdleMs: 30_000, bodyMinBytesPerSecond: 64, upstreamPerClient: 16,
+    });
     expect(p.pageHost).toBe('schoolgate.invalid');
     expect(p.resolve.size).toBe(0);
     expect(p.blockIpTunnels).toEqual(new Set(['ks2']));

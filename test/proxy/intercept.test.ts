@@ -14,17 +14,15 @@ import tls from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertService } from '../../src/alerts/service.js';
+import type { AlertService } from '../../src/alerts/service.js';
 import type { SchoolgateConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/log.js';
 import type { Proxy } from '../../src/proxy/server.js';
 import { initCa, type SchoolCa } from '../../src/tls/ca.js';
 import { CertificateCache } from '../../src/tls/cert-cache.js';
-import { openDatabase } from '../../src/store/db.js';
-import { TrafficLog } from '../../src/store/traffic-log.js';
+import type { TrafficLog } from '../../src/store/traffic-log.js';
 import { makeCa, makeServerCert } from '../helpers/list-server.js';
 import { tempDir } from '../helpers/lists.js';
-import { closeAll, startProxy } from '../helpers/proxy.js';
+import { closeAll, startProxy, startRecordingProxy, type RecordingProxy } from '../helpers/proxy.js';
 import { lastTrafficRows } from '../helpers/traffic-rows.js';
 import { eventually } from '../helpers/raw-http.js';
 import { issuerOf, requestOver, tlsThroughProxy } from '../helpers/tls-client.js';
@@ -45,6 +43,7 @@ let proxy: Proxy;
 let proxyPort = 0;
 let alerts: AlertService;
 let traffic: TrafficLog;
+let recording: RecordingProxy;
 let yaml = '';
 let config: SchoolgateConfig;
 const rootFile = join(tmp.dir, 'school-root.pem');
@@ -108,19 +107,12 @@ lists:
       category: school-blocked
       role: block
 `;
-  const first = await startProxy(tmp.dir, yaml);
-  config = first.config;
-  await closeAll(first.proxy);
-  alerts = await AlertService.start({ dataDir: join(tmp.dir, 'data'), config: () => config, log: createLogger({ level: 'silent' }) });
-  openDatabase(join(tmp.dir, 'data')).close();
-  traffic = await TrafficLog.open({ dataDir: join(tmp.dir, 'data'), timeZone: 'Europe/London', config: config.log, retention: config.retention, log: createLogger({ level: 'silent' }) });
-  ({ proxy, port: proxyPort } = await startProxy(tmp.dir, yaml, undefined, { alerts, traffic, tls: { context: (h) => certs.context(h), caCertPem: ca.certPem } }));
+  ({ proxy, port: proxyPort, config, alerts, traffic } = recording = await startRecordingProxy(tmp.dir, yaml, { tls: { context: (h) => certs.context(h), caCertPem: ca.certPem } }));
 });
 
 afterAll(async () => {
-  await closeAll(proxy, origin, badOrigin);
-  await alerts?.close();
-  await traffic?.close();
+  await closeAll(origin, badOrigin);
+  await recording?.close();
   tmp.cleanup();
 });
 

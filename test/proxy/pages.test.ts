@@ -132,6 +132,19 @@ describe('the block page', () => {
     expect(concern?.href.searchParams.get('ref')).toBe(ref);
   });
 
+  it('links to the staff app on this machine when school.staffAppUrl is not set', async () => {
+    const bare = await startProxy(tmp.dir, `admin:\n  port: 8181\nproxy:\n  networks:\n    - { cidr: 127.0.0.0/8, group: ks2 }\n`);
+    try {
+      const a = await proxied(bare.port, 'http://gambling.selftest.invalid/odds', { localAddress: '127.0.0.9' });
+      expect(a.status).toBe(403);
+      const unblock = [...a.body.matchAll(/<a href="([^"]+)">([^<]+)<\/a>/g)].find((m) => m[2]!.includes('Request an unblock'));
+      // The address the device reached the proxy on, and the staff app's port.
+      expect(new URL(unescape(unblock![1]!)).origin).toBe('http://127.0.0.1:8181');
+    } finally {
+      await closeAll(bare.proxy);
+    }
+  });
+
   it('offers no unblock and no site details for illegal content', async () => {
     const a = await viaProxy('http://iwf.selftest.invalid/');
     expect(a.status).toBe(403);

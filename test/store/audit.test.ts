@@ -162,33 +162,55 @@ describe('AuditLog', () => {
 });
 
 describe('AuditLog across processes', () => {
+  // Both processes really contend for the write lock, whatever the machine's load: they start
+  // appending together when told to (not at a time on the clock, which a slow start-up misses),
+  // and every few rows each waits until the other has caught up, so neither can run its whole
+  // share alone while the other is still starting or descheduled. Between those meeting points
+  // they append as fast as they can, and the chain must still come out whole.
   it('keeps one unbroken chain when two processes append at the same time', async () => {
     const dir = freshDir();
     openDatabase(dir).close();
     const rowsEach = 150;
-    const startAt = Date.now() + 1500; // both past their start-up by then
+    const meetEvery = 5;
     const script = [
       `import { AuditLog } from ${JSON.stringify(join(ROOT, 'src/store/audit.ts'))};`,
       `import { openDatabase } from ${JSON.stringify(join(ROOT, 'src/store/db.ts'))};`,
-      'const [dir, actor, rows, startAt] = process.argv.slice(1);',
+      'const [dir, actor, other, rows, meetEvery] = process.argv.slice(1);',
       'const db = openDatabase(dir);',
       'const log = new AuditLog(db);',
+      'const theirs = db.prepare("SELECT count(*) FROM audit WHERE actor = ?").pluck();',
       'const pause = new Int32Array(new SharedArrayBuffer(4));',
-      'while (Date.now() < Number(startAt)) Atomics.wait(pause, 0, 0, 1);',
+      'process.stdout.write("ready\\n");',
+      'await new Promise((go) => process.stdin.once("data", go));',
       'for (let i = 0; i < Number(rows); i++) {',
       '  log.append({ actor, action: "user.added", subject: `${actor}-${i}`, detail: { i } });',
-      '  Atomics.wait(pause, 0, 0, 1);',
+      '  if ((i + 1) % Number(meetEvery) === 0) while (theirs.get(other) < i + 1) Atomics.wait(pause, 0, 0, 1);',
       '}',
       'db.close();',
+      'process.stdin.destroy();',
     ].join('\n');
-    const run = (actor: string): Promise<{ code: number | null; stderr: string }> => new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir, actor, String(rowsEach), String(startAt)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const start = (actor: string, other: string) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir, actor, other, String(rowsEach), String(meetEvery)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
-    const results = await Promise.all([run('cli'), run('proxy')]);
+      const ready = new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child.on('close', (code) => reject(new Error(`${actor} exited (${code}) before it was ready: ${stderr}`)));
+      });
+      const done = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      return { go: () => child.stdin.write('go\n'), ready, done };
+    };
+    // One after the other, so their start-ups are as far apart as they can be.
+    const cli = start('cli', 'proxy');
+    await cli.ready;
+    const proxy = start('proxy', 'cli');
+    await proxy.ready;
+    cli.go();
+    proxy.go();
+    const results = await Promise.all([cli.done, proxy.done]);
     expect(results).toEqual([{ code: 0, stderr: '' }, { code: 0, stderr: '' }]);
 
     const db = openDatabase(dir);

@@ -1,0 +1,25 @@
+// One device's share of a site's upstream connections. The relay pools a fixed number of
+// connections per origin; without a share, one device that holds its requests open (slow bodies,
+// endless downloads) can take them all and stall that site for the whole school.
+
+export class DeviceShare {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly limit: () => number) {}
+
+  /** Takes one of `device`'s places at `origin`; false when it already holds its share. */
+  take(device: string, origin: string): boolean {
+    const key = `${device} ${origin}`;
+    const n = this.open.get(key) ?? 0;
+    if (n >= this.limit()) return false;
+    this.open.set(key, n + 1);
+    return true;
+  }
+
+  release(device: string, origin: string): void {
+    const key = `${device} ${origin}`;
+    const n = (this.open.get(key) ?? 1) - 1;
+    if (n <= 0) this.open.delete(key);
+    else this.open.set(key, n);
+  }
+}
