@@ -7,7 +7,7 @@
 // for the jobs of every row it handed over and still undelivered, and adds back the missing ones
 // at once: whenever its connection comes (back), whenever Redis's run id changes (a restart) or a
 // mark the relay keeps in Redis is gone (a flush), and every `verifyMs` in any case.
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, RedisConnection, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
 import { deliverOutbox, type DeliveryDeps } from './deliver.js';
@@ -33,6 +33,8 @@ interface DeliverJob {
   readonly outboxId: number;
 }
 
+/** The longest between BullMQ's checks for jobs whose worker died (see startWorker). */
+const STALLED_CHECK_MS = 5_000;
 /** Relayed rows whose jobs are looked for in one round trip. */
 const CHECK_BATCH = 500;
 /** After deliveries under way were cut short, how long BullMQ may take to record that in Redis. */
@@ -41,6 +43,19 @@ const CUT_WAIT_MS = 1_000;
 const MARK = 'schoolgate-relay-mark';
 
 const jobIdOf = (outboxId: number): string => `outbox-${outboxId}`;
+
+/**
+ * BullMQ 5 (seen with 5.81) closes a RedisConnection by removing all its listeners, yet a
+ * connection still being set up when Redis is away later reports its failed set-up as an 'error'
+ * event. With no listener left, Node throws it and the process dies with exit code 1 instead of
+ * stopping cleanly (test/cli/stop.test.ts, "Redis stopped before the signal"). An error from a
+ * connection already closed has nobody to tell and nothing to change, so it is dropped.
+ */
+const emitConnectionEvent = RedisConnection.prototype.emit;
+RedisConnection.prototype.emit = function emit(this: RedisConnection, event: string | symbol, ...args: unknown[]): boolean {
+  if (event === 'error' && this.listenerCount('error') === 0 && (this as unknown as { status?: string }).status === 'closed') return false;
+  return emitConnectionEvent.call(this, event, ...args);
+};
 
 /** A delivery cut short at shutdown while Redis was away: not the channel's fault, so not counted. */
 class CutShort extends Error {
@@ -240,8 +255,11 @@ export class BullMqQueue implements AlertQueue {
   private startWorker(): void {
     const connection = new OwnedRedis(this.opts.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2_000) });
     connection.on('error', () => {});
+    // The stalled-job check runs at least every 5 s: BullMQ arms its next check without looking
+    // whether the worker closed meanwhile, and that timer keeps the process alive until it fires.
+    // Five seconds keeps a stop inside its 10 s.
     const worker = new Worker<DeliverJob>(this.opts.queueName, (job: Job<DeliverJob>, token?: string) => this.deliver(job, connection, token), {
-      connection, prefix: this.opts.prefix, concurrency: 4, lockDuration: this.opts.lockMs, stalledInterval: Math.max(1_000, this.opts.lockMs / 2),
+      connection, prefix: this.opts.prefix, concurrency: 4, lockDuration: this.opts.lockMs, stalledInterval: Math.min(STALLED_CHECK_MS, Math.max(1_000, this.opts.lockMs / 2)),
     });
     worker.on('error', () => {});
     worker.on('failed', (job, err) => {
