@@ -223,5 +223,7 @@ function listenAddresses(check: Checker, root: Record<string, unknown>): string[
     else if (out.includes(address)) check.fail(path, `"${address}" is listed twice`);
     else out.push(address);
   }
+  // :: already takes every IPv4 address too: listing it with another would fail to listen.
+  if (out.length > 1 && out.includes(ANY_ADDRESS)) check.fail(['proxy', key], '"::" is every address already (IPv6 and IPv4)', 'list "::" alone, or only this machine\'s own addresses');
   return out.length > 0 ? out : [ANY_ADDRESS];
 }

@@ -35,7 +35,7 @@ export async function checkPorts(wanted: readonly Wanted[], log: Logger): Promis
         log.warn({ what: w.what }, 'this machine has no IPv6: listening on IPv4 only');
         const v4 = await tryListen('0.0.0.0', w.port);
         if (v4) throw listenError(w, '0.0.0.0', v4);
-        addresses.push('0.0.0.0');
+        if (!addresses.includes('0.0.0.0')) addresses.push('0.0.0.0');
         continue;
       }
       if (err) throw listenError(w, address, err);

@@ -20,7 +20,7 @@ import type { Decision } from '../policy/types.js';
 import { blockPage, caInstallPage, concernForm, messagePage, warnPage, type Page } from './pages.js';
 import { WarnMemory } from './warn-memory.js';
 import { guardBody } from './body-guard.js';
-import { DeviceShare } from './device-share.js';
+import { DeviceShare, deviceKey } from './device-share.js';
 import { completeRow, decidedOutcome, decidedRow, refusedByProxy, type Decided, type Outcome, type TrafficSink } from './traffic-record.js';
 import type { NewConcern } from '../store/concerns.js';
 import type { AlertSink } from '../alerts/service.js';
@@ -135,6 +135,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   server.once('close', () => inner.close());
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     adopt(socket);
+    if (answering(socket)) return void socket.destroy();
     if (req.httpVersionMajor !== 1) return endRaw(socket, 505, {});
     void identify(req).then((who) => {
       if (who.kind === 'known') return handleConnect(req, socket, head, who);
@@ -150,6 +151,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   };
   const onUpgrade = (req: IncomingMessage, socket: net.Socket, head: Buffer): void => {
     adopt(socket);
+    if (answering(socket)) return void socket.destroy();
     // The answer is written as any response is, on the taken-over socket, which then closes
     // unless the upgrade is joined upstream.
     const res = new http.ServerResponse(req);
@@ -179,7 +181,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   // One address may not hold every connection the proxy can serve.
   const perClient = new Map<string, number>();
   server.on('connection', (socket: net.Socket) => {
-    const address = socket.remoteAddress ?? '';
+    const address = deviceKey(socket.remoteAddress ?? '');
     const open = (perClient.get(address) ?? 0) + 1;
     if (open > limits.connectionsPerClient) {
       deps.log.warn({ address, limit: limits.connectionsPerClient }, 'connection refused: too many from one address');
@@ -199,7 +201,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const network = proxy.networks.lookup(address) ?? { group: proxy.defaultGroup, auth: proxy.defaultAuth };
     const header = req.headers['proxy-authorization'];
     if (network.auth === 'off' || !deps.auth || (network.auth === 'optional' && header === undefined)) return { kind: 'known', group: network.group };
-    const out = await deps.auth.check(address, header);
+    // Sign-in limits count per device (an IPv6 device's whole /64), as the other limits do.
+    const out = await deps.auth.check(deviceKey(address), header);
     if (out.kind === 'ok') return { kind: 'known', group: out.user.group, user: out.user.username };
     if (out.kind === 'locked') {
       deps.log.warn({ address }, 'proxy sign-in refused: too many failures from this address');
@@ -286,7 +289,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const destination: Destination = { scheme, host: url.host, port, path, headers };
     if (upgrade) {
-      if (fwd.upgrade === null) return plain(res, 400, 'Schoolgate does not relay this upgrade.\n');
+      // WebSocket only: other protocols (TLS/1.0, h2c) would carry traffic the filter cannot read.
+      if (fwd.upgrade === null || fwd.upgrade.trim().toLowerCase() !== 'websocket') return plain(res, 400, 'Schoolgate relays WebSocket upgrades only.\n');
       // Whatever follows an upgrade request's head is held until the server agrees to switch:
       // a body would be read by a server that does not as the next request.
       if (hasBody) return plain(res, 400, 'Schoolgate does not relay an upgrade request with a body.\n');
@@ -300,7 +304,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const { config } = deps.source;
     const proxy = config.proxy;
     const origin = `${to.scheme}://${to.host}:${to.port}`;
-    const device = req.socket.remoteAddress ?? '';
+    const device = deviceKey(req.socket.remoteAddress ?? '');
     if (!shares.take(device, origin)) {
       outcome.set(refusedByProxy('too many requests to this site from one device'));
       deps.log.warn({ address: device, origin, limit: proxy.limits.upstreamPerClient }, 'request refused: this device already holds its share of the site\'s connections');
@@ -317,7 +321,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // destroying the body, which would otherwise stall writing into a closed response.
     const cancel = new EventEmitter();
     let upstreamBody: Readable | null = null;
-    res.once('close', () => {
+    whenOver(res, req.socket, () => {
       release();
       if (upstreamBody === null) cancel.emit('abort');
       else if (!upstreamBody.readableEnded) upstreamBody.destroy();
@@ -339,15 +343,18 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     } catch (err) {
       release();
       const e = err as NodeJS.ErrnoException;
+      if (slow !== null || res.headersSent || res.destroyed) return;
       if (e.code === 'ESCHOOLGATEPRIVATE') {
         outcome.set(refusedByProxy('private or local address'));
         return plain(res, 403, `${e.message}.\n`);
       }
-      if (slow !== null || res.headersSent || res.destroyed) return;
       const failure = upstreamFailure(e);
       return sendPage(req, res, failure.status, failure.title, failure.text(to.host));
     }
     if (res.destroyed || slow !== null) return void upstream.body.destroy();
+    // An answer before the whole upload arrived: the rest of the body will not be read, so the
+    // connection cannot carry another request.
+    if (hasBody && !req.complete) res.shouldKeepAlive = false;
     res.writeHead(upstream.statusCode, forwardResponseHeaders(rawHeaderList(upstream.headers), '1.1', proxy.via));
     // .pipe() rather than stream.pipeline(): pipeline builds an AbortController and a
     // DOMException per response, 7 % of the proxy's CPU in bench/proxy.ts.
@@ -376,10 +383,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       ? https.request({ ...common, ...upstreamTls(dialHost, config.tls) })
       : http.request(common);
     const socket = client.socket;
-    // Taken-over sockets are half-open, so the client's FIN counts as leaving.
+    // Nothing reads the taken-over socket before the join, so only its close is seen.
     const leave = (): void => void up.destroy();
     socket.once('close', leave);
-    socket.once('end', leave);
     up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
     up.on('error', (err: NodeJS.ErrnoException) => {
       if (res.headersSent || socket.destroyed) return void socket.destroy();
@@ -391,7 +397,6 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       sendPage(req, res, failure.status, failure.title, failure.text(to.host));
     });
     up.on('upgrade', (answer: IncomingMessage, upstream: net.Socket, upstreamHead: Buffer) => {
-      socket.off('end', leave);
       if (socket.destroyed) return void upstream.destroy();
       res.statusCode = 101;
       const lines = forwardResponseHeaders(answer.rawHeaders, '1.1', proxy.via);
@@ -457,7 +462,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const read = socket[COUNTED]?.read ?? 0;
     const written = socket[COUNTED]?.written ?? 0;
     const fixed = row();
-    res.once('close', () => {
+    whenOver(res, socket, () => {
       const counted = { read: socket.bytesRead, written: socket.bytesWritten };
       socket[COUNTED] = counted;
       sink.record(completeRow(fixed, outcome, res.statusCode, counted.read - read, counted.written - written, now() - started), trafficId ?? undefined);
@@ -719,10 +724,13 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // does not resolve, a private address or a server that refuses is answered with its status
     // (and logged as refused) rather than with 200 and a reset.
     const upstream = dialTunnel(dialHost, port, proxy);
-    const leave = (): void => void upstream.destroy();
-    // Until joined, a client that leaves (or half-closes) ends the upstream connection too.
+    // A client that leaves while the proxy dials: no answer was given (logged as nginx's 499).
+    // Nothing reads the taken-over socket yet, so only its close is seen.
+    const leave = (): void => {
+      if (upstream.connecting) status = CLIENT_LEFT;
+      upstream.destroy();
+    };
     client.once('close', leave);
-    client.once('end', leave);
     const unreachable = (err: NodeJS.ErrnoException): void => {
       const failure = tunnelFailure(err);
       status = failure.status;
@@ -733,7 +741,6 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     upstream.once('error', unreachable);
     upstream.once('connect', () => {
       upstream.off('error', unreachable);
-      client.off('end', leave);
       if (client.destroyed) return void upstream.destroy();
       afterHello(upstream);
     });
@@ -983,8 +990,17 @@ function tunnelFailure(e: NodeJS.ErrnoException): { status: number; reason: stri
 function staffAppBeside(req: IncomingMessage, admin: AdminConfig): string | null {
   const local = req.socket.localAddress;
   if (!local || admin.port === 0) return null;
-  const v4 = local.startsWith('::ffff:') && net.isIPv4(local.slice(7)) ? local.slice(7) : local;
+  const bare = local.replace(/%.*$/, ''); // a link-local zone (%eth0) has no place in a URL
+  const v4 = bare.startsWith('::ffff:') && net.isIPv4(bare.slice(7)) ? bare.slice(7) : bare;
   return `${admin.https ? 'https' : 'http'}://${net.isIPv6(v4) ? `[${v4}]` : v4}:${admin.port}`;
+}
+
+/**
+ * True while an earlier request on the socket is still being answered: an upgrade or CONNECT
+ * pipelined behind it cannot take the socket over (browsers never do this; Node would throw).
+ */
+function answering(socket: net.Socket): boolean {
+  return (socket as net.Socket & { _httpMessage?: ServerResponse | null })._httpMessage != null;
 }
 
 /** A request that asked to switch protocols: the client's socket, and what it sent after the request's head. */
@@ -1004,6 +1020,26 @@ interface Destination {
 
 /** Changes what a request's traffic-log row will say happened. */
 interface OutcomeTracker { set(o: Outcome): void }
+
+/** The status logged for a client that left before it was answered (nginx's convention). */
+const CLIENT_LEFT = 499;
+
+/**
+ * Runs `fn` once when the response is over: when it closes, or when its connection does first.
+ * Node never closes a pipelined request's response that was still queued when the client left,
+ * and what waits on it (a device's share of a site, the traffic-log row) must not wait forever.
+ */
+function whenOver(res: ServerResponse, socket: net.Socket, fn: () => void): void {
+  let done = false;
+  const over = (): void => {
+    if (done) return;
+    done = true;
+    socket.off('close', over);
+    fn();
+  };
+  res.once('close', over);
+  socket.once('close', over);
+}
 
 /** What the proxy itself answers to (OPTIONS *, and OPTIONS with Max-Forwards: 0). */
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT';

@@ -19,6 +19,7 @@ export function interceptionFor(ca: SchoolCa, opts: { validityDays: number; log?
 
 interface InterceptionLog extends CacheLog {
   info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
@@ -47,6 +48,7 @@ export class LiveInterception {
       return;
     }
     if (ca === null && this.running === null) return;
+    if (ca === null) this.log.warn({ dataDir: this.dataDir }, 'the school CA is gone from the data folder: HTTPS inspection is off until it is restored');
     if (ca !== null && this.running !== null && new X509Certificate(ca.certPem).fingerprint256 === this.running.fingerprint) return;
     this.use(ca);
   }

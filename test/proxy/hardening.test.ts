@@ -13,7 +13,7 @@ import type { Proxy } from '../../src/proxy/server.js';
 import type { TrafficLog } from '../../src/store/traffic-log.js';
 import { tempDir } from '../helpers/lists.js';
 import { closeAll, listen, startProxy, startRecordingProxy, viaProxy, type RecordingProxy } from '../helpers/proxy.js';
-import { connectRaw, readHead, readUntilClose, unusedPort } from '../helpers/raw-http.js';
+import { connectRaw, eventually, readHead, readUntilClose, unusedPort } from '../helpers/raw-http.js';
 import { lastTrafficRows, type TrafficRow } from '../helpers/traffic-rows.js';
 
 const tmp = tempDir();
@@ -180,6 +180,39 @@ describe('upgrades', () => {
     socket.write('bye');
     await closed;
     expect(await loggedRow((r) => r.path === '/socket')).toMatchObject({ host: 'ws.example.test', status: 101 });
+  });
+});
+
+describe('pipelined requests', () => {
+  it('an upgrade pipelined behind another request closes that connection and leaves the proxy running', async () => {
+    const host = `site.example.test:${originPort}`;
+    const reply = await oneWrite(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET http://${host}/chat HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`);
+    expect(reply.closed).toBe(true);
+    expect((await oneWrite('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).text).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('a client that leaves with answers still queued gives back its share of the site', async () => {
+    const site = `share-left.example.test:${originPort}`;
+    const socket = await connectRaw(proxyPort);
+    // One held request, then two more behind it on the same connection: the share (2) is full.
+    socket.write([`GET http://${site}/hold HTTP/1.1\r\nHost: ${site}\r\n\r\n`, `GET http://${site}/quick HTTP/1.1\r\nHost: ${site}\r\n\r\n`, `GET http://${site}/quick HTTP/1.1\r\nHost: ${site}\r\n\r\n`].join(''));
+    await until(() => held.length >= 1);
+    socket.destroy();
+    for (const res of held.splice(0)) res.end('released');
+    // Node never closes the queued answers' responses; the connection's close must free them.
+    expect(await eventually(async () => (await viaProxy(proxyPort, `http://${site}/quick`)).status === 200, 30_000)).toBe(true);
+    expect((await viaProxy(proxyPort, `http://${site}/quick`)).status).toBe(200);
+  });
+});
+
+describe('upgrade protocols', () => {
+  it('relays WebSocket only: another protocol is refused before any server is asked', async () => {
+    const host = `ws.example.test:${wsPort}`;
+    const before = seen.length;
+    const reply = await oneWrite(`GET http://${host}/socket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: TLS/1.0\r\n\r\n`);
+    expect(reply.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply.text).toContain('WebSocket upgrades only');
+    expect(seen.length).toBe(before);
   });
 });
 

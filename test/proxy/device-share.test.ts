@@ -1,0 +1,35 @@
+// Which device a connection belongs to, for the limits counted per device.
+import { describe, expect, it } from 'vitest';
+import { DeviceShare, deviceKey } from '../../src/proxy/device-share.js';
+
+describe('deviceKey', () => {
+  it.each([
+    ['10.1.2.3', '10.1.2.3'],
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    // Another privacy address of the same device: the same key.
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:db8:1:3::1', '2001:db8:1:3::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+  ])('%s → %s', (address, key) => {
+    expect(deviceKey(address)).toBe(key);
+  });
+});
+
+describe('DeviceShare', () => {
+  it('gives a device its share of each site, and takes it back', () => {
+    let limit = 2;
+    const shares = new DeviceShare(() => limit);
+    expect(shares.take('a', 'http://x')).toBe(true);
+    expect(shares.take('a', 'http://x')).toBe(true);
+    expect(shares.take('a', 'http://x')).toBe(false);
+    expect(shares.take('b', 'http://x')).toBe(true);
+    expect(shares.take('a', 'http://y')).toBe(true);
+    shares.release('a', 'http://x');
+    expect(shares.take('a', 'http://x')).toBe(true);
+    // A reload that raises the share takes effect at once.
+    limit = 3;
+    expect(shares.take('a', 'http://x')).toBe(true);
+  });
+});
