@@ -303,6 +303,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   async function relayHttp(req: IncomingMessage, res: ServerResponse, to: Destination, hasBody: boolean, outcome: OutcomeTracker): Promise<void> {
     const { config } = deps.source;
     const proxy = config.proxy;
+    // The client left while it was being decided: nothing to send it, nothing to ask upstream.
+    if (res.destroyed || req.socket.destroyed) return;
     const origin = `${to.scheme}://${to.host}:${to.port}`;
     const device = deviceKey(req.socket.remoteAddress ?? '');
     if (!shares.take(device, origin)) {
@@ -373,6 +375,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   function relayUpgrade(req: IncomingMessage, res: ServerResponse, client: Upgrade, to: Destination, outcome: OutcomeTracker): void {
     const { config } = deps.source;
     const proxy = config.proxy;
+    if (client.socket.destroyed) return;
     const dialHost = to.host.replace(/^\[|\]$/g, '');
     const common = {
       host: dialHost, port: to.port, method: req.method ?? 'GET', path: to.path, headers: to.headers, agent: false as const, setHost: false,
@@ -383,8 +386,18 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       ? https.request({ ...common, ...upstreamTls(dialHost, config.tls) })
       : http.request(common);
     const socket = client.socket;
-    // Nothing reads the taken-over socket before the join, so only its close is seen.
+    // Until the server answers, what the client sends is read and held (so that its leaving is
+    // seen: a half-closed socket that nobody reads never closes), up to a bound.
+    const held: Buffer[] = client.head.length > 0 ? [client.head] : [];
+    let heldBytes = client.head.length;
     const leave = (): void => void up.destroy();
+    const hold = (chunk: Buffer): void => {
+      heldBytes += chunk.length;
+      if (heldBytes > MAX_HELD_BYTES) return void socket.destroy();
+      held.push(chunk);
+    };
+    socket.on('data', hold);
+    socket.once('end', leave);
     socket.once('close', leave);
     up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
     up.on('error', (err: NodeJS.ErrnoException) => {
@@ -397,6 +410,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       sendPage(req, res, failure.status, failure.title, failure.text(to.host));
     });
     up.on('upgrade', (answer: IncomingMessage, upstream: net.Socket, upstreamHead: Buffer) => {
+      socket.off('data', hold);
+      socket.off('end', leave);
       if (socket.destroyed) return void upstream.destroy();
       res.statusCode = 101;
       const lines = forwardResponseHeaders(answer.rawHeaders, '1.1', proxy.via);
@@ -404,7 +419,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       for (let i = 0; i < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
       socket.write(`${text}\r\n`);
       if (upstreamHead.length > 0) socket.write(upstreamHead);
-      if (client.head.length > 0) upstream.write(client.head);
+      for (const chunk of held) upstream.write(chunk);
       upstream.setTimeout(proxy.limits.tunnelIdleTimeoutMs, () => upstream.destroy());
       upstream.on('error', () => upstream.destroy());
       upstream.once('close', () => socket.destroy());
@@ -1021,6 +1036,9 @@ interface Destination {
 /** Changes what a request's traffic-log row will say happened. */
 interface OutcomeTracker { set(o: Outcome): void }
 
+/** What a client may send after an upgrade request before the server has answered it. */
+const MAX_HELD_BYTES = 64 * 1024;
+
 /** The status logged for a client that left before it was answered (nginx's convention). */
 const CLIENT_LEFT = 499;
 
@@ -1037,6 +1055,8 @@ function whenOver(res: ServerResponse, socket: net.Socket, fn: () => void): void
     socket.off('close', over);
     fn();
   };
+  // Over already (the client left while the request was being decided): at once.
+  if (res.destroyed || socket.destroyed) return over();
   res.once('close', over);
   socket.once('close', over);
 }
