@@ -7,6 +7,7 @@ import type { SignInLimiter } from '../identity/failures.js';
 import { SESSION_COOKIE, cookie, done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';
 import { AdminError } from './errors.js';
 import { html } from './html.js';
+import { deviceKey } from '../identity/networks.js';
 
 const LOGIN_BODY = {
   type: 'object',
@@ -30,7 +31,8 @@ export function registerAuthRoutes({ app, signedIn }: AdminApp, deps: AdminDeps,
   });
 
   app.post<{ Body: { username: string; password: string; next?: string; _login?: string } }>('/login', { schema: { body: LOGIN_BODY } }, async (req, reply) => {
-    const address = req.socket.remoteAddress ?? '';
+    // Counted per device, as the proxy counts it (an IPv6 device by its /64).
+    const address = deviceKey(req.socket.remoteAddress ?? '');
     // A form must come from our own sign-in page (its token matches its cookie), so another site
     // cannot sign a browser in to an account of its choosing.
     if (needsFormToken(req) && (!req.body._login || req.body._login !== cookie(req.headers.cookie, LOGIN_COOKIE))) {

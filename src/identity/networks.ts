@@ -577,3 +577,18 @@ export class NetworkMap<T> {
     return -1;
   }
 }
+
+/**
+ * The key a device's limits are counted under: its IPv4 address (also when a dual-stack socket
+ * reports it as ::ffff:a.b.c.d), or its IPv6 /64. A device may use any address in its /64
+ * (privacy addresses change daily, and more can be made at will), so counting whole IPv6
+ * addresses would let one device multiply every per-device limit.
+ */
+export function deviceKey(address: string): string {
+  const bare = address.replace(/%.*$/, '').toLowerCase();
+  if (!bare.includes(':')) return bare;
+  const g = ipv6At(bare, 0, bare.length);
+  if (g === undefined) return address;
+  if (isMapped(g)) return formatV4(((g[6]! << 16) | g[7]!) >>> 0);
+  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+}

@@ -30,7 +30,7 @@ export function embeddedIpv4(address: string): string | null {
 }
 
 /** Eight 16-bit groups of an IPv6 address (with :: and a dotted IPv4 tail), or null. */
-export function expandV6(a: string): number[] | null {
+function expandV6(a: string): number[] | null {
   const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
   const text = tail ? a.slice(0, tail.index) + (((+tail[1]! << 8) | +tail[2]!).toString(16)) + ':' + (((+tail[3]! << 8) | +tail[4]!).toString(16)) : a;
   const [head, rest] = text.split('::') as [string, string | undefined];

@@ -1,7 +1,3 @@
-import { isIP } from 'node:net';
-import { clientAddress } from './forward-headers.js';
-import { expandV6 } from './destinations.js';
-
 // One device's share of a site's upstream connections. The relay pools a fixed number of
 // connections per origin; without a share, one device that holds its requests open (slow bodies,
 // endless downloads) can take them all and stall that site for the whole school.
@@ -28,14 +24,3 @@ export class DeviceShare {
   }
 }
 
-/**
- * The key a device's limits are counted under: its IPv4 address, or its IPv6 /64. A device may
- * use any address in its /64 (privacy addresses change daily, and more can be made at will), so
- * counting whole IPv6 addresses would let one device multiply every per-device limit.
- */
-export function deviceKey(address: string): string {
-  const a = clientAddress(address);
-  if (isIP(a) !== 6) return a;
-  const g = expandV6(a.replace(/%.*$/, '').toLowerCase());
-  return g === null ? a : `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
-}

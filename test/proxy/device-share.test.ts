@@ -1,6 +1,7 @@
 // Which device a connection belongs to, for the limits counted per device.
 import { describe, expect, it } from 'vitest';
-import { DeviceShare, deviceKey } from '../../src/proxy/device-share.js';
+import { deviceKey } from '../../src/identity/networks.js';
+import { DeviceShare } from '../../src/proxy/device-share.js';
 
 describe('deviceKey', () => {
   it.each([
