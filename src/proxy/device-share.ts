@@ -7,20 +7,18 @@ export class DeviceShare {
 
   constructor(private readonly limit: () => number) {}
 
-  /** Takes one of `device`'s places at `origin`; false when it already holds its share. */
-  take(device: string, origin: string): boolean {
+  /** Takes one of `device`'s places at `origin`: the place to release, or null when it already holds its share. */
+  take(device: string, origin: string): string | null {
     const key = `${device} ${origin}`;
     const n = this.open.get(key) ?? 0;
-    if (n >= this.limit()) return false;
+    if (n >= this.limit()) return null;
     this.open.set(key, n + 1);
-    return true;
+    return key;
   }
 
-  release(device: string, origin: string): void {
-    const key = `${device} ${origin}`;
-    const n = (this.open.get(key) ?? 1) - 1;
-    if (n <= 0) this.open.delete(key);
-    else this.open.set(key, n);
+  release(place: string): void {
+    const n = (this.open.get(place) ?? 1) - 1;
+    if (n <= 0) this.open.delete(place);
+    else this.open.set(place, n);
   }
 }
-

@@ -182,7 +182,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   // One address may not hold every connection the proxy can serve.
   const perClient = new Map<string, number>();
   server.on('connection', (socket: net.Socket) => {
-    const address = deviceKey(socket.remoteAddress ?? '');
+    const address = deviceOf(socket);
     const open = (perClient.get(address) ?? 0) + 1;
     if (open > limits.connectionsPerClient) {
       deps.log.warn({ address, limit: limits.connectionsPerClient }, 'connection refused: too many from one address');
@@ -203,7 +203,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const header = req.headers['proxy-authorization'];
     if (network.auth === 'off' || !deps.auth || (network.auth === 'optional' && header === undefined)) return { kind: 'known', group: network.group };
     // Sign-in limits count per device (an IPv6 device's whole /64), as the other limits do.
-    const out = await deps.auth.check(deviceKey(address), header);
+    const out = await deps.auth.check(deviceOf(req.socket), header);
     if (out.kind === 'ok') return { kind: 'known', group: out.user.group, user: out.user.username };
     if (out.kind === 'locked') {
       deps.log.warn({ address }, 'proxy sign-in refused: too many failures from this address');
@@ -307,8 +307,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // The client left while it was being decided: nothing to send it, nothing to ask upstream.
     if (res.destroyed || req.socket.destroyed) return;
     const origin = `${to.scheme}://${to.host}:${to.port}`;
-    const device = deviceKey(req.socket.remoteAddress ?? '');
-    if (!shares.take(device, origin)) {
+    const device = deviceOf(req.socket);
+    const share = shares.take(device, origin);
+    if (share === null) {
       outcome.set(refusedByProxy('too many requests to this site from one device'));
       deps.log.warn({ address: device, origin, limit: proxy.limits.upstreamPerClient }, 'request refused: this device already holds its share of the site\'s connections');
       res.writeHead(429, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5', 'cache-control': 'no-store' });
@@ -316,7 +317,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     }
     let released = false;
     const release = (): void => {
-      if (!released) shares.release(device, origin);
+      if (!released) shares.release(share);
       released = true;
     };
     // A client that leaves ends the upstream request too: while waiting for the answer through
@@ -345,14 +346,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       });
     } catch (err) {
       release();
-      const e = err as NodeJS.ErrnoException;
       if (slow !== null || res.headersSent || res.destroyed) return;
-      if (e.code === 'ESCHOOLGATEPRIVATE') {
-        outcome.set(refusedByProxy('private or local address'));
-        return plain(res, 403, `${e.message}.\n`);
-      }
-      const failure = upstreamFailure(e);
-      return sendPage(req, res, failure.status, failure.title, failure.text(to.host));
+      return answerFailure(req, res, err as NodeJS.ErrnoException, to.host, outcome);
     }
     if (res.destroyed || slow !== null) return void upstream.body.destroy();
     // An answer before the whole upload arrived: the rest of the body will not be read, so the
@@ -403,12 +398,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
     up.on('error', (err: NodeJS.ErrnoException) => {
       if (res.headersSent || socket.destroyed) return void socket.destroy();
-      if (err.code === 'ESCHOOLGATEPRIVATE') {
-        outcome.set(refusedByProxy('private or local address'));
-        return plain(res, 403, `${err.message}.\n`);
-      }
-      const failure = upstreamFailure(err);
-      sendPage(req, res, failure.status, failure.title, failure.text(to.host));
+      answerFailure(req, res, err, to.host, outcome);
     });
     up.on('upgrade', (answer: IncomingMessage, upstream: net.Socket, upstreamHead: Buffer) => {
       socket.off('data', hold);
@@ -437,6 +427,19 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       answer.pipe(res);
     });
     up.end();
+  }
+
+  /**
+   * The answer when a request could not go upstream: refused by the proxy's destination guard
+   * (logged as refused, in plain text), or the site failed (a page saying how).
+   */
+  function answerFailure(req: IncomingMessage, res: ServerResponse, err: NodeJS.ErrnoException, host: string, outcome: OutcomeTracker): void {
+    const failure = upstreamFailure(err);
+    if (failure.status === 403) {
+      outcome.set(refusedByProxy(failure.reason));
+      return plain(res, 403, `${failure.text(host)}\n`);
+    }
+    sendPage(req, res, failure.status, failure.title, failure.text(host));
   }
 
   /** Requests in asterisk form (`OPTIONS *`) are for the proxy itself (RFC 9112 3.2.4). */
@@ -748,7 +751,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     };
     client.once('close', leave);
     const unreachable = (err: NodeJS.ErrnoException): void => {
-      const failure = tunnelFailure(err);
+      const failure = upstreamFailure(err);
       status = failure.status;
       outcome = refusedByProxy(failure.reason);
       deps.log.info({ group, host, code: err.code, status }, 'tunnel refused: the destination cannot be reached');
@@ -924,8 +927,10 @@ function requestTarget(req: IncomingMessage, tunnel: InnerTunnel | undefined, pa
 }
 
 interface UpstreamFailure {
-  readonly status: 502 | 504;
+  readonly status: 403 | 502 | 504;
   readonly title: string;
+  /** Short, for the traffic log and a refused tunnel's X-Schoolgate-Reason. */
+  readonly reason: string;
   text(host: string): string;
 }
 
@@ -936,12 +941,14 @@ const BAD_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|
 /** What the person is told when the site itself fails: not a block, so not the block page. */
 function upstreamFailure(e: NodeJS.ErrnoException): UpstreamFailure {
   const code = e.code ?? '';
-  if (TIMED_OUT.has(code)) return { status: 504, title: 'The site did not answer', text: (h) => `${h} did not answer in time. Try again later.` };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { status: 502, title: 'No such site', text: (h) => `${h} could not be found (${code}). Check the address.` };
+  // Refused by the proxy's own destination guard (destinations.ts), not by the site.
+  if (code === 'ESCHOOLGATEPRIVATE') return { status: 403, title: 'Not reachable through Schoolgate', reason: 'private or local address', text: () => `${e.message}.` };
+  if (TIMED_OUT.has(code)) return { status: 504, title: 'The site did not answer', reason: 'the site did not answer in time', text: (h) => `${h} did not answer in time. Try again later.` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { status: 502, title: 'No such site', reason: `no such site (${code})`, text: (h) => `${h} could not be found (${code}). Check the address.` };
   // Never hidden and never clicked through: a pupil cannot judge whether someone is pretending to be the site.
-  if (BAD_CERTIFICATE.test(code)) return { status: 502, title: 'This site\'s certificate is not valid', text: (h) => `${h} presented a security certificate that could not be trusted (${code}). Schoolgate has not opened the site, because someone may be pretending to be it. If you think this is wrong, tell the IT technician.` };
-  if (code === 'ECONNREFUSED') return { status: 502, title: 'The site refused the connection', text: (h) => `${h} refused the connection. Try again later.` };
-  return { status: 502, title: 'The site could not be reached', text: (h) => `Schoolgate could not reach ${h} (${code || e.message}).` };
+  if (BAD_CERTIFICATE.test(code)) return { status: 502, title: 'This site\'s certificate is not valid', reason: `certificate not valid (${code})`, text: (h) => `${h} presented a security certificate that could not be trusted (${code}). Schoolgate has not opened the site, because someone may be pretending to be it. If you think this is wrong, tell the IT technician.` };
+  if (code === 'ECONNREFUSED') return { status: 502, title: 'The site refused the connection', reason: 'the site refused the connection', text: (h) => `${h} refused the connection. Try again later.` };
+  return { status: 502, title: 'The site could not be reached', reason: `the site could not be reached (${code || e.message})`, text: (h) => `Schoolgate could not reach ${h} (${code || e.message}).` };
 }
 
 function authorityOf(host: string, port: number): string {
@@ -989,16 +996,6 @@ function joinTunnel(client: net.Socket, upstream: net.Socket, buffered: Buffer, 
   else upstream.once('connect', join);
 }
 
-/** The status and logged reason for a tunnel whose destination could not be connected. */
-function tunnelFailure(e: NodeJS.ErrnoException): { status: number; reason: string } {
-  const code = e.code ?? '';
-  if (code === 'ESCHOOLGATEPRIVATE') return { status: 403, reason: 'private or local address' };
-  if (TIMED_OUT.has(code)) return { status: 504, reason: 'the site did not answer in time' };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { status: 502, reason: `no such site (${code})` };
-  if (code === 'ECONNREFUSED') return { status: 502, reason: 'the site refused the connection' };
-  return { status: 502, reason: `the site could not be reached (${code || e.message})` };
-}
-
 /**
  * Where the staff app is when school.staffAppUrl does not say: on this machine, at the address
  * the device reached the proxy on (so it is one the device can reach), on the admin port.
@@ -1017,6 +1014,17 @@ function staffAppBeside(req: IncomingMessage, admin: AdminConfig): string | null
  */
 function answering(socket: net.Socket): boolean {
   return (socket as net.Socket & { _httpMessage?: ServerResponse | null })._httpMessage != null;
+}
+
+const DEVICE = Symbol('schoolgate.device');
+
+/**
+ * The device a connection belongs to (identity/networks deviceKey), worked out once per
+ * connection: a dual-stack socket reports every IPv4 client in IPv6 form, which takes parsing.
+ */
+function deviceOf(socket: net.Socket): string {
+  const s = socket as net.Socket & { [DEVICE]?: string };
+  return (s[DEVICE] ??= deviceKey(socket.remoteAddress ?? ''));
 }
 
 /** A request that asked to switch protocols: the client's socket, and what it sent after the request's head. */
