@@ -15,6 +15,7 @@ import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 import { DATABASE_FILE, openDatabase, type Database } from '../store/db.js';
 import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 import { parseBound } from './export.js';
+import { nobodyToTell } from '../alerts/recipients.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -167,7 +168,7 @@ class Runner {
     if (alerts.length === 0) return this.io.out('no alerts'), 0;
     this.io.out(formatTable([
       ['id', 'last seen', 'state', 'severity', 'concern', 'who', 'group', 'count', 'DSL told'],
-      ...alerts.map((a) => [a.id, this.time(a.lastSeen), a.state, a.severity, a.category, a.user ?? `device ${a.client}`, a.group, String(a.count), TOLD[a.delivery]]),
+      ...alerts.map((a) => [a.id, this.time(a.lastSeen), a.state, a.severity, a.category, a.user ?? `device ${a.client}`, a.group, String(a.count), a.delivery === 'none' && this.nobody() !== null ? TOLD.untold : TOLD[a.delivery]]),
     ]));
     if (alerts.length === limit) this.io.err(`the newest ${limit} shown: --limit N for more`);
     return 0;
@@ -228,8 +229,17 @@ class Runner {
   }
 
   private notifications(d: AlertDetail): string[] {
-    if (d.outbox.length === 0) return ['Notifications: none sent at once (this alert waits for the digest)'];
+    if (d.outbox.length === 0) {
+      const nobody = this.nobody();
+      // A digest nobody receives tells nobody: say so rather than promise it.
+      return [nobody === null ? 'Notifications: none sent at once (this alert waits for the digest)' : `Notifications: none sent at once, and the digest it waits for reaches nobody: ${nobody}`];
+    }
     return ['Notifications:', ...d.outbox.map((o) => `  ${o.severity ?? o.kind} notification ${o.id}, ${this.time(o.createdAt)}: ${this.delivery(o)}`)];
+  }
+
+  /** Why nobody would be told (no DSL, no channel), or null when someone would. */
+  private nobody(): string | null {
+    return nobodyToTell(this.cfg.safeguarding.recipients, this.cfg.safeguarding.email !== null);
   }
 
   /** What became of one notification, in words that never claim a delivery nobody received. */

@@ -66,6 +66,27 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
+describe('an alert for the digest, while nobody can be told', () => {
+  it('is not promised to a digest that reaches nobody, in `alerts list` or `alerts show`', async () => {
+    const digestData = join(tmp.dir, 'digest-data');
+    const db = openAlertsDatabase(digestData);
+    let id = 0;
+    try {
+      // Caution: not sent at once, it waits for the digest.
+      id = raiseAt(new AlertStore(db), nobody.safeguarding, '2026-11-19T09:00:00Z', { user: 'amy', client: '10.1.2.5' }, searchAlert('bullying', 'caution', 'everyone hates me at school', 'everyone hates me'));
+    } finally {
+      db.close();
+    }
+    const list = await schoolgate(['alerts', 'list', '--config', nobodyFile, '--data', digestData]);
+    expect(list.stdout.trimEnd().split('\n')[1]!.split(/ {2,}/).at(-1)).toBe('NOBODY TO TELL');
+    const shown = await schoolgate(['alerts', 'show', String(id), '--config', nobodyFile, '--data', digestData]);
+    expect(shown.stdout).toContain('Notifications: none sent at once, and the digest it waits for reaches nobody: the safeguarding file names no DSL or deputy to e-mail and no webhook');
+    // With a DSL set up, the same alert does wait for a digest someone reads.
+    const told = await schoolgate(['alerts', 'list', '--config', toldFile, '--data', digestData]);
+    expect(told.stdout.trimEnd().split('\n')[1]!.split(/ {2,}/).at(-1)).toBe('in the digest');
+  });
+});
+
 describe('an alert nobody can be told about', () => {
   let config: SchoolgateConfig;
   let service: AlertService;
