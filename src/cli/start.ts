@@ -84,7 +84,8 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   const actor = processActor();
   const recordPolicy = (cfg: SchoolgateConfig): void => {
     const version = recordPolicyVersion(db, { file: cfg.file, text: cfg.text, actor });
-    if (version.changed) log.info({ sha256: version.sha256, previous: version.previous }, 'configuration changed: version recorded in the audit log');
+    // The first configuration a school runs with is its first version, not a change.
+    if (version.changed) log.info({ sha256: version.sha256, previous: version.previous }, version.previous === null ? 'configuration: first version recorded in the audit log' : 'configuration changed: version recorded in the audit log');
   };
   recordPolicy(service.config);
   service.onReload(recordPolicy);
