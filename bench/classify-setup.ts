@@ -5,7 +5,7 @@ import { buildMatcherData } from '../src/classify/build.js';
 import { Classifier } from '../src/classify/classifier.js';
 import type { ListSpec } from '../src/classify/lists.js';
 import { Matcher } from '../src/classify/matcher.js';
-import { PhraseMatcher } from '../src/classify/phrases.js';
+import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { SearchTermExtractor } from '../src/classify/search-terms.js';
 import type { SchoolgateConfig } from '../src/config/load.js';
 import { scanSquidGuard } from '../src/lists/squidguard.js';
@@ -28,6 +28,6 @@ export function iwfList(kind: 'iwf' | 'sha256', file: string): ListSpec {
 
 export function makeClassifier(config: SchoolgateConfig, lists: readonly ListSpec[], cacheSize = 0): Classifier {
   const search = new SearchTermExtractor(config.searchEngines);
-  const phrases = new PhraseMatcher(config.phrases.entries, { default: config.phrases.threshold, byCategory: config.phrases.thresholds });
+  const phrases = buildPhraseMatcher(config.phrases);
   return new Classifier({ matcher: new Matcher(buildMatcherData([...lists])), search, phrases, cacheSize });
 }

@@ -8,16 +8,17 @@
 //   npm run eval:safeguarding -- --split dev        tune on dev only; heldout is for checking
 //   npm run eval:safeguarding -- --json             one JSON object
 //   options: --split dev|heldout|all (all), --config FILE (config/default.yaml), --data DIR (data),
-//            --group GROUP (ks2: whose exclusions apply), --engine-url URL (https://www.google.com/search?q=)
+//            --group GROUP (ks2: whose exclusions apply), --engine-url URL (https://www.google.com/search?q=),
+//            --phrases FILE,DIR,… (only these phrase files, in place of the configuration's)
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detect } from '../src/alerts/detect.js';
 import { ExclusionSet } from '../src/alerts/exclusions.js';
 import { SAFEGUARDING_CATEGORIES, type Severity } from '../src/alerts/taxonomy.js';
-import { foldText } from '../src/classify/normalise-text.js';
-import { PhraseMatcher } from '../src/classify/phrases.js';
+import { pageText } from '../src/classify/page-text.js';
 import { loadConfig } from '../src/config/load.js';
+import { loadLexicon } from '../src/classify/phrase-file.js';
 import { loadLists } from '../src/lists/load.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -36,6 +37,7 @@ const { values: opts } = parseArgs({
     data: { type: 'string', default: join(ROOT, 'data') },
     group: { type: 'string', default: 'ks2' },
     'engine-url': { type: 'string', default: 'https://www.google.com/search?q=' },
+    phrases: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -131,7 +133,9 @@ for (const r of searches) {
 // ---------------------------------------------------------------------------------------
 // Detection, as the proxy does it
 
-const config = loadConfig(resolve(opts.config));
+const loaded = loadConfig(resolve(opts.config));
+// --phrases a,b,c: only these phrase files and folders, in place of the configuration's (to see one's own lists alone).
+const config = opts.phrases === undefined ? loaded : { ...loaded, phrases: { ...loaded.phrases, ...loadLexicon(opts.phrases.split(',').map((p) => resolve(p))) } };
 const { classifier, report } = await loadLists(config, { dataDir: resolve(opts.data) });
 const exclusions = new ExclusionSet(config.safeguarding.exclusions);
 
@@ -176,32 +180,28 @@ const noTerm = results.filter((r) => r.searchTerm === null);
 if (noTerm.length > 0) fail(`no search term was read from ${noTerm[0]!.url}: is ${opts['engine-url']} a configured search engine?`);
 
 // ---------------------------------------------------------------------------------------
-// Pages: Schoolgate reads the address and the search term of a request, never the page it gets
-// back, so no page can raise anything today. The reference figure below runs the phrase lists
-// over each page's text to show what a content path would start from; it is not production.
+// Pages: each page's bytes go through pageText (charset, HTML to text) and the classifier's
+// classifyPage, then detect(), as `schoolgate classify URL --page FILE` does. The address is
+// a neutral one, so only the page's text can raise anything.
 
-function pageText(html: string): string {
-  return html
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
-}
-
-const phraseMatcher = new PhraseMatcher(config.phrases.entries, { default: config.phrases.threshold, byCategory: config.phrases.thresholds });
+const PAGE_URL = 'https://www.example.com/page';
 interface PageResult {
   readonly row: PageRow;
-  /** Production: nothing, because page text is not read. */
   readonly got: readonly Raised[];
   readonly outcome: Outcome;
-  /** Reference only: the concerns the phrase lists would flag in the page's text. */
-  readonly referenceConcerns: readonly string[];
+  /** Concerns raised that are neither the expected one (for benign pages: any). */
+  readonly wrong: readonly string[];
+  readonly evidence: readonly string[];
 }
 const pageResults: PageResult[] = pages.map((row) => {
-  const text = pageText(readFileSync(join(FIXTURES, 'pages', row.file), 'utf8'));
-  const flagged = phraseMatcher.match(foldText(text)).flagged;
-  const referenceConcerns = [...new Set(flagged.map((f) => config.safeguarding.byPhraseCategory.get(f.category)?.id).filter((id): id is NonNullable<typeof id> => id !== undefined))];
-  return { row, got: [], outcome: row.concern === 'none' ? 'ok' : 'miss', referenceConcerns };
+  const page = pageText(readFileSync(join(FIXTURES, 'pages', row.file)));
+  const c = classifier.classifyPage(PAGE_URL, `${page.title} ${page.text}`);
+  const got = detect(c, { action: 'allow' }, config.safeguarding, exclusions, opts.group).map((a) => ({ category: a.category as string, severity: a.severity }));
+  const right = got.find((g) => g.category === row.concern);
+  const wrong = got.filter((g) => g.category !== row.concern).map((g) => g.category);
+  const outcome: Outcome = row.concern === 'none' ? (got.length === 0 ? 'ok' : 'false-alert') : !right ? 'miss' : row.severity === 'danger' && right.severity !== 'danger' ? 'low-severity' : 'hit';
+  const evidence = c.phrases.filter((h) => h.source === 'page').map((h) => `${h.category} ${h.weight > 0 ? '+' : ''}${h.weight} "${h.phrase}" <- "${h.matched}"`);
+  return { row, got, outcome, wrong, evidence };
 });
 
 // ---------------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ interface Summary {
   readonly wrongConcern: Ratio;
   readonly concerns: readonly ConcernFigures[];
   readonly byLanguage: Readonly<Record<string, { positives: Ratio; benignFalseAlerts: Ratio }>>;
-  readonly pages: { positivesRaised: Ratio; negativesFalseAlerts: Ratio; referencePositives: Ratio; referenceNegatives: Ratio };
+  readonly pages: { positivesRaised: Ratio; negativesFalseAlerts: Ratio; positivesAtDanger: Ratio };
 }
 
 function summarise(rs: readonly Result[], ps: readonly PageResult[]): Summary {
@@ -273,10 +273,9 @@ function summarise(rs: readonly Result[], ps: readonly PageResult[]): Summary {
     concerns,
     byLanguage,
     pages: {
-      positivesRaised: ratio(posPages.filter((p) => p.outcome === 'hit').length, posPages.length),
+      positivesRaised: ratio(posPages.filter((p) => p.outcome === 'hit' || p.outcome === 'low-severity').length, posPages.length),
       negativesFalseAlerts: ratio(negPages.filter((p) => p.outcome === 'false-alert').length, negPages.length),
-      referencePositives: ratio(posPages.filter((p) => p.referenceConcerns.includes(p.row.concern)).length, posPages.length),
-      referenceNegatives: ratio(negPages.filter((p) => p.referenceConcerns.length > 0).length, negPages.length),
+      positivesAtDanger: ratio(posPages.filter((p) => p.row.severity === 'danger' && p.outcome === 'hit').length, posPages.filter((p) => p.row.severity === 'danger').length),
     },
   };
 }
@@ -302,7 +301,7 @@ if (opts.json) {
     })),
     pages: pageResults.map((p) => ({
       split: p.row.split, file: p.row.file, expected: { concern: p.row.concern, severity: p.row.severity }, got: p.got, outcome: p.outcome,
-      pageTextRead: false, referencePhraseConcerns: p.referenceConcerns,
+      wrongConcerns: p.wrong, evidence: p.evidence,
     })),
   }, null, 2));
 } else {
@@ -326,8 +325,8 @@ function textReport(): string {
     out.push(`  harmful (caution) searches raising the right concern:      ${show(s.harmful)}`);
     out.push(`  false alerts on benign searches:                           ${show(s.benignFalseAlerts)}`);
     out.push(`  positive searches that also raised a wrong concern:        ${show(s.wrongConcern)}`);
-    out.push(`  pages: page text is not read today, so every positive page is a miss: raised ${show(s.pages.positivesRaised)}; false alerts on benign pages ${show(s.pages.negativesFalseAlerts)}`);
-    out.push(`    (reference, not production: the phrase lists run over page text would flag the right concern on ${show(s.pages.referencePositives)} positive pages and some concern on ${show(s.pages.referenceNegatives)} benign pages)`);
+    out.push(`  harmful pages raising the right concern:                    ${show(s.pages.positivesRaised)}   (danger pages at danger: ${show(s.pages.positivesAtDanger)})`);
+    out.push(`  false alerts on benign pages:                              ${show(s.pages.negativesFalseAlerts)}`);
     out.push('');
     const rows: string[][] = [['concern', 'searches', 'danger', 'hits', 'recall', 'danger@danger', 'raised wrongly', 'precision']];
     for (const c of s.concerns) {
@@ -356,13 +355,16 @@ function textReport(): string {
     out.push(`== ${split}: misses, ${misses.length}${warn} ==`);
     out.push('  text\texpected\tgot');
     for (const r of misses) out.push(`  ${r.row.text}\t${expectedText(r.row)}\t${gotText(r.got)}${r.outcome === 'low-severity' ? '\t[right concern, below danger]' : ''}`);
-    const pageMisses = pageResults.filter((p) => p.row.split === split && p.outcome === 'miss');
-    for (const p of pageMisses) out.push(`  page ${p.row.file}\t${expectedText(p.row)}\t(nothing: page text is not read)`);
+    const pageMisses = pageResults.filter((p) => p.row.split === split && (p.outcome === 'miss' || p.outcome === 'low-severity'));
+    for (const p of pageMisses) out.push(`  page ${p.row.file}\t${expectedText(p.row)}\t${gotText(p.got)}\t${p.evidence.join('; ')}`);
     out.push('');
     const falseAlerts = rs.filter((r) => r.outcome === 'false-alert' || (r.row.concern !== 'none' && r.wrong.length > 0));
     out.push(`== ${split}: false alerts, ${falseAlerts.length} (benign searches raising anything; positive searches raising a concern they are not labelled with)${warn} ==`);
     out.push('  text\texpected\tgot');
     for (const r of falseAlerts) out.push(`  ${r.row.text}\t${expectedText(r.row)}\t${gotText(r.got)}${r.row.concern !== 'none' ? `\t[wrong: ${r.wrong.join(', ')}]` : ''}`);
+    for (const p of pageResults.filter((x) => x.row.split === split && (x.outcome === 'false-alert' || (x.row.concern !== 'none' && x.wrong.length > 0)))) {
+      out.push(`  page ${p.row.file}\t${expectedText(p.row)}\t${gotText(p.got)}\t${p.evidence.join('; ')}`);
+    }
     out.push('');
   }
   return out.join('\n');

@@ -129,6 +129,33 @@ export const ALERT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_alert ON outbox (alert_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'dsl phrases',
+    // The DSL's own phrases and weights (schoolgate phrases add|weight|remove), laid over the
+    // shipped phrase files by a running Schoolgate. A change never edits a row's phrase or
+    // weight: it ends the row in force (removed_at) and, unless it is a removal, adds a new one,
+    // so the table is the history and at most one row per category and phrase is in force.
+    sql: `
+      CREATE TABLE phrase_changes (
+        id              INTEGER PRIMARY KEY,
+        category        TEXT    NOT NULL,
+        phrase          TEXT    NOT NULL,            -- as the DSL wrote it
+        phrase_key      TEXT    NOT NULL,            -- phraseKey(): two spellings the engine reads alike share it
+        weight          REAL    NOT NULL,
+        language        TEXT    NOT NULL,
+        within          INTEGER,                     -- a combination's window in words; null: the engine's default
+        intent          INTEGER NOT NULL DEFAULT 0 CHECK (intent IN (0, 1)),
+        reason          TEXT    NOT NULL,
+        created_by      TEXT    NOT NULL,
+        created_at      INTEGER NOT NULL,            -- ms since 1970
+        removed_at      INTEGER,                     -- replaced or removed
+        removed_by      TEXT,
+        removed_reason  TEXT
+      );
+      CREATE UNIQUE INDEX phrase_changes_in_force ON phrase_changes (category, phrase_key) WHERE removed_at IS NULL;
+    `,
+  },
 ];
 
 export function openAlertsDatabase(dataDir: string): Database {

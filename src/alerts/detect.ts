@@ -6,10 +6,10 @@
 // and allowed, warned and blocked requests alike (the action is recorded). A request that hit
 // an illegal list never carries its address, search term or list entry into any alert.
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
-import { pathWords, urlText, type Classification } from '../classify/classifier.js';
+import { pathWords, urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
 import { foldText } from '../classify/normalise-text.js';
-import type { PhraseHit } from '../classify/phrases.js';
+import { scoreHits, severityOf } from '../classify/phrases.js';
 import type { Action, Decision } from '../policy/types.js';
 import { ExclusionSet } from './exclusions.js';
 import {
@@ -31,12 +31,15 @@ export interface ListTrigger {
 export interface PhraseTrigger {
   readonly kind: 'phrase';
   readonly severity: Severity;
-  /** Found in the search term, or in the words of the address. */
-  readonly source: 'search' | 'url';
+  /** Found in the search term, the words of the address, or the page's text. */
+  readonly source: PhraseSource;
   /** The phrase category ("suicide"). */
   readonly category: string;
+  /** The rule as written ("@suicide-method + @self"). */
   readonly phrase: string;
   readonly weight: number;
+  /** The words it matched, as read ("hang … myself"). */
+  readonly matched?: string;
   /** The search term as typed (source search) or the address (source url); absent when the request hit an illegal list. */
   readonly text?: string;
 }
@@ -108,9 +111,7 @@ class Detection {
     }
     for (const f of c.flagged) {
       const cat = cfg.byPhraseCategory.get(f.category);
-      if (!cat) continue;
-      // Negative weights are context ("essay"), not triggers.
-      for (const hit of c.phrases) if (hit.category === f.category && hit.weight > 0) this.addPhrase(cat, hit);
+      if (cat) this.addPhrases(cat, f);
     }
   }
 
@@ -144,21 +145,31 @@ class Detection {
     this.push(cat, t);
   }
 
-  private addPhrase(cat: SafeguardingCategory, hit: PhraseHit): void {
+  /**
+   * The triggers of one flagged category from one source. An exclusion removes the hits it
+   * covers and the rest are scored again, so excluding the word that made a search an alert
+   * drops it, while a search that still scores is raised at what it still scores. The
+   * severity is the engine's, capped by the category's setting for the source.
+   */
+  private addPhrases(cat: SafeguardingCategory, f: SourcedScore): void {
     if (this.excludedUrl()) return;
-    const written = hit.phrase.trim();
-    const prefix = written.endsWith('*');
-    const folded = foldText(prefix ? written.slice(0, -1) : written);
     const term = this.c.searchTerm;
-    const inTerm = term !== null && ` ${term.text} `.includes(` ${folded}${prefix ? '' : ' '}`);
-    const source = inTerm ? 'search' : 'url';
-    const where = inTerm ? term.text : (this.urlWords ??= foldText(pathWords(this.c.url.path)));
-    if (this.exclusions.size > 0 && this.exclusions.coversPhrase(folded, prefix, where, this.group)) return;
-    const text = this.illegalHit ? undefined : inTerm ? term.raw : urlText(this.c.url);
-    this.push(cat, {
-      kind: 'phrase', severity: cat.severity[source], source, category: hit.category, phrase: hit.phrase, weight: hit.weight,
-      ...(text !== undefined ? { text } : {}),
-    });
+    const where = f.source === 'search' && term !== null ? term.text : f.source === 'url' ? (this.urlWords ??= foldText(pathWords(this.c.url.path))) : '';
+    const all = this.c.phrases.filter((h) => h.category === f.category && h.source === f.source);
+    const kept = this.exclusions.size === 0 ? all : all.filter((h) => !this.exclusions.coversPhrase(foldText(h.matched.replaceAll('…', ' ')), false, where || foldText(h.matched), this.group));
+    let severity: Severity | null = f.severity;
+    if (kept.length !== all.length) severity = severityOf(scoreHits(kept), f.caution, f.danger);
+    if (severity === null) return;
+    const capped = SEVERITY_RANK[severity] > SEVERITY_RANK[cat.severity[f.source]] ? cat.severity[f.source] : severity;
+    const text = this.illegalHit ? undefined : f.source === 'search' && term !== null ? term.raw : urlText(this.c.url);
+    // Negative weights are context, shown with the evidence but not triggers themselves.
+    for (const hit of kept) {
+      if (hit.weight <= 0) continue;
+      this.push(cat, {
+        kind: 'phrase', severity: capped, source: f.source, category: hit.category, phrase: hit.phrase, weight: hit.weight, matched: hit.matched,
+        ...(text !== undefined ? { text } : {}),
+      });
+    }
   }
 
   private excludedUrl(): boolean {

@@ -45,8 +45,8 @@ export function higherSeverity(a: Severity, b: Severity): Severity {
   return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
 }
 
-/** What raised a trigger: a list entry, a phrase in the search term, a phrase in the address. */
-export const TRIGGER_SOURCES = ['list', 'search', 'url'] as const;
+/** What raised a trigger: a list entry, or phrases in the search term, the address or the page's text. */
+export const TRIGGER_SOURCES = ['list', 'search', 'url', 'page'] as const;
 export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
 
 /** Each illegal list category and the safeguarding category its attempts always raise. */
@@ -161,7 +161,7 @@ export function minimalSafeguardingConfig(): SafeguardingConfig {
 function illegalDefault(id: SafeguardingCategoryId, list: string): SafeguardingCategory {
   return {
     id, label: LABELS[id], listCategories: [list], listNames: [], phraseCategories: [],
-    severity: { list: 'danger', search: 'danger', url: 'danger' }, immediate: new Set(['danger']), illegal: true,
+    severity: { list: 'danger', search: 'danger', url: 'danger', page: 'danger' }, immediate: new Set(['danger']), illegal: true,
   };
 }
 
@@ -234,11 +234,11 @@ function parseCategory(
 
 /** A severity for every trigger kind ("severity: danger"), or per kind ({list: advisory, search: danger}); `fallback` where unsaid. */
 function parseSeverity(check: Checker, at: KeyPath, v: unknown, fallback: Severity): Record<TriggerSource, Severity> {
-  const out: Record<TriggerSource, Severity> = { list: fallback, search: fallback, url: fallback };
+  const out: Record<TriggerSource, Severity> = { list: fallback, search: fallback, url: fallback, page: fallback };
   if (v === undefined) return out;
   if (typeof v === 'string') {
     const s = check.string(at, v, { oneOf: SEVERITIES }) as Severity | undefined;
-    return s === undefined ? out : { list: s, search: s, url: s };
+    return s === undefined ? out : { list: s, search: s, url: s, page: s };
   }
   const map = check.object(at, v, TRIGGER_SOURCES) ?? {};
   for (const kind of TRIGGER_SOURCES) {
@@ -246,6 +246,8 @@ function parseSeverity(check: Checker, at: KeyPath, v: unknown, fallback: Severi
     const s = check.string([...at, kind], map[kind], { oneOf: SEVERITIES }) as Severity | undefined;
     if (s !== undefined) out[kind] = s;
   }
+  // A page says as much as a search does: unless told otherwise, it may go as high.
+  if (map.page === undefined) out.page = out.search;
   return out;
 }
 

@@ -4,8 +4,9 @@
 import { LRUCache } from 'lru-cache';
 import { categoriesOf, type Match, type Matcher } from './matcher.js';
 import { normaliseUrl, type NormalisedUrl } from './normalise-url.js';
-import { decodeQueryValue, foldText } from './normalise-text.js';
-import type { PhraseHit, PhraseMatcher, PhraseScore } from './phrases.js';
+import { decodeQueryValue } from './normalise-text.js';
+import type { PhraseHit, PhraseMatcher, PhraseResult, PhraseScore } from './phrases.js';
+import type { Repair } from './evasions.js';
 import type { SearchTerm, SearchTermExtractor } from './search-terms.js';
 
 export interface Classification {
@@ -15,10 +16,26 @@ export interface Classification {
   /** The categories of those entries, most specific first, each once. */
   readonly categories: readonly string[];
   readonly searchTerm: SearchTerm | null;
-  /** Safeguarding phrases found in the search term and the URL's slug. */
-  readonly phrases: readonly PhraseHit[];
-  /** Phrase categories whose weights reached the threshold: what the DSL is alerted to. */
-  readonly flagged: readonly PhraseScore[];
+  /** Safeguarding rules matched in the search term, the URL's words, and the page when one was read. */
+  readonly phrases: readonly SourcedHit[];
+  /** Phrase categories whose scores reached their threshold, per source: what the DSL is alerted to. */
+  readonly flagged: readonly SourcedScore[];
+  /** How evasions in the search term or the address were read ("k i l l" as "kill"). */
+  readonly repairs: readonly Repair[];
+}
+
+/** Where a phrase was found: the search term, the words of the address, or the page's text. */
+export type PhraseSource = 'search' | 'url' | 'page';
+
+export interface SourcedHit extends PhraseHit {
+  readonly source: PhraseSource;
+}
+
+export interface SourcedScore extends PhraseScore {
+  readonly source: PhraseSource;
+  /** The category's thresholds, so a caller that drops a hit (an exclusion) can score again. */
+  readonly caution: number;
+  readonly danger: number;
 }
 
 export interface ClassifierParts {
@@ -64,21 +81,46 @@ export class Classifier {
   classifyUrl(url: NormalisedUrl): Classification {
     const matches = this.matcher.match(url);
     const searchTerm = this.search.extract(url);
-    const words = pathWords(url.path);
-    // With a search term, one pass over both texts (the separator is outside the phrase
-    // alphabet, so no phrase spans it); without one, the path alone, walked without folding.
-    const found = searchTerm === null
-      ? this.phrases.matchWords(words)
-      : this.phrases.match(`${searchTerm.text} ${SEPARATOR} ${foldText(words)}`);
-    return {
-      url, matches, categories: matches.length === 0 ? NONE : categoriesOf(matches), searchTerm,
-      phrases: found.hits, flagged: found.flagged,
-    };
+    const inUrl = this.phrases.matchWords(pathWords(url.path));
+    const inSearch = searchTerm === null ? null : this.phrases.matchSearch(searchTerm.raw, searchTerm.text);
+    const base = { url, matches, categories: matches.length === 0 ? NONE : categoriesOf(matches), searchTerm };
+    if (inSearch === null || inSearch.hits.length === 0) {
+      if (inUrl.hits.length === 0) return { ...base, phrases: NONE_HITS, flagged: NONE_SCORES, repairs: NONE_REPAIRS };
+      return { ...base, ...this.sourced([['url', inUrl]]) };
+    }
+    return { ...base, ...this.sourced([['search', inSearch], ['url', inUrl]]) };
+  }
+
+  /**
+   * A URL with the text of the page it returned (HTML already turned into text): the
+   * classification of the address, and what the page's text raises, from the same engine.
+   */
+  classifyPage(input: string, pageText: string): Classification {
+    const c = this.classify(input);
+    const inPage = this.phrases.matchPage(pageText);
+    if (inPage.hits.length === 0) return c;
+    const page = this.sourced([['page', inPage]]);
+    return { ...c, phrases: [...c.phrases, ...page.phrases], flagged: [...c.flagged, ...page.flagged] };
+  }
+
+  private sourced(results: readonly (readonly [PhraseSource, PhraseResult])[]): Pick<Classification, 'phrases' | 'flagged' | 'repairs'> {
+    const phrases: SourcedHit[] = [];
+    const flagged: SourcedScore[] = [];
+    const repairs: Repair[] = [];
+    for (const [source, r] of results) {
+      for (const h of r.hits) phrases.push({ ...h, source });
+      for (const f of r.flagged) flagged.push({ ...f, source, ...this.phrases.thresholdsOf(f.category) });
+      repairs.push(...r.repairs);
+    }
+    return { phrases, flagged, repairs };
   }
 }
 
+const NONE_HITS: readonly SourcedHit[] = Object.freeze([]);
+const NONE_SCORES: readonly SourcedScore[] = Object.freeze([]);
+const NONE_REPAIRS: readonly Repair[] = Object.freeze([]);
+
 const NONE: readonly string[] = Object.freeze([]);
-const SEPARATOR = '\u0001';
 
 /** A URL path as text for the phrase lists: percent-escapes decoded ("/caf%C3%A9" -> "/café"). */
 export function pathWords(path: string): string {
@@ -100,7 +142,8 @@ export function classificationJson(c: Classification): Record<string, unknown> {
     matches: c.matches.map((m) => ({ category: m.category, list: m.list, role: m.role, kind: m.kind, entry: m.entry, line: m.line })),
     searchTerm: c.searchTerm?.text ?? null,
     search: c.searchTerm,
-    phrases: c.phrases.map((p) => ({ category: p.category, phrase: p.phrase, weight: p.weight })),
-    flagged: c.flagged,
+    phrases: c.phrases.map((p) => ({ category: p.category, phrase: p.phrase, weight: p.weight, matched: p.matched, source: p.source, intent: p.intent, file: p.file, line: p.line })),
+    flagged: c.flagged.map((f) => ({ category: f.category, score: f.score, severity: f.severity, source: f.source })),
+    ...(c.repairs.length > 0 ? { repairs: c.repairs } : {}),
   };
 }

@@ -1,5 +1,7 @@
 // schoolgate classify URL: what the classifier says about one URL, and why.
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { pageText, type PageText } from '../classify/page-text.js';
 import { previewAlerts } from '../alerts/detect.js';
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
@@ -10,12 +12,12 @@ import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, type CommandSpec, 
 const spec = {
   name: 'classify',
   summary: 'show the categories, matched list entries, search term and safeguarding phrases of a URL',
-  usage: 'classify URL [--json] [--lists DIR] [--config FILE] [--data DIR]',
-  details: 'URL may be absolute (https://example.com/page) or a bare host (example.com).\nWith --lists DIR, classify against a squidGuard-layout folder instead of the configured lists\n(to try out a list before deploying it); its lists map through the category map, or keep their own names.',
-  options: { ...COMMON_OPTIONS, json: { type: 'boolean' }, lists: { type: 'string' } },
-  help: { ...COMMON_HELP, json: 'print one JSON object', lists: 'a squidGuard folder to classify against instead of the configured lists' },
+  usage: 'classify URL [--page FILE] [--json] [--lists DIR] [--config FILE] [--data DIR]',
+  details: 'URL may be absolute (https://example.com/page) or a bare host (example.com).\nWith --page FILE, FILE is the body of the page the URL returned (HTML or text; its charset from a\nBOM, <meta charset> or http-equiv, else UTF-8 or windows-1252): its text is read by the same\ndetection engine as searches and addresses, and what it would raise is shown with the evidence.\nWith --lists DIR, classify against a squidGuard-layout folder instead of the configured lists\n(to try out a list before deploying it); its lists map through the category map, or keep their own names.',
+  options: { ...COMMON_OPTIONS, json: { type: 'boolean' }, lists: { type: 'string' }, page: { type: 'string' } },
+  help: { ...COMMON_HELP, json: 'print one JSON object', lists: 'a squidGuard folder to classify against instead of the configured lists', page: 'the body of the page (HTML or text) to read as well' },
   positionals: { min: 1, max: 1 },
-} as const satisfies CommandSpec<typeof COMMON_OPTIONS & { json: { type: 'boolean' }; lists: { type: 'string' } }>;
+} as const satisfies CommandSpec<typeof COMMON_OPTIONS & { json: { type: 'boolean' }; lists: { type: 'string' }; page: { type: 'string' } }>;
 
 export async function classifyCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
@@ -24,24 +26,51 @@ export async function classifyCommand(argv: string[], io: Io): Promise<number> {
   const cfg = loadConfig(config);
   const { classifier, report } = await loadLists(cfg, { dataDir: data, ...(values.lists ? { listsDir: resolve(values.lists) } : {}) });
   for (const e of report.errors) io.err(`warning: ${e}`);
-  const result = classifier.classify(positionals[0]!);
-  io.out(values.json ? JSON.stringify({ ...classificationJson(result), alerts: previewAlerts(result, cfg.safeguarding) }) : describe(result, cfg.safeguarding));
+  let page: PageText | undefined;
+  if (values.page !== undefined) {
+    let body: Buffer;
+    try {
+      body = readFileSync(resolve(values.page));
+    } catch (err) {
+      io.err(`cannot read the page ${values.page}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      return 1;
+    }
+    page = pageText(body);
+  }
+  const result = page === undefined ? classifier.classify(positionals[0]!) : classifier.classifyPage(positionals[0]!, `${page.title} ${page.text}`);
+  if (values.json) {
+    const content = page === undefined ? {} : { page: { file: values.page, title: page.title, charset: page.charset }, content: { concerns: pageConcerns(result, cfg.safeguarding) } };
+    io.out(JSON.stringify({ ...classificationJson(result), ...content, alerts: previewAlerts(result, cfg.safeguarding) }));
+  } else io.out(describe(result, cfg.safeguarding, page));
   return 0;
 }
 
-function describe(c: Classification, safeguarding: SafeguardingConfig): string {
+/** What the page's text raises, per safeguarding concern, with the rules that matched. */
+export function pageConcerns(c: Classification, safeguarding: SafeguardingConfig): { category: string; score: number; severity: string; evidence: { rule: string; weight: number; matched: string; intent: boolean; file: string; line: number }[] }[] {
+  return c.flagged.filter((f) => f.source === 'page').flatMap((f) => {
+    const concern = safeguarding.byPhraseCategory.get(f.category);
+    if (!concern) return [];
+    const evidence = c.phrases.filter((h) => h.source === 'page' && h.category === f.category)
+      .map((h) => ({ rule: h.phrase, weight: h.weight, matched: h.matched, intent: h.intent, file: relative(process.cwd(), h.file), line: h.line }));
+    return [{ category: concern.id, score: f.score, severity: f.severity, evidence }];
+  });
+}
+
+function describe(c: Classification, safeguarding: SafeguardingConfig, page: PageText | undefined): string {
   const j = classificationJson(c);
   const lines = [`URL         ${j.url as string}`, `categories  ${c.categories.length ? c.categories.join(', ') : '(none)'}`];
+  if (page) lines.push(`page        "${page.title}" (${page.charset}, ${page.text.length} characters of text)`);
   if (c.matches.length) {
     lines.push('matches     (most specific first)');
     for (const m of c.matches) lines.push(`  ${m.category.padEnd(18)} ${m.role.padEnd(8)} ${m.kind.padEnd(6)} ${m.entry}  (${m.list}, line ${m.line})`);
   }
   if (c.searchTerm) lines.push(`search      "${c.searchTerm.text}" on ${c.searchTerm.engine}${c.searchTerm.partial ? ' (partial: typed so far)' : ''}`);
+  for (const r of c.repairs) lines.push(`read        "${r.from}" as "${r.to}" (${r.kind})`);
   if (c.phrases.length) {
-    lines.push('phrases');
-    for (const p of c.phrases) lines.push(`  ${p.category.padEnd(18)} "${p.phrase}" ${p.weight > 0 ? '+' : ''}${p.weight}`);
+    lines.push('phrases     (rule, weight, where, the words it matched)');
+    for (const p of c.phrases) lines.push(`  ${p.category.padEnd(10)} ${p.source.padEnd(6)} ${p.weight > 0 ? '+' : ''}${p.weight}${p.intent ? ' intent' : ''}  "${p.phrase}"  <- "${p.matched}"  (${relative(process.cwd(), p.file)}:${p.line})`);
   }
-  if (c.flagged.length) lines.push(`flagged     ${c.flagged.map((f) => `${f.category} (score ${f.score})`).join(', ')}`);
+  if (c.flagged.length) lines.push(`flagged     ${c.flagged.map((f) => `${f.category} in ${f.source} (score ${f.score}: ${f.severity})`).join(', ')}`);
   const alerts = previewAlerts(c, safeguarding);
   if (alerts.length) lines.push(`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`);
   return lines.join('\n');

@@ -10,6 +10,7 @@ import { classifyCommand } from './classify.js';
 import { digestCommand } from './digest.js';
 import { explainCommand } from './explain.js';
 import { exportCommand } from './export.js';
+import { phrasesCommand } from './phrases.js';
 import { policyCommand } from './policy.js';
 import { processIo, UsageError, type Io } from './command.js';
 import { ListenError } from '../proxy/listen.js';
@@ -27,6 +28,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[],
   audit: { summary: 'verify the audit chain (audit verify), or list its newest rows (audit list)', run: auditCommand },
   export: { summary: 'one person\'s or device\'s traffic over a time range, as CSV or JSON', run: exportCommand },
   alerts: { summary: 'list, open, acknowledge, escalate or close safeguarding alerts; record incidents', run: alertsCommand },
+  phrases: { summary: 'list the safeguarding phrases; add, re-weight or remove the DSL\'s own (audited, live within a second)', run: phrasesCommand },
   digest: { summary: 'when the safeguarding digests go, or send one now (digest --send-now)', run: digestCommand },
   ca: { summary: 'the school\'s root CA for HTTPS inspection: init, export, rotate, show', run: caCommand },
 };

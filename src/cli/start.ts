@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListService } from '../lists/service.js';
+import { LivePhrases } from '../lists/live-phrases.js';
 import { startUpdateSchedule } from '../lists/scheduled-updates.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../log.js';
@@ -100,6 +101,10 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   // Notifications being sent when stopping may finish until the cut; the rest wait in the outbox for the next start.
   parts.add({ name: 'alerts', finish: (cutAt) => alerts.close({ graceMs: Math.max(0, cutAt - Date.now()) }) });
   watchRecipients(alerts, service, log); // warns at every start and reload while nobody would be told
+  // The DSL's phrases (schoolgate phrases add|weight|remove) are swapped in within a second.
+  const phrases = new LivePhrases(service, alerts.db, log);
+  phrases.start();
+  parts.add({ name: 'DSL phrases', begin: () => phrases.stop() });
   // The daily and weekly digests, at the safeguarding file's times (a run missed while stopped goes now).
   const digests = new DigestScheduler(alerts, { config: () => service.config, log });
   digests.start();

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { loadSafeguardingFile, type SafeguardingConfig } from '../alerts/taxonomy.js';
 import { CATEGORY_ID, CategoryRegistry, ILLEGAL_CATEGORIES, type CategoryInfo } from '../classify/categories.js';
 import type { ListRole } from '../classify/lists.js';
-import { loadPhraseFile, type PhraseEntry } from '../classify/phrases.js';
+import { loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from '../classify/phrase-file.js';
+import { DEFAULT_DANGER_THRESHOLD } from '../classify/phrases.js';
 import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-terms.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicySnapshot } from '../policy/types.js';
@@ -39,8 +40,14 @@ export interface SchoolgateConfig {
   readonly searchEngines: readonly SearchEngineConfig[];
   readonly phrases: {
     readonly entries: readonly PhraseEntry[];
+    /** Word classes (@self) and emoji stand-ins, from every phrase file. */
+    readonly classes: readonly WordClassEntry[];
+    readonly emoji: readonly EmojiEntry[];
+    /** Score that raises a category (caution), per category where set. */
     readonly threshold: number;
     readonly thresholds: Readonly<Record<string, number>>;
+    /** Score that makes it danger. */
+    readonly danger: number;
   };
   readonly classifier: { readonly cacheSize: number };
   /** The compiled filtering policy (groups, levels, schedules, users); unblocks are added at run time. */
@@ -105,6 +112,8 @@ export function loadConfig(file: string): SchoolgateConfig {
 
   const searchEngines: SearchEngineConfig[] = [];
   const phraseEntries: PhraseEntry[] = [];
+  const phraseClasses: WordClassEntry[] = [];
+  const phraseEmoji: EmojiEntry[] = [];
   const collect = <T>(fn: () => T[], into: T[]): void => {
     try {
       into.push(...fn());
@@ -119,8 +128,9 @@ export function loadConfig(file: string): SchoolgateConfig {
     if (f !== undefined) collect(() => loadSearchEngines(resolve(dir, f)), searchEngines);
   }
 
-  const phrases = root.phrases === undefined ? {} : check.object(['phrases'], root.phrases, ['threshold', 'thresholds', 'files']) ?? {};
+  const phrases = root.phrases === undefined ? {} : check.object(['phrases'], root.phrases, ['threshold', 'thresholds', 'danger', 'files']) ?? {};
   const threshold = phrases.threshold === undefined ? 10 : check.number(['phrases', 'threshold'], phrases.threshold, { min: 1, max: 1000 }) ?? 10;
+  const danger = phrases.danger === undefined ? Math.max(DEFAULT_DANGER_THRESHOLD, 2 * threshold) : check.number(['phrases', 'danger'], phrases.danger, { min: threshold, max: 1000 }) ?? 2 * threshold;
   const thresholds: Record<string, number> = {};
   if (phrases.thresholds !== undefined) {
     const t = check.object(['phrases', 'thresholds'], phrases.thresholds) ?? {};
@@ -134,9 +144,21 @@ export function loadConfig(file: string): SchoolgateConfig {
     const files = check.array(['phrases', 'files'], phrases.files) ?? [];
     files.forEach((f, i) => {
       const name = check.string(['phrases', 'files', i], f);
-      if (name !== undefined) collect(() => loadPhraseFile(resolve(dir, name)), phraseEntries);
+      if (name === undefined) return;
+      for (const file of phraseFilesAt(resolve(dir, name))) {
+        try {
+          const one = loadPhraseFile(file);
+          phraseEntries.push(...one.entries);
+          phraseClasses.push(...one.classes);
+          phraseEmoji.push(...one.emoji);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          problems.push(...err.problems);
+        }
+      }
     });
   }
+  problems.push(...undefinedClasses(phraseEntries, phraseClasses));
   for (const e of phraseEntries) {
     if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
   }
@@ -162,7 +184,7 @@ export function loadConfig(file: string): SchoolgateConfig {
   const all = [...check.problems, ...problems];
   const redis = parseRedis(check, root.redis);
   if (all.length > 0 || safeguarding === undefined) throw new ConfigError(all);
-  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, threshold, thresholds }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
+  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {

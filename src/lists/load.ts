@@ -1,13 +1,15 @@
 // Turns the configuration into a Classifier: resolve every source to its lists, build the
 // matcher (in a worker thread when called from a running proxy), and compile the search-term
-// and phrase parts. Problems with one source are reported and the rest still load.
+// and phrase parts (the phrase files, and the DSL's own phrases in the data folder's alerts.db).
+// Problems with one source are reported and the rest still load.
 import { statSync } from 'node:fs';
+import { readDslPhrases, phraseMatcherWith } from '../alerts/dsl-phrases.js';
 import { buildMatcherData, type MatcherData } from '../classify/build.js';
 import { buildInWorker } from '../classify/build-worker.js';
-import { Classifier } from '../classify/classifier.js';
+import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
-import { PhraseMatcher } from '../classify/phrases.js';
+import type { PhraseMatcher } from '../classify/phrases.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
@@ -20,10 +22,18 @@ export interface LoadReport {
   readonly notDownloaded: readonly string[];
   readonly stats: readonly ListStats[];
   readonly buildMs: number;
+  /** The DSL's phrases (`schoolgate phrases`) compiled with the files' ones. */
+  readonly dslPhrases: number;
+  /** DSL phrases left out, and why: the shipped phrases still load. */
+  readonly phraseProblems: readonly string[];
+  /** phraseSignature() of the DSL's phrases compiled in ('' when none could be read). */
+  readonly dslSignature: string;
 }
 
 export interface LoadedLists {
   readonly classifier: Classifier;
+  /** What the classifier was built from: a running Schoolgate swaps in new phrases over the same lists. */
+  readonly parts: ClassifierParts;
   readonly report: LoadReport;
 }
 
@@ -79,12 +89,25 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
   const { specs, errors, notDownloaded } = specsFor(config, opts);
   const data: MatcherData = opts.worker ? await buildInWorker(specs) : buildMatcherData(specs);
   const matcher = new Matcher(data);
-  const classifier = new Classifier({
+  // Read after the lists are built, so a running Schoolgate swaps in the DSL's phrases as they
+  // are at the swap, not as they were when a long build began.
+  const phrases = configuredPhrases(config, opts.dataDir);
+  const parts: ClassifierParts = {
     matcher,
     search: new SearchTermExtractor(config.searchEngines),
-    phrases: new PhraseMatcher(config.phrases.entries, { default: config.phrases.threshold, byCategory: config.phrases.thresholds }),
+    phrases: phrases.matcher,
     cacheSize: config.classifier.cacheSize,
-  });
+  };
   const listErrors = data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
-  return { classifier, report: { errors: [...errors, ...listErrors], notDownloaded, stats: data.stats, buildMs: data.buildMs } };
+  return {
+    classifier: new Classifier(parts), parts,
+    report: { errors: [...errors, ...listErrors], notDownloaded, stats: data.stats, buildMs: data.buildMs, dslPhrases: phrases.used, phraseProblems: phrases.problems, dslSignature: phrases.signature },
+  };
+}
+
+/** The configuration's phrase files with the DSL's phrases from dataDir/alerts.db laid over them. */
+export function configuredPhrases(config: SchoolgateConfig, dataDir: string): { matcher: PhraseMatcher; used: number; problems: string[]; signature: string } {
+  const dsl = readDslPhrases(dataDir);
+  const built = phraseMatcherWith(config.phrases, dsl.phrases);
+  return { matcher: built.matcher, used: built.used, problems: [...(dsl.problem ? [dsl.problem] : []), ...built.skipped], signature: dsl.signature };
 }

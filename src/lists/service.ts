@@ -1,7 +1,9 @@
 // The live list service of a running Schoolgate: holds the current Classifier snapshot,
 // rebuilds it off the event loop on reload, and swaps it in with one assignment. Requests in
-// flight keep the snapshot they started with; a failed reload leaves the old one serving.
-import type { Classifier } from '../classify/classifier.js';
+// flight keep the snapshot they started with; a failed reload leaves the old one serving. The
+// DSL's phrases change more often than the lists: they are swapped in over the same lists.
+import { Classifier, type ClassifierParts } from '../classify/classifier.js';
+import type { PhraseMatcher } from '../classify/phrases.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { loadLists, type LoadReport } from './load.js';
@@ -14,23 +16,28 @@ export interface ListServiceDeps {
 
 export class ListService {
   private snapshot: Classifier;
+  private parts: ClassifierParts;
   private cfg: SchoolgateConfig;
+  /** phraseSignature() of the DSL's phrases in the snapshot: what the live-phrase watcher compares. */
+  private dslSignature: string;
   private running: Promise<boolean> | null = null;
   private pending = false;
   private readonly reloadListeners: ((config: SchoolgateConfig) => void)[] = [];
   /** Completed reloads, successful or not; for status pages and tests. */
   reloads = 0;
 
-  private constructor(private readonly deps: ListServiceDeps, cfg: SchoolgateConfig, snapshot: Classifier) {
+  private constructor(private readonly deps: ListServiceDeps, cfg: SchoolgateConfig, snapshot: Classifier, parts: ClassifierParts, dslSignature: string) {
     this.cfg = cfg;
     this.snapshot = snapshot;
+    this.parts = parts;
+    this.dslSignature = dslSignature;
   }
 
   static async start(deps: ListServiceDeps): Promise<ListService> {
     const cfg = loadConfig(deps.configFile);
-    const { classifier, report } = await loadLists(cfg, { dataDir: deps.dataDir, worker: true });
+    const { classifier, parts, report } = await loadLists(cfg, { dataDir: deps.dataDir, worker: true });
     logReport(deps.log, report, 'lists loaded');
-    return new ListService(deps, cfg, classifier);
+    return new ListService(deps, cfg, classifier, parts, report.dslSignature);
   }
 
   /** The snapshot to classify with now. Take it once per request. */
@@ -40,6 +47,21 @@ export class ListService {
 
   get config(): SchoolgateConfig {
     return this.cfg;
+  }
+
+  /** Which state of the DSL's phrases the snapshot was built with (phraseSignature()). */
+  get dslPhrases(): string {
+    return this.dslSignature;
+  }
+
+  /**
+   * Swaps in other phrases over the lists in use (the DSL changed one), built for the
+   * configuration in use: `build` runs here, synchronously, so no reload can swap in between.
+   */
+  usePhrases(signature: string, build: (config: SchoolgateConfig) => PhraseMatcher): void {
+    this.parts = { ...this.parts, phrases: build(this.cfg) };
+    this.snapshot = new Classifier(this.parts);
+    this.dslSignature = signature;
   }
 
   /** Calls listener with each configuration a reload swaps in (the one loaded at start is `config`). */
@@ -72,9 +94,11 @@ export class ListService {
     log.info({ reason }, 'reloading configuration and lists');
     try {
       const cfg = loadConfig(this.deps.configFile);
-      const { classifier, report } = await loadLists(cfg, { dataDir: this.deps.dataDir, worker: true });
+      const { classifier, parts, report } = await loadLists(cfg, { dataDir: this.deps.dataDir, worker: true });
       this.cfg = cfg;
       this.snapshot = classifier;
+      this.parts = parts;
+      this.dslSignature = report.dslSignature;
       logReport(log, report, 'lists reloaded');
       for (const listener of this.reloadListeners) {
         try {
@@ -94,6 +118,7 @@ export class ListService {
 function logReport(log: Logger, report: LoadReport, msg: string): void {
   const entries = report.stats.reduce((n, s) => n + s.domains + s.urls + s.hashes + s.expressions, 0);
   const skipped = report.stats.reduce((n, s) => n + s.skipped, 0);
-  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs) }, msg);
+  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs), dslPhrases: report.dslPhrases }, msg);
   for (const e of report.errors) log.warn({ problem: e }, 'list not loaded');
+  for (const p of report.phraseProblems) log.warn({ problem: p }, 'DSL phrase not used');
 }

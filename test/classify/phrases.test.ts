@@ -1,248 +1,74 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The detection engine over small lexicons written in the tests (entries, or YAML files in a temp
+// directory), so these tests say what the engine does whatever the shipped lists hold; only the
+// first test touches config/, and only to see that the shipped configuration builds.
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
-import { expectProblems, problemsOf as problemsFrom } from '../helpers/config-problems.js';
 import { foldText } from '../../src/classify/normalise-text.js';
+import { loadLexicon, type Lexicon } from '../../src/classify/phrase-file.js';
 import {
-  DEFAULT_PHRASE_THRESHOLD, loadPhraseFile, NO_NEGATIVE_WEIGHTS, NO_PHRASES, PHRASE_CATEGORIES, PhraseMatcher,
-  type PhraseEntry,
+  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PhraseMatcher, scoreHits, severityOf,
+  type PhraseEntry, type PhraseSettings, type PhraseThresholds,
 } from '../../src/classify/phrases.js';
+import { loadConfig } from '../../src/config/load.js';
+import { tempDir } from '../helpers/lists.js';
 
-const configFile = (name: string): string => fileURLToPath(new URL(`../../config/phrases/${name}`, import.meta.url));
-const SHIPPED = ['en.yaml', 'pl.yaml', 'ur-latn.yaml'] as const;
-const shipped = Object.fromEntries(SHIPPED.map((f) => [f, loadPhraseFile(configFile(f))])) as Record<(typeof SHIPPED)[number], PhraseEntry[]>;
-const allShipped = SHIPPED.flatMap((f) => shipped[f]);
-const matcher = new PhraseMatcher(allShipped, { default: DEFAULT_PHRASE_THRESHOLD });
+type Row = readonly [category: string, phrase: string, weight: number, options?: Partial<PhraseEntry>];
 
-const flaggedIn = (text: string): string[] => matcher.match(foldText(text)).flagged.map((f) => f.category);
-
-/** A matcher over a few phrases written in the test, all in one file. */
-function build(phrases: readonly (readonly [category: string, phrase: string, weight: number])[], thresholds = { default: 10 } as ConstructorParameters<typeof PhraseMatcher>[1]): PhraseMatcher {
-  const entries = phrases.map(([category, phrase, weight], i): PhraseEntry => ({ category, phrase, weight, language: 'en', file: 'test.yaml', line: i + 1 }));
-  return new PhraseMatcher(entries, thresholds);
+function entries(rows: readonly Row[], language = 'en'): PhraseEntry[] {
+  return rows.map(([category, phrase, weight, options], i) => ({ category, phrase, weight, language, file: 'test.yaml', line: i + 1, ...options }));
 }
 
-describe('shipped phrase lists', () => {
-  it.each(SHIPPED)('%s loads without problems', (file) => {
-    expect(shipped[file].length).toBeGreaterThan(50);
-  });
+const CLASSES = [
+  { name: 'self', members: ['myself', 'my self', 'me', 'meself'], language: 'en', file: 'test.yaml', line: 100 },
+  { name: 'method', members: ['hang', 'noose', 'jump off'], language: 'en', file: 'test.yaml', line: 101 },
+  { name: 'suicide-word', members: ['suicid*', 'unalive'], language: 'en', file: 'test.yaml', line: 102 },
+];
 
-  it.each([
-    ['en.yaml', 'en'],
-    ['pl.yaml', 'pl'],
-    ['ur-latn.yaml', 'ur-latn'],
-  ] as const)('%s declares language %s on every entry', (file, language) => {
-    expect(new Set(shipped[file].map((e) => e.language))).toEqual(new Set([language]));
-    expect(shipped[file].every((e) => e.file === configFile(file) && e.line > 0)).toBe(true);
-  });
+/** A matcher over rows written in the test, with the word classes above. */
+function build(rows: readonly Row[], thresholds: PhraseThresholds = { default: 10 }, language = 'en'): PhraseMatcher {
+  return new PhraseMatcher(entries(rows, language), thresholds, { classes: CLASSES, emoji: [] });
+}
 
-  it.each(PHRASE_CATEGORIES)('en.yaml has 20 to 40 positive phrases for %s', (category) => {
-    const positive = shipped['en.yaml'].filter((e) => e.category === category && e.weight > 0);
-    expect(positive.length).toBeGreaterThanOrEqual(20);
-    expect(positive.length).toBeLessThanOrEqual(40);
-  });
+const phrasesHit = (m: PhraseMatcher, text: string): string[] => m.match(text).hits.map((h) => h.phrase);
 
-  it.each(PHRASE_CATEGORIES)('every shipped file covers %s', (category) => {
-    for (const file of SHIPPED) expect(shipped[file].some((e) => e.category === category && e.weight > 0), file).toBe(true);
+const tmp = tempDir('schoolgate-phrases-');
+afterAll(tmp.cleanup);
+let files = 0;
+/** Phrase files written to the temp directory, loaded as the configuration loads them. */
+function lexicon(...texts: string[]): { lexicon: Lexicon; files: string[] } {
+  const paths = texts.map((t) => {
+    const file = join(tmp.dir, `lexicon-${++files}.yaml`);
+    writeFileSync(file, t);
+    return file;
   });
+  return { lexicon: loadLexicon(paths), files: paths };
+}
+function settings(lex: Lexicon, over: Partial<PhraseSettings> = {}): PhraseSettings {
+  return { ...lex, threshold: 10, thresholds: {}, danger: 20, ...over };
+}
 
-  it.each(NO_NEGATIVE_WEIGHTS)('no shipped file has a negative weight in %s', (category) => {
-    expect(allShipped.filter((e) => e.category === category && e.weight < 0)).toEqual([]);
-  });
-
-  it.each(['drugs', 'violence', 'extremism'])('en.yaml has schoolwork context negatives for %s', (category) => {
-    const negatives = shipped['en.yaml'].filter((e) => e.category === category && e.weight < 0).map((e) => e.phrase);
-    expect(negatives).toEqual(expect.arrayContaining(['essay', 'homework', 'history', 'documentary', 'definition']));
-  });
-
-  it('only uses the known category ids', () => {
-    expect(new Set(allShipped.map((e) => e.category))).toEqual(new Set(PHRASE_CATEGORIES));
-  });
-
-  it('Polish phrases are written with their diacritics', () => {
-    const phrases = shipped['pl.yaml'].map((e) => e.phrase);
-    expect(phrases).toEqual(expect.arrayContaining(['jak się zabić', 'chcę umrzeć', 'samookalecz*', 'dopalacze']));
-    expect(phrases.some((p) => /[ąćęłńóśźż]/.test(p))).toBe(true);
-  });
-
-  it('every shipped phrase matches its own text', () => {
-    for (const e of allShipped) {
-      const text = foldText(e.phrase.replace(/\*$/, 'x'));
-      expect(matcher.match(text).hits.some((h) => h.phrase === e.phrase && h.category === e.category), `${e.file}:${e.line} ${e.phrase}`).toBe(true);
-    }
+describe('the shipped configuration', () => {
+  it('loads, and its phrase lists build into a matcher with rules', () => {
+    const config = loadConfig(resolve(import.meta.dirname, '../../config/default.yaml'));
+    const m = buildPhraseMatcher(config.phrases);
+    expect(m.size).toBeGreaterThan(0);
+    expect(m.forms).toBeGreaterThan(0);
   });
 });
 
-describe('shipped lists: what must be flagged', () => {
-  const cases: [string, string][] = [
-    // [text as typed, category]
-    ['how to kill myself', 'suicide'],
-    ['k1ll myself', 'suicide'],
-    ['H0W T0 KILL MYSELF', 'suicide'],
-    ['i want to die', 'suicide'],
-    ["i don't want to live anymore", 'suicide'],
-    ['i dont want to live anymore', 'suicide'],
-    ['I don’t want to be alive', 'suicide'],
-    ['how to commit suicide', 'suicide'],
-    ['$u1c1dal thoughts at night', 'suicide'],
-    ['feeling suicidal', 'suicide'],
-    ['ways to end my life', 'suicide'],
-    ['painless suicide methods', 'suicide'],
-    ['how to unalive myself', 'suicide'],
-    ['wish i was dead', 'suicide'],
-    ['ways to self harm', 'self-harm'],
-    ['self-harm', 'self-harm'],
-    ['SELF HARMING', 'self-harm'],
-    ['how to cut myself without anyone knowing', 'self-harm'],
-    ['how to hide cuts from my parents', 'self-harm'],
-    ['pro-ana tips', 'self-harm'],
-    ['i want to hurt myself', 'self-harm'],
-    ['how to join isis', 'extremism'],
-    ['join the islamic state', 'extremism'],
-    ['atomwaffen division', 'extremism'],
-    ['heil hitler sieg heil', 'extremism'],
-    ['rahowa', 'extremism'],
-    ['go kill yourself', 'bullying'],
-    ["I'm being bullied at school", 'bullying'],
-    ['how to cyberbully someone', 'bullying'],
-    ['everyone at school hates me', 'bullying'],
-    ["don't tell your parents about us", 'grooming'],
-    ['age is just a number send me nudes', 'grooming'],
-    ['he is threatening to post my nudes', 'grooming'],
-    ['how to meet older men', 'grooming'],
-    ['free porn', 'adult'],
-    ['pornhub', 'adult'],
-    ['xnxx', 'adult'],
-    ['naked girls', 'adult'],
-    ['sex videos', 'adult'],
-    ['buy cocaine', 'drugs'],
-    ['where to buy weed in london', 'drugs'],
-    ['how to get high at home', 'drugs'],
-    ['drug dealer near me', 'drugs'],
-    ['how to make lean', 'drugs'],
-    ['how to make a pipe bomb', 'violence'],
-    ['how to make a bomb', 'violence'],
-    ['how to stab someone', 'violence'],
-    ['im going to shoot up the school', 'violence'],
-    ['buy a zombie knife', 'violence'],
-    ['gore videos', 'violence'],
-    // Polish, with and without diacritics
-    ['jak się zabić', 'suicide'],
-    ['jak sie zabic', 'suicide'],
-    ['JAK SIĘ ZABIĆ', 'suicide'],
-    ['chcę umrzeć', 'suicide'],
-    ['chce umrzec', 'suicide'],
-    ['nie chcę żyć', 'suicide'],
-    ['myśli samobójcze', 'suicide'],
-    ['mysli samobojcze', 'suicide'],
-    ['popełnić samobójstwo', 'suicide'],
-    ['samookaleczenie', 'self-harm'],
-    ['samookaleczenia u nastolatków', 'self-harm'],
-    ['jak się ciąć', 'self-harm'],
-    ['jak sie ciac', 'self-harm'],
-    ['kupię dopalacze', 'drugs'],
-    ['kupie dopalacze', 'drugs'],
-    ['gdzie kupić trawkę', 'drugs'],
-    ['jak zrobić bombę', 'violence'],
-    ['nie mów rodzicom', 'grooming'],
-    ['jestem gnębiony', 'bullying'],
-    ['darmowe porno', 'adult'],
-    // Roman-script Urdu
-    ['khudkushi kaise karen', 'suicide'],
-    ['khud kushi kaise karen', 'suicide'],
-    ['main marna chahta hoon', 'suicide'],
-    ['marna chahti hun', 'suicide'],
-    ['jeena nahi chahta', 'suicide'],
-    ['nas kaatna', 'self-harm'],
-    ['khud ko nuqsan pohanchana', 'self-harm'],
-    ['bomb kaise banaye', 'violence'],
-    ['charas kahan se milegi', 'drugs'],
-    ['nangi tasveer bhejo', 'grooming'],
-    ['isis mein shamil hona', 'extremism'],
-  ];
-
-  it.each(cases)('%j flags %s', (text, category) => {
-    expect(flaggedIn(text)).toContain(category);
-  });
-
-  it('a cry for help is not cancelled by schoolwork words', () => {
-    expect(flaggedIn('how to kill myself essay homework history documentary definition')).toContain('suicide');
-    expect(flaggedIn('self harm gcse revision science news')).toContain('self-harm');
-  });
-});
-
-describe('shipped lists: everyday text that must not be flagged', () => {
-  const cases: string[] = [
-    'killer whale',
-    'drug trafficking essay',
-    'Essex',
-    'Scunthorpe',
-    'Middlesex hospital',
-    'university of sussex',
-    'sex education',
-    'relationships and sex education year 9',
-    'history of the second world war bombing',
-    'how to kill a process linux',
-    'cut and paste',
-    'dying of laughter',
-    'killing time',
-    'i could kill for a pizza',
-    'kill bill',
-    'suicide squad',
-    'drug trafficking',
-    'cocaine essay',
-    'effects of cannabis on the brain gcse',
-    'the history of heroin documentary',
-    'anti-bullying week',
-    'bullying policy',
-    'how to hang a picture',
-    'how to cut a mango',
-    'cutting board',
-    'shooting stars',
-    'photo bomb',
-    'weed killer for lawns',
-    'world war 2 homework',
-    'the bombing of dresden history essay',
-    'jihad definition',
-    'year 7 maths',
-    '2024 results',
-    'sexton',
-    'hello kitty',
-    'jak się uczyć',
-    'zabić czas',
-    'samochód',
-    'historia narkotyków wypracowanie',
-    'nashta kya hai',
-    'sponsoring a charity run',
-    '10 kms run',
-  ];
-
-  it.each(cases)('%j flags nothing', (text) => {
-    expect(flaggedIn(text)).toEqual([]);
-  });
-});
-
-describe('PhraseMatcher', () => {
-  it('matches whole words only', () => {
+describe('words', () => {
+  it('matches whole words only: "essex" never hits "sex"', () => {
     const m = build([['adult', 'sex', 10], ['bullying', 'cunt', 10]]);
     const rows: [string, boolean][] = [
-      ['sex', true],
-      ['safe sex', true],
-      ['sex ed', true],
-      ['essex', false],
-      ['sussex', false],
-      ['sexton', false],
-      ['sexy', false],
-      ['scunthorpe', false],
-      ['cunt', true],
+      ['sex', true], ['safe sex', true], ['sex ed', true], ['sexes', true],
+      ['essex', false], ['sussex', false], ['middlesex', false], ['sexton', false], ['sexy', false], ['unisex', false],
+      ['scunthorpe', false], ['cunt', true],
     ];
     for (const [text, hit] of rows) expect(m.match(text).hits.length > 0, text).toBe(hit);
   });
 
-  it('treats a trailing * as a word prefix', () => {
+  it('treats a trailing * as a word prefix, without word forms', () => {
     const m = build([['suicide', 'suicid*', 10], ['self-harm', 'self harm*', 10]]);
     const rows: [string, string[]][] = [
       ['suicide', ['suicid*']],
@@ -250,106 +76,55 @@ describe('PhraseMatcher', () => {
       ['suicid', ['suicid*']],
       ['a suicidal', ['suicid*']],
       ['parasuicide', []],
+      ['suic', []],
       ['self harming', ['self harm*']],
       ['self harm', ['self harm*']],
       ['myself harm', []],
       ['self harmony', ['self harm*']],
+      ['harm self', []],
     ];
-    for (const [text, want] of rows) expect(m.match(text).hits.map((h) => h.phrase), text).toEqual(want);
+    for (const [text, want] of rows) expect(phrasesHit(m, text), text).toEqual(want);
   });
 
-  it('matches multi-word phrases across the whole text, wherever they start', () => {
-    const m = build([['suicide', 'kill myself', 10]]);
+  it('matches a phrase as words in order, in any of their forms, wherever it starts', () => {
+    const m = build([['suicide', 'hang myself', 20]]);
     const rows: [string, boolean][] = [
-      ['kill myself', true],
-      ['how to kill myself', true],
-      ['kill myself now', true],
-      ['i want to kill myself today', true],
-      ['kill my self', false],
-      ['skill myself', false],
-      ['kill myselfie', false],
-      ['kill  myself', false], // not folded: the caller must fold first
+      ['hang myself', true],
+      ['hangs myself', true],
+      ['hanging myself', true],
+      ['hanged myself', true],
+      ['hung myself', true],
+      ['i want to hang myself today', true],
+      ['myself hang', false],
+      ['hang my self', false],
+      ['hang over myself', false],
+      ['hanger myself', false],
+      ['changing myself', false],
+      ['hang myselfie', false],
+      ['hang  myself', false], // not folded: the caller folds first
     ];
     for (const [text, hit] of rows) expect(m.match(text).hits.length > 0, text).toBe(hit);
   });
 
-  it('folds phrases at build time', () => {
-    const m = build([['suicide', 'Jak SIĘ zabić!', 10], ['suicide', 'K1LL myself', 10]]);
-    expect(m.match('jak sie zabic').hits.map((h) => h.phrase)).toEqual(['Jak SIĘ zabić!']);
-    expect(m.match('kill myself').hits.map((h) => h.phrase)).toEqual(['K1LL myself']);
+  it('gives word forms to English words only: other languages list their variants', () => {
+    const en = build([['violence', 'stab', 10]]);
+    const pl = build([['violence', 'stab', 10]], { default: 10 }, 'pl');
+    expect(en.match('stabbing').hits).toHaveLength(1);
+    expect(en.match('stabbed').hits).toHaveLength(1);
+    expect(pl.match('stab').hits).toHaveLength(1);
+    expect(pl.match('stabbing').hits).toEqual([]);
   });
 
-  it('sums weights per category and flags at the threshold', () => {
-    const m = build([['drugs', 'cocaine', 5], ['drugs', 'buy', 5], ['drugs', 'essay', -6], ['violence', 'knife', 9]]);
-    const rows: [string, { category: string; score: number }[]][] = [
-      ['cocaine', []],
-      ['buy cocaine', [{ category: 'drugs', score: 10 }]],
-      ['buy cocaine essay', []],
-      ['knife', []],
-      ['buy cocaine knife', [{ category: 'drugs', score: 10 }]],
-    ];
-    for (const [text, flagged] of rows) expect(m.match(text).flagged, text).toEqual(flagged);
+  it('folds phrases when it builds', () => {
+    const m = build([['suicide', 'Jak SIĘ zabić!', 10], ['suicide', 'K1LL myself', 10]], { default: 10 }, 'pl');
+    expect(phrasesHit(m, 'jak sie zabic')).toEqual(['Jak SIĘ zabić!']);
+    expect(phrasesHit(m, 'kill myself')).toEqual(['K1LL myself']);
   });
 
-  it('reports every hit, negative ones too, in text order', () => {
-    const m = build([['drugs', 'essay', -6], ['drugs', 'drug trafficking', 6], ['violence', 'essay', -6], ['violence', 'knife', 3]]);
-    expect(m.match('knife and drug trafficking essay').hits).toEqual([
-      { category: 'violence', phrase: 'knife', weight: 3 },
-      { category: 'drugs', phrase: 'drug trafficking', weight: 6 },
-      { category: 'drugs', phrase: 'essay', weight: -6 },
-      { category: 'violence', phrase: 'essay', weight: -6 },
-    ]);
-  });
-
-  it('reports overlapping phrases that end together, longest first', () => {
-    const m = build([['suicide', 'kill myself', 10], ['suicide', 'how to kill myself', 10], ['suicide', 'myself', 1]]);
-    expect(m.match('how to kill myself').hits.map((h) => h.phrase)).toEqual(['how to kill myself', 'kill myself', 'myself']);
-    expect(m.match('how to kill myself').flagged).toEqual([{ category: 'suicide', score: 21 }]);
-  });
-
-  it('counts each distinct phrase once per text', () => {
-    const m = build([['drugs', 'weed', 4]]);
-    const r = m.match('weed weed weed weed');
-    expect(r.hits).toHaveLength(1);
-    expect(r.flagged).toEqual([]);
-  });
-
-  it('counts a phrase in two categories once in each', () => {
-    const m = build([['drugs', 'essay', -6], ['violence', 'essay', -4], ['violence', 'gun', 12]]);
-    expect(m.size).toBe(3);
-    const r = m.match('gun essay essay');
-    expect(r.hits.map((h) => `${h.category}:${h.weight}`)).toEqual(['violence:12', 'drugs:-6', 'violence:-4']);
-    expect(r.flagged).toEqual([]);
-  });
-
-  it('orders flagged categories by score, then by id', () => {
-    const m = build([['drugs', 'a', 10], ['adult', 'b', 10], ['violence', 'c', 20]]);
-    expect(m.match('a b c').flagged.map((f) => f.category)).toEqual(['violence', 'adult', 'drugs']);
-  });
-
-  it('uses per-category thresholds over the default', () => {
-    const m = build([['suicide', 'alone', 4], ['drugs', 'cocaine', 8]], { default: 10, byCategory: { suicide: 4, drugs: 20 } });
-    const rows: [string, string[]][] = [
-      ['alone', ['suicide']],
-      ['cocaine', []],
-      ['alone cocaine', ['suicide']],
-    ];
-    for (const [text, want] of rows) expect(m.match(text).flagged.map((f) => f.category), text).toEqual(want);
-    const d = build([['drugs', 'cocaine', 8]], { default: 8 });
-    expect(d.match('cocaine').flagged).toEqual([{ category: 'drugs', score: 8 }]);
-  });
-
-  it('lets a later entry replace the weight of an earlier one', () => {
-    const m = build([['drugs', 'weed', 2], ['drugs', 'WEED', 12]]);
-    expect(m.size).toBe(1);
-    expect(m.match('weed').hits).toEqual([{ category: 'drugs', phrase: 'WEED', weight: 12 }]);
-  });
-
-  it('keeps a prefix phrase and a whole-word phrase apart', () => {
-    const m = build([['suicide', 'suicid*', 3], ['suicide', 'suicide', 7]]);
-    expect(m.size).toBe(2);
-    expect(m.match('suicide').flagged).toEqual([{ category: 'suicide', score: 10 }]);
-    expect(m.match('suicidal').flagged).toEqual([]);
+  it('matches non-Latin phrases', () => {
+    const m = build([['suicide', 'خودکشی', 10], ['suicide', 'самоубийство', 10]], { default: 10 }, 'ru');
+    expect(m.match(foldText('خودکشی کیسے کریں')).flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+    expect(m.match(foldText('Самоубийство')).flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
   });
 
   it('never matches across a character no phrase uses', () => {
@@ -366,34 +141,253 @@ describe('PhraseMatcher', () => {
     for (const [text, n] of rows) expect(m.match(text).hits, JSON.stringify(text)).toHaveLength(n);
   });
 
-  it('matches non-ASCII phrases', () => {
-    const m = build([['suicide', 'خودکشی', 10], ['suicide', 'самоубийство', 10]]);
-    expect(m.match(foldText('خودکشی کیسے کریں')).flagged).toEqual([{ category: 'suicide', score: 10 }]);
-    expect(m.match(foldText('Самоубийство')).flagged).toEqual([{ category: 'suicide', score: 10 }]);
+  it('keeps words that share beginnings and endings apart', () => {
+    // Polish, so no word forms: "ushers" is then not "usher".
+    const words = ['he', 'she', 'his', 'hers', 'usher', 'sher'];
+    const m = build(words.map((w) => ['bullying', w, 1] as const), { default: 10 }, 'pl');
+    expect(phrasesHit(m, 'ushers she his hers usher')).toEqual(['she', 'his', 'hers', 'usher']);
+    expect(phrasesHit(m, 'he sher')).toEqual(['he', 'sher']);
+  });
+});
+
+describe('word classes', () => {
+  it('a class stands for any of its members inside a phrase, members in their forms', () => {
+    const m = build([['suicide', 'how to @method', 20]]);
+    const rows: [string, string | null][] = [
+      ['how to hang', 'how to hang'],
+      ['how to hanging', 'how to hanging'],
+      ['how to noose', 'how to noose'],
+      ['how to jump off', 'how to jump off'],
+      ['how to jumping off', 'how to jumping off'],
+      ['how to jump', null],
+      ['how to swim', null],
+      ['hang how to', null],
+    ];
+    for (const [text, matched] of rows) expect(m.match(text).hits[0]?.matched ?? null, text).toBe(matched);
   });
 
-  it('returns the shared, frozen empty result when nothing matches', () => {
-    const m = build([['drugs', 'cocaine', 10]]);
-    const a = m.match('nothing to see here');
-    const b = m.match('another harmless search');
-    expect(a).toBe(NO_PHRASES);
-    expect(b).toBe(NO_PHRASES);
-    expect(Object.isFrozen(a)).toBe(true);
-    expect(Object.isFrozen(a.hits)).toBe(true);
-    expect(Object.isFrozen(a.flagged)).toBe(true);
-    expect(matcher.match(foldText('minecraft servers'))).toBe(NO_PHRASES);
+  it('a member of several words is matched as a phrase', () => {
+    const m = build([['suicide', 'kill @self', 20]]);
+    expect(m.match('kill my self').hits.map((h) => h.matched)).toEqual(['kill my self']);
+    expect(m.match('kill meself').hits).toHaveLength(1);
+    expect(m.match('kill my own self').hits).toEqual([]);
   });
 
-  it('works with no phrases at all', () => {
-    const m = build([]);
-    expect(m.size).toBe(0);
-    expect(m.match('kill myself')).toBe(NO_PHRASES);
-    expect(m.match('')).toBe(NO_PHRASES);
+  it('a prefix member matches as a prefix', () => {
+    const m = build([['suicide', 'feeling @suicide-word', 10]]);
+    expect(m.match('feeling suicidal').hits).toHaveLength(1);
+    expect(m.match('feeling unalive').hits).toHaveLength(1);
+    expect(m.match('feeling sad').hits).toEqual([]);
   });
 
-  it('counts the distinct phrases it compiled', () => {
-    expect(matcher.size).toBeGreaterThan(300);
-    expect(matcher.size).toBeLessThanOrEqual(allShipped.length);
+  it('classes of the same name in two files are merged, so a school file can extend one', () => {
+    const { lexicon: lex } = lexicon(
+      'language: en\nwords:\n  self: [myself]\ncategories:\n  suicide:\n    "end @self": 20\n',
+      'language: en\nwords:\n  self: [meself, "me own self"]\n',
+    );
+    const m = buildPhraseMatcher(settings(lex));
+    for (const text of ['end myself', 'end meself', 'end me own self']) expect(m.match(text).flagged.map((f) => f.category), text).toEqual(['suicide']);
+    expect(m.match('end yourself').hits).toEqual([]);
+  });
+
+  it('a rule fires through a member made of common words alone, as the same rule written out does', () => {
+    // "not be here" is all common words; the rule's uncommon words ("die", "dead") are in the
+    // members the text does not use.
+    const classes = [{ name: 'die', members: ['die', 'be dead', 'not be here'], language: 'en', file: 'test.yaml', line: 1 }];
+    const viaClass = new PhraseMatcher(entries([['suicide', 'i want to @die', 20]]), { default: 10 }, { classes, emoji: [] });
+    const writtenOut = new PhraseMatcher(entries([['suicide', 'i want to not be here', 20]]), { default: 10 }, { classes, emoji: [] });
+    expect(writtenOut.matchSearch('i want to not be here').flagged.map((f) => f.category)).toEqual(['suicide']);
+    expect(viaClass.matchSearch('i want to die').flagged.map((f) => f.category)).toEqual(['suicide']);
+    expect(viaClass.matchSearch('i want to not be here').flagged.map((f) => f.category)).toEqual(['suicide']);
+    expect(viaClass.matchPage('i want to not be here').flagged.map((f) => f.category)).toEqual(['suicide']);
+  });
+
+  it('refuses a rule that names a class nobody defined, naming the file and line', () => {
+    expect(() => build([['suicide', 'ok', 5], ['suicide', 'how to @nowhere', 20]])).toThrow(/^test\.yaml:2: .*@nowhere/);
+  });
+});
+
+describe('combinations', () => {
+  const m = build([
+    ['suicide', 'alpha + bravo', 20],
+    ['suicide', 'charlie + delta', 20, { within: 3 }],
+    ['suicide', '@method + @self', 20, { within: 4 }],
+  ]);
+
+  it('match their parts in any order within `within` words (5 by default)', () => {
+    const rows: [string, string[]][] = [
+      ['alpha bravo', ['alpha + bravo']],
+      ['bravo alpha', ['alpha + bravo']],
+      ['alpha x1 x2 x3 bravo', ['alpha + bravo']],
+      ['bravo x1 x2 x3 alpha', ['alpha + bravo']],
+      ['charlie x1 delta', ['charlie + delta']],
+      ['delta x1 charlie', ['charlie + delta']],
+      ['myself going to hang', ['@method + @self']],
+      ['hanging myself', ['@method + @self']],
+    ];
+    for (const [text, want] of rows) expect(phrasesHit(m, text), text).toEqual(want);
+  });
+
+  it('do not match when the parts are spread further apart', () => {
+    const rows: string[] = [
+      'alpha x1 x2 x3 x4 bravo',
+      'bravo x1 x2 x3 x4 alpha',
+      'charlie x1 x2 delta',
+      'hang x1 x2 x3 myself',
+      'alpha',
+      'bravo',
+    ];
+    for (const text of rows) expect(phrasesHit(m, text), text).toEqual([]);
+  });
+
+  it('find the parts close together when they also occur far apart', () => {
+    expect(phrasesHit(m, 'alpha x1 x2 x3 x4 x5 x6 bravo x7 alpha')).toEqual(['alpha + bravo']);
+  });
+
+  it('report the words each part matched, in text order', () => {
+    expect(m.match('myself x1 jump off').hits.map((h) => h.matched)).toEqual(['myself … jump off']);
+    expect(m.match('bravo x1 alpha').hits.map((h) => h.matched)).toEqual(['bravo … alpha']);
+  });
+
+  it('never let one word satisfy two parts', () => {
+    const overlap = build([['suicide', 'hang + @method', 20], ['suicide', '@method + jump', 20], ['suicide', '@self + meself', 20]]);
+    const rows: [string, string[]][] = [
+      ['hang', []],
+      ['hang noose', ['hang + @method']],
+      ['hang hanging', ['hang + @method']],
+      ['jump off', []],
+      ['jump off x1 jump', ['@method + jump']],
+      ['noose jump', ['@method + jump']],
+      ['meself', []],
+      ['meself me', ['@self + meself']],
+    ];
+    for (const [text, want] of rows) expect(phrasesHit(overlap, text), text).toEqual(want);
+  });
+
+  it('find an assignment of words to parts in whatever order the words come', () => {
+    // @method can be "hang" or "noose"; "noose" is wanted by the last part, so @method must
+    // take "hang". The text's order must not matter: the parts match in any order.
+    const three = build([['suicide', 'kill + @method + noose', 20]]);
+    expect(phrasesHit(three, 'kill hang noose')).toEqual(['kill + @method + noose']);
+    expect(phrasesHit(three, 'kill noose hang')).toEqual(['kill + @method + noose']);
+    expect(phrasesHit(three, 'noose kill hang')).toEqual(['kill + @method + noose']);
+  });
+});
+
+describe('scoring', () => {
+  it('counts each rule once per text, however often it matches', () => {
+    const m = build([['drugs', 'weed', 4]]);
+    const r = m.match('weed weed weed weed');
+    expect(r.hits).toHaveLength(1);
+    expect(r.flagged).toEqual([]);
+  });
+
+  it('sums a category\'s weights and flags at its threshold', () => {
+    const m = build([['drugs', 'cocaine', 5], ['drugs', 'purchase', 5], ['drugs', 'essay', -6], ['violence', 'knife', 9]]);
+    const rows: [string, { category: string; score: number; severity: string }[]][] = [
+      ['cocaine', []],
+      ['purchase cocaine', [{ category: 'drugs', score: 10, severity: 'caution' }]],
+      ['purchase cocaine essay', []],
+      ['knife', []],
+      ['purchase cocaine knife', [{ category: 'drugs', score: 10, severity: 'caution' }]],
+    ];
+    for (const [text, flagged] of rows) expect(m.match(text).flagged, text).toEqual(flagged);
+  });
+
+  it('negative context lowers a topic rule, but never below a matched intent rule', () => {
+    const m = build([
+      ['suicide', 'suicid*', 10],
+      ['suicide', 'noose', 10],
+      ['suicide', '@method + @self', 20, { within: 4, intent: true }],
+      ['suicide', 'essay', -30],
+      ['suicide', 'novel', -5],
+    ]);
+    const rows: [string, { score: number; severity: string } | null][] = [
+      ['suicidal', { score: 10, severity: 'caution' }],
+      ['suicidal essay', null],
+      ['noose essay', null],
+      ['hang myself', { score: 20, severity: 'danger' }],
+      ['hang myself essay', { score: 20, severity: 'danger' }],
+      ['hang myself essay novel', { score: 20, severity: 'danger' }],
+      // Context takes off what the topic rules added, down to the intent rule's weight.
+      ['noose round myself', { score: 30, severity: 'danger' }],
+      ['noose round myself novel', { score: 25, severity: 'danger' }],
+      ['noose round myself essay', { score: 20, severity: 'danger' }],
+      ['suicidal noose round myself novel', { score: 35, severity: 'danger' }],
+    ];
+    for (const [text, want] of rows) {
+      const f = m.match(text).flagged.find((x) => x.category === 'suicide');
+      expect(f === undefined ? null : { score: f.score, severity: f.severity }, text).toEqual(want);
+    }
+  });
+
+  it('scoreHits: the sum, floored at the highest intent weight', () => {
+    const rows: [{ weight: number; intent: boolean }[], number][] = [
+      [[], 0],
+      [[{ weight: 10, intent: false }], 10],
+      [[{ weight: 10, intent: false }, { weight: -30, intent: false }], -20],
+      [[{ weight: 20, intent: true }, { weight: -30, intent: false }], 20],
+      [[{ weight: 20, intent: true }, { weight: 10, intent: false }, { weight: -5, intent: false }], 25],
+      [[{ weight: 12, intent: true }, { weight: 20, intent: true }, { weight: -100, intent: false }], 20],
+    ];
+    for (const [hits, want] of rows) expect(scoreHits(hits), JSON.stringify(hits)).toBe(want);
+  });
+
+  it('severityOf: caution from the threshold, danger from the danger threshold', () => {
+    const rows: [number, 'caution' | 'danger' | null][] = [[-5, null], [0, null], [9.99, null], [10, 'caution'], [19, 'caution'], [19.99, 'caution'], [20, 'danger'], [100, 'danger']];
+    for (const [score, want] of rows) expect(severityOf(score, 10, 20), String(score)).toBe(want);
+  });
+
+  it('raises caution at the threshold and danger at the danger threshold', () => {
+    const m = build([['suicide', 'alpha', 9], ['suicide', 'bravo', 10], ['suicide', 'charlie', 19], ['suicide', 'delta', 20], ['suicide', 'echo', 1]], { default: 10, danger: 20 });
+    const rows: [string, string | null][] = [
+      ['alpha', null], ['bravo', 'caution'], ['charlie', 'caution'], ['delta', 'danger'],
+      ['alpha echo', 'caution'], ['charlie echo', 'danger'],
+    ];
+    for (const [text, want] of rows) expect(m.match(text).flagged[0]?.severity ?? null, text).toBe(want);
+  });
+
+  it('uses per-category thresholds over the defaults', () => {
+    const m = build(
+      [['drugs', 'cocaine', 15], ['drugs', 'dealer', 25], ['violence', 'knife', 10], ['violence', 'gun', 30], ['suicide', 'alone', 4]],
+      { default: 10, byCategory: { drugs: 15, suicide: 4 }, danger: 30, dangerByCategory: { drugs: 40 } },
+    );
+    const rows: [string, [string, string][]][] = [
+      ['cocaine', [['drugs', 'caution']]],
+      ['dealer', [['drugs', 'caution']]],
+      ['cocaine dealer', [['drugs', 'danger']]],
+      ['knife', [['violence', 'caution']]],
+      ['gun', [['violence', 'danger']]],
+      ['alone', [['suicide', 'caution']]],
+    ];
+    for (const [text, want] of rows) expect(m.match(text).flagged.map((f) => [f.category, f.severity]), text).toEqual(want);
+    expect(m.thresholdsOf('drugs')).toEqual({ caution: 15, danger: 40 });
+    expect(m.thresholdsOf('violence')).toEqual({ caution: 10, danger: 30 });
+    expect(m.thresholdsOf('grooming')).toEqual({ caution: Infinity, danger: Infinity });
+  });
+
+  it('without a danger threshold, danger is twice the threshold, and never below the default', () => {
+    const m = build([['drugs', 'cocaine', 1], ['violence', 'knife', 1], ['suicide', 'alone', 1]], { default: 8, byCategory: { drugs: 15 } });
+    expect(m.thresholdsOf('drugs')).toEqual({ caution: 15, danger: 30 });
+    expect(m.thresholdsOf('violence')).toEqual({ caution: 8, danger: DEFAULT_DANGER_THRESHOLD });
+  });
+
+  it('buildPhraseMatcher takes its thresholds from the settings', () => {
+    const { lexicon: lex } = lexicon('language: en\ncategories:\n  drugs:\n    "cocaine": 15\n  violence:\n    "knife": 12\n');
+    const m = buildPhraseMatcher(settings(lex, { threshold: 12, thresholds: { drugs: 16 }, danger: 24 }));
+    expect(m.matchSearch('cocaine').flagged).toEqual([]);
+    expect(m.matchSearch('knife').flagged).toEqual([{ category: 'violence', score: 12, severity: 'caution' }]);
+    expect(m.thresholdsOf('drugs')).toEqual({ caution: 16, danger: 24 });
+  });
+
+  it('builds when a category\'s own threshold is above the danger threshold (danger is then never below it)', () => {
+    // The configuration accepts phrases.thresholds up to 1000 whatever phrases.danger says.
+    const { lexicon: lex } = lexicon('language: en\ncategories:\n  adult:\n    "nudity": 25\n');
+    const m = buildPhraseMatcher(settings(lex, { threshold: 10, thresholds: { adult: 25 }, danger: 20 }));
+    const t = m.thresholdsOf('adult');
+    expect(t.caution).toBe(25);
+    expect(t.danger).toBeGreaterThanOrEqual(25);
+    expect(m.matchSearch('nudity').flagged.map((f) => f.category)).toEqual(['adult']);
   });
 
   it.each([
@@ -406,125 +400,161 @@ describe('PhraseMatcher', () => {
     expect(() => build([['drugs', 'x', 1]], { default: 10, byCategory: { drugs: t } })).toThrow(/threshold for drugs/);
   });
 
-  it.each([
-    ['empty once folded', '!!!'],
-    ['only a star', '*'],
-    ['star inside', 'sui*cide'],
-  ])('refuses a phrase that is %s', (_why, phrase) => {
-    expect(() => build([['drugs', phrase, 1]])).toThrow(/test\.yaml:1/);
+  it('reads a danger threshold below the threshold as danger from the threshold', () => {
+    expect(build([['drugs', 'x', 10]], { default: 10, danger: 5 }).match('x').flagged).toEqual([{ category: 'drugs', score: 10, severity: 'danger' }]);
+    expect(build([['drugs', 'x', 9]], { default: 10, dangerByCategory: { drugs: 9 } }).match('x').flagged).toEqual([]);
   });
 
-  it('handles many phrases sharing prefixes and suffixes', () => {
-    const words = ['he', 'she', 'his', 'hers', 'usher', 'sher'];
-    const m = build(words.map((w) => ['bullying', w, 1] as const));
-    // Whole words only: "ushers" is not "usher", and no word here is "he" or "sher".
-    expect(m.match('ushers she his hers usher').hits.map((h) => h.phrase)).toEqual(['she', 'his', 'hers', 'usher']);
-    expect(m.match('he sher').hits.map((h) => h.phrase)).toEqual(['he', 'sher']);
+  it('counts a rule listed in two categories once in each', () => {
+    const m = build([['drugs', 'essay', -6], ['violence', 'essay', -4], ['violence', 'gun', 12]]);
+    expect(m.size).toBe(3);
+    const r = m.match('gun essay essay');
+    expect(r.hits.map((h) => `${h.category}:${h.weight}`)).toEqual(['drugs:-6', 'violence:-4', 'violence:12']);
+    expect(r.flagged).toEqual([]);
+  });
+
+  it('orders flagged categories by score, then by id', () => {
+    const m = build([['drugs', 'alpha', 10], ['adult', 'bravo', 10], ['violence', 'charlie', 20]]);
+    expect(m.match('alpha bravo charlie').flagged.map((f) => f.category)).toEqual(['violence', 'adult', 'drugs']);
   });
 });
 
-describe('loadPhraseFile', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'schoolgate-phrases-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  let n = 0;
-  const write = (text: string): string => {
-    const file = join(dir, `phrases-${++n}.yaml`);
-    writeFileSync(file, text);
-    return file;
-  };
-  const problemsOf = (file: string) => problemsFrom(() => loadPhraseFile(file));
+describe('later entries override earlier ones', () => {
+  it('for the same category and rule once folded, keeping the later file and line', () => {
+    const m = build([['drugs', 'weed', 2], ['drugs', 'WEED!', 12]]);
+    expect(m.size).toBe(1);
+    expect(m.match('weed').hits).toEqual([{ category: 'drugs', phrase: 'WEED!', weight: 12, matched: 'weed', intent: false, file: 'test.yaml', line: 2 }]);
+  });
 
-  it('reads entries with their language, file and line', () => {
-    const file = write('language: en\ncategories:\n  suicide:\n    "how to kill myself": 10\n    "suicid*": 4\n  drugs:\n    "essay": -6\n');
-    expect(loadPhraseFile(file)).toEqual([
-      { category: 'suicide', phrase: 'how to kill myself', weight: 10, language: 'en', file, line: 4 },
-      { category: 'suicide', phrase: 'suicid*', weight: 4, language: 'en', file, line: 5 },
-      { category: 'drugs', phrase: 'essay', weight: -6, language: 'en', file, line: 7 },
+  it('but not across categories, nor between a prefix and a whole word', () => {
+    const m = build([['suicide', 'suicid*', 3], ['suicide', 'suicide', 7], ['self-harm', 'suicide', 4]]);
+    expect(m.size).toBe(3);
+    expect(m.match('suicide').flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+    expect(m.match('suicidal').flagged).toEqual([]);
+  });
+
+  it('a later file, and then the DSL\'s rules, replace the shipped weight and intent', () => {
+    const { lexicon: lex, files: [first, second] } = lexicon(
+      'language: en\ncategories:\n  drugs:\n    "lean": 10\n    "codeine": 5\n',
+      'language: en\ncategories:\n  drugs:\n    "lean": 4\n',
+    );
+    const m = buildPhraseMatcher(settings(lex));
+    expect(m.size).toBe(2);
+    expect(m.match('lean').hits).toEqual([{ category: 'drugs', phrase: 'lean', weight: 4, matched: 'lean', intent: false, file: second, line: 4 }]);
+    expect(m.match('codeine').hits[0]?.file).toBe(first);
+    const dsl: PhraseEntry = { category: 'drugs', phrase: 'Lean', weight: 20, intent: true, language: 'en', file: 'dsl', line: 7 };
+    const withDsl = buildPhraseMatcher(settings(lex), [dsl]);
+    expect(withDsl.match('lean').hits).toEqual([{ category: 'drugs', phrase: 'Lean', weight: 20, matched: 'lean', intent: true, file: 'dsl', line: 7 }]);
+    expect(withDsl.match('lean').flagged).toEqual([{ category: 'drugs', score: 20, severity: 'danger' }]);
+  });
+
+  it('a combination written with its parts in another order is the same rule', () => {
+    // Parts match in any order, so "@self + @method" means what "@method + @self" does: the
+    // later one must replace the earlier, not add its weight a second time.
+    const m = build([['suicide', '@method + @self', 10], ['suicide', '@self + @method', 10]]);
+    expect(m.size).toBe(1);
+    expect(m.match('hang myself').flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+  });
+});
+
+describe('evidence', () => {
+  it('each hit carries the rule, the words matched, intent, file and line, in the order of the rules', () => {
+    const { lexicon: lex, files: [file] } = lexicon([
+      'language: en',
+      'words:',
+      '  self: [myself, "my self", me]',
+      '  method: [hang, noose]',
+      'categories:',
+      '  suicide:',
+      '    "kill @self": 20',
+      '    "@method + @self": { weight: 20, within: 4, intent: true }',
+      '    "essay": -10',
+      '  violence:',
+      '    "knife": 10',
+      '',
+    ].join('\n'));
+    const r = buildPhraseMatcher(settings(lex)).matchSearch('Knives essay: hung my self, kill me');
+    expect(r.hits).toEqual([
+      { category: 'suicide', phrase: 'kill @self', weight: 20, matched: 'kill me', intent: false, file, line: 7 },
+      { category: 'suicide', phrase: '@method + @self', weight: 20, matched: 'hung … my self', intent: true, file, line: 8 },
+      { category: 'suicide', phrase: 'essay', weight: -10, matched: 'essay', intent: false, file, line: 9 },
+      { category: 'violence', phrase: 'knife', weight: 10, matched: 'knives', intent: false, file, line: 11 },
     ]);
+    expect(r.flagged).toEqual([{ category: 'suicide', score: 30, severity: 'danger' }, { category: 'violence', score: 10, severity: 'caution' }]);
+    expect(r.repairs).toEqual([]);
   });
+});
 
-  it('accepts decimal weights and an empty category list', () => {
-    expect(loadPhraseFile(write('language: pl\ncategories:\n  drugs:\n    "trawka": 2.5\n'))[0]?.weight).toBe(2.5);
-    expect(loadPhraseFile(write('language: en\ncategories: {}\n'))).toEqual([]);
-  });
-
-  const cases: [string, string, { line: number; key: string; message: string | RegExp }[]][] = [
-    ['an unknown category, listing the valid ids', 'language: en\ncategories:\n  drug:\n    "x": 5\n',
-      [{ line: 3, key: 'categories.drug', message: 'unknown category "drug"' }]],
-    ['an unknown category with no phrases', 'language: en\ncategories:\n  drug:\n  suicide:\n    "x": 5\n',
-      [{ line: 3, key: 'categories.drug', message: 'unknown category "drug"' }]],
-    ['a weight that is not a number', 'language: en\ncategories:\n  drugs:\n    "x": high\n',
-      [{ line: 4, key: 'categories.drugs.x', message: 'must be a number, found text "high"' }]],
-    ['a missing weight', 'language: en\ncategories:\n  drugs:\n    "x":\n',
-      [{ line: 4, key: 'categories.drugs.x', message: 'must be a number, found nothing' }]],
-    ['a zero weight', 'language: en\ncategories:\n  drugs:\n    "x": 0\n',
-      [{ line: 4, key: 'categories.drugs.x', message: '"x": weight must not be 0' }]],
-    ['a weight above 100', 'language: en\ncategories:\n  drugs:\n    "ok": 1\n    "x": 150\n',
-      [{ line: 5, key: 'categories.drugs.x', message: 'must be at most 100, found 150' }]],
-    ['a weight below -100', 'language: en\ncategories:\n  drugs:\n    "x": -101\n',
-      [{ line: 4, key: 'categories.drugs.x', message: 'must be at least -100, found -101' }]],
-    ['a negative weight in suicide', 'language: en\ncategories:\n  suicide:\n    "essay": -6\n',
-      [{ line: 4, key: 'categories.suicide.essay', message: '"essay": negative weights are not allowed in suicide' }]],
-    ['a negative weight in self-harm', 'language: en\ncategories:\n  self-harm:\n    "ok": 1\n    "film": -2\n',
-      [{ line: 5, key: 'categories.self-harm.film', message: '"film": negative weights are not allowed in self-harm' }]],
-    ['a phrase that folds to nothing', 'language: en\ncategories:\n  drugs:\n    "!!!": 5\n',
-      [{ line: 4, key: 'categories.drugs.!!!', message: '"!!!" has no letters or digits to match' }]],
-    ['a phrase that is only a star', 'language: en\ncategories:\n  drugs:\n    "*": 5\n',
-      [{ line: 4, key: 'categories.drugs.*', message: '"*" has no letters or digits to match' }]],
-    ['a star inside a phrase', 'language: en\ncategories:\n  drugs:\n    "co*caine": 5\n',
-      [{ line: 4, key: 'categories.drugs.co*caine', message: `"co*caine": '*' is only allowed at the end of a phrase` }]],
-    ['two spellings of one phrase', 'language: pl\ncategories:\n  suicide:\n    "jak się zabić": 10\n    "JAK SIE ZABIC": 8\n',
-      [{ line: 5, key: 'categories.suicide.JAK SIE ZABIC', message: '"JAK SIE ZABIC" is the same phrase as "jak się zabić" on line 4 once folded' }]],
-    ['a missing language', 'categories:\n  drugs:\n    "x": 5\n',
-      [{ line: 1, key: 'language', message: 'must be a non-empty text value, found nothing' }]],
-    ['a language that is not a tag', 'language: English\ncategories:\n  drugs:\n    "x": 5\n',
-      [{ line: 1, key: 'language', message: '"English" is not valid' }]],
-    ['an unknown top-level key', 'language: en\ncatgories:\n  drugs:\n    "x": 5\n',
-      [{ line: 2, key: 'catgories', message: 'unknown key "catgories"' }, { line: 1, key: 'categories', message: 'must be a mapping (key: value lines), found nothing' }]],
-    ['categories as a list', 'language: en\ncategories: [drugs, violence]\n',
-      [{ line: 2, key: 'categories', message: 'must be a mapping (key: value lines), found a list' }]],
-    ['a category that is not a mapping', 'language: en\ncategories:\n  suicide: 5\n',
-      [{ line: 3, key: 'categories.suicide', message: 'must be a mapping (key: value lines), found number 5' }]],
-    ['an empty file', '',
-      [{ line: 0, key: '', message: 'must be a mapping (key: value lines), found nothing' }]],
-    ['a file that is a list', '- a\n- b\n',
-      [{ line: 1, key: '', message: 'must be a mapping (key: value lines), found a list' }]],
-    ['a phrase listed twice', 'language: en\ncategories:\n  drugs:\n    "x": 5\n    "x": 6\n',
-      [{ line: 5, key: '', message: /^YAML syntax: Map keys must be unique/ }]],
-    ['a YAML syntax error', 'language: en\ncategories:\n  drugs:\n    "x: 5\n',
-      [{ line: 5, key: '', message: /^YAML syntax: Missing closing "quote/ }]],
-    ['every problem at once', 'language: en\ncategories:\n  drugs:\n    "a": 0\n    "b": 500\n  suicide:\n    "c": -1\n  weapons:\n    "d": 1\n',
-      [
-        { line: 4, key: 'categories.drugs.a', message: '"a": weight must not be 0' },
-        { line: 5, key: 'categories.drugs.b', message: 'must be at most 100, found 500' },
-        { line: 7, key: 'categories.suicide.c', message: '"c": negative weights are not allowed in suicide' },
-        { line: 8, key: 'categories.weapons', message: 'unknown category "weapons"' },
-      ]],
-  ];
-
-  it.each(cases)('reports %s with file and line', (_why, text, want) => {
-    const file = write(text);
-    expectProblems(problemsOf(file), file, want);
-  });
-
-  it('names the valid category ids in the fix and the error message', () => {
-    const file = write('language: en\ncategories:\n  radicalisation:\n    "x": 5\n');
-    try {
-      loadPhraseFile(file);
-      expect.unreachable();
-    } catch (err) {
-      expect((err as ConfigError).problems[0]?.fix).toBe('use one of: suicide, self-harm, extremism, bullying, grooming, adult, drugs, violence');
-      expect((err as Error).message).toBe(`${file}:3: categories.radicalisation: unknown category "radicalisation" (fix: use one of: suicide, self-harm, extremism, bullying, grooming, adult, drugs, violence)`);
+describe('empty results', () => {
+  it('returns the shared, frozen empty result when nothing matches', () => {
+    const m = build([['drugs', 'cocaine', 10]]);
+    for (const text of ['nothing to see here', 'another harmless search']) {
+      expect(m.match(text)).toBe(NO_PHRASES);
+      expect(m.matchSearch(text)).toBe(NO_PHRASES);
+      expect(m.matchWords(`/${text.replaceAll(' ', '-')}`)).toBe(NO_PHRASES);
+      expect(m.matchPage(text)).toBe(NO_PHRASES);
     }
+    expect(Object.isFrozen(NO_PHRASES)).toBe(true);
+    expect(Object.isFrozen(NO_PHRASES.hits)).toBe(true);
+    expect(Object.isFrozen(NO_PHRASES.flagged)).toBe(true);
+    expect(Object.isFrozen(NO_PHRASES.repairs)).toBe(true);
   });
 
-  it('explains why suicide and self-harm take no negative weights', () => {
-    const problems = problemsOf(write('language: en\ncategories:\n  suicide:\n    "essay": -6\n'));
-    expect(problems[0]?.fix).toMatch(/cry for help/);
+  it('works with no rules at all', () => {
+    const m = build([]);
+    expect(m.size).toBe(0);
+    expect(m.match('kill myself')).toBe(NO_PHRASES);
+    expect(m.matchSearch('k i l l myself')).toBe(NO_PHRASES);
+    expect(m.matchWords('/kill-myself')).toBe(NO_PHRASES);
+    expect(m.matchPage('kill myself')).toBe(NO_PHRASES);
+    expect(m.match('')).toBe(NO_PHRASES);
   });
 
-  it('reports a missing file', () => {
-    const file = join(dir, 'missing.yaml');
-    expect(problemsOf(file)).toEqual([{ file, line: 0, key: '', message: 'file not found', fix: 'check the path' }]);
+  it('a rule of common words alone never fires on an address, only in searches and pages', () => {
+    const m = build([['suicide', 'how to', 10], ['drugs', 'cocaine', 10]]);
+    expect(m.matchWords('/how-to')).toBe(NO_PHRASES);
+    expect(m.matchSearch('how to').hits.map((h) => h.phrase)).toEqual(['how to']);
+    expect(m.matchPage('how to').hits.map((h) => h.phrase)).toEqual(['how to']);
+  });
+});
+
+describe('rules the engine refuses', () => {
+  it.each([
+    ['empty once folded', '!!!'],
+    ['only a star', '*'],
+    ['a star inside a word', 'sui*cide'],
+    ['an empty part', 'alpha +  + bravo'],
+    ['a bad class name', '@Self + kill'],
+  ])('%s, naming the file and line', (_why, phrase) => {
+    expect(() => build([['drugs', 'fine', 1], ['drugs', phrase, 1]])).toThrow(/^test\.yaml:2: /);
+  });
+});
+
+describe('matchPage over a long text', () => {
+  const m = build([
+    ['suicide', 'kill @self', 20],
+    ['suicide', '@method + @self', 20, { within: 4, intent: true }],
+    ['violence', 'knife', 10],
+  ]);
+  const FILLER = ['the', 'weather', 'school', 'garden', 'music', 'lunch', 'river', 'bridge', 'window', 'paper'];
+  const filler = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => FILLER[(from + i) % FILLER.length]).join(' ');
+
+  it('finds a phrase in the middle of 60 kB, and not a combination whose parts are far apart', () => {
+    const page = [filler(1000), 'Noose.', filler(3000, 3), 'myself', filler(3500, 7), 'Then I will KILL MYSELF.', filler(2500, 1)].join(' ');
+    expect(page.length).toBeGreaterThan(60_000);
+    const r = m.matchPage(page);
+    expect(r.hits.map((h) => [h.phrase, h.matched])).toEqual([['kill @self', 'kill myself']]);
+    expect(r.flagged).toEqual([{ category: 'suicide', score: 20, severity: 'danger' }]);
+  });
+
+  it('finds a combination near the end of a long text, counted once however often it occurs', () => {
+    const page = `${filler(5000)} ${'a noose for myself. '.repeat(50)}${filler(5, 2)}`;
+    const r = m.matchPage(page);
+    expect(r.hits.map((h) => [h.phrase, h.matched])).toEqual([['@method + @self', 'noose … myself']]);
+    expect(r.flagged).toEqual([{ category: 'suicide', score: 20, severity: 'danger' }]);
+  });
+
+  it('a long page of none of the lists\' words is the shared empty result', () => {
+    expect(m.matchPage(filler(20_000))).toBe(NO_PHRASES);
   });
 });

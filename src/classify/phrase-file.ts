@@ -1,0 +1,221 @@
+// Reading the safeguarding phrase files (config/phrases/): every line checked, every problem
+// reported with its line and a fix, so a DSL can edit them without reading our source.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Checker } from '../config/check.js';
+import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import { YamlFile, type KeyPath } from '../config/yaml.js';
+import { foldText } from './normalise-text.js';
+import { CLASS_NAME, classesOf, MAX_WITHIN, parseRule, parseWords, ruleKey } from './phrase-rules.js';
+
+export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying', 'grooming', 'adult', 'drugs', 'violence', 'crime'] as const;
+export type PhraseCategory = (typeof PHRASE_CATEGORIES)[number];
+
+export const MAX_WEIGHT = 100;
+
+export interface PhraseEntry {
+  category: string;
+  /** As written in the file ("kill myself", "suicid*", "@method + @self"); parsed when the engine is built. */
+  phrase: string;
+  weight: number;
+  language: string;
+  file: string;
+  line: number;
+  /** A combination's window, in words (DEFAULT_WITHIN when absent). */
+  within?: number;
+  /** Intent: context (negative weights) never lowers the category below this rule's weight. */
+  intent?: boolean;
+}
+
+export interface WordClassEntry {
+  readonly name: string;
+  /** Words or phrases, as written. */
+  readonly members: readonly string[];
+  readonly language: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface EmojiEntry {
+  readonly emoji: string;
+  /** The words it stands for. */
+  readonly words: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+/** Everything the phrase files say: rules, word classes and emoji stand-ins. */
+export interface Lexicon {
+  readonly entries: readonly PhraseEntry[];
+  readonly classes: readonly WordClassEntry[];
+  readonly emoji: readonly EmojiEntry[];
+}
+
+export const EMPTY_LEXICON: Lexicon = Object.freeze({ entries: [], classes: [], emoji: [] });
+
+const RULE_OPTIONS = ['weight', 'within', 'intent'];
+
+/** Checks one rule's spelling and options; the problem's text, or null. Shared with the DSL's command line. */
+export function ruleProblem(phrase: string, opts: { weight: number; within?: number | undefined }): { message: string; fix: string } | null {
+  const parsed = parseRule(phrase);
+  if ('error' in parsed) return { message: parsed.error, fix: parsed.fix };
+  if (opts.weight === 0) return { message: `"${phrase}": weight must not be 0`, fix: 'use a positive weight to raise the score, a negative one to lower it, or remove the line' };
+  if (opts.within !== undefined && parsed.parts.length < 2) return { message: `"${phrase}": "within" is for a combination`, fix: 'join two or more parts with " + ", or drop "within"' };
+  return null;
+}
+
+/** Reads one phrase file (one language) and checks every line; throws ConfigError with every problem. */
+export function loadPhraseFile(path: string): Lexicon {
+  const yaml = YamlFile.read(path);
+  const c = new Checker(yaml);
+  const entries: PhraseEntry[] = [];
+  const classes: WordClassEntry[] = [];
+  const emoji: EmojiEntry[] = [];
+  const top = c.object([], yaml.value, ['language', 'words', 'emoji', 'categories']);
+  if (top) {
+    const language = c.string(['language'], top.language, {
+      pattern: /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/, patternHelp: 'use a lower-case language tag such as en, pl or ur-latn',
+    }) ?? '';
+    if (top.words !== undefined) readClasses(c, yaml, top.words, language, classes);
+    if (top.emoji !== undefined) readEmoji(c, yaml, top.emoji, emoji);
+    const categories = top.categories === undefined ? {} : c.object(['categories'], top.categories);
+    if (categories) {
+      for (const [category, rules] of Object.entries(categories)) readCategory(c, yaml, category, rules, language, entries);
+    }
+  }
+  c.done();
+  return { entries, classes, emoji };
+}
+
+function readClasses(c: Checker, yaml: YamlFile, v: unknown, language: string, into: WordClassEntry[]): void {
+  const map = c.object(['words'], v);
+  if (!map) return;
+  for (const [name, members] of Object.entries(map)) {
+    const at: KeyPath = ['words', name];
+    if (!CLASS_NAME.test(name)) {
+      c.fail(at, `"${name}" is not a word class name`, 'use lower-case letters, digits and "-", as in self or suicide-method');
+      continue;
+    }
+    const list = c.array(at, members);
+    if (!list) continue;
+    const ok: string[] = [];
+    list.forEach((m, i) => {
+      const text = c.string([...at, i], typeof m === 'number' ? String(m) : m);
+      if (text === undefined) return;
+      const words = parseWords(text);
+      if ('error' in words) c.fail([...at, i], words.error, words.fix);
+      else ok.push(text);
+    });
+    into.push({ name, members: ok, language, file: yaml.file, line: yaml.lineOf(at) });
+  }
+}
+
+function readEmoji(c: Checker, yaml: YamlFile, v: unknown, into: EmojiEntry[]): void {
+  const map = c.object(['emoji'], v);
+  if (!map) return;
+  for (const [emoji, words] of Object.entries(map)) {
+    const at: KeyPath = ['emoji', emoji];
+    if (foldText(emoji) !== '' || emoji.trim() === '') {
+      c.fail(at, `"${emoji}" is not an emoji or symbol`, 'the key is the symbol itself, the value the words it stands for');
+      continue;
+    }
+    const text = c.string(at, words);
+    if (text === undefined) continue;
+    if (foldText(text) === '') {
+      c.fail(at, `"${text}" has no letters or digits`, 'write the words the symbol stands for');
+      continue;
+    }
+    into.push({ emoji: emoji.normalize('NFC').replace(/\ufe0f/g, ''), words: text, file: yaml.file, line: yaml.lineOf(at) });
+  }
+}
+
+function readCategory(c: Checker, yaml: YamlFile, category: string, rules: unknown, language: string, into: PhraseEntry[]): void {
+  const at: KeyPath = ['categories', category];
+  if (!(PHRASE_CATEGORIES as readonly string[]).includes(category)) {
+    c.fail(at, `unknown category "${category}"`, `use one of: ${PHRASE_CATEGORIES.join(', ')}`);
+    return;
+  }
+  const map = c.object(at, rules);
+  if (!map) return;
+  // Two spellings that fold alike ("się"/"sie") are one rule; the second would silently win.
+  const seen = new Map<string, { phrase: string; line: number }>();
+  for (const [phrase, value] of Object.entries(map)) {
+    const path: KeyPath = [...at, phrase];
+    const line = yaml.lineOf(path);
+    let weight: number | undefined;
+    let within: number | undefined;
+    let intent: boolean | undefined;
+    if (typeof value === 'number') weight = c.number(path, value, { min: -MAX_WEIGHT, max: MAX_WEIGHT });
+    else {
+      const o = c.object(path, value, RULE_OPTIONS);
+      if (!o) continue;
+      weight = c.number([...path, 'weight'], o.weight, { min: -MAX_WEIGHT, max: MAX_WEIGHT });
+      if (o.within !== undefined) within = c.number([...path, 'within'], o.within, { min: 2, max: MAX_WITHIN, integer: true });
+      if (o.intent !== undefined) intent = c.boolean([...path, 'intent'], o.intent);
+    }
+    if (weight === undefined) continue;
+    const problem = ruleProblem(phrase, { weight, within });
+    if (problem) {
+      c.fail(path, problem.message, problem.fix);
+      continue;
+    }
+    const key = ruleKey(parseRule(phrase) as Exclude<ReturnType<typeof parseRule>, { error: string }>);
+    const before = seen.get(key);
+    if (before) {
+      c.fail(path, `"${phrase}" is the same rule as "${before.phrase}" on line ${before.line} once folded`, 'keep one of the two lines');
+      continue;
+    }
+    seen.set(key, { phrase, line });
+    into.push({
+      category, phrase: phrase.trim(), weight, language, file: yaml.file, line,
+      ...(within !== undefined ? { within } : {}), ...(intent ? { intent } : {}),
+    });
+  }
+}
+
+/** A file, or every *.yaml file of a directory in name order. */
+export function phraseFilesAt(path: string): string[] {
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return [path];
+  return readdirSync(path).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort().map((f) => join(path, f));
+}
+
+/**
+ * Reads several files (and directories) into one lexicon, and checks what only the whole can
+ * tell: that every class a rule names is defined somewhere.
+ */
+export function loadLexicon(paths: readonly string[]): Lexicon {
+  const problems: ConfigProblem[] = [];
+  const entries: PhraseEntry[] = [];
+  const classes: WordClassEntry[] = [];
+  const emoji: EmojiEntry[] = [];
+  for (const p of paths.flatMap(phraseFilesAt)) {
+    try {
+      const one = loadPhraseFile(p);
+      entries.push(...one.entries);
+      classes.push(...one.classes);
+      emoji.push(...one.emoji);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  problems.push(...undefinedClasses(entries, classes));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { entries, classes, emoji };
+}
+
+/** A problem for each rule naming a class that no file defines. */
+export function undefinedClasses(entries: readonly PhraseEntry[], classes: readonly WordClassEntry[]): ConfigProblem[] {
+  const known = new Set(classes.map((k) => k.name));
+  const out: ConfigProblem[] = [];
+  for (const e of entries) {
+    const parsed = parseRule(e.phrase);
+    if ('error' in parsed) continue;
+    for (const name of classesOf(parsed)) {
+      if (!known.has(name)) {
+        out.push({ file: e.file, line: e.line, key: `categories.${e.category}`, message: `"${e.phrase}": no word class @${name}`, fix: `define it under "words:" in a phrase file, or fix the name (${known.size} classes are defined)` });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+// A running Schoolgate's view of the DSL's phrases: four times a second it asks SQLite whether
+// another connection committed to alerts.db (PRAGMA data_version, no query), and only then
+// whether the phrases in force differ from those the live classifier was built with; if they
+// do, the phrase matcher is built again, the files' rules and the DSL's together, and swapped
+// in. So `schoolgate phrases add` is in use within a second, the build included.
+import type { Database } from 'better-sqlite3';
+import { phraseMatcherWith, phraseSignature, readPhrasesInForce } from '../alerts/dsl-phrases.js';
+import type { Logger } from '../log.js';
+import type { ListService } from './service.js';
+
+export const PHRASE_CHECK_MS = 250;
+
+export class LivePhrases {
+  private timer: NodeJS.Timeout | null = null;
+  private dataVersion = -1;
+
+  /** `db`: alerts.db, on a connection of this process (its own commits do not move data_version: call changed()). */
+  constructor(private readonly service: ListService, private readonly db: Database, private readonly log: Logger, private readonly everyMs = PHRASE_CHECK_MS) {}
+
+  /** Checks once now (the lists were loaded before alerts.db was opened here), then on the timer. */
+  start(): void {
+    this.check();
+    this.timer = setInterval(() => this.check(), this.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** After this process itself changed the phrases. */
+  changed(): void {
+    this.dataVersion = -1;
+    this.check();
+  }
+
+  /** True when other phrases were swapped in. Never throws: the proxy keeps the phrases it has. */
+  check(): boolean {
+    try {
+      const version = this.db.pragma('data_version', { simple: true }) as number;
+      if (version === this.dataVersion) return false;
+      this.dataVersion = version;
+      // A reload since the last look may already have brought these phrases in.
+      if (phraseSignature(this.db) === this.service.dslPhrases) return false;
+      this.swap();
+      return true;
+    } catch (err) {
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'DSL phrases: could not be read or compiled; the phrases in use stay');
+      return false;
+    }
+  }
+
+  private swap(): void {
+    const { phrases, signature } = readPhrasesInForce(this.db);
+    const started = performance.now();
+    let used = 0;
+    let skipped: string[] = [];
+    this.service.usePhrases(signature, (config) => {
+      const built = phraseMatcherWith(config.phrases, phrases);
+      used = built.used;
+      skipped = built.skipped;
+      return built.matcher;
+    });
+    for (const problem of skipped) this.log.warn({ problem }, 'DSL phrase not used');
+    this.log.info({ dslPhrases: used, ms: Math.round(performance.now() - started) }, 'DSL phrases changed: now in use');
+  }
+}
