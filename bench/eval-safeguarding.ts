@@ -9,7 +9,8 @@
 //   npm run eval:safeguarding -- --json             one JSON object
 //   options: --split dev|heldout|all (all), --config FILE (config/default.yaml), --data DIR (data),
 //            --group GROUP (ks2: whose exclusions apply), --engine-url URL (https://www.google.com/search?q=),
-//            --phrases FILE,DIR,… (only these phrase files, in place of the configuration's)
+//            --phrases FILE,DIR,… (only these phrase files, in place of the configuration's),
+//            --searches FILE,… (other labelled search files, same columns, in place of the splits; reported as dev)
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,7 @@ const { values: opts } = parseArgs({
     group: { type: 'string', default: 'ks2' },
     'engine-url': { type: 'string', default: 'https://www.google.com/search?q=' },
     phrases: { type: 'string' },
+    searches: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -101,7 +103,10 @@ function checkLabel(where: string, concern: string, severity: string, also: read
 }
 
 function readSearches(split: Split): SearchRow[] {
-  const file = join(FIXTURES, `searches.${split}.tsv`);
+  return readSearchFile(join(FIXTURES, `searches.${split}.tsv`), split);
+}
+
+function readSearchFile(file: string, split: Split): SearchRow[] {
   return readTsv(file, ['text', 'concern', 'severity', 'lang', 'also', 'note']).map(({ line, cells }) => {
     const also = cells.also!.split(',').map((s) => s.trim()).filter(Boolean);
     checkLabel(`${file}:${line}`, cells.concern!, cells.severity!, also);
@@ -119,7 +124,8 @@ function readPages(): PageRow[] {
   });
 }
 
-const searches = splits.flatMap(readSearches);
+// --searches a.tsv,b.tsv: other labelled files (same columns) in place of the splits, reported as dev.
+const searches = opts.searches === undefined ? splits.flatMap(readSearches) : opts.searches.split(',').flatMap((f) => readSearchFile(resolve(f), 'dev'));
 const pages = readPages().filter((p) => splits.includes(p.split));
 const seen = new Map<string, SearchRow>();
 for (const r of searches) {

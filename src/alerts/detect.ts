@@ -6,9 +6,8 @@
 // and allowed, warned and blocked requests alike (the action is recorded). A request that hit
 // an illegal list never carries its address, search term or list entry into any alert.
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
-import { pathWords, urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
+import { urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
-import { foldText } from '../classify/normalise-text.js';
 import { scoreHits, severityOf } from '../classify/phrases.js';
 import type { Action, Decision } from '../policy/types.js';
 import { ExclusionSet } from './exclusions.js';
@@ -97,7 +96,6 @@ function touches(c: Classification, cfg: SafeguardingConfig): boolean {
 class Detection {
   private readonly illegalHit: boolean;
   private urlExcluded: boolean | undefined;
-  private urlWords: string | undefined;
   private readonly found = new Map<SafeguardingCategory, AlertTrigger[]>();
 
   constructor(
@@ -154,9 +152,8 @@ class Detection {
   private addPhrases(cat: SafeguardingCategory, f: SourcedScore): void {
     if (this.excludedUrl()) return;
     const term = this.c.searchTerm;
-    const where = f.source === 'search' && term !== null ? term.text : f.source === 'url' ? (this.urlWords ??= foldText(pathWords(this.c.url.path))) : '';
     const all = this.c.phrases.filter((h) => h.category === f.category && h.source === f.source);
-    const kept = this.exclusions.size === 0 ? all : all.filter((h) => !this.exclusions.coversPhrase(foldText(h.matched.replaceAll('…', ' ')), false, where || foldText(h.matched), this.group));
+    const kept = this.exclusions.size === 0 ? all : all.filter((h) => !this.exclusions.coversFound(h.matched.split(' … '), h.spans, h.read, this.group));
     let severity: Severity | null = f.severity;
     if (kept.length !== all.length) severity = severityOf(scoreHits(kept), f.caution, f.danger);
     if (severity === null) return;

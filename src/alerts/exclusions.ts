@@ -97,6 +97,29 @@ export class ExclusionSet {
     }
     return false;
   }
+
+  /**
+   * Whether a term exclusion for the group covers what a rule found: one of the parts it
+   * matched holds the term ("join isis" holds "isis"), or every part lies inside one
+   * occurrence of the term in the text as read (a song title: "killing myself" inside
+   * "killing myself to live").
+   */
+  coversFound(parts: readonly string[], spans: readonly { start: number; end: number }[], read: string, group: string): boolean {
+    let words: string[] | null = null;
+    for (const t of this.terms) {
+      if (t.group !== null && t.group !== group) continue;
+      if (parts.some((p) => containsWords(p, t.words))) return true;
+      if (!containsWords(read, t.words) || spans.length === 0) continue;
+      words ??= read.split(' ');
+      const term = t.words.split(' ');
+      const lo = Math.min(...spans.map((s) => s.start));
+      const hi = Math.max(...spans.map((s) => s.end));
+      for (let i = Math.max(0, hi - term.length); i <= lo; i++) {
+        if (term.every((w, k) => words![i + k] === w)) return true;
+      }
+    }
+    return false;
+  }
 }
 
 /** Whether folded `text` holds the folded words `words` as whole words. */

@@ -29,6 +29,8 @@ export type PhraseSource = 'search' | 'url' | 'page';
 
 export interface SourcedHit extends PhraseHit {
   readonly source: PhraseSource;
+  /** The text it was found in, as read (folded and repaired): what its spans count words of. */
+  readonly read: string;
 }
 
 export interface SourcedScore extends PhraseScore {
@@ -108,7 +110,7 @@ export class Classifier {
     const flagged: SourcedScore[] = [];
     const repairs: Repair[] = [];
     for (const [source, r] of results) {
-      for (const h of r.hits) phrases.push({ ...h, source });
+      for (const h of r.hits) phrases.push({ ...h, source, read: r.read });
       for (const f of r.flagged) flagged.push({ ...f, source, ...this.phrases.thresholdsOf(f.category) });
       repairs.push(...r.repairs);
     }

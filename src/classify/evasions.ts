@@ -91,6 +91,50 @@ function isEnglishWord(w: string): boolean {
   return Object.prototype.hasOwnProperty.call(englishWords(), w);
 }
 
+let irregularForms: Record<string, string>[] | null = null;
+
+/**
+ * Whether a token is English as written or as an inflection of an English word ("nukes",
+ * "poems", "milked", "bellies", "knives"): WordNet lists base forms, and a plural must not be
+ * "corrected" into a listed word ("nukes" is not "nudes").
+ */
+export function isEnglishForm(t: string): boolean {
+  if (isEnglishWord(t)) return true;
+  irregularForms ??= [
+    require('wink-lexicon/src/wn-verb-exceptions.js') as Record<string, string>,
+    require('wink-lexicon/src/wn-noun-exceptions.js') as Record<string, string>,
+    require('wink-lexicon/src/wn-adjective-exceptions.js') as Record<string, string>,
+  ];
+  if (irregularForms.some((table) => Object.prototype.hasOwnProperty.call(table, t))) return true;
+  for (const base of baseCandidates(t)) if (base.length >= 2 && isEnglishWord(base)) return true;
+  return false;
+}
+
+/** What a regular inflection could have been made from: "bellies" -> belly, "stopped" -> stop. */
+function baseCandidates(t: string): string[] {
+  const out: string[] = [];
+  const strip = (suffix: string, ...adds: string[]): void => {
+    if (!t.endsWith(suffix) || t.length <= suffix.length + 1) return;
+    const stem = t.slice(0, -suffix.length);
+    out.push(stem, ...adds.map((a) => stem + a));
+    // A doubled last letter ("stopped", "running").
+    if (stem.length > 2 && stem[stem.length - 1] === stem[stem.length - 2]) out.push(stem.slice(0, -1));
+  };
+  strip('s');
+  strip('es');
+  strip('ies', 'y');
+  strip('ied', 'y');
+  strip('ed', 'e');
+  strip('d');
+  strip('ing', 'e');
+  strip('er', 'e');
+  strip('ers', 'e');
+  strip('est', 'e');
+  strip('ly');
+  strip('ness');
+  return out;
+}
+
 /**
  * English words that start with one of the prefixes ("suicid" -> suicide, suicidal), so a typo
  * of a word a prefix rule covers ("suicde") can be read back too.
@@ -157,7 +201,7 @@ function repairToken(t: string, vocab: Vocabulary, fuzzy: boolean): Repair | nul
   if (!/^[a-z]+$/.test(t)) return null;
   const s = squeezed(t, vocab);
   if (s) return { from: t, to: s, kind: 'repeated letters' };
-  if (!fuzzy || t.length < FUZZY_MIN || isEnglishWord(t)) return null;
+  if (!fuzzy || t.length < FUZZY_MIN || isEnglishForm(t)) return null;
   const near = vocab.nearest(t);
   return near ? { from: t, to: near, kind: 'misspelling' } : null;
 }

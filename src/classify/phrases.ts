@@ -42,6 +42,13 @@ export interface PhraseHit {
   readonly intent: boolean;
   readonly file: string;
   readonly line: number;
+  /** Where in the text as read it matched, in words (end exclusive), one span per part. */
+  readonly spans: readonly WordSpan[];
+}
+
+export interface WordSpan {
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface PhraseScore {
@@ -57,6 +64,8 @@ export interface PhraseResult {
   readonly flagged: readonly PhraseScore[];
   /** How an evasion was read ("k i l l" as "kill"); empty when the text was read as written. */
   readonly repairs: readonly Repair[];
+  /** The text as read (folded, repaired): what the hits' spans count words of. */
+  readonly read: string;
 }
 
 export interface PhraseThresholds {
@@ -74,7 +83,7 @@ export interface LexiconExtras {
 }
 
 /** The result for text that hits nothing; shared, so the common case allocates nothing. */
-export const NO_PHRASES: PhraseResult = Object.freeze({ hits: Object.freeze([]), flagged: Object.freeze([]), repairs: Object.freeze([]) });
+export const NO_PHRASES: PhraseResult = Object.freeze({ hits: Object.freeze([]), flagged: Object.freeze([]), repairs: Object.freeze([]), read: '' });
 
 /**
  * Words so frequent that a rule is never looked at because of them alone: they still count
@@ -101,11 +110,7 @@ interface Rule {
   readonly line: number;
 }
 
-interface Span {
-  readonly start: number;
-  /** Exclusive. */
-  readonly end: number;
-}
+type Span = WordSpan;
 
 export class PhraseMatcher {
   /** Number of rules compiled (a rule listed in two categories counts twice). */
@@ -255,8 +260,7 @@ export class PhraseMatcher {
     let words: string[] | null = null;
     const wordsOf = (spans: readonly Span[]): string => {
       words ??= text.split(' ');
-      const sorted = [...spans].sort((a, b) => a.start - b.start);
-      return sorted.map((s) => words!.slice(s.start, s.end).join(' ')).join(' … ');
+      return spans.map((s) => words!.slice(s.start, s.end).join(' ')).join(' … ');
     };
     const hits: PhraseHit[] = [];
     const hitCategory: number[] = [];
@@ -272,7 +276,8 @@ export class PhraseMatcher {
       const r = this.rules[ri]!;
       const spans = matchRule(r, spansOfPart);
       if (spans === null) continue;
-      hits.push({ category: this.categories[r.category]!, phrase: r.phrase, weight: r.weight, matched: wordsOf(spans), intent: r.intent, file: r.file, line: r.line });
+      const sorted = spans.length === 1 ? spans : [...spans].sort((x, y) => x.start - y.start);
+      hits.push({ category: this.categories[r.category]!, phrase: r.phrase, weight: r.weight, matched: wordsOf(sorted), intent: r.intent, file: r.file, line: r.line, spans: sorted });
       hitCategory.push(r.category);
     }
     if (hits.length === 0) return NO_PHRASES;
@@ -284,7 +289,7 @@ export class PhraseMatcher {
       if (severity) flagged.push({ category: cat, score, severity });
     }
     flagged.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
-    return { hits, flagged, repairs };
+    return { hits, flagged, repairs, read: text };
   }
 
   /** Every listed word in the text with its position, or null when none is uncommon. */

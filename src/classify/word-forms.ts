@@ -67,6 +67,16 @@ function candidates(w: string): string[] {
  * forms ("od", "x").
  */
 export function englishForms(word: string): string[] {
+  // Kept across builds: the DSL's changes rebuild the engine while the proxy runs, and the
+  // forms of the shipped lists' words never change.
+  let forms = formsCache.get(word);
+  if (forms === undefined) formsCache.set(word, (forms = computeForms(word)));
+  return forms;
+}
+
+const formsCache = new Map<string, string[]>();
+
+function computeForms(word: string): string[] {
   if (word.length < 3 || !/^[a-z]+$/.test(word)) return [word];
   const root = stem(word);
   const forms = new Set<string>([word]);

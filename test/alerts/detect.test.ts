@@ -1,5 +1,6 @@
 // Detection on real classifications: the shipped configuration, the self-test lists, the
-// shipped phrase lists and search engines, and the shipped policy's decisions.
+// shipped search engines and policy, and a small phrase list of the tests' own
+// (test/fixtures/phrases/detect.yaml), so that tuning the shipped lists never changes them.
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,8 @@ import { loadSafeguardingFile } from '../../src/alerts/taxonomy.js';
 import { buildMatcherData } from '../../src/classify/build.js';
 import { Classifier } from '../../src/classify/classifier.js';
 import { Matcher } from '../../src/classify/matcher.js';
-import { PhraseMatcher } from '../../src/classify/phrases.js';
+import { loadLexicon } from '../../src/classify/phrase-file.js';
+import { buildPhraseMatcher } from '../../src/classify/phrases.js';
 import { SearchTermExtractor } from '../../src/classify/search-terms.js';
 import { loadConfig, type SchoolgateConfig } from '../../src/config/load.js';
 import { loadLists } from '../../src/lists/load.js';
@@ -25,7 +27,8 @@ afterAll(tmp.cleanup);
 let cfg: SchoolgateConfig;
 let classifier: Classifier;
 beforeAll(async () => {
-  cfg = loadConfig(join(CONFIG, 'default.yaml'));
+  const shipped = loadConfig(join(CONFIG, 'default.yaml'));
+  cfg = { ...shipped, phrases: { ...shipped.phrases, ...loadLexicon([resolve(import.meta.dirname, '../fixtures/phrases/detect.yaml')]) } };
   classifier = (await loadLists(cfg, { dataDir: join(tmp.dir, 'data') })).classifier;
 });
 
@@ -42,7 +45,7 @@ describe('search terms', () => {
     expect(rest).toEqual([]);
     expect(a).toEqual({
       category: 'self-harm', severity: 'danger', illegal: false, action: 'allow',
-      triggers: [{ kind: 'phrase', severity: 'danger', source: 'search', category: 'self-harm', phrase: 'hide my cuts', weight: 10, text: 'how to hide my cuts from mum' }],
+      triggers: [{ kind: 'phrase', severity: 'danger', source: 'search', category: 'self-harm', phrase: 'hide my cuts', weight: 20, matched: 'hide my cuts', text: 'how to hide my cuts from mum' }],
       searchTerm: { engine: 'google', raw: 'how to hide my cuts from mum', partial: false },
       url: 'https://www.google.co.uk/search?q=how+to+hide+my+cuts+from+mum',
     });
@@ -52,7 +55,7 @@ describe('search terms', () => {
     const [a] = alertsFor('https://www.bing.com/search?q=how+to+k1ll+mys3lf');
     expect(a!.category).toBe('suicide');
     expect(a!.severity).toBe('danger');
-    expect(a!.triggers.map((t) => (t as PhraseTrigger).phrase)).toEqual(['how to kill myself', 'kill myself']);
+    expect(a!.triggers.map((t) => (t as PhraseTrigger).phrase)).toEqual(['how to kill myself', 'kill @self']);
     expect(a!.searchTerm!.raw).toBe('how to k1ll mys3lf');
   });
 
@@ -89,7 +92,8 @@ describe('addresses', () => {
   it('raises a phrase in the words of an address at the url severity', () => {
     const [a] = alertsFor('https://blog.example.com/posts/i-want-to-die');
     expect(a).toMatchObject({ category: 'suicide', severity: 'caution', searchTerm: null, url: 'https://blog.example.com/posts/i-want-to-die' });
-    expect(a!.triggers).toEqual([{ kind: 'phrase', severity: 'caution', source: 'url', category: 'suicide', phrase: 'want to die', weight: 10, text: 'https://blog.example.com/posts/i-want-to-die' }]);
+    // The engine scores it danger; an address may raise suicide at caution at most.
+    expect(a!.triggers).toEqual([{ kind: 'phrase', severity: 'caution', source: 'url', category: 'suicide', phrase: 'want to die', weight: 20, matched: 'want to die', text: 'https://blog.example.com/posts/i-want-to-die' }]);
   });
 
   it('raises list matches with list, entry and line, for every group and whatever the filter did', () => {
@@ -130,8 +134,8 @@ describe('illegal-list attempts', () => {
     expect(summary(out)).toEqual(['child-sexual-abuse:danger:block', 'suicide:caution:block']);
     expect(JSON.stringify(out)).not.toContain('iwf.selftest.invalid');
     expect(out[1]!.triggers).toEqual([
-      { kind: 'phrase', severity: 'caution', source: 'url', category: 'suicide', phrase: 'how to kill myself', weight: 10 },
-      { kind: 'phrase', severity: 'caution', source: 'url', category: 'suicide', phrase: 'kill myself', weight: 10 },
+      { kind: 'phrase', severity: 'caution', source: 'url', category: 'suicide', phrase: 'how to kill myself', weight: 20, matched: 'how to kill myself' },
+      { kind: 'phrase', severity: 'caution', source: 'url', category: 'suicide', phrase: 'kill @self', weight: 20, matched: 'kill myself' },
     ]);
   });
 
@@ -211,7 +215,7 @@ describe('list roles and sensitive lists', () => {
         { name: 'school-block', category: 'drugs', role: 'block', files: { domains: 'blocked-dealer.example.test\n' } },
       ]))),
       search: new SearchTermExtractor(cfg.searchEngines),
-      phrases: new PhraseMatcher(cfg.phrases.entries, { default: cfg.phrases.threshold }),
+      phrases: buildPhraseMatcher(cfg.phrases),
       cacheSize: 0,
     });
     expect(alertsFor('https://talktofrank.example.test/', 'ks2', [], c)).toEqual([]);

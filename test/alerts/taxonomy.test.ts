@@ -130,7 +130,7 @@ describe('safeguarding file problems', () => {
       '  self-harm:', //                              3
       '    lists: [self-harm, no-such-category]', //  4
       '    phrases: [selfharm]', //                   5
-      '    severity: { search: urgent, page: danger }', // 6
+      '    severity: { search: urgent, email: danger }', // 6
       '    immediate: [soon]', //                     7
       '  eating-disorders:', //                       8
       '    lists: [self-harm]', //                    9
@@ -144,7 +144,7 @@ describe('safeguarding file problems', () => {
       { line: 1, key: 'foldWindowMinutes', message: 'must be at least 1, found 0' },
       { line: 4, key: 'categories.self-harm.lists[1]', message: 'unknown category "no-such-category"' },
       { line: 5, key: 'categories.self-harm.phrases[0]', message: 'unknown phrase category "selfharm"' },
-      { line: 6, key: 'categories.self-harm.severity.page', message: 'unknown key "page"' },
+      { line: 6, key: 'categories.self-harm.severity.email', message: 'unknown key "email"' },
       { line: 6, key: 'categories.self-harm.severity.search', message: '"urgent" is not allowed' },
       { line: 7, key: 'categories.self-harm.immediate[0]', message: '"soon" is not allowed' },
       { line: 8, key: 'categories.eating-disorders', message: 'unknown safeguarding category "eating-disorders"' },
@@ -156,10 +156,16 @@ describe('safeguarding file problems', () => {
     expect(p.find((x) => x.key === 'categories.eating-disorders')!.fix).toContain('self-harm');
   });
 
-  it('takes one severity for every trigger kind, and caution where unsaid', () => {
-    const cfg = load('categories:\n  bullying:\n    phrases: [bullying]\n    severity: danger\n  adult-content:\n    lists: [adult]\n    severity: { search: advisory }\n');
-    expect(cfg.categories.get('bullying')!.severity).toEqual({ list: 'danger', search: 'danger', url: 'danger' });
-    expect(cfg.categories.get('adult-content')!.severity).toEqual({ list: 'caution', search: 'advisory', url: 'caution' });
+  it('takes one severity for every trigger kind, caution where unsaid, and a page as high as a search unless said', () => {
+    const cfg = load([
+      'categories:',
+      '  bullying:', '    phrases: [bullying]', '    severity: danger',
+      '  adult-content:', '    lists: [adult]', '    severity: { search: advisory }',
+      '  substance-misuse:', '    lists: [drugs]', '    severity: { search: danger, page: caution }',
+    ].join('\n'));
+    expect(cfg.categories.get('bullying')!.severity).toEqual({ list: 'danger', search: 'danger', url: 'danger', page: 'danger' });
+    expect(cfg.categories.get('adult-content')!.severity).toEqual({ list: 'caution', search: 'advisory', url: 'caution', page: 'advisory' });
+    expect(cfg.categories.get('substance-misuse')!.severity).toEqual({ list: 'caution', search: 'danger', url: 'caution', page: 'caution' });
     expect([...cfg.categories.get('adult-content')!.immediate]).toEqual(['danger']);
   });
 
