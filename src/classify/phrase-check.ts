@@ -1,7 +1,7 @@
 // One rule as the DSL gives it on the command line (or as it comes back out of alerts.db),
 // checked by the rules a line of a phrase file meets (phrase-file.ts's own checks), so that
 // nothing the DSL can store would be refused in a phrase file.
-import { MAX_WEIGHT, PHRASE_CATEGORIES, ruleProblem, undefinedClasses, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
+import { combinationsThatCannotFit, MAX_WEIGHT, PHRASE_CATEGORIES, ruleProblem, undefinedClasses, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { MAX_WITHIN, parseRule, ruleKey } from './phrase-rules.js';
 
 /** Longer than any real search; a guard against a paste of a whole page. */
@@ -39,7 +39,10 @@ export function phraseProblems(e: PhraseInput, classes?: readonly WordClassEntry
   else {
     const rule = ruleProblem(text, { weight: Number.isFinite(e.weight) ? e.weight : 1, within: e.within });
     if (rule) say(rule.message, rule.fix);
-    else if (classes) for (const p of undefinedClasses([{ ...e, phrase: text, file: '', line: 0 }], classes)) say(p.message, p.fix ?? 'name a word class defined under "words:" in a phrase file');
+    else if (classes) {
+      const entry = { ...e, phrase: text, file: '', line: 0 };
+      for (const p of [...undefinedClasses([entry], classes), ...combinationsThatCannotFit([entry], classes)]) say(p.message, p.fix ?? 'name a word class defined under "words:" in a phrase file');
+    }
   }
   return problems;
 }

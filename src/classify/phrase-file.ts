@@ -6,7 +6,7 @@ import { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { YamlFile, type KeyPath } from '../config/yaml.js';
 import { foldText } from './normalise-text.js';
-import { CLASS_NAME, classesOf, MAX_WITHIN, parseRule, parseWords, ruleKey } from './phrase-rules.js';
+import { CLASS_NAME, classesOf, DEFAULT_WITHIN, MAX_WITHIN, parseRule, parseWords, ruleKey } from './phrase-rules.js';
 
 export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying', 'grooming', 'adult', 'drugs', 'violence', 'crime'] as const;
 export type PhraseCategory = (typeof PHRASE_CATEGORIES)[number];
@@ -199,9 +199,36 @@ export function loadLexicon(paths: readonly string[]): Lexicon {
       problems.push(...err.problems);
     }
   }
-  problems.push(...undefinedClasses(entries, classes));
+  problems.push(...undefinedClasses(entries, classes), ...combinationsThatCannotFit(entries, classes));
   if (problems.length > 0) throw new ConfigError(problems);
   return { entries, classes, emoji };
+}
+
+/**
+ * A problem for each combination whose parts, at their shortest, need more words than its
+ * window: "within" counts every word from the first part's to the last part's, so such a rule
+ * could never match.
+ */
+export function combinationsThatCannotFit(entries: readonly PhraseEntry[], classes: readonly WordClassEntry[]): ConfigProblem[] {
+  const shortest = new Map<string, number>();
+  for (const k of classes) {
+    for (const m of k.members) {
+      const w = parseWords(m);
+      if ('error' in w) continue;
+      shortest.set(k.name, Math.min(shortest.get(k.name) ?? Infinity, w.length));
+    }
+  }
+  const out: ConfigProblem[] = [];
+  for (const e of entries) {
+    const parsed = parseRule(e.phrase);
+    if ('error' in parsed || parsed.parts.length < 2) continue;
+    const need = parsed.parts.reduce((n, p) => n + p.reduce((m, t) => m + (t.kind === 'word' ? 1 : shortest.get(t.name) ?? 1), 0), 0);
+    const within = e.within ?? DEFAULT_WITHIN;
+    if (need > within) {
+      out.push({ file: e.file, line: e.line, key: `categories.${e.category}`, message: `"${e.phrase}": its parts need at least ${need} words, but "within" is ${within}, so it can never match`, fix: `set within to ${need} or more ("within" counts every word from the first part to the last)` });
+    }
+  }
+  return out;
 }
 
 /** A problem for each rule naming a class that no file defines. */

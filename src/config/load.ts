@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSafeguardingFile, type SafeguardingConfig } from '../alerts/taxonomy.js';
 import { CATEGORY_ID, CategoryRegistry, ILLEGAL_CATEGORIES, type CategoryInfo } from '../classify/categories.js';
 import type { ListRole } from '../classify/lists.js';
-import { loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from '../classify/phrase-file.js';
+import { combinationsThatCannotFit, loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from '../classify/phrase-file.js';
 import { DEFAULT_DANGER_THRESHOLD } from '../classify/phrases.js';
 import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-terms.js';
 import { compilePolicy } from '../policy/compile.js';
@@ -158,7 +158,7 @@ export function loadConfig(file: string): SchoolgateConfig {
       }
     });
   }
-  problems.push(...undefinedClasses(phraseEntries, phraseClasses));
+  problems.push(...undefinedClasses(phraseEntries, phraseClasses), ...combinationsThatCannotFit(phraseEntries, phraseClasses));
   for (const e of phraseEntries) {
     if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
   }

@@ -182,6 +182,27 @@ describe('exclusions', () => {
     expect(summary(alertsFor('https://www.google.com/search?q=killing+myself+slowly', 'ks2', [song]))).toEqual(['suicide:danger:allow']);
   });
 
+  it('cover a combination only when every part lies inside one occurrence of the term', () => {
+    const term: Exclusion = { kind: 'term', value: 'hurt my self' };
+    const url = (q: string): string => `https://www.google.com/search?q=${q.replaceAll(' ', '+')}`;
+    expect(summary(alertsFor(url('why do i hurt my self')))).toEqual(['self-harm:danger:allow']);
+    expect(alertsFor(url('why do i hurt my self'), 'ks2', [term])).toEqual([]);
+    // The same parts, but not as the excluded words: still raised.
+    expect(summary(alertsFor(url('i hurt badly my self'), 'ks2', [term]))).toEqual(['self-harm:danger:allow']);
+    // A term the rule's matched words hold is covered too.
+    expect(alertsFor(url('i hurt badly my self'), 'ks2', [{ kind: 'term', value: 'hurt' }])).toEqual([]);
+  });
+
+  it('work on page text as on searches and addresses', () => {
+    const page = (exclusions: readonly Exclusion[]) => {
+      const c = classifier.classifyPage('https://www.example.com/lyrics', 'Lyrics: Killing Myself to Live, track 3. Buy the album.');
+      return detect(c, { action: 'allow' }, cfg.safeguarding, new ExclusionSet(exclusions), 'ks2');
+    };
+    expect(summary(page([]))).toEqual(['suicide:danger:allow']);
+    expect(page([{ kind: 'term', value: 'Killing Myself to Live' }])).toEqual([]);
+    expect(page([{ kind: 'site', value: 'example.com' }])).toEqual([]);
+  });
+
   it('keep a category whose list triggers are not covered by a term', () => {
     const [a] = alertsFor('https://suicide.selftest.invalid/i-want-to-die', 'ks2', [{ kind: 'term', value: 'want to die' }]);
     expect(a!.triggers.map((t) => t.kind)).toEqual(['list']);

@@ -208,6 +208,14 @@ describe('loadLexicon', () => {
     expect(loadLexicon([uses, write('language: en\nwords:\n  self: [me]\n  method: [hang]\n')]).entries).toHaveLength(2);
   });
 
+  it('refuses a combination whose parts can never fit in its window', () => {
+    // "how to" (2 words at its shortest) + "kill" + "my self" (2) need 5 words.
+    const file = write('language: en\nwords:\n  how: [how to, ways to]\n  self: [my self, yourself oneself]\ncategories:\n  suicide:\n    "@how + kill + @self": { weight: 20, within: 4 }\n    "@how + kill": { weight: 20, within: 3 }\n');
+    const problems = problemsFrom(() => loadLexicon([file]));
+    expectProblems(problems, file, [{ line: 7, key: 'categories.suicide', message: '"@how + kill + @self": its parts need at least 5 words, but "within" is 4, so it can never match' }]);
+    expect(problems[0]?.fix).toMatch(/within to 5 or more/);
+  });
+
   it('reports problems from every file at once', () => {
     const one = write('language: en\ncategories:\n  drugs:\n    "x": 0\n');
     const two = write('language: en\ncategories:\n  weapons:\n    "knife": 10\n');
