@@ -126,7 +126,8 @@ function readPages(): PageRow[] {
 
 // --searches a.tsv,b.tsv: other labelled files (same columns) in place of the splits, reported as dev.
 const searches = opts.searches === undefined ? splits.flatMap(readSearches) : opts.searches.split(',').flatMap((f) => readSearchFile(resolve(f), 'dev'));
-const pages = readPages().filter((p) => splits.includes(p.split));
+// With --searches, only the dev pages: the held-out ones are never seen while tuning.
+const pages = readPages().filter((p) => (opts.searches === undefined ? splits.includes(p.split) : p.split === 'dev'));
 const seen = new Map<string, SearchRow>();
 for (const r of searches) {
   // As typed, not folded: "k1ll" and "kill" are different rows on purpose (evasions are tested).

@@ -20,9 +20,11 @@
 import { compileDfa, SPACE, type Dfa } from './aho-corasick.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText, walkFoldedAscii, WALK_NOT_ASCII, type CharDfa } from './normalise-text.js';
+import { PageFold, TextBuffer } from './page-fold.js';
 import { EMPTY_LEXICON, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { DEFAULT_WITHIN, parseRule, parseWords, ruleKey, type RuleWord } from './phrase-rules.js';
 import { englishForms } from './word-forms.js';
+import { HASH_SEED, hashStep, lengthBit, pairKey, WordTable } from './word-table.js';
 
 export { loadPhraseFile, loadLexicon, PHRASE_CATEGORIES, type Lexicon, type PhraseCategory, type PhraseEntry } from './phrase-file.js';
 
@@ -120,6 +122,8 @@ export class PhraseMatcher {
   private readonly dfa: Dfa;
   /** The same automaton, accepting only where an uncommon word ends: the address fast path. */
   private readonly prefilter: CharDfa;
+  /** The same patterns, looked up a word at a time: how a text's listed words are found. */
+  private readonly table: WordTable;
   /** Word ids that each pattern stands for: patternWordIds[patternWordStart[p] .. patternWordStart[p + 1]). */
   private readonly patternWordStart: Int32Array;
   private readonly patternWordIds: Int32Array;
@@ -128,14 +132,16 @@ export class PhraseMatcher {
   private readonly parts: readonly Part[];
   /**
    * Rules to look at when a word occurs: each rule is listed under the first words of one slot
-   * it cannot match without (its rarest), so a text wakes only rules whose required word it holds.
-   * rulesOfWordIds[rulesOfWordStart[id] .. rulesOfWordStart[id + 1]).
+   * it cannot match without (the rarest, by a guess), so a text wakes only the rules one of
+   * whose required words it holds. rulesOfWordIds[rulesOfWordStart[id] .. rulesOfWordStart[id + 1]).
    */
   private readonly rulesOfWordStart: Int32Array;
   private readonly rulesOfWordIds: Int32Array;
-  /** Per rule, every slot it needs, rarest first: a rule whose slot has no first word in the text is skipped. */
-  private readonly requiredSlots: readonly (readonly Slot[])[];
-  private readonly slotCount: number;
+  /** Per word id, the slots with an alternative that starts with it (slotsOfWordIds, as above). */
+  private readonly slotsOfWordStart: Int32Array;
+  private readonly slotsOfWordIds: Int32Array;
+  /** Per rule, every slot it needs: a rule one of whose slots has no first word in the text is not looked at. */
+  private readonly requiredSlots: readonly Int32Array[];
   private readonly categories: readonly string[];
   private readonly caution: Float64Array;
   private readonly danger: Float64Array;
@@ -146,7 +152,6 @@ export class PhraseMatcher {
 
   constructor(entries: readonly PhraseEntry[], thresholds: PhraseThresholds, extras: LexiconExtras = EMPTY_LEXICON) {
     const compiler = new Compiler(extras.classes);
-    STATS.words = compiler.words;
     // Later entries replace earlier ones for the same category and rule, so a school's own
     // file, or the DSL's change, loaded after the shipped ones can change a weight.
     const byKey = new Map<string, PhraseEntry>();
@@ -168,7 +173,6 @@ export class PhraseMatcher {
     this.size = rules.length;
     this.rules = rules;
     this.parts = compiler.parts.map(partOf);
-    this.slotCount = compiler.slotCount;
     this.categories = categories;
     this.caution = new Float64Array(categories.length);
     this.danger = new Float64Array(categories.length);
@@ -183,8 +187,9 @@ export class PhraseMatcher {
     });
 
     // A rule matches only if every slot of every part does, and a slot only where one of its
-    // alternatives' first words is; so the rarest slot's first words are enough to wake it.
-    // "Rare" is guessed: a common word is taken to be far more frequent than any other.
+    // alternatives' first words is; so the first words of any one slot are enough to wake it,
+    // and the rarest is best. "Rare" is guessed: a common word is taken to be far more frequent
+    // than any other.
     const slotCost = (slot: Slot): number => {
       let cost = 0;
       for (const id of slot.firstIds) cost += compiler.common[id] ? COMMON_COST : 1;
@@ -192,20 +197,21 @@ export class PhraseMatcher {
     };
     const wordCount = compiler.words.length;
     const rulesOf: number[][] = Array.from({ length: wordCount }, () => []);
-    const requiredSlots: Slot[][] = [];
-    rules.forEach((r, ri) => {
+    this.requiredSlots = rules.map((r, ri) => {
       const slots = [...new Set(r.parts.flatMap((pi) => compiler.parts[pi]!))].sort((a, b) => slotCost(a) - slotCost(b));
-      requiredSlots.push(slots);
       for (const id of slots[0]!.firstIds) rulesOf[id]!.push(ri);
+      return Int32Array.from(slots, (s) => s.index);
     });
-    this.requiredSlots = requiredSlots;
     [this.rulesOfWordStart, this.rulesOfWordIds] = flatten(rulesOf);
+    const slotsOf: number[][] = Array.from({ length: wordCount }, () => []);
+    for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
+    [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
 
     const { patterns, patternWords, anchor, forms, near } = compiler.patterns();
     [this.patternWordStart, this.patternWordIds] = flatten(patternWords);
     this.forms = forms.size;
     this.dfa = compileDfa(patterns, (id) => anchor[id]!);
-    if (compiler.words.length >= WORD_LIMIT) throw new RangeError(`the phrase lists hold ${compiler.words.length} distinct words; at most ${WORD_LIMIT - 1} are supported`);
+    this.table = new WordTable(patterns);
     this.prefilter = { ...this.dfa, firstOut: this.dfa.firstAnchor };
     const prefixes = compiler.words.filter((w) => w.prefix).map((w) => w.word);
     for (const w of englishWordsWithPrefix(compiler.words.filter((w) => w.prefix && w.english).map((w) => w.word))) near.add(w);
@@ -215,12 +221,12 @@ export class PhraseMatcher {
     };
     this.emoji = emojiMap(extras.emoji);
     this.pageFold = new PageFold(this.emoji);
-    this.ws = new Workspace(wordCount, rules.length, compiler.parts.length, compiler.slotCount);
+    this.ws = new Workspace(new AltIndex(compiler.slots), wordCount, rules.length, compiler.parts.length, compiler.slots.length);
   }
 
-  /** Bytes held by the automaton's tables (the rest is small objects). */
+  /** Bytes held by the automaton's tables, the word table and the alternatives index (the rest is small objects). */
   get automatonBytes(): number {
-    return this.dfa.bytes;
+    return this.dfa.bytes + this.table.bytes + this.ws.alts.bytes;
   }
 
   /** The score that raises a category, and the one that makes it danger. */
@@ -261,14 +267,11 @@ export class PhraseMatcher {
 
   /**
    * A page's text (HTML already turned into text): characters read back, words matched as
-   * written. The text is folded straight into the workspace, the same as
-   * foldText(readCharacters(text)) would give, and made a string only when something matched.
+   * written. The text is folded straight into the workspace (page-fold.ts) and made a string
+   * only when something matched.
    */
   matchPage(text: string): PhraseResult {
-    const ws = this.ws;
-    const t0 = performance.now();
-    const n = this.pageFold.fold(text, ws);
-    T.fold += performance.now() - t0;
+    const n = this.pageFold.fold(text, this.ws.text);
     return this.analyse(n, null, NO_REPAIRS);
   }
 
@@ -276,26 +279,24 @@ export class PhraseMatcher {
 
   private analyseText(text: string, repairs: readonly Repair[]): PhraseResult {
     if (text === '') return NO_PHRASES;
-    const ws = this.ws;
+    const buffer = this.ws.text;
     const n = text.length;
-    ws.ensureChars(n);
-    const chars = ws.chars;
+    buffer.reserve(n);
+    const chars = buffer.chars;
     for (let i = 0; i < n; i++) chars[i] = text.charCodeAt(i);
     return this.analyse(n, text, repairs);
   }
 
-  /** The folded text is ws.chars[0 .. n); `text` is it as a string, or null to make one if needed. */
+  /** The folded text is ws.text.chars[0 .. n); `text` is it as a string, or null to make one when needed. */
   private analyse(n: number, text: string | null, repairs: readonly Repair[]): PhraseResult {
     if (n === 0) return NO_PHRASES;
     const ws = this.ws;
     ws.next();
-    let t0 = performance.now();
     const positions = this.walk(n);
-    T.walk += performance.now() - t0; t0 = performance.now();
     if (ws.touchedCount === 0) return NO_PHRASES;
+    this.markSlots();
     const candidates = this.candidates();
     if (candidates === 0) return NO_PHRASES;
-    T.cands += performance.now() - t0; t0 = performance.now();
 
     let hits: PhraseHit[] | null = null;
     let hitCategory: number[] | null = null;
@@ -306,7 +307,7 @@ export class PhraseMatcher {
       const r = this.rules[ri]!;
       const taken = this.matchRule(r, positions);
       if (taken === 0) continue;
-      text ??= ws.string(n);
+      text ??= ws.text.string(n);
       const spans = this.spansTaken(taken);
       hits ??= [];
       hitCategory ??= [];
@@ -316,7 +317,6 @@ export class PhraseMatcher {
       });
       hitCategory.push(r.category);
     }
-    T.rules += performance.now() - t0; t0 = performance.now();
     if (hits === null || hitCategory === null || text === null) return NO_PHRASES;
     const flagged: PhraseScore[] = [];
     for (const ci of new Set(hitCategory)) {
@@ -326,86 +326,109 @@ export class PhraseMatcher {
       if (severity) flagged.push({ category: cat, score, severity });
     }
     flagged.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
-    T.flag += performance.now() - t0; T.calls++;
     return { hits, flagged, repairs, read: text };
   }
 
   /**
-   * One walk of the automaton over ws.chars[0 .. n) and a closing space: every listed word
-   * found, as events (word id, word position) in the order found, at most one per id and
-   * position; and per id, its events linked in order. Returns the number of word positions.
+   * Every listed word in ws.text.chars[0 .. n), as events (word id, word position) in the order
+   * an automaton walking the text would report them, at most one per id and position; per id,
+   * its events are linked in order. Word positions count spaces, the text being wrapped in one
+   * more at the end, as text.split(' ') would number its words. Returns the last position.
    */
   private walk(n: number): number {
-    const { symbolOf, delta, alphabet, firstOut, outStart, patternIds, start } = this.dfa;
-    const pwStart = this.patternWordStart;
-    const pwIds = this.patternWordIds;
+    const table = this.table;
+    const { prefixLengths, oneCharPrefix } = table;
     const ws = this.ws;
-    ws.ensureWords(n + 3);
-    const chars = ws.chars;
-    const { posStart, wordChar, idStamp, idFirst, idLast, idCount, touched } = ws;
-    const gen = ws.gen;
-    const symbols = symbolOf.length;
-    let evId = ws.evId;
-    let evPos = ws.evPos;
-    let evNext = ws.evNext;
-    let events = 0;
-    let touchedCount = 0;
-    let word = 0;
-    let wordEvents = 0;
+    ws.ensurePositions(n + 3);
+    const chars = ws.text.chars;
+    const { posStart, wordChar } = ws;
     posStart[0] = 0;
     wordChar[0] = 0;
-    let state = start;
-    for (let i = 0; i <= n; i++) {
-      // Position n is the closing space the text is wrapped in.
-      const c = i < n ? chars[i]! : SPACE;
-      state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
-      if (state >= firstOut) {
-        const o = state - firstOut;
-        for (let k = outStart[o]!; k < outStart[o + 1]!; k++) {
-          const p = patternIds[k]!;
-          for (let j = pwStart[p]!; j < pwStart[p + 1]!; j++) {
-            const id = pwIds[j]!;
-            let seen = false;
-            for (let e = wordEvents; e < events; e++) {
-              if (evId[e] === id) {
-                seen = true;
-                break;
-              }
-            }
-            if (seen) continue;
-            if (events === evId.length) {
-              ws.growEvents();
-              evId = ws.evId;
-              evPos = ws.evPos;
-              evNext = ws.evNext;
-            }
-            evId[events] = id;
-            evPos[events] = word;
-            evNext[events] = -1;
-            if (idStamp[id] !== gen) {
-              idStamp[id] = gen;
-              idFirst[id] = events;
-              idCount[id] = 1;
-              touched[touchedCount++] = id;
-            } else {
-              evNext[idLast[id]!] = events;
-              idCount[id] = idCount[id]! + 1;
-            }
-            idLast[id] = events;
-            events++;
-          }
+    let word = 0;
+    let i = 0;
+    while (i <= n) {
+      const start = i;
+      let h = HASH_SEED;
+      // The lengths a prefix of this word could have, once its first two characters are read.
+      let lengths = 0;
+      for (; i < n; i++) {
+        const c = chars[i]!;
+        if (c === SPACE) break;
+        h = hashStep(h, c);
+        const length = i + 1 - start;
+        if (length === 1) {
+          if (!oneCharPrefix) continue;
+        } else {
+          if (length === 2) lengths = prefixLengths[pairKey(chars[start]!, c)]!;
+          if ((lengths & lengthBit(length)) === 0) continue;
         }
+        const p = table.prefix(chars, start, length, h);
+        if (p >= 0) this.found(p, word);
       }
-      if (c === SPACE) {
-        word++;
-        posStart[word] = events;
-        wordChar[word] = i + 1;
-        wordEvents = events;
+      if (i > start) {
+        const p = table.form(chars, start, i - start, h);
+        if (p >= 0) this.found(p, word);
+      }
+      // The space after the word, or the one the text is wrapped in.
+      word++;
+      i++;
+      posStart[word] = ws.events;
+      wordChar[word] = i;
+    }
+    posStart[word + 1] = ws.events;
+    return word;
+  }
+
+  /** Records the word ids pattern p stands for at word position `word`. */
+  private found(p: number, word: number): void {
+    const ws = this.ws;
+    const { idStamp, idFirst, idLast, idCount } = ws;
+    const gen = ws.gen;
+    const ids = this.patternWordIds;
+    for (let j = this.patternWordStart[p]!, end = this.patternWordStart[p + 1]!; j < end; j++) {
+      const id = ids[j]!;
+      const events = ws.events;
+      let seen = false;
+      for (let e = ws.posStart[word]!; e < events && !seen; e++) seen = ws.evId[e] === id;
+      if (seen) continue;
+      if (events === ws.evId.length) ws.growEvents();
+      ws.evId[events] = id;
+      ws.evPos[events] = word;
+      ws.evNext[events] = -1;
+      if (idStamp[id] !== gen) {
+        idStamp[id] = gen;
+        idFirst[id] = events;
+        idCount[id] = 1;
+        ws.touched[ws.touchedCount++] = id;
+      } else {
+        ws.evNext[idLast[id]!] = events;
+        idCount[id] = idCount[id]! + 1;
+      }
+      idLast[id] = events;
+      ws.events = events + 1;
+    }
+  }
+
+  /**
+   * Marks every slot one of whose first words was found, with the first position one was found
+   * at: ids were touched in the order first found, so the first to mark a slot is its first.
+   */
+  private markSlots(): void {
+    const ws = this.ws;
+    const { touched, idFirst, evPos, slotStamp, slotFirst } = ws;
+    const start = this.slotsOfWordStart;
+    const slots = this.slotsOfWordIds;
+    const gen = ws.gen;
+    for (let t = 0; t < ws.touchedCount; t++) {
+      const id = touched[t]!;
+      const at = evPos[idFirst[id]!]!;
+      for (let k = start[id]!, end = start[id + 1]!; k < end; k++) {
+        const s = slots[k]!;
+        if (slotStamp[s] === gen) continue;
+        slotStamp[s] = gen;
+        slotFirst[s] = at;
       }
     }
-    posStart[word + 1] = events;
-    ws.touchedCount = touchedCount;
-    return word;
   }
 
   /** Rules woken by the words found, into ws.candidates (unsorted); their number. */
@@ -418,7 +441,7 @@ export class PhraseMatcher {
     let count = 0;
     for (let t = 0; t < ws.touchedCount; t++) {
       const id = touched[t]!;
-      for (let k = start[id]!; k < start[id + 1]!; k++) {
+      for (let k = start[id]!, end = start[id + 1]!; k < end; k++) {
         const ri = ids[k]!;
         if (ruleStamp[ri] === gen) continue;
         ruleStamp[ri] = gen;
@@ -428,14 +451,14 @@ export class PhraseMatcher {
     return count;
   }
 
-  /** Whether every slot the rule needs has an alternative whose every word is somewhere in the text. */
+  /** Whether every slot the rule needs has one of its first words somewhere in the text. */
   private possible(ri: number): boolean {
-    const ws = this.ws;
-    for (const slot of this.requiredSlots[ri]!) if (slotWeight(slot, ws) === 0) return false;
+    const { slotStamp, gen } = this.ws;
+    for (const s of this.requiredSlots[ri]!) if (slotStamp[s] !== gen) return false;
     return true;
   }
 
-  /** A part's places in this text (found once per text, as many rules share a part): [offset, count] into ws.spans. */
+  /** A part's places in this text (found once per text, as many rules share a part): ws.partOffset, ws.partCount. */
   private partSpans(pi: number, positions: number): void {
     const ws = this.ws;
     if (ws.partStamp[pi] === ws.gen) return;
@@ -447,71 +470,134 @@ export class PhraseMatcher {
   }
 
   /**
-   * The first place the rule matches, as in the order below: the number of spans written to
+   * The first place the rule matches, in the order below: the number of spans written to
    * ws.taken (one per part, the part with fewest places first, then the others in order), or 0.
    */
   private matchRule(r: Rule, positions: number): number {
-    const ws = this.ws;
     const parts = r.parts;
-    if (parts.length === 1) {
-      const pi = parts[0]!;
-      const part = this.parts[pi]!;
-      if (ws.partStamp[pi] === ws.gen) {
-        if (ws.partCount[pi] === 0) return 0;
-        const o = ws.partOffset[pi]!;
-        ws.taken[0] = ws.spans[o]!;
-        ws.taken[1] = ws.spans[o + 1]!;
-        return 1;
+    if (parts.length === 1) return this.matchPart(parts[0]!, positions);
+    const ws = this.ws;
+    const gen = ws.gen;
+    const m = parts.length;
+    ws.ensureRuleParts(m);
+    const { order, estimate, lazy } = ws;
+    // The search below anchors on the part with the fewest places (the first such). Parts are
+    // counted from the likely rarest on, and a part that surely has more places than the best
+    // so far (a lower bound says so), and so many that looking around each of the best's
+    // places costs less than listing them, is never listed: its places are looked for only
+    // inside the windows around the anchor.
+    const within = r.within;
+    for (let i = 0; i < m; i++) {
+      order[i] = i;
+      estimate[i] = ws.partStamp[parts[i]!] === gen ? ws.partCount[parts[i]!]! : partEstimate(this.parts[parts[i]!]!, ws);
+      for (let j = i; j > 0 && estimate[order[j]!]! < estimate[order[j - 1]!]!; j--) {
+        const t = order[j]!;
+        order[j] = order[j - 1]!;
+        order[j - 1] = t;
       }
-      // Only its first place is wanted: no need to find them all.
-      if (ws.firstStamp[pi] !== ws.gen) {
-        ws.firstStamp[pi] = ws.gen;
-        ws.firstStart[pi] = firstSpan(this.parts[pi]!, positions, ws);
-        ws.firstEnd[pi] = ws.taken[1]!;
-      }
-      if (ws.firstStart[pi]! < 0) return 0;
-      ws.taken[0] = ws.firstStart[pi]!;
-      ws.taken[1] = ws.firstEnd[pi]!;
-      return 1;
     }
-    for (const pi of parts) {
+    let a = -1;
+    let least = 0;
+    for (let k = 0; k < m; k++) {
+      const i = order[k]!;
+      const pi = parts[i]!;
+      if (a >= 0 && ws.partStamp[pi] !== gen) {
+        const atLeast = partLowerBound(this.parts[pi]!, ws);
+        if ((atLeast > least || (atLeast === least && i > a)) && atLeast > 2 * within * least) {
+          lazy[i] = 1;
+          continue;
+        }
+      }
       this.partSpans(pi, positions);
-      if (ws.partCount[pi] === 0) return 0;
+      const count = ws.partCount[pi]!;
+      if (count === 0) return 0;
+      lazy[i] = 0;
+      if (a < 0 || count < least || (count === least && i < a)) {
+        a = i;
+        least = count;
+      }
     }
-    // Anchor on the part with the fewest places, then look for the others in each window of
-    // `within` words that holds it; each part's places are sorted, so a window is a binary search.
-    let a = 0;
-    for (let i = 1; i < parts.length; i++) if (ws.partCount[parts[i]!]! < ws.partCount[parts[a]!]!) a = i;
-    ws.ensureTaken(parts.length);
+    // Then look for the others in each window of `within` words that holds an anchor place.
+    ws.ensureTaken(m);
+    ws.ensureMemo(m * 2 * within);
     const spans = ws.spans;
     const anchorOffset = ws.partOffset[parts[a]!]!;
-    const anchorCount = ws.partCount[parts[a]!]!;
-    const within = r.within;
-    for (let s = 0; s < anchorCount; s++) {
+    for (let s = 0; s < least; s++) {
       const start = spans[anchorOffset + 2 * s]!;
       const end = spans[anchorOffset + 2 * s + 1]!;
       ws.taken[0] = start;
       ws.taken[1] = end;
+      // Unlisted parts' places around this one, as they are found: every window lies in [base, base + 2 * within).
+      ws.memoBase = Math.max(0, end - within);
+      ws.memoWidth = 2 * within;
+      ws.memo.fill(UNKNOWN, 0, m * 2 * within);
       for (let from = Math.max(0, end - within); from <= start; from++) {
-        if (this.assign(parts, a, 0, from, from + within, 1)) return parts.length;
+        if (this.assign(parts, a, 0, from, from + within, 1, positions)) return m;
       }
     }
     return 0;
   }
 
+  /** A rule of one part: the part's first place, into ws.taken; 1, or 0 when it has none. */
+  private matchPart(pi: number, positions: number): number {
+    const ws = this.ws;
+    const taken = ws.taken;
+    if (ws.partStamp[pi] === ws.gen) {
+      if (ws.partCount[pi] === 0) return 0;
+      taken[0] = ws.spans[ws.partOffset[pi]!]!;
+      taken[1] = ws.spans[ws.partOffset[pi]! + 1]!;
+      return 1;
+    }
+    const part = this.parts[pi]!;
+    if (part.simple) {
+      // One word of a list: it is first found where the slot was first marked.
+      taken[0] = ws.slotFirst[part.slots[0]!.index]!;
+      taken[1] = taken[0] + 1;
+      return 1;
+    }
+    if (ws.firstStamp[pi] !== ws.gen) {
+      ws.firstStamp[pi] = ws.gen;
+      ws.firstStart[pi] = firstSpan(part, positions, ws);
+      ws.firstEnd[pi] = taken[1]!;
+    }
+    if (ws.firstStart[pi]! < 0) return 0;
+    taken[0] = ws.firstStart[pi]!;
+    taken[1] = ws.firstEnd[pi]!;
+    return 1;
+  }
+
   /**
    * Places for parts i… (the anchor part `skip` already placed) inside [from, to), none sharing a
-   * word, after the `taken` spans already in ws.taken; tries each candidate place of a part in
-   * turn, so the order of the text never matters.
+   * word with the `taken` spans already in ws.taken; tries each candidate place of a part in
+   * turn, so the order of the text never matters. A part that was not listed is tried at each
+   * word of the window: its places there are the same.
    */
-  private assign(parts: readonly number[], skip: number, i: number, from: number, to: number, taken: number): boolean {
+  private assign(parts: readonly number[], skip: number, i: number, from: number, to: number, taken: number, positions: number): boolean {
     if (i === skip) i++;
     if (i === parts.length) return true;
     const ws = this.ws;
-    const spans = ws.spans;
     const t = ws.taken;
-    const offset = ws.partOffset[parts[i]!]!;
-    const count = ws.partCount[parts[i]!]!;
+    const pi = parts[i]!;
+    if (ws.lazy[i] === 1) {
+      const part = this.parts[pi]!;
+      const memo = ws.memo;
+      const row = i * ws.memoWidth - ws.memoBase;
+      for (let xs = from; xs < to; xs++) {
+        let xe = memo[row + xs]!;
+        if (xe === UNKNOWN) memo[row + xs] = xe = endAt(part, xs, positions, ws);
+        if (xe < 0 || xe > to) continue;
+        let free = true;
+        for (let y = 0; y < taken && free; y++) free = xe <= t[2 * y]! || xs >= t[2 * y + 1]!;
+        if (!free) continue;
+        t[2 * taken] = xs;
+        t[2 * taken + 1] = xe;
+        if (this.assign(parts, skip, i + 1, from, to, taken + 1, positions)) return true;
+      }
+      return false;
+    }
+    const spans = ws.spans;
+    const offset = ws.partOffset[pi]!;
+    const count = ws.partCount[pi]!;
     let lo = 0;
     let hi = count;
     while (lo < hi) {
@@ -528,7 +614,7 @@ export class PhraseMatcher {
       if (!free) continue;
       t[2 * taken] = xs;
       t[2 * taken + 1] = xe;
-      if (this.assign(parts, skip, i + 1, from, to, taken + 1)) return true;
+      if (this.assign(parts, skip, i + 1, from, to, taken + 1, positions)) return true;
     }
     return false;
   }
@@ -544,7 +630,9 @@ export class PhraseMatcher {
 }
 
 const NO_REPAIRS: readonly Repair[] = Object.freeze([]);
-/** How much more often a common word is taken to occur than any other, when choosing a rule's rarest slot. */
+/** A memo entry not yet worked out (-1 is "no place starts here"). */
+const UNKNOWN = -2;
+/** How much more often a common word is taken to occur than any other, when choosing the slot a rule is woken by. */
 const COMMON_COST = 300;
 
 /** The words of the text a hit's spans cover, joined as "kill … myself". */
@@ -558,7 +646,7 @@ function wordsOf(text: string, spans: readonly Span[], wordChar: Int32Array): st
   return out;
 }
 
-/** Lists of numbers as one array of them and where each list starts (the last start is the end). */
+/** Lists of numbers as one array of them, and where each list starts (the last start is the end). */
 function flatten(lists: readonly (readonly number[])[]): [Int32Array, Int32Array] {
   const start = new Int32Array(lists.length + 1);
   let total = 0;
@@ -592,52 +680,63 @@ export function severityOf(score: number, caution: number, danger: number): Phra
 
 /**
  * The buffers one call works in, kept from call to call: the matcher runs synchronously, one
- * text at a time, so a page's tens of thousands of words cost no garbage. Per-id, per-rule and
+ * text at a time, so a page's thousands of words cost no garbage. Per-id, per-rule, per-slot and
  * per-part marks are stamped with the call's generation instead of being cleared.
  */
 class Workspace {
   gen = 0;
-  /** The folded text's character codes. */
-  chars: Uint16Array = new Uint16Array(256);
+  /** The folded text. */
+  readonly text = new TextBuffer();
   /** Events (a word id found at a word position), in the order found; evNext links an id's events. */
   evId: Int32Array = new Int32Array(256);
   evPos: Int32Array = new Int32Array(256);
   evNext: Int32Array = new Int32Array(256);
+  events = 0;
   /** Per word position: its first event, and where its word starts in the text. */
   posStart: Int32Array = new Int32Array(256);
   wordChar: Int32Array = new Int32Array(256);
+  /** Per id: found in this text (stamped), its first and last events, and how many. */
   readonly idStamp: Int32Array;
   readonly idFirst: Int32Array;
   readonly idLast: Int32Array;
-  /** Per id, how many positions it was found at. */
   readonly idCount: Int32Array;
-  /** The distinct ids found, in the order found. */
+  /** The distinct ids found, in the order first found. */
   readonly touched: Int32Array;
   touchedCount = 0;
   readonly ruleStamp: Int32Array;
   readonly candidates: Int32Array;
+  /** Per slot: one of its first words was found (stamped), first at slotFirst. */
   readonly slotStamp: Int32Array;
-  /** Per slot: over its alternatives, how often the rarest word of each was found (0: the slot is nowhere). */
-  readonly slotWeights: Int32Array;
+  readonly slotFirst: Int32Array;
+  /** Per slot: how often its key words were found (slotWeight). */
+  readonly weightStamp: Int32Array;
+  readonly weights: Int32Array;
+  /** Per part: its places, found (stamped), as (start, end) pairs at spans[2 * partOffset ..]. */
   readonly partStamp: Int32Array;
   readonly partOffset: Int32Array;
   readonly partCount: Int32Array;
-  /** A part's first place, when only that was wanted. */
+  /** Per part: its first place, when only that was wanted. */
   readonly firstStamp: Int32Array;
   readonly firstStart: Int32Array;
   readonly firstEnd: Int32Array;
-  /** rarestWord's answer. */
-  rarest = 0;
-  rarestCount = 0;
-  /** Places of parts, (start, end) pairs; a part's are sorted by start. */
   spans: Int32Array = new Int32Array(256);
   spanCount = 0;
-  /** Start positions of a part being placed. */
+  /** Where a part may start, being tried. */
   starts: Int32Array = new Int32Array(256);
   /** The places chosen for a rule, (start, end) pairs. */
   taken: Int32Array = new Int32Array(16);
+  /** Per part of the rule being matched: the order its parts are counted in, their estimates, and whether left unlisted. */
+  order: Int32Array = new Int32Array(16);
+  estimate: Int32Array = new Int32Array(16);
+  lazy: Uint8Array = new Uint8Array(16);
+  /** Ends of unlisted parts' places near the anchor place being tried: memo[part * memoWidth + word - memoBase]. */
+  memo: Int32Array = new Int32Array(64);
+  memoBase = 0;
+  memoWidth = 0;
+  /** startSlot's answer. */
+  rarest = 0;
 
-  constructor(words: number, rules: number, parts: number, slots: number) {
+  constructor(readonly alts: AltIndex, words: number, rules: number, parts: number, slots: number) {
     this.idStamp = new Int32Array(words);
     this.idFirst = new Int32Array(words);
     this.idLast = new Int32Array(words);
@@ -646,7 +745,9 @@ class Workspace {
     this.ruleStamp = new Int32Array(rules);
     this.candidates = new Int32Array(rules);
     this.slotStamp = new Int32Array(slots);
-    this.slotWeights = new Int32Array(slots);
+    this.slotFirst = new Int32Array(slots);
+    this.weightStamp = new Int32Array(slots);
+    this.weights = new Int32Array(slots);
     this.partStamp = new Int32Array(parts);
     this.partOffset = new Int32Array(parts);
     this.partCount = new Int32Array(parts);
@@ -659,18 +760,15 @@ class Workspace {
   next(): void {
     if (this.gen === 0x7fffffff) {
       this.gen = 0;
-      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.partStamp, this.firstStamp]) a.fill(0);
+      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp]) a.fill(0);
     }
     this.gen++;
-    this.spanCount = 0;
+    this.events = 0;
     this.touchedCount = 0;
+    this.spanCount = 0;
   }
 
-  ensureChars(n: number): void {
-    if (this.chars.length < n) this.chars = grownChars(this.chars, n);
-  }
-
-  ensureWords(n: number): void {
+  ensurePositions(n: number): void {
     if (this.posStart.length < n) {
       this.posStart = new Int32Array(capacity(n));
       this.wordChar = new Int32Array(capacity(n));
@@ -696,20 +794,20 @@ class Workspace {
     if (this.taken.length < 2 * parts) this.taken = new Int32Array(capacity(2 * parts));
   }
 
-  /** The folded text as a string. */
-  string(n: number): string {
-    return Buffer.from(this.chars.buffer, this.chars.byteOffset, 2 * n).toString('utf16le');
+  ensureMemo(n: number): void {
+    if (this.memo.length < n) this.memo = new Int32Array(capacity(n));
+  }
+
+  ensureRuleParts(parts: number): void {
+    if (this.order.length >= parts) return;
+    this.order = new Int32Array(capacity(parts));
+    this.estimate = new Int32Array(capacity(parts));
+    this.lazy = new Uint8Array(capacity(parts));
   }
 }
 
 function capacity(n: number): number {
   return 1 << Math.ceil(Math.log2(Math.max(n, 16)));
-}
-
-function grownChars(a: Uint16Array, n: number): Uint16Array {
-  const b = new Uint16Array(capacity(n));
-  b.set(a);
-  return b;
 }
 
 function grown(a: Int32Array, n: number): Int32Array {
@@ -721,14 +819,21 @@ function grown(a: Int32Array, n: number): Int32Array {
 // ---------------------------------------------------------------------------------------
 // Where a part matches
 
-const WORD_LIMIT = 0x10000;
-
 /** One place in a part: its alternatives (runs of word ids), and them by first word. */
 interface Slot {
   readonly alts: readonly (readonly number[])[];
   readonly byFirst: ReadonlyMap<number, readonly (readonly number[])[]>;
   /** The distinct first words of its alternatives. */
   readonly firstIds: readonly number[];
+  /**
+   * Per alternative, the word most likely to be rare (an uncommon one, the longest), and its
+   * index in the alternative: where those are found, less the index, is every place the slot
+   * can match. Alternatives sharing a key word at one index share an entry.
+   */
+  readonly keyIds: readonly number[];
+  readonly keyAt: readonly number[];
+  /** The words that are alternatives on their own: wherever one is found, the slot matches. */
+  readonly singleIds: readonly number[];
   /** Its number among the matcher's distinct slots. */
   readonly index: number;
 }
@@ -739,15 +844,15 @@ interface Part {
   readonly slots: Slots;
   /**
    * Per slot, the numbers of words the slots before it can take, or null when there are more
-   * than MAX_OFFSETS of them: a part can be looked for from any slot that has them, if it is
-   * rarer in the text than the first.
+   * than MAX_OFFSETS of them: a part can be looked for from any slot that has them, if that
+   * slot is rarer in the text than the first.
    */
   readonly offsets: readonly (readonly number[] | null)[];
   /** One slot of one-word alternatives: every place one of them is found is a place of the part. */
   readonly simple: boolean;
 }
 
-const MAX_OFFSETS = 4;
+const MAX_OFFSETS = 16;
 
 function partOf(slots: Slots): Part {
   const offsets: (number[] | null)[] = [];
@@ -762,46 +867,21 @@ function partOf(slots: Slots): Part {
   return { slots, offsets, simple: slots.length === 1 && slots[0]!.alts.every((a) => a.length === 1) };
 }
 
-/** The word of an alternative found least often in this text (its index), and how often: ws.rarest, ws.rarestCount. */
-function rarestWord(alt: readonly number[], ws: Workspace): void {
-  const { idStamp, idCount } = ws;
-  const gen = ws.gen;
-  let best = 0;
-  let least = Infinity;
-  for (let i = 0; i < alt.length; i++) {
-    const id = alt[i]!;
-    const count = idStamp[id] === gen ? idCount[id]! : 0;
-    if (count < least) {
-      least = count;
-      best = i;
-      if (count === 0) break;
-    }
-  }
-  ws.rarest = best;
-  ws.rarestCount = least;
-}
-
-/** How often a slot's alternatives can be placed at most: the sum of their rarest words' counts. */
+/** How many places a slot can have at most: how often its key words were found. */
 function slotWeight(slot: Slot, ws: Workspace): number {
   const si = slot.index;
-  if (ws.slotStamp[si] === ws.gen) return ws.slotWeights[si]!;
+  const gen = ws.gen;
+  if (ws.weightStamp[si] === gen) return ws.weights[si]!;
+  const { idStamp, idCount } = ws;
   let weight = 0;
-  for (const alt of slot.alts) {
-    rarestWord(alt, ws);
-    weight += ws.rarestCount;
-  }
-  ws.slotStamp[si] = ws.gen;
-  ws.slotWeights[si] = weight;
+  for (const id of slot.keyIds) if (idStamp[id] === gen) weight += idCount[id]!;
+  ws.weightStamp[si] = gen;
+  ws.weights[si] = weight;
   return weight;
 }
 
-/**
- * Writes to ws.starts, sorted and distinct, every word position the part could start at in this
- * text, and returns how many. A part matches only where each alternative it takes has all its
- * words, so the places of one slot's alternatives' rarest words, less the words before them,
- * hold every start; the slot whose places are fewest is used.
- */
-function candidateStarts(part: Part, ws: Workspace): number {
+/** The slot of a part whose key words give fewest candidate starts (slot 0 for a part of one slot), in ws.rarest, and how many (at most). */
+function startSlot(part: Part, ws: Workspace): number {
   const slots = part.slots;
   let from = 0;
   let best = slotWeight(slots[0]!, ws);
@@ -814,32 +894,95 @@ function candidateStarts(part: Part, ws: Workspace): number {
       from = j;
     }
   }
-  if (best === 0) return 0;
+  ws.rarest = from;
+  return best;
+}
+
+/** At least how many places a part has: for a slot with one-word alternatives, the count of the most found of them. */
+function partLowerBound(part: Part, ws: Workspace): number {
+  if (part.slots.length !== 1) return 0;
+  const { idStamp, idCount, gen } = ws;
+  let most = 0;
+  for (const id of part.slots[0]!.singleIds) if (idStamp[id] === gen && idCount[id]! > most) most = idCount[id]!;
+  return most;
+}
+
+/** At most how many places a part has, roughly (only the order parts are counted in depends on it). */
+function partEstimate(part: Part, ws: Workspace): number {
+  return startSlot(part, ws);
+}
+
+/**
+ * Writes to ws.starts, sorted and distinct, every word position the part could start at in this
+ * text; returns how many. A part matches only where each alternative it takes has all its
+ * words, so the places of one slot's key words, less the words before them, hold every start;
+ * the slot whose key words were found least is used.
+ */
+function candidateStarts(part: Part, ws: Workspace): number {
+  const slots = part.slots;
+  const from = slots.length === 1 ? 0 : (startSlot(part, ws), ws.rarest);
   const offsets = part.offsets[from]!;
-  const { idFirst, evNext, evPos } = ws;
-  ws.ensureStarts(best);
-  const starts = ws.starts;
+  const { idStamp, idCount, idFirst, evNext, evPos, gen } = ws;
+  let starts = ws.starts;
   let n = 0;
   let lists = 0;
   for (const alt of slots[from]!.alts) {
-    rarestWord(alt, ws);
-    if (ws.rarestCount === 0) continue;
+    // The alternative's word found least often here.
+    let at = 0;
+    let least = Infinity;
+    for (let i = 0; i < alt.length && least > 0; i++) {
+      const count = idStamp[alt[i]!] === gen ? idCount[alt[i]!]! : 0;
+      if (count < least) {
+        least = count;
+        at = i;
+      }
+    }
+    if (least === 0) continue;
     lists++;
-    const i = ws.rarest;
-    for (let e = idFirst[alt[i]!]!; e >= 0; e = evNext[e]!) {
+    for (let e = idFirst[alt[at]!]!; e >= 0; e = evNext[e]!) {
+      if (n + offsets.length > starts.length) {
+        ws.ensureStarts(n + offsets.length);
+        starts = ws.starts;
+      }
       for (const o of offsets) {
-        const p = evPos[e]! - i - o;
+        const p = evPos[e]! - at - o;
         if (p >= 0) starts[n++] = p;
       }
     }
   }
-  if (lists > 1 || offsets.length > 1) starts.subarray(0, n).sort();
+  if (lists > 1 || offsets.length > 1) sortRange(starts, n);
   let distinct = 0;
   for (let k = 0; k < n; k++) if (distinct === 0 || starts[k] !== starts[distinct - 1]) starts[distinct++] = starts[k]!;
   return distinct;
 }
 
-/** The first place of a part (the first that spansOf would list): its start, with its end in ws.taken[1]; or -1. */
+/** Sorts a[0 .. n) in place. */
+function sortRange(a: Int32Array, n: number): void {
+  if (n > 32) {
+    a.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+/** The end of the part's place that starts at word `p`, or -1 when none does. */
+function endAt(part: Part, p: number, positions: number, ws: Workspace): number {
+  if (!part.simple) return matchSlots(part.slots, 0, p, positions, ws);
+  if (p > positions) return -1;
+  const byFirst = part.slots[0]!.byFirst;
+  for (let e = ws.posStart[p]!, end = ws.posStart[p + 1]!; e < end; e++) if (byFirst.has(ws.evId[e]!)) return p + 1;
+  return -1;
+}
+
+/** The first place of a part (the first spansOf would list): its start, with its end in ws.taken[1]; or -1. */
 function firstSpan(part: Part, positions: number, ws: Workspace): number {
   const n = candidateStarts(part, ws);
   const starts = ws.starts;
@@ -854,15 +997,9 @@ function firstSpan(part: Part, positions: number, ws: Workspace): number {
   return -1;
 }
 
-export const T = { fold: 0, walk: 0, cands: 0, rules: 0, flag: 0, calls: 0 };
-export const STATS = { parts: 0, starts: 0, words: [] as WordInfo[], steps: new Map<string, number>() };
-const nameOf = (part: Part): string => part.slots.map((sl) => sl.alts.length > 3 ? `[${sl.alts.length}:${sl.alts.slice(0, 3).map((a) => a.map((i) => STATS.words[i]!.word).join('_')).join('|')}]` : sl.alts.map((a) => a.map((i) => STATS.words[i]!.word).join('_')).join('|')).join(' ');
-
 /** Appends to ws.spans where a part matches: (start, end) pairs, sorted by start. */
 function spansOf(part: Part, positions: number, ws: Workspace): void {
-  STATS.parts++;
   const n = candidateStarts(part, ws);
-  STATS.starts += n; STATS.steps.set(nameOf(part), n);
   ws.ensureSpans(ws.spanCount + 2 * n);
   const starts = ws.starts;
   const spans = ws.spans;
@@ -892,224 +1029,84 @@ function has(ws: Workspace, id: number, w: number, positions: number): boolean {
 function matchSlots(slots: Slots, k: number, w: number, positions: number, ws: Workspace): number {
   if (k === slots.length) return w;
   if (w > positions) return -1;
-  const slot = slots[k]!;
+  const index = ws.alts;
+  const { groupStart, groupAlts, altStart, altWords } = index;
+  const si = slots[k]!.index;
   for (let e = ws.posStart[w]!; e < ws.posStart[w + 1]!; e++) {
-    const alts = slot.byFirst.get(ws.evId[e]!);
-    if (alts === undefined) continue;
-    for (const alt of alts) {
+    const g = index.group(si, ws.evId[e]!);
+    if (g < 0) continue;
+    for (let q = groupStart[g]!, qEnd = groupStart[g + 1]!; q < qEnd; q++) {
+      const alt = groupAlts[q]!;
+      const first = altStart[alt]!;
+      const length = altStart[alt + 1]! - first;
       let ok = true;
-      for (let j = 1; j < alt.length && ok; j++) ok = has(ws, alt[j]!, w + j, positions);
+      for (let j = 1; j < length && ok; j++) ok = has(ws, altWords[first + j]!, w + j, positions);
       if (!ok) continue;
-      const end = matchSlots(slots, k + 1, w + alt.length, positions, ws);
+      const end = matchSlots(slots, k + 1, w + length, positions, ws);
       if (end >= 0) return end;
     }
   }
   return -1;
 }
 
-// ---------------------------------------------------------------------------------------
-// Folding a page
-
-// Character classes, as foldText's ASCII path has them, and UNSAFE: a character that only the
-// full reading (readCharacters, then foldText) can say what becomes of.
-const SEP = 0;
-const LOWER = 1;
-const UPPER = 2;
-const DIGIT = 3;
-const LEET_DIGIT = 4;
-const LEET_SYM = 5;
-const APOS = 6;
-const UNSAFE = 7;
-
-const HAS_LETTER = 1;
-const HAS_LEET_DIGIT = 4;
-const HAS_LEET_SYM = 8;
-const CLASS_BIT: readonly number[] = [0, HAS_LETTER, HAS_LETTER, 0, HAS_LEET_DIGIT, HAS_LEET_SYM, 0, 0];
-const LEET_CODE = new Uint16Array(128);
-for (const [from, to] of Object.entries({ '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's' })) LEET_CODE[from.charCodeAt(0)] = to.charCodeAt(0);
-
 /**
- * Punctuation that pages are full of (a middle dot between links, curly quotes, dashes), taken
- * as a separator or an apostrophe without the full reading, so a page with "·" in it is not
- * read character by character. Each is kept only if the full reading agrees on it (PageFold's
- * constructor checks), so this list can only make pages faster, never read differently.
+ * Every slot's alternatives by (slot, first word), in typed arrays: what matchSlots looks up at
+ * each word. The alternatives of group g are groupAlts[groupStart[g] .. groupStart[g + 1]), in
+ * the order the slot lists them; alternative a is altWords[altStart[a] .. altStart[a + 1]).
  */
-const FAST_SEPARATORS = '\u00a0\u00a1\u00a2\u00a3\u00a5\u00a6\u00a7\u00a9\u00ab\u00ac\u00ae\u00b0\u00b1\u00b6\u00b7\u00bb\u00bf\u00d7\u00f7'
-  + '\u2010\u2011\u2012\u2013\u2014\u2015\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2032\u2033\u2039\u203a\u20ac'
-  + '\u2190\u2191\u2192\u2193\u2194\u21d2\u2212\u25aa\u25b6\u25ba\u25cf\u2605\u2606\u2713\u2714\u2715\u2716\u2717';
-const FAST_APOSTROPHES = '\u2018\u2019\u02bc';
-/** Texts each fast character is tried in, against the full reading. */
-const FAST_CHECKS = ['#', 'a#b', 'ab#cd', 'AB#CD', 'ab#', '#ab', '1#2', 'a1#b', 'k1ll#', '#k1ll', '$#a', 'a$#$5', "a#'b", "a'#b", '##', 'a##b', 'don#t', 'a # b', '# #', '7#a'];
-/** Nearby words that also need the full reading are read with a word that does, up to this many words on. */
-const SLOW_LOOKAHEAD = 3;
+class AltIndex {
+  readonly groupStart: Int32Array;
+  readonly groupAlts: Int32Array;
+  readonly altStart: Int32Array;
+  readonly altWords: Int32Array;
+  /** Open-addressed: (slot, first word) at keySlot/keyWord, its group + 1 in keyGroup (0: empty). */
+  private readonly keySlot: Int32Array;
+  private readonly keyWord: Int32Array;
+  private readonly keyGroup: Int32Array;
 
-/**
- * foldText(readCharacters(text)) for page text, written into the workspace. Both are
- * word-local: every change they make stays between two spaces, so the text can be read a word
- * at a time. Words of ASCII (and the fast punctuation above) are folded here, the way
- * foldText's ASCII path does; any other word, with its neighbours of the same kind, goes
- * through readCharacters and foldText themselves.
- */
-class PageFold {
-  private readonly cls = new Uint8Array(0x10000).fill(UNSAFE);
-  /** An emoji stand-in could match in ASCII (or spans a space): a text that is not ASCII is read whole. */
-  private readonly wholeOnly: boolean;
-
-  constructor(private readonly emoji: EmojiMap) {
-    const cls = this.cls;
-    for (let c = 0; c < 128; c++) cls[c] = SEP;
-    for (let c = 97; c <= 122; c++) cls[c] = LOWER;
-    for (let c = 65; c <= 90; c++) cls[c] = UPPER;
-    for (let c = 48; c <= 57; c++) cls[c] = DIGIT;
-    for (const ch of '013457') cls[ch.charCodeAt(0)] = LEET_DIGIT;
-    cls[64] = LEET_SYM;
-    cls[36] = LEET_SYM;
-    cls[39] = APOS;
-    const inSymbols = new Set(emoji.symbols.join(''));
-    this.wholeOnly = emoji.symbols.some((s) => s.includes(' ') || /^[\x00-\x7f]*$/.test(s));
-    // Then ASCII words of a text that is not all ASCII may change too: only ASCII text is fast.
-    if (this.wholeOnly) return;
-    const probe = new Workspace(0, 0, 0, 0);
-    const tryAs = (chars: string, k: number): void => {
-      for (const ch of chars) {
-        const c = ch.charCodeAt(0);
-        if (inSymbols.has(ch)) continue;
-        cls[c] = k;
-        const agrees = FAST_CHECKS.every((t) => {
-          const text = t.replaceAll('#', ch);
-          return probe.string(this.fold(text, probe)) === foldText(readCharacters(text, emoji));
-        });
-        if (!agrees) cls[c] = UNSAFE;
+  constructor(slots: readonly Slot[]) {
+    const groups: { slot: number; word: number; alts: number[] }[] = [];
+    const alts: (readonly number[])[] = [];
+    for (const slot of slots) {
+      for (const [word, list] of slot.byFirst) {
+        groups.push({ slot: slot.index, word, alts: list.map((alt) => alts.push(alt) - 1) });
       }
-    };
-    tryAs(FAST_SEPARATORS, SEP);
-    tryAs(FAST_APOSTROPHES, APOS);
-  }
-
-  /** Folds `text` into ws.chars; the folded length. */
-  fold(text: string, ws: Workspace): number {
-    const cls = this.cls;
-    const n = text.length;
-    ws.ensureChars(n + 1);
-    let chars = ws.chars;
-    let out = 0;
-    let emitted = false;
-    // Where the current word (between spaces) began, in the text and in the output.
-    let wordStart = 0;
-    let markOut = 0;
-    let markEmitted = false;
-    let i = 0;
-    for (;;) {
-      let c = 0;
-      let k = SEP;
-      while (i < n) {
-        c = text.charCodeAt(i);
-        k = cls[c]!;
-        if (k !== SEP && k !== APOS) break;
-        if (c === SPACE) {
-          wordStart = i + 1;
-          markOut = out;
-          markEmitted = emitted;
-        }
-        i++;
-      }
-      if (i >= n) break;
-      if (k !== UNSAFE) {
-        // A token, as foldText's ASCII path reads one.
-        const start = i;
-        let bits = 0;
-        for (; i < n; i++) {
-          c = text.charCodeAt(i);
-          k = cls[c]!;
-          if (k === SEP || k === UNSAFE) break;
-          if (k === APOS && !(isLetter(cls[text.charCodeAt(i - 1)]) && isLetter(cls[text.charCodeAt(i + 1)]))) break;
-          bits |= CLASS_BIT[k]!;
-        }
-        if (i >= n || k !== UNSAFE) {
-          const letters = (bits & HAS_LETTER) !== 0;
-          if (!letters && (bits & HAS_LEET_SYM) !== 0) {
-            // No letters: '@' and '$' separate.
-            let inPiece = false;
-            for (let j = start; j < i; j++) {
-              const d = text.charCodeAt(j);
-              if (cls[d] === LEET_SYM) {
-                inPiece = false;
-                continue;
-              }
-              if (!inPiece) {
-                if (emitted) chars[out++] = SPACE;
-                inPiece = emitted = true;
-              }
-              chars[out++] = d;
-            }
-          } else {
-            const leet = letters && (bits & (HAS_LEET_DIGIT | HAS_LEET_SYM)) !== 0;
-            if (emitted) chars[out++] = SPACE;
-            emitted = true;
-            for (let j = start; j < i; j++) {
-              let d = text.charCodeAt(j);
-              const dk = cls[d];
-              if (dk === APOS) continue;
-              if (dk === UPPER) d += 32;
-              else if (leet && (dk === LEET_DIGIT || dk === LEET_SYM)) d = LEET_CODE[d]!;
-              chars[out++] = d;
-            }
-          }
-          continue;
-        }
-      }
-      // A character only the full reading knows: read this word that way, from its start.
-      if (this.wholeOnly) return this.foldWhole(text, ws);
-      out = markOut;
-      emitted = markEmitted;
-      let end = this.wordEnd(text, i);
-      for (let next = this.slowWordAfter(text, end); next >= 0; next = this.slowWordAfter(text, end)) end = next;
-      const piece = foldText(readCharacters(text.slice(wordStart, end), this.emoji));
-      if (piece !== '') {
-        ws.ensureChars(out + piece.length + 1 + (n - end) + 1);
-        chars = ws.chars;
-        if (emitted) chars[out++] = SPACE;
-        for (let q = 0; q < piece.length; q++) chars[out++] = piece.charCodeAt(q);
-        emitted = true;
-      }
-      i = end;
     }
-    return out;
+    [this.groupStart, this.groupAlts] = flatten(groups.map((g) => g.alts));
+    [this.altStart, this.altWords] = flatten(alts);
+    let size = 16;
+    while (size < 2 * groups.length) size *= 2;
+    this.keySlot = new Int32Array(size);
+    this.keyWord = new Int32Array(size);
+    this.keyGroup = new Int32Array(size);
+    groups.forEach((g, gi) => {
+      let k = slotHash(g.slot, g.word) & (size - 1);
+      while (this.keyGroup[k] !== 0) k = (k + 1) & (size - 1);
+      this.keySlot[k] = g.slot;
+      this.keyWord[k] = g.word;
+      this.keyGroup[k] = gi + 1;
+    });
   }
 
-  private wordEnd(text: string, i: number): number {
-    while (i < text.length && text.charCodeAt(i) !== SPACE) i++;
-    return i;
-  }
-
-  /** The end of a word within SLOW_LOOKAHEAD words after `end` that needs the full reading, or -1. */
-  private slowWordAfter(text: string, end: number): number {
-    const n = text.length;
-    let j = end;
-    for (let look = 0; look < SLOW_LOOKAHEAD; look++) {
-      while (j < n && text.charCodeAt(j) === SPACE) j++;
-      if (j >= n) return -1;
-      let slow = false;
-      for (; j < n; j++) {
-        const c = text.charCodeAt(j);
-        if (c === SPACE) break;
-        if (this.cls[c] === UNSAFE) slow = true;
-      }
-      if (slow) return j;
+  /** The group of the slot's alternatives that start with `word`, or -1. */
+  group(slot: number, word: number): number {
+    const mask = this.keyGroup.length - 1;
+    for (let k = slotHash(slot, word) & mask; ; k = (k + 1) & mask) {
+      const g = this.keyGroup[k]!;
+      if (g === 0) return -1;
+      if (this.keySlot[k] === slot && this.keyWord[k] === word) return g - 1;
     }
-    return -1;
   }
 
-  private foldWhole(text: string, ws: Workspace): number {
-    const folded = foldText(readCharacters(text, this.emoji));
-    ws.ensureChars(folded.length);
-    for (let q = 0; q < folded.length; q++) ws.chars[q] = folded.charCodeAt(q);
-    return folded.length;
+  get bytes(): number {
+    return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength
+      + this.keySlot.byteLength + this.keyWord.byteLength + this.keyGroup.byteLength;
   }
 }
 
-function isLetter(k: number | undefined): boolean {
-  return k === LOWER || k === UPPER;
+function slotHash(slot: number, word: number): number {
+  const h = Math.imul(slot, 0x9e3779b1) ^ Math.imul(word, 0x85ebca77);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1131,8 +1128,8 @@ class Compiler {
   private readonly classes = new Map<string, { members: RuleWord[][]; language: string }[]>();
   private readonly expanded = new Map<string, Slot>();
   private readonly slotOfWord = new Map<number, Slot>();
-  /** Distinct slots made so far (a class is one slot however many rules name it). */
-  slotCount = 0;
+  /** Every distinct slot (a class is one slot however many rules name it; so is a word). */
+  readonly slots: Slot[] = [];
 
   constructor(classes: readonly WordClassEntry[]) {
     for (const k of classes) {
@@ -1171,12 +1168,28 @@ class Compiler {
 
   private slot(alts: readonly (readonly number[])[]): Slot {
     const byFirst = new Map<number, (readonly number[])[]>();
+    const keys = new Map<string, [number, number]>();
+    const singleIds = new Set<number>();
     for (const alt of alts) {
       const list = byFirst.get(alt[0]!);
       if (list) list.push(alt);
       else byFirst.set(alt[0]!, [alt]);
+      let at = 0;
+      for (let i = 1; i < alt.length; i++) if (this.rarity(alt[i]!) > this.rarity(alt[at]!)) at = i;
+      keys.set(`${alt[at]!} ${at}`, [alt[at]!, at]);
+      if (alt.length === 1) singleIds.add(alt[0]!);
     }
-    return { alts, byFirst, firstIds: [...byFirst.keys()], index: this.slotCount++ };
+    const slot = {
+      alts, byFirst, firstIds: [...byFirst.keys()], keyIds: [...keys.values()].map((k) => k[0]), keyAt: [...keys.values()].map((k) => k[1]),
+      singleIds: [...singleIds], index: this.slots.length,
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** How likely a word is to be rare in a text, roughly: an uncommon word more than a common one, a long one more than a short one. */
+  private rarity(id: number): number {
+    return (this.common[id] ? 0 : 100) + this.words[id]!.word.length;
   }
 
   private wordSlot(id: number): Slot {

@@ -80,7 +80,14 @@ function computeForms(word: string): string[] {
   if (word.length < 3 || !/^[a-z]+$/.test(word)) return [word];
   const root = stem(word);
   const forms = new Set<string>([word]);
+  // Porter2 reads "huffing" as "huf" but "huff" as "huff": a word ending in a doubled letter
+  // takes the plain suffixes whatever the stemmer says.
+  const doubled = /(ff|ll|ss|zz)$/.test(word);
   for (const c of candidates(word)) {
+    if (doubled && /^(s|es|ed|ing|in)$/.test(c.slice(word.length)) && c.startsWith(word)) {
+      forms.add(c);
+      continue;
+    }
     // "-in" is how "hangin", "cuttin" are typed; the stemmer does not know it, so it is
     // checked through its "-ing" spelling.
     const probe = c.endsWith('in') && !word.endsWith('in') ? `${c}g` : c;
