@@ -5,18 +5,22 @@
 // How it reads a text:
 // 1. Characters: look-alike letters, invisible characters and emoji stand-ins are put back
 //    (evasions.ts), then foldText (case, accents, leetspeak, punctuation).
-// 2. Words: one walk of an Aho–Corasick automaton over the folded text finds every word the
-//    lists know, in any of its forms ("hung" is "hang"), with its position. In searches,
-//    unknown tokens are repaired first: spaced letters, repeated letters, one-letter typos.
-// 3. Rules: phrases (words in order) and combinations (parts within a few words, any order)
-//    are checked only when one of their uncommon words occurs.
+// 2. Words: each word of the folded text is looked up in a table of the lists' word forms and
+//    prefixes (word-table.ts), which finds every word the lists know, in any of its forms
+//    ("hung" is "hang"), with its position. In searches, unknown tokens are repaired first:
+//    spaced letters, repeated letters, one-letter typos.
+// 3. Rules: a rule is looked at only when a word it cannot match without occurs, every slot it
+//    needs has a first word somewhere, and the parts it needs close together were found close
+//    together. A part's places are then looked for only where its rarest slot was found.
 // 4. Scores: per category, each matched rule counts once; negative weights are context that
 //    lowers the score, but never below the weight of a matched intent rule ("context lowers,
 //    never erases"). The caution threshold raises the concern; the danger threshold makes it
 //    danger.
 //
-// The common case — an address with none of the lists' words — is one walk that stops at the
-// end of the path without building anything.
+// The common case — an address with none of the lists' words — is one walk of an Aho–Corasick
+// automaton that stops at the end of the path without building anything. A page's thousands of
+// words are read into buffers kept from call to call (Workspace), so a page makes no garbage
+// but its hits.
 import { compileDfa, SPACE, type Dfa } from './aho-corasick.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText, walkFoldedAscii, WALK_NOT_ASCII, type CharDfa } from './normalise-text.js';
@@ -40,8 +44,10 @@ export interface PhraseHit {
   readonly weight: number;
   /** The words of the text it matched, as read ("kill … myself"). */
   readonly matched: string;
-  /** Context never lowers the category below this rule's weight. */
+  /** Context never lowers the category below this rule's weight (in searches and addresses). */
   readonly intent: boolean;
+  /** The language of the file it came from. */
+  readonly language: string;
   readonly file: string;
   readonly line: number;
   /** Where in the text as read it matched, in words (end exclusive), one span per part. */
@@ -105,6 +111,8 @@ interface Rule {
   readonly weight: number;
   readonly intent: boolean;
   readonly within: number;
+  /** The language of its file: context counts in the language of what it qualifies. */
+  readonly language: string;
   /** Its parts, as ids into the matcher's parts (a part written the same way in two rules is one). */
   readonly parts: readonly number[];
   readonly phrase: string;
@@ -122,11 +130,8 @@ export class PhraseMatcher {
   private readonly dfa: Dfa;
   /** The same automaton, accepting only where an uncommon word ends: the address fast path. */
   private readonly prefilter: CharDfa;
-  /** The same patterns, looked up a word at a time: how a text's listed words are found. */
+  /** The automaton's patterns, looked up a word at a time: how a text's listed words are found. */
   private readonly table: WordTable;
-  /** Word ids that each pattern stands for: patternWordIds[patternWordStart[p] .. patternWordStart[p + 1]). */
-  private readonly patternWordStart: Int32Array;
-  private readonly patternWordIds: Int32Array;
   private readonly rules: readonly Rule[];
   /** Every distinct part of every rule: a sequence of slots; a slot is its alternatives, each a run of word ids. */
   private readonly parts: readonly Part[];
@@ -140,8 +145,21 @@ export class PhraseMatcher {
   /** Per word id, the slots with an alternative that starts with it (slotsOfWordIds, as above). */
   private readonly slotsOfWordStart: Int32Array;
   private readonly slotsOfWordIds: Int32Array;
-  /** Per rule, every slot it needs: a rule one of whose slots has no first word in the text is not looked at. */
-  private readonly requiredSlots: readonly Int32Array[];
+  /**
+   * Per rule, what possible() checks, in one array so that checking a rule reads one run of
+   * memory: checks[checkStart[r] .. nearStart[r]) are every slot it needs (a rule one of whose
+   * slots has no first word in the text is not looked at); checks[nearStart[r] .. checkStart[r + 1])
+   * are pairs of slots whose first words must be found fewer than BLOCK_MIN words apart for it to
+   * match: each two parts' first slots (they start within `within` words), and in a part, its
+   * first slot and each later one (a part is shorter than BLOCK_MIN words).
+   */
+  private readonly checks: Int32Array;
+  private readonly checkStart: Int32Array;
+  private readonly nearStart: Int32Array;
+  /** Per rule of one part, that part, else -1. */
+  private readonly singlePart: Int32Array;
+  /** Per part of one slot of one-word alternatives, that slot, else -1. */
+  private readonly simpleSlot: Int32Array;
   private readonly categories: readonly string[];
   private readonly caution: Float64Array;
   private readonly danger: Float64Array;
@@ -197,21 +215,37 @@ export class PhraseMatcher {
     };
     const wordCount = compiler.words.length;
     const rulesOf: number[][] = Array.from({ length: wordCount }, () => []);
-    this.requiredSlots = rules.map((r, ri) => {
+    const required = rules.map((r, ri) => {
       const slots = [...new Set(r.parts.flatMap((pi) => compiler.parts[pi]!))].sort((a, b) => slotCost(a) - slotCost(b));
       for (const id of slots[0]!.firstIds) rulesOf[id]!.push(ri);
-      return Int32Array.from(slots, (s) => s.index);
+      return slots.map((s) => s.index);
     });
     [this.rulesOfWordStart, this.rulesOfWordIds] = flatten(rulesOf);
+    const nearPairs = rules.map((r) => {
+      const pairs: number[] = [];
+      const firsts = r.parts.map((pi) => compiler.parts[pi]![0]!.index);
+      if (r.within <= BLOCK_MIN) {
+        for (let i = 0; i < firsts.length; i++) for (let j = i + 1; j < firsts.length; j++) if (firsts[i] !== firsts[j]) pairs.push(firsts[i]!, firsts[j]!);
+      }
+      for (const pi of new Set(r.parts)) {
+        const slots = compiler.parts[pi]!;
+        if (maxLength(slots) > BLOCK_MIN) continue;
+        for (let j = 1; j < slots.length; j++) if (slots[j] !== slots[0]) pairs.push(slots[0]!.index, slots[j]!.index);
+      }
+      return pairs;
+    });
+    [this.checkStart, this.checks] = flatten(rules.map((_, ri) => [...required[ri]!, ...nearPairs[ri]!]));
+    this.nearStart = Int32Array.from(rules, (_, ri) => this.checkStart[ri]! + required[ri]!.length);
+    this.singlePart = Int32Array.from(rules, (r) => (r.parts.length === 1 ? r.parts[0]! : -1));
+    this.simpleSlot = Int32Array.from(this.parts, (p) => (p.simple ? p.slots[0]!.index : -1));
     const slotsOf: number[][] = Array.from({ length: wordCount }, () => []);
     for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
     [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
 
     const { patterns, patternWords, anchor, forms, near } = compiler.patterns();
-    [this.patternWordStart, this.patternWordIds] = flatten(patternWords);
     this.forms = forms.size;
     this.dfa = compileDfa(patterns, (id) => anchor[id]!);
-    this.table = new WordTable(patterns);
+    this.table = new WordTable(patterns, patternWords);
     this.prefilter = { ...this.dfa, firstOut: this.dfa.firstAnchor };
     const prefixes = compiler.words.filter((w) => w.prefix).map((w) => w.word);
     for (const w of englishWordsWithPrefix(compiler.words.filter((w) => w.prefix && w.english).map((w) => w.word))) near.add(w);
@@ -272,7 +306,7 @@ export class PhraseMatcher {
    */
   matchPage(text: string): PhraseResult {
     const n = this.pageFold.fold(text, this.ws.text);
-    return this.analyse(n, null, NO_REPAIRS);
+    return this.analyse(n, null, NO_REPAIRS, true);
   }
 
   // -------------------------------------------------------------------------------------
@@ -288,32 +322,37 @@ export class PhraseMatcher {
   }
 
   /** The folded text is ws.text.chars[0 .. n); `text` is it as a string, or null to make one when needed. */
-  private analyse(n: number, text: string | null, repairs: readonly Repair[]): PhraseResult {
+  private analyse(n: number, text: string | null, repairs: readonly Repair[], page = false): PhraseResult {
     if (n === 0) return NO_PHRASES;
     const ws = this.ws;
     ws.next();
     const positions = this.walk(n);
     if (ws.touchedCount === 0) return NO_PHRASES;
-    this.markSlots();
+    this.markSlots(positions);
     const candidates = this.candidates();
     if (candidates === 0) return NO_PHRASES;
 
     let hits: PhraseHit[] | null = null;
     let hitCategory: number[] | null = null;
-    const order = ws.candidates.subarray(0, candidates).sort();
-    for (let c = 0; c < candidates; c++) {
-      const ri = order[c]!;
+    // In the order of the rules: sorted when few woke, else read off the marks.
+    const all = candidates * 16 > this.rules.length;
+    if (!all) sortRange(ws.candidates, candidates);
+    const count = all ? this.rules.length : candidates;
+    for (let c = 0; c < count; c++) {
+      const ri = all ? c : ws.candidates[c]!;
+      if (all && ws.ruleStamp[ri] !== ws.gen) continue;
       if (!this.possible(ri)) continue;
-      const r = this.rules[ri]!;
-      const taken = this.matchRule(r, positions);
+      const single = this.singlePart[ri]!;
+      const taken = single >= 0 ? this.matchPart(single, positions) : this.matchRule(this.rules[ri]!, positions);
       if (taken === 0) continue;
+      const r = this.rules[ri]!;
       text ??= ws.text.string(n);
       const spans = this.spansTaken(taken);
       hits ??= [];
       hitCategory ??= [];
       hits.push({
         category: this.categories[r.category]!, phrase: r.phrase, weight: r.weight, matched: wordsOf(text, spans, ws.wordChar),
-        intent: r.intent, file: r.file, line: r.line, spans,
+        intent: r.intent, language: r.language, file: r.file, line: r.line, spans,
       });
       hitCategory.push(r.category);
     }
@@ -321,7 +360,7 @@ export class PhraseMatcher {
     const flagged: PhraseScore[] = [];
     for (const ci of new Set(hitCategory)) {
       const cat = this.categories[ci]!;
-      const score = scoreHits(hits.filter((h) => h.category === cat));
+      const score = scoreHits(hits.filter((h) => h.category === cat), page);
       const severity = severityOf(score, this.caution[ci]!, this.danger[ci]!);
       if (severity) flagged.push({ category: cat, score, severity });
     }
@@ -379,54 +418,75 @@ export class PhraseMatcher {
     return word;
   }
 
-  /** Records the word ids pattern p stands for at word position `word`. */
-  private found(p: number, word: number): void {
+  /** Records the word ids a word table code stands for at word position `word`. */
+  private found(code: number, word: number): void {
+    if ((code & 1) === 0) {
+      this.event(code >> 1, word);
+      return;
+    }
+    const lists = this.table.lists;
+    const first = (code - 1) >> 1;
+    for (let j = first + 1, end = first + 1 + lists[first]!; j < end; j++) this.event(lists[j]!, word);
+  }
+
+  /** Records word id `id` at word position `word`, unless it is there already. */
+  private event(id: number, word: number): void {
     const ws = this.ws;
     const { idStamp, idFirst, idLast, idCount } = ws;
     const gen = ws.gen;
-    const ids = this.patternWordIds;
-    for (let j = this.patternWordStart[p]!, end = this.patternWordStart[p + 1]!; j < end; j++) {
-      const id = ids[j]!;
-      const events = ws.events;
-      let seen = false;
-      for (let e = ws.posStart[word]!; e < events && !seen; e++) seen = ws.evId[e] === id;
-      if (seen) continue;
-      if (events === ws.evId.length) ws.growEvents();
-      ws.evId[events] = id;
-      ws.evPos[events] = word;
-      ws.evNext[events] = -1;
-      if (idStamp[id] !== gen) {
-        idStamp[id] = gen;
-        idFirst[id] = events;
-        idCount[id] = 1;
-        ws.touched[ws.touchedCount++] = id;
-      } else {
-        ws.evNext[idLast[id]!] = events;
-        idCount[id] = idCount[id]! + 1;
-      }
-      idLast[id] = events;
-      ws.events = events + 1;
+    const events = ws.events;
+    for (let e = ws.posStart[word]!; e < events; e++) if (ws.evId[e] === id) return;
+    if (events === ws.evId.length) ws.growEvents();
+    ws.evId[events] = id;
+    ws.evPos[events] = word;
+    ws.evNext[events] = -1;
+    if (idStamp[id] !== gen) {
+      idStamp[id] = gen;
+      idFirst[id] = events;
+      idCount[id] = 1;
+      ws.touched[ws.touchedCount++] = id;
+    } else {
+      ws.evNext[idLast[id]!] = events;
+      idCount[id] = idCount[id]! + 1;
     }
+    idLast[id] = events;
+    ws.events = events + 1;
   }
 
   /**
    * Marks every slot one of whose first words was found, with the first position one was found
-   * at: ids were touched in the order first found, so the first to mark a slot is its first.
+   * at (ids were touched in the order first found, so the first to mark a slot is its first),
+   * how often they were found (at most that many places), and in which blocks of words.
    */
-  private markSlots(): void {
+  private markSlots(positions: number): void {
     const ws = this.ws;
-    const { touched, idFirst, evPos, slotStamp, slotFirst } = ws;
+    const { touched, idFirst, idCount, evPos, evNext, slotStamp, slotFirst, slotFound } = ws;
     const start = this.slotsOfWordStart;
     const slots = this.slotsOfWordIds;
     const gen = ws.gen;
+    ws.startBlocks(positions);
+    const { blocks, blockShift, blockWords, idBlocks } = ws;
     for (let t = 0; t < ws.touchedCount; t++) {
       const id = touched[t]!;
       const at = evPos[idFirst[id]!]!;
+      const count = idCount[id]!;
+      idBlocks.fill(0);
+      for (let e = idFirst[id]!; e >= 0; e = evNext[e]!) {
+        const b = evPos[e]! >> blockShift;
+        idBlocks[b >> 5] = idBlocks[b >> 5]! | (1 << (b & 31));
+      }
       for (let k = start[id]!, end = start[id + 1]!; k < end; k++) {
         const s = slots[k]!;
-        if (slotStamp[s] === gen) continue;
-        slotStamp[s] = gen;
-        slotFirst[s] = at;
+        const row = s * blockWords;
+        if (slotStamp[s] === gen) {
+          slotFound[s] = slotFound[s]! + count;
+          for (let w = 0; w < blockWords; w++) blocks[row + w] = blocks[row + w]! | idBlocks[w]!;
+        } else {
+          slotStamp[s] = gen;
+          slotFirst[s] = at;
+          slotFound[s] = count;
+          for (let w = 0; w < blockWords; w++) blocks[row + w] = idBlocks[w]!;
+        }
       }
     }
   }
@@ -451,10 +511,18 @@ export class PhraseMatcher {
     return count;
   }
 
-  /** Whether every slot the rule needs has one of its first words somewhere in the text. */
+  /**
+   * Whether the rule can match: every slot it needs has one of its first words somewhere in the
+   * text, and the slots that must be found near each other (nearSlots) were found in the same
+   * block of words or in neighbouring ones.
+   */
   private possible(ri: number): boolean {
-    const { slotStamp, gen } = this.ws;
-    for (const s of this.requiredSlots[ri]!) if (slotStamp[s] !== gen) return false;
+    const ws = this.ws;
+    const { slotStamp, gen } = ws;
+    const checks = this.checks;
+    const near = this.nearStart[ri]!;
+    for (let k = this.checkStart[ri]!; k < near; k++) if (slotStamp[checks[k]!] !== gen) return false;
+    for (let k = near, end = this.checkStart[ri + 1]!; k < end; k += 2) if (!ws.nearBlocks(checks[k]!, checks[k + 1]!)) return false;
     return true;
   }
 
@@ -542,6 +610,13 @@ export class PhraseMatcher {
   private matchPart(pi: number, positions: number): number {
     const ws = this.ws;
     const taken = ws.taken;
+    const simple = this.simpleSlot[pi]!;
+    if (simple >= 0) {
+      // One word of a list: it is first found where the slot was first marked.
+      taken[0] = ws.slotFirst[simple]!;
+      taken[1] = taken[0] + 1;
+      return 1;
+    }
     if (ws.partStamp[pi] === ws.gen) {
       if (ws.partCount[pi] === 0) return 0;
       taken[0] = ws.spans[ws.partOffset[pi]!]!;
@@ -549,12 +624,6 @@ export class PhraseMatcher {
       return 1;
     }
     const part = this.parts[pi]!;
-    if (part.simple) {
-      // One word of a list: it is first found where the slot was first marked.
-      taken[0] = ws.slotFirst[part.slots[0]!.index]!;
-      taken[1] = taken[0] + 1;
-      return 1;
-    }
     if (ws.firstStamp[pi] !== ws.gen) {
       ws.firstStamp[pi] = ws.gen;
       ws.firstStart[pi] = firstSpan(part, positions, ws);
@@ -630,6 +699,13 @@ export class PhraseMatcher {
 }
 
 const NO_REPAIRS: readonly Repair[] = Object.freeze([]);
+/**
+ * Blocks of words are at least this long, so two parts of a combination (at most MAX_WITHIN
+ * words apart, phrase-rules.ts) start in the same block or in neighbouring ones; and at most
+ * MAX_BLOCKS of them, so a long text's bit sets stay small.
+ */
+const BLOCK_MIN = 32;
+const MAX_BLOCKS = 256;
 /** A memo entry not yet worked out (-1 is "no place starts here"). */
 const UNKNOWN = -2;
 /** How much more often a common word is taken to occur than any other, when choosing the slot a rule is woken by. */
@@ -646,6 +722,13 @@ function wordsOf(text: string, spans: readonly Span[], wordChar: Int32Array): st
   return out;
 }
 
+/** The most words a part can take. */
+function maxLength(slots: Slots): number {
+  let total = 0;
+  for (const slot of slots) total += Math.max(...slot.alts.map((a) => a.length));
+  return total;
+}
+
 /** Lists of numbers as one array of them, and where each list starts (the last start is the end). */
 function flatten(lists: readonly (readonly number[])[]): [Int32Array, Int32Array] {
   const start = new Int32Array(lists.length + 1);
@@ -660,15 +743,26 @@ function flatten(lists: readonly (readonly number[])[]): [Int32Array, Int32Array
   return [start, all];
 }
 
-/** A category's score from its matched rules: context lowers it, never below an intent rule's weight. */
-export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent'>[]): number {
-  let sum = 0;
+/**
+ * A category's score from its matched rules. Context (negative weights) lowers it, but only
+ * context in a language of the rules it qualifies (the English "pe", PE lessons, is not the Urdu
+ * "pe", on), and never below a matched intent rule's weight — except on a page, which is not the
+ * pupil's own words: a charity page quoting "i want to die" among its support wording may be
+ * lowered like any other text.
+ */
+export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | 'language'>[], page = false): number {
+  let positive = 0;
   let floor = -Infinity;
+  const languages = new Set<string>();
   for (const h of hits) {
-    sum += h.weight;
-    if (h.intent && h.weight > floor) floor = h.weight;
+    if (h.weight <= 0) continue;
+    positive += h.weight;
+    languages.add(h.language);
+    if (h.intent && !page && h.weight > floor) floor = h.weight;
   }
-  return Math.max(sum, floor);
+  let context = 0;
+  for (const h of hits) if (h.weight < 0 && languages.has(h.language)) context += h.weight;
+  return Math.max(positive + context, floor);
 }
 
 export function severityOf(score: number, caution: number, danger: number): PhraseSeverity | null {
@@ -705,9 +799,19 @@ class Workspace {
   touchedCount = 0;
   readonly ruleStamp: Int32Array;
   readonly candidates: Int32Array;
-  /** Per slot: one of its first words was found (stamped), first at slotFirst. */
+  /**
+   * The text in blocks of 2^blockShift words (at least BLOCK_MIN, at most MAX_BLOCKS blocks):
+   * per slot, a bit set of the blocks one of its first words was found in, at
+   * blocks[slot * blockWords ..]; idBlocks is one word's, being made.
+   */
+  blocks: Int32Array;
+  blockShift = 5;
+  blockWords = 1;
+  idBlocks: Int32Array = new Int32Array(MAX_BLOCKS >> 5);
+  /** Per slot: one of its first words was found (stamped), first at slotFirst, slotFound times in all. */
   readonly slotStamp: Int32Array;
   readonly slotFirst: Int32Array;
+  readonly slotFound: Int32Array;
   /** Per slot: how often its key words were found (slotWeight). */
   readonly weightStamp: Int32Array;
   readonly weights: Int32Array;
@@ -721,6 +825,8 @@ class Workspace {
   readonly firstEnd: Int32Array;
   spans: Int32Array = new Int32Array(256);
   spanCount = 0;
+  /** One bit per word position, all clear between uses (sortDistinct). */
+  positionBits: Int32Array = new Int32Array(64);
   /** Where a part may start, being tried. */
   starts: Int32Array = new Int32Array(256);
   /** The places chosen for a rule, (start, end) pairs. */
@@ -735,6 +841,15 @@ class Workspace {
   memoWidth = 0;
   /** startSlot's answer. */
   rarest = 0;
+  /** Slots' key words (slotWeight): (word, index) pairs, ws.keyTotal of them in this text so far. */
+  keys: Int32Array = new Int32Array(256);
+  keyTotal = 0;
+  readonly keyOffset: Int32Array;
+  readonly keyCount: Int32Array;
+  /** Per word, the last slot (by keyMarks) and index it was made a key word at, so it is made one once. */
+  readonly keyMark: Int32Array;
+  readonly keyMarkAt: Int32Array;
+  keyMarks = 0;
 
   constructor(readonly alts: AltIndex, words: number, rules: number, parts: number, slots: number) {
     this.idStamp = new Int32Array(words);
@@ -746,14 +861,48 @@ class Workspace {
     this.candidates = new Int32Array(rules);
     this.slotStamp = new Int32Array(slots);
     this.slotFirst = new Int32Array(slots);
+    this.slotFound = new Int32Array(slots);
+    this.slots = slots;
+    this.blocks = new Int32Array(slots);
     this.weightStamp = new Int32Array(slots);
     this.weights = new Int32Array(slots);
+    this.keyOffset = new Int32Array(slots);
+    this.keyCount = new Int32Array(slots);
+    this.keyMark = new Int32Array(words);
+    this.keyMarkAt = new Int32Array(words);
     this.partStamp = new Int32Array(parts);
     this.partOffset = new Int32Array(parts);
     this.partCount = new Int32Array(parts);
     this.firstStamp = new Int32Array(parts);
     this.firstStart = new Int32Array(parts);
     this.firstEnd = new Int32Array(parts);
+  }
+
+  private readonly slots: number;
+
+  /** Sizes the blocks for a text of `positions` words. */
+  startBlocks(positions: number): void {
+    let shift = Math.log2(BLOCK_MIN);
+    while ((positions >> shift) >= MAX_BLOCKS) shift++;
+    this.blockShift = shift;
+    this.blockWords = ((positions >> shift) >> 5) + 1;
+    if (this.blocks.length < this.slots * this.blockWords) this.blocks = new Int32Array(this.slots * this.blockWords);
+    this.idBlocks = this.idBlocks.length >= this.blockWords ? this.idBlocks : new Int32Array(this.blockWords);
+  }
+
+  /** Whether a block of slot a's and one of slot b's are the same or neighbours. */
+  nearBlocks(a: number, b: number): boolean {
+    const { blocks, blockWords } = this;
+    const ra = a * blockWords;
+    const rb = b * blockWords;
+    for (let w = 0; w < blockWords; w++) {
+      const x = blocks[ra + w]!;
+      let near = x | (x << 1) | (x >>> 1);
+      if (w > 0) near |= blocks[ra + w - 1]! >>> 31;
+      if (w + 1 < blockWords) near |= blocks[ra + w + 1]! << 31;
+      if ((near & blocks[rb + w]!) !== 0) return true;
+    }
+    return false;
   }
 
   /** A new call: every stamp of the last one goes stale. */
@@ -766,6 +915,11 @@ class Workspace {
     this.events = 0;
     this.touchedCount = 0;
     this.spanCount = 0;
+    this.keyTotal = 0;
+    if (this.keyMarks > 0x3fffffff) {
+      this.keyMarks = 0;
+      this.keyMark.fill(0);
+    }
   }
 
   ensurePositions(n: number): void {
@@ -773,6 +927,7 @@ class Workspace {
       this.posStart = new Int32Array(capacity(n));
       this.wordChar = new Int32Array(capacity(n));
     }
+    if (this.positionBits.length < (n >> 5) + 1) this.positionBits = new Int32Array(capacity((n >> 5) + 1));
   }
 
   growEvents(): void {
@@ -784,6 +939,10 @@ class Workspace {
 
   ensureSpans(n: number): void {
     if (this.spans.length < n) this.spans = grown(this.spans, n);
+  }
+
+  ensureKeys(n: number): void {
+    if (this.keys.length < n) this.keys = grown(this.keys, n);
   }
 
   ensureStarts(n: number): void {
@@ -825,13 +984,6 @@ interface Slot {
   readonly byFirst: ReadonlyMap<number, readonly (readonly number[])[]>;
   /** The distinct first words of its alternatives. */
   readonly firstIds: readonly number[];
-  /**
-   * Per alternative, the word most likely to be rare (an uncommon one, the longest), and its
-   * index in the alternative: where those are found, less the index, is every place the slot
-   * can match. Alternatives sharing a key word at one index share an entry.
-   */
-  readonly keyIds: readonly number[];
-  readonly keyAt: readonly number[];
   /** The words that are alternatives on their own: wherever one is found, the slot matches. */
   readonly singleIds: readonly number[];
   /** Its number among the matcher's distinct slots. */
@@ -867,36 +1019,93 @@ function partOf(slots: Slots): Part {
   return { slots, offsets, simple: slots.length === 1 && slots[0]!.alts.every((a) => a.length === 1) };
 }
 
-/** How many places a slot can have at most: how often its key words were found. */
+/**
+ * A slot's key words in this text: per alternative whose every word was found, the word of it
+ * found least often, with its index in the alternative (ws.keys, from ws.keyOffset[slot], as
+ * ws.keyCount[slot] pairs). A place of the slot starts at a place of a key word less its index,
+ * so how often they were found (returned) bounds how many places the slot can have.
+ */
 function slotWeight(slot: Slot, ws: Workspace): number {
   const si = slot.index;
   const gen = ws.gen;
   if (ws.weightStamp[si] === gen) return ws.weights[si]!;
-  const { idStamp, idCount } = ws;
+  const { idStamp, idCount, keyMark, keyMarkAt } = ws;
+  const mark = ++ws.keyMarks;
+  const offset = ws.keyTotal;
   let weight = 0;
-  for (const id of slot.keyIds) if (idStamp[id] === gen) weight += idCount[id]!;
+  const { altStart, altWords, slotAltStart } = ws.alts;
+  for (let alt = slotAltStart[si]!, last = slotAltStart[si + 1]!; alt < last; alt++) {
+    const first = altStart[alt]!;
+    const length = altStart[alt + 1]! - first;
+    let at = 0;
+    let least = Infinity;
+    for (let i = 0; i < length && least > 0; i++) {
+      const w = altWords[first + i]!;
+      const count = idStamp[w] === gen ? idCount[w]! : 0;
+      if (count < least) {
+        least = count;
+        at = i;
+      }
+    }
+    if (least === 0) continue;
+    const id = altWords[first + at]!;
+    // Alternatives often share their rarest word ("kill myself", "kill me"): once is enough.
+    if (keyMark[id] === mark && keyMarkAt[id] === at) continue;
+    keyMark[id] = mark;
+    keyMarkAt[id] = at;
+    ws.ensureKeys(ws.keyTotal + 2);
+    ws.keys[ws.keyTotal++] = id;
+    ws.keys[ws.keyTotal++] = at;
+    weight += least;
+  }
   ws.weightStamp[si] = gen;
   ws.weights[si] = weight;
+  ws.keyOffset[si] = offset;
+  ws.keyCount[si] = (ws.keyTotal - offset) >> 1;
   return weight;
 }
 
-/** The slot of a part whose key words give fewest candidate starts (slot 0 for a part of one slot), in ws.rarest, and how many (at most). */
+/**
+ * The slot of a part to find its candidate starts from, in ws.rarest: the one whose first words
+ * were found least often (times the number of ways it can be placed); and that many, at most
+ * as many places as the part can have.
+ */
 function startSlot(part: Part, ws: Workspace): number {
   const slots = part.slots;
+  const { slotStamp, slotFound, gen } = ws;
+  const found = (slot: Slot): number => (slotStamp[slot.index] === gen ? slotFound[slot.index]! : 0);
   let from = 0;
-  let best = slotWeight(slots[0]!, ws);
+  let best = found(slots[0]!);
   for (let j = 1; j < slots.length && best > 0; j++) {
     const offsets = part.offsets[j];
     if (offsets === null || offsets === undefined) continue;
-    const weight = slotWeight(slots[j]!, ws) * offsets.length;
+    const weight = found(slots[j]!) * offsets.length;
     if (weight < best) {
       best = weight;
       from = j;
     }
   }
+  // First words are often common ("want to", "go forever"): when they give many starts, count
+  // by each alternative's rarest word instead, which costs more to work out but gives fewer.
+  if (best > FEW_STARTS) {
+    best = slotWeight(slots[0]!, ws);
+    from = 0;
+    for (let j = 1; j < slots.length && best > 0; j++) {
+      const offsets = part.offsets[j];
+      if (offsets === null || offsets === undefined) continue;
+      const weight = slotWeight(slots[j]!, ws) * offsets.length;
+      if (weight < best) {
+        best = weight;
+        from = j;
+      }
+    }
+  }
   ws.rarest = from;
   return best;
 }
+
+/** Candidate starts few enough not to look for fewer. */
+const FEW_STARTS = 8;
 
 /** At least how many places a part has: for a slot with one-word alternatives, the count of the most found of them. */
 function partLowerBound(part: Part, ws: Workspace): number {
@@ -920,26 +1129,23 @@ function partEstimate(part: Part, ws: Workspace): number {
  */
 function candidateStarts(part: Part, ws: Workspace): number {
   const slots = part.slots;
-  const from = slots.length === 1 ? 0 : (startSlot(part, ws), ws.rarest);
+  let from = 0;
+  if (slots.length > 1) {
+    startSlot(part, ws);
+    from = ws.rarest;
+  }
+  slotWeight(slots[from]!, ws);
   const offsets = part.offsets[from]!;
-  const { idStamp, idCount, idFirst, evNext, evPos, gen } = ws;
+  const { idFirst, evNext, evPos, keys } = ws;
+  const si = slots[from]!.index;
+  const keysEnd = ws.keyOffset[si]! + 2 * ws.keyCount[si]!;
   let starts = ws.starts;
   let n = 0;
   let lists = 0;
-  for (const alt of slots[from]!.alts) {
-    // The alternative's word found least often here.
-    let at = 0;
-    let least = Infinity;
-    for (let i = 0; i < alt.length && least > 0; i++) {
-      const count = idStamp[alt[i]!] === gen ? idCount[alt[i]!]! : 0;
-      if (count < least) {
-        least = count;
-        at = i;
-      }
-    }
-    if (least === 0) continue;
+  for (let k = ws.keyOffset[si]!; k < keysEnd; k += 2) {
+    const at = keys[k + 1]!;
     lists++;
-    for (let e = idFirst[alt[at]!]!; e >= 0; e = evNext[e]!) {
+    for (let e = idFirst[keys[k]!]!; e >= 0; e = evNext[e]!) {
       if (n + offsets.length > starts.length) {
         ws.ensureStarts(n + offsets.length);
         starts = ws.starts;
@@ -950,9 +1156,38 @@ function candidateStarts(part: Part, ws: Workspace): number {
       }
     }
   }
-  if (lists > 1 || offsets.length > 1) sortRange(starts, n);
+  if (lists > 1 || offsets.length > 1) {
+    if (n <= 32) {
+      sortRange(starts, n);
+      let distinct = 0;
+      for (let k = 0; k < n; k++) if (distinct === 0 || starts[k] !== starts[distinct - 1]) starts[distinct++] = starts[k]!;
+      n = distinct;
+    } else n = sortDistinct(starts, n, ws);
+  }
+  return n;
+}
+
+/** Sorts a[0 .. n) in place and drops repeats, through a bit set of word positions; the number left. */
+function sortDistinct(a: Int32Array, n: number, ws: Workspace): number {
+  const bits = ws.positionBits;
+  let low = Infinity;
+  let high = -1;
+  for (let k = 0; k < n; k++) {
+    const p = a[k]!;
+    bits[p >> 5] = bits[p >> 5]! | (1 << (p & 31));
+    if (p < low) low = p;
+    if (p > high) high = p;
+  }
   let distinct = 0;
-  for (let k = 0; k < n; k++) if (distinct === 0 || starts[k] !== starts[distinct - 1]) starts[distinct++] = starts[k]!;
+  for (let w = low >> 5; w <= high >> 5; w++) {
+    let x = bits[w]!;
+    bits[w] = 0;
+    while (x !== 0) {
+      const bit = x & -x;
+      a[distinct++] = (w << 5) + 31 - Math.clz32(bit);
+      x ^= bit;
+    }
+  }
   return distinct;
 }
 
@@ -1059,6 +1294,8 @@ class AltIndex {
   readonly groupAlts: Int32Array;
   readonly altStart: Int32Array;
   readonly altWords: Int32Array;
+  /** Slot s's alternatives are slotAltStart[s] .. slotAltStart[s + 1] (grouped by first word). */
+  readonly slotAltStart: Int32Array;
   /** Open-addressed: (slot, first word) at keySlot/keyWord, its group + 1 in keyGroup (0: empty). */
   private readonly keySlot: Int32Array;
   private readonly keyWord: Int32Array;
@@ -1067,11 +1304,14 @@ class AltIndex {
   constructor(slots: readonly Slot[]) {
     const groups: { slot: number; word: number; alts: number[] }[] = [];
     const alts: (readonly number[])[] = [];
+    this.slotAltStart = new Int32Array(slots.length + 1);
     for (const slot of slots) {
+      this.slotAltStart[slot.index] = alts.length;
       for (const [word, list] of slot.byFirst) {
         groups.push({ slot: slot.index, word, alts: list.map((alt) => alts.push(alt) - 1) });
       }
     }
+    this.slotAltStart[slots.length] = alts.length;
     [this.groupStart, this.groupAlts] = flatten(groups.map((g) => g.alts));
     [this.altStart, this.altWords] = flatten(alts);
     let size = 16;
@@ -1099,7 +1339,7 @@ class AltIndex {
   }
 
   get bytes(): number {
-    return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength
+    return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength + this.slotAltStart.byteLength
       + this.keySlot.byteLength + this.keyWord.byteLength + this.keyGroup.byteLength;
   }
 }
@@ -1161,35 +1401,25 @@ class Compiler {
       return pi;
     });
     return {
-      category, weight: e.weight, intent: e.intent === true, within: e.within ?? DEFAULT_WITHIN, parts,
+      category, weight: e.weight, intent: e.intent === true, within: e.within ?? DEFAULT_WITHIN, language: e.language, parts,
       phrase: e.phrase, file: e.file, line: e.line,
     };
   }
 
   private slot(alts: readonly (readonly number[])[]): Slot {
     const byFirst = new Map<number, (readonly number[])[]>();
-    const keys = new Map<string, [number, number]>();
     const singleIds = new Set<number>();
     for (const alt of alts) {
       const list = byFirst.get(alt[0]!);
       if (list) list.push(alt);
       else byFirst.set(alt[0]!, [alt]);
-      let at = 0;
-      for (let i = 1; i < alt.length; i++) if (this.rarity(alt[i]!) > this.rarity(alt[at]!)) at = i;
-      keys.set(`${alt[at]!} ${at}`, [alt[at]!, at]);
       if (alt.length === 1) singleIds.add(alt[0]!);
     }
     const slot = {
-      alts, byFirst, firstIds: [...byFirst.keys()], keyIds: [...keys.values()].map((k) => k[0]), keyAt: [...keys.values()].map((k) => k[1]),
-      singleIds: [...singleIds], index: this.slots.length,
+      alts, byFirst, firstIds: [...byFirst.keys()], singleIds: [...singleIds], index: this.slots.length,
     };
     this.slots.push(slot);
     return slot;
-  }
-
-  /** How likely a word is to be rare in a text, roughly: an uncommon word more than a common one, a long one more than a short one. */
-  private rarity(id: number): number {
-    return (this.common[id] ? 0 : 100) + this.words[id]!.word.length;
   }
 
   private wordSlot(id: number): Slot {

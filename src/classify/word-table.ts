@@ -22,12 +22,20 @@ export class WordTable {
   readonly prefixLengths = new Int32Array(0x10000);
   private readonly formSlots: Int32Array;
   private readonly prefixSlots: Int32Array;
-  /** Pattern e's word (or prefix) is chars[start[e] .. start[e + 1]). */
-  private readonly start: Int32Array;
-  private readonly chars: Uint16Array;
+  /**
+   * Per pattern, one record in one run of memory, so that a look-up reads one or two cache
+   * lines past its slot: its length, what it stands for (form()'s code), then its characters,
+   * two to a number. A slot holds its record's offset + 1.
+   */
+  private readonly records: Int32Array;
+  /** The word ids of patterns that stand for more than one: a count, then the ids. */
+  readonly lists: Int32Array;
 
-  /** patterns: " form " for a whole word, " prefix" for the start of one; pattern i reports i. */
-  constructor(patterns: readonly string[]) {
+  /**
+   * patterns: " form " for a whole word, " prefix" for the start of one; words[i]: the word
+   * ids pattern i stands for, in order.
+   */
+  constructor(patterns: readonly string[], words: readonly (readonly number[])[]) {
     const forms: number[] = [];
     const prefixes: number[] = [];
     let total = 0;
@@ -39,14 +47,23 @@ export class WordTable {
       total += body.length;
       return body;
     });
-    this.start = new Int32Array(patterns.length + 1);
-    this.chars = new Uint16Array(total);
+    this.records = new Int32Array(2 * patterns.length + ((total + patterns.length) >> 1) + 1);
+    const recordOf = new Int32Array(patterns.length);
+    const lists: number[] = [];
     let at = 0;
     bodies.forEach((b, e) => {
-      this.start[e] = at;
-      for (let i = 0; i < b.length; i++) this.chars[at++] = b.charCodeAt(i);
+      recordOf[e] = at;
+      this.records[at] = b.length;
+      const ids = words[e]!;
+      if (ids.length === 1) this.records[at + 1] = 2 * ids[0]!;
+      else {
+        this.records[at + 1] = 2 * lists.length + 1;
+        lists.push(ids.length, ...ids);
+      }
+      for (let i = 0; i < b.length; i += 2) this.records[at + 2 + (i >> 1)] = b.charCodeAt(i) | ((i + 1 < b.length ? b.charCodeAt(i + 1) : 0) << 16);
+      at += 2 + ((b.length + 1) >> 1);
     });
-    this.start[bodies.length] = at;
+    this.lists = Int32Array.from(lists);
     let oneChar = false;
     for (const e of prefixes) {
       const b = bodies[e]!;
@@ -54,55 +71,61 @@ export class WordTable {
       else this.prefixLengths[pairKey(b.charCodeAt(0), b.charCodeAt(1))]! |= lengthBit(b.length);
     }
     this.oneCharPrefix = oneChar;
-    this.formSlots = this.index(forms, bodies);
-    this.prefixSlots = this.index(prefixes, bodies);
+    this.formSlots = index(forms, bodies, recordOf);
+    this.prefixSlots = index(prefixes, bodies, recordOf);
   }
 
   /** Bytes held by the tables. */
   get bytes(): number {
     return this.prefixLengths.byteLength + this.formSlots.byteLength + this.prefixSlots.byteLength
-      + this.start.byteLength + this.chars.byteLength;
+      + this.records.byteLength + this.lists.byteLength;
   }
 
-  /** The pattern of the whole word text[from .. from + length), whose hash is h; or -1. */
+  /**
+   * What the whole word text[from .. from + length), whose hash is h, stands for: -1 for
+   * nothing; an even code is one word id (code / 2); an odd one, several: lists[(code - 1) / 2]
+   * of them, after it.
+   */
   form(text: Uint16Array, from: number, length: number, h: number): number {
     return this.find(this.formSlots, text, from, length, h);
   }
 
-  /** The pattern of the prefix text[from .. from + length), whose hash is h; or -1. */
+  /** What the prefix text[from .. from + length), whose hash is h, stands for, as form() says. */
   prefix(text: Uint16Array, from: number, length: number, h: number): number {
     return this.find(this.prefixSlots, text, from, length, h);
   }
 
   private find(slots: Int32Array, text: Uint16Array, from: number, length: number, h: number): number {
     const mask = slots.length - 1;
-    const chars = this.chars;
+    const records = this.records;
     for (let s = mix(h) & mask; ; s = (s + 1) & mask) {
-      const e = slots[s]! - 1;
-      if (e < 0) return -1;
-      const start = this.start[e]!;
-      if (this.start[e + 1]! - start !== length) continue;
+      const r = slots[s]! - 1;
+      if (r < 0) return -1;
+      if (records[r] !== length) continue;
       let same = true;
-      for (let i = 0; i < length && same; i++) same = chars[start + i] === text[from + i];
-      if (same) return e;
+      for (let i = 0; i < length && same; i += 2) {
+        const two = records[r + 2 + (i >> 1)]!;
+        same = (two & 0xffff) === text[from + i] && (i + 1 >= length || two >>> 16 === text[from + i + 1]);
+      }
+      if (same) return records[r + 1]!;
     }
   }
+}
 
-  /** An open-addressed table of the patterns (pattern + 1 per slot, 0 empty), at most half full. */
-  private index(entries: readonly number[], bodies: readonly string[]): Int32Array {
-    let size = 16;
-    while (size < 2 * entries.length) size *= 2;
-    const slots = new Int32Array(size);
-    for (const e of entries) {
-      const b = bodies[e]!;
-      let h = HASH_SEED;
-      for (let i = 0; i < b.length; i++) h = hashStep(h, b.charCodeAt(i));
-      let s = mix(h) & (size - 1);
-      while (slots[s] !== 0) s = (s + 1) & (size - 1);
-      slots[s] = e + 1;
-    }
-    return slots;
+/** An open-addressed table of patterns (their record's offset + 1 per slot, 0 empty), at most half full. */
+function index(entries: readonly number[], bodies: readonly string[], recordOf: Int32Array): Int32Array {
+  let size = 16;
+  while (size < 2 * entries.length) size *= 2;
+  const slots = new Int32Array(size);
+  for (const e of entries) {
+    const b = bodies[e]!;
+    let h = HASH_SEED;
+    for (let i = 0; i < b.length; i++) h = hashStep(h, b.charCodeAt(i));
+    let s = mix(h) & (size - 1);
+    while (slots[s] !== 0) s = (s + 1) & (size - 1);
+    slots[s] = recordOf[e]! + 1;
   }
+  return slots;
 }
 
 /** The slot a hash starts probing at: FNV's low bits alone cluster. */

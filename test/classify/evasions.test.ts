@@ -207,7 +207,7 @@ describe('PhraseMatcher reads evasions in searches', () => {
   });
 
   it('leaves spaced letters that spell nothing listed alone', () => {
-    expect(m.matchSearch('a b c d e f')).toEqual({ hits: [], flagged: [], repairs: [] });
+    expect(m.matchSearch('a b c d e f')).toMatchObject({ hits: [], flagged: [], repairs: [] });
     expect(m.matchSearch('x y z kill myself').repairs).toEqual([]);
   });
 
@@ -245,9 +245,12 @@ describe('PhraseMatcher reads evasions in addresses and pages, but corrects no t
 
   it('one-letter typos are corrected in searches only', () => {
     expect(phrases(m.matchSearch('overdse'))).toEqual(['overdose']);
-    expect(m.matchWords('/overdse')).toEqual({ hits: [], flagged: [], repairs: [] });
+    expect(m.matchWords('/overdse')).toMatchObject({ hits: [], flagged: [], repairs: [] });
     expect(m.matchWords('/overdse/knife').repairs).toEqual([]);
     expect(phrases(m.matchWords('/overdse/knife'))).toEqual(['knife']);
-    expect(m.matchPage('an overdse of knife')).toEqual(m.matchPage('an xxxxxx of knife'));
+    const { read: _typo, ...typo } = m.matchPage('an overdse of knife');
+    const { read: _plain, ...plain } = m.matchPage('an xxxxxx of knife');
+    expect(typo).toEqual(plain);
+    expect(typo.repairs).toEqual([]);
   });
 });

@@ -322,15 +322,30 @@ describe('scoring', () => {
   });
 
   it('scoreHits: the sum, floored at the highest intent weight', () => {
-    const rows: [{ weight: number; intent: boolean }[], number][] = [
+    const h = (weight: number, intent = false, language = 'en') => ({ weight, intent, language });
+    const rows: [ReturnType<typeof h>[], number][] = [
       [[], 0],
-      [[{ weight: 10, intent: false }], 10],
-      [[{ weight: 10, intent: false }, { weight: -30, intent: false }], -20],
-      [[{ weight: 20, intent: true }, { weight: -30, intent: false }], 20],
-      [[{ weight: 20, intent: true }, { weight: 10, intent: false }, { weight: -5, intent: false }], 25],
-      [[{ weight: 12, intent: true }, { weight: 20, intent: true }, { weight: -100, intent: false }], 20],
+      [[h(10)], 10],
+      [[h(10), h(-30)], -20],
+      [[h(20, true), h(-30)], 20],
+      [[h(20, true), h(10), h(-5)], 25],
+      [[h(12, true), h(20, true), h(-100)], 20],
     ];
     for (const [hits, want] of rows) expect(scoreHits(hits), JSON.stringify(hits)).toBe(want);
+  });
+
+  it('scoreHits: context counts only in a language of the rules it lowers', () => {
+    const h = (weight: number, language: string) => ({ weight, intent: false, language });
+    expect(scoreHits([h(20, 'ur-latn'), h(-20, 'en')])).toBe(20);
+    expect(scoreHits([h(20, 'ur-latn'), h(-20, 'ur-latn')])).toBe(0);
+    // A search mixing languages is lowered by the context of each of them.
+    expect(scoreHits([h(10, 'ur-latn'), h(10, 'en'), h(-15, 'en'), h(-5, 'pl')])).toBe(5);
+  });
+
+  it('scoreHits: on a page, intent is no floor: a page is not the pupil\'s own words', () => {
+    const hits = [{ weight: 20, intent: true, language: 'en' }, { weight: -40, intent: false, language: 'en' }];
+    expect(scoreHits(hits)).toBe(20);
+    expect(scoreHits(hits, true)).toBe(-20);
   });
 
   it('severityOf: caution from the threshold, danger from the danger threshold', () => {
@@ -423,7 +438,7 @@ describe('later entries override earlier ones', () => {
   it('for the same category and rule once folded, keeping the later file and line', () => {
     const m = build([['drugs', 'weed', 2], ['drugs', 'WEED!', 12]]);
     expect(m.size).toBe(1);
-    expect(m.match('weed').hits).toEqual([{ category: 'drugs', phrase: 'WEED!', weight: 12, matched: 'weed', intent: false, file: 'test.yaml', line: 2 }]);
+    expect(m.match('weed').hits).toMatchObject([{ category: 'drugs', phrase: 'WEED!', weight: 12, matched: 'weed', intent: false, language: 'en', file: 'test.yaml', line: 2 }]);
   });
 
   it('but not across categories, nor between a prefix and a whole word', () => {
@@ -440,11 +455,11 @@ describe('later entries override earlier ones', () => {
     );
     const m = buildPhraseMatcher(settings(lex));
     expect(m.size).toBe(2);
-    expect(m.match('lean').hits).toEqual([{ category: 'drugs', phrase: 'lean', weight: 4, matched: 'lean', intent: false, file: second, line: 4 }]);
+    expect(m.match('lean').hits).toMatchObject([{ category: 'drugs', phrase: 'lean', weight: 4, matched: 'lean', intent: false, language: 'en', file: second, line: 4 }]);
     expect(m.match('codeine').hits[0]?.file).toBe(first);
     const dsl: PhraseEntry = { category: 'drugs', phrase: 'Lean', weight: 20, intent: true, language: 'en', file: 'dsl', line: 7 };
     const withDsl = buildPhraseMatcher(settings(lex), [dsl]);
-    expect(withDsl.match('lean').hits).toEqual([{ category: 'drugs', phrase: 'Lean', weight: 20, matched: 'lean', intent: true, file: 'dsl', line: 7 }]);
+    expect(withDsl.match('lean').hits).toMatchObject([{ category: 'drugs', phrase: 'Lean', weight: 20, matched: 'lean', intent: true, language: 'en', file: 'dsl', line: 7 }]);
     expect(withDsl.match('lean').flagged).toEqual([{ category: 'drugs', score: 20, severity: 'danger' }]);
   });
 
@@ -474,11 +489,11 @@ describe('evidence', () => {
       '',
     ].join('\n'));
     const r = buildPhraseMatcher(settings(lex)).matchSearch('Knives essay: hung my self, kill me');
-    expect(r.hits).toEqual([
-      { category: 'suicide', phrase: 'kill @self', weight: 20, matched: 'kill me', intent: false, file, line: 7 },
-      { category: 'suicide', phrase: '@method + @self', weight: 20, matched: 'hung … my self', intent: true, file, line: 8 },
-      { category: 'suicide', phrase: 'essay', weight: -10, matched: 'essay', intent: false, file, line: 9 },
-      { category: 'violence', phrase: 'knife', weight: 10, matched: 'knives', intent: false, file, line: 11 },
+    expect(r.hits).toMatchObject([
+      { category: 'suicide', phrase: 'kill @self', weight: 20, matched: 'kill me', intent: false, language: 'en', file, line: 7 },
+      { category: 'suicide', phrase: '@method + @self', weight: 20, matched: 'hung … my self', intent: true, language: 'en', file, line: 8 },
+      { category: 'suicide', phrase: 'essay', weight: -10, matched: 'essay', intent: false, language: 'en', file, line: 9 },
+      { category: 'violence', phrase: 'knife', weight: 10, matched: 'knives', intent: false, language: 'en', file, line: 11 },
     ]);
     expect(r.flagged).toEqual([{ category: 'suicide', score: 30, severity: 'danger' }, { category: 'violence', score: 10, severity: 'caution' }]);
     expect(r.repairs).toEqual([]);
