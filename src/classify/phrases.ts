@@ -142,8 +142,6 @@ export class PhraseMatcher {
    */
   private readonly rulesOfWordStart: Int32Array;
   private readonly rulesOfWordIds: Int32Array;
-  /** Every distinct slot, by its index. */
-  private readonly slotList: readonly Slot[];
   /** Per word id, the slots with an alternative that starts with it (slotsOfWordIds, as above). */
   private readonly slotsOfWordStart: Int32Array;
   private readonly slotsOfWordIds: Int32Array;
@@ -240,7 +238,6 @@ export class PhraseMatcher {
     this.nearStart = Int32Array.from(rules, (_, ri) => this.checkStart[ri]! + required[ri]!.length);
     this.singlePart = Int32Array.from(rules, (r) => (r.parts.length === 1 ? r.parts[0]! : -1));
     this.simpleSlot = Int32Array.from(this.parts, (p) => (p.simple ? p.slots[0]!.index : -1));
-    this.slotList = compiler.slots;
     const slotsOf: number[][] = Array.from({ length: wordCount }, () => []);
     for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
     [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
@@ -459,7 +456,7 @@ export class PhraseMatcher {
   /**
    * Marks every slot one of whose first words was found, with the first position one was found
    * at (ids were touched in the order first found, so the first to mark a slot is its first),
-   * and how often they were found (at most that many places).
+   * how often they were found (at most that many places), and in which blocks of words.
    */
   private markSlots(positions: number): void {
     const ws = this.ws;
@@ -468,48 +465,30 @@ export class PhraseMatcher {
     const slots = this.slotsOfWordIds;
     const gen = ws.gen;
     ws.startBlocks(positions);
+    const { blocks, blockShift, blockWords, idBlocks } = ws;
     for (let t = 0; t < ws.touchedCount; t++) {
       const id = touched[t]!;
       const at = evPos[idFirst[id]!]!;
       const count = idCount[id]!;
+      idBlocks.fill(0);
+      for (let e = idFirst[id]!; e >= 0; e = evNext[e]!) {
+        const b = evPos[e]! >> blockShift;
+        idBlocks[b >> 5] = idBlocks[b >> 5]! | (1 << (b & 31));
+      }
       for (let k = start[id]!, end = start[id + 1]!; k < end; k++) {
         const s = slots[k]!;
-        if (slotStamp[s] === gen) slotFound[s] = slotFound[s]! + count;
-        else {
+        const row = s * blockWords;
+        if (slotStamp[s] === gen) {
+          slotFound[s] = slotFound[s]! + count;
+          for (let w = 0; w < blockWords; w++) blocks[row + w] = blocks[row + w]! | idBlocks[w]!;
+        } else {
           slotStamp[s] = gen;
           slotFirst[s] = at;
           slotFound[s] = count;
+          for (let w = 0; w < blockWords; w++) blocks[row + w] = idBlocks[w]!;
         }
       }
     }
-  }
-
-  /** The blocks of words a slot's first words were found in (worked out when first asked for): a row of ws.blocks. */
-  private slotBlocks(si: number): number {
-    const ws = this.ws;
-    const gen = ws.gen;
-    if (ws.slotBlockStamp[si] === gen) return ws.slotBlockRow[si]!;
-    const row = ws.newBlockRow();
-    const { idStamp, idBlockStamp, idBlockRow, blockWords } = ws;
-    for (const id of this.slotList[si]!.firstIds) {
-      if (idStamp[id] !== gen) continue;
-      let idRow = idBlockRow[id]!;
-      if (idBlockStamp[id] !== gen) {
-        idRow = ws.newBlockRow();
-        const { blocks, evPos, evNext, blockShift } = ws;
-        for (let e = ws.idFirst[id]!; e >= 0; e = evNext[e]!) {
-          const b = evPos[e]! >> blockShift;
-          blocks[idRow + (b >> 5)] = blocks[idRow + (b >> 5)]! | (1 << (b & 31));
-        }
-        idBlockStamp[id] = gen;
-        idBlockRow[id] = idRow;
-      }
-      const blocks = ws.blocks;
-      for (let w = 0; w < blockWords; w++) blocks[row + w] = blocks[row + w]! | blocks[idRow + w]!;
-    }
-    ws.slotBlockStamp[si] = gen;
-    ws.slotBlockRow[si] = row;
-    return row;
   }
 
   /** Rules woken by the words found, into ws.candidates (unsorted); their number. */
@@ -543,9 +522,7 @@ export class PhraseMatcher {
     const checks = this.checks;
     const near = this.nearStart[ri]!;
     for (let k = this.checkStart[ri]!; k < near; k++) if (slotStamp[checks[k]!] !== gen) return false;
-    for (let k = near, end = this.checkStart[ri + 1]!; k < end; k += 2) {
-      if (!ws.nearBlocks(this.slotBlocks(checks[k]!), this.slotBlocks(checks[k + 1]!))) return false;
-    }
+    for (let k = near, end = this.checkStart[ri + 1]!; k < end; k += 2) if (!ws.nearBlocks(checks[k]!, checks[k + 1]!)) return false;
     return true;
   }
 
@@ -823,18 +800,14 @@ class Workspace {
   readonly ruleStamp: Int32Array;
   readonly candidates: Int32Array;
   /**
-   * The text in blocks of 2^blockShift words (at least BLOCK_MIN, at most MAX_BLOCKS blocks): bit
-   * sets of the blocks a word id, or a slot's first words, were found in, each a row of
-   * blockWords numbers in blocks (idBlockRow, slotBlockRow), made when first asked for.
+   * The text in blocks of 2^blockShift words (at least BLOCK_MIN, at most MAX_BLOCKS blocks):
+   * per slot, a bit set of the blocks one of its first words was found in, at
+   * blocks[slot * blockWords ..]; idBlocks is one word's, being made.
    */
-  blocks: Int32Array = new Int32Array(1024);
-  blockTotal = 0;
+  blocks: Int32Array;
   blockShift = 5;
   blockWords = 1;
-  readonly idBlockStamp: Int32Array;
-  readonly idBlockRow: Int32Array;
-  readonly slotBlockStamp: Int32Array;
-  readonly slotBlockRow: Int32Array;
+  idBlocks: Int32Array = new Int32Array(MAX_BLOCKS >> 5);
   /** Per slot: one of its first words was found (stamped), first at slotFirst, slotFound times in all. */
   readonly slotStamp: Int32Array;
   readonly slotFirst: Int32Array;
@@ -889,10 +862,8 @@ class Workspace {
     this.slotStamp = new Int32Array(slots);
     this.slotFirst = new Int32Array(slots);
     this.slotFound = new Int32Array(slots);
-    this.idBlockStamp = new Int32Array(words);
-    this.idBlockRow = new Int32Array(words);
-    this.slotBlockStamp = new Int32Array(slots);
-    this.slotBlockRow = new Int32Array(slots);
+    this.slots = slots;
+    this.blocks = new Int32Array(slots);
     this.weightStamp = new Int32Array(slots);
     this.weights = new Int32Array(slots);
     this.keyOffset = new Int32Array(slots);
@@ -907,28 +878,23 @@ class Workspace {
     this.firstEnd = new Int32Array(parts);
   }
 
+  private readonly slots: number;
+
   /** Sizes the blocks for a text of `positions` words. */
   startBlocks(positions: number): void {
     let shift = Math.log2(BLOCK_MIN);
     while ((positions >> shift) >= MAX_BLOCKS) shift++;
     this.blockShift = shift;
     this.blockWords = ((positions >> shift) >> 5) + 1;
-    this.blockTotal = 0;
+    if (this.blocks.length < this.slots * this.blockWords) this.blocks = new Int32Array(this.slots * this.blockWords);
+    this.idBlocks = this.idBlocks.length >= this.blockWords ? this.idBlocks : new Int32Array(this.blockWords);
   }
 
-  /** A new, clear row of blocks: its offset. */
-  newBlockRow(): number {
-    const row = this.blockTotal;
-    const end = row + this.blockWords;
-    if (this.blocks.length < end) this.blocks = grown(this.blocks, end);
-    this.blocks.fill(0, row, end);
-    this.blockTotal = end;
-    return row;
-  }
-
-  /** Whether a block of row ra's and one of row rb's are the same or neighbours. */
-  nearBlocks(ra: number, rb: number): boolean {
+  /** Whether a block of slot a's and one of slot b's are the same or neighbours. */
+  nearBlocks(a: number, b: number): boolean {
     const { blocks, blockWords } = this;
+    const ra = a * blockWords;
+    const rb = b * blockWords;
     for (let w = 0; w < blockWords; w++) {
       const x = blocks[ra + w]!;
       let near = x | (x << 1) | (x >>> 1);
@@ -943,7 +909,7 @@ class Workspace {
   next(): void {
     if (this.gen === 0x7fffffff) {
       this.gen = 0;
-      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp, this.idBlockStamp, this.slotBlockStamp]) a.fill(0);
+      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp]) a.fill(0);
     }
     this.gen++;
     this.events = 0;
