@@ -85,12 +85,11 @@ export class Classifier {
     const searchTerm = this.search.extract(url);
     const inUrl = this.phrases.matchWords(pathWords(url.path));
     const inSearch = searchTerm === null ? null : this.phrases.matchSearch(searchTerm.raw, searchTerm.text);
-    const base = { url, matches, categories: matches.length === 0 ? NONE : categoriesOf(matches), searchTerm };
-    if (inSearch === null || inSearch.hits.length === 0) {
-      if (inUrl.hits.length === 0) return { ...base, phrases: NONE_HITS, flagged: NONE_SCORES, repairs: NONE_REPAIRS };
-      return { ...base, ...this.sourced([['url', inUrl]]) };
-    }
-    return { ...base, ...this.sourced([['search', inSearch], ['url', inUrl]]) };
+    const categories = matches.length === 0 ? NONE : categoriesOf(matches);
+    // The common case, nothing found, builds one object and no arrays.
+    const found = inSearch !== null && inSearch.hits.length > 0;
+    if (!found && inUrl.hits.length === 0) return { url, matches, categories, searchTerm, phrases: NONE_HITS, flagged: NONE_SCORES, repairs: NONE_REPAIRS };
+    return { url, matches, categories, searchTerm, ...this.sourced(found ? [['search', inSearch], ['url', inUrl]] : [['url', inUrl]]) };
   }
 
   /**

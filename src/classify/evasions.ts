@@ -4,10 +4,8 @@
 // as it is, and each is reported so a DSL can see how the text was read.
 //
 // Leetspeak, accents and fullwidth letters are foldText's work; this runs before and after it.
-import { createRequire } from 'node:module';
-import { foldText } from './normalise-text.js';
-
-const require = createRequire(import.meta.url);
+import { englishWords, isEnglishWord, isIrregularForm } from './english.js';
+import { foldText, isAscii } from './normalise-text.js';
 
 /** Letters from other scripts that look like Latin ones, as filter evaders use them. */
 const CONFUSABLE: Readonly<Record<string, string>> = {
@@ -62,11 +60,6 @@ function mixedOrAllConfusable(word: string): string {
   return word.replace(CONFUSABLE_RE, (ch) => CONFUSABLE[ch] ?? ch);
 }
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
-  return true;
-}
-
 /** What the engine knows: whether a token is a form in the lists, and the lists' forms within one edit. */
 export interface Vocabulary {
   known(token: string): boolean;
@@ -82,30 +75,13 @@ export interface Repair {
 
 const FUZZY_MIN = 5;
 
-/** Words of English, so a real word is never "corrected" into a listed one ("dyeing" is not "dying"). */
-let english: Record<string, unknown> | null = null;
-function englishWords(): Record<string, unknown> {
-  return (english ??= require('wink-lexicon/src/wn-words.js') as Record<string, unknown>);
-}
-function isEnglishWord(w: string): boolean {
-  return Object.prototype.hasOwnProperty.call(englishWords(), w);
-}
-
-let irregularForms: Record<string, string>[] | null = null;
-
 /**
  * Whether a token is English as written or as an inflection of an English word ("nukes",
  * "poems", "milked", "bellies", "knives"): WordNet lists base forms, and a plural must not be
  * "corrected" into a listed word ("nukes" is not "nudes").
  */
 export function isEnglishForm(t: string): boolean {
-  if (isEnglishWord(t)) return true;
-  irregularForms ??= [
-    require('wink-lexicon/src/wn-verb-exceptions.js') as Record<string, string>,
-    require('wink-lexicon/src/wn-noun-exceptions.js') as Record<string, string>,
-    require('wink-lexicon/src/wn-adjective-exceptions.js') as Record<string, string>,
-  ];
-  if (irregularForms.some((table) => Object.prototype.hasOwnProperty.call(table, t))) return true;
+  if (isEnglishWord(t) || isIrregularForm(t)) return true;
   for (const base of baseCandidates(t)) if (base.length >= 2 && isEnglishWord(base)) return true;
   return false;
 }

@@ -96,7 +96,7 @@ function isFolded(s: string): boolean {
   return !afterSpace && !(letters && leet);
 }
 
-function isAscii(s: string): boolean {
+export function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
   return true;
 }

@@ -1,16 +1,14 @@
 // One rule as the DSL gives it on the command line (or as it comes back out of alerts.db),
 // checked by the rules a line of a phrase file meets (phrase-file.ts's own checks), so that
 // nothing the DSL can store would be refused in a phrase file.
-import { combinationsThatCannotFit, MAX_WEIGHT, PHRASE_CATEGORIES, ruleProblem, undefinedClasses, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
+import { combinationsThatCannotFit, LANGUAGE_TAG, MAX_WEIGHT, PHRASE_CATEGORIES, ruleProblem, undefinedClasses, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { MAX_WITHIN, parseRule, ruleKey } from './phrase-rules.js';
 
 /** Longer than any real search; a guard against a paste of a whole page. */
 export const MAX_PHRASE_LENGTH = 200;
-/** The phrase files' own rule for `language:`. */
-export const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/;
 /** The phrase files' bounds for a combination's `within`. */
 export const MIN_WITHIN = 2;
-export { MAX_WEIGHT, MAX_WITHIN };
+export { LANGUAGE_TAG, MAX_WEIGHT, MAX_WITHIN };
 
 export interface PhraseProblem {
   readonly message: string;

@@ -12,6 +12,8 @@ export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying
 export type PhraseCategory = (typeof PHRASE_CATEGORIES)[number];
 
 export const MAX_WEIGHT = 100;
+/** A lower-case language tag: en, pl, ur-latn. */
+export const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/;
 
 export interface PhraseEntry {
   category: string;
@@ -74,7 +76,7 @@ export function loadPhraseFile(path: string): Lexicon {
   const top = c.object([], yaml.value, ['language', 'words', 'emoji', 'categories']);
   if (top) {
     const language = c.string(['language'], top.language, {
-      pattern: /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/, patternHelp: 'use a lower-case language tag such as en, pl or ur-latn',
+      pattern: LANGUAGE_TAG, patternHelp: 'use a lower-case language tag such as en, pl or ur-latn',
     }) ?? '';
     if (top.words !== undefined) readClasses(c, yaml, top.words, language, classes);
     if (top.emoji !== undefined) readEmoji(c, yaml, top.emoji, emoji);

@@ -10,12 +10,10 @@
 // "universal" and "universe" yes); checking generated forms against the word's own stem keeps
 // only the forms of that word.
 import { createRequire } from 'node:module';
+import { irregularTables } from './english.js';
 
 const require = createRequire(import.meta.url);
 const stem = require('wink-porter2-stemmer') as (word: string) => string;
-const verbExceptions = require('wink-lexicon/src/wn-verb-exceptions.js') as Record<string, string>;
-const nounExceptions = require('wink-lexicon/src/wn-noun-exceptions.js') as Record<string, string>;
-const adjectiveExceptions = require('wink-lexicon/src/wn-adjective-exceptions.js') as Record<string, string>;
 
 /** Irregular forms by base word: "hang" -> ["hung"], "knife" -> ["knives"]. Built once, on first use. */
 let irregular: Map<string, string[]> | null = null;
@@ -23,7 +21,7 @@ let irregular: Map<string, string[]> | null = null;
 function irregularForms(): Map<string, string[]> {
   if (irregular) return irregular;
   irregular = new Map();
-  for (const table of [verbExceptions, nounExceptions, adjectiveExceptions]) {
+  for (const table of irregularTables()) {
     for (const [form, base] of Object.entries(table)) {
       if (!/^[a-z]+$/.test(form) || !/^[a-z]+$/.test(base) || form === base) continue;
       const list = irregular.get(base);
