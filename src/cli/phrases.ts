@@ -1,7 +1,7 @@
 // schoolgate phrases list|add|weight|remove: the DSL tunes the safeguarding phrases from the
 // command line. Changes go to data/alerts.db (phrase_changes) with an audit row, as the person
 // running the command (SCHOOLGATE_ACTOR, or the operating-system user), and a running
-// Schoolgate uses them within a second (src/lists/live-phrases.ts).
+// Schoolgate uses them within about two seconds, the time to compile the lists again (src/lists/live-phrases.ts).
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { ALERTS_FILE, openAlertsDatabase } from '../alerts/db.js';
@@ -43,7 +43,7 @@ const spec = {
     '',
     `Weights: ${-MAX_WEIGHT} to ${MAX_WEIGHT}, not 0; a category is raised when its phrases in one search reach`,
     'phrases.threshold (10 unless changed). Every change needs --reason and is audited (phrase.added,',
-    'phrase.weighted, phrase.removed); a running Schoolgate uses it within a second.',
+    'phrase.weighted, phrase.removed); a running Schoolgate uses it within about two seconds.',
     'Exit codes: 0 done, 1 the change cannot be made (already listed, not listed), 2 usage.',
   ].join('\n'),
   options: OPTIONS,
@@ -155,11 +155,11 @@ function number(text: string, option: string): number {
 }
 
 function said(action: 'add' | 'weight' | 'remove', r: ChangeResult, cfg: SchoolgateConfig): string {
-  const live = 'a running Schoolgate uses it within a second';
+  const live = 'a running Schoolgate uses it within about two seconds';
   if (action === 'remove') {
     const p = r.previous!;
     const after = r.shipped ? `its shipped weight ${r.shipped.weight} (${where(r.shipped, cfg)}) applies again` : 'it no longer counts';
-    return `removed the DSL's weight ${p.weight} for "${p.phrase}" in ${p.category} (change ${p.id}): ${after}; a running Schoolgate stops using it within a second`;
+    return `removed the DSL's weight ${p.weight} for "${p.phrase}" in ${p.category} (change ${p.id}): ${after}; a running Schoolgate stops using it within about two seconds`;
   }
   const c = r.change!;
   const threshold = cfg.phrases.thresholds[c.category] ?? cfg.phrases.threshold;

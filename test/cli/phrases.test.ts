@@ -76,19 +76,19 @@ describe('schoolgate phrases', () => {
   it('adds, re-weights and removes, each change with its audit row as the person running it', async () => {
     const added = await run('phrases', 'add', 'zorblax quiggle', '--category', 'bullying', '--weight', '12', '--reason', 'year 8 slang');
     expect([added.code, added.stderr]).toEqual([0, '']);
-    expect(added.stdout).toBe('added "zorblax quiggle" to bullying with weight 12 (change 1): a running Schoolgate uses it within a second.\n');
+    expect(added.stdout).toBe('added "zorblax quiggle" to bullying with weight 12 (change 1): a running Schoolgate uses it within about two seconds.\n');
     const combo = await run('phrases', 'add', '@pal + zorbfoo', '--category', 'self-harm', '--weight', '20', '--within', '3', '--intent', '--reason', 'new algospeak', '--json');
     expect(combo.code).toBe(0);
     expect(JSON.parse(combo.stdout)).toMatchObject({ change: { id: 2, category: 'self-harm', phrase: '@pal + zorbfoo', weight: 20, within: 3, intent: true, by: 'dsl.jane' }, previous: null, shipped: null });
     // Another spelling of the same phrase is the same phrase; a negative weight may follow the option.
     const lowered = await run('phrases', 'weight', 'Zorblax  QUIGGLE', '--category', 'bullying', '--weight', '-5', '--reason', 'only ever used as a joke here');
-    expect([lowered.code, lowered.stdout]).toEqual([0, '"zorblax quiggle" in bullying now has weight -5 (change 3), instead of the DSL\'s weight 12 (change 1): a running Schoolgate uses it within a second.\n']);
+    expect([lowered.code, lowered.stdout]).toEqual([0, '"zorblax quiggle" in bullying now has weight -5 (change 3), instead of the DSL\'s weight 12 (change 1): a running Schoolgate uses it within about two seconds.\n']);
     // A shipped phrase: lowered, then given back its shipped weight by removing the DSL's.
     const quiet = await run('phrases', 'weight', 'plinth wobble', '--category', 'bullying', '--weight', '3', '--reason', 'a PE lesson word');
     expect(quiet.code).toBe(0);
-    expect(quiet.stdout).toBe('"plinth wobble" in bullying now has weight 3 (change 4), instead of the shipped weight 15 (test-phrases.yaml:6): a running Schoolgate uses it within a second. On its own it stays below the threshold of 10: it raises an alert only with other phrases.\n');
+    expect(quiet.stdout).toBe('"plinth wobble" in bullying now has weight 3 (change 4), instead of the shipped weight 15 (test-phrases.yaml:6): a running Schoolgate uses it within about two seconds. On its own it stays below the threshold of 10: it raises an alert only with other phrases.\n');
     const back = await run('phrases', 'remove', 'plinth wobble', '--category', 'bullying', '--reason', 'the PE unit is over');
-    expect([back.code, back.stdout]).toEqual([0, 'removed the DSL\'s weight 3 for "plinth wobble" in bullying (change 4): its shipped weight 15 (test-phrases.yaml:6) applies again; a running Schoolgate stops using it within a second\n']);
+    expect([back.code, back.stdout]).toEqual([0, 'removed the DSL\'s weight 3 for "plinth wobble" in bullying (change 4): its shipped weight 15 (test-phrases.yaml:6) applies again; a running Schoolgate stops using it within about two seconds\n']);
 
     expect(rows()).toEqual([
       { id: 1, category: 'bullying', phrase: 'zorblax quiggle', weight: 12, within: null, intent: 0, reason: 'year 8 slang', by: 'dsl.jane', removed: 1, removedBy: 'dsl.jane' },
