@@ -27,6 +27,8 @@ export interface PhraseEntry {
   within?: number;
   /** Intent: context (negative weights) never lowers the category below this rule's weight. */
   intent?: boolean;
+  /** From a file marked `pages-only`: read in page text, never in searches or addresses. */
+  pagesOnly?: boolean;
 }
 
 export interface WordClassEntry {
@@ -73,16 +75,17 @@ export function loadPhraseFile(path: string): Lexicon {
   const entries: PhraseEntry[] = [];
   const classes: WordClassEntry[] = [];
   const emoji: EmojiEntry[] = [];
-  const top = c.object([], yaml.value, ['language', 'words', 'emoji', 'categories']);
+  const top = c.object([], yaml.value, ['language', 'pages-only', 'words', 'emoji', 'categories']);
   if (top) {
     const language = c.string(['language'], top.language, {
       pattern: LANGUAGE_TAG, patternHelp: 'use a lower-case language tag such as en, pl or ur-latn',
     }) ?? '';
+    const pagesOnly = top['pages-only'] !== undefined && c.boolean(['pages-only'], top['pages-only']) === true;
     if (top.words !== undefined) readClasses(c, yaml, top.words, language, classes);
     if (top.emoji !== undefined) readEmoji(c, yaml, top.emoji, emoji);
     const categories = top.categories === undefined ? {} : c.object(['categories'], top.categories);
     if (categories) {
-      for (const [category, rules] of Object.entries(categories)) readCategory(c, yaml, category, rules, language, entries);
+      for (const [category, rules] of Object.entries(categories)) readCategory(c, yaml, category, rules, language, pagesOnly, entries);
     }
   }
   c.done();
@@ -131,7 +134,7 @@ function readEmoji(c: Checker, yaml: YamlFile, v: unknown, into: EmojiEntry[]): 
   }
 }
 
-function readCategory(c: Checker, yaml: YamlFile, category: string, rules: unknown, language: string, into: PhraseEntry[]): void {
+function readCategory(c: Checker, yaml: YamlFile, category: string, rules: unknown, language: string, pagesOnly: boolean, into: PhraseEntry[]): void {
   const at: KeyPath = ['categories', category];
   if (!(PHRASE_CATEGORIES as readonly string[]).includes(category)) {
     c.fail(at, `unknown category "${category}"`, `use one of: ${PHRASE_CATEGORIES.join(', ')}`);
@@ -170,7 +173,7 @@ function readCategory(c: Checker, yaml: YamlFile, category: string, rules: unkno
     seen.set(key, { phrase, line });
     into.push({
       category, phrase: phrase.trim(), weight, language, file: yaml.file, line,
-      ...(within !== undefined ? { within } : {}), ...(intent ? { intent } : {}),
+      ...(within !== undefined ? { within } : {}), ...(intent ? { intent } : {}), ...(pagesOnly ? { pagesOnly } : {}),
     });
   }
 }

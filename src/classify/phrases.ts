@@ -113,6 +113,8 @@ interface Rule {
   readonly within: number;
   /** The language of its file: context counts in the language of what it qualifies. */
   readonly language: string;
+  /** Read only in page text (a `pages-only` file). */
+  readonly pagesOnly: boolean;
   /** Its parts, as ids into the matcher's parts (a part written the same way in two rules is one). */
   readonly parts: readonly number[];
   readonly phrase: string;
@@ -171,12 +173,13 @@ export class PhraseMatcher {
   constructor(entries: readonly PhraseEntry[], thresholds: PhraseThresholds, extras: LexiconExtras = EMPTY_LEXICON) {
     const compiler = new Compiler(extras.classes);
     // Later entries replace earlier ones for the same category and rule, so a school's own
-    // file, or the DSL's change, loaded after the shipped ones can change a weight.
+    // file, or the DSL's change, loaded after the shipped ones can change a weight. A
+    // pages-only rule is keyed apart: it must never take a rule away from searches.
     const byKey = new Map<string, PhraseEntry>();
     for (const e of entries) {
       const parsed = parseRule(e.phrase);
       if ('error' in parsed) throw new RangeError(`${e.file}:${e.line}: ${parsed.error}`);
-      const key = `${e.category}\n${ruleKey(parsed)}`;
+      const key = `${e.category}\n${ruleKey(parsed)}${e.pagesOnly === true ? '\npage' : ''}`;
       byKey.delete(key);
       byKey.set(key, e);
     }
@@ -342,6 +345,7 @@ export class PhraseMatcher {
       const ri = all ? c : ws.candidates[c]!;
       if (all && ws.ruleStamp[ri] !== ws.gen) continue;
       if (!this.possible(ri)) continue;
+      if (!page && this.rules[ri]!.pagesOnly) continue;
       const single = this.singlePart[ri]!;
       const taken = single >= 0 ? this.matchPart(single, positions) : this.matchRule(this.rules[ri]!, positions);
       if (taken === 0) continue;
@@ -1401,7 +1405,7 @@ class Compiler {
       return pi;
     });
     return {
-      category, weight: e.weight, intent: e.intent === true, within: e.within ?? DEFAULT_WITHIN, language: e.language, parts,
+      category, weight: e.weight, intent: e.intent === true, within: e.within ?? DEFAULT_WITHIN, language: e.language, pagesOnly: e.pagesOnly === true, parts,
       phrase: e.phrase, file: e.file, line: e.line,
     };
   }

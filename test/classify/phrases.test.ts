@@ -463,6 +463,38 @@ describe('later entries override earlier ones', () => {
     expect(withDsl.match('lean').flagged).toEqual([{ category: 'drugs', score: 20, severity: 'danger' }]);
   });
 
+  it('a pages-only file\'s rules count in page text, never in searches or addresses', () => {
+    // A lesson plan quotes what a groomer says; its framing is read on pages only, so a pupil's
+    // search with "lesson plan" in it is scored by the concern's own rules alone.
+    const { lexicon: lex } = lexicon(
+      'language: en\ncategories:\n  grooming:\n    "send me a pic": 20\n    "our secret": 10\n',
+      'language: en\npages-only: true\nwords:\n  frame-lesson: [lesson plan, learning objectives]\ncategories:\n  grooming:\n    "@frame-lesson": -30\n',
+    );
+    const m = buildPhraseMatcher(settings(lex));
+    const text = 'lesson plan: he says send me a pic and it is our secret';
+    expect(m.match(text).flagged).toEqual([{ category: 'grooming', score: 30, severity: 'danger' }]);
+    expect(m.match(text).hits.map((h) => h.phrase)).toEqual(['send me a pic', 'our secret']);
+    expect(m.matchWords('/lesson-plan/send-me-a-pic-our-secret').flagged).toEqual([{ category: 'grooming', score: 30, severity: 'danger' }]);
+    const page = m.matchPage(`Year 9 ${text}. Learning objectives: spot pressure.`);
+    expect(page.hits.map((h) => [h.phrase, h.weight])).toEqual([['send me a pic', 20], ['our secret', 10], ['@frame-lesson', -30]]);
+    expect(page.flagged).toEqual([]);
+  });
+
+  it('a pages-only rule adds to the concern file\'s rule of the same spelling and never replaces it', () => {
+    const { lexicon: lex } = lexicon(
+      'language: en\ncategories:\n  drugs:\n    "weed": 25\n    "lesson": -10\n',
+      'language: en\npages-only: true\ncategories:\n  drugs:\n    "lesson": -5\n',
+    );
+    const m = buildPhraseMatcher(settings(lex));
+    expect(m.size).toBe(3);
+    expect(m.match('weed lesson').flagged).toEqual([{ category: 'drugs', score: 15, severity: 'caution' }]);
+    expect(m.matchPage('weed lesson').flagged).toEqual([{ category: 'drugs', score: 10, severity: 'caution' }]);
+  });
+
+  it('pages-only is true or false', () => {
+    expect(() => lexicon('language: en\npages-only: sometimes\ncategories:\n  drugs:\n    "weed": 10\n')).toThrow(/pages-only/);
+  });
+
   it('a combination written with its parts in another order is the same rule', () => {
     // Parts match in any order, so "@self + @method" means what "@method + @self" does: the
     // later one must replace the earlier, not add its weight a second time.
