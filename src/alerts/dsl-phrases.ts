@@ -1,6 +1,8 @@
 // The DSL's own safeguarding phrases (data/alerts.db, phrase_changes): added, re-weighted and
 // removed from the command line, each change in one transaction with its audit row, and laid
-// over the shipped phrase files by a running Schoolgate (src/lists/live-phrases.ts).
+// over the shipped phrase files by a running Schoolgate (src/lists/live-phrases.ts): compiled
+// on their own and matched with the files' (src/classify/phrase-overlay.ts), so a change costs
+// milliseconds, not a compile of the files' thousands of rules.
 //
 // A shipped phrase is never removed here: the files are the school's reviewed starter lists,
 // and the DSL quietens one by giving it a smaller or a negative weight, which can itself be
@@ -8,13 +10,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { phraseKey, phraseProblems, type PhraseProblem } from '../classify/phrase-check.js';
-import { buildPhraseMatcher, type PhraseEntry, type PhraseMatcher, type PhraseSettings } from '../classify/phrases.js';
+import { phraseKey, phraseProblems, type PhraseInput, type PhraseProblem } from '../classify/phrase-check.js';
+import { parseRule } from '../classify/phrase-rules.js';
+import { basePhrases, compileOverlay, layeredPhrases, type PhraseEngine } from '../classify/phrase-overlay.js';
+import type { PhraseEntry, PhraseSettings } from '../classify/phrases.js';
+import type { WordClassEntry } from '../classify/phrase-file.js';
 import { AuditLog, processActor, type AuditEntry } from '../store/audit.js';
 import { ALERTS_FILE } from './db.js';
 
-/** Stands in for a file name in a DSL phrase's entry; its line is the row's id. */
-export const DSL_PHRASE_SOURCE = 'alerts.db phrase change';
+/**
+ * Stands in for a file name in a DSL phrase's entry, and says whose it is (the evidence `classify`
+ * and alerts show is file:line): "DSL dsl.jane, 2026-12-07 09:30 UTC, phrase change:12", the line
+ * being the row's id.
+ */
+export function dslPhraseSource(p: Pick<DslPhrase, 'createdBy' | 'createdAt'>): string {
+  return `DSL ${p.createdBy}, ${new Date(p.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC, phrase change`;
+}
 
 export interface DslPhrase {
   readonly id: number;
@@ -75,10 +86,23 @@ export function readPhrasesInForce(db: Database): { phrases: DslPhrase[]; signat
   return db.transaction(() => ({ phrases: phrasesInForce(db), signature: phraseSignature(db) }))();
 }
 
+/**
+ * phraseProblems for one of the DSL's phrases, given only the word classes it names when they
+ * all exist: the same problems, without reading every member of the files' thousand classes
+ * (some 30 ms a phrase), which would hold up a running Schoolgate's swap.
+ */
+export function dslPhraseProblems(e: PhraseInput, classes: readonly WordClassEntry[]): PhraseProblem[] {
+  const parsed = parseRule(e.phrase);
+  if ('error' in parsed) return phraseProblems(e, classes);
+  const names = new Set(parsed.parts.flatMap((part) => part.flatMap((t) => (t.kind === 'class' ? [t.name] : []))));
+  const named = classes.filter((k) => names.has(k.name));
+  return phraseProblems(e, new Set(named.map((k) => k.name)).size === names.size ? named : classes);
+}
+
 /** A DSL phrase as the matcher takes it, after the shipped entries. */
 export function dslPhraseEntry(p: DslPhrase): PhraseEntry {
   return {
-    category: p.category, phrase: p.phrase, weight: p.weight, language: p.language, file: DSL_PHRASE_SOURCE, line: p.id,
+    category: p.category, phrase: p.phrase, weight: p.weight, language: p.language, file: dslPhraseSource(p), line: p.id,
     ...(p.within !== null ? { within: p.within } : {}), ...(p.intent ? { intent: true } : {}),
   };
 }
@@ -104,24 +128,25 @@ export function readDslPhrases(dataDir: string): { phrases: DslPhrase[]; signatu
 }
 
 /**
- * The configuration's phrases and the DSL's, compiled into one matcher. A DSL row that fails its
- * checks (written by hand, or by a later Schoolgate's rules) is left out and named in `skipped`;
- * if the whole still fails to compile, every DSL row is left out: a bad row never takes the
- * shipped phrases down with it.
+ * The configuration's phrases with the DSL's laid over them: the files' compiled once per
+ * configuration, the DSL's on their own (a few milliseconds). A DSL row that fails its checks
+ * (written by hand, or by a later Schoolgate's rules) is left out and named in `skipped`; if
+ * the rest still fail to compile, every DSL row is left out: a bad row never takes the shipped
+ * phrases down with it.
  */
-export function phraseMatcherWith(settings: PhraseSettings, dsl: readonly DslPhrase[]): { matcher: PhraseMatcher; used: number; skipped: string[] } {
+export function phraseMatcherWith(settings: PhraseSettings, dsl: readonly DslPhrase[]): { matcher: PhraseEngine; used: number; skipped: string[] } {
   const good: PhraseEntry[] = [];
   const skipped: string[] = [];
   for (const p of dsl) {
-    const problem = phraseProblems(asInput(p), settings.classes)[0];
+    const problem = dslPhraseProblems(asInput(p), settings.classes)[0];
     if (problem) skipped.push(`DSL phrase change ${p.id} ("${p.phrase}" in ${p.category}) left out: ${problem.message}`);
     else good.push(dslPhraseEntry(p));
   }
   try {
-    return { matcher: buildPhraseMatcher(settings, good), used: good.length, skipped };
+    return { matcher: layeredPhrases(settings, good), used: good.length, skipped };
   } catch (err) {
     skipped.push(`every DSL phrase left out, as together they did not compile: ${err instanceof Error ? err.message : String(err)}`);
-    return { matcher: buildPhraseMatcher(settings), used: 0, skipped };
+    return { matcher: basePhrases(settings), used: 0, skipped };
   }
 }
 
@@ -218,22 +243,23 @@ export class PhraseChanges {
 
   /** What can be said of a weight or removal before looking the phrase up: a usage problem, not a refusal. */
   private precheck(input: { category: string; phrase: string; weight?: number; reason: string }): void {
-    const problems = phraseProblems({ ...input, weight: input.weight ?? 1, language: 'en' }, this.deps.phrases.classes).concat(reasonProblems(input.reason));
+    const problems = dslPhraseProblems({ ...input, weight: input.weight ?? 1, language: 'en' }, this.deps.phrases.classes).concat(reasonProblems(input.reason));
     if (problems.length > 0) throw new PhraseInputError(problems);
   }
 
-  /** The input's own checks, then the whole set compiled as a running Schoolgate would. */
+  /** The input's own checks, then the DSL's phrases compiled as a running Schoolgate compiles them. */
   private check(input: AddInput): void {
-    const problems = phraseProblems(input, this.deps.phrases.classes).concat(reasonProblems(input.reason));
+    const problems = dslPhraseProblems(input, this.deps.phrases.classes).concat(reasonProblems(input.reason));
     if (problems.length > 0) throw new PhraseInputError(problems);
     const entry = dslPhraseEntry({ ...input, id: 0, within: input.within ?? null, intent: input.intent === true, createdBy: this.actor, createdAt: 0 });
+    const source = `${entry.file}:0: `;
     try {
       // A bad row already stored is left out here as the running Schoolgate leaves it out: it
       // must not stop the DSL changing other phrases.
-      const others = phrasesInForce(this.deps.alerts).filter((p) => phraseProblems(asInput(p), this.deps.phrases.classes).length === 0);
-      buildPhraseMatcher(this.deps.phrases, [...others.map(dslPhraseEntry), entry]);
+      const others = phrasesInForce(this.deps.alerts).filter((p) => dslPhraseProblems(asInput(p), this.deps.phrases.classes).length === 0);
+      compileOverlay(this.deps.phrases, [...others.map(dslPhraseEntry), entry]);
     } catch (err) {
-      const message = (err instanceof Error ? err.message : String(err)).replace(`${DSL_PHRASE_SOURCE}:0: `, '');
+      const message = (err instanceof Error ? err.message : String(err)).replace(source, '');
       throw new PhraseInputError([{ message: `with the other phrases it does not compile: ${message}`, fix: 'write it as a line of a phrase file would be written' }]);
     }
   }

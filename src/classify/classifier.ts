@@ -5,7 +5,8 @@ import { LRUCache } from 'lru-cache';
 import { categoriesOf, type Match, type Matcher } from './matcher.js';
 import { normaliseUrl, type NormalisedUrl } from './normalise-url.js';
 import { decodeQueryValue } from './normalise-text.js';
-import type { PhraseHit, PhraseMatcher, PhraseResult, PhraseScore } from './phrases.js';
+import type { PhraseEngine } from './phrase-overlay.js';
+import type { PhraseHit, PhraseResult, PhraseScore } from './phrases.js';
 import type { Repair } from './evasions.js';
 import type { SearchTerm, SearchTermExtractor } from './search-terms.js';
 
@@ -43,7 +44,7 @@ export interface SourcedScore extends PhraseScore {
 export interface ClassifierParts {
   readonly matcher: Matcher;
   readonly search: SearchTermExtractor;
-  readonly phrases: PhraseMatcher;
+  readonly phrases: PhraseEngine;
   /** Size of the cache in front of expensive classifications (hashed or expression lists); 0 for none. */
   readonly cacheSize: number;
 }
@@ -51,7 +52,7 @@ export interface ClassifierParts {
 export class Classifier {
   readonly matcher: Matcher;
   private readonly search: SearchTermExtractor;
-  private readonly phrases: PhraseMatcher;
+  private readonly phrases: PhraseEngine;
   // Only worth it where a lookup costs more than the cache (~1 µs a get here): hashed lists
   // cost several SHA-256s a URL. In front of the plain matcher a cache is a loss
   // (bench/RESULTS.md), so it is off unless such lists are loaded.

@@ -266,6 +266,11 @@ export class PhraseMatcher {
     return this.dfa.bytes + this.table.bytes + this.ws.alts.bytes;
   }
 
+  /** The words its repairs read towards: rules laid over this matcher read a text with both (phrase-overlay.ts). */
+  get vocabulary(): Vocabulary {
+    return this.vocab;
+  }
+
   /** The score that raises a category, and the one that makes it danger. */
   thresholdsOf(category: string): { caution: number; danger: number } {
     const ci = this.categories.indexOf(category);
@@ -300,6 +305,17 @@ export class PhraseMatcher {
     const text = state === WALK_NOT_ASCII ? foldText(readCharacters(raw, this.emoji)) : foldText(raw);
     const { text: read, repairs } = repairTokens(text, this.vocab, false);
     return this.analyseText(read, repairs);
+  }
+
+  /**
+   * Whether matchWords answers the address by its first walk alone (no uncommon listed word in
+   * it): rules laid over this matcher (phrase-overlay.ts) read an address when either would.
+   * The same test matchWords begins with: keep them together.
+   */
+  skipsWords(raw: string): boolean {
+    const dfa = this.dfa;
+    const state = walkFoldedAscii(raw, this.prefilter, dfa.start);
+    return state >= 0 && dfa.delta[state * dfa.alphabet + dfa.space]! < dfa.firstAnchor;
   }
 
   /**

@@ -9,7 +9,7 @@ import { buildInWorker } from '../classify/build-worker.js';
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
-import type { PhraseMatcher } from '../classify/phrases.js';
+import type { PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
@@ -106,7 +106,7 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
 }
 
 /** The configuration's phrase files with the DSL's phrases from dataDir/alerts.db laid over them. */
-export function configuredPhrases(config: SchoolgateConfig, dataDir: string): { matcher: PhraseMatcher; used: number; problems: string[]; signature: string } {
+export function configuredPhrases(config: SchoolgateConfig, dataDir: string): { matcher: PhraseEngine; used: number; problems: string[]; signature: string } {
   const dsl = readDslPhrases(dataDir);
   const built = phraseMatcherWith(config.phrases, dsl.phrases);
   return { matcher: built.matcher, used: built.used, problems: [...(dsl.problem ? [dsl.problem] : []), ...built.skipped], signature: dsl.signature };

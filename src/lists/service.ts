@@ -3,7 +3,7 @@
 // flight keep the snapshot they started with; a failed reload leaves the old one serving. The
 // DSL's phrases change more often than the lists: they are swapped in over the same lists.
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
-import type { PhraseMatcher } from '../classify/phrases.js';
+import type { PhraseEngine } from '../classify/phrase-overlay.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { loadLists, type LoadReport } from './load.js';
@@ -58,7 +58,7 @@ export class ListService {
    * Swaps in other phrases over the lists in use (the DSL changed one), built for the
    * configuration in use: `build` runs here, synchronously, so no reload can swap in between.
    */
-  usePhrases(signature: string, build: (config: SchoolgateConfig) => PhraseMatcher): void {
+  usePhrases(signature: string, build: (config: SchoolgateConfig) => PhraseEngine): void {
     this.parts = { ...this.parts, phrases: build(this.cfg) };
     this.snapshot = new Classifier(this.parts);
     this.dslSignature = signature;

@@ -76,19 +76,19 @@ describe('schoolgate phrases', () => {
   it('adds, re-weights and removes, each change with its audit row as the person running it', async () => {
     const added = await run('phrases', 'add', 'zorblax quiggle', '--category', 'bullying', '--weight', '12', '--reason', 'year 8 slang');
     expect([added.code, added.stderr]).toEqual([0, '']);
-    expect(added.stdout).toBe('added "zorblax quiggle" to bullying with weight 12 (change 1): a running Schoolgate uses it within about two seconds.\n');
+    expect(added.stdout).toBe('added "zorblax quiggle" to bullying with weight 12 (change 1): a running Schoolgate uses it within half a second, usually a tenth.\n');
     const combo = await run('phrases', 'add', '@pal + zorbfoo', '--category', 'self-harm', '--weight', '20', '--within', '3', '--intent', '--reason', 'new algospeak', '--json');
     expect(combo.code).toBe(0);
     expect(JSON.parse(combo.stdout)).toMatchObject({ change: { id: 2, category: 'self-harm', phrase: '@pal + zorbfoo', weight: 20, within: 3, intent: true, by: 'dsl.jane' }, previous: null, shipped: null });
     // Another spelling of the same phrase is the same phrase; a negative weight may follow the option.
     const lowered = await run('phrases', 'weight', 'Zorblax  QUIGGLE', '--category', 'bullying', '--weight', '-5', '--reason', 'only ever used as a joke here');
-    expect([lowered.code, lowered.stdout]).toEqual([0, '"zorblax quiggle" in bullying now has weight -5 (change 3), instead of the DSL\'s weight 12 (change 1): a running Schoolgate uses it within about two seconds.\n']);
+    expect([lowered.code, lowered.stdout]).toEqual([0, '"zorblax quiggle" in bullying now has weight -5 (change 3), instead of the DSL\'s weight 12 (change 1): a running Schoolgate uses it within half a second, usually a tenth.\n']);
     // A shipped phrase: lowered, then given back its shipped weight by removing the DSL's.
     const quiet = await run('phrases', 'weight', 'plinth wobble', '--category', 'bullying', '--weight', '3', '--reason', 'a PE lesson word');
     expect(quiet.code).toBe(0);
-    expect(quiet.stdout).toBe('"plinth wobble" in bullying now has weight 3 (change 4), instead of the shipped weight 15 (test-phrases.yaml:6): a running Schoolgate uses it within about two seconds. On its own it stays below the threshold of 10: it raises an alert only with other phrases.\n');
+    expect(quiet.stdout).toBe('"plinth wobble" in bullying now has weight 3 (change 4), instead of the shipped weight 15 (test-phrases.yaml:6): a running Schoolgate uses it within half a second, usually a tenth. On its own it stays below the threshold of 10: it raises an alert only with other phrases.\n');
     const back = await run('phrases', 'remove', 'plinth wobble', '--category', 'bullying', '--reason', 'the PE unit is over');
-    expect([back.code, back.stdout]).toEqual([0, 'removed the DSL\'s weight 3 for "plinth wobble" in bullying (change 4): its shipped weight 15 (test-phrases.yaml:6) applies again; a running Schoolgate stops using it within about two seconds\n']);
+    expect([back.code, back.stdout]).toEqual([0, 'removed the DSL\'s weight 3 for "plinth wobble" in bullying (change 4): its shipped weight 15 (test-phrases.yaml:6) applies again; a running Schoolgate stops using it within half a second, usually a tenth\n']);
 
     expect(rows()).toEqual([
       { id: 1, category: 'bullying', phrase: 'zorblax quiggle', weight: 12, within: null, intent: 0, reason: 'year 8 slang', by: 'dsl.jane', removed: 1, removedBy: 'dsl.jane' },
@@ -184,6 +184,17 @@ describe('schoolgate phrases', () => {
     ]);
   });
 
+  it('shows, in classify\'s evidence, a DSL phrase as the DSL\'s: who added it and when', async () => {
+    const r = await here('classify', 'https://www.google.com/search?q=my+mate+zorbfoo+kloop+snarf');
+    expect(r.code).toBe(0);
+    const evidence = r.stdout.split('\n').filter((l) => l.startsWith('  self-harm'));
+    expect(evidence).toEqual([
+      expect.stringMatching(/^ {2}self-harm +search +\+20 intent {2}"@pal \+ zorbfoo" {2}<- "mate … zorbfoo" {2}\(DSL dsl\.jane, \d{4}-\d\d-\d\d \d\d:\d\d UTC, phrase change:2\)$/),
+      // A shipped phrase the DSL re-weighted: the DSL's weight, and the DSL's name on it, not the file's.
+      expect.stringMatching(/^ {2}self-harm +search +\+4 {2}"kloop snarf" {2}<- "kloop snarf" {2}\(DSL dsl\.jane, .* UTC, phrase change:5\)$/),
+    ]);
+  });
+
   it('says the data folder is wrong rather than make a database there', async () => {
     const r = await schoolgate(['phrases', 'add', 'new words', '--category', 'bullying', '--weight', '12', '--reason', 'r', '--config', configFile, '--data', join(tmp.dir, 'no-such-data')]);
     expect(r.code).toBe(2);
@@ -216,16 +227,20 @@ describe('a running Schoolgate', () => {
         expect(answer.status).toBe(200);
         return raisedSoFar('bullying') > before;
       };
-      /** Repeats the search until it raises (or no longer raises), at most `tries` times; how many it took, or null. */
-      const untilRaises = async (q: string, want: boolean, tries = 2_000): Promise<number | null> => {
-        for (let i = 1; i <= tries; i++) if (await raises(q) === want) return i;
-        return null;
+      /**
+       * Runs the command, then waits for the running Schoolgate to say it uses the DSL's phrases
+       * as they now are: its log line names them by phraseSignature() (in force / newest change).
+       */
+      const changeThenPickUp = async (signature: string, ...args: string[]): Promise<Record<string, unknown>> => {
+        const from = p.lines();
+        expect((await run('phrases', ...args)).code).toBe(0);
+        const line = await p.waitFor(new RegExp(`"signature":"${signature}".*"msg":"DSL phrases changed: now in use"`), from - 1);
+        return JSON.parse(line) as Record<string, unknown>;
       };
 
       expect(await raises('zorblax quiggle')).toBe(false);
-      expect((await run('phrases', 'add', 'zorblax quiggle', '--category', 'bullying', '--weight', '12', '--reason', 'year 8 slang')).code).toBe(0);
-      expect(await untilRaises('zorblax quiggle', true)).not.toBeNull();
-      expect(p.output().stdout).toMatch(/"msg":"DSL phrases changed: now in use"/);
+      expect(await changeThenPickUp('1/1', 'add', 'zorblax quiggle', '--category', 'bullying', '--weight', '12', '--reason', 'year 8 slang')).toMatchObject({ dslPhrases: 1 });
+      expect(await raises('zorblax quiggle')).toBe(true);
 
       // A reload (SIGHUP) builds the phrases again from the files: the DSL's are still there.
       const from = p.lines();
@@ -233,20 +248,22 @@ describe('a running Schoolgate', () => {
       expect(JSON.parse(await p.waitFor(/"msg":"lists reloaded"/, from - 1))).toMatchObject({ dslPhrases: 1 });
       expect(await raises('zorblax quiggle')).toBe(true);
 
-      expect((await run('phrases', 'weight', 'zorblax quiggle', '--category', 'bullying', '--weight', '-5', '--reason', 'a joke word after all')).code).toBe(0);
-      expect(await untilRaises('zorblax quiggle', false)).not.toBeNull();
-
-      expect((await run('phrases', 'weight', 'zorblax quiggle', '--category', 'bullying', '--weight', '15', '--reason', 'it is back as an insult')).code).toBe(0);
-      expect(await untilRaises('zorblax quiggle', true)).not.toBeNull();
-      expect((await run('phrases', 'remove', 'zorblax quiggle', '--category', 'bullying', '--reason', 'gone out of use')).code).toBe(0);
-      expect(await untilRaises('zorblax quiggle', false)).not.toBeNull();
+      await changeThenPickUp('1/2', 'weight', 'zorblax quiggle', '--category', 'bullying', '--weight', '-5', '--reason', 'a joke word after all');
+      expect(await raises('zorblax quiggle')).toBe(false);
+      await changeThenPickUp('1/3', 'weight', 'zorblax quiggle', '--category', 'bullying', '--weight', '15', '--reason', 'it is back as an insult');
+      expect(await raises('zorblax quiggle')).toBe(true);
 
       // A shipped phrase quietened by the DSL, then given its weight back.
       expect(await raises('plinth wobble')).toBe(true);
-      expect((await run('phrases', 'weight', 'plinth wobble', '--category', 'bullying', '--weight', '1', '--reason', 'a PE lesson word')).code).toBe(0);
-      expect(await untilRaises('plinth wobble', false)).not.toBeNull();
-      expect((await run('phrases', 'remove', 'plinth wobble', '--category', 'bullying', '--reason', 'the PE unit is over')).code).toBe(0);
-      expect(await untilRaises('plinth wobble', true)).not.toBeNull();
+      expect(await changeThenPickUp('2/4', 'weight', 'plinth wobble', '--category', 'bullying', '--weight', '1', '--reason', 'a PE lesson word')).toMatchObject({ dslPhrases: 2 });
+      expect(await raises('plinth wobble')).toBe(false);
+      expect(await raises('zorblax quiggle')).toBe(true);
+
+      await changeThenPickUp('1/4', 'remove', 'zorblax quiggle', '--category', 'bullying', '--reason', 'gone out of use');
+      expect(await raises('zorblax quiggle')).toBe(false);
+      expect(await raises('plinth wobble')).toBe(false);
+      expect(await changeThenPickUp('', 'remove', 'plinth wobble', '--category', 'bullying', '--reason', 'the PE unit is over')).toMatchObject({ dslPhrases: 0 });
+      expect(await raises('plinth wobble')).toBe(true);
     } finally {
       p.child.kill('SIGTERM');
       await p.exited;

@@ -1,6 +1,8 @@
 // The DSL's phrases in a running Schoolgate's list service, in-process: loaded with the lists,
-// kept by a reload, swapped in when another connection (the CLI) changes them, and a bad row
-// (written by hand) left out with a warning while everything else keeps working.
+// kept by a reload, swapped in when another connection (the CLI) changes them — picked up by
+// the watcher's own timer, awaited by its 'changed' event — and a bad row (written by hand)
+// left out with a warning while everything else keeps working.
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -8,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAlertsDatabase } from '../../src/alerts/db.js';
 import { PhraseChanges } from '../../src/alerts/dsl-phrases.js';
 import { loadConfig, type SchoolgateConfig } from '../../src/config/load.js';
-import { LivePhrases } from '../../src/lists/live-phrases.js';
+import { LivePhrases, type PhrasesChanged } from '../../src/lists/live-phrases.js';
 import { ListService } from '../../src/lists/service.js';
 import { openDatabase } from '../../src/store/db.js';
 import { tempDir } from '../helpers/lists.js';
@@ -90,6 +92,54 @@ describe('the DSL\'s phrases in the list service', () => {
       expect(flags(service, 'plinth wobble')).toEqual(['bullying']);
       expect(flags(service, 'snorklet mate')).toEqual(['bullying']);
       expect(flags(service, 'zorblax quiggle')).toEqual([]);
+    } finally {
+      live.stop();
+      db.close();
+    }
+  });
+
+  it('are picked up on the watcher\'s own timer: an added phrase, a re-weighted shipped one, a removal, each with the DSL\'s evidence', async () => {
+    const data = join(tmp.dir, 'data-timer');
+    openAlertsDatabase(data).close();
+    const service = await ListService.start({ configFile, dataDir: data, log });
+    const db = openAlertsDatabase(data);
+    const live = new LivePhrases(service, db, log);
+    /** Makes the change as the CLI would, then waits for the watcher to say it is in use. */
+    const change = async <T>(make: (c: PhraseChanges) => T): Promise<{ made: T; event: PhrasesChanged }> => {
+      const changed = once(live, 'changed') as Promise<[PhrasesChanged]>;
+      const made = asTheCli(data, make);
+      const [event] = await changed;
+      return { made, event };
+    };
+    const hits = (q: string) => service.classifier.classify(`https://www.google.com/search?q=${q.replaceAll(' ', '+')}`).phrases
+      .map((h) => ({ phrase: h.phrase, weight: h.weight, file: h.file, line: h.line }));
+    try {
+      live.start();
+      expect(flags(service, 'zorblax quiggle')).toEqual([]);
+      const added = await change((c) => c.add({ category: 'bullying', phrase: 'zorblax quiggle', weight: 12, language: 'en', reason: 'slang' }));
+      expect(added.event).toMatchObject({ signature: `1/${added.made.change!.id}`, used: 1 });
+      expect(flags(service, 'zorblax quiggle')).toEqual(['bullying']);
+      // The evidence says whose phrase it is and when it was added (the date as the DSL wrote it, in UTC).
+      const at = new Date(added.made.change!.createdAt).toISOString().slice(0, 16).replace('T', ' ');
+      expect(hits('zorblax quiggle')).toEqual([{ phrase: 'zorblax quiggle', weight: 12, file: `DSL dsl.jane, ${at} UTC, phrase change`, line: added.made.change!.id }]);
+
+      // A shipped phrase quietened: its file's rule no longer counts, the DSL's weight does.
+      expect(hits('plinth wobble')).toEqual([{ phrase: 'plinth wobble', weight: 15, file: expect.stringMatching(/test-phrases\.yaml$/), line: 6 }]);
+      const quiet = await change((c) => c.weight({ category: 'bullying', phrase: 'plinth wobble', weight: 2, reason: 'a PE word' }));
+      expect(quiet.event).toMatchObject({ used: 2 });
+      expect(flags(service, 'plinth wobble')).toEqual([]);
+      expect(hits('plinth wobble')).toEqual([{ phrase: 'plinth wobble', weight: 2, file: expect.stringMatching(/^DSL dsl\.jane, /), line: quiet.made.change!.id }]);
+
+      const removed = await change((c) => c.remove({ category: 'bullying', phrase: 'zorblax quiggle', reason: 'out of use' }));
+      expect(removed.event).toMatchObject({ used: 1 });
+      expect(flags(service, 'zorblax quiggle')).toEqual([]);
+      expect(hits('zorblax quiggle')).toEqual([]);
+
+      // The shipped weight back: the file's rule counts again, as the file has it.
+      const back = await change((c) => c.remove({ category: 'bullying', phrase: 'plinth wobble', reason: 'the PE unit is over' }));
+      expect(back.event).toMatchObject({ signature: '', used: 0 });
+      expect(flags(service, 'plinth wobble')).toEqual(['bullying']);
+      expect(hits('plinth wobble')).toEqual([{ phrase: 'plinth wobble', weight: 15, file: expect.stringMatching(/test-phrases\.yaml$/), line: 6 }]);
     } finally {
       live.stop();
       db.close();

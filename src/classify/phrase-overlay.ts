@@ -1,0 +1,188 @@
+// The phrase files' rules and a few more laid over them (the DSL's, src/alerts/dsl-phrases.ts)
+// as one detection engine, without compiling the files' thousands of rules again.
+//
+// The files' rules are compiled once per configuration (the base: 0.3–1.2 s for the shipped
+// lists); the few laid over them are compiled on their own (the overlay: a few milliseconds).
+// A text is matched by both and the hits scored together, as one matcher of all the rules
+// would score them. An overlay rule that is also a base rule (the DSL re-weighting a shipped
+// phrase) replaces it: the base's hit for that rule is dropped, the overlay's counts.
+//
+// Both read a text the same way (same emoji, same folding); the repairs of searches and
+// addresses ("z o r b l a x", "zorblaxxx") read towards the words either knows, so when the
+// overlay finds something the text is read once more with both vocabularies together.
+import { createHash } from 'node:crypto';
+import { emojiMap, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
+import { foldText } from './normalise-text.js';
+import { parseRule, ruleKey } from './phrase-rules.js';
+import {
+  buildPhraseMatcher, NO_PHRASES, PhraseMatcher, scoreHits, severityOf, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
+} from './phrases.js';
+
+/** What the classifier asks of the phrase engine: one matcher, or a base with rules laid over it. */
+export type PhraseEngine = Pick<PhraseMatcher, 'matchSearch' | 'matchWords' | 'matchPage' | 'match' | 'thresholdsOf'>;
+
+/** A base matcher and what it was compiled from. */
+interface Base {
+  readonly matcher: PhraseMatcher;
+  readonly settings: PhraseSettings;
+  /** "category\nrule key" to the entry in force for it (the last). */
+  readonly entryOfRule: Map<string, PhraseEntry>;
+}
+
+/**
+ * Base matchers by the settings object they were built for (a running Schoolgate lays the DSL's
+ * rules over the configuration it loaded, the same object), and the last one by content, so a
+ * reload whose phrase files did not change compiles nothing.
+ */
+const bases = new WeakMap<PhraseSettings, Base>();
+let lastBase: { fingerprint: string; base: Base } | null = null;
+
+function baseFor(settings: PhraseSettings): Base {
+  const known = bases.get(settings);
+  if (known) return known;
+  const fingerprint = fingerprintOf(settings);
+  let base = lastBase?.fingerprint === fingerprint ? lastBase.base : null;
+  // The rule table is made with the matcher (some 10–40 ms), so the DSL's first change does not wait for it.
+  base ??= { matcher: buildPhraseMatcher(settings), settings, entryOfRule: entriesByRule(settings.entries) };
+  lastBase = { fingerprint, base };
+  bases.set(settings, base);
+  return base;
+}
+
+/** A hash of everything of the settings a matcher depends on (some milliseconds for the shipped lists). */
+function fingerprintOf(s: PhraseSettings): string {
+  return createHash('sha256').update(JSON.stringify([s.threshold, s.thresholds, s.danger, s.entries, s.classes, s.emoji])).digest('hex');
+}
+
+/** The configuration's phrase files compiled, as a running Schoolgate holds them (once per configuration). */
+export function basePhrases(settings: PhraseSettings): PhraseMatcher {
+  return baseFor(settings).matcher;
+}
+
+/**
+ * The configuration's phrases with `more` laid over them (later ones replace earlier ones and the
+ * files' for the same category and rule, as in one matcher). Compiles only `more`, with the word
+ * classes they name; throws as buildPhraseMatcher would if they do not compile.
+ */
+export function layeredPhrases(settings: PhraseSettings, more: readonly PhraseEntry[]): PhraseEngine {
+  const base = baseFor(settings);
+  if (more.length === 0) return base.matcher;
+  return new LayeredPhrases(base, compileOverlay(settings, more), more);
+}
+
+/** `more` compiled alone, with the thresholds, emoji and only the word classes they name. */
+export function compileOverlay(settings: PhraseSettings, more: readonly PhraseEntry[]): PhraseMatcher {
+  const named = new Set<string>();
+  for (const e of more) {
+    const parsed = parseRule(e.phrase);
+    if ('error' in parsed) continue; // the matcher says what is wrong with it
+    for (const part of parsed.parts) for (const t of part) if (t.kind === 'class') named.add(t.name);
+  }
+  const classes = settings.classes.filter((c) => named.has(c.name));
+  return new PhraseMatcher(more, { default: settings.threshold, byCategory: settings.thresholds, danger: settings.danger }, { classes, emoji: settings.emoji });
+}
+
+export class LayeredPhrases implements PhraseEngine {
+  readonly base: PhraseMatcher;
+  /** Rules (category, file, line) of the base that the overlay replaces: their hits are dropped. */
+  private readonly replaced: Set<string>;
+  private readonly emoji: EmojiMap;
+  private readonly vocab: Vocabulary;
+
+  constructor(base: Base, readonly overlay: PhraseMatcher, more: readonly PhraseEntry[]) {
+    this.base = base.matcher;
+    this.replaced = new Set();
+    for (const e of more) {
+      const parsed = parseRule(e.phrase);
+      if ('error' in parsed) continue;
+      const shipped = base.entryOfRule.get(`${e.category}\n${ruleKey(parsed)}`);
+      if (shipped) this.replaced.add(ruleId(shipped.category, shipped.file, shipped.line));
+    }
+    this.emoji = emojiMap(base.settings.emoji);
+    this.vocab = unionVocabulary(this.base.vocabulary, overlay.vocabulary);
+  }
+
+  thresholdsOf(category: string): { caution: number; danger: number } {
+    const t = this.base.thresholdsOf(category);
+    return Number.isFinite(t.caution) ? t : this.overlay.thresholdsOf(category);
+  }
+
+  matchSearch(raw: string, folded?: string): PhraseResult {
+    const o = this.overlay.matchSearch(raw, folded);
+    if (o.hits.length === 0) return this.layer(this.base.matchSearch(raw, folded), NO_PHRASES, false);
+    const chars = readCharacters(raw, this.emoji);
+    return this.reread(chars === raw && folded !== undefined ? folded : foldText(chars), true);
+  }
+
+  /**
+   * Each matcher skips an address that holds none of its own uncommon words as written; one
+   * matcher of all the rules would read it if either would, and repair it towards both's words
+   * ("/kmssss-…" as "kms" because of a DSL word in it). So it is read here when either would.
+   */
+  matchWords(raw: string): PhraseResult {
+    if (this.base.skipsWords(raw) && this.overlay.skipsWords(raw)) return NO_PHRASES;
+    return this.reread(foldText(readCharacters(raw, this.emoji)), false);
+  }
+
+  /** A page is read as written, the same by both: no second reading. */
+  matchPage(text: string): PhraseResult {
+    return this.layer(this.base.matchPage(text), this.overlay.matchPage(text), true);
+  }
+
+  match(foldedText: string): PhraseResult {
+    return this.layer(this.base.match(foldedText), this.overlay.match(foldedText), false);
+  }
+
+  /** Folded text read with both vocabularies, then matched by both as read. */
+  private reread(text: string, fuzzy: boolean): PhraseResult {
+    const { text: read, repairs } = repairTokens(text, this.vocab, fuzzy);
+    return this.layer(this.base.match(read), this.overlay.match(read), false, repairs);
+  }
+
+  /** The base's hits less those the overlay replaces, then the overlay's, scored together. */
+  private layer(b: PhraseResult, o: PhraseResult, page: boolean, repairs?: readonly Repair[]): PhraseResult {
+    const kept = this.replaced.size === 0 || b.hits.length === 0 ? b.hits : b.hits.filter((h) => !this.replaced.has(ruleId(h.category, h.file, h.line)));
+    if (o.hits.length === 0 && kept === b.hits && repairs === undefined) return b;
+    const hits = o.hits.length === 0 ? kept : kept.length === 0 ? o.hits : [...kept, ...o.hits];
+    if (hits.length === 0) return NO_PHRASES;
+    return { hits, flagged: this.flagged(hits, page), repairs: repairs ?? (b.hits.length > 0 ? b.repairs : o.repairs), read: b.hits.length > 0 ? b.read : o.read };
+  }
+
+  /** As PhraseMatcher scores one text: per category, its hits together; raised ones, highest score first. */
+  private flagged(hits: readonly PhraseHit[], page: boolean): PhraseScore[] {
+    const out: PhraseScore[] = [];
+    for (const category of new Set(hits.map((h) => h.category))) {
+      const score = scoreHits(hits.filter((h) => h.category === category), page);
+      const t = this.thresholdsOf(category);
+      const severity = severityOf(score, t.caution, t.danger);
+      if (severity) out.push({ category, score, severity });
+    }
+    return out.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
+  }
+}
+
+function ruleId(category: string, file: string, line: number): string {
+  return `${category}\n${file}\n${line}`;
+}
+
+/** The entry in force per category and rule: the last one, as PhraseMatcher keeps it. */
+function entriesByRule(entries: readonly PhraseEntry[]): Map<string, PhraseEntry> {
+  const out = new Map<string, PhraseEntry>();
+  for (const e of entries) {
+    const parsed = parseRule(e.phrase);
+    if (!('error' in parsed)) out.set(`${e.category}\n${ruleKey(parsed)}`, e);
+  }
+  return out;
+}
+
+/** Words either knows; a typo read towards a word of only one of them, or the same word of both. */
+function unionVocabulary(a: Vocabulary, b: Vocabulary): Vocabulary {
+  return {
+    known: (t) => a.known(t) || b.known(t),
+    nearest: (t) => {
+      const x = a.nearest(t);
+      const y = b.nearest(t);
+      return x !== null && y !== null && x !== y ? null : x ?? y;
+    },
+  };
+}
