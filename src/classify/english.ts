@@ -16,15 +16,65 @@ export function irregularTables(): readonly Readonly<Record<string, string>>[] {
   ]);
 }
 
-/** WordNet's base words (5 MB: loaded only when a search first needs a typo repaired). */
-let words: Readonly<Record<string, unknown>> | null = null;
+/**
+ * WordNet's base words, sorted, end to end in one string (a one-byte string: under 1 MB, where
+ * the module's object of 77,000 entries takes 5 MB of heap and is dropped once read). Loaded
+ * when the phrase lists are first compiled.
+ */
+interface WordList {
+  readonly text: string;
+  /** Word i is text.slice(start[i], start[i + 1]). */
+  readonly start: Int32Array;
+}
+let words: WordList | null = null;
 
-export function englishWords(): Readonly<Record<string, unknown>> {
-  return (words ??= require('wink-lexicon/src/wn-words.js') as Record<string, unknown>);
+function wordList(): WordList {
+  if (words !== null) return words;
+  // The module's object is not kept, only its words: a require of its own, whose module (which
+  // lists what it loaded) is dropped with it, and the module cache's entry deleted.
+  const once = createRequire(import.meta.url);
+  const path = once.resolve('wink-lexicon/src/wn-words.js');
+  const list = Object.keys(once(path) as Record<string, unknown>).sort();
+  delete once.cache[path];
+  const start = new Int32Array(list.length + 1);
+  let at = 0;
+  list.forEach((w, i) => {
+    start[i] = at;
+    at += w.length;
+  });
+  start[list.length] = at;
+  words = { text: list.join(''), start };
+  return words;
+}
+
+/** Calls fn with each of WordNet's base words, in sorted order. */
+export function forEachEnglishWord(fn: (word: string) => void): void {
+  const { text, start } = wordList();
+  for (let i = 0; i < start.length - 1; i++) fn(text.slice(start[i]!, start[i + 1]!));
 }
 
 export function isEnglishWord(w: string): boolean {
-  return Object.prototype.hasOwnProperty.call(englishWords(), w);
+  const { text, start } = wordList();
+  let lo = 0;
+  let hi = start.length - 2;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareAt(w, text, start[mid]!, start[mid + 1]!);
+    if (c === 0) return true;
+    if (c < 0) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  return false;
+}
+
+/** w against text[from .. to), by UTF-16 code units (the order Array.prototype.sort gives strings). */
+function compareAt(w: string, text: string, from: number, to: number): number {
+  const n = Math.min(w.length, to - from);
+  for (let i = 0; i < n; i++) {
+    const d = w.charCodeAt(i) - text.charCodeAt(from + i);
+    if (d !== 0) return d;
+  }
+  return w.length - (to - from);
 }
 
 /** Whether WordNet lists `w` as an irregular form ("knives", "hung"). */

@@ -4,7 +4,7 @@
 // as it is, and each is reported so a DSL can see how the text was read.
 //
 // Leetspeak, accents and fullwidth letters are foldText's work; this runs before and after it.
-import { englishWords, isEnglishWord, isIrregularForm } from './english.js';
+import { forEachEnglishWord, isEnglishWord, isIrregularForm } from './english.js';
 import { foldText, isAscii } from './normalise-text.js';
 
 /** Letters from other scripts that look like Latin ones, as filter evaders use them. */
@@ -120,10 +120,10 @@ export function englishWordsWithPrefix(prefixes: readonly string[]): string[] {
   if (set.size === 0) return [];
   const lengths = [...new Set([...set].map((p) => p.length))];
   const out: string[] = [];
-  for (const w of Object.keys(englishWords())) {
-    if (w.length < FUZZY_MIN || !/^[a-z]+$/.test(w)) continue;
+  forEachEnglishWord((w) => {
+    if (w.length < FUZZY_MIN || !/^[a-z]+$/.test(w)) return;
     if (lengths.some((n) => w.length >= n && set.has(w.slice(0, n)))) out.push(w);
-  }
+  });
   return out;
 }
 
@@ -192,19 +192,27 @@ function squeezed(t: string, vocab: Vocabulary): string | null {
   return null;
 }
 
-/** Index of listed forms by their one-letter deletions (symmetric delete), for one-edit lookups. */
+/**
+ * Index of listed forms by their one-letter deletions (symmetric delete), for one-edit lookups.
+ * It is kept in typed arrays: the forms' characters end to end, and open-addressed tables of
+ * the hashes of the forms and of their deletions. A hash only points at forms to try, each
+ * checked letter by letter, so two strings of one hash never mix up words; and no string is
+ * held per deletion (the index covers tens of thousands of words, each with a deletion per letter).
+ */
 export class NearIndex {
-  private readonly byDeletion = new Map<string, string[]>();
-  private readonly forms = new Set<string>();
+  /** Forms added since the tables were last built. */
+  private pending: string[] = [];
+  /** Form f is chars[start[f] .. start[f + 1]). */
+  private chars = new Uint16Array(0);
+  private start = new Int32Array(1);
+  /** Per slot, a form's index + 1 (0: empty), at the slot its hash starts probing from. */
+  private formSlots = new Int32Array(1);
+  /** Per slot, the form whose deletion has the hash in deletionHash (+ 1; 0: empty). */
+  private deletionForm = new Int32Array(1);
+  private deletionHash = new Int32Array(1);
 
   add(form: string): void {
-    if (form.length < FUZZY_MIN || this.forms.has(form)) return;
-    this.forms.add(form);
-    for (const d of deletions(form)) {
-      const list = this.byDeletion.get(d);
-      if (list === undefined) this.byDeletion.set(d, [form]);
-      else if (!list.includes(form)) list.push(form);
-    }
+    if (form.length >= FUZZY_MIN) this.pending.push(form);
   }
 
   /**
@@ -212,36 +220,128 @@ export class NearIndex {
    * the token, or null when there is none or more than one word would fit.
    */
   nearest(token: string): string | null {
-    const found = new Set<string>();
-    for (const d of [token, ...deletions(token)]) {
-      if (d !== token && this.forms.has(d)) found.add(d);
-      for (const f of this.byDeletion.get(d) ?? []) if (f !== token && oneEdit(token, f)) found.add(f);
+    this.build();
+    let found = -1;
+    const n = token.length;
+    // A form the token less one letter is, or one whose deletion is the token or the token less one letter.
+    for (let skip = -1; skip < n; skip++) {
+      const h = hashSkipping(token, skip);
+      if (skip >= 0) {
+        const f = this.formOf(token, skip, h);
+        if (f >= 0 && f !== found) {
+          if (found >= 0) return null;
+          found = f;
+        }
+      }
+      const mask = this.deletionForm.length - 1;
+      for (let k = mix(h) & mask; ; k = (k + 1) & mask) {
+        const f = this.deletionForm[k]! - 1;
+        if (f < 0) break;
+        if (this.deletionHash[k] !== h || f === found || !this.oneEditFrom(token, f)) continue;
+        if (found >= 0) return null;
+        found = f;
+      }
     }
-    return found.size === 1 ? [...found][0]! : null;
+    return found < 0 ? null : this.form(found);
   }
 
   get size(): number {
-    return this.forms.size;
+    this.build();
+    return this.start.length - 1;
+  }
+
+  private form(f: number): string {
+    return String.fromCharCode(...this.chars.subarray(this.start[f]!, this.start[f + 1]!));
+  }
+
+  /** The form that is the token without its letter at `skip` (whose hash is h), or -1. */
+  private formOf(token: string, skip: number, h: number): number {
+    const { chars, start, formSlots } = this;
+    const mask = formSlots.length - 1;
+    const length = token.length - 1;
+    for (let k = mix(h) & mask; ; k = (k + 1) & mask) {
+      const f = formSlots[k]! - 1;
+      if (f < 0) return -1;
+      const s = start[f]!;
+      if (start[f + 1]! - s !== length) continue;
+      let same = true;
+      for (let i = 0, j = 0; i < token.length && same; i++) if (i !== skip) same = token.charCodeAt(i) === chars[s + j++];
+      if (same) return f;
+    }
+  }
+
+  /** Damerau distance exactly one between the token and form f (as oneEdit). */
+  private oneEditFrom(a: string, f: number): boolean {
+    const { chars } = this;
+    const s = this.start[f]!;
+    const lb = this.start[f + 1]! - s;
+    const la = a.length;
+    if (Math.abs(la - lb) > 1) return false;
+    let i = 0;
+    while (i < la && i < lb && a.charCodeAt(i) === chars[s + i]) i++;
+    if (la === lb) {
+      if (i === la) return false;
+      if (tailsEqual(a, i + 1, chars, s + i + 1, la - i - 1)) return true;
+      return i + 1 < la && a.charCodeAt(i) === chars[s + i + 1] && a.charCodeAt(i + 1) === chars[s + i] && tailsEqual(a, i + 2, chars, s + i + 2, la - i - 2);
+    }
+    return la > lb ? tailsEqual(a, i + 1, chars, s + i, la - i - 1) : tailsEqual(a, i, chars, s + i + 1, la - i);
+  }
+
+  /** Folds the forms added since into the tables (else the next look-up does). */
+  build(): void {
+    if (this.pending.length === 0) return;
+    const forms = new Set<string>();
+    for (let f = 0; f < this.start.length - 1; f++) forms.add(this.form(f));
+    for (const form of this.pending) forms.add(form);
+    this.pending = [];
+    const list = [...forms];
+    let total = 0;
+    for (const form of list) total += form.length;
+    this.chars = new Uint16Array(total);
+    this.start = new Int32Array(list.length + 1);
+    this.formSlots = new Int32Array(tableSize(list.length));
+    this.deletionForm = new Int32Array(tableSize(total));
+    this.deletionHash = new Int32Array(this.deletionForm.length);
+    let at = 0;
+    list.forEach((form, f) => {
+      this.start[f] = at;
+      for (let i = 0; i < form.length; i++) this.chars[at++] = form.charCodeAt(i);
+      put(this.formSlots, null, hashSkipping(form, -1), f);
+      for (let skip = 0; skip < form.length; skip++) put(this.deletionForm, this.deletionHash, hashSkipping(form, skip), f);
+    });
+    this.start[list.length] = at;
   }
 }
 
-function deletions(w: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < w.length; i++) out.push(w.slice(0, i) + w.slice(i + 1));
-  return out;
+/** FNV-1a of a string without its character at `skip` (-1: the whole string). */
+function hashSkipping(s: string, skip: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < s.length; i++) if (i !== skip) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
-/** Damerau distance exactly one (adjacent swap counts as one). */
-function oneEdit(a: string, b: string): boolean {
-  if (a === b) return false;
-  if (Math.abs(a.length - b.length) > 1) return false;
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  if (a.length === b.length) {
-    if (a.slice(i + 1) === b.slice(i + 1)) return true;
-    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
-  }
-  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+function mix(h: number): number {
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** A power of two at least twice `entries`, so that an open-addressed table stays at most half full. */
+function tableSize(entries: number): number {
+  let size = 16;
+  while (size < 2 * entries) size *= 2;
+  return size;
+}
+
+function put(slots: Int32Array, hashes: Int32Array | null, h: number, f: number): void {
+  const mask = slots.length - 1;
+  let k = mix(h) & mask;
+  while (slots[k] !== 0) k = (k + 1) & mask;
+  slots[k] = f + 1;
+  if (hashes !== null) hashes[k] = h;
+}
+
+function tailsEqual(a: string, i: number, chars: Uint16Array, j: number, length: number): boolean {
+  for (let q = 0; q < length; q++) if (a.charCodeAt(i + q) !== chars[j + q]) return false;
+  return true;
 }
 
 /** foldText after readCharacters: the form every engine input is matched in. */

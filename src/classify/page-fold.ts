@@ -135,14 +135,23 @@ export class PageFold {
       }
       if (i >= n) break;
       if (k !== UNSAFE) {
-        // A token, as foldText's ASCII path reads one.
+        // A token, as foldText's ASCII path reads one, copied lower-cased as it is read (after
+        // the space that would part it from the last one): a token of letters, nearly every
+        // one, is then done.
         const start = i;
+        const first = emitted ? out + 1 : out;
+        let o = first;
         let bits = 0;
         for (; i < n; i++) {
           c = text.charCodeAt(i);
           k = cls[c]!;
-          if (k === SEP || k === UNSAFE) break;
-          if (k === APOS && !(isLetter(cls[text.charCodeAt(i - 1)]) && isLetter(cls[text.charCodeAt(i + 1)]))) break;
+          if (k === LOWER) chars[o++] = c;
+          else if (k === UPPER) chars[o++] = c + 32;
+          else if (k === SEP || k === UNSAFE) break;
+          else if (k === APOS) {
+            if (!(isLetter(cls[text.charCodeAt(i - 1)]) && isLetter(cls[text.charCodeAt(i + 1)]))) break;
+            continue;
+          } else chars[o++] = c;
           bits |= CLASS_BIT[k]!;
         }
         if (i >= n || k !== UNSAFE) {
@@ -163,17 +172,16 @@ export class PageFold {
               chars[out++] = d;
             }
           } else {
-            const leet = letters && (bits & (HAS_LEET_DIGIT | HAS_LEET_SYM)) !== 0;
-            if (emitted) chars[out++] = SPACE;
-            emitted = true;
-            for (let j = start; j < i; j++) {
-              let d = text.charCodeAt(j);
-              const dk = cls[d];
-              if (dk === APOS) continue;
-              if (dk === UPPER) d += 32;
-              else if (leet && (dk === LEET_DIGIT || dk === LEET_SYM)) d = LEET_CODE[d]!;
-              chars[out++] = d;
+            if ((bits & (HAS_LEET_DIGIT | HAS_LEET_SYM)) !== 0 && letters) {
+              for (let j = first; j < o; j++) {
+                const d = chars[j]!;
+                const dk = cls[d];
+                if (dk === LEET_DIGIT || dk === LEET_SYM) chars[j] = LEET_CODE[d]!;
+              }
             }
+            if (emitted) chars[out] = SPACE;
+            out = o;
+            emitted = true;
           }
           continue;
         }

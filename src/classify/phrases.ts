@@ -28,7 +28,7 @@ import { PageFold, TextBuffer } from './page-fold.js';
 import { EMPTY_LEXICON, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { DEFAULT_WITHIN, parseRule, parseWords, ruleKey, type RuleWord } from './phrase-rules.js';
 import { englishForms } from './word-forms.js';
-import { HASH_SEED, hashStep, lengthBit, pairKey, WordTable } from './word-table.js';
+import { HASH_SEED, hashStep, lengthBit, lengthsUpTo, pairKey, WordTable } from './word-table.js';
 
 export { loadPhraseFile, loadLexicon, PHRASE_CATEGORIES, type Lexicon, type PhraseCategory, type PhraseEntry } from './phrase-file.js';
 
@@ -193,7 +193,8 @@ export class PhraseMatcher {
     }
     this.size = rules.length;
     this.rules = rules;
-    this.parts = compiler.parts.map(partOf);
+    const offsets = new Map<string, readonly number[]>();
+    this.parts = compiler.parts.map((slots) => partOf(slots, offsets));
     this.categories = categories;
     this.caution = new Float64Array(categories.length);
     this.danger = new Float64Array(categories.length);
@@ -240,7 +241,7 @@ export class PhraseMatcher {
     [this.checkStart, this.checks] = flatten(rules.map((_, ri) => [...required[ri]!, ...nearPairs[ri]!]));
     this.nearStart = Int32Array.from(rules, (_, ri) => this.checkStart[ri]! + required[ri]!.length);
     this.singlePart = Int32Array.from(rules, (r) => (r.parts.length === 1 ? r.parts[0]! : -1));
-    this.simpleSlot = Int32Array.from(this.parts, (p) => (p.simple ? p.slots[0]!.index : -1));
+    this.simpleSlot = Int32Array.from(this.parts, (p) => (p.simple ? p.slots[0]! : -1));
     const slotsOf: number[][] = Array.from({ length: wordCount }, () => []);
     for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
     [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
@@ -250,12 +251,9 @@ export class PhraseMatcher {
     this.dfa = compileDfa(patterns, (id) => anchor[id]!);
     this.table = new WordTable(patterns, patternWords);
     this.prefilter = { ...this.dfa, firstOut: this.dfa.firstAnchor };
-    const prefixes = compiler.words.filter((w) => w.prefix).map((w) => w.word);
     for (const w of englishWordsWithPrefix(compiler.words.filter((w) => w.prefix && w.english).map((w) => w.word))) near.add(w);
-    this.vocab = {
-      known: (t) => forms.has(t) || prefixes.some((p) => t.startsWith(p)),
-      nearest: (t) => near.nearest(t),
-    };
+    near.build();
+    this.vocab = vocabulary(this.table, near);
     this.emoji = emojiMap(extras.emoji);
     this.pageFold = new PageFold(this.emoji);
     this.ws = new Workspace(new AltIndex(compiler.slots), wordCount, rules.length, compiler.parts.length, compiler.slots.length);
@@ -408,24 +406,41 @@ export class PhraseMatcher {
     while (i <= n) {
       const start = i;
       let h = HASH_SEED;
-      // The lengths a prefix of this word could have, once its first two characters are read.
-      let lengths = 0;
       for (; i < n; i++) {
         const c = chars[i]!;
         if (c === SPACE) break;
         h = hashStep(h, c);
-        const length = i + 1 - start;
-        if (length === 1) {
-          if (!oneCharPrefix) continue;
-        } else {
-          if (length === 2) lengths = prefixLengths[pairKey(chars[start]!, c)]!;
-          if ((lengths & lengthBit(length)) === 0) continue;
-        }
-        const p = table.prefix(chars, start, length, h);
-        if (p >= 0) this.found(p, word);
       }
-      if (i > start) {
-        const p = table.form(chars, start, i - start, h);
+      const length = i - start;
+      if (length === 0) {
+        // Only the space the text is wrapped in.
+      } else {
+        // The prefixes the word starts with, shortest first, at the lengths a prefix that
+        // starts with its first two characters can have (for most words, none).
+        const lengths = length === 1 ? 0 : prefixLengths[pairKey(chars[start]!, chars[start + 1]!)]! & lengthsUpTo(length);
+        if (oneCharPrefix || lengths !== 0) {
+          let hp = hashStep(HASH_SEED, chars[start]!);
+          if (oneCharPrefix) {
+            const p = table.prefix(chars, start, 1, hp);
+            if (p >= 0) this.found(p, word);
+          }
+          for (let k = 2; lengths >>> k !== 0 && k <= length; k++) {
+            hp = hashStep(hp, chars[start + k - 1]!);
+            if ((lengths & lengthBit(k)) === 0) continue;
+            // Bit 31 stands for every length from 31 on.
+            if (k >= 31) {
+              for (let q = k; q <= length; q++) {
+                if (q > k) hp = hashStep(hp, chars[start + q - 1]!);
+                const p = table.prefix(chars, start, q, hp);
+                if (p >= 0) this.found(p, word);
+              }
+              break;
+            }
+            const p = table.prefix(chars, start, k, hp);
+            if (p >= 0) this.found(p, word);
+          }
+        }
+        const p = table.form(chars, start, length, h);
         if (p >= 0) this.found(p, word);
       }
       // The space after the word, or the one the text is wrapped in.
@@ -643,16 +658,21 @@ export class PhraseMatcher {
       taken[1] = ws.spans[ws.partOffset[pi]! + 1]!;
       return 1;
     }
-    const part = this.parts[pi]!;
-    if (ws.firstStamp[pi] !== ws.gen) {
-      ws.firstStamp[pi] = ws.gen;
-      ws.firstStart[pi] = firstSpan(part, positions, ws);
-      ws.firstEnd[pi] = taken[1]!;
-    }
-    if (ws.firstStart[pi]! < 0) return 0;
+    if (this.firstPlace(pi, positions) < 0) return 0;
     taken[0] = ws.firstStart[pi]!;
     taken[1] = ws.firstEnd[pi]!;
     return 1;
+  }
+
+  /** The start of part pi's first place in this text (found once per text), its end in ws.firstEnd[pi]; or -1. */
+  private firstPlace(pi: number, positions: number): number {
+    const ws = this.ws;
+    if (ws.firstStamp[pi] !== ws.gen) {
+      ws.firstStamp[pi] = ws.gen;
+      ws.firstStart[pi] = firstSpan(this.parts[pi]!, positions, ws);
+      ws.firstEnd[pi] = ws.taken[1]!;
+    }
+    return ws.firstStart[pi]!;
   }
 
   /**
@@ -730,6 +750,15 @@ const MAX_BLOCKS = 256;
 const UNKNOWN = -2;
 /** How much more often a common word is taken to occur than any other, when choosing the slot a rule is woken by. */
 const COMMON_COST = 300;
+
+/**
+ * What the repairs know: the word table holds every form and prefix, so it is asked rather than
+ * a set of strings. Made outside the constructor so that its closures hold only these two, not
+ * the compiler's working state that closures there share.
+ */
+function vocabulary(table: WordTable, near: NearIndex): Vocabulary {
+  return { known: (t) => table.knows(t), nearest: (t) => near.nearest(t) };
+}
 
 /** The words of the text a hit's spans cover, joined as "kill … myself". */
 function wordsOf(text: string, spans: readonly Span[], wordChar: Int32Array): string {
@@ -1011,9 +1040,9 @@ interface Slot {
 }
 type Slots = readonly Slot[];
 
-/** A part (slots in order), with what finding it needs. */
+/** A part (its slots' indices, in order), with what finding it needs: all a text's reading uses of it. */
 interface Part {
-  readonly slots: Slots;
+  readonly slots: Int32Array;
   /**
    * Per slot, the numbers of words the slots before it can take, or null when there are more
    * than MAX_OFFSETS of them: a part can be looked for from any slot that has them, if that
@@ -1026,17 +1055,24 @@ interface Part {
 
 const MAX_OFFSETS = 16;
 
-function partOf(slots: Slots): Part {
-  const offsets: (number[] | null)[] = [];
-  let before: number[] | null = [0];
+/** A part as matching reads it; `shared` hands out one array for equal offsets, which most parts have. */
+function partOf(slots: Slots, shared: Map<string, readonly number[]>): Part {
+  const offsets: (readonly number[] | null)[] = [];
+  let before: readonly number[] | null = [0];
   for (const slot of slots) {
+    if (before !== null) {
+      const key = before.join(',');
+      const same = shared.get(key);
+      if (same === undefined) shared.set(key, before);
+      else before = same;
+    }
     offsets.push(before);
     if (before === null) continue;
     const next = new Set<number>();
     for (const o of before) for (const alt of slot.alts) next.add(o + alt.length);
     before = next.size <= MAX_OFFSETS ? [...next].sort((a, b) => a - b) : null;
   }
-  return { slots, offsets, simple: slots.length === 1 && slots[0]!.alts.every((a) => a.length === 1) };
+  return { slots: Int32Array.from(slots, (slot) => slot.index), offsets, simple: slots.length === 1 && slots[0]!.alts.every((a) => a.length === 1) };
 }
 
 /**
@@ -1045,8 +1081,7 @@ function partOf(slots: Slots): Part {
  * ws.keyCount[slot] pairs). A place of the slot starts at a place of a key word less its index,
  * so how often they were found (returned) bounds how many places the slot can have.
  */
-function slotWeight(slot: Slot, ws: Workspace): number {
-  const si = slot.index;
+function slotWeight(si: number, ws: Workspace): number {
   const gen = ws.gen;
   if (ws.weightStamp[si] === gen) return ws.weights[si]!;
   const { idStamp, idCount, keyMark, keyMarkAt } = ws;
@@ -1093,13 +1128,12 @@ function slotWeight(slot: Slot, ws: Workspace): number {
 function startSlot(part: Part, ws: Workspace): number {
   const slots = part.slots;
   const { slotStamp, slotFound, gen } = ws;
-  const found = (slot: Slot): number => (slotStamp[slot.index] === gen ? slotFound[slot.index]! : 0);
   let from = 0;
-  let best = found(slots[0]!);
+  let best = slotStamp[slots[0]!] === gen ? slotFound[slots[0]!]! : 0;
   for (let j = 1; j < slots.length && best > 0; j++) {
     const offsets = part.offsets[j];
     if (offsets === null || offsets === undefined) continue;
-    const weight = found(slots[j]!) * offsets.length;
+    const weight = (slotStamp[slots[j]!] === gen ? slotFound[slots[j]!]! : 0) * offsets.length;
     if (weight < best) {
       best = weight;
       from = j;
@@ -1132,7 +1166,12 @@ function partLowerBound(part: Part, ws: Workspace): number {
   if (part.slots.length !== 1) return 0;
   const { idStamp, idCount, gen } = ws;
   let most = 0;
-  for (const id of part.slots[0]!.singleIds) if (idStamp[id] === gen && idCount[id]! > most) most = idCount[id]!;
+  const { singleStart, singleIds } = ws.alts;
+  const si = part.slots[0]!;
+  for (let k = singleStart[si]!, end = singleStart[si + 1]!; k < end; k++) {
+    const id = singleIds[k]!;
+    if (idStamp[id] === gen && idCount[id]! > most) most = idCount[id]!;
+  }
   return most;
 }
 
@@ -1157,7 +1196,7 @@ function candidateStarts(part: Part, ws: Workspace): number {
   slotWeight(slots[from]!, ws);
   const offsets = part.offsets[from]!;
   const { idFirst, evNext, evPos, keys } = ws;
-  const si = slots[from]!.index;
+  const si = slots[from]!;
   const keysEnd = ws.keyOffset[si]! + 2 * ws.keyCount[si]!;
   let starts = ws.starts;
   let n = 0;
@@ -1232,8 +1271,8 @@ function sortRange(a: Int32Array, n: number): void {
 function endAt(part: Part, p: number, positions: number, ws: Workspace): number {
   if (!part.simple) return matchSlots(part.slots, 0, p, positions, ws);
   if (p > positions) return -1;
-  const byFirst = part.slots[0]!.byFirst;
-  for (let e = ws.posStart[p]!, end = ws.posStart[p + 1]!; e < end; e++) if (byFirst.has(ws.evId[e]!)) return p + 1;
+  const si = part.slots[0]!;
+  for (let e = ws.posStart[p]!, end = ws.posStart[p + 1]!; e < end; e++) if (ws.alts.group(si, ws.evId[e]!) >= 0) return p + 1;
   return -1;
 }
 
@@ -1281,12 +1320,12 @@ function has(ws: Workspace, id: number, w: number, positions: number): boolean {
  * start with a word found at `w` are tried, so a class of hundreds of members costs no more
  * than one of three.
  */
-function matchSlots(slots: Slots, k: number, w: number, positions: number, ws: Workspace): number {
+function matchSlots(slots: Int32Array, k: number, w: number, positions: number, ws: Workspace): number {
   if (k === slots.length) return w;
   if (w > positions) return -1;
   const index = ws.alts;
   const { groupStart, groupAlts, altStart, altWords } = index;
-  const si = slots[k]!.index;
+  const si = slots[k]!;
   for (let e = ws.posStart[w]!; e < ws.posStart[w + 1]!; e++) {
     const g = index.group(si, ws.evId[e]!);
     if (g < 0) continue;
@@ -1316,10 +1355,14 @@ class AltIndex {
   readonly altWords: Int32Array;
   /** Slot s's alternatives are slotAltStart[s] .. slotAltStart[s + 1] (grouped by first word). */
   readonly slotAltStart: Int32Array;
-  /** Open-addressed: (slot, first word) at keySlot/keyWord, its group + 1 in keyGroup (0: empty). */
-  private readonly keySlot: Int32Array;
-  private readonly keyWord: Int32Array;
-  private readonly keyGroup: Int32Array;
+  /** Slot s's words that are alternatives on their own: singleIds[singleStart[s] .. singleStart[s + 1]). */
+  readonly singleStart: Int32Array;
+  readonly singleIds: Int32Array;
+  /**
+   * Open-addressed, three numbers to an entry so that a probe reads one cache line: the
+   * group + 1 (0: empty), then its (slot, first word).
+   */
+  private readonly keys: Int32Array;
 
   constructor(slots: readonly Slot[]) {
     const groups: { slot: number; word: number; alts: number[] }[] = [];
@@ -1332,35 +1375,37 @@ class AltIndex {
       }
     }
     this.slotAltStart[slots.length] = alts.length;
+    [this.singleStart, this.singleIds] = flatten(slots.map((slot) => slot.singleIds));
     [this.groupStart, this.groupAlts] = flatten(groups.map((g) => g.alts));
     [this.altStart, this.altWords] = flatten(alts);
     let size = 16;
     while (size < 2 * groups.length) size *= 2;
-    this.keySlot = new Int32Array(size);
-    this.keyWord = new Int32Array(size);
-    this.keyGroup = new Int32Array(size);
+    const keys = new Int32Array(3 * size);
     groups.forEach((g, gi) => {
       let k = slotHash(g.slot, g.word) & (size - 1);
-      while (this.keyGroup[k] !== 0) k = (k + 1) & (size - 1);
-      this.keySlot[k] = g.slot;
-      this.keyWord[k] = g.word;
-      this.keyGroup[k] = gi + 1;
+      while (keys[3 * k] !== 0) k = (k + 1) & (size - 1);
+      keys[3 * k] = gi + 1;
+      keys[3 * k + 1] = g.slot;
+      keys[3 * k + 2] = g.word;
     });
+    this.keys = keys;
   }
 
   /** The group of the slot's alternatives that start with `word`, or -1. */
   group(slot: number, word: number): number {
-    const mask = this.keyGroup.length - 1;
+    const keys = this.keys;
+    const mask = keys.length / 3 - 1;
     for (let k = slotHash(slot, word) & mask; ; k = (k + 1) & mask) {
-      const g = this.keyGroup[k]!;
+      const g = keys[3 * k]!;
       if (g === 0) return -1;
-      if (this.keySlot[k] === slot && this.keyWord[k] === word) return g - 1;
+      if (keys[3 * k + 1] === slot && keys[3 * k + 2] === word) return g - 1;
     }
   }
 
   get bytes(): number {
     return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength + this.slotAltStart.byteLength
-      + this.keySlot.byteLength + this.keyWord.byteLength + this.keyGroup.byteLength;
+      + this.singleStart.byteLength + this.singleIds.byteLength
+      + this.keys.byteLength;
   }
 }
 

@@ -30,6 +30,8 @@ export class WordTable {
   private readonly records: Int32Array;
   /** The word ids of patterns that stand for more than one: a count, then the ids. */
   readonly lists: Int32Array;
+  /** knows()'s word as character codes. */
+  private scratch = new Uint16Array(64);
 
   /**
    * patterns: " form " for a whole word, " prefix" for the start of one; words[i]: the word
@@ -95,6 +97,23 @@ export class WordTable {
     return this.find(this.prefixSlots, text, from, length, h);
   }
 
+  /** Whether `word` is a form, or starts with a prefix: a word the lists know, as the repairs ask. */
+  knows(word: string): boolean {
+    const n = word.length;
+    if (this.scratch.length < n) this.scratch = new Uint16Array(n);
+    const chars = this.scratch;
+    const lengths = n >= 2 ? this.prefixLengths[pairKey(word.charCodeAt(0), word.charCodeAt(1))]! & lengthsUpTo(n) : 0;
+    let h = HASH_SEED;
+    for (let i = 0; i < n; i++) {
+      const c = word.charCodeAt(i);
+      chars[i] = c;
+      h = hashStep(h, c);
+      const length = i + 1;
+      if ((length === 1 ? this.oneCharPrefix : (lengths & lengthBit(length)) !== 0) && this.prefix(chars, 0, length, h) >= 0) return true;
+    }
+    return n > 0 && this.form(chars, 0, n, h) >= 0;
+  }
+
   private find(slots: Int32Array, text: Uint16Array, from: number, length: number, h: number): number {
     const mask = slots.length - 1;
     const records = this.records;
@@ -141,4 +160,9 @@ export function lengthBit(length: number): number {
 /** A word's first two characters, folded into an index of prefixLengths. */
 export function pairKey(c0: number, c1: number): number {
   return (c0 * 31 + c1) & 0xffff;
+}
+
+/** The bits of prefixLengths for every length up to `length`. */
+export function lengthsUpTo(length: number): number {
+  return length >= 31 ? -1 : (1 << (length + 1)) - 1;
 }
