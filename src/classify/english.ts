@@ -47,24 +47,38 @@ function wordList(): WordList {
   return words;
 }
 
-/** Calls fn with each of WordNet's base words, in sorted order. */
-export function forEachEnglishWord(fn: (word: string) => void): void {
+/** The index of the first word not sorted before w (the word count when none is). */
+function lowerBound(w: string): number {
   const { text, start } = wordList();
-  for (let i = 0; i < start.length - 1; i++) fn(text.slice(start[i]!, start[i + 1]!));
+  let lo = 0;
+  let hi = start.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareAt(w, text, start[mid]!, start[mid + 1]!) > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function isEnglishWord(w: string): boolean {
   const { text, start } = wordList();
-  let lo = 0;
-  let hi = start.length - 2;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const c = compareAt(w, text, start[mid]!, start[mid + 1]!);
-    if (c === 0) return true;
-    if (c < 0) hi = mid - 1;
-    else lo = mid + 1;
+  const i = lowerBound(w);
+  return i < start.length - 1 && compareAt(w, text, start[i]!, start[i + 1]!) === 0;
+}
+
+/**
+ * WordNet's base words that begin with `prefix`, in sorted order: a binary search and then the
+ * run of neighbours, so a DSL's "overdos*" costs microseconds rather than a pass over 77,000 words.
+ */
+export function englishWordsStartingWith(prefix: string): string[] {
+  const { text, start } = wordList();
+  const out: string[] = [];
+  for (let i = lowerBound(prefix); i < start.length - 1; i++) {
+    const w = text.slice(start[i]!, start[i + 1]!);
+    if (!w.startsWith(prefix)) break;
+    out.push(w);
   }
-  return false;
+  return out;
 }
 
 /** w against text[from .. to), by UTF-16 code units (the order Array.prototype.sort gives strings). */

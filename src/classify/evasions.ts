@@ -4,7 +4,7 @@
 // as it is, and each is reported so a DSL can see how the text was read.
 //
 // Leetspeak, accents and fullwidth letters are foldText's work; this runs before and after it.
-import { forEachEnglishWord, isEnglishWord, isIrregularForm } from './english.js';
+import { englishWordsStartingWith, isEnglishWord, isIrregularForm } from './english.js';
 import { foldText, isAscii } from './normalise-text.js';
 
 /** Letters from other scripts that look like Latin ones, as filter evaders use them. */
@@ -116,15 +116,12 @@ function baseCandidates(t: string): string[] {
  * of a word a prefix rule covers ("suicde") can be read back too.
  */
 export function englishWordsWithPrefix(prefixes: readonly string[]): string[] {
-  const set = new Set(prefixes.filter((p) => p.length >= 4));
-  if (set.size === 0) return [];
-  const lengths = [...new Set([...set].map((p) => p.length))];
-  const out: string[] = [];
-  forEachEnglishWord((w) => {
-    if (w.length < FUZZY_MIN || !/^[a-z]+$/.test(w)) return;
-    if (lengths.some((n) => w.length >= n && set.has(w.slice(0, n)))) out.push(w);
-  });
-  return out;
+  const out = new Set<string>();
+  for (const p of new Set(prefixes)) {
+    if (p.length < 4) continue;
+    for (const w of englishWordsStartingWith(p)) if (w.length >= FUZZY_MIN && /^[a-z]+$/.test(w)) out.add(w);
+  }
+  return [...out];
 }
 
 /**

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emojiMap, foldForMatching, NearIndex, readCharacters, repairTokens, type Vocabulary } from '../../src/classify/evasions.js';
+import { emojiMap, englishWordsWithPrefix, foldForMatching, NearIndex, readCharacters, repairTokens, type Vocabulary } from '../../src/classify/evasions.js';
 import { loadLexicon } from '../../src/classify/phrase-file.js';
 import { buildPhraseMatcher, type PhraseResult } from '../../src/classify/phrases.js';
 import { tempDir } from '../helpers/lists.js';
@@ -252,5 +252,17 @@ describe('PhraseMatcher reads evasions in addresses and pages, but corrects no t
     const { read: _plain, ...plain } = m.matchPage('an xxxxxx of knife');
     expect(typo).toEqual(plain);
     expect(typo.repairs).toEqual([]);
+  });
+});
+
+describe('English words under a listed prefix', () => {
+  it('finds every WordNet word that starts with a prefix of four letters or more, and nothing else', () => {
+    const words = englishWordsWithPrefix(['overdos', 'strangl', 'hang']);
+    expect(words).toEqual(expect.arrayContaining(['overdose', 'strangle', 'strangler', 'hangman']));
+    expect(words.every((w) => w.startsWith('overdos') || w.startsWith('strangl') || w.startsWith('hang'))).toBe(true);
+    expect(words).not.toContain('over');
+    // Short prefixes would pull in too much of the language to be worth repairing towards.
+    expect(englishWordsWithPrefix(['cut'])).toEqual([]);
+    expect(new Set(words).size).toBe(words.length);
   });
 });
