@@ -52,6 +52,8 @@ export interface PhraseHit {
   readonly line: number;
   /** Where in the text as read it matched, in words (end exclusive), one span per part. */
   readonly spans: readonly WordSpan[];
+  /** From a `pages-only` file: how the page frames itself (a lesson, a news report, a help page). */
+  readonly pagesOnly?: true;
 }
 
 export interface WordSpan {
@@ -370,7 +372,7 @@ export class PhraseMatcher {
       hitCategory ??= [];
       hits.push({
         category: this.categories[r.category]!, phrase: r.phrase, weight: r.weight, matched: wordsOf(text, spans, ws.wordChar),
-        intent: r.intent, language: r.language, file: r.file, line: r.line, spans,
+        intent: r.intent, language: r.language, file: r.file, line: r.line, spans, ...(r.pagesOnly ? { pagesOnly: true } : {}),
       });
       hitCategory.push(r.category);
     }
@@ -797,9 +799,13 @@ function flatten(lists: readonly (readonly number[])[]): [Int32Array, Int32Array
  * context in a language of the rules it qualifies (the English "pe", PE lessons, is not the Urdu
  * "pe", on), and never below a matched intent rule's weight — except on a page, which is not the
  * pupil's own words: a charity page quoting "i want to die" among its support wording may be
- * lowered like any other text.
+ * lowered like any other text. A page's framing (pages-only rules: "lesson plan", "the court
+ * heard", "helpline") lowers by its two strongest rules only, not their sum: two steps are
+ * enough to quiet a lesson plan that names a concern throughout, but a forum thread of real
+ * intent that also carries a help banner, a "symptoms" link and a "wiki" tab must not be talked
+ * down to nothing by its page furniture.
  */
-export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | 'language'>[], page = false): number {
+export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | 'language' | 'pagesOnly'>[], page = false): number {
   let positive = 0;
   let floor = -Infinity;
   const languages = new Set<string>();
@@ -810,8 +816,15 @@ export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | '
     if (h.intent && !page && h.weight > floor) floor = h.weight;
   }
   let context = 0;
-  for (const h of hits) if (h.weight < 0 && languages.has(h.language)) context += h.weight;
-  return Math.max(positive + context, floor);
+  let strongest = 0;
+  let next = 0;
+  for (const h of hits) {
+    if (h.weight >= 0 || !languages.has(h.language)) continue;
+    if (h.pagesOnly !== true) context += h.weight;
+    else if (h.weight < strongest) [strongest, next] = [h.weight, strongest];
+    else if (h.weight < next) next = h.weight;
+  }
+  return Math.max(positive + context + strongest + next, floor);
 }
 
 export function severityOf(score: number, caution: number, danger: number): PhraseSeverity | null {

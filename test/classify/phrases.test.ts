@@ -348,6 +348,18 @@ describe('scoring', () => {
     expect(scoreHits(hits, true)).toBe(-20);
   });
 
+  it('scoreHits: a page\'s framing lowers by its two strongest rules, however much furniture the page has', () => {
+    const hit = (weight: number, pagesOnly = false) => ({ weight, intent: false, language: 'en', ...(pagesOnly ? { pagesOnly: true as const } : {}) });
+    const intent = [hit(20), hit(20), hit(20)];
+    // A forum thread of real intent with a help banner, a "symptoms" link, a wiki tab and a recap.
+    const furniture = [hit(-20, true), hit(-20, true), hit(-20, true), hit(-20, true)];
+    expect(scoreHits([...intent, ...furniture], true)).toBe(20);
+    expect(scoreHits([...intent, hit(-30, true), hit(-5, true), hit(-25, true)], true)).toBe(5);
+    // Ordinary context still adds up: only the page's own framing is capped.
+    expect(scoreHits([...intent, hit(-20), hit(-20), hit(-20)], true)).toBe(0);
+    expect(scoreHits([...intent, hit(-20), ...furniture], true)).toBe(0);
+  });
+
   it('severityOf: caution from the threshold, danger from the danger threshold', () => {
     const rows: [number, 'caution' | 'danger' | null][] = [[-5, null], [0, null], [9.99, null], [10, 'caution'], [19, 'caution'], [19.99, 'caution'], [20, 'danger'], [100, 'danger']];
     for (const [score, want] of rows) expect(severityOf(score, 10, 20), String(score)).toBe(want);
