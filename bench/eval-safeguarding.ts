@@ -10,7 +10,8 @@
 //   options: --split dev|heldout|all (all), --config FILE (config/default.yaml), --data DIR (data),
 //            --group GROUP (ks2: whose exclusions apply), --engine-url URL (https://www.google.com/search?q=),
 //            --phrases FILE,DIR,… (only these phrase files, in place of the configuration's),
-//            --searches FILE,… (other labelled search files, same columns, in place of the splits; reported as dev)
+//            --searches FILE,… (other labelled search files, same columns, in place of the splits; reported as dev),
+//            --no-model (the phrase lists alone, without the learned search model)
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,7 @@ const { values: opts } = parseArgs({
     'engine-url': { type: 'string', default: 'https://www.google.com/search?q=' },
     phrases: { type: 'string' },
     searches: { type: 'string' },
+    'no-model': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -142,7 +144,8 @@ for (const r of searches) {
 
 const loaded = loadConfig(resolve(opts.config));
 // --phrases a,b,c: only these phrase files and folders, in place of the configuration's (to see one's own lists alone).
-const config = opts.phrases === undefined ? loaded : { ...loaded, phrases: { ...loaded.phrases, ...loadLexicon(opts.phrases.split(',').map((p) => resolve(p))) } };
+const lexicon = opts.phrases === undefined ? loaded : { ...loaded, phrases: { ...loaded.phrases, ...loadLexicon(opts.phrases.split(',').map((p) => resolve(p))) } };
+const config = opts['no-model'] ? { ...lexicon, phrases: { ...lexicon.phrases, model: null } } : lexicon;
 const { classifier, report } = await loadLists(config, { dataDir: resolve(opts.data) });
 const exclusions = new ExclusionSet(config.safeguarding.exclusions);
 
@@ -323,7 +326,7 @@ function textReport(): string {
   };
 
   out.push(`Safeguarding detection: ${searches.length} searches (${splits.map((s) => `${results.filter((r) => r.row.split === s).length} ${s}`).join(', ')}), ${pages.length} pages`);
-  out.push(`config ${opts.config.replace(ROOT + '/', '')}; searches sent as ${opts['engine-url']}…; detect() as the proxy calls it (group ${opts.group}, ${config.safeguarding.exclusions.length} exclusions in the file); ${listsLine}`);
+  out.push(`config ${opts.config.replace(ROOT + '/', '')}; learned search model ${config.phrases.model ? `at ${config.phrases.model.threshold}` : 'off'}; searches sent as ${opts['engine-url']}…; detect() as the proxy calls it (group ${opts.group}, ${config.safeguarding.exclusions.length} exclusions in the file); ${listsLine}`);
   out.push('');
 
   for (const [name, s] of groups) {

@@ -135,6 +135,7 @@ export function benchConfig(listSources: readonly Record<string, unknown>[] = [b
   // The never-intercept list is named relative to config/ as well.
   if (typeof doc.tls?.neverIntercept === 'string') doc.tls.neverIntercept = abs(doc.tls.neverIntercept);
   doc.phrases.files = doc.phrases.files.map(abs);
+  if (typeof doc.phrases.model?.file === 'string') doc.phrases.model.file = abs(doc.phrases.model.file);
   const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => s.name !== 'ut1');
   for (const s of sources) if (typeof s.path === 'string') s.path = abs(s.path);
   sources.push(...listSources);

@@ -9,6 +9,7 @@ import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
 import { scoreHits, severityOf } from '../classify/phrases.js';
+import type { LearnedScore } from '../classify/search-model.js';
 import type { Action, Decision } from '../policy/types.js';
 import { ExclusionSet } from './exclusions.js';
 import {
@@ -41,6 +42,11 @@ export interface PhraseTrigger {
   readonly matched?: string;
   /** The search term as typed (source search) or the address (source url); absent when the request hit an illegal list. */
   readonly text?: string;
+  /**
+   * Raised by the learned search model, not a list: `phrase` names its evidence, `weight` is
+   * its probability (0–1), `matched` the words it weighed most.
+   */
+  readonly learned?: true;
 }
 
 export type AlertTrigger = ListTrigger | PhraseTrigger;
@@ -89,6 +95,7 @@ function categoryOfMatch(m: Match, cfg: SafeguardingConfig): SafeguardingCategor
 
 function touches(c: Classification, cfg: SafeguardingConfig): boolean {
   for (const f of c.flagged) if (cfg.byPhraseCategory.has(f.category)) return true;
+  if (c.learned) for (const l of c.learned) if (cfg.byPhraseCategory.has(l.category)) return true;
   for (const m of c.matches) if (categoryOfMatch(m, cfg) !== undefined) return true;
   return false;
 }
@@ -110,6 +117,13 @@ class Detection {
     for (const f of c.flagged) {
       const cat = cfg.byPhraseCategory.get(f.category);
       if (cat) this.addPhrases(cat, f);
+    }
+    // After the lists: the model only adds a concern nothing else raised.
+    if (c.learned) {
+      for (const l of c.learned) {
+        const cat = cfg.byPhraseCategory.get(l.category);
+        if (cat && !cat.illegal && !this.found.has(cat)) this.addLearned(cat, l);
+      }
     }
   }
 
@@ -169,9 +183,32 @@ class Detection {
     }
   }
 
+  /**
+   * A concern from the learned model: at caution at most (never danger on its own: it has no
+   * notion of intent the lists' weights encode), capped by the category's search setting. A
+   * term exclusion that covers one of its evidence words drops it: a word that holds the term,
+   * or lies inside an occurrence of it ("hurt" in an excluded "hurt my self"), as for a phrase.
+   */
+  private addLearned(cat: SafeguardingCategory, l: LearnedScore): void {
+    const term = this.c.searchTerm;
+    if (term === null || l.evidence.length === 0 || this.excludedUrl()) return;
+    const words = l.evidence.map((e) => e.text);
+    if (this.exclusions.size > 0 && l.evidence.some((e) => this.exclusions.coversFound([e.text], [e], term.text, this.group))) return;
+    const severity: Severity = SEVERITY_RANK[cat.severity.search] < SEVERITY_RANK.caution ? cat.severity.search : 'caution';
+    this.push(cat, {
+      kind: 'phrase', severity, source: 'search', category: l.category, phrase: learnedPhrase(l), weight: Math.round(l.probability * 100) / 100,
+      matched: words.join(' … '), learned: true, ...(this.illegalHit ? {} : { text: term.raw }),
+    });
+  }
+
   private excludedUrl(): boolean {
     return (this.urlExcluded ??= this.exclusions.size > 0 && this.exclusions.coversUrl(this.c.url, this.group));
   }
+}
+
+/** How a model trigger reads: "learned model 0.83: 'cut my', 'deep', 'arm'". */
+export function learnedPhrase(l: LearnedScore): string {
+  return `learned model ${l.probability.toFixed(2)}: ${l.evidence.map((e) => `'${e.text}'`).join(', ')}`;
 }
 
 function isIllegal(t: AlertTrigger): boolean {

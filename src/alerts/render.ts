@@ -194,6 +194,7 @@ export function triggerText(t: AlertTrigger): string {
     return `${t.severity}: on the list ${t.list} (${t.category})${entry}`;
   }
   const where = t.text === undefined ? (t.source === 'search' ? 'the search term' : 'the address') : t.source === 'search' ? `the search "${t.text}"` : `the address ${t.text}`;
+  if (t.learned) return `${t.severity}: ${t.phrase} (${t.category}; not on any list) in ${where}`;
   return `${t.severity}: phrase "${t.phrase}" (${t.category}, weight ${t.weight}) in ${where}`;
 }
 

@@ -8,6 +8,7 @@ import { decodeQueryValue } from './normalise-text.js';
 import type { PhraseEngine } from './phrase-overlay.js';
 import type { PhraseHit, PhraseResult, PhraseScore } from './phrases.js';
 import type { Repair } from './evasions.js';
+import type { LearnedScore, SearchModel } from './search-model.js';
 import type { SearchTerm, SearchTermExtractor } from './search-terms.js';
 
 export interface Classification {
@@ -23,6 +24,8 @@ export interface Classification {
   readonly flagged: readonly SourcedScore[];
   /** How evasions in the search term or the address were read ("k i l l" as "kill"). */
   readonly repairs: readonly Repair[];
+  /** What the learned search model raises in the search term (phrase categories at or over its threshold); absent when none. */
+  readonly learned?: readonly LearnedScore[];
 }
 
 /** Where a phrase was found: the search term, the words of the address, or the page's text. */
@@ -47,12 +50,15 @@ export interface ClassifierParts {
   readonly phrases: PhraseEngine;
   /** Size of the cache in front of expensive classifications (hashed or expression lists); 0 for none. */
   readonly cacheSize: number;
+  /** The learned search model and the probability it raises a concern at; absent or null for none. */
+  readonly searchModel?: { readonly model: SearchModel; readonly threshold: number } | null;
 }
 
 export class Classifier {
   readonly matcher: Matcher;
   private readonly search: SearchTermExtractor;
   private readonly phrases: PhraseEngine;
+  private readonly model: { readonly model: SearchModel; readonly threshold: number } | null;
   // Only worth it where a lookup costs more than the cache (~1 µs a get here): hashed lists
   // cost several SHA-256s a URL. In front of the plain matcher a cache is a loss
   // (bench/RESULTS.md), so it is off unless such lists are loaded.
@@ -62,6 +68,7 @@ export class Classifier {
     this.matcher = parts.matcher;
     this.search = parts.search;
     this.phrases = parts.phrases;
+    this.model = parts.searchModel ?? null;
     this.cache = parts.cacheSize > 0 && parts.matcher.isExpensive ? new LRUCache({ max: parts.cacheSize }) : null;
   }
 
@@ -87,10 +94,12 @@ export class Classifier {
     const inUrl = this.phrases.matchWords(pathWords(url.path));
     const inSearch = searchTerm === null ? null : this.phrases.matchSearch(searchTerm.raw, searchTerm.text);
     const categories = matches.length === 0 ? NONE : categoriesOf(matches);
+    const learned = searchTerm === null || this.model === null ? NONE_LEARNED : this.model.model.concerns(searchTerm.text, this.model.threshold);
+    const more = learned.length === 0 ? undefined : { learned };
     // The common case, nothing found, builds one object and no arrays.
     const found = inSearch !== null && inSearch.hits.length > 0;
-    if (!found && inUrl.hits.length === 0) return { url, matches, categories, searchTerm, phrases: NONE_HITS, flagged: NONE_SCORES, repairs: NONE_REPAIRS };
-    return { url, matches, categories, searchTerm, ...this.sourced(found ? [['search', inSearch], ['url', inUrl]] : [['url', inUrl]]) };
+    if (!found && inUrl.hits.length === 0) return { url, matches, categories, searchTerm, phrases: NONE_HITS, flagged: NONE_SCORES, repairs: NONE_REPAIRS, ...more };
+    return { url, matches, categories, searchTerm, ...this.sourced(found ? [['search', inSearch], ['url', inUrl]] : [['url', inUrl]]), ...more };
   }
 
   /**
@@ -121,6 +130,7 @@ export class Classifier {
 const NONE_HITS: readonly SourcedHit[] = Object.freeze([]);
 const NONE_SCORES: readonly SourcedScore[] = Object.freeze([]);
 const NONE_REPAIRS: readonly Repair[] = Object.freeze([]);
+const NONE_LEARNED: readonly LearnedScore[] = Object.freeze([]);
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -147,5 +157,6 @@ export function classificationJson(c: Classification): Record<string, unknown> {
     phrases: c.phrases.map((p) => ({ category: p.category, phrase: p.phrase, weight: p.weight, matched: p.matched, source: p.source, intent: p.intent, file: p.file, line: p.line })),
     flagged: c.flagged.map((f) => ({ category: f.category, score: f.score, severity: f.severity, source: f.source })),
     ...(c.repairs.length > 0 ? { repairs: c.repairs } : {}),
+    ...(c.learned ? { learned: c.learned } : {}),
   };
 }

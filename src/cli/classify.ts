@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { pageText, type PageText } from '../classify/page-text.js';
-import { previewAlerts } from '../alerts/detect.js';
+import { detect, learnedPhrase, previewAlerts } from '../alerts/detect.js';
+import { ExclusionSet } from '../alerts/exclusions.js';
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
 import { loadConfig } from '../config/load.js';
@@ -71,6 +72,18 @@ function describe(c: Classification, safeguarding: SafeguardingConfig, page: Pag
     for (const p of c.phrases) lines.push(`  ${p.category.padEnd(10)} ${p.source.padEnd(6)} ${p.weight > 0 ? '+' : ''}${p.weight}${p.intent ? ' intent' : ''}  "${p.phrase}"  <- "${p.matched}"  (${relative(process.cwd(), p.file)}:${p.line})`);
   }
   if (c.flagged.length) lines.push(`flagged     ${c.flagged.map((f) => `${f.category} in ${f.source} (score ${f.score}: ${f.severity})`).join(', ')}`);
+  if (c.learned?.length) {
+    // The model only adds a concern the lists did not raise (at caution), so say which it adds.
+    lines.push('learned     (the search model, in the search term: probability, the words it weighed most)');
+    const candidates = detect(c, { action: 'allow' }, safeguarding, ExclusionSet.EMPTY, '');
+    for (const l of c.learned) {
+      const concern = safeguarding.byPhraseCategory.get(l.category);
+      const alert = candidates.find((a) => a.category === concern?.id);
+      const adds = concern === undefined || alert === undefined ? 'raises no concern'
+        : alert.triggers.some((t) => t.kind === 'phrase' && t.learned === true) ? `adds ${concern.id} at ${alert.severity}` : `the lists raise ${concern.id} already`;
+      lines.push(`  ${l.category.padEnd(10)} ${learnedPhrase(l)}  (${adds})`);
+    }
+  }
   const alerts = previewAlerts(c, safeguarding);
   if (alerts.length) lines.push(`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`);
   return lines.join('\n');

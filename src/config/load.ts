@@ -8,6 +8,7 @@ import { CATEGORY_ID, CategoryRegistry, ILLEGAL_CATEGORIES, type CategoryInfo } 
 import type { ListRole } from '../classify/lists.js';
 import { combinationsThatCannotFit, loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from '../classify/phrase-file.js';
 import { DEFAULT_DANGER_THRESHOLD } from '../classify/phrases.js';
+import { loadSearchModel, type SearchModel } from '../classify/search-model.js';
 import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-terms.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicySnapshot } from '../policy/types.js';
@@ -48,6 +49,8 @@ export interface SchoolgateConfig {
     readonly thresholds: Readonly<Record<string, number>>;
     /** Score that makes it danger. */
     readonly danger: number;
+    /** The learned search model (README.md, "The learned search model"), or null when `model: off`. */
+    readonly model: SearchModelSettings | null;
   };
   readonly classifier: { readonly cacheSize: number };
   /** The compiled filtering policy (groups, levels, schedules, users); unblocks are added at run time. */
@@ -63,6 +66,13 @@ export interface SchoolgateConfig {
   readonly tls: TlsConfig;
   /** The staff web app: where it listens, and the rules for unblock requests. */
   readonly admin: AdminConfig;
+}
+
+export interface SearchModelSettings {
+  readonly file: string;
+  readonly model: SearchModel;
+  /** The probability at which it raises a concern (at caution) that the lists did not. */
+  readonly threshold: number;
 }
 
 const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls', 'admin'];
@@ -128,7 +138,7 @@ export function loadConfig(file: string): SchoolgateConfig {
     if (f !== undefined) collect(() => loadSearchEngines(resolve(dir, f)), searchEngines);
   }
 
-  const phrases = root.phrases === undefined ? {} : check.object(['phrases'], root.phrases, ['threshold', 'thresholds', 'danger', 'files']) ?? {};
+  const phrases = root.phrases === undefined ? {} : check.object(['phrases'], root.phrases, ['threshold', 'thresholds', 'danger', 'files', 'model']) ?? {};
   const threshold = phrases.threshold === undefined ? 10 : check.number(['phrases', 'threshold'], phrases.threshold, { min: 1, max: 1000 }) ?? 10;
   const danger = phrases.danger === undefined ? Math.max(DEFAULT_DANGER_THRESHOLD, 2 * threshold) : check.number(['phrases', 'danger'], phrases.danger, { min: threshold, max: 1000 }) ?? 2 * threshold;
   const thresholds: Record<string, number> = {};
@@ -158,6 +168,7 @@ export function loadConfig(file: string): SchoolgateConfig {
       }
     });
   }
+  const model = phrases.model === undefined ? null : searchModelSettings(check, phrases.model, dir);
   problems.push(...undefinedClasses(phraseEntries, phraseClasses), ...combinationsThatCannotFit(phraseEntries, phraseClasses));
   for (const e of phraseEntries) {
     if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
@@ -184,7 +195,28 @@ export function loadConfig(file: string): SchoolgateConfig {
   const all = [...check.problems, ...problems];
   const redis = parseRedis(check, root.redis);
   if (all.length > 0 || safeguarding === undefined) throw new ConfigError(all);
-  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
+  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger, model }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
+}
+
+/** `phrases.model`: off, or the model file and the probability it raises a concern at. */
+function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
+  const at = ['phrases', 'model'];
+  if (v === 'off' || v === false) return null;
+  const fix = 'write model: { file: search-model.json, threshold: 0.8 }, or model: off';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
+  const m = check.object(at, v, ['file', 'threshold']) ?? {};
+  if (m.file === undefined) check.fail(at, 'has no file', fix);
+  if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
+  const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
+  // Below one half, two concerns could both be raised by one search; at 1 never any.
+  const threshold = m.threshold === undefined ? undefined : check.number([...at, 'threshold'], m.threshold, { min: 0.5, max: 0.99 });
+  if (name === undefined || threshold === undefined) return null;
+  const file = resolve(dir, name);
+  try {
+    return { file, model: loadSearchModel(file), threshold };
+  } catch (err) {
+    return check.fail([...at, 'file'], `cannot load the search model ${file}: ${(err as Error).message}`, 'train it with npm run train:search-model, or set model: off') ?? null;
+  }
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {

@@ -97,6 +97,7 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
     search: new SearchTermExtractor(config.searchEngines),
     phrases: phrases.matcher,
     cacheSize: config.classifier.cacheSize,
+    searchModel: config.phrases.model,
   };
   const listErrors = data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
   return {

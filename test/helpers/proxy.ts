@@ -46,6 +46,7 @@ export function writeTestConfig(dir: string, extra: string): string {
     // Any free port for the staff app: test files run side by side.
     .replace(/^  port: 8081$/m, '  port: 0')
     .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
+    .replace(/\bfile: search-model\.json\b/, `file: ${CONFIG_DIR}/search-model.json`)
     .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
   return file;
 }

@@ -1,0 +1,144 @@
+// Trains the learned search model (src/classify/search-model.ts) from labelled searches and
+// writes config/search-model.json; with cross-validation first, to choose the threshold.
+//
+//   npm run train:search-model                      dev split, 5-fold CV, writes config/search-model.json
+//   npm run train:search-model -- --folds 0         no cross-validation (just the model)
+//   options: --searches FILE,… (test/fixtures/safeguarding/searches.dev.tsv), --out FILE,
+//            --C N (10), --min-df N (2), --config FILE (config/default.yaml: the concern -> phrase category map, and the lists
+//            the CV curve is measured in union with), --data DIR, --folds N (5), --max-fa PCT (2)
+//
+// The held-out split is never read: a file named *heldout* is refused. The configuration is
+// loaded as the proxy loads it, so the model file it names must exist (git checkout
+// config/search-model.json, or give --config a file with "model: off").
+//
+// Cross-validation: each fold's model is trained on the other folds (with the same pruning as
+// the shipped one) and scores its own rows; the lists' alerts for the same rows come from the
+// shipped configuration with the model off. The curve is, per threshold, the harmful rows whose
+// right concern is raised by the lists or the model, and the benign rows that raise anything.
+// The threshold to ship is the lowest whose benign false alerts, in union, stay at or below
+// --max-fa.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { detect } from '../src/alerts/detect.js';
+import { ExclusionSet } from '../src/alerts/exclusions.js';
+import { foldText } from '../src/classify/normalise-text.js';
+import { NO_CONCERN, SearchModel } from '../src/classify/search-model.js';
+import { loadConfig } from '../src/config/load.js';
+import { loadLists } from '../src/lists/load.js';
+import { readLabelledSearches, trainSearchModel, type LabelledSearch, type TrainOptions } from './search-model-trainer.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values: opts } = parseArgs({
+  options: {
+    searches: { type: 'string', default: join(ROOT, 'test/fixtures/safeguarding/searches.dev.tsv') },
+    out: { type: 'string', default: join(ROOT, 'config/search-model.json') },
+    config: { type: 'string', default: join(ROOT, 'config/default.yaml') },
+    data: { type: 'string', default: join(ROOT, 'data') },
+    folds: { type: 'string', default: '5' },
+    'max-fa': { type: 'string', default: '2' },
+    C: { type: 'string' },
+    'min-df': { type: 'string' },
+  },
+});
+const files = opts.searches.split(',').map((f) => resolve(f));
+for (const f of files) if (/heldout/i.test(basename(f))) fail(`${f}: the held-out split is never trained on`);
+const folds = Number(opts.folds);
+if (!Number.isInteger(folds) || folds === 1 || folds < 0) fail('--folds must be 0 (none) or 2 or more');
+const maxFa = Number(opts['max-fa']);
+const training: Partial<TrainOptions> = {
+  ...(opts.C === undefined ? {} : { C: Number(opts.C) }),
+  ...(opts['min-df'] === undefined ? {} : { minDf: Number(opts['min-df']) }),
+};
+
+const config = loadConfig(resolve(opts.config));
+const rows: LabelledSearch[] = files.flatMap((f) => readLabelledSearches(readFileSync(f, 'utf8'), f));
+// A concern is learned as the phrase category that raises it, so the model's classes map to
+// concerns through the same table as the lists' categories.
+const categoryOf = new Map([...config.safeguarding.categories.values()].filter((c) => c.phraseCategories.length > 0).map((c) => [c.id as string, c.phraseCategories[0]!]));
+const label = (concern: string): string => {
+  if (concern === NO_CONCERN) return NO_CONCERN;
+  const cat = categoryOf.get(concern);
+  if (cat === undefined) fail(`concern "${concern}" has no phrase category in ${config.safeguarding.file}: it cannot be learned`);
+  return cat;
+};
+const train = rows.map((r) => ({ text: foldText(r.text), label: label(r.concern) }));
+console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')}`);
+
+if (folds > 0) await crossValidate();
+
+const t0 = performance.now();
+const { file, stats } = trainSearchModel(train, training, { from: files.map((f) => relative(ROOT, f)), folds, maxBenignFalseAlerts: maxFa });
+const text = JSON.stringify(file);
+// One feature a line: readable diffs when it is trained again.
+writeFileSync(resolve(opts.out), text.replace(/\],\[/g, '],\n[') + '\n');
+console.log(`model: ${stats.vocabulary} n-grams, ${stats.kept} kept, ${stats.weights} weights, ${stats.iterations} iterations (loss ${stats.loss.toFixed(1)}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`wrote ${relative(process.cwd(), resolve(opts.out))} (${(text.length / 1024).toFixed(0)} KiB)`);
+
+async function crossValidate(): Promise<void> {
+  // The lists' alerts for each row, as the proxy raises them (eval-safeguarding's way), with the model off.
+  const lists = { ...config, phrases: { ...config.phrases, model: null } };
+  const { classifier } = await loadLists(lists, { dataDir: resolve(opts.data) });
+  const exclusions = new ExclusionSet(config.safeguarding.exclusions);
+  const byLists = rows.map((r) => {
+    const c = classifier.classify(`https://www.google.com/search?q=${new URLSearchParams({ q: r.text }).toString().slice(2)}`);
+    return new Set<string>(detect(c, { action: 'allow' }, config.safeguarding, exclusions, 'ks2').map((a) => a.category));
+  });
+  // Each row's probability per concern, from the model of the folds it is not in.
+  const byModel: Map<string, number>[] = rows.map(() => new Map());
+  for (let f = 0; f < folds; f++) {
+    const t0 = performance.now();
+    const { file } = trainSearchModel(train.filter((_, i) => i % folds !== f), training);
+    const model = new SearchModel(file);
+    train.forEach((r, i) => {
+      if (i % folds !== f) return;
+      const p = model.probabilities(r.text);
+      model.classes.forEach((cls, k) => {
+        const concern = config.safeguarding.byPhraseCategory.get(cls);
+        if (concern) byModel[i]!.set(concern.id, p[k]!);
+      });
+    });
+    console.log(`fold ${f + 1}/${folds}: trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const harmful = rows.flatMap((r, i) => (r.concern === NO_CONCERN ? [] : [i]));
+  const benign = rows.flatMap((r, i) => (r.concern === NO_CONCERN ? [i] : []));
+  const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`.padStart(6);
+  const raised = (i: number, t: number): Set<string> => {
+    const s = new Set(byLists[i]);
+    for (const [c, p] of byModel[i]!) if (p >= t) s.add(c);
+    return s;
+  };
+  const listsRecall = harmful.filter((i) => byLists[i]!.has(rows[i]!.concern)).length;
+  const listsFa = benign.filter((i) => byLists[i]!.size > 0).length;
+  console.log(`\n${folds}-fold cross-validation on ${rows.length} rows (${harmful.length} harmful, ${benign.length} benign)`);
+  console.log(`lists alone: harmful right concern ${pct(listsRecall, harmful.length)}, benign false alerts ${pct(listsFa, benign.length)}`);
+  console.log('threshold  union: harmful right  benign false  wrong concern | model alone: harmful right  benign false');
+  let chosen: number | null = null;
+  for (let t = 0.5; t < 0.999; t += 0.05) {
+    const th = Math.round(t * 100) / 100;
+    const right = harmful.filter((i) => raised(i, th).has(rows[i]!.concern)).length;
+    const fa = benign.filter((i) => raised(i, th).size > 0).length;
+    const wrong = harmful.filter((i) => [...raised(i, th)].some((c) => c !== rows[i]!.concern && !rows[i]!.also.includes(c) && !byLists[i]!.has(c))).length;
+    const alone = harmful.filter((i) => (byModel[i]!.get(rows[i]!.concern) ?? 0) >= th).length;
+    const aloneFa = benign.filter((i) => [...byModel[i]!.values()].some((p) => p >= th)).length;
+    const ok = (100 * fa) / benign.length <= maxFa;
+    if (ok && chosen === null) chosen = th;
+    console.log(`  ${th.toFixed(2)}     ${pct(right, harmful.length)}          ${pct(fa, benign.length)}        ${pct(wrong, harmful.length)}     |            ${pct(alone, harmful.length)}        ${pct(aloneFa, benign.length)}${ok && chosen === th ? '   <- lowest with benign false alerts <= ' + maxFa + '%' : ''}`);
+  }
+  if (chosen === null) {
+    console.log(`no threshold keeps benign false alerts at or below ${maxFa}%: set phrases.model to off`);
+    return;
+  }
+  const caught = harmful.filter((i) => !byLists[i]!.has(rows[i]!.concern) && (byModel[i]!.get(rows[i]!.concern) ?? 0) >= chosen);
+  console.log(`\nat ${chosen}: ${caught.length} harmful rows the lists miss and the model (trained without them) catches, e.g.:`);
+  for (const i of caught.slice(0, 25)) console.log(`  ${rows[i]!.text}\t${rows[i]!.concern}\t${byModel[i]!.get(rows[i]!.concern)!.toFixed(2)}`);
+  const falseAlerts = benign.filter((i) => byLists[i]!.size === 0 && [...byModel[i]!.values()].some((p) => p >= chosen));
+  console.log(`benign rows only the model raises at ${chosen}: ${falseAlerts.length}, e.g.:`);
+  for (const i of falseAlerts.slice(0, 15)) console.log(`  ${rows[i]!.text}\t${[...byModel[i]!].filter(([, p]) => p >= chosen).map(([c, p]) => `${c} ${p.toFixed(2)}`).join(', ')}`);
+  console.log('');
+}
+
+function fail(message: string): never {
+  console.error(`train-search-model: ${message}`);
+  process.exit(2);
+}
