@@ -6,9 +6,11 @@
 //   npm run bench:classify           (node --import tsx bench/classify.ts)
 import { join, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import type { Classifier } from '../src/classify/classifier.js';
+import { pathWords, type Classifier } from '../src/classify/classifier.js';
+import { emojiMap } from '../src/classify/evasions.js';
 import type { ListSpec } from '../src/classify/lists.js';
 import { normaliseUrl, type NormalisedUrl } from '../src/classify/normalise-url.js';
+import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
 import { decide } from '../src/policy/decide.js';
 import { SetBaseline } from './baseline.js';
@@ -75,5 +77,10 @@ for (const u of urls) {
   if (c.flagged.length) flagged++;
 }
 console.log(`Classify benchmark: ${fmt(urls.length)} traffic URLs, ${fmt(plain.matcher.domainCount)} names, ${fmt(config.phrases.entries.length)} phrases, ${config.searchEngines.length} search engines; node ${process.version}, best of ${ROUNDS} rounds`);
-console.log(`(${fmt(searches)} URLs carry a search term, ${fmt(flagged)} are flagged by phrases)\n`);
+// How many paths the phrase engine reads in full; the address gate answers the rest with one walk.
+const engine = buildPhraseMatcher(config.phrases);
+const emoji = emojiMap(config.phrases.emoji);
+let readInFull = 0;
+for (const u of urls) if (engine.addressGate.read(pathWords(normaliseUrl(u).path), emoji) !== null) readInFull++;
+console.log(`(${fmt(searches)} URLs carry a search term, ${fmt(flagged)} are flagged by phrases; ${fmt(readInFull)} paths (${fmt((100 * readInFull) / urls.length, 2)} %) are read in full by the phrase engine)\n`);
 console.log(table(rows));

@@ -17,13 +17,15 @@
 //    never erases"). The caution threshold raises the concern; the danger threshold makes it
 //    danger.
 //
-// The common case — an address with none of the lists' words — is one walk of an Aho–Corasick
-// automaton that stops at the end of the path without building anything. A page's thousands of
+// The common case — an address in which no positive rule could match — is answered by the
+// address gate (address-anchors.ts): one walk of an automaton over the path, folded as it is
+// walked, without reading it in full. A page's thousands of
 // words are read into buffers kept from call to call (Workspace), so a page makes no garbage
 // but its hits.
-import { compileDfa, SPACE, type Dfa } from './aho-corasick.js';
+import { AddressGate, gateRules } from './address-anchors.js';
+import { SPACE } from './aho-corasick.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
-import { foldText, walkFoldedAscii, WALK_NOT_ASCII, type CharDfa } from './normalise-text.js';
+import { foldText } from './normalise-text.js';
 import { PageFold, TextBuffer } from './page-fold.js';
 import { EMPTY_LEXICON, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { DEFAULT_WITHIN, parseRule, parseWords, ruleKey, type RuleWord } from './phrase-rules.js';
@@ -97,10 +99,10 @@ export const NO_PHRASES: PhraseResult = Object.freeze({ hits: Object.freeze([]),
 
 /**
  * Words so frequent that a rule is never looked at because of them alone: they still count
- * inside a rule ("how to", "me"), but an address must hold some other listed word before the
- * rules are checked.
+ * inside a rule ("how to", "me"), but an address is read in full only where a rule could match
+ * on some other word (address-anchors.ts).
  */
-const COMMON = new Set(`a an the to of in on at by for from with without into onto off out up down over under about as and or
+export const COMMON: ReadonlySet<string> = new Set(`a an the to of in on at by for from with without into onto off out up down over under about as and or
   but if so not no nor than then too very just also all any some every each more most less own same other such only i im
   ive id ill me my mine myself you u ur your youre yours he him his she her they them their we us our it its is are was
   were be been being am do does did done doing have has had having can could would should will shall may might must
@@ -131,9 +133,8 @@ export class PhraseMatcher {
   readonly size: number;
   /** Distinct word forms the automaton knows. */
   readonly forms: number;
-  private readonly dfa: Dfa;
-  /** The same automaton, accepting only where an uncommon word ends: the address fast path. */
-  private readonly prefilter: CharDfa;
+  /** Whether an address's words could match a positive rule: the address fast path (address-anchors.ts). */
+  readonly addressGate: AddressGate;
   /** The automaton's patterns, looked up a word at a time: how a text's listed words are found. */
   private readonly table: WordTable;
   private readonly rules: readonly Rule[];
@@ -248,11 +249,10 @@ export class PhraseMatcher {
     for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
     [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
 
-    const { patterns, patternWords, anchor, forms, near } = compiler.patterns();
+    const { patterns, patternWords, forms, near } = compiler.patterns();
     this.forms = forms.size;
-    this.dfa = compileDfa(patterns, (id) => anchor[id]!);
     this.table = new WordTable(patterns, patternWords);
-    this.prefilter = { ...this.dfa, firstOut: this.dfa.firstAnchor };
+    this.addressGate = addressGate(compiler, rules, patterns, patternWords);
     for (const w of englishWordsWithPrefix(compiler.words.filter((w) => w.prefix && w.english).map((w) => w.word))) near.add(w);
     near.build();
     this.vocab = vocabulary(this.table, near);
@@ -261,9 +261,9 @@ export class PhraseMatcher {
     this.ws = new Workspace(new AltIndex(compiler.slots), wordCount, rules.length, compiler.parts.length, compiler.slots.length);
   }
 
-  /** Bytes held by the automaton's tables, the word table and the alternatives index (the rest is small objects). */
+  /** Bytes held by the address gate's automata, the word table and the alternatives index (the rest is small objects). */
   get automatonBytes(): number {
-    return this.dfa.bytes + this.table.bytes + this.ws.alts.bytes;
+    return this.addressGate.bytes + this.table.bytes + this.ws.alts.bytes;
   }
 
   /** The words its repairs read towards: rules laid over this matcher read a text with both (phrase-overlay.ts). */
@@ -294,28 +294,35 @@ export class PhraseMatcher {
   }
 
   /**
-   * The words of an address ("/news/How-To-Stay-Safe"). Plain ASCII that holds no uncommon
-   * listed word is answered by one walk without folding it into a new string; anything else
-   * is read in full (repairs but no typo corrections: slugs are written, not typed).
+   * The words of an address ("/news/How-To-Stay-Safe"). An address in which no positive rule
+   * could match (address-anchors.ts) is answered by one walk, most without folding it into a
+   * new string; anything else is read in full, as readWords reads it.
    */
   matchWords(raw: string): PhraseResult {
-    const dfa = this.dfa;
-    const state = walkFoldedAscii(raw, this.prefilter, dfa.start);
-    if (state >= 0 && dfa.delta[state * dfa.alphabet + dfa.space]! < dfa.firstAnchor) return NO_PHRASES;
-    const text = state === WALK_NOT_ASCII ? foldText(readCharacters(raw, this.emoji)) : foldText(raw);
+    const text = this.addressGate.read(raw, this.emoji);
+    return text === null ? NO_PHRASES : this.readFolded(text);
+  }
+
+  /**
+   * The full reading of an address's words, whatever they hold: evasions read back, repairs but
+   * no typo corrections (slugs are written, not typed). matchWords answers the same wherever
+   * this finds a positive rule.
+   */
+  readWords(raw: string): PhraseResult {
+    return this.readFolded(foldText(readCharacters(raw, this.emoji)));
+  }
+
+  private readFolded(text: string): PhraseResult {
     const { text: read, repairs } = repairTokens(text, this.vocab, false);
     return this.analyseText(read, repairs);
   }
 
   /**
-   * Whether matchWords answers the address by its first walk alone (no uncommon listed word in
+   * Whether matchWords answers the address by its gate alone (no positive rule could match in
    * it): rules laid over this matcher (phrase-overlay.ts) read an address when either would.
-   * The same test matchWords begins with: keep them together.
    */
   skipsWords(raw: string): boolean {
-    const dfa = this.dfa;
-    const state = walkFoldedAscii(raw, this.prefilter, dfa.start);
-    return state >= 0 && dfa.delta[state * dfa.alphabet + dfa.space]! < dfa.firstAnchor;
+    return this.addressGate.read(raw, this.emoji) === null;
   }
 
   /**
@@ -1541,11 +1548,10 @@ class Compiler {
   }
 
   /** The automaton's patterns: " form " for each word form, " prefix" for each prefix. */
-  patterns(): { patterns: string[]; patternWords: number[][]; anchor: boolean[]; forms: Set<string>; near: NearIndex } {
+  patterns(): { patterns: string[]; patternWords: number[][]; forms: Set<string>; near: NearIndex } {
     const index = new Map<string, number>();
     const patterns: string[] = [];
     const patternWords: number[][] = [];
-    const anchor: boolean[] = [];
     const forms = new Set<string>();
     const near = new NearIndex();
     const add = (pattern: string, id: number): void => {
@@ -1554,10 +1560,8 @@ class Compiler {
         p = patterns.push(pattern) - 1;
         index.set(pattern, p);
         patternWords.push([]);
-        anchor.push(false);
       }
       if (!patternWords[p]!.includes(id)) patternWords[p]!.push(id);
-      if (!this.common[id]) anchor[p] = true;
     };
     this.words.forEach((w, id) => {
       if (w.prefix) {
@@ -1572,8 +1576,33 @@ class Compiler {
       // onto every form of them: the index stays small, and "hangign" is rare beside "hangin".
       if (w.english && !this.common[id] && /^[a-z]+$/.test(w.word)) near.add(w.word);
     });
-    return { patterns, patternWords, anchor, forms, near };
+    return { patterns, patternWords, forms, near };
   }
+}
+
+/** Whether a word starts with one of the prefixes: a look-up per length of them, not a test per prefix. */
+function startsWithAny(prefixes: readonly string[]): (t: string) => boolean {
+  const set = new Set(prefixes);
+  const lengths = [...new Set(prefixes.map((p) => p.length))].sort((a, b) => a - b);
+  return (t) => {
+    for (const n of lengths) {
+      if (n > t.length) return false;
+      if (set.has(t.slice(0, n))) return true;
+    }
+    return false;
+  };
+}
+
+/** The address gate of the compiled lists (address-anchors.ts). */
+function addressGate(compiler: Compiler, rules: readonly Rule[], patterns: readonly string[], patternWords: readonly (readonly number[])[]): AddressGate {
+  const words = compiler.words.map((w, id) => ({ word: w.word, common: compiler.common[id]! }));
+  const lists = {
+    words,
+    rules: rules.map((r) => ({ weight: r.weight, slots: [...new Set(r.parts.flatMap((pi) => compiler.parts[pi]!))].map((slot) => slot.alts) })),
+    patterns,
+    patternWords,
+  };
+  return new AddressGate(lists, gateRules(lists));
 }
 
 /** What the configuration says about phrases (config.phrases). */

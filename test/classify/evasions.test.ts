@@ -229,10 +229,10 @@ describe('PhraseMatcher reads evasions in addresses and pages, but corrects no t
     expect(phrases(m.matchWords('/killlll-myself/knife'))).toEqual(['kill @self', 'knife']);
   });
 
-  it('addresses: spaced and repeated letters are read once the address holds a listed word', () => {
-    // The fast path for addresses walks the words as written; repairs are made on the full
-    // reading, which only an address with an uncommon listed word gets (a known limit).
-    expect(phrases(m.matchWords('/k-i-l-l-myself'))).toEqual([]);
+  it('addresses: spaced and repeated letters are read on their own, not only beside another listed word', () => {
+    // The address gate reads a run of spaced letters, and repeated letters, as the full reading does.
+    expect(phrases(m.matchWords('/k-i-l-l-myself'))).toEqual(['kill @self']);
+    expect(phrases(m.matchWords('/killlll-myself'))).toEqual(['kill @self']);
     expect(phrases(m.matchWords('/k-i-l-l-myself/knife'))).toContain('kill @self');
     expect(phrases(m.matchWords('/killlll-myself/knife'))).toContain('kill @self');
   });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { foldText, WALK_NOT_ASCII, walkFoldedAscii } from '../../src/classify/normalise-text.js';
 import { normaliseUrl } from '../../src/classify/normalise-url.js';
 import { loadLexicon } from '../../src/classify/phrase-file.js';
-import { buildPhraseMatcher } from '../../src/classify/phrases.js';
+import { buildPhraseMatcher, NO_PHRASES } from '../../src/classify/phrases.js';
 import { tempDir } from '../helpers/lists.js';
 import { labelledTraffic } from '../helpers/shared.js';
 
@@ -75,17 +75,31 @@ describe('walkFoldedAscii produces exactly foldText', () => {
   });
 });
 
-describe('PhraseMatcher.matchWords agrees with match(foldText(...))', () => {
+/**
+ * matchWords against the full reading of the same words: the same answer wherever the full
+ * reading finds a positive rule; elsewhere nothing, or the same (context alone raises nothing).
+ */
+function agrees(path: string): void {
+  const words = phrases.matchWords(path);
+  const full = phrases.readWords(path);
+  expect(words.flagged, path).toEqual(full.flagged);
+  if (full.hits.some((h) => h.weight > 0) || words !== NO_PHRASES) expect(words, path).toEqual(full);
+}
+
+describe('PhraseMatcher.matchWords agrees with the full reading, and with match(foldText(...))', () => {
   it.each(TRICKY)('%j', (s) => {
-    expect(phrases.matchWords(s)).toEqual(phrases.match(foldText(s)));
+    agrees(s);
+    const full = phrases.readWords(s);
+    if (full.repairs.length === 0) expect(full).toEqual(phrases.match(foldText(s)));
   });
 
   it('on 5,000 paths of the shared traffic sample', () => {
     for (const row of labelledTraffic(40)) {
       const path = normaliseUrl(row.url).path;
-      const words = phrases.matchWords(path);
-      // An address's spaced or repeated letters are read back by matchWords only; match reads as written.
-      if (words.repairs.length === 0) expect(words, path).toEqual(phrases.match(foldText(path)));
+      agrees(path);
+      const full = phrases.readWords(path);
+      // An address's spaced or repeated letters are read back by readWords only; match reads as written.
+      if (full.repairs.length === 0) expect(full, path).toEqual(phrases.match(foldText(path)));
     }
   });
 

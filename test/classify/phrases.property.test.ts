@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
-import { PhraseMatcher, type PhraseEntry, type PhraseResult } from '../../src/classify/phrases.js';
+import { NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseResult } from '../../src/classify/phrases.js';
 
 const RUNS = { numRuns: 600, seed: 1414 };
 
@@ -77,15 +77,18 @@ describe('PhraseMatcher over generated text', () => {
     }), RUNS);
   });
 
-  it('matchWords(raw) agrees with match(foldText(raw)) on ASCII text it reads without repairs', () => {
+  it('matchWords(raw) agrees with match(foldText(raw)) on ASCII text it reads without repairs, wherever a positive rule matches', () => {
     let compared = 0;
     let withHits = 0;
     fc.assert(fc.property(ascii, (raw) => {
       const words = m.matchWords(raw);
       if (words.repairs.length > 0) return;
       const folded = m.match(foldText(raw));
-      expect(words).toEqual(folded);
+      // The address gate answers nothing where only context could match: it raises nothing.
+      expect(words.flagged).toEqual(folded.flagged);
       compared++;
+      if (words === NO_PHRASES && !folded.hits.some((h) => h.weight > 0)) return;
+      expect(words).toEqual(folded);
       if (folded.hits.length > 0) withHits++;
     }), { ...RUNS, numRuns: 2000 });
     // The comparison must have been made, and on text that hits, not only on the empty answer.
