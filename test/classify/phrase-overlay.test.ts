@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pageText } from '../../src/classify/page-text.js';
 import { basePhrases, layeredPhrases } from '../../src/classify/phrase-overlay.js';
-import { buildPhraseMatcher, type PhraseEntry, type PhraseHit } from '../../src/classify/phrases.js';
+import { buildPhraseMatcher, type PhraseEntry, type PhraseHit, type PhraseResult } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
 
 const FIXTURES = 'test/fixtures/safeguarding';
@@ -29,6 +29,7 @@ const layered = layeredPhrases(settings, more);
 const whole = buildPhraseMatcher(settings, more);
 
 const fromDsl = (h: PhraseHit): boolean => h.file.startsWith('DSL ');
+const positive = (r: PhraseResult): boolean => r.hits.some((h) => h.weight > 0);
 const searches = readFileSync(join(FIXTURES, 'searches.dev.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t')[0]!);
 // Every search once as written and once with the DSL's words in it, spelt as pupils spell them.
 const extra = ['zorblax quiggle', 'z o r b l a x quiggle', 'zorblaxxx quiggle', 'zorblx quiggle', 'me snorfled', 'snorfling myself', 'plimsoll juice please', 'plimsol juice'];
@@ -51,7 +52,12 @@ describe('the DSL\'s phrases laid over the files\' answer as one matcher of all 
     for (const t of texts) {
       const path = `/${t.replaceAll(' ', '-')}`;
       const r = layered.matchWords(path);
-      expect(r, path).toEqual(whole.matchWords(path));
+      const w = whole.matchWords(path);
+      // An address is read only where a positive rule could match (address-anchors.ts); which
+      // context-only hits come along where none does depends on whose gate opened, and is never
+      // scored, so there the answers must agree on what they flag.
+      if (positive(r) || positive(w)) expect(r, path).toEqual(w);
+      else expect(r.flagged, path).toEqual(w.flagged);
       if (r.hits.some(fromDsl)) byDsl++;
     }
     expect(byDsl).toBeGreaterThan(1000);
