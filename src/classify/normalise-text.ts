@@ -17,6 +17,12 @@
 //    In a token without letters, '@' and '$' separate like punctuation ("$5" → "5").
 // 4. Every run of anything else (punctuation, '-', '_', '+', '/', whitespace) is one space;
 //    no space at either end.
+// 5. A time of day is one token, its colons written 'h': "[20:22]" is "20h22", "3:15pm" is
+//    "3h15pm", "20:22:05" is "20h22h05", and "20h22" (as French and Polish write it) stays so,
+//    never read as leetspeak. Read as two numbers, a chat log's timestamps would be taken for
+//    ages ("he is" near "20 22"); one token matches no number a list holds. A time is one or
+//    two digits, then once or twice ':' or 'h' and minutes (00-59), then optionally am/pm,
+//    starting and ending a token.
 
 // Character classes of the ASCII fast path.
 const SEP = 0;
@@ -60,7 +66,9 @@ const SPELLED: Readonly<Record<string, string>> = {
 };
 const SPELLED_RE = /[ßςłđðøæœıþħŧ\u2018\u2019\u02bc]/g;
 const MARKS_RE = /\p{M}+/gu;
-const TOKEN_RE = /(?:[\p{L}\p{N}@$]|(?<=\p{L})'(?=\p{L}))+/gu;
+// A time (rule 5) is tried first, at a token's start only.
+const TOKEN_RE = /(?<![\p{L}\p{N}@$])[0-9]{1,2}(?:[:h][0-5][0-9](?![0-9])){1,2}(?:[ap]m(?![\p{L}\p{N}@$]|'\p{L})|(?![\p{L}\p{N}@$]))|(?:[\p{L}\p{N}@$]|(?<=\p{L})'(?=\p{L}))+/gu;
+const TIME_RE = /^[0-9]{1,2}(?:[:h][0-5][0-9]){1,2}(?:[ap]m)?$/;
 const LETTER_RE = /\p{L}/u;
 const LEET_RE = /[013457@$]/;
 const LEET_ALL_RE = /[013457@$]/g;
@@ -105,6 +113,52 @@ function isLetterClass(k: number | undefined): boolean {
   return k === LOWER || k === UPPER;
 }
 
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Where a time of day (rule 5) that starts at s[i] would end: one or two digits, one or two
+ * groups of ':' or 'h' and two digits, then optionally am/pm; or -1. Whether the character at
+ * the end ends a token is the caller's to check (timeEnds, for ASCII).
+ */
+export function timeSpan(s: string, i: number): number {
+  const n = s.length;
+  let j = i;
+  while (j < n && j - i < 3 && isDigitCode(s.charCodeAt(j))) j++;
+  if (j === i || j - i > 2) return -1;
+  let groups = 0;
+  while (groups < 2) {
+    const c = s.charCodeAt(j);
+    const tens = s.charCodeAt(j + 1);
+    if ((c !== 58 && c !== 104 && c !== 72) || !(tens >= 48 && tens <= 53) || !isDigitCode(s.charCodeAt(j + 2)) || isDigitCode(s.charCodeAt(j + 3))) break;
+    j += 3;
+    groups++;
+  }
+  if (groups === 0) return -1;
+  const a = s.charCodeAt(j) | 32;
+  if ((a === 97 || a === 112) && (s.charCodeAt(j + 1) | 32) === 109) j += 2;
+  return j;
+}
+
+/** Where a time that starts at ASCII s[i] ends, if it ends a token there; or -1. */
+function asciiTimeEnd(s: string, i: number): number {
+  const k = ASCII_CLASS[s.charCodeAt(i)];
+  if (k !== DIGIT && k !== LEET_DIGIT) return -1;
+  const j = timeSpan(s, i);
+  if (j < 0 || j >= s.length) return j;
+  const after = ASCII_CLASS[s.charCodeAt(j)];
+  if (after === SEP) return j;
+  // An apostrophe parts a token unless it stands between two letters (after "pm", say).
+  if (after === APOS && !(isLetterClass(ASCII_CLASS[s.charCodeAt(j - 1)]) && isLetterClass(ASCII_CLASS[s.charCodeAt(j + 1)]))) return j;
+  return -1;
+}
+
+/** A time as one token: its colons written 'h', lower case. */
+function timeToken(t: string): string {
+  return t.toLowerCase().replaceAll(':', 'h');
+}
+
 function foldAscii(s: string): string {
   const n = s.length;
   // While `same` holds, the output so far is exactly s.slice(0, prevEnd): nothing is built
@@ -117,15 +171,19 @@ function foldAscii(s: string): string {
     while (i < n && (ASCII_CLASS[s.charCodeAt(i)] === SEP || ASCII_CLASS[s.charCodeAt(i)] === APOS)) i++;
     if (i >= n) break;
     const start = i;
+    const time = asciiTimeEnd(s, i);
     let bits = 0;
-    for (; i < n; i++) {
-      const k = ASCII_CLASS[s.charCodeAt(i)]!;
-      if (k === SEP) break;
-      if (k === APOS && !(isLetterClass(ASCII_CLASS[s.charCodeAt(i - 1)]) && isLetterClass(ASCII_CLASS[s.charCodeAt(i + 1)]))) break;
-      bits |= CLASS_BIT[k]!;
+    if (time >= 0) i = time;
+    else {
+      for (; i < n; i++) {
+        const k = ASCII_CLASS[s.charCodeAt(i)]!;
+        if (k === SEP) break;
+        if (k === APOS && !(isLetterClass(ASCII_CLASS[s.charCodeAt(i - 1)]) && isLetterClass(ASCII_CLASS[s.charCodeAt(i + 1)]))) break;
+        bits |= CLASS_BIT[k]!;
+      }
     }
     const token = s.slice(start, i);
-    const piece = emitToken(token, bits);
+    const piece = time >= 0 ? timeToken(token) : emitToken(token, bits);
     if (same && (piece !== token || (prevEnd < 0 ? start !== 0 : start !== prevEnd + 1 || s.charCodeAt(prevEnd) !== 32))) {
       same = false;
       out = prevEnd < 0 ? '' : s.slice(0, prevEnd);
@@ -180,6 +238,21 @@ export function walkFoldedAscii(s: string, dfa: CharDfa, state: number): number 
     }
     if (i >= n) return state;
     const start = i;
+    const time = asciiTimeEnd(s, i);
+    if (time >= 0) {
+      if (emitted) {
+        state = delta[state * alphabet + (32 < symbols ? symbolOf[32]! : 0)]!;
+        if (state >= firstOut) return WALK_STOPPED;
+      }
+      emitted = true;
+      for (; i < time; i++) {
+        c = s.charCodeAt(i);
+        c = c === 58 ? 104 : c | (c >= 65 && c <= 90 ? 32 : 0);
+        state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
+        if (state >= firstOut) return WALK_STOPPED;
+      }
+      continue;
+    }
     let bits = 0;
     for (; i < n; i++) {
       c = s.charCodeAt(i);
@@ -239,7 +312,9 @@ function foldUnicode(t: string): string {
   const out: string[] = [];
   for (const token of tokens) {
     const letters = LETTER_RE.test(token);
-    if (!letters) {
+    if (TIME_RE.test(token)) {
+      out.push(timeToken(token));
+    } else if (!letters) {
       const p = splitOnLeetSymbols(token);
       if (p !== '') out.push(p);
     } else if (LEET_RE.test(token)) {

@@ -6,9 +6,11 @@
 // any other word goes through readCharacters and foldText themselves. A 64 KiB page of English
 // with a "·" between its links is read in a fraction of what reading all of it the full way costs.
 import { readCharacters, type EmojiMap } from './evasions.js';
-import { foldText } from './normalise-text.js';
+import { foldText, timeSpan } from './normalise-text.js';
 
 const SPACE = 32;
+const COLON = 58;
+const H = 104;
 
 /** Character codes of a text, in an array that grows and is kept. */
 export class TextBuffer {
@@ -134,6 +136,17 @@ export class PageFold {
         i++;
       }
       if (i >= n) break;
+      const time = k === DIGIT || k === LEET_DIGIT ? this.timeEnd(text, i) : -1;
+      if (time >= 0) {
+        // A time of day, one token with its colons written 'h' (foldText's rule 5).
+        if (emitted) chars[out++] = SPACE;
+        for (; i < time; i++) {
+          c = text.charCodeAt(i);
+          chars[out++] = c === COLON ? H : cls[c] === UPPER ? c + 32 : c;
+        }
+        emitted = true;
+        continue;
+      }
       if (k !== UNSAFE) {
         // A token, as foldText's ASCII path reads one, copied lower-cased as it is read (after
         // the space that would part it from the last one): a token of letters, nearly every
@@ -203,6 +216,21 @@ export class PageFold {
       i = end;
     }
     return out;
+  }
+
+  /**
+   * Where a time that starts at text[i] ends, if it ends a token there as foldText reads it;
+   * else -1, and a character only the full reading knows sends the word there.
+   */
+  private timeEnd(text: string, i: number): number {
+    const j = timeSpan(text, i);
+    if (j < 0 || j >= text.length) return j;
+    const cls = this.cls;
+    const after = cls[text.charCodeAt(j)];
+    if (after === SEP) return j;
+    if (after !== APOS) return -1;
+    const next = cls[text.charCodeAt(j + 1)];
+    return next !== UNSAFE && !(isLetter(cls[text.charCodeAt(j - 1)]) && isLetter(next)) ? j : -1;
   }
 
   private wordEnd(text: string, i: number): number {

@@ -197,7 +197,7 @@ export class PhraseMatcher {
     this.size = rules.length;
     this.rules = rules;
     const offsets = new Map<string, readonly number[]>();
-    this.parts = compiler.parts.map((slots) => partOf(slots, offsets));
+    this.parts = compiler.parts.map((slots, pi) => partOf(slots, offsets, pi));
     this.categories = categories;
     this.caution = new Float64Array(categories.length);
     this.danger = new Float64Array(categories.length);
@@ -370,7 +370,7 @@ export class PhraseMatcher {
       if (!this.possible(ri)) continue;
       if (!page && this.rules[ri]!.pagesOnly) continue;
       const single = this.singlePart[ri]!;
-      const taken = single >= 0 ? this.matchPart(single, positions) : this.matchRule(this.rules[ri]!, positions);
+      const taken = single >= 0 ? this.matchPart(single, positions, page) : this.matchRule(this.rules[ri]!, positions, page);
       if (taken === 0) continue;
       const r = this.rules[ri]!;
       text ??= ws.text.string(n);
@@ -584,10 +584,11 @@ export class PhraseMatcher {
   /**
    * The first place the rule matches, in the order below: the number of spans written to
    * ws.taken (one per part, the part with fewest places first, then the others in order), or 0.
+   * In a page, some place of it, found with less work (whether it matches is the same).
    */
-  private matchRule(r: Rule, positions: number): number {
+  private matchRule(r: Rule, positions: number, page: boolean): number {
     const parts = r.parts;
-    if (parts.length === 1) return this.matchPart(parts[0]!, positions);
+    if (parts.length === 1) return this.matchPart(parts[0]!, positions, page);
     const ws = this.ws;
     const gen = ws.gen;
     const m = parts.length;
@@ -608,14 +609,24 @@ export class PhraseMatcher {
         order[j - 1] = t;
       }
     }
+    if (page) {
+      // A page reports any one place of a rule, not the first: a part with no place at all
+      // ends the rule before any part is listed (the likely rarest asked first), and finding
+      // that a part has one stops at its first. Past the anchor, a part likely to have more
+      // places than looking around the anchor's costs is never listed.
+      for (let k = 0; k < m; k++) {
+        const pi = parts[order[k]!]!;
+        if (ws.partStamp[pi] === gen ? ws.partCount[pi] === 0 : this.firstPlace(pi, positions, true) < 0) return 0;
+      }
+    }
     let a = -1;
     let least = 0;
     for (let k = 0; k < m; k++) {
       const i = order[k]!;
       const pi = parts[i]!;
       if (a >= 0 && ws.partStamp[pi] !== gen) {
-        const atLeast = partLowerBound(this.parts[pi]!, ws);
-        if ((atLeast > least || (atLeast === least && i > a)) && atLeast > 2 * within * least) {
+        const atLeast = page ? estimate[i]! : partLowerBound(this.parts[pi]!, ws);
+        if ((page || atLeast > least || (atLeast === least && i > a)) && atLeast > 2 * within * least) {
           lazy[i] = 1;
           continue;
         }
@@ -651,7 +662,7 @@ export class PhraseMatcher {
   }
 
   /** A rule of one part: the part's first place, into ws.taken; 1, or 0 when it has none. */
-  private matchPart(pi: number, positions: number): number {
+  private matchPart(pi: number, positions: number, page: boolean): number {
     const ws = this.ws;
     const taken = ws.taken;
     const simple = this.simpleSlot[pi]!;
@@ -667,18 +678,21 @@ export class PhraseMatcher {
       taken[1] = ws.spans[ws.partOffset[pi]! + 1]!;
       return 1;
     }
-    if (this.firstPlace(pi, positions) < 0) return 0;
+    if (this.firstPlace(pi, positions, page) < 0) return 0;
     taken[0] = ws.firstStart[pi]!;
     taken[1] = ws.firstEnd[pi]!;
     return 1;
   }
 
-  /** The start of part pi's first place in this text (found once per text), its end in ws.firstEnd[pi]; or -1. */
-  private firstPlace(pi: number, positions: number): number {
+  /**
+   * The start of part pi's first place in this text (found once per text), its end in
+   * ws.firstEnd[pi]; or -1. In a page, any place will do (anyPlace): the first found.
+   */
+  private firstPlace(pi: number, positions: number, page: boolean): number {
     const ws = this.ws;
     if (ws.firstStamp[pi] !== ws.gen) {
       ws.firstStamp[pi] = ws.gen;
-      ws.firstStart[pi] = firstSpan(this.parts[pi]!, positions, ws);
+      ws.firstStart[pi] = page ? anyPlace(this.parts[pi]!, positions, ws) : firstSpan(this.parts[pi]!, positions, ws);
       ws.firstEnd[pi] = ws.taken[1]!;
     }
     return ws.firstStart[pi]!;
@@ -888,6 +902,10 @@ class Workspace {
   readonly partStamp: Int32Array;
   readonly partOffset: Int32Array;
   readonly partCount: Int32Array;
+  /** Per part: startSlot's answer, worked out (stamped). */
+  readonly startStamp: Int32Array;
+  readonly startFrom: Int32Array;
+  readonly startBest: Int32Array;
   /** Per part: its first place, when only that was wanted. */
   readonly firstStamp: Int32Array;
   readonly firstStart: Int32Array;
@@ -943,6 +961,9 @@ class Workspace {
     this.partOffset = new Int32Array(parts);
     this.partCount = new Int32Array(parts);
     this.firstStamp = new Int32Array(parts);
+    this.startStamp = new Int32Array(parts);
+    this.startFrom = new Int32Array(parts);
+    this.startBest = new Int32Array(parts);
     this.firstStart = new Int32Array(parts);
     this.firstEnd = new Int32Array(parts);
   }
@@ -978,7 +999,7 @@ class Workspace {
   next(): void {
     if (this.gen === 0x7fffffff) {
       this.gen = 0;
-      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp]) a.fill(0);
+      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp, this.startStamp]) a.fill(0);
     }
     this.gen++;
     this.events = 0;
@@ -1071,12 +1092,14 @@ interface Part {
   readonly offsets: readonly (readonly number[] | null)[];
   /** One slot of one-word alternatives: every place one of them is found is a place of the part. */
   readonly simple: boolean;
+  /** Its number among the matcher's parts. */
+  readonly index: number;
 }
 
 const MAX_OFFSETS = 16;
 
 /** A part as matching reads it; `shared` hands out one array for equal offsets, which most parts have. */
-function partOf(slots: Slots, shared: Map<string, readonly number[]>): Part {
+function partOf(slots: Slots, shared: Map<string, readonly number[]>, index: number): Part {
   const offsets: (readonly number[] | null)[] = [];
   let before: readonly number[] | null = [0];
   for (const slot of slots) {
@@ -1092,7 +1115,7 @@ function partOf(slots: Slots, shared: Map<string, readonly number[]>): Part {
     for (const o of before) for (const alt of slot.alts) next.add(o + alt.length);
     before = next.size <= MAX_OFFSETS ? [...next].sort((a, b) => a - b) : null;
   }
-  return { slots: Int32Array.from(slots, (slot) => slot.index), offsets, simple: slots.length === 1 && slots[0]!.alts.every((a) => a.length === 1) };
+  return { slots: Int32Array.from(slots, (slot) => slot.index), offsets, simple: slots.length === 1 && slots[0]!.alts.every((a) => a.length === 1), index };
 }
 
 /**
@@ -1108,30 +1131,35 @@ function slotWeight(si: number, ws: Workspace): number {
   const mark = ++ws.keyMarks;
   const offset = ws.keyTotal;
   let weight = 0;
-  const { altStart, altWords, slotAltStart } = ws.alts;
-  for (let alt = slotAltStart[si]!, last = slotAltStart[si + 1]!; alt < last; alt++) {
-    const first = altStart[alt]!;
-    const length = altStart[alt + 1]! - first;
-    let at = 0;
-    let least = Infinity;
-    for (let i = 0; i < length && least > 0; i++) {
-      const w = altWords[first + i]!;
-      const count = idStamp[w] === gen ? idCount[w]! : 0;
-      if (count < least) {
-        least = count;
-        at = i;
+  const { altStart, altWords, slotGroupStart, groupWord, groupStart, groupAlts } = ws.alts;
+  // An alternative whose first word was not found counts for nothing: its group is passed over whole.
+  for (let g = slotGroupStart[si]!, lastGroup = slotGroupStart[si + 1]!; g < lastGroup; g++) {
+    if (idStamp[groupWord[g]!] !== gen) continue;
+    for (let q = groupStart[g]!, qEnd = groupStart[g + 1]!; q < qEnd; q++) {
+      const alt = groupAlts[q]!;
+      const first = altStart[alt]!;
+      const length = altStart[alt + 1]! - first;
+      let at = 0;
+      let least = Infinity;
+      for (let i = 0; i < length && least > 0; i++) {
+        const w = altWords[first + i]!;
+        const count = idStamp[w] === gen ? idCount[w]! : 0;
+        if (count < least) {
+          least = count;
+          at = i;
+        }
       }
+      if (least === 0) continue;
+      const id = altWords[first + at]!;
+      // Alternatives often share their rarest word ("kill myself", "kill me"): once is enough.
+      if (keyMark[id] === mark && keyMarkAt[id] === at) continue;
+      keyMark[id] = mark;
+      keyMarkAt[id] = at;
+      ws.ensureKeys(ws.keyTotal + 2);
+      ws.keys[ws.keyTotal++] = id;
+      ws.keys[ws.keyTotal++] = at;
+      weight += least;
     }
-    if (least === 0) continue;
-    const id = altWords[first + at]!;
-    // Alternatives often share their rarest word ("kill myself", "kill me"): once is enough.
-    if (keyMark[id] === mark && keyMarkAt[id] === at) continue;
-    keyMark[id] = mark;
-    keyMarkAt[id] = at;
-    ws.ensureKeys(ws.keyTotal + 2);
-    ws.keys[ws.keyTotal++] = id;
-    ws.keys[ws.keyTotal++] = at;
-    weight += least;
   }
   ws.weightStamp[si] = gen;
   ws.weights[si] = weight;
@@ -1146,8 +1174,14 @@ function slotWeight(si: number, ws: Workspace): number {
  * as many places as the part can have.
  */
 function startSlot(part: Part, ws: Workspace): number {
+  const { slotStamp, slotFound, gen, startStamp, startBest, startFrom } = ws;
+  // Many rules share a part, and each asks: worked out once per text.
+  const pi = part.index;
+  if (startStamp[pi] === gen) {
+    ws.rarest = startFrom[pi]!;
+    return startBest[pi]!;
+  }
   const slots = part.slots;
-  const { slotStamp, slotFound, gen } = ws;
   let from = 0;
   let best = slotStamp[slots[0]!] === gen ? slotFound[slots[0]!]! : 0;
   for (let j = 1; j < slots.length && best > 0; j++) {
@@ -1175,6 +1209,9 @@ function startSlot(part: Part, ws: Workspace): number {
     }
   }
   ws.rarest = from;
+  startStamp[pi] = gen;
+  startFrom[pi] = from;
+  startBest[pi] = best;
   return best;
 }
 
@@ -1311,6 +1348,40 @@ function firstSpan(part: Part, positions: number, ws: Workspace): number {
   return -1;
 }
 
+/**
+ * Some place of a part, the first its candidate starts (candidateStarts) lead to, unsorted: its
+ * start, with its end in ws.taken[1]; or -1. Whether a part has a place at all is what a page
+ * needs, and this stops at the first without listing or sorting the rest.
+ */
+function anyPlace(part: Part, positions: number, ws: Workspace): number {
+  const slots = part.slots;
+  let from = 0;
+  if (slots.length > 1) {
+    startSlot(part, ws);
+    from = ws.rarest;
+  }
+  slotWeight(slots[from]!, ws);
+  const offsets = part.offsets[from]!;
+  const { idFirst, evNext, evPos, keys } = ws;
+  const si = slots[from]!;
+  const keysEnd = ws.keyOffset[si]! + 2 * ws.keyCount[si]!;
+  for (let k = ws.keyOffset[si]!; k < keysEnd; k += 2) {
+    const at = keys[k + 1]!;
+    for (let e = idFirst[keys[k]!]!; e >= 0; e = evNext[e]!) {
+      for (let q = 0; q < offsets.length; q++) {
+        const p = evPos[e]! - at - offsets[q]!;
+        if (p < 0) continue;
+        const end = part.simple ? p + 1 : matchSlots(slots, 0, p, positions, ws);
+        if (end >= 0) {
+          ws.taken[1] = end;
+          return p;
+        }
+      }
+    }
+  }
+  return -1;
+}
+
 /** Appends to ws.spans where a part matches: (start, end) pairs, sorted by start. */
 function spansOf(part: Part, positions: number, ws: Workspace): void {
   const n = candidateStarts(part, ws);
@@ -1375,6 +1446,9 @@ class AltIndex {
   readonly altWords: Int32Array;
   /** Slot s's alternatives are slotAltStart[s] .. slotAltStart[s + 1] (grouped by first word). */
   readonly slotAltStart: Int32Array;
+  /** Slot s's groups are slotGroupStart[s] .. slotGroupStart[s + 1]; group g's alternatives start with word groupWord[g]. */
+  readonly slotGroupStart: Int32Array;
+  readonly groupWord: Int32Array;
   /** Slot s's words that are alternatives on their own: singleIds[singleStart[s] .. singleStart[s + 1]). */
   readonly singleStart: Int32Array;
   readonly singleIds: Int32Array;
@@ -1383,21 +1457,38 @@ class AltIndex {
    * group + 1 (0: empty), then its (slot, first word).
    */
   private readonly keys: Int32Array;
+  /**
+   * Per slot, 64 bits: bit wordBit(w) is set for each first word w of its alternatives. Most
+   * words asked about start none of the slot's alternatives; the bits say so without a probe
+   * into the table, which is too big to stay in cache.
+   */
+  private readonly firstBits: Int32Array;
 
   constructor(slots: readonly Slot[]) {
     const groups: { slot: number; word: number; alts: number[] }[] = [];
     const alts: (readonly number[])[] = [];
     this.slotAltStart = new Int32Array(slots.length + 1);
-    for (const slot of slots) {
+    this.slotGroupStart = new Int32Array(slots.length + 1);
+    for (const [si, slot] of slots.entries()) {
+      if (slot.index !== si) throw new Error('slots out of order');
       this.slotAltStart[slot.index] = alts.length;
+      this.slotGroupStart[slot.index] = groups.length;
       for (const [word, list] of slot.byFirst) {
         groups.push({ slot: slot.index, word, alts: list.map((alt) => alts.push(alt) - 1) });
       }
     }
     this.slotAltStart[slots.length] = alts.length;
+    this.slotGroupStart[slots.length] = groups.length;
+    this.groupWord = Int32Array.from(groups, (g) => g.word);
     [this.singleStart, this.singleIds] = flatten(slots.map((slot) => slot.singleIds));
     [this.groupStart, this.groupAlts] = flatten(groups.map((g) => g.alts));
     [this.altStart, this.altWords] = flatten(alts);
+    this.firstBits = new Int32Array(2 * slots.length);
+    for (const g of groups) {
+      const b = wordBit(g.word);
+      const at = 2 * g.slot + (b >>> 5);
+      this.firstBits[at] = this.firstBits[at]! | (1 << (b & 31));
+    }
     let size = 16;
     while (size < 2 * groups.length) size *= 2;
     const keys = new Int32Array(3 * size);
@@ -1413,6 +1504,8 @@ class AltIndex {
 
   /** The group of the slot's alternatives that start with `word`, or -1. */
   group(slot: number, word: number): number {
+    const b = wordBit(word);
+    if ((this.firstBits[2 * slot + (b >>> 5)]! & (1 << (b & 31))) === 0) return -1;
     const keys = this.keys;
     const mask = keys.length / 3 - 1;
     for (let k = slotHash(slot, word) & mask; ; k = (k + 1) & mask) {
@@ -1424,9 +1517,15 @@ class AltIndex {
 
   get bytes(): number {
     return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength + this.slotAltStart.byteLength
+      + this.slotGroupStart.byteLength + this.groupWord.byteLength
       + this.singleStart.byteLength + this.singleIds.byteLength
-      + this.keys.byteLength;
+      + this.keys.byteLength + this.firstBits.byteLength;
   }
+}
+
+/** A word's bit among AltIndex.firstBits' 64. */
+function wordBit(word: number): number {
+  return Math.imul(word, 0x9e3779b1) >>> 26;
 }
 
 function slotHash(slot: number, word: number): number {

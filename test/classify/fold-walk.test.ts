@@ -58,6 +58,8 @@ const TRICKY = [
   '/@home', '/a@b$c', '/@@', '/year-7/maths', '/2024/01/02', '/mp3-3d-1st', '/K1LL MY$ELF', '/x--y__z', "/it's/k1ll's",
   '/how+to+make+a+pipe+bomb', '/news/teen-suicide-rates', '/ESSEX/Scunthorpe', "/l'amour", "/'", "/a'", "/'a", '/0', '/a0',
   '/buy-c0ca1ne-online', '/search?q=x', '/caf\u00e9', '/\u017cyj', '/tab\there',
+  '/chat/[20:22]-he-is-22', '/at-3:15pm', '/3:15PM/x', '/20:22:05', '/20h22', "/3:15's", "/3:15pm's", '/14:88', '/120:22', '/x20:22',
+  '/20:22x', '/20:22\u00e9', '/1:2',
 ];
 
 describe('walkFoldedAscii produces exactly foldText', () => {

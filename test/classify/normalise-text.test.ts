@@ -80,6 +80,23 @@ describe('foldText', () => {
     ['non-ASCII digits alone stay', '٢٠٢٤', '٢٠٢٤'],
     ['non-ASCII dollar separates', '€$5 ж', '5 ж'],
     ['apostrophe between non-ASCII letters', 'ż\u2019a', 'za'],
+    // times of day: one token, never two numbers (a chat log's "[20:22]" is no age)
+    ['time in brackets', '[20:22] he is', '20h22 he is'],
+    ['time with pm', '3:15pm', '3h15pm'],
+    ['time with upper-case AM', 'at 9:05AM', 'at 9h05am'],
+    ['time with seconds', '20:22:05', '20h22h05'],
+    ['time written with h is not leetspeak', '20h15', '20h15'],
+    ['time with upper-case H', '20H15', '20h15'],
+    ['time then an apostrophe', "3:15's", '3h15 s'],
+    ['not a time: minutes past 59', '14:88', '14 88'],
+    ['not a time: three-digit hour', '120:22', '120 22'],
+    ['not a time: one-digit minutes', '1:2', '1 2'],
+    ['not a time: letters after it', '20:22x', '20 22x'],
+    ['not a time: letters before it', 'x20:22', 'x2o 22'],
+    ['not a time: pm joined to more letters', "3:15pm's", '3 ispms'],
+    ['ratio', '16:9', '16 9'],
+    ['fullwidth time', '２０：２２', '20h22'],
+    ['time next to non-ASCII', '[20:22] żółw', '20h22 zolw'],
   ];
 
   it.each(cases)('%s: %j', (_why, input, want) => {

@@ -95,6 +95,19 @@ describe('PhraseMatcher over generated text', () => {
     expect(compared).toBeGreaterThan(1000);
     expect(withHits).toBeGreaterThan(100);
   });
+
+  it('a page raises the same rules as the text read as a search would (a page looks for any place, not the first)', () => {
+    let withCombination = 0;
+    // Long texts, so combinations and repeated parts have many places to be found among.
+    const long = fc.array(wordy, { minLength: 1, maxLength: 12 }).map((texts) => texts.join(' '));
+    fc.assert(fc.property(long, (raw) => {
+      const rules = (r: PhraseResult): string[] => r.hits.map((h) => `${h.category}:${h.phrase}`);
+      const page = m.matchPage(raw);
+      expect(rules(page)).toEqual(rules(m.match(foldText(raw))));
+      if (page.hits.some((h) => h.phrase.includes(' + '))) withCombination++;
+    }), { ...RUNS, numRuns: 1500 });
+    expect(withCombination).toBeGreaterThan(100);
+  });
 });
 
 const LEET: Readonly<Record<string, readonly string[]>> = { a: ['4', '@'], e: ['3'], i: ['1'], o: ['0'], s: ['5', '$'], t: ['7'] };

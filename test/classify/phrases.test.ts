@@ -8,7 +8,7 @@ import { foldText } from '../../src/classify/normalise-text.js';
 import { loadLexicon, type Lexicon } from '../../src/classify/phrase-file.js';
 import {
   buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PhraseMatcher, scoreHits, severityOf,
-  type PhraseEntry, type PhraseSettings, type PhraseThresholds,
+  type PhraseEntry, type PhraseResult, type PhraseSettings, type PhraseThresholds,
 } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/lists.js';
@@ -615,5 +615,28 @@ describe('matchPage over a long text', () => {
 
   it('a long page of none of the lists\' words is the shared empty result', () => {
     expect(m.matchPage(filler(20_000))).toBe(NO_PHRASES);
+  });
+});
+
+describe('times of day are not ages', () => {
+  // grm-adult-age holds the numbers 18-60; a chat log's "[20:22]" read as "20 22" put one next
+  // to every "he is".
+  const m = buildPhraseMatcher(loadConfig(resolve(import.meta.dirname, '../../config/default.yaml')).phrases);
+  const grooming = (r: PhraseResult): string[] => r.hits.filter((h) => h.category === 'grooming').map((h) => h.phrase);
+
+  it('a chat log with timestamps and "he is" scores no adult\'s age', () => {
+    const page = '<chat log> [20:21] sam: is he coming? [20:22] jo: he is [20:23] jo: at the park now [20:24] sam: ok see you at 9:30pm';
+    const r = m.matchPage(page);
+    expect(grooming(r)).toEqual([]);
+    expect(r.flagged).toEqual([]);
+    expect(m.matchSearch('he is 20:22').hits).toEqual([]);
+    expect(m.matchSearch('he is 3:15pm').hits).toEqual([]);
+  });
+
+  it('"im 13 and he is 22" still does, in a page and in a search', () => {
+    for (const r of [m.matchPage('[20:22] jo: im 13 and he is 22'), m.matchSearch('im 13 and he is 22')]) {
+      expect(grooming(r)).toContain('@grm-he-is + @grm-adult-age');
+      expect(r.flagged).toEqual([{ category: 'grooming', score: 30, severity: 'danger' }]);
+    }
   });
 });
