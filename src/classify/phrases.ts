@@ -24,6 +24,7 @@
 // but its hits.
 import { AddressGate, gateRules } from './address-anchors.js';
 import { SPACE } from './aho-corasick.js';
+import { flatten } from './flat-lists.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
 import { PageFold, TextBuffer } from './page-fold.js';
@@ -801,19 +802,6 @@ function maxLength(slots: Slots): number {
   return total;
 }
 
-/** Lists of numbers as one array of them, and where each list starts (the last start is the end). */
-function flatten(lists: readonly (readonly number[])[]): [Int32Array, Int32Array] {
-  const start = new Int32Array(lists.length + 1);
-  let total = 0;
-  lists.forEach((l, i) => {
-    start[i] = total;
-    total += l.length;
-  });
-  start[lists.length] = total;
-  const all = new Int32Array(total);
-  lists.forEach((l, i) => all.set(l, start[i]!));
-  return [start, all];
-}
 
 /**
  * A category's score from its matched rules. Context (negative weights) lowers it, but only
@@ -1237,6 +1225,17 @@ function partEstimate(part: Part, ws: Workspace): number {
   return startSlot(part, ws);
 }
 
+/** Which of the part's slots to find its starts from (the one whose key words were found least), its weights worked out. */
+function slotToStartFrom(part: Part, ws: Workspace): number {
+  let from = 0;
+  if (part.slots.length > 1) {
+    startSlot(part, ws);
+    from = ws.rarest;
+  }
+  slotWeight(part.slots[from]!, ws);
+  return from;
+}
+
 /**
  * Writes to ws.starts, sorted and distinct, every word position the part could start at in this
  * text; returns how many. A part matches only where each alternative it takes has all its
@@ -1245,12 +1244,7 @@ function partEstimate(part: Part, ws: Workspace): number {
  */
 function candidateStarts(part: Part, ws: Workspace): number {
   const slots = part.slots;
-  let from = 0;
-  if (slots.length > 1) {
-    startSlot(part, ws);
-    from = ws.rarest;
-  }
-  slotWeight(slots[from]!, ws);
+  const from = slotToStartFrom(part, ws);
   const offsets = part.offsets[from]!;
   const { idFirst, evNext, evPos, keys } = ws;
   const si = slots[from]!;
@@ -1355,12 +1349,7 @@ function firstSpan(part: Part, positions: number, ws: Workspace): number {
  */
 function anyPlace(part: Part, positions: number, ws: Workspace): number {
   const slots = part.slots;
-  let from = 0;
-  if (slots.length > 1) {
-    startSlot(part, ws);
-    from = ws.rarest;
-  }
-  slotWeight(slots[from]!, ws);
+  const from = slotToStartFrom(part, ws);
   const offsets = part.offsets[from]!;
   const { idFirst, evNext, evPos, keys } = ws;
   const si = slots[from]!;
