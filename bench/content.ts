@@ -61,6 +61,8 @@ gc();
 const heapAfter = process.memoryUsage().heapUsed;
 // Typed arrays live outside the heap: the automaton and word tables, the typo index, the workspace.
 const buffersAfter = process.memoryUsage().arrayBuffers;
+// Taken now, before the pages below grow the workspace.
+const typedArrays = typedArrayBreakdown(matcher, buffersAfter - buffersBefore);
 void before;
 void afterConfig;
 
@@ -127,3 +129,54 @@ const heapMiB = (heapAfter - heapBefore) / 1024 / 1024;
 const buffersMiB = (buffersAfter - buffersBefore) / 1024 / 1024;
 console.log(`heap held by the compiled engine (English word list included): ${fmt(heapMiB, 1)} MiB; typed arrays it holds (automaton, tables, typo index, workspace): ${fmt(buffersMiB, 1)} MiB; together ${fmt(heapMiB + buffersMiB, 1)} MiB`);
 console.log('targets: whole <= 0.8 ms per 64 KiB page (>= 50x e2guardian), phrase lists <= 20 MB');
+console.log('');
+console.log(typedArrays);
+
+/**
+ * Where the typed arrays go: every one reachable through the compiled engine's fields (private
+ * ones included), biggest first, and by the field that holds them. Arrays held only in
+ * closures (the typo index, behind the repairs' vocabulary) are not reachable so; they are
+ * the rest of the measured total.
+ */
+function typedArrayBreakdown(root: object, measured: number): string {
+  const seen = new Set<unknown>();
+  const buffers = new Set<ArrayBufferLike>();
+  const found: { path: string; bytes: number; type: string }[] = [];
+  const visit = (o: unknown, path: string): void => {
+    if (o === null || typeof o !== 'object' || seen.has(o)) return;
+    seen.add(o);
+    if (ArrayBuffer.isView(o)) {
+      if (!buffers.has(o.buffer)) {
+        buffers.add(o.buffer);
+        found.push({ path, bytes: o.buffer.byteLength, type: o.constructor.name });
+      }
+      return;
+    }
+    const children: Iterable<unknown> = o instanceof Map ? o.values() : o instanceof Set || Array.isArray(o) ? o : Object.getOwnPropertyNames(o).map((k) => (o as Record<string, unknown>)[k]);
+    const named = !(o instanceof Map || o instanceof Set || Array.isArray(o));
+    const keys = named ? Object.getOwnPropertyNames(o) : [];
+    let i = 0;
+    for (const child of children) visit(child, named ? `${path}.${keys[i++]!}` : `${path}[]`);
+  };
+  visit(root, 'engine');
+  const byPath = new Map<string, { bytes: number; count: number; type: string }>();
+  for (const f of found) {
+    const row = byPath.get(f.path) ?? { bytes: 0, count: 0, type: f.type };
+    row.bytes += f.bytes;
+    row.count++;
+    byPath.set(f.path, row);
+  }
+  const byOwner = new Map<string, number>();
+  for (const f of found) {
+    const owner = f.path.split('.').slice(0, -1).join('.') || 'engine';
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + f.bytes);
+  }
+  const reachable = found.reduce((n, f) => n + f.bytes, 0);
+  const kib = (n: number): string => fmt(n / 1024, 0);
+  const biggest = [...byPath].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 12);
+  return [
+    `typed arrays by field, biggest first (${kib(reachable)} KiB reachable from the engine's fields, ${kib(measured - reachable)} KiB more measured: the typo index and anything else held in closures):`,
+    table([['field', 'KiB', 'element type'], ...biggest.map(([path, r]) => [r.count > 1 ? `${path} (${r.count} arrays)` : path, kib(r.bytes), r.type])]),
+    table([['held by', 'KiB'], ...[...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([owner, n]) => [owner, kib(n)])]),
+  ].join('\n');
+}

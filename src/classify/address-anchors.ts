@@ -21,7 +21,7 @@
 // slot allows that, every uncommon word of the rule). Which slot decides only how many rules a
 // path wakes (about four on the shared traffic sample), never which paths are read in full, so
 // it is chosen without guessing how everyday a word is.
-import { compileDfa, SPACE } from './aho-corasick.js';
+import { compileDfa, SPACE, type DfaOptions } from './aho-corasick.js';
 import { readCharacters, type EmojiMap } from './evasions.js';
 import { foldText, type CharDfa } from './normalise-text.js';
 
@@ -96,16 +96,24 @@ export function squeeze(s: string): string {
   return out;
 }
 
-/** An automaton over patterns whose runs of a character are cut to one, walked the same way (squeezing). */
+/**
+ * An automaton over patterns whose runs of a character are cut to one, walked the same way
+ * (squeezing). Its patterns are one word each, " form " or " prefix", and a form is compiled
+ * without its closing space: it is reported when a space is read at the state of its last
+ * letter, not at a state of its own. A state per form, each behaving as the start does, would
+ * otherwise be most of the states, and take their count past what 16-bit transitions hold.
+ * States from firstOut on have patterns ending there; from firstAnchor on, a prefix among them.
+ */
 interface SqueezedDfa extends CharDfa {
   readonly space: number;
   readonly start: number;
-  readonly outStart: Uint32Array;
-  readonly patternIds: Uint32Array;
+  readonly firstAnchor: number;
+  readonly outStart: Uint16Array | Uint32Array;
+  readonly patternIds: Uint16Array | Uint32Array;
 }
 
-function squeezedDfa(patterns: readonly string[]): SqueezedDfa {
-  const dfa = compileDfa(patterns, () => true);
+function squeezedDfa(patterns: readonly string[], isPrefix: (id: number) => boolean, options?: DfaOptions): SqueezedDfa {
+  const dfa = compileDfa(patterns, isPrefix, options);
   return { ...dfa, delta: squeezing(dfa.delta, dfa.alphabet) };
 }
 
@@ -130,21 +138,23 @@ for (const [digit, letter] of Object.entries({ 0: 'o', 1: 'i', 3: 'e', 4: 'a', 5
 export class AddressGate {
   private readonly rules: number;
   private readonly words: SqueezedDfa;
+  /** Per pattern of `words`, 1 for a prefix (reported where it ends), 0 for a form (reported at the space after it). */
+  private readonly patternIsPrefix: Uint8Array;
   /** Per pattern of `words`, the word ids it stands for: patternWordIds[patternWordStart[p] .. patternWordStart[p + 1]). */
-  private readonly patternWordStart: Int32Array;
-  private readonly patternWordIds: Int32Array;
+  private readonly patternWordStart: Counts;
+  private readonly patternWordIds: Counts;
   /** Per word id, the rules it wakes (wakeIds, as above). */
-  private readonly wakeStart: Int32Array;
-  private readonly wakeIds: Int32Array;
+  private readonly wakeStart: Counts;
+  private readonly wakeIds: Counts;
   /** Per rule, its distinct slots: ruleSlots[ruleSlotStart[r] .. ruleSlotStart[r + 1]). */
-  private readonly ruleSlotStart: Int32Array;
-  private readonly ruleSlots: Int32Array;
+  private readonly ruleSlotStart: Counts;
+  private readonly ruleSlots: Counts;
   /** Per word id, the alternatives (of any slot) it is a word of (altsOfWordIds, as above). */
-  private readonly altsOfWordStart: Int32Array;
-  private readonly altsOfWordIds: Int32Array;
+  private readonly altsOfWordStart: Counts;
+  private readonly altsOfWordIds: Counts;
   /** Per alternative, how many distinct words it has, and its slot. */
-  private readonly altNeed: Int32Array;
-  private readonly altSlot: Int32Array;
+  private readonly altNeed: Counts;
+  private readonly altSlot: Counts;
   /**
    * Stamped with the walk that last found a word, checked a rule, found a word of an
    * alternative (altFound counts them), or found all the words of an alternative of a slot.
@@ -152,14 +162,14 @@ export class AddressGate {
   private readonly wordStamp: Int32Array;
   private readonly ruleStamp: Int32Array;
   private readonly altStamp: Int32Array;
-  private readonly altFound: Int32Array;
+  private readonly altFound: Counts;
   private readonly slotStamp: Int32Array;
   /** The word ids found in this walk, in the order found: found[0 .. foundCount). */
   private readonly found: Int32Array;
   private foundCount = 0;
   private gen = 0;
 
-  constructor(lists: AnchorLists, rules: readonly GateRule[]) {
+  constructor(lists: AnchorLists, rules: readonly GateRule[], options?: DfaOptions) {
     // Every word of every positive rule; a rule's anchors are among them.
     const wanted = new Set<number>();
     for (const r of rules) for (const slot of r.slots) for (const alt of slot) for (const id of alt) wanted.add(id);
@@ -174,7 +184,9 @@ export class AddressGate {
       if (set === undefined) byPattern.set(q, new Set(ids));
       else for (const id of ids) set.add(id);
     });
-    this.words = squeezedDfa([...byPattern.keys()]);
+    const squeezed = [...byPattern.keys()];
+    this.patternIsPrefix = Uint8Array.from(squeezed, (p) => (p.endsWith(' ') ? 0 : 1));
+    this.words = squeezedDfa(squeezed.map((p) => (p.endsWith(' ') ? p.slice(0, -1) : p)), (id) => this.patternIsPrefix[id] === 1, options);
     [this.patternWordStart, this.patternWordIds] = flatten([...byPattern.values()].map((s) => [...s]));
     const wake: number[][] = Array.from({ length: lists.words.length }, () => []);
     rules.forEach((r, ri) => {
@@ -201,19 +213,25 @@ export class AddressGate {
     }));
     [this.ruleSlotStart, this.ruleSlots] = flatten(ruleSlots);
     [this.altsOfWordStart, this.altsOfWordIds] = flatten(altsOf);
-    this.altNeed = Int32Array.from(altNeed);
-    this.altSlot = Int32Array.from(altSlot);
+    this.altNeed = counts(altNeed);
+    this.altSlot = counts(altSlot);
     this.wordStamp = new Int32Array(lists.words.length);
     this.ruleStamp = new Int32Array(rules.length);
     this.altStamp = new Int32Array(altNeed.length);
-    this.altFound = new Int32Array(altNeed.length);
+    // Counts up to the alternative's need, so as wide as altNeed.
+    this.altFound = this.altNeed.slice().fill(0);
     this.slotStamp = new Int32Array(slotIndex.size);
     this.found = new Int32Array(lists.words.length);
   }
 
   /** Bytes held by the automaton and the rules' tables. */
   get bytes(): number {
-    const tables = [this.words.delta, this.words.patternIds, this.patternWordIds, this.wakeIds, this.ruleSlots, this.altsOfWordIds, this.altNeed, this.altSlot, this.altStamp, this.altFound];
+    const { symbolOf, delta, outStart, patternIds } = this.words;
+    const tables = [
+      symbolOf, delta, outStart, patternIds, this.patternIsPrefix, this.patternWordStart, this.patternWordIds,
+      this.wakeStart, this.wakeIds, this.ruleSlotStart, this.ruleSlots, this.altsOfWordStart, this.altsOfWordIds,
+      this.altNeed, this.altSlot, this.wordStamp, this.ruleStamp, this.altStamp, this.altFound, this.slotStamp, this.found,
+    ];
     return tables.reduce((n, t) => n + t.byteLength, 0);
   }
 
@@ -233,7 +251,7 @@ export class AddressGate {
   mayMatch(text: string): boolean {
     if (this.rules === 0) return false;
     const gen = this.nextWalk();
-    const { symbolOf, delta, alphabet, firstOut } = this.words;
+    const { symbolOf, delta, alphabet, firstOut, firstAnchor } = this.words;
     const symbols = symbolOf.length;
     let state = this.words.start;
     let length = 0;
@@ -242,6 +260,7 @@ export class AddressGate {
       const c = i < text.length ? text.charCodeAt(i) : SPACE;
       if (c !== SPACE) length++;
       else {
+        if (state >= firstOut) this.note(state, gen, 0);
         // Three one-letter words in a row may be joined into any word: read in full.
         singles = length === 1 ? singles + 1 : 0;
         if (singles >= 3) {
@@ -251,7 +270,7 @@ export class AddressGate {
         length = 0;
       }
       state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
-      if (state >= firstOut) this.note(state, gen);
+      if (state >= firstAnchor) this.note(state, gen, 1);
     }
     return this.wakes(gen);
   }
@@ -263,7 +282,7 @@ export class AddressGate {
    */
   private walkPlain(raw: string): number {
     const gen = this.nextWalk();
-    const { symbolOf, delta, alphabet, firstOut, space } = this.words;
+    const { symbolOf, delta, alphabet, firstOut, firstAnchor, space } = this.words;
     const symbols = symbolOf.length;
     const n = raw.length;
     let state = this.words.start;
@@ -294,21 +313,19 @@ export class AddressGate {
         return OPEN;
       }
       if (emitted) {
+        if (state >= firstOut) this.note(state, gen, 0);
         state = delta[state * alphabet + space]!;
-        if (state >= firstOut) this.note(state, gen);
+        if (state >= firstAnchor) this.note(state, gen, 1);
       }
       emitted = true;
       for (let j = from; j < i; j++) {
         c = raw.charCodeAt(j) | 0x20;
         if (letters && LEET_LETTER[c] !== 0) c = LEET_LETTER[c]!;
         state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
-        if (state >= firstOut) this.note(state, gen);
+        if (state >= firstAnchor) this.note(state, gen, 1);
       }
     }
-    if (emitted) {
-      state = delta[state * alphabet + space]!;
-      if (state >= firstOut) this.note(state, gen);
-    }
+    if (emitted && state >= firstOut) this.note(state, gen, 0);
     return this.wakes(gen) ? OPEN : SHUT;
   }
 
@@ -327,12 +344,16 @@ export class AddressGate {
     return NOT_PLAIN;
   }
 
-  /** Notes the words that end at an accepting state, and the slots they complete an alternative of. */
-  private note(state: number, gen: number): void {
+  /**
+   * Notes the words of the prefixes (prefix 1) or the forms (prefix 0) that end at an accepting
+   * state, and the slots they complete an alternative of.
+   */
+  private note(state: number, gen: number, prefix: number): void {
     const { firstOut, outStart, patternIds } = this.words;
-    const { patternWordStart, patternWordIds, wordStamp, found, altsOfWordStart, altsOfWordIds, altStamp, altFound, altNeed } = this;
+    const { patternIsPrefix, patternWordStart, patternWordIds, wordStamp, found, altsOfWordStart, altsOfWordIds, altStamp, altFound, altNeed } = this;
     for (let o = outStart[state - firstOut]!, end = outStart[state - firstOut + 1]!; o < end; o++) {
       const p = patternIds[o]!;
+      if (patternIsPrefix[p] !== prefix) continue;
       for (let w = patternWordStart[p]!, wEnd = patternWordStart[p + 1]!; w < wEnd; w++) {
         const id = patternWordIds[w]!;
         if (wordStamp[id] === gen) continue;
@@ -373,18 +394,30 @@ export class AddressGate {
   }
 }
 
+/**
+ * Ids, counts and offsets into the gate's tables, none negative: each table is as narrow as
+ * its largest number allows, for the shipped lists mostly 16 bits, half what Int32 takes.
+ */
+type Counts = Uint8Array | Uint16Array | Int32Array;
+
+export function counts(values: ArrayLike<number>): Counts {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i]!);
+  const out = max < 0x100 ? new Uint8Array(values.length) : max < 0x10000 ? new Uint16Array(values.length) : new Int32Array(values.length);
+  out.set(values);
+  return out;
+}
+
 /** Lists of numbers as one array of them, and where each list starts (the last start is the end). */
-function flatten(lists: readonly (readonly number[])[]): [Int32Array, Int32Array] {
-  const start = new Int32Array(lists.length + 1);
-  let total = 0;
-  lists.forEach((l, i) => {
-    start[i] = total;
-    total += l.length;
-  });
-  start[lists.length] = total;
-  const all = new Int32Array(total);
-  lists.forEach((l, i) => all.set(l, start[i]!));
-  return [start, all];
+function flatten(lists: readonly (readonly number[])[]): [Counts, Counts] {
+  const start: number[] = [];
+  const all: number[] = [];
+  for (const l of lists) {
+    start.push(all.length);
+    for (const x of l) all.push(x);
+  }
+  start.push(all.length);
+  return [counts(start), counts(all)];
 }
 
 /**

@@ -17,12 +17,21 @@ export interface Dfa extends CharDfa {
   /** States from firstAnchor on (≥ firstOut) are those at which an anchor pattern ends. */
   readonly firstAnchor: number;
   /** Patterns ending at state s: patternIds[outStart[s - firstOut] .. outStart[s - firstOut + 1]). */
-  readonly outStart: Uint32Array;
-  readonly patternIds: Uint32Array;
+  readonly outStart: Uint16Array | Uint32Array;
+  readonly patternIds: Uint16Array | Uint32Array;
   /** State after reading the opening space; every pattern starts there. */
   readonly start: number;
   /** Bytes held by the typed arrays. */
   readonly bytes: number;
+}
+
+export interface DfaOptions {
+  /**
+   * Whether delta, outStart and patternIds hold 32-bit numbers however small they are. By
+   * default each holds 16-bit ones when its numbers fit, which halves the automaton's memory;
+   * this is the way to walk the wide layout with lists too small to need it.
+   */
+  readonly wide?: boolean;
 }
 
 /**
@@ -31,7 +40,7 @@ export interface Dfa extends CharDfa {
  * comparison: states without output first, then those whose patterns are none of them
  * anchors, then the rest.
  */
-export function compileDfa(patterns: readonly string[], isAnchor: (id: number) => boolean): Dfa {
+export function compileDfa(patterns: readonly string[], isAnchor: (id: number) => boolean, options: DfaOptions = {}): Dfa {
   // The alphabet is the characters the patterns use; all others share symbol 0.
   let maxCode = SPACE;
   for (const p of patterns) for (let i = 0; i < p.length; i++) maxCode = Math.max(maxCode, p.charCodeAt(i));
@@ -102,7 +111,9 @@ export function compileDfa(patterns: readonly string[], isAnchor: (id: number) =
   const firstOut = firsts[1]!;
   const firstAnchor = firsts[2]!;
 
-  const delta = states <= 0x10000 ? new Uint16Array(states * alphabet) : new Uint32Array(states * alphabet);
+  const narrow = (largest: number, length: number): Uint16Array | Uint32Array =>
+    largest <= 0xffff && options.wide !== true ? new Uint16Array(length) : new Uint32Array(length);
+  const delta = narrow(states - 1, states * alphabet);
   const outLists: number[][] = new Array<number[]>(states - firstOut);
   for (let s = 0; s < states; s++) {
     const to = newId[s]! * alphabet;
@@ -110,14 +121,16 @@ export function compileDfa(patterns: readonly string[], isAnchor: (id: number) =
     for (let sym = 0; sym < alphabet; sym++) delta[to + sym] = newId[trieDelta[from + sym]!]!;
     if (newId[s]! >= firstOut) outLists[newId[s]! - firstOut] = outputs[s]!;
   }
-  const outStart = new Uint32Array(states - firstOut + 1);
   let total = 0;
+  for (const list of outLists) total += list.length;
+  const outStart = narrow(total, states - firstOut + 1);
+  total = 0;
   outLists.forEach((list, o) => {
     outStart[o] = total;
     total += list.length;
   });
   outStart[outLists.length] = total;
-  const patternIds = new Uint32Array(total);
+  const patternIds = narrow(patterns.length - 1, total);
   outLists.forEach((list, o) => patternIds.set(list, outStart[o]!));
 
   const space = symbolOf[SPACE]!;

@@ -202,10 +202,13 @@ export class NearIndex {
   /** Form f is chars[start[f] .. start[f + 1]). */
   private chars = new Uint16Array(0);
   private start = new Int32Array(1);
-  /** Per slot, a form's index + 1 (0: empty), at the slot its hash starts probing from. */
-  private formSlots = new Int32Array(1);
-  /** Per slot, the form whose deletion has the hash in deletionHash (+ 1; 0: empty). */
-  private deletionForm = new Int32Array(1);
+  /**
+   * Per slot, a form's index + 1 (0: empty), at the slot its hash starts probing from; 16-bit
+   * while the forms are fewer than 65,535, as the lists' are (a few thousand).
+   */
+  private formSlots: Uint16Array | Int32Array = new Int32Array(1);
+  /** Per slot, the form whose deletion has the hash in deletionHash (+ 1; 0: empty), as wide as formSlots. */
+  private deletionForm: Uint16Array | Int32Array = new Int32Array(1);
   private deletionHash = new Int32Array(1);
 
   add(form: string): void {
@@ -296,8 +299,9 @@ export class NearIndex {
     for (const form of list) total += form.length;
     this.chars = new Uint16Array(total);
     this.start = new Int32Array(list.length + 1);
-    this.formSlots = new Int32Array(tableSize(list.length));
-    this.deletionForm = new Int32Array(tableSize(total));
+    const slots = (n: number): Uint16Array | Int32Array => (list.length < 0xffff ? new Uint16Array(n) : new Int32Array(n));
+    this.formSlots = slots(tableSize(list.length));
+    this.deletionForm = slots(tableSize(total));
     this.deletionHash = new Int32Array(this.deletionForm.length);
     let at = 0;
     list.forEach((form, f) => {
@@ -328,7 +332,7 @@ function tableSize(entries: number): number {
   return size;
 }
 
-function put(slots: Int32Array, hashes: Int32Array | null, h: number, f: number): void {
+function put(slots: Uint16Array | Int32Array, hashes: Int32Array | null, h: number, f: number): void {
   const mask = slots.length - 1;
   let k = mix(h) & mask;
   while (slots[k] !== 0) k = (k + 1) & mask;

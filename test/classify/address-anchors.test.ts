@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gateRules, squeeze, type AnchorLists } from '../../src/classify/address-anchors.js';
+import { AddressGate, gateRules, squeeze, type AnchorLists } from '../../src/classify/address-anchors.js';
 import { emojiMap, readCharacters } from '../../src/classify/evasions.js';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { buildPhraseMatcher, COMMON, NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseHit } from '../../src/classify/phrases.js';
@@ -168,6 +168,50 @@ describe('what the gate reads by', () => {
       if (want !== null) open++;
     }), { numRuns: 4000, seed: 7 });
     expect(open).toBeGreaterThan(200);
+  });
+
+  it('reads a form only where its word ends, a prefix where it ends, with 16-bit and 32-bit tables alike', () => {
+    const word = (w: string, common = false) => ({ word: w, common });
+    // 0 kill, 1 myself, 2 suicid (a prefix, and a form), 3 free, 4 cocaine, 5 me (common)
+    const forms: [string, number][] = [[' kill ', 0], [' kills ', 0], [' killing ', 0], [' myself ', 1], [' suicid ', 2], [' free ', 3], [' cocaine ', 4], [' me ', 5]];
+    const prefixes: [string, number][] = [[' suicid', 2], [' fre', 3]];
+    const lists: AnchorLists = {
+      words: [word('kill'), word('myself'), word('suicid'), word('free'), word('cocaine'), word('me', true)],
+      rules: [
+        { weight: 10, slots: [[[0]], [[1], [5]]] },
+        { weight: 10, slots: [[[2]]] },
+        { weight: 5, slots: [[[3]], [[4]]] },
+        { weight: -5, slots: [[[4]]] },
+      ],
+      patterns: [...forms, ...prefixes].map(([p]) => p),
+      patternWords: [...forms, ...prefixes].map(([, id]) => [id]),
+    };
+    const narrow = new AddressGate(lists, gateRules(lists));
+    const wide = new AddressGate(lists, gateRules(lists), { wide: true });
+    expect(wide.bytes).toBeGreaterThan(narrow.bytes);
+    /** Whether the words hold a positive rule's words in every slot, reading each with its runs cut, or three one-letter words in a row. */
+    const reference = (words: readonly string[]): boolean => {
+      if (words.some((_, i) => i >= 2 && words.slice(i - 2, i + 1).every((w) => w.length === 1))) return true;
+      const found = new Set<number>();
+      for (const w of words.map(squeeze)) {
+        for (const [p, id] of forms) if (squeeze(p.trim()) === w) found.add(id);
+        for (const [p, id] of prefixes) if (w.startsWith(squeeze(p.trim()))) found.add(id);
+      }
+      return lists.rules.some((r) => r.weight > 0 && r.slots.every((slot) => slot.some((alt) => alt.every((id) => found.has(id)))));
+    };
+    const NO_EMOJI = emojiMap([]);
+    const texts = fc.array(fc.constantFrom('kill', 'killl', 'kills', 'kil', 'skill', 'killing', 'myself', 'me', 'suicide', 'suicid', 'suiicid', 'free', 'fre', 'frees', 'cocaine', 'cocaines', 'x', 'a', 'news'), { maxLength: 8 });
+    let open = 0;
+    fc.assert(fc.property(texts, (words) => {
+      const want = reference(words);
+      expect(narrow.mayMatch(words.join(' ')), words.join(' ')).toBe(want);
+      expect(wide.mayMatch(words.join(' ')), words.join(' ')).toBe(want);
+      const path = '/' + words.join('-');
+      expect(narrow.read(path, NO_EMOJI), path).toBe(want ? words.join(' ') : null);
+      expect(wide.read(path, NO_EMOJI), path).toBe(want ? words.join(' ') : null);
+      if (want) open++;
+    }), { numRuns: 2000, seed: 16 });
+    expect(open).toBeGreaterThan(400);
   });
 
   it('gateRules wakes a rule on one word of each alternative of one slot, and leaves out context and rules of common words alone', () => {
