@@ -709,7 +709,6 @@ export class PhraseMatcher {
     if (i === skip) i++;
     if (i === parts.length) return true;
     const ws = this.ws;
-    const t = ws.taken;
     const pi = parts[i]!;
     if (ws.lazy[i] === 1) {
       const part = this.parts[pi]!;
@@ -718,13 +717,7 @@ export class PhraseMatcher {
       for (let xs = from; xs < to; xs++) {
         let xe = memo[row + xs]!;
         if (xe === UNKNOWN) memo[row + xs] = xe = endAt(part, xs, positions, ws);
-        if (xe < 0 || xe > to) continue;
-        let free = true;
-        for (let y = 0; y < taken && free; y++) free = xe <= t[2 * y]! || xs >= t[2 * y + 1]!;
-        if (!free) continue;
-        t[2 * taken] = xs;
-        t[2 * taken + 1] = xe;
-        if (this.assign(parts, skip, i + 1, from, to, taken + 1, positions)) return true;
+        if (xe >= 0 && xe <= to && this.place(parts, skip, i, from, to, taken, positions, xs, xe)) return true;
       }
       return false;
     }
@@ -741,15 +734,18 @@ export class PhraseMatcher {
     for (let k = lo; k < count && spans[offset + 2 * k]! < to; k++) {
       const xs = spans[offset + 2 * k]!;
       const xe = spans[offset + 2 * k + 1]!;
-      if (xe > to) continue;
-      let free = true;
-      for (let y = 0; y < taken && free; y++) free = xe <= t[2 * y]! || xs >= t[2 * y + 1]!;
-      if (!free) continue;
-      t[2 * taken] = xs;
-      t[2 * taken + 1] = xe;
-      if (this.assign(parts, skip, i + 1, from, to, taken + 1, positions)) return true;
+      if (xe <= to && this.place(parts, skip, i, from, to, taken, positions, xs, xe)) return true;
     }
     return false;
+  }
+
+  /** Part i at [xs, xe) if that shares no word with the parts already placed, then the parts after it. */
+  private place(parts: readonly number[], skip: number, i: number, from: number, to: number, taken: number, positions: number, xs: number, xe: number): boolean {
+    const t = this.ws.taken;
+    for (let y = 0; y < taken; y++) if (xe > t[2 * y]! && xs < t[2 * y + 1]!) return false;
+    t[2 * taken] = xs;
+    t[2 * taken + 1] = xe;
+    return this.assign(parts, skip, i + 1, from, to, taken + 1, positions);
   }
 
   /** The spans in ws.taken as a hit reports them: sorted by start (they never overlap). */
