@@ -83,22 +83,6 @@ export class ExclusionSet {
   }
 
   /**
-   * Whether a term exclusion for the group covers a phrase found in `text` (all folded): the
-   * phrase holds the term ("join isis" for "isis"), or the phrase lies within the term and the
-   * text holds the term ("killing myself" within the song "killing myself to live"). Another
-   * phrase in the same search is not covered: "isis" never silences "want to die".
-   */
-  coversPhrase(phrase: string, prefix: boolean, text: string, group: string): boolean {
-    for (const t of this.terms) {
-      if (t.group !== null && t.group !== group) continue;
-      if (containsWords(phrase, t.words)) return true;
-      const within = prefix ? ` ${t.words}`.includes(` ${phrase}`) : containsWords(t.words, phrase);
-      if (within && containsWords(text, t.words)) return true;
-    }
-    return false;
-  }
-
-  /**
    * Whether a term exclusion for the group covers what a rule found: one of the parts it
    * matched holds the term ("join isis" holds "isis"), or every part lies inside one
    * occurrence of the term in the text as read (a song title: "killing myself" inside
@@ -106,14 +90,14 @@ export class ExclusionSet {
    */
   coversFound(parts: readonly string[], spans: readonly { start: number; end: number }[], read: string, group: string): boolean {
     let words: string[] | null = null;
+    const lo = Math.min(...spans.map((s) => s.start));
+    const hi = Math.max(...spans.map((s) => s.end));
     for (const t of this.terms) {
       if (t.group !== null && t.group !== group) continue;
       if (parts.some((p) => containsWords(p, t.words))) return true;
       if (!containsWords(read, t.words) || spans.length === 0) continue;
       words ??= read.split(' ');
       const term = t.words.split(' ');
-      const lo = Math.min(...spans.map((s) => s.start));
-      const hi = Math.max(...spans.map((s) => s.end));
       for (let i = Math.max(0, hi - term.length); i <= lo; i++) {
         if (term.every((w, k) => words![i + k] === w)) return true;
       }

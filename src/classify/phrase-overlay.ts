@@ -13,9 +13,9 @@
 import { createHash } from 'node:crypto';
 import { emojiMap, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
-import { parseRule, ruleKey } from './phrase-rules.js';
+import { parseRule } from './phrase-rules.js';
 import {
-  buildPhraseMatcher, NO_PHRASES, PhraseMatcher, scoreHits, severityOf, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
+  buildPhraseMatcher, entryKey, flagHits, NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
 } from './phrases.js';
 
 /** What the classifier asks of the phrase engine: one matcher, or a base with rules laid over it. */
@@ -93,9 +93,8 @@ export class LayeredPhrases implements PhraseEngine {
     this.base = base.matcher;
     this.replaced = new Set();
     for (const e of more) {
-      const parsed = parseRule(e.phrase);
-      if ('error' in parsed) continue;
-      const shipped = base.entryOfRule.get(`${e.category}\n${ruleKey(parsed)}`);
+      const key = entryKey(e);
+      const shipped = key === null ? undefined : base.entryOfRule.get(key);
       if (shipped) this.replaced.add(ruleId(shipped.category, shipped.file, shipped.line));
     }
     this.emoji = emojiMap(base.settings.emoji);
@@ -120,8 +119,8 @@ export class LayeredPhrases implements PhraseEngine {
    * ("/kmssss-…" as "kms" because of a DSL word in it). So it is read here when either would.
    */
   matchWords(raw: string): PhraseResult {
-    if (this.base.skipsWords(raw) && this.overlay.skipsWords(raw)) return NO_PHRASES;
-    return this.reread(foldText(readCharacters(raw, this.emoji)), false);
+    const text = this.base.readAddress(raw) ?? this.overlay.readAddress(raw);
+    return text === null ? NO_PHRASES : this.reread(text, false);
   }
 
   /** A page is read as written, the same by both: no second reading. */
@@ -148,16 +147,8 @@ export class LayeredPhrases implements PhraseEngine {
     return { hits, flagged: this.flagged(hits, page), repairs: repairs ?? (b.hits.length > 0 ? b.repairs : o.repairs), read: b.hits.length > 0 ? b.read : o.read };
   }
 
-  /** As PhraseMatcher scores one text: per category, its hits together; raised ones, highest score first. */
   private flagged(hits: readonly PhraseHit[], page: boolean): PhraseScore[] {
-    const out: PhraseScore[] = [];
-    for (const category of new Set(hits.map((h) => h.category))) {
-      const score = scoreHits(hits.filter((h) => h.category === category), page);
-      const t = this.thresholdsOf(category);
-      const severity = severityOf(score, t.caution, t.danger);
-      if (severity) out.push({ category, score, severity });
-    }
-    return out.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
+    return flagHits(hits, page, (c) => this.thresholdsOf(c));
   }
 }
 
@@ -169,8 +160,8 @@ function ruleId(category: string, file: string, line: number): string {
 function entriesByRule(entries: readonly PhraseEntry[]): Map<string, PhraseEntry> {
   const out = new Map<string, PhraseEntry>();
   for (const e of entries) {
-    const parsed = parseRule(e.phrase);
-    if (!('error' in parsed)) out.set(`${e.category}\n${ruleKey(parsed)}`, e);
+    const key = entryKey(e);
+    if (key !== null) out.set(key, e);
   }
   return out;
 }

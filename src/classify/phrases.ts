@@ -181,9 +181,8 @@ export class PhraseMatcher {
     // pages-only rule is keyed apart: it must never take a rule away from searches.
     const byKey = new Map<string, PhraseEntry>();
     for (const e of entries) {
-      const parsed = parseRule(e.phrase);
-      if ('error' in parsed) throw new RangeError(`${e.file}:${e.line}: ${parsed.error}`);
-      const key = `${e.category}\n${ruleKey(parsed)}${e.pagesOnly === true ? '\npage' : ''}`;
+      const key = entryKey(e);
+      if (key === null) throw new RangeError(`${e.file}:${e.line}: ${(parseRule(e.phrase) as { error: string }).error}`);
       byKey.delete(key);
       byKey.set(key, e);
     }
@@ -300,7 +299,7 @@ export class PhraseMatcher {
    * new string; anything else is read in full, as readWords reads it.
    */
   matchWords(raw: string): PhraseResult {
-    const text = this.addressGate.read(raw, this.emoji);
+    const text = this.readAddress(raw);
     return text === null ? NO_PHRASES : this.readFolded(text);
   }
 
@@ -319,11 +318,12 @@ export class PhraseMatcher {
   }
 
   /**
-   * Whether matchWords answers the address by its gate alone (no positive rule could match in
-   * it): rules laid over this matcher (phrase-overlay.ts) read an address when either would.
+   * The address folded for reading, or null where no positive rule could match in it (the gate
+   * matchWords begins with): rules laid over this matcher (phrase-overlay.ts) read an address
+   * when either matcher's gate opens, and fold it only once.
    */
-  skipsWords(raw: string): boolean {
-    return this.addressGate.read(raw, this.emoji) === null;
+  readAddress(raw: string): string | null {
+    return this.addressGate.read(raw, this.emoji);
   }
 
   /**
@@ -360,7 +360,6 @@ export class PhraseMatcher {
     if (candidates === 0) return NO_PHRASES;
 
     let hits: PhraseHit[] | null = null;
-    let hitCategory: number[] | null = null;
     // In the order of the rules: sorted when few woke, else read off the marks.
     const all = candidates * 16 > this.rules.length;
     if (!all) sortRange(ws.candidates, candidates);
@@ -377,23 +376,13 @@ export class PhraseMatcher {
       text ??= ws.text.string(n);
       const spans = this.spansTaken(taken);
       hits ??= [];
-      hitCategory ??= [];
       hits.push({
         category: this.categories[r.category]!, phrase: r.phrase, weight: r.weight, matched: wordsOf(text, spans, ws.wordChar),
         intent: r.intent, language: r.language, file: r.file, line: r.line, spans, ...(r.pagesOnly ? { pagesOnly: true } : {}),
       });
-      hitCategory.push(r.category);
     }
-    if (hits === null || hitCategory === null || text === null) return NO_PHRASES;
-    const flagged: PhraseScore[] = [];
-    for (const ci of new Set(hitCategory)) {
-      const cat = this.categories[ci]!;
-      const score = scoreHits(hits.filter((h) => h.category === cat), page);
-      const severity = severityOf(score, this.caution[ci]!, this.danger[ci]!);
-      if (severity) flagged.push({ category: cat, score, severity });
-    }
-    flagged.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
-    return { hits, flagged, repairs, read: text };
+    if (hits === null || text === null) return NO_PHRASES;
+    return { hits, flagged: flagHits(hits, page, (c) => this.thresholdsOf(c)), repairs, read: text };
   }
 
   /**
@@ -798,6 +787,28 @@ function maxLength(slots: Slots): number {
   return total;
 }
 
+
+/**
+ * The key under which an entry is one rule: its category and its rule as parsed (so spacing and
+ * order of a combination do not matter), a pages-only rule apart (it must never take a rule away
+ * from searches). Null when the phrase does not parse.
+ */
+export function entryKey(e: PhraseEntry): string | null {
+  const parsed = parseRule(e.phrase);
+  return 'error' in parsed ? null : `${e.category}\n${ruleKey(parsed)}${e.pagesOnly === true ? '\npage' : ''}`;
+}
+
+/** The categories a text's hits raise: per category, its hits scored together; highest score first. */
+export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf: (category: string) => { caution: number; danger: number }): PhraseScore[] {
+  const out: PhraseScore[] = [];
+  for (const category of new Set(hits.map((h) => h.category))) {
+    const score = scoreHits(hits.filter((h) => h.category === category), page);
+    const t = thresholdsOf(category);
+    const severity = severityOf(score, t.caution, t.danger);
+    if (severity) out.push({ category, score, severity });
+  }
+  return out.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
+}
 
 /**
  * A category's score from its matched rules. Context (negative weights) lowers it, but only
