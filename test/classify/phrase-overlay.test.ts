@@ -86,4 +86,14 @@ describe('the DSL\'s phrases laid over the files\' answer as one matcher of all 
     // A configuration read again with the same phrase files (a reload) compiles nothing.
     expect(basePhrases(loadConfig('config/default.yaml').phrases)).toBe(basePhrases(settings));
   });
+
+  it('a DSL weight replaces the search rule of that spelling, never a pages-only rule written the same way', () => {
+    const own = (e: Pick<PhraseEntry, 'phrase' | 'weight'> & { pagesOnly?: boolean }, file: string): PhraseEntry => ({ category: 'bullying', language: 'en', file, line: 1, ...e });
+    const withPageRule = { ...settings, entries: [...settings.entries, own({ phrase: 'zorp wibble', weight: 10 }, 'concern.yaml'), own({ phrase: 'zorp wibble', weight: -5, pagesOnly: true }, 'page-context.yaml')] };
+    const dslWeight = dsl(7, { category: 'bullying', phrase: 'zorp wibble', weight: 2 });
+    const search = layeredPhrases(withPageRule, [dslWeight]).matchSearch('zorp wibble').hits.filter((h) => h.phrase === 'zorp wibble');
+    expect(search.map((h) => [h.weight, h.file])).toEqual([[2, dslWeight.file]]);
+    const page = layeredPhrases(withPageRule, [dslWeight]).matchPage('zorp wibble').hits.filter((h) => h.phrase === 'zorp wibble');
+    expect(page.map((h) => h.weight).sort((a, b) => a - b)).toEqual([-5, 2]);
+  });
 });
