@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { phraseKey, phraseProblems, type PhraseInput, type PhraseProblem } from '../classify/phrase-check.js';
-import { parseRule } from '../classify/phrase-rules.js';
+import { classesOf, parseRule } from '../classify/phrase-rules.js';
 import { basePhrases, compileOverlay, layeredPhrases, type PhraseEngine } from '../classify/phrase-overlay.js';
 import type { PhraseEntry, PhraseSettings } from '../classify/phrases.js';
 import type { WordClassEntry } from '../classify/phrase-file.js';
@@ -94,7 +94,7 @@ export function readPhrasesInForce(db: Database): { phrases: DslPhrase[]; signat
 export function dslPhraseProblems(e: PhraseInput, classes: readonly WordClassEntry[]): PhraseProblem[] {
   const parsed = parseRule(e.phrase);
   if ('error' in parsed) return phraseProblems(e, classes);
-  const names = new Set(parsed.parts.flatMap((part) => part.flatMap((t) => (t.kind === 'class' ? [t.name] : []))));
+  const names = new Set(classesOf(parsed));
   const named = classes.filter((k) => names.has(k.name));
   return phraseProblems(e, new Set(named.map((k) => k.name)).size === names.size ? named : classes);
 }

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { emojiMap, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
-import { parseRule } from './phrase-rules.js';
+import { classesOf, parseRule } from './phrase-rules.js';
 import {
   buildPhraseMatcher, entryKey, flagHits, NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
 } from './phrases.js';
@@ -76,7 +76,7 @@ export function compileOverlay(settings: PhraseSettings, more: readonly PhraseEn
   for (const e of more) {
     const parsed = parseRule(e.phrase);
     if ('error' in parsed) continue; // the matcher says what is wrong with it
-    for (const part of parsed.parts) for (const t of part) if (t.kind === 'class') named.add(t.name);
+    for (const name of classesOf(parsed)) named.add(name);
   }
   const classes = settings.classes.filter((c) => named.has(c.name));
   return new PhraseMatcher(more, { default: settings.threshold, byCategory: settings.thresholds, danger: settings.danger }, { classes, emoji: settings.emoji });
