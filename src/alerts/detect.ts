@@ -13,7 +13,7 @@ import type { LearnedScore } from '../classify/search-model.js';
 import type { Action, Decision } from '../policy/types.js';
 import { ExclusionSet } from './exclusions.js';
 import {
-  higherSeverity, SAFEGUARDING_CATEGORIES, SEVERITY_RANK, type SafeguardingCategory, type SafeguardingCategoryId,
+  higherSeverity, lowerSeverity, SAFEGUARDING_CATEGORIES, SEVERITY_RANK, type SafeguardingCategory, type SafeguardingCategoryId,
   type SafeguardingConfig, type Severity,
 } from './taxonomy.js';
 
@@ -171,7 +171,7 @@ class Detection {
     let severity: Severity | null = f.severity;
     if (kept.length !== all.length) severity = severityOf(scoreHits(kept, f.source === 'page'), f.caution, f.danger);
     if (severity === null) return;
-    const capped = SEVERITY_RANK[severity] > SEVERITY_RANK[cat.severity[f.source]] ? cat.severity[f.source] : severity;
+    const capped = lowerSeverity(severity, cat.severity[f.source]);
     const text = this.illegalHit ? undefined : f.source === 'search' && term !== null ? term.raw : urlText(this.c.url);
     // Negative weights are context, shown with the evidence but not triggers themselves.
     for (const hit of kept) {
@@ -194,7 +194,7 @@ class Detection {
     if (term === null || l.evidence.length === 0 || this.excludedUrl()) return;
     const words = l.evidence.map((e) => e.text);
     if (this.exclusions.size > 0 && l.evidence.some((e) => this.exclusions.coversFound([e.text], [e], term.text, this.group))) return;
-    const severity: Severity = SEVERITY_RANK[cat.severity.search] < SEVERITY_RANK.caution ? cat.severity.search : 'caution';
+    const severity = lowerSeverity('caution', cat.severity.search);
     this.push(cat, {
       kind: 'phrase', severity, source: 'search', category: l.category, phrase: learnedPhrase(l), weight: Math.round(l.probability * 100) / 100,
       matched: words.join(' … '), learned: true, ...(this.illegalHit ? {} : { text: term.raw }),

@@ -45,6 +45,10 @@ export function higherSeverity(a: Severity, b: Severity): Severity {
   return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
 }
 
+export function lowerSeverity(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[b] < SEVERITY_RANK[a] ? b : a;
+}
+
 /** What raised a trigger: a list entry, or phrases in the search term, the address or the page's text. */
 export const TRIGGER_SOURCES = ['list', 'search', 'url', 'page'] as const;
 export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
