@@ -793,7 +793,7 @@ function maxLength(slots: Slots): number {
  * order of a combination do not matter), a pages-only rule apart (it must never take a rule away
  * from searches). Null when the phrase does not parse.
  */
-export function entryKey(e: PhraseEntry): string | null {
+export function entryKey(e: Pick<PhraseEntry, 'category' | 'phrase' | 'pagesOnly'>): string | null {
   const parsed = parseRule(e.phrase);
   return 'error' in parsed ? null : `${e.category}\n${ruleKey(parsed)}${e.pagesOnly === true ? '\npage' : ''}`;
 }

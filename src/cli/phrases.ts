@@ -10,7 +10,7 @@ import { ALERTS_FILE, openAlertsDatabase } from '../alerts/db.js';
 import { dslPhraseProblems, PhraseChangeError, PhraseChanges, PhraseInputError, readDslPhrases, type ChangeResult, type DslPhrase } from '../alerts/dsl-phrases.js';
 import { timeFormat } from '../alerts/render.js';
 import { MAX_WEIGHT, MAX_WITHIN, MIN_WITHIN, phraseKey } from '../classify/phrase-check.js';
-import { PHRASE_CATEGORIES, type PhraseEntry } from '../classify/phrases.js';
+import { entryKey, PHRASE_CATEGORIES, type PhraseEntry } from '../classify/phrases.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
@@ -196,6 +196,8 @@ interface Listed {
   readonly language: string;
   readonly within: number | null;
   readonly intent: boolean;
+  /** From a pages-only file: read in page text only, and never replacing a rule of searches. */
+  readonly pagesOnly: boolean;
   readonly from: { file: string; line: number } | { change: number; by: string; at: number; reason: string };
   /** False when a later entry for the same phrase replaces it, or (a DSL row) it fails its checks. */
   inForce: boolean;
@@ -210,7 +212,7 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
   const rows: Listed[] = [];
   const shippedOf = (e: PhraseEntry): Listed => {
     return {
-      category: e.category, phrase: e.phrase, weight: e.weight, language: e.language, within: e.within ?? null, intent: e.intent === true,
+      category: e.category, phrase: e.phrase, weight: e.weight, language: e.language, within: e.within ?? null, intent: e.intent === true, pagesOnly: e.pagesOnly === true,
       from: { file: where(e, cfg).replace(/:\d+$/, ''), line: e.line }, inForce: true, replacedBy: null, replaces: null, problem: null,
     };
   };
@@ -218,7 +220,7 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
   for (const p of dsl.phrases) {
     const problem = dslPhraseProblems({ ...p, within: p.within ?? undefined }, cfg.phrases.classes)[0];
     rows.push({
-      category: p.category, phrase: p.phrase, weight: p.weight, language: p.language, within: p.within, intent: p.intent,
+      category: p.category, phrase: p.phrase, weight: p.weight, language: p.language, within: p.within, intent: p.intent, pagesOnly: false,
       from: { change: p.id, by: p.createdBy, at: p.createdAt, reason: p.reason }, inForce: problem === undefined, replacedBy: null, replaces: null,
       problem: problem ? `${problem.message}: ${problem.fix}` : null,
     });
@@ -227,7 +229,7 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
   const last = new Map<string, Listed>();
   for (const r of rows) {
     if (!r.inForce) continue;
-    const key = `${r.category}\n${phraseKey(r.phrase)}`;
+    const key = entryKey(r) ?? `${r.category}\n${phraseKey(r.phrase)}`;
     const before = last.get(key);
     if (before) {
       before.inForce = false;
@@ -241,7 +243,7 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
     .map((r, i) => ({ r, i })).sort((a, b) => order(a.r.category) - order(b.r.category) || a.i - b.i).map((x) => x.r);
   if (values.json) {
     io.out(JSON.stringify(shown.map((r) => ({
-      category: r.category, phrase: r.phrase, weight: r.weight, language: r.language, within: r.within, intent: r.intent,
+      category: r.category, phrase: r.phrase, weight: r.weight, language: r.language, within: r.within, intent: r.intent, pagesOnly: r.pagesOnly,
       ...('file' in r.from ? { source: 'file', file: r.from.file, line: r.from.line } : { source: 'dsl', change: r.from.change, by: r.from.by, at: new Date(r.from.at).toISOString(), reason: r.from.reason }),
       inForce: r.inForce, replacedBy: r.replacedBy, replaces: r.replaces, problem: r.problem,
     }))));
@@ -252,7 +254,7 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
   io.out(formatTable([
     ['category', 'phrase', 'weight', 'from', 'note'],
     ...shown.map((r) => [
-      r.category, r.phrase + (r.within !== null ? ` (within ${r.within})` : '') + (r.intent ? ' (intent)' : ''), String(r.weight),
+      r.category, r.phrase + (r.within !== null ? ` (within ${r.within})` : '') + (r.intent ? ' (intent)' : '') + (r.pagesOnly ? ' (pages only)' : ''), String(r.weight),
       'file' in r.from ? `${r.from.file}:${r.from.line}` : `DSL change ${r.from.change}, ${r.from.by}, ${time(r.from.at)}: ${r.from.reason}`,
       r.problem ? `NOT USED: ${r.problem}` : r.replacedBy ? `replaced by ${r.replacedBy}` : r.replaces ? `replaces ${r.replaces}` : '',
     ]),
