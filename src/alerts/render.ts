@@ -193,9 +193,13 @@ export function triggerText(t: AlertTrigger): string {
     const entry = t.entry === undefined ? '' : `, entry ${t.entry} (line ${t.line ?? 0})`;
     return `${t.severity}: on the list ${t.list} (${t.category})${entry}`;
   }
-  const where = t.text === undefined ? (t.source === 'search' ? 'the search term' : 'the address') : t.source === 'search' ? `the search "${t.text}"` : `the address ${t.text}`;
+  const place = t.source === 'search' ? 'the search' : t.source === 'page' ? 'the page at' : 'the address';
+  const where = t.text === undefined ? (t.source === 'search' ? 'the search term' : t.source === 'page' ? 'a page' : 'the address') : t.source === 'search' ? `${place} "${t.text}"` : `${place} ${t.text}`;
   if (t.learned) return `${t.severity}: ${t.phrase} (${t.category}; not on any list) in ${where}`;
-  return `${t.severity}: phrase "${t.phrase}" (${t.category}, weight ${t.weight}) in ${where}`;
+  // A rule written with word classes or a combination says little to a DSL on its own: the
+  // words it matched say why.
+  const words = t.matched !== undefined && /[@+*]/.test(t.phrase) ? ` matching "${t.matched}"` : '';
+  return `${t.severity}: phrase "${t.phrase}"${words} (${t.category}, weight ${t.weight}) in ${where}`;
 }
 
 function byCategory(alerts: readonly AlertNotice[]): { line: string }[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertTrigger } from '../../src/alerts/detect.js';
-import { alertPayload, ILLEGAL_GUIDANCE, renderAlert, renderDigest, type AlertNotice, type RenderContext } from '../../src/alerts/render.js';
+import { alertPayload, ILLEGAL_GUIDANCE, renderAlert, renderDigest, triggerText, type AlertNotice, type RenderContext } from '../../src/alerts/render.js';
 
 const CTX: RenderContext = { schoolName: 'Example Primary School', timeZone: 'Europe/London', staffAppUrl: 'https://staff.school.example:8443' };
 const T0 = Date.parse('2026-11-16T10:00:00Z'); // 10:00 in London (GMT)
@@ -169,5 +169,21 @@ describe('the webhook payload', () => {
       actions: ['allow'], searchTerm: 'how to kill myself', url: 'https://www.google.com/search?q=how+to+kill+myself',
       triggers: [searchTrigger], moreTriggers: 0, link: 'https://staff.school.example:8443/alerts/a-1001',
     });
+  });
+});
+
+describe('a phrase trigger in words a DSL reads', () => {
+  const base = { kind: 'phrase', severity: 'danger', category: 'suicide', weight: 20 } as const;
+  it('names the words a rule of word classes or parts matched, and leaves a plain phrase as it is', () => {
+    expect(triggerText({ ...base, source: 'search', phrase: '@want @method @self', matched: 'want to unalive myself', text: 'i want to unalive myself' }))
+      .toBe('danger: phrase "@want @method @self" matching "want to unalive myself" (suicide, weight 20) in the search "i want to unalive myself"');
+    expect(triggerText({ ...base, source: 'search', phrase: 'kill myself', matched: 'kill myself', text: 'how to kill myself' }))
+      .toBe('danger: phrase "kill myself" (suicide, weight 20) in the search "how to kill myself"');
+  });
+
+  it('says a page\'s words were found in the page, not in its address', () => {
+    expect(triggerText({ ...base, source: 'page', phrase: 'pills + tonight', matched: 'pills … tonight', text: 'http://forum.example.test/t/1' }))
+      .toBe('danger: phrase "pills + tonight" matching "pills … tonight" (suicide, weight 20) in the page at http://forum.example.test/t/1');
+    expect(triggerText({ ...base, source: 'page', phrase: 'goodbye forever' })).toBe('danger: phrase "goodbye forever" (suicide, weight 20) in a page');
   });
 });
