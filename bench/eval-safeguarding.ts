@@ -11,6 +11,8 @@
 //            --group GROUP (ks2: whose exclusions apply), --engine-url URL (https://www.google.com/search?q=),
 //            --phrases FILE,DIR,… (only these phrase files, in place of the configuration's),
 //            --searches FILE,… (other labelled search files, same columns, in place of the splits; reported as dev),
+//            --pages DIR,… (other labelled page folders: DIR/pages.tsv, same columns, and DIR/pages/*.html,
+//            in place of the fixture pages; reported as dev, whatever their split column says),
 //            --no-model (the phrase lists alone, without the learned search model)
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -41,6 +43,7 @@ const { values: opts } = parseArgs({
     'engine-url': { type: 'string', default: 'https://www.google.com/search?q=' },
     phrases: { type: 'string' },
     searches: { type: 'string' },
+    pages: { type: 'string' },
     'no-model': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -70,6 +73,8 @@ interface SearchRow {
 interface PageRow {
   readonly split: Split;
   readonly file: string;
+  /** Where the page is on disk. */
+  readonly path: string;
   readonly concern: string;
   readonly severity: LabelSeverity;
   readonly lang: string;
@@ -116,20 +121,24 @@ function readSearchFile(file: string, split: Split): SearchRow[] {
   });
 }
 
-function readPages(): PageRow[] {
-  const file = join(FIXTURES, 'pages.tsv');
+function readPages(dir = FIXTURES, asDev = false): PageRow[] {
+  const file = join(dir, 'pages.tsv');
   return readTsv(file, ['file', 'concern', 'severity', 'split', 'lang', 'note']).map(({ line, cells }) => {
     checkLabel(`${file}:${line}`, cells.concern!, cells.severity!, []);
-    if (!(SPLITS as readonly string[]).includes(cells.split!)) fail(`${file}:${line}: split must be dev or heldout`);
-    if (!existsSync(join(FIXTURES, 'pages', cells.file!))) fail(`${file}:${line}: pages/${cells.file} is missing`);
-    return { split: cells.split as Split, file: cells.file!, concern: cells.concern!, severity: cells.severity as LabelSeverity, lang: cells.lang!, note: cells.note! };
+    if (!asDev && !(SPLITS as readonly string[]).includes(cells.split!)) fail(`${file}:${line}: split must be dev or heldout`);
+    const path = join(dir, 'pages', cells.file!);
+    if (!existsSync(path)) fail(`${file}:${line}: pages/${cells.file} is missing`);
+    return { split: asDev ? 'dev' : (cells.split as Split), file: cells.file!, path, concern: cells.concern!, severity: cells.severity as LabelSeverity, lang: cells.lang!, note: cells.note! };
   });
 }
 
 // --searches a.tsv,b.tsv: other labelled files (same columns) in place of the splits, reported as dev.
 const searches = opts.searches === undefined ? splits.flatMap(readSearches) : opts.searches.split(',').flatMap((f) => readSearchFile(resolve(f), 'dev'));
 // With --searches, only the dev pages: the held-out ones are never seen while tuning.
-const pages = readPages().filter((p) => (opts.searches === undefined ? splits.includes(p.split) : p.split === 'dev'));
+// --pages a,b: other labelled page folders in place of the fixture pages, reported as dev.
+const pages = opts.pages !== undefined
+  ? opts.pages.split(',').flatMap((d) => readPages(resolve(d), true))
+  : readPages().filter((p) => (opts.searches === undefined ? splits.includes(p.split) : p.split === 'dev'));
 const seen = new Map<string, SearchRow>();
 for (const r of searches) {
   // As typed, not folded: "k1ll" and "kill" are different rows on purpose (evasions are tested).
@@ -204,7 +213,7 @@ interface PageResult {
   readonly evidence: readonly string[];
 }
 const pageResults: PageResult[] = pages.map((row) => {
-  const page = pageText(readFileSync(join(FIXTURES, 'pages', row.file)));
+  const page = pageText(readFileSync(row.path));
   const c = classifier.classifyPage(PAGE_URL, `${page.title} ${page.text}`);
   const got = detect(c, { action: 'allow' }, config.safeguarding, exclusions, opts.group).map((a) => ({ category: a.category as string, severity: a.severity }));
   const right = got.find((g) => g.category === row.concern);
