@@ -14,7 +14,9 @@
 //    together. A part's places are then looked for only where its rarest slot was found.
 // 4. Scores: per category, each matched rule counts once; negative weights are context that
 //    lowers the score, but never below the weight of a matched intent rule ("context lowers,
-//    never erases"). The caution threshold raises the concern; the danger threshold makes it
+//    never erases"). On a page, context lowers in full only the phrases near it, context
+//    elsewhere takes at most half, and rules on the same words are one piece of evidence
+//    (scorePage). The caution threshold raises the concern; the danger threshold makes it
 //    danger.
 //
 // The common case — an address in which no positive rule could match — is answered by the
@@ -810,18 +812,20 @@ export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf
   return out.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
 }
 
+/** What a search's or an address's score needs of a hit. */
+export type ScoredHit = Pick<PhraseHit, 'weight' | 'intent' | 'language' | 'pagesOnly'>;
+/** A page's score also needs where each hit is. */
+export type PageScoredHit = ScoredHit & Pick<PhraseHit, 'spans'>;
+
 /**
  * A category's score from its matched rules. Context (negative weights) lowers it, but only
  * context in a language of the rules it qualifies (the English "pe", PE lessons, is not the Urdu
- * "pe", on), and never below a matched intent rule's weight — except on a page, which is not the
- * pupil's own words: a charity page quoting "i want to die" among its support wording may be
- * lowered like any other text. A page's framing (pages-only rules: "lesson plan", "the court
- * heard", "helpline") lowers by its two strongest rules only, not their sum: two steps are
- * enough to quiet a lesson plan that names a concern throughout, but a forum thread of real
- * intent that also carries a help banner, a "symptoms" link and a "wiki" tab must not be talked
- * down to nothing by its page furniture.
+ * "pe", on), and never below a matched intent rule's weight. A page is scored by scorePage.
  */
-export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | 'language' | 'pagesOnly'>[], page = false): number {
+export function scoreHits(hits: readonly ScoredHit[], page?: false): number;
+export function scoreHits(hits: readonly PageScoredHit[], page: boolean): number;
+export function scoreHits(hits: readonly PageScoredHit[] | readonly ScoredHit[], page = false): number {
+  if (page) return scorePage(hits as readonly PageScoredHit[]);
   let positive = 0;
   let floor = -Infinity;
   const languages = new Set<string>();
@@ -829,7 +833,7 @@ export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | '
     if (h.weight <= 0) continue;
     positive += h.weight;
     languages.add(h.language);
-    if (h.intent && !page && h.weight > floor) floor = h.weight;
+    if (h.intent && h.weight > floor) floor = h.weight;
   }
   let context = 0;
   let strongest = 0;
@@ -841,6 +845,88 @@ export function scoreHits(hits: readonly Pick<PhraseHit, 'weight' | 'intent' | '
     else if (h.weight < next) next = h.weight;
   }
   return Math.max(positive + context + strongest + next, floor);
+}
+
+/**
+ * On a page, context lowers in full the phrases within this many words of it. A search's few
+ * words are all one context; a page's are not: a forum post's "end my life" is not a headache
+ * because the sidebar says "headache". Measured on the dev and third blind pages
+ * (bench/RESULTS.md, "Page context near its phrase"): 0 to 5 words score the same there, 8 and
+ * more lose harmful pages whose intent shares a sentence with a stray context word ("I cut again
+ * after the argument about my report card"). 5, about a clause, keeps a context word in the
+ * phrase's own clause ("this exam will end my life") counting in full, as a search's words do.
+ */
+export const PAGE_CONTEXT_REACH = 5;
+/** Context further away on a page takes at most this share of the score (see scorePage). */
+export const PAGE_FAR_CONTEXT_SHARE = 0.5;
+/** A rule matching words a stronger rule already matched on a page counts this share of its weight. */
+export const PAGE_OVERLAP_SHARE = 0.5;
+
+/**
+ * A category's score on a page. A page is not the pupil's own words, so intent is no floor (a
+ * charity page quoting "i want to die" may be lowered like any other text); and a page is long,
+ * so where a hit lies matters:
+ * - Rules matching overlapping words are one piece of evidence: the strongest counts in full,
+ *   each other at PAGE_OVERLAP_SHARE. "going to end my life", "end my life" and a combination
+ *   on the same four words say one thing; a page scores more for several places than for one
+ *   quote many rules match.
+ * - Context within PAGE_CONTEXT_REACH words of a matched phrase (of the context's language)
+ *   lowers in full, as in a search.
+ * - Context elsewhere on the page still says something about the page (a lesson's "homework", a
+ *   report's "the court heard"), but a forum's chrome, comments and unrelated posts must not
+ *   outweigh a post of real intent: all of it together takes at most PAGE_FAR_CONTEXT_SHARE of
+ *   the score left.
+ * - The page's framing (pages-only rules: "lesson plan", "the court heard", "helpline") lowers
+ *   by its two strongest rules only, not their sum: two steps are enough to quiet a lesson plan
+ *   that names a concern throughout, but a thread with a help banner, a "symptoms" link and a
+ *   "wiki" tab must not be talked down to nothing by its page furniture.
+ * A hit's place is the one its spans record (a rule counts once per page, at one of its places).
+ */
+export function scorePage(hits: readonly PageScoredHit[]): number {
+  const positives: { weight: number; language: string; start: number; end: number }[] = [];
+  for (const h of hits) if (h.weight > 0) positives.push({ weight: h.weight, language: h.language, ...extentOf(h.spans) });
+  positives.sort((a, b) => a.start - b.start || b.end - a.end);
+  let score = 0;
+  for (let i = 0; i < positives.length;) {
+    let { end, weight: strongest } = positives[i]!;
+    let sum = strongest;
+    let j = i + 1;
+    for (; j < positives.length && positives[j]!.start < end; j++) {
+      const p = positives[j]!;
+      end = Math.max(end, p.end);
+      strongest = Math.max(strongest, p.weight);
+      sum += p.weight;
+    }
+    score += strongest + PAGE_OVERLAP_SHARE * (sum - strongest);
+    i = j;
+  }
+  const languages = new Set(positives.map((p) => p.language));
+  let far = 0;
+  let strongest = 0;
+  let next = 0;
+  for (const h of hits) {
+    if (h.weight >= 0 || !languages.has(h.language)) continue;
+    if (h.pagesOnly === true) {
+      if (h.weight < strongest) [strongest, next] = [h.weight, strongest];
+      else if (h.weight < next) next = h.weight;
+      continue;
+    }
+    const { start, end } = extentOf(h.spans);
+    if (positives.some((p) => p.language === h.language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH)) score += h.weight;
+    else far += h.weight;
+  }
+  return score + Math.max(far, -PAGE_FAR_CONTEXT_SHARE * Math.max(0, score)) + strongest + next;
+}
+
+/** The words a hit covers, from the first word of its first part to the last of its last. */
+function extentOf(spans: readonly WordSpan[]): WordSpan {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const s of spans) {
+    if (s.start < start) start = s.start;
+    if (s.end > end) end = s.end;
+  }
+  return { start, end };
 }
 
 export function severityOf(score: number, caution: number, danger: number): PhraseSeverity | null {

@@ -203,6 +203,21 @@ describe('exclusions', () => {
     expect(page([{ kind: 'site', value: 'example.com' }])).toEqual([]);
   });
 
+  it('score a page again as a page when a term removes some of its hits', () => {
+    // Two phrases of intent; a "headache" in the sidebar, far from both. A term exclusion takes
+    // the song title away and the rest is scored again: as a page, where context far from the
+    // phrase takes at most half (caution), not as a search, where it would cancel it.
+    const filler = 'Threads, members, rules and the latest posts from every board. '.repeat(3);
+    const text = `Lyrics: Killing Myself to Live, track 3. ${filler} I want to die. ${filler} Popular: headache remedies.`;
+    const c = classifier.classifyPage('https://forum.example.com/t/1', text);
+    const page = (exclusions: readonly Exclusion[]) => detect(c, { action: 'allow' }, cfg.safeguarding, new ExclusionSet(exclusions), 'ks2');
+    expect(summary(page([]))).toEqual(['suicide:danger:allow']);
+    const [a, ...rest] = page([{ kind: 'term', value: 'Killing Myself to Live' }]);
+    expect(rest).toEqual([]);
+    expect(a!.severity).toBe('caution');
+    expect(a!.triggers.map((t) => (t as PhraseTrigger).phrase)).toEqual(['want to die']);
+  });
+
   it('keep a category whose list triggers are not covered by a term', () => {
     const [a] = alertsFor('https://suicide.selftest.invalid/i-want-to-die', 'ks2', [{ kind: 'term', value: 'want to die' }]);
     expect(a!.triggers.map((t) => t.kind)).toEqual(['list']);

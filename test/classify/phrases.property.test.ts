@@ -1,7 +1,7 @@
 // Properties of the detection engine over generated text, with a small lexicon of its own:
 // it never throws and answers in its documented shape; the address path agrees with the
 // folded-text path; case and leetspeak change nothing; words added far from a phrase do not
-// hide it. Fixed seeds, so a failure reproduces.
+// hide it, and on a page context far from it takes at most half. Fixed seeds, so a failure reproduces.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
@@ -134,7 +134,10 @@ describe('case and leetspeak', () => {
       const want = gist(m.matchSearch(plain));
       expect(want.hits.length).toBeGreaterThan(0);
       expect(gist(m.matchSearch(variant)), variant).toEqual(want);
-      expect(gist(m.matchPage(`${variant}.`)), variant).toEqual(want);
+      // A page finds the same rules; it scores rules on the same words its own way (scorePage).
+      const page = gist(m.matchPage(`${variant}.`));
+      expect(page.hits, variant).toEqual(want.hits);
+      expect(page, variant).toEqual(gist(m.matchPage(`${plain}.`)));
       expect(gist(m.matchWords(`/${variant.replaceAll(' ', '-')}`)), variant).toEqual(gist(m.matchWords(`/${plain.replaceAll(' ', '-')}`)));
     }), RUNS);
   });
@@ -158,12 +161,25 @@ describe('words added far from a phrase', () => {
   it('do not break the phrase, nor change the categories raised', () => {
     fc.assert(fc.property(fc.constantFrom(...CASES), filler, filler, ([phrase, rule], before, after) => {
       const alone = gist(m.matchSearch(phrase));
+      const alonePage = gist(m.matchPage(`${phrase}.`));
       expect(m.matchSearch(phrase).hits.map((h) => h.phrase)).toContain(rule);
+      expect(alonePage.hits).toEqual(alone.hits);
       const words = [...before, phrase, ...after];
-      for (const r of [m.matchSearch(words.join(' ')), m.matchPage(`${words.join(' ')}.`), m.matchWords(`/${words.join('-')}`)]) {
+      const results = [[m.matchSearch(words.join(' ')), alone], [m.matchPage(`${words.join(' ')}.`), alonePage], [m.matchWords(`/${words.join('-')}`), alone]] as const;
+      for (const [r, want] of results) {
         expect(r.hits.map((h) => h.phrase)).toContain(rule);
-        expect(gist(r)).toEqual(alone);
+        expect(gist(r)).toEqual(want);
       }
+    }), RUNS);
+  });
+
+  it('on a page, context lowers a phrase in full within 5 words of it, and by at most half further away', () => {
+    const twenty = CASES.filter(([, rule]) => rule === 'kill @self' || rule === '@method + @self');
+    fc.assert(fc.property(fc.constantFrom(...twenty), filler, fc.nat(30), ([phrase], before, gap) => {
+      const between = Array.from({ length: gap }, (_, i) => FILLER[(i + 5) % FILLER.length]!);
+      const page = m.matchPage(`${[...before, phrase, ...between, 'essay'].join(' ')}.`);
+      expect(page.hits.map((h) => h.phrase)).toContain('essay');
+      expect(page.flagged).toEqual(gap <= 5 ? [] : [{ category: 'suicide', score: 10, severity: 'caution' }]);
     }), RUNS);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { loadLexicon, type Lexicon } from '../../src/classify/phrase-file.js';
 import {
-  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PhraseMatcher, scoreHits, severityOf,
+  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_OVERLAP_SHARE, PhraseMatcher, scoreHits, scorePage, severityOf,
   type PhraseEntry, type PhraseResult, type PhraseSettings, type PhraseThresholds,
 } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -343,21 +343,88 @@ describe('scoring', () => {
   });
 
   it('scoreHits: on a page, intent is no floor: a page is not the pupil\'s own words', () => {
-    const hits = [{ weight: 20, intent: true, language: 'en' }, { weight: -40, intent: false, language: 'en' }];
+    const hits = [
+      { weight: 20, intent: true, language: 'en', spans: [{ start: 0, end: 2 }] },
+      { weight: -40, intent: false, language: 'en', spans: [{ start: 2, end: 3 }] },
+    ];
     expect(scoreHits(hits)).toBe(20);
     expect(scoreHits(hits, true)).toBe(-20);
+    expect(scorePage(hits)).toBe(-20);
   });
 
-  it('scoreHits: a page\'s framing lowers by its two strongest rules, however much furniture the page has', () => {
-    const hit = (weight: number, pagesOnly = false) => ({ weight, intent: false, language: 'en', ...(pagesOnly ? { pagesOnly: true as const } : {}) });
-    const intent = [hit(20), hit(20), hit(20)];
+  // A page hit: one word at `start` unless told, in English.
+  const at = (weight: number, start: number, o: { end?: number; language?: string; pagesOnly?: true } = {}) => ({
+    weight, intent: false, language: o.language ?? 'en', spans: [{ start, end: o.end ?? start + 1 }], ...(o.pagesOnly ? { pagesOnly: o.pagesOnly } : {}),
+  });
+
+  it('scorePage: context lowers in full only the phrases within PAGE_CONTEXT_REACH words of it', () => {
+    expect(PAGE_CONTEXT_REACH).toBe(5);
+    const phrase = at(20, 100, { end: 103 });
+    // Next to it, and five words after or before: as in a search.
+    expect(scorePage([phrase, at(-20, 103)])).toBe(0);
+    expect(scorePage([phrase, at(-20, 108)])).toBe(0);
+    expect(scorePage([phrase, at(-20, 94)])).toBe(0);
+    // Six words away it is the page's other text: it takes at most half.
+    expect(scorePage([phrase, at(-20, 109)])).toBe(10);
+    expect(scorePage([phrase, at(-20, 93)])).toBe(10);
+    // A combination's place runs from its first part to its last.
+    const combination = { weight: 20, intent: false, language: 'en', spans: [{ start: 100, end: 101 }, { start: 104, end: 105 }] };
+    expect(scorePage([combination, at(-20, 110)])).toBe(0);
+    // The same hits in a search: one context, summed.
+    expect(scoreHits([phrase, at(-20, 109)])).toBe(0);
+  });
+
+  it('scorePage: a forum post of intent is not cancelled by context words scattered over the page', () => {
+    // Three phrases of intent in a thread; "headache", "mate", "exam", "mods", "staff" and
+    // "safety" in the sidebar, other posts and the footer: each far from every phrase.
+    const posts = [at(20, 145, { end: 148 }), at(20, 242, { end: 248 }), at(20, 552, { end: 559 })];
+    const chrome = [at(-20, 10), at(-20, 60), at(-20, 200), at(-20, 300), at(-20, 400), at(-20, 600)];
+    expect(scorePage([...posts, ...chrome])).toBe(30);
+    // Summed as a search sums them, they would outweigh it.
+    expect(scoreHits([...posts, ...chrome])).toBe(-60);
+    // Context far away takes no more than there is: a page of context and no phrase scores 0.
+    expect(scorePage(chrome)).toBe(0);
+  });
+
+  it('scorePage: the far context share is of what the phrases score after the context near them', () => {
+    // 40 for two phrases, 20 taken by a context word next to one: the far context takes 10 of the 20 left.
+    expect(scorePage([at(20, 10), at(20, 50), at(-20, 11), at(-20, 200), at(-20, 300)])).toBe(10);
+    // Nothing left: far context takes nothing more, and near context may still take the page below 0.
+    expect(scorePage([at(20, 10), at(-30, 11), at(-20, 200)])).toBe(-10);
+  });
+
+  it('scorePage: context counts only in the language of the phrases it lowers', () => {
+    const phrase = at(20, 10, { language: 'ur-latn' });
+    expect(scorePage([phrase, at(-20, 11)])).toBe(20);
+    expect(scorePage([phrase, at(-20, 11, { language: 'ur-latn' })])).toBe(0);
+    // Near an English phrase but of the Urdu one's language, far from it: far context of the page.
+    expect(scorePage([phrase, at(10, 100), at(-20, 101, { language: 'ur-latn' })])).toBe(15);
+  });
+
+  it('scorePage: rules on overlapping words are one piece of evidence, the strongest in full and the others at half', () => {
+    expect(PAGE_OVERLAP_SHARE).toBe(0.5);
+    // "going to end my life", "end my life" and a combination over the same words.
+    const one = [at(20, 10, { end: 15 }), at(20, 12, { end: 15 }), at(10, 14, { end: 17 })];
+    expect(scorePage(one)).toBe(35);
+    // The same rules at three places of the page count in full.
+    expect(scorePage([at(20, 10, { end: 15 }), at(20, 30, { end: 33 }), at(10, 50, { end: 53 })])).toBe(50);
+    // Touching is not overlapping: "kill myself" then "tonight".
+    expect(scorePage([at(20, 10, { end: 12 }), at(10, 12, { end: 13 })])).toBe(30);
+    // A search counts every rule in full.
+    expect(scoreHits(one)).toBe(50);
+  });
+
+  it('scorePage: a page\'s framing lowers by its two strongest rules, however much furniture the page has, wherever it is', () => {
+    const intent = [at(20, 100), at(20, 200), at(20, 300)];
     // A forum thread of real intent with a help banner, a "symptoms" link, a wiki tab and a recap.
-    const furniture = [hit(-20, true), hit(-20, true), hit(-20, true), hit(-20, true)];
-    expect(scoreHits([...intent, ...furniture], true)).toBe(20);
-    expect(scoreHits([...intent, hit(-30, true), hit(-5, true), hit(-25, true)], true)).toBe(5);
-    // Ordinary context still adds up: only the page's own framing is capped.
-    expect(scoreHits([...intent, hit(-20), hit(-20), hit(-20)], true)).toBe(0);
-    expect(scoreHits([...intent, hit(-20), ...furniture], true)).toBe(0);
+    const furniture = [at(-20, 0, { pagesOnly: true }), at(-20, 1, { pagesOnly: true }), at(-20, 2, { pagesOnly: true }), at(-20, 400, { pagesOnly: true })];
+    expect(scorePage([...intent, ...furniture])).toBe(20);
+    expect(scorePage([...intent, at(-30, 0, { pagesOnly: true }), at(-5, 5, { pagesOnly: true }), at(-25, 9, { pagesOnly: true })])).toBe(5);
+    // Framing next to a phrase counts no more than framing far from it.
+    expect(scorePage([...intent, at(-20, 101, { pagesOnly: true }), at(-20, 201, { pagesOnly: true }), at(-20, 301, { pagesOnly: true })])).toBe(20);
+    // Ordinary context next to the phrases still adds up: only the page's own framing is capped.
+    expect(scorePage([...intent, at(-20, 101), at(-20, 201), at(-20, 301)])).toBe(0);
+    expect(scorePage([...intent, at(-20, 101), ...furniture])).toBe(0);
   });
 
   it('severityOf: caution from the threshold, danger from the danger threshold', () => {
@@ -618,6 +685,30 @@ describe('matchPage over a long text', () => {
   });
 });
 
+describe('matchPage: context near a phrase and far from it', () => {
+  const m = build([
+    ['suicide', 'end my life', 20],
+    ['suicide', 'want to die', 20],
+    ['suicide', 'headache', -20],
+    ['suicide', 'exam', -20],
+  ]);
+  const sidebar = 'Popular threads: headache remedies that work, and revision tips before the exam season starts.';
+  const filler = 'The forum rules are simple: be kind, stay on topic, and post in the right board. '.repeat(4);
+
+  it('a post of intent alerts whatever the sidebar says; the same words as one search do not', () => {
+    const page = `I am going to end my life this weekend. ${filler} I just want to die. ${filler} ${sidebar}`;
+    // 40 for two phrases; the far "headache" and "exam" take half of it.
+    expect(m.matchPage(page).flagged).toEqual([{ category: 'suicide', score: 20, severity: 'danger' }]);
+    // As one search, the same words are one context, summed.
+    expect(m.match('end my life want to die headache exam').flagged).toEqual([]);
+  });
+
+  it('context next to the phrase still lowers it in full', () => {
+    expect(m.matchPage('This exam will end my life, honestly.').flagged).toEqual([]);
+    expect(m.matchPage(`I will end my life, honestly. ${filler} This exam is a headache.`).flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+  });
+});
+
 describe('times of day are not ages', () => {
   // grm-adult-age holds the numbers 18-60; a chat log's "[20:22]" read as "20 22" put one next
   // to every "he is".
@@ -634,9 +725,11 @@ describe('times of day are not ages', () => {
   });
 
   it('"im 13 and he is 22" still does, in a page and in a search', () => {
-    for (const r of [m.matchPage('[20:22] jo: im 13 and he is 22'), m.matchSearch('im 13 and he is 22')]) {
-      expect(grooming(r)).toContain('@grm-he-is + @grm-adult-age');
-      expect(r.flagged).toEqual([{ category: 'grooming', score: 30, severity: 'danger' }]);
-    }
+    const page = m.matchPage('[20:22] jo: im 13 and he is 22');
+    const search = m.matchSearch('im 13 and he is 22');
+    for (const r of [page, search]) expect(grooming(r)).toContain('@grm-he-is + @grm-adult-age');
+    // On a page, the rules on the same words count as one piece of evidence (scorePage).
+    expect(page.flagged).toEqual([{ category: 'grooming', score: 25, severity: 'danger' }]);
+    expect(search.flagged).toEqual([{ category: 'grooming', score: 30, severity: 'danger' }]);
   });
 });
