@@ -15,7 +15,7 @@ import {
 export interface TrainRow {
   /** The search, folded (foldText). */
   readonly text: string;
-  /** A phrase category, or "none". */
+  /** A class: a phrase category and its severity ("suicide/danger"), or "none". */
   readonly label: string;
 }
 
@@ -287,13 +287,15 @@ function round(v: number, digits: number): number {
 export interface LabelledSearch {
   readonly text: string;
   readonly concern: string;
+  /** danger or caution; none for concern none. */
+  readonly severity: 'danger' | 'caution' | 'none';
   readonly also: readonly string[];
 }
 
 export function readLabelledSearches(tsv: string, file: string): LabelledSearch[] {
   const lines = tsv.split('\n');
   const header = lines[0]!.split('\t');
-  if (header[0] !== 'text' || header[1] !== 'concern') throw new Error(`${file}: the header must start text, concern (tab-separated)`);
+  if (header[0] !== 'text' || header[1] !== 'concern' || header[2] !== 'severity') throw new Error(`${file}: the header must start text, concern, severity (tab-separated)`);
   const alsoAt = header.indexOf('also');
   const out: LabelledSearch[] = [];
   lines.slice(1).forEach((l, i) => {
@@ -301,7 +303,11 @@ export function readLabelledSearches(tsv: string, file: string): LabelledSearch[
     const cells = l.split('\t');
     if (cells.length < 2 || cells[0] === '') throw new Error(`${file}:${i + 2}: no text and concern`);
     const also = alsoAt < 0 ? [] : (cells[alsoAt] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    out.push({ text: cells[0]!, concern: cells[1]!, also });
+    const severity = cells[2];
+    if (cells[1] === 'none' ? severity !== 'none' : severity !== 'danger' && severity !== 'caution') {
+      throw new Error(`${file}:${i + 2}: severity "${severity ?? ''}" must be danger or caution, and none only for concern none`);
+    }
+    out.push({ text: cells[0]!, concern: cells[1]!, severity: severity as LabelledSearch['severity'], also });
   });
   return out;
 }

@@ -5,7 +5,7 @@
 //   npm run train:search-model -- --folds 0         no cross-validation (just the model)
 //   options: --searches FILE,… (test/fixtures/safeguarding/searches.dev.tsv), --out FILE,
 //            --C N (10), --min-df N (2), --config FILE (config/default.yaml: the concern -> phrase category map, and the lists
-//            the CV curve is measured in union with), --data DIR, --folds N (5), --max-fa PCT (2)
+//            the CV curve is measured in union with), --data DIR, --folds N (5), --max-fa PCT (2), --max-promoted PCT (5)
 //
 // The held-out split is never read: a file named *heldout* is refused. The configuration is
 // loaded as the proxy loads it, so the model file it names must exist (git checkout
@@ -17,13 +17,23 @@
 // right concern is raised by the lists or the model, and the benign rows that raise anything.
 // The threshold to ship is the lowest whose benign false alerts, in union, stay at or below
 // --max-fa.
+//
+// Each class is a concern and the severity its rows are labelled with ("suicide/danger"); a
+// concern's probability is its classes' summed. A second curve, at the chosen threshold, sets
+// the danger threshold: per threshold on the danger class's probability, the danger-labelled
+// rows whose right concern ends at danger, the caution-labelled rows the model promotes to
+// danger, and the benign rows raised at danger and at all, as detect() does it: a concern raised
+// by the lists (or, in the second set of columns, by the model alone too) goes to danger when its
+// danger class reaches the threshold, capped by the category's search severity. The danger
+// threshold to ship is the lowest that promotes at most --max-promoted % of caution rows.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detect } from '../src/alerts/detect.js';
 import { ExclusionSet } from '../src/alerts/exclusions.js';
 import { foldText } from '../src/classify/normalise-text.js';
-import { NO_CONCERN, SearchModel } from '../src/classify/search-model.js';
+import { higherSeverity, lowerSeverity, type SafeguardingCategory, type Severity } from '../src/alerts/taxonomy.js';
+import { className, NO_CONCERN, SearchModel } from '../src/classify/search-model.js';
 import { loadConfig } from '../src/config/load.js';
 import { loadLists } from '../src/lists/load.js';
 import { readLabelledSearches, trainSearchModel, type LabelledSearch, type TrainOptions } from './search-model-trainer.js';
@@ -37,6 +47,7 @@ const { values: opts } = parseArgs({
     data: { type: 'string', default: join(ROOT, 'data') },
     folds: { type: 'string', default: '5' },
     'max-fa': { type: 'string', default: '2' },
+    'max-promoted': { type: 'string', default: '5' },
     C: { type: 'string' },
     'min-df': { type: 'string' },
   },
@@ -46,6 +57,7 @@ for (const f of files) if (/heldout/i.test(basename(f))) fail(`${f}: the held-ou
 const folds = Number(opts.folds);
 if (!Number.isInteger(folds) || folds === 1 || folds < 0) fail('--folds must be 0 (none) or 2 or more');
 const maxFa = Number(opts['max-fa']);
+const maxPromoted = Number(opts['max-promoted']);
 const training: Partial<TrainOptions> = {
   ...(opts.C === undefined ? {} : { C: Number(opts.C) }),
   ...(opts['min-df'] === undefined ? {} : { minDf: Number(opts['min-df']) }),
@@ -56,46 +68,57 @@ const rows: LabelledSearch[] = files.flatMap((f) => readLabelledSearches(readFil
 // A concern is learned as the phrase category that raises it, so the model's classes map to
 // concerns through the same table as the lists' categories.
 const categoryOf = new Map([...config.safeguarding.categories.values()].filter((c) => c.phraseCategories.length > 0).map((c) => [c.id as string, c.phraseCategories[0]!]));
-const label = (concern: string): string => {
-  if (concern === NO_CONCERN) return NO_CONCERN;
-  const cat = categoryOf.get(concern);
-  if (cat === undefined) fail(`concern "${concern}" has no phrase category in ${config.safeguarding.file}: it cannot be learned`);
-  return cat;
+const label = (r: LabelledSearch): string => {
+  if (r.concern === NO_CONCERN) return NO_CONCERN;
+  const cat = categoryOf.get(r.concern);
+  if (cat === undefined) fail(`concern "${r.concern}" has no phrase category in ${config.safeguarding.file}: it cannot be learned`);
+  return className(cat, r.severity as 'danger' | 'caution');
 };
-const train = rows.map((r) => ({ text: foldText(r.text), label: label(r.concern) }));
+const train = rows.map((r) => ({ text: foldText(r.text), label: label(r) }));
 console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')}`);
 
-if (folds > 0) await crossValidate();
+const chosen = folds > 0 ? await crossValidate() : null;
 
 const t0 = performance.now();
-const { file, stats } = trainSearchModel(train, training, { from: files.map((f) => relative(ROOT, f)), folds, maxBenignFalseAlerts: maxFa });
+const { file, stats } = trainSearchModel(train, training, {
+  from: files.map((f) => relative(ROOT, f)), folds, maxBenignFalseAlerts: maxFa, maxPromoted, ...(chosen ? { crossValidated: chosen } : {}),
+});
 const text = JSON.stringify(file);
 // One feature a line: readable diffs when it is trained again.
 writeFileSync(resolve(opts.out), text.replace(/\],\[/g, '],\n[') + '\n');
 console.log(`model: ${stats.vocabulary} n-grams, ${stats.kept} kept, ${stats.weights} weights, ${stats.iterations} iterations (loss ${stats.loss.toFixed(1)}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`wrote ${relative(process.cwd(), resolve(opts.out))} (${(text.length / 1024).toFixed(0)} KiB)`);
 
-async function crossValidate(): Promise<void> {
+/** The thresholds the cross-validation picks: for phrases.model's threshold and danger (null: none qualifies). */
+interface Chosen {
+  readonly threshold: number | null;
+  readonly danger: number | null;
+}
+
+async function crossValidate(): Promise<Chosen> {
   // The lists' alerts for each row, as the proxy raises them (eval-safeguarding's way), with the model off.
   const lists = { ...config, phrases: { ...config.phrases, model: null } };
   const { classifier } = await loadLists(lists, { dataDir: resolve(opts.data) });
   const exclusions = new ExclusionSet(config.safeguarding.exclusions);
   const byLists = rows.map((r) => {
     const c = classifier.classify(`https://www.google.com/search?q=${new URLSearchParams({ q: r.text }).toString().slice(2)}`);
-    return new Set<string>(detect(c, { action: 'allow' }, config.safeguarding, exclusions, 'ks2').map((a) => a.category));
+    return new Map<string, Severity>(detect(c, { action: 'allow' }, config.safeguarding, exclusions, 'ks2').map((a) => [a.category, a.severity]));
   });
-  // Each row's probability per concern, from the model of the folds it is not in.
+  // Each row's probability per concern (its classes' summed) and its danger class's, from the model of the folds it is not in.
   const byModel: Map<string, number>[] = rows.map(() => new Map());
+  const dangerByModel: Map<string, number>[] = rows.map(() => new Map());
   for (let f = 0; f < folds; f++) {
     const t0 = performance.now();
     const { file } = trainSearchModel(train.filter((_, i) => i % folds !== f), training);
     const model = new SearchModel(file);
     train.forEach((r, i) => {
       if (i % folds !== f) return;
-      const p = model.probabilities(r.text);
-      model.classes.forEach((cls, k) => {
+      const { probability, danger } = model.categoryProbabilities(r.text);
+      model.categories.forEach((cls, c) => {
         const concern = config.safeguarding.byPhraseCategory.get(cls);
-        if (concern) byModel[i]!.set(concern.id, p[k]!);
+        if (!concern) return;
+        byModel[i]!.set(concern.id, probability[c]!);
+        dangerByModel[i]!.set(concern.id, danger[c]!);
       });
     });
     console.log(`fold ${f + 1}/${folds}: trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -104,7 +127,7 @@ async function crossValidate(): Promise<void> {
   const benign = rows.flatMap((r, i) => (r.concern === NO_CONCERN ? [i] : []));
   const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`.padStart(6);
   const raised = (i: number, t: number): Set<string> => {
-    const s = new Set(byLists[i]);
+    const s = new Set(byLists[i]!.keys());
     for (const [c, p] of byModel[i]!) if (p >= t) s.add(c);
     return s;
   };
@@ -127,15 +150,87 @@ async function crossValidate(): Promise<void> {
   }
   if (chosen === null) {
     console.log(`no threshold keeps benign false alerts at or below ${maxFa}%: set phrases.model to off`);
-    return;
+    return { threshold: null, danger: null };
   }
-  const caught = harmful.filter((i) => !byLists[i]!.has(rows[i]!.concern) && (byModel[i]!.get(rows[i]!.concern) ?? 0) >= chosen);
-  console.log(`\nat ${chosen}: ${caught.length} harmful rows the lists miss and the model (trained without them) catches, e.g.:`);
+  const ct = chosen;
+  const caught = harmful.filter((i) => !byLists[i]!.has(rows[i]!.concern) && (byModel[i]!.get(rows[i]!.concern) ?? 0) >= ct);
+  console.log(`\nat ${ct}: ${caught.length} harmful rows the lists miss and the model (trained without them) catches, e.g.:`);
   for (const i of caught.slice(0, 25)) console.log(`  ${rows[i]!.text}\t${rows[i]!.concern}\t${byModel[i]!.get(rows[i]!.concern)!.toFixed(2)}`);
-  const falseAlerts = benign.filter((i) => byLists[i]!.size === 0 && [...byModel[i]!.values()].some((p) => p >= chosen));
-  console.log(`benign rows only the model raises at ${chosen}: ${falseAlerts.length}, e.g.:`);
-  for (const i of falseAlerts.slice(0, 15)) console.log(`  ${rows[i]!.text}\t${[...byModel[i]!].filter(([, p]) => p >= chosen).map(([c, p]) => `${c} ${p.toFixed(2)}`).join(', ')}`);
+  const falseAlerts = benign.filter((i) => byLists[i]!.size === 0 && [...byModel[i]!.values()].some((p) => p >= ct));
+  console.log(`benign rows only the model raises at ${ct}: ${falseAlerts.length}, e.g.:`);
+  for (const i of falseAlerts.slice(0, 15)) console.log(`  ${rows[i]!.text}\t${[...byModel[i]!].filter(([, p]) => p >= ct).map(([c, p]) => `${c} ${p.toFixed(2)}`).join(', ')}`);
   console.log('');
+  return { threshold: ct, danger: dangerCurve(ct) };
+
+  /**
+   * Each row's concerns and severities as detect() raises them with the model at (ct, dt):
+   * the lists', the model's own at caution, then a raised concern whose danger class reaches
+   * dt at danger (only a list-raised one unless `alone`), capped by its search severity.
+   * `promoted` says whether the model took some concern to danger.
+   */
+  function severities(i: number, dt: number, alone: boolean): { got: Map<string, Severity>; promoted: boolean } {
+    const got = new Map(byLists[i]!);
+    for (const [c, p] of byModel[i]!) if (p >= ct && !got.has(c)) got.set(c, lowerSeverity('caution', capOf(c)));
+    let promoted = false;
+    for (const [c, s] of got) {
+      if (s === 'danger' || (dangerByModel[i]!.get(c) ?? 0) < dt || (!alone && !byLists[i]!.has(c))) continue;
+      const to = higherSeverity(s, lowerSeverity('danger', capOf(c)));
+      if (to !== s) {
+        got.set(c, to);
+        promoted = true;
+      }
+    }
+    return { got, promoted };
+  }
+
+  /** Prints the danger curve at concern threshold ct and returns the danger threshold picked. */
+  function dangerCurve(ct: number): number | null {
+    const dangerRows = harmful.filter((i) => rows[i]!.severity === 'danger');
+    const cautionRows = harmful.filter((i) => rows[i]!.severity === 'caution');
+    const atDanger = (got: Map<string, Severity>, c: string): boolean => got.get(c) === 'danger';
+    const listsDanger = dangerRows.filter((i) => atDanger(byLists[i]!, rows[i]!.concern)).length;
+    const listsCautionAtDanger = cautionRows.filter((i) => [...byLists[i]!.values()].includes('danger')).length;
+    const listsBenignDanger = benign.filter((i) => [...byLists[i]!.values()].includes('danger')).length;
+    const unionBenign = benign.filter((i) => raised(i, ct).size > 0).length;
+    const anySeverity = dangerRows.filter((i) => raised(i, ct).has(rows[i]!.concern)).length;
+    console.log(`danger threshold, at concern threshold ${ct}: ${dangerRows.length} danger-labelled rows, ${cautionRows.length} caution-labelled, ${benign.length} benign`);
+    console.log(`lists alone: danger rows at danger ${pct(listsDanger, dangerRows.length)}, caution rows at danger ${pct(listsCautionAtDanger, cautionRows.length)}, benign at danger ${pct(listsBenignDanger, benign.length)}`);
+    console.log(`lists and model at ${ct}, before promotion: danger rows, right concern at any severity ${pct(anySeverity, dangerRows.length)}; benign raised ${pct(unionBenign, benign.length)} (promotion changes no alert's concern, only its severity)`);
+    console.log('           promoting list-raised concerns                              | promoting the model\'s own concerns too');
+    console.log('danger   danger rows at danger  caution rows promoted  benign at danger | danger rows at danger  caution rows promoted  benign at danger');
+    const picked: [number | null, number | null] = [null, null];
+    for (let t = 0.1; t < 0.999; t += 0.05) {
+      const dt = Math.round(t * 100) / 100;
+      const cells: string[] = [];
+      ([false, true] as const).forEach((alone, k) => {
+        const m = k as 0 | 1;
+        const right = dangerRows.filter((i) => atDanger(severities(i, dt, alone).got, rows[i]!.concern)).length;
+        const promoted = cautionRows.filter((i) => severities(i, dt, alone).promoted).length;
+        const benignDanger = benign.filter((i) => [...severities(i, dt, alone).got.values()].includes('danger')).length;
+        const ok = (100 * promoted) / cautionRows.length <= maxPromoted;
+        if (ok && picked[m] === null) picked[m] = dt;
+        cells.push(`         ${pct(right, dangerRows.length)}                ${pct(promoted, cautionRows.length)}            ${pct(benignDanger, benign.length)}${picked[m] === dt ? ' <-' : '   '}`);
+      });
+      console.log(`  ${dt.toFixed(2)}${cells.join(' |')}`);
+    }
+    console.log(`<-: the lowest danger threshold promoting at most ${maxPromoted}% of caution-labelled rows: ${picked[0] ?? 'none'} (list-raised), ${picked[1] ?? 'none'} (the model's own too)`);
+    const dt = picked[0];
+    if (dt !== null) {
+      const shown = (i: number): string => `  ${rows[i]!.text}\t${rows[i]!.concern}/${rows[i]!.severity}\tP ${(byModel[i]!.get(rows[i]!.concern) ?? 0).toFixed(2)}, danger ${(dangerByModel[i]!.get(rows[i]!.concern) ?? 0).toFixed(2)}`;
+      const gained = dangerRows.filter((i) => !atDanger(byLists[i]!, rows[i]!.concern) && atDanger(severities(i, dt, false).got, rows[i]!.concern));
+      console.log(`\nat ${dt}: ${gained.length} danger rows the lists raise below danger and the model (trained without them) promotes, e.g.:`);
+      for (const i of gained.slice(0, 15)) console.log(shown(i));
+      const over = cautionRows.filter((i) => severities(i, dt, false).promoted);
+      console.log(`caution rows it promotes: ${over.length}, e.g.:`);
+      for (const i of over.slice(0, 15)) console.log(shown(i));
+    }
+    console.log('');
+    return dt;
+  }
+}
+
+function capOf(concern: string): Severity {
+  return (config.safeguarding.categories.get(concern as SafeguardingCategory['id'])?.severity.search) ?? 'caution';
 }
 
 function fail(message: string): never {

@@ -9,7 +9,7 @@ import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
 import { scoreHits, severityOf } from '../classify/phrases.js';
-import type { LearnedScore } from '../classify/search-model.js';
+import type { LearnedScore, ModelEvidence } from '../classify/search-model.js';
 import type { Action, Decision } from '../policy/types.js';
 import { ExclusionSet } from './exclusions.js';
 import {
@@ -44,7 +44,8 @@ export interface PhraseTrigger {
   readonly text?: string;
   /**
    * Raised by the learned search model, not a list: `phrase` names its evidence, `weight` is
-   * its probability (0–1), `matched` the words it weighed most.
+   * its probability (0–1) for the concern, or for the concern's danger class when it took a
+   * concern the lists raised to danger; `matched` the words it weighed most.
    */
   readonly learned?: true;
 }
@@ -118,11 +119,15 @@ class Detection {
       const cat = cfg.byPhraseCategory.get(f.category);
       if (cat) this.addPhrases(cat, f);
     }
-    // After the lists: the model only adds a concern nothing else raised.
+    // After the lists: the model adds a concern nothing else raised, at caution, and takes a
+    // concern the lists raised to danger when its danger class is probable enough.
     if (c.learned) {
+      const listed = new Set(this.found.keys());
       for (const l of c.learned) {
         const cat = cfg.byPhraseCategory.get(l.category);
-        if (cat && !cat.illegal && !this.found.has(cat)) this.addLearned(cat, l);
+        if (!cat || cat.illegal) continue;
+        if (l.raises && !this.found.has(cat)) this.addLearned(cat, l);
+        if (l.urgent && listed.has(cat)) this.promote(cat, l);
       }
     }
   }
@@ -184,20 +189,37 @@ class Detection {
   }
 
   /**
-   * A concern from the learned model: at caution at most (never danger on its own: it has no
-   * notion of intent the lists' weights encode), capped by the category's search setting. A
-   * term exclusion that covers one of its evidence words drops it: a word that holds the term,
-   * or lies inside an occurrence of it ("hurt" in an excluded "hurt my self"), as for a phrase.
+   * A concern from the learned model: at caution at most, capped by the category's search
+   * setting. Never danger on its own: in cross-validation on dev, letting its danger class
+   * promote its own concerns gained no danger-class searches and put more benign ones at
+   * danger (bench/RESULTS.md, "Severity from the learned model"). A term exclusion that covers
+   * one of its evidence words drops it: a word that holds the term, or lies inside an
+   * occurrence of it ("hurt" in an excluded "hurt my self"), as for a phrase.
    */
   private addLearned(cat: SafeguardingCategory, l: LearnedScore): void {
+    this.pushLearned(cat, l, lowerSeverity('caution', cat.severity.search), l.probability, l.evidence, learnedPhrase(l));
+  }
+
+  /**
+   * A concern the lists raised, below danger, whose danger class the model finds probable
+   * enough: a trigger at danger (capped by the category's search setting) with the words that
+   * raised the danger class, so the DSL sees why. It only adds a trigger, so it never lowers
+   * what the lists raised; exclusions drop it as they drop the model's own concern.
+   */
+  private promote(cat: SafeguardingCategory, l: LearnedScore): void {
+    const severity = lowerSeverity('danger', cat.severity.search);
+    const now = this.found.get(cat)!.reduce<Severity>((s, t) => higherSeverity(s, t.severity), 'advisory');
+    if (SEVERITY_RANK[severity] <= SEVERITY_RANK[now]) return;
+    this.pushLearned(cat, l, severity, l.danger, l.dangerEvidence, learnedPhrase(l, true));
+  }
+
+  private pushLearned(cat: SafeguardingCategory, l: LearnedScore, severity: Severity, probability: number, evidence: readonly ModelEvidence[], phrase: string): void {
     const term = this.c.searchTerm;
-    if (term === null || l.evidence.length === 0 || this.excludedUrl()) return;
-    const words = l.evidence.map((e) => e.text);
-    if (this.exclusions.size > 0 && l.evidence.some((e) => this.exclusions.coversFound([e.text], [e], term.text, this.group))) return;
-    const severity = lowerSeverity('caution', cat.severity.search);
+    if (term === null || evidence.length === 0 || this.excludedUrl()) return;
+    if (this.exclusions.size > 0 && evidence.some((e) => this.exclusions.coversFound([e.text], [e], term.text, this.group))) return;
     this.push(cat, {
-      kind: 'phrase', severity, source: 'search', category: l.category, phrase: learnedPhrase(l), weight: Math.round(l.probability * 100) / 100,
-      matched: words.join(' … '), learned: true, ...(this.illegalHit ? {} : { text: term.raw }),
+      kind: 'phrase', severity, source: 'search', category: l.category, phrase, weight: Math.round(probability * 100) / 100,
+      matched: evidence.map((e) => e.text).join(' … '), learned: true, ...(this.illegalHit ? {} : { text: term.raw }),
     });
   }
 
@@ -206,9 +228,13 @@ class Detection {
   }
 }
 
-/** How a model trigger reads: "learned model 0.83: 'cut my', 'deep', 'arm'". */
-export function learnedPhrase(l: LearnedScore): string {
-  return `learned model ${l.probability.toFixed(2)}: ${l.evidence.map((e) => `'${e.text}'`).join(', ')}`;
+/**
+ * How a model trigger reads: "learned model 0.83: 'cut my', 'deep', 'arm'" for the concern, and
+ * "learned model, danger class 0.71: 'how', 'myself'" for its danger class (`danger`).
+ */
+export function learnedPhrase(l: LearnedScore, danger = false): string {
+  const [label, p, evidence] = danger ? ['learned model, danger class', l.danger, l.dangerEvidence] : ['learned model', l.probability, l.evidence];
+  return `${label} ${p.toFixed(2)}: ${evidence.map((e) => `'${e.text}'`).join(', ')}`;
 }
 
 function isIllegal(t: AlertTrigger): boolean {

@@ -24,7 +24,11 @@ export interface Classification {
   readonly flagged: readonly SourcedScore[];
   /** How evasions in the search term or the address were read ("k i l l" as "kill"). */
   readonly repairs: readonly Repair[];
-  /** What the learned search model raises in the search term (phrase categories at or over its threshold); absent when none. */
+  /**
+   * What the learned search model reads in the search term: the phrase categories whose
+   * probability reaches its threshold, or whose danger class's reaches its danger threshold;
+   * absent when none. Evidence is worked out only when read.
+   */
   readonly learned?: readonly LearnedScore[];
 }
 
@@ -44,21 +48,27 @@ export interface SourcedScore extends PhraseScore {
   readonly danger: number;
 }
 
+export interface SearchModelUse {
+  readonly model: SearchModel;
+  readonly threshold: number;
+  readonly danger?: number | null;
+}
+
 export interface ClassifierParts {
   readonly matcher: Matcher;
   readonly search: SearchTermExtractor;
   readonly phrases: PhraseEngine;
   /** Size of the cache in front of expensive classifications (hashed or expression lists); 0 for none. */
   readonly cacheSize: number;
-  /** The learned search model and the probability it raises a concern at; absent or null for none. */
-  readonly searchModel?: { readonly model: SearchModel; readonly threshold: number } | null;
+  /** The learned search model, the probability it raises a concern at, and its danger class's that takes a concern to danger (null: never); absent or null for none. */
+  readonly searchModel?: SearchModelUse | null;
 }
 
 export class Classifier {
   readonly matcher: Matcher;
   private readonly search: SearchTermExtractor;
   private readonly phrases: PhraseEngine;
-  private readonly model: { readonly model: SearchModel; readonly threshold: number } | null;
+  private readonly model: SearchModelUse | null;
   // Only worth it where a lookup costs more than the cache (~1 µs a get here): hashed lists
   // cost several SHA-256s a URL. In front of the plain matcher a cache is a loss
   // (bench/RESULTS.md), so it is off unless such lists are loaded.
@@ -94,7 +104,7 @@ export class Classifier {
     const inUrl = this.phrases.matchWords(pathWords(url.path));
     const inSearch = searchTerm === null ? null : this.phrases.matchSearch(searchTerm.raw, searchTerm.text);
     const categories = matches.length === 0 ? NONE : categoriesOf(matches);
-    const learned = searchTerm === null || this.model === null ? NONE_LEARNED : this.model.model.concerns(searchTerm.text, this.model.threshold);
+    const learned = searchTerm === null || this.model === null ? NONE_LEARNED : this.model.model.concerns(searchTerm.text, this.model.threshold, this.model.danger ?? null);
     const more = learned.length === 0 ? undefined : { learned };
     // The common case, nothing found, builds one object and no arrays.
     const found = inSearch !== null && inSearch.hits.length > 0;

@@ -7,6 +7,12 @@
 // generalises to near paraphrases ("cutting deeper on my arm") while every score is still a sum
 // of named features, so each concern it raises comes with the words that raised it.
 //
+// Its classes are a concern and the severity it was labelled with ("suicide/danger",
+// "suicide/caution", …) and "none". A concern's probability is the sum of its classes', so the
+// threshold that raises a concern keeps one meaning whatever the severities; the danger class's
+// own probability says whether the search reads as urgent (src/alerts/detect.ts). A model whose
+// classes are bare phrase categories (trained before severities) has no danger probability.
+//
 // Featurisation must match the trainer's exactly, so both call searchFeatures() here: the text
 // is the search as foldText reads it (case, accents, leetspeak, punctuation), words are its
 // space-separated tokens; a word's character n-grams are taken from " word " (char_wb), word
@@ -17,6 +23,8 @@ import { readFileSync } from 'node:fs';
 export const SEARCH_MODEL_FORMAT = 'schoolgate-search-model/1';
 /** The class for "no concern": never reported. */
 export const NO_CONCERN = 'none';
+/** The severities a class may name after its category ("suicide/danger"). */
+export const CLASS_SEVERITIES = ['danger', 'caution'] as const;
 /** Evidence shown is at least this share of the strongest reason's weight. */
 const EVIDENCE_FLOOR = 0.25;
 
@@ -74,7 +82,7 @@ export interface SearchModelFile {
   /** How it was trained, for people: files, rows, options, cross-validation. */
   readonly trained: Record<string, unknown>;
   readonly features: FeatureOptions;
-  /** Phrase categories (config/phrases), and "none". */
+  /** "category/severity" for a phrase category (config/phrases) and a severity of CLASS_SEVERITIES, or a bare category; and "none". */
   readonly classes: readonly string[];
   readonly intercepts: readonly number[];
   /** [n-gram, idf, class, weight, class, weight, …]; classes without a weight have 0. */
@@ -93,13 +101,34 @@ export interface ModelEvidence {
   readonly end: number;
 }
 
-/** A concern the model raises for a search. */
+/** What the model reads in a search for one concern (a phrase category). */
 export interface LearnedScore {
   /** The phrase category (config/phrases): it maps to a concern as the lists' categories do. */
   readonly category: string;
+  /** The concern's probability: its classes' probabilities summed, every severity. */
   readonly probability: number;
-  /** The words that raised it most, strongest first. */
+  /** The probability of its danger class alone; 0 when the model has none for it. */
+  readonly danger: number;
+  /** `probability` reached the threshold: the model raises the concern. */
+  readonly raises: boolean;
+  /** `danger` reached the danger threshold: a raised concern is urgent. */
+  readonly urgent: boolean;
+  /** The words that raised the concern most (its most probable class over "none"), strongest first. Worked out when first read. */
   readonly evidence: readonly ModelEvidence[];
+  /** The words that raised its danger class most, strongest first. Worked out when first read. */
+  readonly dangerEvidence: readonly ModelEvidence[];
+}
+
+/** The class name for a category at a severity: "suicide/danger". */
+export function className(category: string, severity: (typeof CLASS_SEVERITIES)[number]): string {
+  return `${category}/${severity}`;
+}
+
+/** A class's category and severity: "suicide/danger" is suicide at danger, "suicide" suicide at no severity in particular. */
+export function parseClass(name: string): { category: string; severity: (typeof CLASS_SEVERITIES)[number] | null } {
+  const at = name.lastIndexOf('/');
+  if (at < 0) return { category: name, severity: null };
+  return { category: name.slice(0, at), severity: name.slice(at + 1) as (typeof CLASS_SEVERITIES)[number] };
 }
 
 interface Block {
@@ -116,7 +145,15 @@ export class SearchModel {
   readonly classes: readonly string[];
   readonly features: FeatureOptions;
   readonly trained: Readonly<Record<string, unknown>>;
+  /** The phrase categories its classes name, each once, in class order. */
+  readonly categories: readonly string[];
+  /** Whether any class names a severity: without one there is no danger probability. */
+  readonly graded: boolean;
   private readonly none: number;
+  /** Per class, the index of its category in `categories` (-1 for "none"). */
+  private readonly categoryOf: Int32Array;
+  /** Per category, its danger class (-1 for none). */
+  private readonly dangerOf: Int32Array;
   private readonly intercepts: Float64Array;
   private readonly chars: Block;
   private readonly words: Block;
@@ -129,6 +166,11 @@ export class SearchModel {
     this.features = file.features;
     this.trained = file.trained;
     this.none = file.classes.indexOf(NO_CONCERN);
+    const parsed = file.classes.map(parseClass);
+    this.categories = [...new Set(parsed.filter((c, k) => k !== this.none).map((c) => c.category))];
+    this.graded = parsed.some((c) => c.severity !== null);
+    this.categoryOf = Int32Array.from(parsed, (c, k) => (k === this.none ? -1 : this.categories.indexOf(c.category)));
+    this.dangerOf = Int32Array.from(this.categories, (cat) => parsed.findIndex((c) => c.category === cat && c.severity === 'danger'));
     this.intercepts = Float64Array.from(file.intercepts);
     this.chars = block(file.chars, file.classes.length, 'chars');
     this.words = block(file.words, file.classes.length, 'words');
@@ -160,16 +202,40 @@ export class SearchModel {
   }
 
   /**
-   * The concerns (phrase categories) whose probability reaches `threshold`, most probable
-   * first, each with up to `evidence` reasons. Nearly every search raises none, and then
-   * nothing is explained.
+   * Each category's probability (its classes' summed), its danger class's, and its most
+   * probable class, in `categories` order: what thresholds are set on. No evidence is worked out.
    */
-  concerns(folded: string, threshold: number, evidence = 5): LearnedScore[] {
+  categoryProbabilities(folded: string): { probability: Float64Array; danger: Float64Array; top: Int32Array } {
     const p = this.probabilities(folded);
-    const out: LearnedScore[] = [];
+    const n = this.categories.length;
+    const probability = new Float64Array(n);
+    const danger = new Float64Array(n);
+    const top = new Int32Array(n).fill(-1);
     for (let k = 0; k < p.length; k++) {
-      if (k === this.none || p[k]! < threshold) continue;
-      out.push({ category: this.classes[k]!, probability: p[k]!, evidence: this.explain(folded, k, evidence) });
+      const c = this.categoryOf[k]!;
+      if (c < 0) continue;
+      probability[c] = probability[c]! + p[k]!;
+      if (top[c]! < 0 || p[k]! > p[top[c]!]!) top[c] = k;
+    }
+    for (let c = 0; c < n; c++) if (this.dangerOf[c]! >= 0) danger[c] = p[this.dangerOf[c]!]!;
+    return { probability, danger, top };
+  }
+
+  /**
+   * The concerns (phrase categories) whose probability reaches `threshold` or whose danger
+   * class's reaches `dangerThreshold` (null: never), most probable first, each with up to
+   * `evidence` reasons. Nearly every search has none. Evidence is worked out only when it is
+   * read: detection reads it for the concerns it raises.
+   */
+  concerns(folded: string, threshold: number, dangerThreshold: number | null = null, evidence = 5): LearnedScore[] {
+    const { probability, danger, top } = this.categoryProbabilities(folded);
+    const out: LearnedScore[] = [];
+    for (let c = 0; c < probability.length; c++) {
+      const raises = probability[c]! >= threshold;
+      const urgent = dangerThreshold !== null && danger[c]! >= dangerThreshold;
+      if (!raises && !urgent) continue;
+      const explain = (k: number) => (): ModelEvidence[] => (k < 0 ? [] : this.explain(folded, k, evidence));
+      out.push(new Learned(this.categories[c]!, probability[c]!, danger[c]!, raises, urgent, explain(top[c]!), explain(this.dangerOf[c]!)));
     }
     return out.sort((a, b) => b.probability - a.probability);
   }
@@ -224,6 +290,30 @@ export class SearchModel {
   }
 }
 
+/** One concern's score; its evidence is worked out when first read, then kept. */
+class Learned implements LearnedScore {
+  private evidenceOf: readonly ModelEvidence[] | undefined;
+  private dangerEvidenceOf: readonly ModelEvidence[] | undefined;
+
+  constructor(
+    readonly category: string, readonly probability: number, readonly danger: number, readonly raises: boolean, readonly urgent: boolean,
+    private readonly explainTop: () => readonly ModelEvidence[], private readonly explainDanger: () => readonly ModelEvidence[],
+  ) {}
+
+  get evidence(): readonly ModelEvidence[] {
+    return (this.evidenceOf ??= this.explainTop());
+  }
+
+  get dangerEvidence(): readonly ModelEvidence[] {
+    return (this.dangerEvidenceOf ??= this.explainDanger());
+  }
+
+  /** As data, evidence included (JSON.stringify reads no getters). */
+  toJSON(): Record<string, unknown> {
+    return { category: this.category, probability: this.probability, danger: this.danger, raises: this.raises, urgent: this.urgent, evidence: this.evidence, dangerEvidence: this.dangerEvidence };
+  }
+}
+
 /** Reads and checks a model file; throws Error saying what is wrong. */
 export function loadSearchModel(file: string): SearchModel {
   let text: string;
@@ -247,6 +337,13 @@ export function checkModelFile(v: unknown): SearchModelFile {
   const f = o.features;
   if (!f || ![f.charMin, f.charMax, f.wordMin, f.wordMax].every((n) => Number.isInteger(n) && n >= 1 && n <= 10)) throw new Error('"features" must give charMin, charMax, wordMin, wordMax');
   if (!Array.isArray(o.classes) || o.classes.length < 2 || o.classes.length > 255 || !o.classes.every((c) => typeof c === 'string')) throw new Error('"classes" must list 2 to 255 class names');
+  if (new Set(o.classes).size !== o.classes.length) throw new Error('"classes" must name each class once');
+  for (const c of o.classes) {
+    const { category, severity } = parseClass(c);
+    if (category === '' || (c.includes('/') && !(CLASS_SEVERITIES as readonly string[]).includes(severity!))) {
+      throw new Error(`class "${c}" must be a category, or a category and ${CLASS_SEVERITIES.join(' or ')} ("suicide/danger")`);
+    }
+  }
   if (!Array.isArray(o.intercepts) || o.intercepts.length !== o.classes.length || !o.intercepts.every(Number.isFinite)) throw new Error('"intercepts" must hold one number per class');
   if (!Array.isArray(o.chars) || !Array.isArray(o.words)) throw new Error('"chars" and "words" must be lists of features');
   return { format: o.format, trained: o.trained ?? {}, features: f, classes: o.classes, intercepts: o.intercepts, chars: o.chars, words: o.words };

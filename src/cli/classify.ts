@@ -73,15 +73,18 @@ function describe(c: Classification, safeguarding: SafeguardingConfig, page: Pag
   }
   if (c.flagged.length) lines.push(`flagged     ${c.flagged.map((f) => `${f.category} in ${f.source} (score ${f.score}: ${f.severity})`).join(', ')}`);
   if (c.learned?.length) {
-    // The model only adds a concern the lists did not raise (at caution), so say which it adds.
-    lines.push('learned     (the search model, in the search term: probability, the words it weighed most)');
+    // The model adds a concern the lists did not raise (at caution) and may take one they raised to danger: say which.
+    lines.push('learned     (the search model, in the search term: probability, the words it weighed most; its danger class\'s when it raises danger)');
     const candidates = detect(c, { action: 'allow' }, safeguarding, ExclusionSet.EMPTY, '');
     for (const l of c.learned) {
       const concern = safeguarding.byPhraseCategory.get(l.category);
       const alert = candidates.find((a) => a.category === concern?.id);
-      const adds = concern === undefined || alert === undefined ? 'raises no concern'
-        : alert.triggers.some((t) => t.kind === 'phrase' && t.learned === true) ? `adds ${concern.id} at ${alert.severity}` : `the lists raise ${concern.id} already`;
-      lines.push(`  ${l.category.padEnd(10)} ${learnedPhrase(l)}  (${adds})`);
+      const byModel = alert?.triggers.filter((t) => t.kind === 'phrase' && t.learned === true) ?? [];
+      const does = concern === undefined || alert === undefined ? 'raises no concern'
+        : byModel.some((t) => t.severity === 'danger') ? `raises ${concern.id} to danger`
+          : byModel.length > 0 ? `adds ${concern.id} at ${alert.severity}` : `the lists raise ${concern.id} already`;
+      lines.push(`  ${l.category.padEnd(10)} ${learnedPhrase(l)}${l.danger > 0 ? ` (danger class ${l.danger.toFixed(2)})` : ''}  (${does})`);
+      if (byModel.some((t) => t.severity === 'danger')) lines.push(`  ${''.padEnd(10)} ${learnedPhrase(l, true)}`);
     }
   }
   const alerts = previewAlerts(c, safeguarding);

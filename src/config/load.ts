@@ -73,6 +73,11 @@ export interface SearchModelSettings {
   readonly model: SearchModel;
   /** The probability at which it raises a concern (at caution) that the lists did not. */
   readonly threshold: number;
+  /**
+   * The probability of a concern's danger class at which a concern the lists raised goes to
+   * danger (capped by the category's search severity); null when absent: the model never raises danger.
+   */
+  readonly danger: number | null;
 }
 
 const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls', 'admin'];
@@ -198,25 +203,33 @@ export function loadConfig(file: string): SchoolgateConfig {
   return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger, model }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
 }
 
-/** `phrases.model`: off, or the model file and the probability it raises a concern at. */
+/** `phrases.model`: off, or the model file, the probability it raises a concern at, and the danger-class probability that takes a concern the lists raised to danger. */
 function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
   const at = ['phrases', 'model'];
   if (v === 'off' || v === false) return null;
-  const fix = 'write model: { file: search-model.json, threshold: 0.8 }, or model: off';
+  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.25 }, or model: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
-  const m = check.object(at, v, ['file', 'threshold']) ?? {};
+  const m = check.object(at, v, ['file', 'threshold', 'danger']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
   if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
   const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
   // Below one half, two concerns could both be raised by one search; at 1 never any.
   const threshold = m.threshold === undefined ? undefined : check.number([...at, 'threshold'], m.threshold, { min: 0.5, max: 0.99 });
-  if (name === undefined || threshold === undefined) return null;
+  // A danger class's probability is part of its concern's, so it is set lower; below 0.1 nearly
+  // every raised concern of a danger category would be danger.
+  const danger = m.danger === undefined ? null : check.number([...at, 'danger'], m.danger, { min: 0.1, max: 0.99 });
+  if (name === undefined || threshold === undefined || danger === undefined) return null;
   const file = resolve(dir, name);
+  let model: SearchModel;
   try {
-    return { file, model: loadSearchModel(file), threshold };
+    model = loadSearchModel(file);
   } catch (err) {
     return check.fail([...at, 'file'], `cannot load the search model ${file}: ${(err as Error).message}`, 'train it with npm run train:search-model, or set model: off') ?? null;
   }
+  if (danger !== null && !model.graded) {
+    return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
+  }
+  return { file, model, threshold, danger };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {

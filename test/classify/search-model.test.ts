@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readLabelledSearches, trainSearchModel } from '../../bench/search-model-trainer.js';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { PHRASE_CATEGORIES } from '../../src/classify/phrase-file.js';
-import { loadSearchModel, searchFeatures, SearchModel } from '../../src/classify/search-model.js';
+import { checkModelFile, loadSearchModel, searchFeatures, SearchModel, type SearchModelFile } from '../../src/classify/search-model.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/lists.js';
@@ -62,20 +62,104 @@ describe('the trainer', () => {
   });
 });
 
+describe('severities: classes per concern and severity', () => {
+  // Made-up words again: "zorp" is danger-class suicide, "quux" caution-class suicide, "blarg"
+  // drugs; every class is learned with its severity, as the trainer labels dev's rows.
+  const rows = [
+    ...['zorp', 'zorp now', 'big zorp', 'zorp it', 'the zorp', 'zorp more'].map((t) => ({ text: t, label: 'suicide/danger' })),
+    ...['quux', 'quux now', 'big quux', 'quux it', 'the quux', 'quux more'].map((t) => ({ text: t, label: 'suicide/caution' })),
+    ...['blarg', 'blarg now', 'big blarg', 'blarg it', 'the blarg', 'blarg more'].map((t) => ({ text: t, label: 'drugs/caution' })),
+    ...['plom', 'plom now', 'big plom', 'plom it', 'the plom', 'plom more'].map((t) => ({ text: t, label: 'none' })),
+  ];
+  const model = new SearchModel(trainSearchModel(rows, { maxIterations: 200, pruneFeature: 0, pruneWeight: 0 }).file);
+  const at = (name: string): number => model.classes.indexOf(name);
+
+  it('keeps a class per concern and severity, and names the concerns once', () => {
+    expect(model.classes).toEqual(['none', 'drugs/caution', 'suicide/caution', 'suicide/danger']);
+    expect(model.categories).toEqual(['drugs', 'suicide']);
+    expect(model.graded).toBe(true);
+  });
+
+  it('gives a concern the sum of its classes, and its danger class apart', () => {
+    for (const q of ['zorp', 'quux', 'zorp quux', 'blarg', 'plom']) {
+      const p = model.probabilities(q);
+      const { probability, danger } = model.categoryProbabilities(q);
+      expect(probability[1]).toBeCloseTo(p[at('suicide/caution')]! + p[at('suicide/danger')]!, 12);
+      expect(probability[0]).toBeCloseTo(p[at('drugs/caution')]!, 12);
+      expect(danger[1]).toBeCloseTo(p[at('suicide/danger')]!, 12);
+      // drugs has no danger class: never danger.
+      expect(danger[0]).toBe(0);
+    }
+    expect(model.categoryProbabilities('zorp').danger[1]).toBeGreaterThan(0.5);
+    expect(model.categoryProbabilities('quux').danger[1]).toBeLessThan(0.2);
+  });
+
+  it('raises a concern on the summed probability, and says when its danger class reaches the danger threshold', () => {
+    // "zorp quux": suicide split between its severities, each below 0.7, together above it.
+    const p = model.probabilities('zorp quux');
+    expect(p[at('suicide/danger')]).toBeLessThan(0.7);
+    expect(p[at('suicide/caution')]).toBeLessThan(0.7);
+    const [both] = model.concerns('zorp quux', 0.7, 0.99);
+    expect(both).toMatchObject({ category: 'suicide', raises: true, urgent: false });
+    expect(both!.probability).toBeGreaterThan(0.7);
+
+    const [danger] = model.concerns('zorp', 0.7, 0.5);
+    expect(danger).toMatchObject({ category: 'suicide', raises: true, urgent: true });
+    expect(danger!.dangerEvidence.map((e) => e.text)).toEqual(['zorp']);
+    expect(model.concerns('quux', 0.7, 0.5)).toMatchObject([{ category: 'suicide', raises: true, urgent: false }]);
+    // No danger threshold: never urgent.
+    expect(model.concerns('zorp', 0.7)[0]!.urgent).toBe(false);
+  });
+
+  it('lists a concern that is urgent but not raised, for the lists\' concerns to be promoted', () => {
+    const [l] = model.concerns('zorp', 0.999, 0.5);
+    expect(l).toMatchObject({ category: 'suicide', raises: false, urgent: true });
+    expect(model.concerns('plom', 0.5, 0.5)).toEqual([]);
+  });
+
+  it('explains a concern by its most probable class, and its danger by the danger class', () => {
+    const [l] = model.concerns('quux zorp', 0.5, 0.1);
+    const top = model.probabilities('quux zorp');
+    const k = top[at('suicide/danger')]! > top[at('suicide/caution')]! ? at('suicide/danger') : at('suicide/caution');
+    expect(l!.evidence).toEqual(model.explain('quux zorp', k));
+    expect(l!.dangerEvidence).toEqual(model.explain('quux zorp', at('suicide/danger')));
+    // As data (the classify command's JSON), evidence included.
+    expect(JSON.parse(JSON.stringify(l))).toMatchObject({ category: 'suicide', evidence: [{ text: expect.any(String) }], dangerEvidence: [{ text: 'zorp' }] });
+  });
+
+  it('reads a model of bare concerns (trained before severities) as one with no danger', () => {
+    const bare = new SearchModel(trainSearchModel(rows.map((r) => ({ text: r.text, label: r.label.split('/')[0]! })), { maxIterations: 100, pruneFeature: 0, pruneWeight: 0 }).file);
+    expect(bare.graded).toBe(false);
+    expect(bare.categories).toEqual(['drugs', 'suicide']);
+    expect(bare.categoryProbabilities('zorp').danger[1]).toBe(0);
+    expect(bare.concerns('zorp', 0.6, 0.1)).toMatchObject([{ category: 'suicide', raises: true, urgent: false }]);
+  });
+
+  it('refuses a class with a severity it does not know, or a class named twice', () => {
+    const file = JSON.parse(JSON.stringify(trainSearchModel(rows, { maxIterations: 5 }).file)) as SearchModelFile;
+    expect(() => checkModelFile({ ...file, classes: ['none', 'drugs/caution', 'suicide/caution', 'suicide/urgent'] })).toThrow(/class "suicide\/urgent" must be a category, or a category and danger or caution/);
+    expect(() => checkModelFile({ ...file, classes: ['none', 'drugs/caution', 'suicide/caution', 'suicide/caution'] })).toThrow(/each class once/);
+  });
+});
+
 describe('the shipped model', () => {
   const cfg = loadConfig(join(CONFIG, 'default.yaml'));
   const settings = cfg.phrases.model!;
 
-  it('is configured, loads, and knows every phrase category', () => {
+  it('is configured, loads, and knows every phrase category with its severities', () => {
     expect(settings.file).toBe(join(CONFIG, 'search-model.json'));
     expect(settings.threshold).toBeGreaterThanOrEqual(0.5);
-    expect([...settings.model.classes].sort()).toEqual(['none', ...PHRASE_CATEGORIES].sort());
+    expect(settings.danger).toBeGreaterThanOrEqual(0.1);
+    expect([...settings.model.categories].sort()).toEqual([...PHRASE_CATEGORIES].sort());
+    expect(settings.model.classes).toContain('suicide/danger');
+    expect(settings.model.classes).toContain('suicide/caution');
+    expect(settings.model.classes).toContain('none');
   });
 
   it('scores a search, with the words that raised it as evidence', () => {
     const model = loadSearchModel(settings.file);
-    const p = model.probabilities(foldText('how do i cut myself deeper'));
-    expect(model.classes[p.indexOf(Math.max(...p))]).toBe('self-harm');
+    const { probability } = model.categoryProbabilities(foldText('how do i cut myself deeper'));
+    expect(model.categories[probability.indexOf(Math.max(...probability))]).toBe('self-harm');
     const [raised] = model.concerns(foldText('how do i cut myself deeper'), 0.5);
     expect(raised!.category).toBe('self-harm');
     expect(raised!.evidence.length).toBeGreaterThanOrEqual(1);
@@ -116,7 +200,23 @@ describe('phrases.model in the configuration', () => {
     ['no threshold', `{ file: ${CONFIG}/search-model.json }`, /phrases\.model: has no threshold/],
     ['an unknown key', `{ file: ${CONFIG}/search-model.json, threshold: 0.8, trust: 1 }`, /phrases\.model\.trust: unknown key "trust"/],
     ['neither off nor a mapping', 'maybe', /phrases\.model: must be "off" or a mapping with file and threshold, found "maybe"/],
+    ['a danger threshold below 0.1', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, danger: 0.05 }`, /phrases\.model\.danger: must be at least 0\.1, found 0\.05/],
+    ['a danger threshold that is not a number', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, danger: yes }`, /phrases\.model\.danger: must be a number/],
   ])('refuses %s', (_, model, message) => {
     expect(problemsOf(model)).toMatch(message);
+  });
+
+  it('refuses a danger threshold for a model without danger classes, and takes one for a model with them', () => {
+    const rows = ['zorp', 'zorp now', 'plom', 'plom now'].map((text, i) => ({ text, label: i < 2 ? 'suicide' : 'none' }));
+    const bare = join(tmp.dir, 'bare.json');
+    writeFileSync(bare, JSON.stringify(trainSearchModel(rows, { maxIterations: 20, minDf: 1, pruneFeature: 0, pruneWeight: 0 }).file));
+    expect(problemsOf(`{ file: ${bare}, threshold: 0.9, danger: 0.5 }`)).toMatch(
+      /phrases\.model\.danger: the search model .*bare\.json has no danger classes \(its classes are concerns without severities\), so it cannot raise danger \(fix: train it again with npm run train:search-model, or remove danger\)/);
+    const ok = join(tmp.dir, 'graded.yaml');
+    writeFileSync(ok, `categories: ${CONFIG}/categories.yaml\nphrases:\n  model: { file: ${CONFIG}/search-model.json, threshold: 0.9, danger: 0.6 }\n`);
+    expect(loadConfig(ok).phrases.model).toMatchObject({ threshold: 0.9, danger: 0.6 });
+    // Without the key the model raises no danger, whatever its classes.
+    writeFileSync(ok, `categories: ${CONFIG}/categories.yaml\nphrases:\n  model: { file: ${bare}, threshold: 0.9 }\n`);
+    expect(loadConfig(ok).phrases.model).toMatchObject({ threshold: 0.9, danger: null });
   });
 });
