@@ -5,6 +5,9 @@ WORKDIR /app
 # Toolchain for native modules (better-sqlite3, msgpackr-extract) where no prebuilt binary fits.
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
+# npm ci runs the prepare script, bin/build.js, which finds no src/ yet and compiles nothing; the
+# sources come after, so a change to them does not install every package again.
+COPY bin/build.js ./bin/
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -15,6 +18,7 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
+# The compiled JavaScript only: without src/, bin/schoolgate.js runs dist/ as it is.
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin

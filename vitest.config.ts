@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The schoolgate command the tests spawn runs src/ through tsx, so it tests the sources as
+    // they are; only test/cli/compiled.test.ts runs the compiled dist/ (in a copy of the project).
+    env: { SCHOOLGATE_FROM_SOURCE: '1' },
     maxWorkers: 2,
   },
 });

@@ -2,35 +2,27 @@
 // message a technician can act on and exit code 2 (usage or configuration) or 1 (anything else).
 import { ConfigError } from '../config/errors.js';
 import { UrlError } from '../classify/normalise-url.js';
-import { CaError } from '../tls/ca.js';
-import { alertsCommand } from './alerts.js';
-import { auditCommand } from './audit.js';
-import { caCommand } from './ca.js';
-import { classifyCommand } from './classify.js';
-import { digestCommand } from './digest.js';
-import { explainCommand } from './explain.js';
-import { exportCommand } from './export.js';
-import { phrasesCommand } from './phrases.js';
-import { policyCommand } from './policy.js';
+import { CaError } from '../tls/ca-error.js';
 import { processIo, UsageError, type Io } from './command.js';
 import { ListenError } from '../proxy/listen.js';
-import { listsCommand } from './lists.js';
-import { startCommand } from './start.js';
-import { usersCommand } from './users.js';
 
-const COMMANDS: Readonly<Record<string, { summary: string; run: (argv: string[], io: Io) => Promise<number> }>> = {
-  start: { summary: 'run Schoolgate in the foreground (npm start)', run: startCommand },
-  classify: { summary: 'show what the classifier says about a URL, and why', run: classifyCommand },
-  lists: { summary: 'report, update or reload the blocklists', run: listsCommand },
-  explain: { summary: 'the decision for a URL for a group, and the rules behind it', run: explainCommand },
-  policy: { summary: 'check a policy (policy check [FILE])', run: policyCommand },
-  users: { summary: 'add, list, disable or import the users who sign in to the proxy', run: usersCommand },
-  audit: { summary: 'verify the audit chain (audit verify), or list its newest rows (audit list)', run: auditCommand },
-  export: { summary: 'one person\'s or device\'s traffic over a time range, as CSV or JSON', run: exportCommand },
-  alerts: { summary: 'list, open, acknowledge, escalate or close safeguarding alerts; record incidents', run: alertsCommand },
-  phrases: { summary: 'list the safeguarding phrases; add, re-weight or remove the DSL\'s own (audited, live within a second)', run: phrasesCommand },
-  digest: { summary: 'when the safeguarding digests go, or send one now (digest --send-now)', run: digestCommand },
-  ca: { summary: 'the school\'s root CA for HTTPS inspection: init, export, rotate, show', run: caCommand },
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+// Each command's module is imported when that command runs, not before: together they pull in
+// Fastify, BullMQ, undici and the rest, which took most of a second to load for every command.
+const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
+  start: { summary: 'run Schoolgate in the foreground (npm start)', load: async () => (await import('./start.js')).startCommand },
+  classify: { summary: 'show what the classifier says about a URL, and why', load: async () => (await import('./classify.js')).classifyCommand },
+  lists: { summary: 'report, update or reload the blocklists', load: async () => (await import('./lists.js')).listsCommand },
+  explain: { summary: 'the decision for a URL for a group, and the rules behind it', load: async () => (await import('./explain.js')).explainCommand },
+  policy: { summary: 'check a policy (policy check [FILE])', load: async () => (await import('./policy.js')).policyCommand },
+  users: { summary: 'add, list, disable or import the users who sign in to the proxy', load: async () => (await import('./users.js')).usersCommand },
+  audit: { summary: 'verify the audit chain (audit verify), or list its newest rows (audit list)', load: async () => (await import('./audit.js')).auditCommand },
+  export: { summary: 'one person\'s or device\'s traffic over a time range, as CSV or JSON', load: async () => (await import('./export.js')).exportCommand },
+  alerts: { summary: 'list, open, acknowledge, escalate or close safeguarding alerts; record incidents', load: async () => (await import('./alerts.js')).alertsCommand },
+  phrases: { summary: 'list the safeguarding phrases; add, re-weight or remove the DSL\'s own (audited, live within a second)', load: async () => (await import('./phrases.js')).phrasesCommand },
+  digest: { summary: 'when the safeguarding digests go, or send one now (digest --send-now)', load: async () => (await import('./digest.js')).digestCommand },
+  ca: { summary: 'the school\'s root CA for HTTPS inspection: init, export, rotate, show', load: async () => (await import('./ca.js')).caCommand },
 };
 
 function usage(): string {
@@ -58,7 +50,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 2;
   }
   try {
-    return await command.run(rest, io);
+    const run = await command.load();
+    return await run(rest, io);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError || err instanceof ListenError) {
       io.err(`schoolgate ${name}: ${err.message}`);

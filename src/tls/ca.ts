@@ -17,7 +17,10 @@ import { join, resolve } from 'node:path';
 import {
   authorityKeyIdentifier, certificateDer, keyIdentifier, randomSerial, signSync, subjectKeyIdentifier, tbsCertificate, toPem,
 } from './certificate.js';
+import { CaError } from './ca-error.js';
 import { tbsParts } from './der.js';
+
+export { CaError };
 
 export const CA_FOLDER = 'ca';
 export const CA_FILES = {
@@ -30,10 +33,6 @@ const DAY = 24 * HOUR;
 const ROOT_YEARS = 10;
 /** Devices whose clocks run a little slow still accept a certificate made just now. */
 export const CLOCK_SKEW_MS = HOUR;
-
-export class CaError extends Error {
-  override readonly name = 'CaError';
-}
 
 export interface SchoolCa {
   /** The folder the files are in. */

@@ -1,9 +1,21 @@
-// Runs the real `schoolgate` command (bin/schoolgate.js) in a child process.
+// Runs the real `schoolgate` command (bin/schoolgate.js) in a child process. In the tests it runs
+// src/ through tsx (SCHOOLGATE_FROM_SOURCE, set in vitest.config.ts), not the compiled dist/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = resolve(ROOT, 'bin/schoolgate.js');
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Another copy of the project, whose bin/schoolgate.js runs (in that folder, unless `cwd` says otherwise). */
+  root?: string;
+}
+
+function command(opts: SpawnOptions): { bin: string; cwd: string; env: NodeJS.ProcessEnv } {
+  return { bin: resolve(opts.root ?? ROOT, 'bin/schoolgate.js'), cwd: opts.cwd ?? opts.root ?? ROOT, env: { ...process.env, ...opts.env } };
+}
 
 export interface Run {
   readonly code: number | null;
@@ -12,11 +24,10 @@ export interface Run {
 }
 
 /** Runs the command to its end; `stdin`, when given, is piped in and closed. */
-export function schoolgate(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Run> {
+export function schoolgate(args: readonly string[], opts: SpawnOptions & { stdin?: string } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    const { bin, cwd, env } = command(opts);
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -31,8 +42,9 @@ export function schoolgate(args: readonly string[], opts: { cwd?: string; env?: 
 }
 
 /** Starts a long-running command; `waitFor` resolves when its stdout shows a line matching. */
-export function spawnSchoolgate(args: readonly string[], opts: { cwd?: string } = {}) {
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnSchoolgate(args: readonly string[], opts: SpawnOptions = {}) {
+  const { bin, cwd, env } = command(opts);
+  const child: ChildProcess = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];

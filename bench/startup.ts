@@ -1,0 +1,180 @@
+// How soon the schoolgate command answers and `schoolgate start` serves, run as shipped (the
+// compiled dist/, bin/build.js) and, as the baseline in the same run, the way it ran before
+// (src/ through tsx on every run: SCHOOLGATE_FROM_SOURCE=1).
+//
+//   npm run bench:startup                 (node --import tsx bench/startup.ts)
+//   BENCH_ROUNDS=9 npm run bench:startup
+//   BENCH_SET=0 npm run bench:startup     (without the shared 1.7 M-entry bench set)
+//
+// A command's time is from spawning `node bin/schoolgate.js …` to its exit. Start's time is from
+// spawning `schoolgate start` to the first 200 "ok" from the proxy's /healthz on loopback (asked
+// every 20 ms; the proxy listens once its lists are loaded). Beside each wall-clock time, the CPU
+// time the process used (all its threads; for a command, its children too), from /proc, which on
+// a loaded machine says more than the wall clock. Start runs with the shipped configuration
+// (config/default.yaml: the school's lists and the self-test list, UT1 not downloaded) and with
+// the bench set in place of UT1 (bench/lib.ts benchConfig). Each configuration keeps one state
+// folder, so after one unmeasured warm-up run of each way every start is a restart, as in a
+// school. The two ways take turns within each round; medians are printed (the machine is shared).
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
+import { benchConfig, codeVersion, fmt, requireShared, table } from './lib.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin/schoolgate.js');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WITH_BENCH_SET = process.env.BENCH_SET !== '0';
+
+const WAYS = {
+  compiled: { SCHOOLGATE_FROM_SOURCE: '0' },
+  'tsx (before)': { SCHOOLGATE_FROM_SOURCE: '1' },
+} as const;
+type Way = keyof typeof WAYS;
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+async function sparePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+interface Timing { wall: number; cpu: number }
+
+/** Clock ticks of CPU (user + system) in /proc/PID/stat: a process's own, or (`reaped`) its waited-for children's. */
+function cpuTicks(pid: number | 'self', reaped = false): number {
+  // The fields after the command name, which is in parentheses: utime and stime are the 12th and
+  // 13th, cutime and cstime the 14th and 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const at = reaped ? 13 : 11;
+  return Number(fields[at]) + Number(fields[at + 1]);
+}
+/** Linux's USER_HZ, the unit of those fields, on every common build. */
+const TICK_MS = 10;
+
+/** From spawning the command to its exit; throws unless it exits 0. */
+function timeCommand(way: Way, args: readonly string[]): Promise<Timing> {
+  return new Promise((resolvePromise, reject) => {
+    const ticks0 = cpuTicks('self', true);
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...WAYS[way] }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      // Node has reaped the child by now, so its CPU time is in this process's children's.
+      if (code === 0) resolvePromise({ wall: ms, cpu: (cpuTicks('self', true) - ticks0) * TICK_MS });
+      else reject(new Error(`schoolgate ${args.join(' ')} (${way}) exited ${code}: ${stderr}`));
+    });
+  });
+}
+
+function healthy(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 1_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolvePromise(res.statusCode === 200 && body.trim() === 'ok'));
+    });
+    req.on('error', () => resolvePromise(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/** From spawning `schoolgate start` to its first healthy /healthz; then stops it. */
+async function timeStart(way: Way, config: string, data: string): Promise<Timing> {
+  const [port, adminPort] = [await sparePort(), await sparePort()];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [BIN, 'start', '--config', config, '--data', data, '--port', String(port), '--admin-port', String(adminPort)], {
+    cwd: ROOT, env: { ...process.env, ...WAYS[way] }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  try {
+    for (;;) {
+      if (gone) throw new Error(`schoolgate start (${way}) exited before serving: ${stderr}`);
+      if (await healthy(port)) return { wall: performance.now() - t0, cpu: cpuTicks(child.pid!) * TICK_MS };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(kill);
+  }
+}
+
+async function main(): Promise<void> {
+  if (WITH_BENCH_SET) requireShared();
+  const built = spawnSync(process.execPath, [join(ROOT, 'bin/build.js')], { cwd: ROOT, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('bin/build.js failed');
+  const tmp = mkdtempSync(join(os.tmpdir(), 'schoolgate-startup-'));
+  try {
+    const configs: { name: string; file: string; data: string }[] = [
+      { name: 'start, shipped lists', file: join(ROOT, 'config/default.yaml'), data: join(tmp, 'data-shipped') },
+    ];
+    if (WITH_BENCH_SET) {
+      const file = join(tmp, 'bench-set.yaml');
+      writeFileSync(file, stringifyYaml(benchConfig()));
+      configs.push({ name: 'start, 1.7 M-entry bench set', file, data: join(tmp, 'data-bench') });
+    }
+    const data = configs[0]!.data;
+    const commands: { name: string; args: string[] }[] = [
+      { name: '--help', args: ['--help'] },
+      { name: 'users list (a command on the database)', args: ['users', 'list', '--data', data] },
+      { name: 'policy check (loads the configuration)', args: ['policy', 'check'] },
+      { name: 'classify URL (loads configuration and lists)', args: ['classify', 'https://gambling.selftest.invalid/'] },
+    ];
+    const ways = Object.keys(WAYS) as Way[];
+    const times = new Map<string, Record<Way, Timing[]>>();
+    const record = (name: string, way: Way, t: Timing): void => {
+      const row = times.get(name) ?? Object.fromEntries(ways.map((w) => [w, []])) as unknown as Record<Way, Timing[]>;
+      row[way].push(t);
+      times.set(name, row);
+    };
+    console.log(`code ${codeVersion()}, Node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${ROUNDS} rounds after a warm-up`);
+    for (let round = 0; round <= ROUNDS; round++) {
+      // Round 0 is the warm-up: state folders created, tsx's and the OS's caches filled.
+      for (const way of round % 2 === 0 ? ways : [...ways].reverse()) {
+        for (const c of configs) {
+          const t = await timeStart(way, c.file, c.data);
+          if (round > 0) record(c.name, way, t);
+        }
+        for (const c of commands) {
+          const t = await timeCommand(way, c.args);
+          if (round > 0) record(c.name, way, t);
+        }
+      }
+      process.stderr.write(round === 0 ? 'warm-up done\n' : `round ${round} of ${ROUNDS}\n`);
+    }
+    const s = (ms: number): string => fmt(ms / 1000, 2);
+    const rows: (string | number)[][] = [['median s', 'compiled wall', 'cpu', 'tsx (before) wall', 'cpu', 'compiled ÷ tsx wall', 'cpu', 'compiled wall min–max']];
+    for (const [name, row] of times) {
+      const wall = (w: Way): number => median(row[w].map((t) => t.wall));
+      const cpu = (w: Way): number => median(row[w].map((t) => t.cpu));
+      const walls = row.compiled.map((t) => t.wall);
+      rows.push([name, s(wall('compiled')), s(cpu('compiled')), s(wall('tsx (before)')), s(cpu('tsx (before)')),
+        fmt(wall('compiled') / wall('tsx (before)'), 2), fmt(cpu('compiled') / cpu('tsx (before)'), 2), `${s(Math.min(...walls))}–${s(Math.max(...walls))}`]);
+    }
+    console.log(table(rows));
+    console.log(`load afterwards ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
