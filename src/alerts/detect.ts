@@ -174,7 +174,7 @@ class Detection {
     const all = this.c.phrases.filter((h) => h.category === f.category && h.source === f.source);
     const kept = this.exclusions.size === 0 ? all : all.filter((h) => !this.exclusions.coversFound(h.matched.split(' … '), h.spans, h.read, this.group));
     let severity: Severity | null = f.severity;
-    if (kept.length !== all.length) severity = severityOf(scoreHits(kept, f.source === 'page'), f.caution, f.danger);
+    if (kept.length !== all.length) severity = severityOf(scoreHits(kept, f.source === 'page', f), f.caution, f.danger);
     if (severity === null) return;
     const capped = lowerSeverity(severity, cat.severity[f.source]);
     const text = this.illegalHit ? undefined : f.source === 'search' && term !== null ? term.raw : urlText(this.c.url);

@@ -15,9 +15,9 @@
 // 4. Scores: per category, each matched rule counts once; negative weights are context that
 //    lowers the score, but never below the weight of a matched intent rule ("context lowers,
 //    never erases"). On a page, context lowers in full only the phrases near it, context
-//    elsewhere takes at most half, and rules on the same words are one piece of evidence
-//    (scorePage). The caution threshold raises the concern; the danger threshold makes it
-//    danger.
+//    elsewhere takes at most half, rules on the same words are one piece of evidence, and
+//    first-person intent in one unframed post keeps caution (scorePage). The caution threshold
+//    raises the concern; the danger threshold makes it danger.
 //
 // The common case — an address in which no positive rule could match — is answered by the
 // address gate (address-anchors.ts): one walk of an automaton over the path, folded as it is
@@ -804,8 +804,8 @@ export function entryKey(e: Pick<PhraseEntry, 'category' | 'phrase' | 'pagesOnly
 export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf: (category: string) => { caution: number; danger: number }): PhraseScore[] {
   const out: PhraseScore[] = [];
   for (const category of new Set(hits.map((h) => h.category))) {
-    const score = scoreHits(hits.filter((h) => h.category === category), page);
     const t = thresholdsOf(category);
+    const score = scoreHits(hits.filter((h) => h.category === category), page, t);
     const severity = severityOf(score, t.caution, t.danger);
     if (severity) out.push({ category, score, severity });
   }
@@ -816,16 +816,23 @@ export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf
 export type ScoredHit = Pick<PhraseHit, 'weight' | 'intent' | 'language' | 'pagesOnly'>;
 /** A page's score also needs where each hit is. */
 export type PageScoredHit = ScoredHit & Pick<PhraseHit, 'spans'>;
+/** A category's thresholds, which a page's score needs (scorePage). */
+export interface CategoryThresholds {
+  readonly caution: number;
+  readonly danger: number;
+}
+const DEFAULT_THRESHOLDS: CategoryThresholds = { caution: DEFAULT_PHRASE_THRESHOLD, danger: DEFAULT_DANGER_THRESHOLD };
 
 /**
  * A category's score from its matched rules. Context (negative weights) lowers it, but only
  * context in a language of the rules it qualifies (the English "pe", PE lessons, is not the Urdu
- * "pe", on), and never below a matched intent rule's weight. A page is scored by scorePage.
+ * "pe", on), and never below a matched intent rule's weight. A page is scored by scorePage,
+ * which needs the category's thresholds (the defaults unless given).
  */
 export function scoreHits(hits: readonly ScoredHit[], page?: false): number;
-export function scoreHits(hits: readonly PageScoredHit[], page: boolean): number;
-export function scoreHits(hits: readonly PageScoredHit[] | readonly ScoredHit[], page = false): number {
-  if (page) return scorePage(hits as readonly PageScoredHit[]);
+export function scoreHits(hits: readonly PageScoredHit[], page: boolean, thresholds?: CategoryThresholds): number;
+export function scoreHits(hits: readonly PageScoredHit[] | readonly ScoredHit[], page = false, thresholds: CategoryThresholds = DEFAULT_THRESHOLDS): number {
+  if (page) return scorePage(hits as readonly PageScoredHit[], thresholds);
   let positive = 0;
   let floor = -Infinity;
   const languages = new Set<string>();
@@ -861,11 +868,21 @@ export const PAGE_CONTEXT_REACH = 5;
 export const PAGE_FAR_CONTEXT_SHARE = 0.5;
 /** A rule matching words a stronger rule already matched on a page counts this share of its weight. */
 export const PAGE_OVERLAP_SHARE = 0.5;
+/**
+ * Pieces of evidence at most this many words apart are one place of a page (a post, a comment, a
+ * paragraph: page text keeps no boundaries, so the place is a run of words). Measured with
+ * PAGE_INTENT_FRAME_REACH and PAGE_INTENT_MAX_PLACES (bench/RESULTS.md, "Intent in one post").
+ */
+export const PAGE_PLACE_GAP = 30;
+/** Context or framing within this many words of a place of intent frames it: the floor does not hold. */
+export const PAGE_INTENT_FRAME_REACH = 20;
+/** Intent keeps its floor only on a page that says the concern in at most this many places. */
+export const PAGE_INTENT_MAX_PLACES = 2;
+/** A lone weak piece of evidence (no intent, below danger) counts this share of its score. */
+export const PAGE_LONE_WEAK_SHARE = 0.5;
 
 /**
- * A category's score on a page. A page is not the pupil's own words, so intent is no floor (a
- * charity page quoting "i want to die" may be lowered like any other text); and a page is long,
- * so where a hit lies matters:
+ * A category's score on a page. A page is long, so where a hit lies matters:
  * - Rules matching overlapping words are one piece of evidence: the strongest counts in full,
  *   each other at PAGE_OVERLAP_SHARE. "going to end my life", "end my life" and a combination
  *   on the same four words say one thing; a page scores more for several places than for one
@@ -880,15 +897,31 @@ export const PAGE_OVERLAP_SHARE = 0.5;
  *   by its two strongest rules only, not their sum: two steps are enough to quiet a lesson plan
  *   that names a concern throughout, but a thread with a help banner, a "symptoms" link and a
  *   "wiki" tab must not be talked down to nothing by its page furniture.
+ * - Context lowers, never erases, first-person intent said in one post: pieces of evidence at
+ *   most PAGE_PLACE_GAP words apart are one place; a place holding an intent rule, with no
+ *   context or framing within PAGE_INTENT_FRAME_REACH words of it, on a page that says the
+ *   concern in at most PAGE_INTENT_MAX_PLACES places, keeps the score at caution at least. A
+ *   gaming thread's "im going to kill myself this weekend" is not talked away by the thread's
+ *   "spoilers", a reply's "helpline" and the game talk around it. Intent is no floor otherwise: a
+ *   charity page or a lesson frames its quotes where it quotes them, and a page that says the
+ *   concern in many places is about it, and its framing applies.
+ * - A lone weak piece of evidence (one place of one piece, no intent, below danger) counts
+ *   PAGE_LONE_WEAK_SHARE of its score: one "got battered" in a match report, far from anything,
+ *   is not enough on a page of hundreds of words.
  * A hit's place is the one its spans record (a rule counts once per page, at one of its places).
  */
-export function scorePage(hits: readonly PageScoredHit[]): number {
-  const positives: { weight: number; language: string; start: number; end: number }[] = [];
-  for (const h of hits) if (h.weight > 0) positives.push({ weight: h.weight, language: h.language, ...extentOf(h.spans) });
+export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryThresholds = DEFAULT_THRESHOLDS): number {
+  const positives: { weight: number; language: string; intent: boolean; start: number; end: number }[] = [];
+  for (const h of hits) if (h.weight > 0) positives.push({ weight: h.weight, language: h.language, intent: h.intent, ...extentOf(h.spans) });
   positives.sort((a, b) => a.start - b.start || b.end - a.end);
+  // Pieces (overlapping rules), gathered into places (pieces near each other).
+  const places: { start: number; end: number; intent: boolean; framed: boolean }[] = [];
   let score = 0;
+  let pieces = 0;
+  let lone = 0;
   for (let i = 0; i < positives.length;) {
-    let { end, weight: strongest } = positives[i]!;
+    const first = positives[i]!;
+    let { end, weight: strongest, intent } = first;
     let sum = strongest;
     let j = i + 1;
     for (; j < positives.length && positives[j]!.start < end; j++) {
@@ -896,8 +929,17 @@ export function scorePage(hits: readonly PageScoredHit[]): number {
       end = Math.max(end, p.end);
       strongest = Math.max(strongest, p.weight);
       sum += p.weight;
+      intent ||= p.intent;
     }
-    score += strongest + PAGE_OVERLAP_SHARE * (sum - strongest);
+    const piece = strongest + PAGE_OVERLAP_SHARE * (sum - strongest);
+    score += piece;
+    pieces++;
+    lone = intent ? Infinity : piece;
+    const last = places[places.length - 1];
+    if (last !== undefined && first.start - last.end <= PAGE_PLACE_GAP) {
+      last.end = Math.max(last.end, end);
+      last.intent ||= intent;
+    } else places.push({ start: first.start, end, intent, framed: false });
     i = j;
   }
   const languages = new Set(positives.map((p) => p.language));
@@ -906,16 +948,20 @@ export function scorePage(hits: readonly PageScoredHit[]): number {
   let next = 0;
   for (const h of hits) {
     if (h.weight >= 0 || !languages.has(h.language)) continue;
+    const { start, end } = extentOf(h.spans);
+    for (const place of places) if (start - place.end <= PAGE_INTENT_FRAME_REACH && place.start - end <= PAGE_INTENT_FRAME_REACH) place.framed = true;
     if (h.pagesOnly === true) {
       if (h.weight < strongest) [strongest, next] = [h.weight, strongest];
       else if (h.weight < next) next = h.weight;
       continue;
     }
-    const { start, end } = extentOf(h.spans);
     if (positives.some((p) => p.language === h.language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH)) score += h.weight;
     else far += h.weight;
   }
-  return score + Math.max(far, -PAGE_FAR_CONTEXT_SHARE * Math.max(0, score)) + strongest + next;
+  let total = score + Math.max(far, -PAGE_FAR_CONTEXT_SHARE * Math.max(0, score)) + strongest + next;
+  if (pieces === 1 && lone < thresholds.danger) total = Math.min(total, PAGE_LONE_WEAK_SHARE * lone);
+  if (places.length <= PAGE_INTENT_MAX_PLACES && places.some((p) => p.intent && !p.framed)) total = Math.max(total, thresholds.caution);
+  return total;
 }
 
 /** The words a hit covers, from the first word of its first part to the last of its last. */

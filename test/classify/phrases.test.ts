@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { loadLexicon, type Lexicon } from '../../src/classify/phrase-file.js';
 import {
-  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_OVERLAP_SHARE, PhraseMatcher, scoreHits, scorePage, severityOf,
+  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_INTENT_FRAME_REACH, PAGE_INTENT_MAX_PLACES, PAGE_LONE_WEAK_SHARE, PAGE_OVERLAP_SHARE, PAGE_PLACE_GAP, PhraseMatcher, scoreHits, scorePage, severityOf,
   type PhraseEntry, type PhraseResult, type PhraseSettings, type PhraseThresholds,
 } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -342,7 +342,7 @@ describe('scoring', () => {
     expect(scoreHits([h(10, 'ur-latn'), h(10, 'en'), h(-15, 'en'), h(-5, 'pl')])).toBe(5);
   });
 
-  it('scoreHits: on a page, intent is no floor: a page is not the pupil\'s own words', () => {
+  it('scoreHits: on a page, intent with context next to it is no floor: a page is not the pupil\'s own words', () => {
     const hits = [
       { weight: 20, intent: true, language: 'en', spans: [{ start: 0, end: 2 }] },
       { weight: -40, intent: false, language: 'en', spans: [{ start: 2, end: 3 }] },
@@ -425,6 +425,60 @@ describe('scoring', () => {
     // Ordinary context next to the phrases still adds up: only the page's own framing is capped.
     expect(scorePage([...intent, at(-20, 101), at(-20, 201), at(-20, 301)])).toBe(0);
     expect(scorePage([...intent, at(-20, 101), ...furniture])).toBe(0);
+  });
+
+  // First-person intent on a page: one piece of four overlapping rules, three of them intent.
+  const intentPost = (start: number) => [
+    { ...at(20, start, { end: start + 5 }), intent: true }, { ...at(20, start + 1, { end: start + 5 }), intent: true },
+    at(20, start + 3, { end: start + 5 }), { ...at(20, start + 3, { end: start + 7 }), intent: true },
+  ];
+
+  it('scorePage: intent in one post keeps caution when the page\'s framing and context are far from it', () => {
+    expect([PAGE_PLACE_GAP, PAGE_INTENT_FRAME_REACH, PAGE_INTENT_MAX_PLACES]).toEqual([30, 20, 2]);
+    // A gaming thread: "im going to kill myself this weekend" at 240, "spoilers" and a reply's
+    // "helpline" as framing, game talk as context, all far from the post.
+    const page = [...intentPost(240), at(-20, 280), at(-20, 302), at(-20, 380), at(-20, 290, { pagesOnly: true }), at(-20, 432, { pagesOnly: true })];
+    expect(scorePage(page)).toBe(10);
+    // Without the floor the same page scores below nothing: the framing takes 40 of the 25 left.
+    expect(scorePage(page.map((h) => ({ ...h, intent: false })))).toBe(-15);
+    // The floor is the category's caution threshold, whatever it is; a higher score stays.
+    expect(scorePage(page, { caution: 15, danger: 30 })).toBe(15);
+    expect(scorePage(intentPost(240))).toBe(50);
+  });
+
+  it('scorePage: intent with framing or context near it is lowered like any other text (a quote)', () => {
+    // A charity page quoting "i want to die": its framing sits within PAGE_INTENT_FRAME_REACH words of the quote.
+    expect(scorePage([...intentPost(100), at(-20, 125, { pagesOnly: true }), at(-20, 300, { pagesOnly: true }), at(-20, 400)])).toBe(-10);
+    expect(scorePage([...intentPost(100), at(-20, 80, { pagesOnly: true }), at(-20, 300, { pagesOnly: true }), at(-20, 400)])).toBe(-10);
+    // Ordinary context near the quote frames it too ("in the poem she says").
+    expect(scorePage([...intentPost(100), at(-20, 90), at(-20, 300, { pagesOnly: true }), at(-20, 400, { pagesOnly: true })])).toBe(-10);
+    // Just beyond the reach it does not: the floor holds.
+    expect(scorePage([...intentPost(100), at(-20, 128), at(-20, 300, { pagesOnly: true }), at(-20, 400, { pagesOnly: true })])).toBe(10);
+  });
+
+  it('scorePage: a page that says the concern in more than PAGE_INTENT_MAX_PLACES places is about it, and its framing applies', () => {
+    const framing = [at(-20, 0, { pagesOnly: true }), at(-20, 1, { pagesOnly: true })];
+    // Two places (the post, and a mention 50 words on): the floor holds.
+    expect(scorePage([...intentPost(100), at(5, 157), ...framing, at(-20, 300), at(-20, 301), at(-20, 302)])).toBeGreaterThanOrEqual(10);
+    // Three places, as on a page of recovery stories: no floor.
+    expect(scorePage([...intentPost(100), at(5, 157), at(5, 250), ...framing, at(-20, 400), at(-20, 401), at(-20, 402)])).toBe(-10);
+    // Evidence within PAGE_PLACE_GAP words of the post is the same place: the floor holds.
+    expect(scorePage([...intentPost(100), at(5, 137), at(5, 250), ...framing, at(-20, 400), at(-20, 401), at(-20, 402)])).toBe(10);
+  });
+
+  it('scorePage: a lone weak piece of evidence counts PAGE_LONE_WEAK_SHARE; two pieces, intent or danger weight count in full', () => {
+    expect(PAGE_LONE_WEAK_SHARE).toBe(0.5);
+    // One "got battered … they" in a match report.
+    expect(scorePage([at(10, 132, { end: 135 })])).toBe(5);
+    // Two overlapping weak rules are still one piece: 10 + 5, halved.
+    expect(scorePage([at(10, 132, { end: 135 }), at(10, 133, { end: 135 })])).toBe(7.5);
+    expect(scorePage([at(10, 132, { end: 135 }), at(10, 200)])).toBe(20);
+    expect(scorePage([at(20, 132)])).toBe(20);
+    expect(scorePage([{ ...at(10, 132), intent: true }])).toBe(10);
+    // Weak is below the category's danger threshold.
+    expect(scorePage([at(20, 132)], { caution: 10, danger: 30 })).toBe(10);
+    // A search is not a page: one rule counts in full.
+    expect(scoreHits([at(10, 132)])).toBe(10);
   });
 
   it('severityOf: caution from the threshold, danger from the danger threshold', () => {
@@ -706,6 +760,32 @@ describe('matchPage: context near a phrase and far from it', () => {
   it('context next to the phrase still lowers it in full', () => {
     expect(m.matchPage('This exam will end my life, honestly.').flagged).toEqual([]);
     expect(m.matchPage(`I will end my life, honestly. ${filler} This exam is a headache.`).flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+  });
+});
+
+describe('matchPage: first-person intent in one post', () => {
+  const m = build([
+    ['suicide', 'going to kill myself', 20, { intent: true }],
+    ['suicide', 'kill myself', 20],
+    ['suicide', 'mate', -20],
+    ['suicide', 'game', -20],
+    ['suicide', 'helpline', -20, { pagesOnly: true }],
+    ['suicide', 'spoilers', -20, { pagesOnly: true }],
+    ['suicide', 'quote', -20, { pagesOnly: true }],
+  ]);
+  const chatter = 'the new patch nerfed every build again and ranked decay is worse than ever this season honestly. ';
+
+  it('keeps caution in a thread whose framing and context are far from the post', () => {
+    const thread = `Spoilers below for the game. ${chatter.repeat(3)} im going to kill myself this weekend when they are away. ${chatter.repeat(2)} mate please ring a helpline tonight. ${chatter.repeat(2)}`;
+    expect(m.matchPage(thread).flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+    // The same page without an intent rule among its hits raises nothing.
+    const plain = build([['suicide', 'kill myself', 20], ['suicide', 'mate', -20], ['suicide', 'game', -20], ['suicide', 'helpline', -20, { pagesOnly: true }], ['suicide', 'spoilers', -20, { pagesOnly: true }]]);
+    expect(plain.matchPage(thread).flagged).toEqual([]);
+  });
+
+  it('lowers a quote whose framing is next to it', () => {
+    const page = `Spoilers for the game. ${chatter.repeat(3)} A quote from a caller: im going to kill myself this weekend. ${chatter.repeat(2)} ring a helpline. ${chatter.repeat(2)}`;
+    expect(m.matchPage(page).flagged).toEqual([]);
   });
 });
 
