@@ -1,8 +1,8 @@
-// The proxy's shell: sockets in, decisions from classify/ and policy/, sockets out. Every
-// request takes the list service's current snapshot once, so a reload never changes a request
-// half-way. HTTP is relayed through an undici Agent (pooled keep-alive upstream, bodies streamed
-// both ways); CONNECT tunnels are decided on the CONNECT host, then again on the TLS
-// ClientHello's SNI, before any byte goes upstream.
+// The proxy's shells: sockets in, a verdict from the gate (gate.ts), sockets out. Every request
+// and tunnel takes one snapshot at its start (takeSnapshot) and passes it down, so a reload never
+// changes it half-way. The shells only act: HTTP is relayed through an undici Agent (pooled
+// keep-alive upstream, bodies streamed both ways); upgrades are joined on a 101; CONNECT tunnels
+// are joined or decrypted as the gate says, once it has seen the ClientHello.
 import crypto, { randomInt } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -12,26 +12,28 @@ import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Classification, Classifier } from '../classify/classifier.js';
-import { normaliseUrl, UrlError } from '../classify/normalise-url.js';
+import { normaliseUrl } from '../classify/normalise-url.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
-import { decide } from '../policy/decide.js';
 import type { Decision } from '../policy/types.js';
 import { blockPage, caInstallPage, concernForm, messagePage, warnPage, type Page } from './pages.js';
 import { WarnMemory } from './warn-memory.js';
 import { guardBody } from './body-guard.js';
 import { DeviceShare } from './device-share.js';
 import { deviceKey } from '../identity/networks.js';
-import { completeRow, decidedOutcome, decidedRow, refusedByProxy, type Decided, type Outcome, type TrafficSink } from './traffic-record.js';
+import { completeRow, refusedByProxy, type Decided, type Outcome, type TrafficSink } from './traffic-record.js';
 import type { NewConcern } from '../store/concerns.js';
 import type { AlertSink } from '../alerts/service.js';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
 import { UPSTREAM_POOL, type ProxyConfig } from './config.js';
-import { guardedLookup, literalRefused } from './destinations.js';
+import { guardedLookup } from './destinations.js';
 import type { Authenticator } from '../identity/auth.js';
-import { answersItself, clientAddress, forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
+import { clientAddress, forwardResponseHeaders } from './forward-headers.js';
 import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
-import { chooseInterception } from '../tls/intercept.js';
+import {
+  judgeConnect, judgeRequest, judgeTunnel, reasonOf, takeSnapshot, targetOf, whoKey,
+  type Destination, type GateMemory, type GateSnapshot, type Identity, type Interception, type KnownIdentity, type PlainAnswer, type Recorded,
+} from './gate.js';
 import { PinningMemory } from '../tls/pinning.js';
 import type { TlsConfig } from '../tls/config.js';
 import type { AdminConfig } from '../admin/config.js';
@@ -62,12 +64,7 @@ export interface ProxyDeps {
   readonly tls?: Interception | (() => Interception | null);
 }
 
-export interface Interception {
-  /** The TLS context for a host's certificate: at once when cached, else when minted. */
-  context(host: string): tls.SecureContext | Promise<tls.SecureContext>;
-  /** The school's root certificate, as devices install it (served at /ca.crt). */
-  readonly caCertPem: string;
-}
+export type { Interception } from './gate.js';
 
 /** What a decrypted connection inherits from its CONNECT: where it goes, and who asked. */
 interface InnerTunnel {
@@ -81,12 +78,6 @@ type InnerSocket = tls.TLSSocket & { [INNER]?: InnerTunnel };
 function innerOf(req: IncomingMessage): InnerTunnel | undefined {
   return (req.socket as InnerSocket)[INNER];
 }
-
-/** Who is asking, or the answer that asks them to sign in. */
-interface KnownIdentity { readonly kind: 'known'; readonly group: string; readonly user?: string }
-type Identity =
-  | KnownIdentity
-  | { readonly kind: 'refused'; readonly status: 407 | 403; readonly headers: Record<string, string>; readonly body: string };
 
 const CHALLENGE = { 'proxy-authenticate': 'Basic realm="Schoolgate", charset="UTF-8"' };
 
@@ -112,6 +103,12 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   const pinning = new PinningMemory(() => deps.source.config.tls.pinning);
   const currentTls = (): Interception | null => (typeof deps.tls === 'function' ? deps.tls() : deps.tls ?? null);
   const shares = new DeviceShare(() => deps.source.config.proxy.limits.upstreamPerClient);
+  // The one place the live configuration is read: once at the start of each request or tunnel.
+  const snapshot = (): GateSnapshot => takeSnapshot(deps.source, currentTls());
+  const memory: GateMemory = {
+    continued: (who, host, at) => warned.continued(who, host, at),
+    pinBypassed: (host, at) => pinning.isBypassed(host, at),
+  };
   // Limits are read at start; a reload that changes them takes effect on restart.
   const limits = deps.source.config.proxy.limits;
   const serverOptions: http.ServerOptions = {
@@ -138,10 +135,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     adopt(socket);
     if (answering(socket)) return void socket.destroy();
     if (req.httpVersionMajor !== 1) return endRaw(socket, 505, {});
-    void identify(req).then((who) => {
-      if (who.kind === 'known') return handleConnect(req, socket, head, who);
-      endRaw(socket, who.status, who.headers);
-    }, () => socket.destroy());
+    const snap = snapshot();
+    void identify(snap, req).then((who) => handleConnect(snap, req, socket, head, who), () => socket.destroy());
   });
   // Sockets taken over from the HTTP server (CONNECT, upgrades): it no longer counts them.
   const adopt = (socket: net.Socket): void => {
@@ -196,8 +191,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     });
   });
 
-  async function identify(req: IncomingMessage): Promise<Identity> {
-    const proxy = deps.source.config.proxy;
+  async function identify(snap: GateSnapshot, req: IncomingMessage): Promise<Identity> {
+    const proxy = snap.config.proxy;
     const address = req.socket.remoteAddress ?? '';
     const network = proxy.networks.lookup(address) ?? { group: proxy.defaultGroup, auth: proxy.defaultAuth };
     const header = req.headers['proxy-authorization'];
@@ -215,94 +210,49 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
 
   /**
    * One path for every request: plain HTTP, requests inside decrypted tunnels, and upgrade
-   * requests (WebSocket and the like), which are identified, classified, decided, alerted,
-   * rewritten for safe search and logged exactly as any other request. The shells differ only
-   * in how an allowed request goes upstream: through the pooled relay, or (`upgrade`) over a
-   * connection of its own that is joined to the client only when the server answers 101.
+   * requests (WebSocket and the like). The gate judges them all alike; this shell only finds out
+   * who is asking (sign-in is I/O), records, and acts. An allowed request goes upstream through
+   * the pooled relay, or (`upgrade`) over a connection of its own that is joined to the client
+   * only when the server answers 101.
    */
   async function handleRequest(req: IncomingMessage, res: ServerResponse, upgrade?: Upgrade): Promise<void> {
-    // llhttp also accepts HTTP/0.9 (no version) and HTTP/2.0 request lines: neither is relayed.
-    if (req.httpVersionMajor !== 1) return plain(res, 505, 'Schoolgate speaks HTTP/1.0 and HTTP/1.1.\n');
-    const { classifier, config } = deps.source;
-    const proxy = config.proxy;
+    const snap = snapshot();
     const tunnel = innerOf(req);
-    const target = requestTarget(req, tunnel, proxy.pageHost);
-    if (typeof target !== 'string') {
-      if (target.kind === 'own') return ownPages(req, res, target.path);
-      if (target.kind === 'asterisk') return answerAsterisk(req, res);
-      return plain(res, 400, target.message);
+    const method = req.method ?? 'GET';
+    const target = targetOf(snap, { method, target: req.url ?? '/', httpVersionMajor: req.httpVersionMajor, via: req.headers.via, upgrade: upgrade !== undefined, tunnel });
+    if (target.kind === 'own') return ownPages(snap, req, res, target.path);
+    if (target.kind === 'plain') return answer(res, target);
+    const who = tunnel ? tunnel.who : await identify(snap, req);
+    const verdict = judgeRequest(snap, {
+      site: target, who, address: req.socket.remoteAddress, method, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders,
+      contentLength: req.headers['content-length'], transferEncoding: req.headers['transfer-encoding'], upgrade: upgrade !== undefined, memory,
+    }, now());
+    const act = verdict.act;
+    if (act.kind === 'sign-in') {
+      res.writeHead(act.status, { 'content-type': 'text/plain; charset=utf-8', ...act.headers });
+      return void res.end(act.body);
     }
-    const scheme = tunnel ? 'https' : 'http';
-    if (isLoop(req, proxy.via)) return plain(res, 508, 'Loop detected: this request has already passed through Schoolgate.\n');
-    let url;
-    try {
-      url = normaliseUrl(target);
-    } catch (err) {
-      if (err instanceof UrlError) return plain(res, 400, `Bad request: ${err.message}\n`);
-      throw err;
-    }
-    // ws:// names the same server as http:// (RFC 6455 3); wss:// only arrives inside a tunnel.
-    if (url.scheme !== scheme && !(upgrade && url.scheme === 'ws' && scheme === 'http')) {
-      return plain(res, 400, `Schoolgate relays http:// requests; ${url.scheme}:// goes through CONNECT.\n`);
-    }
-    if (url.host === proxy.pageHost) return ownPages(req, res, url.query === '' ? url.path : `${url.path}?${url.query}`);
-    const who = tunnel ? tunnel.who : await identify(req);
-    if (who.kind === 'refused') {
-      res.writeHead(who.status, { 'content-type': 'text/plain; charset=utf-8', ...who.headers });
-      return void res.end(who.body);
-    }
-    const { group } = who;
-    const c = classifier.classify(target, url);
-    const d = decide({ group, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
-    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group, host: url.host, action: d.action, rule: d.rule.kind, upgrade: upgrade !== undefined }, 'request');
-    const continued = d.action === 'warn' && warned.continued(whoKey(req, who), url.host, now());
-    const trafficId = deps.traffic?.reserve() ?? null;
-    const alert = raiseAlert(c, d, req, who, trafficId);
-    const logged = upgrade ? (tunnel ? 'wss' : 'ws') : scheme;
-    const outcome = trackResponse(req, res, trafficId, () => decidedRow({
-      address: req.socket.remoteAddress, who, method: req.method ?? 'GET', scheme: logged, url, withPath: true, classification: c, decision: d, log: config.log, alert,
-    }), decidedOutcome(d, continued));
-    if (d.action === 'warn' && !continued) return sendWarn(req, res, target, url.host, who, d);
-    if (d.action === 'block') return sendBlock(req, res, target, d);
-    if (literalRefused(url.host, proxy.allowedPrivate)) {
-      outcome.set(refusedByProxy('private or local address'));
-      return plain(res, 403, `Schoolgate does not reach ${url.host} (a private or local address).\n`);
-    }
+    const known = who as KnownIdentity; // a refused sign-in was answered above
+    const outcome = verdict.record ? recordResponse(req, res, known, verdict.record) : IGNORED;
+    if (act.kind === 'plain') return answer(res, act);
+    if (act.kind === 'warn') return sendWarn(snap, req, res, act.target, act.host, known, act.decision);
+    if (act.kind === 'block') return sendBlock(snap, req, res, act.target, act.decision);
+    if (upgrade) return relayUpgrade(snap, req, res, upgrade, act.to, outcome);
+    return relayHttp(snap, req, res, act.to, act.hasBody, outcome);
+  }
 
-    const fwd = forwardRequestHeaders(req.rawHeaders, req.httpVersion === '1.0' ? '1.0' : '1.1', {
-      via: proxy.via, xForwardedFor: proxy.xForwardedFor, clientAddress: req.socket.remoteAddress ?? '',
-    });
-    let path = url.query === '' ? url.path : `${url.path}?${url.query}`;
-    // Max-Forwards: 0 on OPTIONS or TRACE means this proxy is the final recipient (RFC 9110 7.6.2).
-    if (answersItself(req.method ?? '', fwd.maxForwards)) {
-      if (req.method === 'TRACE') return plain(res, 405, 'TRACE is not answered by this proxy.\n');
-      res.writeHead(200, { allow: ALLOWED_METHODS, 'content-length': '0' });
-      return void res.end();
-    }
-    // Host is rewritten from the request line (RFC 9112 3.2.2): the decision was made on that
-    // host, so a different Host header must not pick another site on the same server. The client
-    // already had its 100 Continue from Node.
-    const headers = withoutHeaders(fwd.headers, EXPECT_AND_HOST);
-    headers.unshift('Host', authorityOf(url.host, url.port));
-    if (d.safeSearch?.kind === 'rewrite-query') path = d.safeSearch.url;
-    if (d.safeSearch?.kind === 'add-header') headers.push(d.safeSearch.name, d.safeSearch.value);
-    const port = url.port || (tunnel ? 443 : 80);
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    const destination: Destination = { scheme, host: url.host, port, path, headers };
-    if (upgrade) {
-      // WebSocket only: other protocols (TLS/1.0, h2c) would carry traffic the filter cannot read.
-      if (fwd.upgrade === null || fwd.upgrade.trim().toLowerCase() !== 'websocket') return plain(res, 400, 'Schoolgate relays WebSocket upgrades only.\n');
-      // Whatever follows an upgrade request's head is held until the server agrees to switch:
-      // a body would be read by a server that does not as the next request.
-      if (hasBody) return plain(res, 400, 'Schoolgate does not relay an upgrade request with a body.\n');
-      return relayUpgrade(req, res, upgrade, destination, outcome);
-    }
-    return relayHttp(req, res, destination, hasBody, outcome);
+  /** Raises the alert a decided request calls for and records the request when its response closes. */
+  function recordResponse(req: IncomingMessage, res: ServerResponse, who: KnownIdentity, r: Recorded): OutcomeTracker {
+    const d = r.decision!;
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: r.classification.url.host, action: d.action, rule: d.rule.kind }, 'request');
+    const trafficId = deps.traffic?.reserve() ?? null;
+    const alert = raiseAlert(r.classification, d, req, who, trafficId);
+    return trackResponse(req, res, trafficId, () => r.row(alert), r.outcome);
   }
 
   /** The pooled relay: the request streams upstream, the answer streams back. */
-  async function relayHttp(req: IncomingMessage, res: ServerResponse, to: Destination, hasBody: boolean, outcome: OutcomeTracker): Promise<void> {
-    const { config } = deps.source;
+  async function relayHttp(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, to: Destination, hasBody: boolean, outcome: OutcomeTracker): Promise<void> {
+    const { config } = snap;
     const proxy = config.proxy;
     // The client left while it was being decided: nothing to send it, nothing to ask upstream.
     if (res.destroyed || req.socket.destroyed) return;
@@ -347,7 +297,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     } catch (err) {
       release();
       if (slow !== null || res.headersSent || res.destroyed) return;
-      return answerFailure(req, res, err as NodeJS.ErrnoException, to.host, outcome);
+      return answerFailure(snap, req, res, err as NodeJS.ErrnoException, to.host, outcome);
     }
     if (res.destroyed || slow !== null) return void upstream.body.destroy();
     // An answer before the whole upload arrived: the rest of the body will not be read, so the
@@ -368,8 +318,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * ordinary response and the connection closed, so bytes the client sent after the upgrade
    * request (more requests, smuggled past the filter) never reach the server.
    */
-  function relayUpgrade(req: IncomingMessage, res: ServerResponse, client: Upgrade, to: Destination, outcome: OutcomeTracker): void {
-    const { config } = deps.source;
+  function relayUpgrade(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, client: Upgrade, to: Destination, outcome: OutcomeTracker): void {
+    const { config } = snap;
     const proxy = config.proxy;
     if (client.socket.destroyed) return;
     const dialHost = to.host.replace(/^\[|\]$/g, '');
@@ -398,7 +348,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     up.on('timeout', () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
     up.on('error', (err: NodeJS.ErrnoException) => {
       if (res.headersSent || socket.destroyed) return void socket.destroy();
-      answerFailure(req, res, err, to.host, outcome);
+      answerFailure(snap, req, res, err, to.host, outcome);
     });
     up.on('upgrade', (answer: IncomingMessage, upstream: net.Socket, upstreamHead: Buffer) => {
       socket.off('data', hold);
@@ -433,27 +383,15 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * The answer when a request could not go upstream: refused by the proxy's destination guard
    * (logged as refused, in plain text), or the site failed (a page saying how).
    */
-  function answerFailure(req: IncomingMessage, res: ServerResponse, err: NodeJS.ErrnoException, host: string, outcome: OutcomeTracker): void {
+  function answerFailure(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, err: NodeJS.ErrnoException, host: string, outcome: OutcomeTracker): void {
     const failure = upstreamFailure(err);
     if (failure.status === 403) {
       outcome.set(refusedByProxy(failure.reason));
       return plain(res, 403, `${failure.text(host)}\n`);
     }
-    sendPage(req, res, failure.status, failure.title, failure.text(host));
+    sendPage(snap, req, res, failure.status, failure.title, failure.text(host));
   }
 
-  /** Requests in asterisk form (`OPTIONS *`) are for the proxy itself (RFC 9112 3.2.4). */
-  function answerAsterisk(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method !== 'OPTIONS') return plain(res, 400, 'Only OPTIONS may name * as its target.\n');
-    res.writeHead(200, { allow: ALLOWED_METHODS, 'content-length': '0', 'cache-control': 'no-store' });
-    res.end();
-  }
-
-  /**
-   * Records the request in the traffic log when the response closes, with its status, the bytes
-   * on the client connection (headers included) and the time taken. The row's fixed part is
-   * built only when there is a log to write it to.
-   */
   /**
    * Safeguarding: every request, whatever the decision. The alert is on disk when this returns.
    * A failure to store one must not take the proxy down, and must not pass unseen: it is logged
@@ -469,6 +407,11 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     }
   }
 
+  /**
+   * Records the request in the traffic log when the response closes, with its status, the bytes
+   * on the client connection (headers included) and the time taken. The row's fixed part is
+   * built only when there is a log to write it to.
+   */
   function trackResponse(req: IncomingMessage, res: ServerResponse, trafficId: number | null, row: () => Decided, first: Outcome): OutcomeTracker {
     let outcome = first;
     const tracker = { set: (o: Outcome): void => { outcome = o; } };
@@ -504,18 +447,9 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     });
   }
 
-  /**
-   * A warn decision on a tunnel or upgrade cannot show its page (the browser shows only its own
-   * error for a refused CONNECT), so it is refused unless the person already continued over HTTP.
-   */
-  function refusedAfterWarn(d: Decision, req: IncomingMessage, who: KnownIdentity, host: string): boolean {
-    if (d.action === 'block') return true;
-    return d.action === 'warn' && !warned.continued(whoKey(req, who), host, now());
-  }
-
   /** The proxy's own pages: origin-form requests to the proxy, and absolute ones to proxy.pageHost. */
-  async function ownPages(req: IncomingMessage, res: ServerResponse, target: string): Promise<void> {
-    const { config, classifier } = deps.source;
+  async function ownPages(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, target: string): Promise<void> {
+    const { config, classifier } = snap;
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
@@ -527,7 +461,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       res.end(pacScript({ proxyHost, proxyPort: req.socket.localPort ?? config.proxy.port, direct: config.proxy.pacDirect }));
       return;
     }
-    if (path === '/ca' || path === '/ca.crt' || path === '/ca.pem') return caPages(req, res, path);
+    if (path === '/ca' || path === '/ca.crt' || path === '/ca.pem') return caPages(snap, req, res, path);
     if (path === '/') {
       const lists = classifier.matcher.stats.length;
       return plain(res, 200, `Schoolgate for ${config.school.name}: filtering with ${lists} lists and ${config.policy.groups.size} groups.\nSet this proxy in the browser, or use http://${req.headers.host ?? 'this-host'}/proxy.pac.\n`);
@@ -535,21 +469,21 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (path === '/concern' || path === '/continue') {
       // Inside a decrypted tunnel to the page host, the person is whoever opened the tunnel:
       // requests there carry no Proxy-Authorization.
-      const who = innerOf(req)?.who ?? await identify(req);
+      const who = innerOf(req)?.who ?? await identify(snap, req);
       if (who.kind === 'refused') {
         res.writeHead(who.status, { 'content-type': 'text/plain; charset=utf-8', ...who.headers });
         return void res.end(who.body);
       }
-      if (path === '/concern') return concern(req, res, query, who);
-      return continueAfterWarn(req, res, who);
+      if (path === '/concern') return concern(snap, req, res, query, who);
+      return continueAfterWarn(snap, req, res, who);
     }
     plain(res, 404, 'Not found.\n');
   }
 
   /** The school's root certificate for devices to install, and how to install it. */
-  function caPages(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const { config } = deps.source;
-    const certs = currentTls();
+  function caPages(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, path: string): void {
+    const { config } = snap;
+    const certs = snap.tls;
     if (!certs) return plain(res, 404, 'HTTPS inspection is not set up on this proxy (npx schoolgate ca init).\n');
     const pem = certs.caCertPem;
     if (path === '/ca.pem') {
@@ -567,11 +501,11 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     send(req, res, caInstallPage({ school: config.school.name, html: wantsHtml(req), certUrl: `${origin}/ca.crt`, pemUrl: `${origin}/ca.pem`, fingerprint }));
   }
 
-  async function concern(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, who: KnownIdentity): Promise<void> {
-    const { config } = deps.source;
+  async function concern(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, who: KnownIdentity): Promise<void> {
+    const { config } = snap;
     const page = { school: config.school.name, html: wantsHtml(req) };
     if (req.method === 'GET' || req.method === 'HEAD') {
-      return send(req, res, concernForm({ ...page, action: `${pageOrigin(req)}/concern`, reference: clip(query.get('ref'), 16), url: clip(query.get('url'), 4096) }));
+      return send(req, res, concernForm({ ...page, action: `${pageOrigin(snap, req)}/concern`, reference: clip(query.get('ref'), 16), url: clip(query.get('url'), 4096) }));
     }
     if (req.method !== 'POST') return plain(res, 405, 'Use the form on the page.\n');
     const form = await readForm(req);
@@ -588,8 +522,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     send(req, res, messagePage({ ...page, status: 200, title: 'Thank you', lines: [`Your report has been sent to the school's safeguarding team (number ${id}).`, 'If you are worried right now, talk to a teacher or call Childline on 0800 1111.'] }));
   }
 
-  async function continueAfterWarn(req: IncomingMessage, res: ServerResponse, who: KnownIdentity): Promise<void> {
-    const { config } = deps.source;
+  async function continueAfterWarn(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, who: KnownIdentity): Promise<void> {
+    const { config } = snap;
     const page = { school: config.school.name, html: wantsHtml(req) };
     const form = req.method === 'POST' ? await readForm(req) : null;
     const target = form?.get('url') ?? '';
@@ -599,7 +533,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     } catch {
       url = null;
     }
-    if (!form || !url || (url.scheme !== 'http' && url.scheme !== 'https') || !warned.accept(form.get('token') ?? '', whoKey(req, who), url.host, config.policy.warnRememberMs, now())) {
+    if (!form || !url || (url.scheme !== 'http' && url.scheme !== 'https') || !warned.accept(form.get('token') ?? '', whoKey(req.socket.remoteAddress, who), url.host, config.policy.warnRememberMs, now())) {
       return send(req, res, messagePage({ ...page, status: 400, title: 'This link has expired', lines: ['Go back and open the page again.'] }));
     }
     deps.log.info({ group: who.group, user: who.user, address: req.socket.remoteAddress, host: url.host }, 'warn page: the person continued');
@@ -612,137 +546,90 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     res.end(req.method === 'HEAD' ? undefined : page.body);
   }
 
-  function sendPage(req: IncomingMessage, res: ServerResponse, status: number, title: string, text: string): void {
-    send(req, res, messagePage({ school: deps.source.config.school.name, status, title, lines: [text], html: wantsHtml(req) }));
+  function sendPage(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, status: number, title: string, text: string): void {
+    send(req, res, messagePage({ school: snap.config.school.name, status, title, lines: [text], html: wantsHtml(req) }));
   }
 
   /**
    * Where links to the proxy's own pages point: over HTTPS from a decrypted page (an insecure
    * form on a secure page makes browsers warn), over HTTP otherwise.
    */
-  function pageOrigin(req: IncomingMessage): string {
-    const host = deps.source.config.proxy.pageHost;
+  function pageOrigin(snap: GateSnapshot, req: IncomingMessage): string {
+    const host = snap.config.proxy.pageHost;
     return innerOf(req) ? `https://${host}` : `http://${host}`;
   }
 
-  function pageLinks(req: IncomingMessage, url: string, ref: string, d: Decision): { concernUrl: string; unblockUrl?: string } {
-    const { config } = deps.source;
-    const concernUrl = `${pageOrigin(req)}/concern?${new URLSearchParams({ ref, url })}`;
+  function pageLinks(snap: GateSnapshot, req: IncomingMessage, url: string, ref: string, d: Decision): { concernUrl: string; unblockUrl?: string } {
+    const { config } = snap;
+    const concernUrl = `${pageOrigin(snap, req)}/concern?${new URLSearchParams({ ref, url })}`;
     if (d.unblockBy === null || d.unblockBy === 'never') return { concernUrl };
     const app = config.school.staffAppUrl ?? staffAppBeside(req, config.admin);
     if (app === null) return { concernUrl };
     return { concernUrl, unblockUrl: `${app}/unblocks/new?${new URLSearchParams({ url, ref, categories: d.categories.join(',') })}` };
   }
 
-  function sendBlock(req: IncomingMessage, res: ServerResponse, url: string, d: Decision): void {
+  function sendBlock(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, url: string, d: Decision): void {
     const ref = reference();
-    const page = blockPage({ school: deps.source.config.school.name, url, decision: d, reference: ref, html: wantsHtml(req), ...pageLinks(req, url, ref, d) });
+    const page = blockPage({ school: snap.config.school.name, url, decision: d, reference: ref, html: wantsHtml(req), ...pageLinks(snap, req, url, ref, d) });
     send(req, res, page, { 'x-schoolgate-reason': headerSafe(d.rule.kind === 'illegal' ? 'illegal' : d.rule.text) });
   }
 
-  function sendWarn(req: IncomingMessage, res: ServerResponse, url: string, host: string, who: KnownIdentity, d: Decision): void {
-    const { config } = deps.source;
+  function sendWarn(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, url: string, host: string, who: KnownIdentity, d: Decision): void {
+    const { config } = snap;
     const ref = reference();
     const page = warnPage({
       school: config.school.name, url, decision: d, reference: ref, html: wantsHtml(req),
-      continueUrl: `${pageOrigin(req)}/continue`, token: warned.token(whoKey(req, who), host, now()),
-      rememberMinutes: Math.round(config.policy.warnRememberMs / 60_000), concernUrl: pageLinks(req, url, ref, d).concernUrl,
+      continueUrl: `${pageOrigin(snap, req)}/continue`, token: warned.token(whoKey(req.socket.remoteAddress, who), host, now()),
+      rememberMinutes: Math.round(config.policy.warnRememberMs / 60_000), concernUrl: pageLinks(snap, req, url, ref, d).concernUrl,
     });
     send(req, res, page, { 'x-schoolgate-reason': headerSafe(reasonOf(d)) });
   }
 
-  function handleConnect(req: IncomingMessage, client: net.Socket, head: Buffer, who: KnownIdentity): void {
-    const { classifier, config } = deps.source;
-    const proxy = config.proxy;
-    const authority = req.url ?? '';
-    const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(authority);
-    if (!m || Number(m[2]) > 65535) return refuseConnect(client, 400, 'CONNECT needs host:port');
-    const port = Number(m[2]);
-    const group = who.group;
-    let c;
-    try {
-      c = classifier.classify(authority);
-    } catch {
-      return refuseConnect(client, 400, 'not a valid host');
-    }
-    const host = c.url.host;
-    // The proxy's own pages over HTTPS (links from decrypted pages): served, never filtered or logged.
-    const certs = currentTls();
-    if (certs && host === proxy.pageHost) {
-      return readHello(client, head, (hello, buffered) => {
-        if (hello.kind !== 'hello') return void client.destroy();
-        intercept(client, certs, buffered, { host, port, who }, null);
-      });
-    }
-    const classified = c;
+  /** The tunnel shell: the gate judges the CONNECT, then the ClientHello; this joins, decrypts or drops. */
+  function handleConnect(snap: GateSnapshot, req: IncomingMessage, client: net.Socket, head: Buffer, asking: Identity): void {
+    const proxy = snap.config.proxy;
+    const verdict = judgeConnect(snap, { authority: req.url ?? '', who: asking, address: req.socket.remoteAddress, memory }, now());
+    if (verdict.kind === 'sign-in') return endRaw(client, verdict.status, verdict.headers);
+    const who = asking as KnownIdentity; // a refused sign-in was answered above
+    const rec = verdict.record;
     let trafficId: number | null = null;
     let alert: number | null = null;
-    const row = (d: Decision | null): Decided => decidedRow({
-      address: req.socket.remoteAddress, who, method: 'CONNECT', scheme: 'https', url: classified.url, withPath: false, classification: classified, decision: d, log: config.log, alert,
-    });
-    // Refused by the proxy's own rules, before any policy decision.
-    const refuse = (reason: string): void => {
-      trackTunnel(client, () => row(null), refusedByProxy(reason), () => 403);
-      refuseConnect(client, 403, reason);
-    };
-    if (!proxy.connectPorts.has(port)) return refuse(`port ${port} is not allowed for tunnels`);
-    if (c.url.hostType !== 'name' && proxy.blockIpTunnels.has(group)) return refuse('tunnels to bare IP addresses are blocked');
-    if (literalRefused(host, proxy.allowedPrivate)) return refuse('private or local address');
-    const d = decide({ group, connect: true, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now());
-    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group, host, action: d.action, rule: d.rule.kind }, 'connect');
-    trafficId = deps.traffic?.reserve() ?? null;
-    alert = raiseAlert(c, d, req, who, trafficId);
-    const refused = refusedAfterWarn(d, req, who, host);
-    const searchEngine = c.url.hostType === 'name' ? classifier.searchEngineOf(host) : null;
-    const choice = certs
-      ? chooseInterception({ group, url: c.url, categories: c.categories, searchEngine, refused }, config.tls)
-      : { intercept: false, reason: 'no school CA' };
-    if (refused && !choice.intercept) {
-      trackTunnel(client, () => row(d), decidedOutcome(d, false), () => 403, undefined, trafficId);
-      return refuseConnect(client, 403, d.rule.kind === 'illegal' ? 'illegal' : reasonOf(d));
+    if (rec?.decision) {
+      const d = rec.decision;
+      if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: rec.classification.url.host, action: d.action, rule: d.rule.kind }, 'connect');
+      trafficId = deps.traffic?.reserve() ?? null;
+      alert = raiseAlert(rec.classification, d, req, who, trafficId);
     }
+    if (verdict.kind === 'refuse') {
+      if (rec) trackTunnel(client, () => rec.row(alert), rec.outcome, () => verdict.status, undefined, trafficId);
+      return refuseConnect(client, verdict.status, verdict.reason);
+    }
+    const t = verdict.tunnel;
     // Established from here: the row is written when the tunnel closes, with what happened.
-    let outcome = decidedOutcome(d, !refused && d.action === 'warn');
+    let outcome = rec?.outcome;
     let status = 200;
     let counted: ByteCounts | undefined;
-    trackTunnel(client, () => row(d), () => outcome, () => status, () => counted, trafficId);
-    const dialHost = d.safeSearch?.kind === 'connect-host' ? d.safeSearch.host : host.replace(/^\[|\]$/g, '');
+    if (rec) trackTunnel(client, () => rec.row(alert), () => outcome!, () => status, () => counted, trafficId);
     const afterHello = (connected: net.Socket | null): void => readHello(client, head, (hello, buffered) => {
-      const drop = (): void => {
+      const step = judgeTunnel(snap, t, hello, now());
+      if (step.kind === 'drop') {
+        if (step.why === 'fronting') deps.log.warn({ group: who.group, host: t.host, sni: step.sni }, 'tunnel closed: the TLS server name differs from the CONNECT host (domain fronting)');
+        else if (step.why === 'not-tls' && !t.ownPages) deps.log.warn({ group: who.group, host: t.host, kind: hello.kind }, 'tunnel closed: the client did not start TLS');
+        if (step.outcome) outcome = step.outcome;
         connected?.destroy();
-        client.destroy();
-      };
-      if (hello.kind === 'hello') {
-        const sni = hello.sni;
-        if (sni !== null && sni !== host) {
-          deps.log.warn({ group, host, sni }, 'tunnel closed: the TLS server name differs from the CONNECT host (domain fronting)');
-          outcome = refusedByProxy(`domain fronting: the TLS server name is ${sni.slice(0, 200)}`);
-          return drop();
-        }
-      } else if (refused || hello.kind === 'need-more' || hello.kind === 'malformed' || proxy.requireTls.has(group)) {
-        // A refused tunnel only ever shows a page over TLS: anything else gets nothing.
-        if (!refused) {
-          deps.log.warn({ group, host, kind: hello.kind }, 'tunnel closed: the client did not start TLS');
-          outcome = refusedByProxy(hello.kind === 'not-tls' ? 'not TLS' : 'a broken TLS ClientHello');
-        }
-        return drop();
+        return void client.destroy();
       }
-      // A host whose certificate keeps being refused (a pinned app) is tunnelled for a while, for
-      // the groups that allows; never a refused host, and never a search engine (its terms matter).
-      const pinnable = !refused && searchEngine === null && config.tls.pinning.groups.has(group);
-      if (hello.kind === 'hello' && choice.intercept && !(pinnable && pinning.isBypassed(host, now()))) {
-        // The requests inside carry the bytes in their own rows: the tunnel's row counts none.
-        return intercept(client, certs!, buffered, { host, port, who }, pinnable ? host : null);
-      }
-      const upstream = connected ?? dialTunnel(dialHost, port, proxy);
+      // The requests inside carry the bytes in their own rows: the tunnel's row counts none.
+      if (step.kind === 'decrypt') return intercept(snap, client, snap.tls!, buffered, { host: t.host, port: t.port, who }, step.pinnedHost);
+      const upstream = connected ?? dialTunnel(t.dialHost, t.port, proxy);
       counted = upstream;
       joinTunnel(client, upstream, buffered, connected !== null, proxy.limits.tunnelIdleTimeoutMs, () => (status = 502));
     });
-    if (choice.intercept) return afterHello(null);
+    if (!verdict.dialFirst) return afterHello(null);
     // Not decrypted: the destination is connected before the client is told 200, so a name that
     // does not resolve, a private address or a server that refuses is answered with its status
     // (and logged as refused) rather than with 200 and a reset.
-    const upstream = dialTunnel(dialHost, port, proxy);
+    const upstream = dialTunnel(t.dialHost, t.port, proxy);
     // A client that leaves while the proxy dials: no answer was given (logged as nginx's 499).
     // Nothing reads the taken-over socket yet, so only its close is seen.
     const leave = (): void => {
@@ -754,7 +641,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       const failure = upstreamFailure(err);
       status = failure.status;
       outcome = refusedByProxy(failure.reason);
-      deps.log.info({ group, host, code: err.code, status }, 'tunnel refused: the destination cannot be reached');
+      deps.log.info({ group: who.group, host: t.host, code: err.code, status }, 'tunnel refused: the destination cannot be reached');
       refuseConnect(client, failure.status, failure.reason);
     };
     upstream.once('error', unreachable);
@@ -796,7 +683,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * `pinnedHost` counts a failed handshake towards tunnelling the host undecrypted; null for
    * connections that would never be tunnelled anyway.
    */
-  function intercept(client: net.Socket, certs: Interception, buffered: Buffer, tunnel: InnerTunnel, pinnedHost: string | null): void {
+  function intercept(snap: GateSnapshot, client: net.Socket, certs: Interception, buffered: Buffer, tunnel: InnerTunnel, pinnedHost: string | null): void {
     let ready;
     try {
       ready = certs.context(tunnel.host);
@@ -815,7 +702,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
         clearTimeout(handshake);
         // Only the client's own verdict on the certificate counts towards a pinned app: a
         // connection closed or reset mid-handshake says nothing about the certificate.
-        if (pinnedHost !== null && REJECTED_CERTIFICATE.has(err.code ?? '')) noteRejection(pinnedHost, client.remoteAddress ?? '', tunnel.who.group, err.code!);
+        if (pinnedHost !== null && REJECTED_CERTIFICATE.has(err.code ?? '')) noteRejection(snap, pinnedHost, client.remoteAddress ?? '', tunnel.who.group, err.code!);
         secure.destroy();
       });
       secure.once('close', () => {
@@ -844,8 +731,8 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * (staff by default), enough devices refusing it tunnel the host undecrypted for a while; for
    * others it is only logged, since a pupil could refuse on purpose to get round inspection.
    */
-  function noteRejection(host: string, device: string, group: string, code: string): void {
-    const settings = deps.source.config.tls.pinning;
+  function noteRejection(snap: GateSnapshot, host: string, device: string, group: string, code: string): void {
+    const settings = snap.config.tls.pinning;
     if (!settings.groups.has(group)) {
       deps.log.info({ host, group, code }, 'a device refused the school certificate (is the root installed on it?)');
       return;
@@ -905,27 +792,6 @@ function upstreamTls(host: string, t: TlsConfig): tls.ConnectionOptions {
   return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(roots ? { secureContext: roots } : {}), rejectUnauthorized: true };
 }
 
-/** The absolute URL (a string: no object for the common case, on the hot path), the proxy's own page, or a refusal. */
-type RequestTarget =
-  | string
-  | { readonly kind: 'own'; readonly path: string }
-  | { readonly kind: 'asterisk' }
-  | { readonly kind: 'bad'; readonly message: string };
-
-/**
- * The absolute URL a request is for. A proxy request names it (absolute form); inside a decrypted
- * tunnel the request names only a path, and the tunnel's host is the site: the Host header is
- * not trusted to pick another one. Origin-form requests to the proxy itself are its own pages.
- */
-function requestTarget(req: IncomingMessage, tunnel: InnerTunnel | undefined, pageHost: string): RequestTarget {
-  const target = req.url ?? '/';
-  if (target === '*') return { kind: 'asterisk' };
-  if (!tunnel) return target.startsWith('/') ? { kind: 'own', path: target } : target;
-  if (tunnel.host === pageHost) return { kind: 'own', path: target.startsWith('/') ? target : '/' };
-  if (!target.startsWith('/')) return { kind: 'bad', message: 'Inside an HTTPS connection a request names a path, not a whole URL.\n' };
-  return `https://${authorityOf(tunnel.host, tunnel.port === 443 ? 0 : tunnel.port)}${target}`;
-}
-
 interface UpstreamFailure {
   readonly status: 403 | 502 | 504;
   readonly title: string;
@@ -949,10 +815,6 @@ function upstreamFailure(e: NodeJS.ErrnoException): UpstreamFailure {
   if (BAD_CERTIFICATE.test(code)) return { status: 502, title: 'This site\'s certificate is not valid', reason: `certificate not valid (${code})`, text: (h) => `${h} presented a security certificate that could not be trusted (${code}). Schoolgate has not opened the site, because someone may be pretending to be it. If you think this is wrong, tell the IT technician.` };
   if (code === 'ECONNREFUSED') return { status: 502, title: 'The site refused the connection', reason: 'the site refused the connection', text: (h) => `${h} refused the connection. Try again later.` };
   return { status: 502, title: 'The site could not be reached', reason: `the site could not be reached (${code || e.message})`, text: (h) => `Schoolgate could not reach ${h} (${code || e.message}).` };
-}
-
-function authorityOf(host: string, port: number): string {
-  return port === 0 ? host : `${host}:${port}`;
 }
 
 /** A connection for a tunnel, through the destination guard; it ends itself if the far side does not connect in time. */
@@ -1033,17 +895,10 @@ interface Upgrade {
   readonly head: Buffer;
 }
 
-/** Where an allowed request goes, as decided: the request line's target and the headers to send. */
-interface Destination {
-  readonly scheme: 'http' | 'https';
-  readonly host: string;
-  readonly port: number;
-  readonly path: string;
-  readonly headers: string[];
-}
-
 /** Changes what a request's traffic-log row will say happened. */
 interface OutcomeTracker { set(o: Outcome): void }
+/** For requests that are not recorded. */
+const IGNORED: OutcomeTracker = { set: () => undefined };
 
 /** What a client may send after an upgrade request before the server has answered it. */
 const MAX_HELD_BYTES = 64 * 1024;
@@ -1070,9 +925,6 @@ function whenOver(res: ServerResponse, socket: net.Socket, fn: () => void): void
   socket.once('close', over);
 }
 
-/** What the proxy itself answers to (OPTIONS *, and OPTIONS with Max-Forwards: 0). */
-const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT';
-
 /** undici's header object as a raw name, value list (repeated headers stay repeated). */
 function rawHeaderList(headers: Record<string, string | string[] | undefined>): string[] {
   const raw: string[] = [];
@@ -1091,16 +943,6 @@ const COUNTED = Symbol('schoolgate.counted');
 /** A client socket with the byte counts at the end of its previous response. */
 type CountedSocket = net.Socket & { [COUNTED]?: { read: number; written: number } };
 
-const HOST: ReadonlySet<string> = new Set(['host']);
-const EXPECT_AND_HOST: ReadonlySet<string> = new Set(['expect', 'host']);
-
-/** A raw header list without the named headers (lower-case names), in one pass. */
-function withoutHeaders(raw: readonly string[], names: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!names.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
-  return out;
-}
-
 function refuseConnect(socket: net.Socket, status: number, reason: string): void {
   endRaw(socket, status, { 'X-Schoolgate-Reason': headerSafe(reason) });
 }
@@ -1110,15 +952,6 @@ function endRaw(socket: net.Socket, status: number, headers: Record<string, stri
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n${lines}Content-Length: 0\r\nConnection: close\r\n\r\n`);
   socket.setTimeout(5_000, () => socket.destroy());
-}
-
-/** Whom a warn click-through belongs to: the signed-in person, or else the device. */
-function whoKey(req: IncomingMessage, who: KnownIdentity): string {
-  return who.user !== undefined ? `user:${who.user}` : `address:${req.socket.remoteAddress ?? ''}`;
-}
-
-function reasonOf(d: Decision): string {
-  return d.action === 'warn' ? `warn: ${d.rule.text}` : d.rule.text;
 }
 
 function wantsHtml(req: IncomingMessage): boolean {
@@ -1143,14 +976,16 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/** A plain answer from the gate: its own headers when it gives them, else plain text. */
+function answer(res: ServerResponse, a: PlainAnswer): void {
+  if (!a.headers) return plain(res, a.status, a.body);
+  res.writeHead(a.status, a.headers);
+  res.end(a.body === '' ? undefined : a.body);
+}
+
 function plain(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
   res.end(body);
-}
-
-function isLoop(req: IncomingMessage, via: string): boolean {
-  const v = req.headers.via;
-  return typeof v === 'string' && v.split(',').some((part) => part.trim().split(/\s+/)[1] === via);
 }
 
 function headerSafe(s: string): string {
