@@ -207,7 +207,7 @@ export function loadConfig(file: string): SchoolgateConfig {
 function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
   const at = ['phrases', 'model'];
   if (v === 'off' || v === false) return null;
-  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.25 }, or model: off';
+  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2 }, or model: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
   const m = check.object(at, v, ['file', 'threshold', 'danger']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
