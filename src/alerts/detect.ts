@@ -83,7 +83,17 @@ export function detect(
 
 /** The dry run `schoolgate classify --json` reports: the categories and severities a request would raise, before exclusions. */
 export function previewAlerts(c: Classification, cfg: SafeguardingConfig): { category: SafeguardingCategoryId; severity: Severity }[] {
-  return detect(c, { action: 'allow' }, cfg, ExclusionSet.EMPTY, '').map((a) => ({ category: a.category, severity: a.severity }));
+  return alertsOf(dryRun(c, cfg));
+}
+
+/** What a request would raise if allowed, before exclusions: the dry run `schoolgate classify` shows. */
+export function dryRun(c: Classification, cfg: SafeguardingConfig): readonly AlertCandidate[] {
+  return detect(c, { action: 'allow' }, cfg, ExclusionSet.EMPTY, '');
+}
+
+/** The category and severity of each alert of a dry run, as previewAlerts gives them. */
+export function alertsOf(candidates: readonly AlertCandidate[]): { category: SafeguardingCategoryId; severity: Severity }[] {
+  return candidates.map((a) => ({ category: a.category, severity: a.severity }));
 }
 
 function categoryOfMatch(m: Match, cfg: SafeguardingConfig): SafeguardingCategory | undefined {

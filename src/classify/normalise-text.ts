@@ -17,12 +17,19 @@
 //    In a token without letters, '@' and '$' separate like punctuation ("$5" → "5").
 // 4. Every run of anything else (punctuation, '-', '_', '+', '/', whitespace) is one space;
 //    no space at either end.
-// 5. A time of day is one token, its colons written 'h': "[20:22]" is "20h22", "3:15pm" is
-//    "3h15pm", "20:22:05" is "20h22h05", and "20h22" (as French and Polish write it) stays so,
-//    never read as leetspeak. Read as two numbers, a chat log's timestamps would be taken for
-//    ages ("he is" near "20 22"); one token matches no number a list holds. A time is one or
-//    two digits, then once or twice ':' or 'h' and minutes (00-59), then optionally am/pm,
-//    starting and ending a token.
+// 5. A time of day is one token, its parts joined by 'h' and am/pm written after them:
+//    "[20:22]" is "20h22", "20:22:05" is "20h22h05", "20h22" (as French and Polish write it)
+//    stays so, and "3:15pm", "3:15 PM", "3.15 p.m.", "3 15pm" are all "3h15pm"; "3pm" is
+//    "3pm". None is read as leetspeak. Read as two numbers, a chat log's timestamps would be
+//    taken for ages ("he is" near "20 22"); one token matches no number a list holds. A time
+//    is one or two digits, then
+//      - once or twice ':' or 'h' and minutes (00-59), then optionally am/pm, written on or
+//        after spaces;
+//      - '.' and minutes, then am/pm, on or after spaces ("3.15" alone is a number);
+//      - spaces and minutes, then am/pm written on ("3 15 pm" is left as it is);
+//      - am/pm written on ("3 am" is left as it is: "im 12 am i" holds an age);
+//    starting and ending a token. Spaces are ' ' or no-break spaces. timeSpan and timeToken
+//    read times for foldText and for pages (page-fold.ts) alike.
 
 // Character classes of the ASCII fast path.
 const SEP = 0;
@@ -66,9 +73,8 @@ const SPELLED: Readonly<Record<string, string>> = {
 };
 const SPELLED_RE = /[ßςłđðøæœıþħŧ\u2018\u2019\u02bc]/g;
 const MARKS_RE = /\p{M}+/gu;
-// A time (rule 5) is tried first, at a token's start only.
-const TOKEN_RE = /(?<![\p{L}\p{N}@$])[0-9]{1,2}(?:[:h][0-5][0-9](?![0-9])){1,2}(?:[ap]m(?![\p{L}\p{N}@$]|'\p{L})|(?![\p{L}\p{N}@$]))|(?:[\p{L}\p{N}@$]|(?<=\p{L})'(?=\p{L}))+/gu;
-const TIME_RE = /^[0-9]{1,2}(?:[:h][0-5][0-9]){1,2}(?:[ap]m)?$/;
+const TOKEN_RE = /(?:[\p{L}\p{N}@$]|(?<=\p{L})'(?=\p{L}))+/gu;
+const TOKEN_CHAR_RE = /[\p{L}\p{N}@$]/u;
 const LETTER_RE = /\p{L}/u;
 const LEET_RE = /[013457@$]/;
 const LEET_ALL_RE = /[013457@$]/g;
@@ -117,46 +123,119 @@ function isDigitCode(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** Whether a time of day (rule 5) ends a token at s[j]: what comes after it is for each reading to say. */
+export interface TokenEnds {
+  ends(s: string, j: number): boolean;
+}
+
 /**
- * Where a time of day (rule 5) that starts at s[i] would end: one or two digits, one or two
- * groups of ':' or 'h' and two digits, then optionally am/pm; or -1. Whether the character at
- * the end ends a token is the caller's to check (timeEnds, for ASCII).
+ * Where the time of day (rule 5) that starts at s[i] ends, the longest reading of it that
+ * `at.ends` says ends a token; or -1. With timeToken, the one reading of times there is.
  */
-export function timeSpan(s: string, i: number): number {
-  const n = s.length;
+export function timeSpan(s: string, i: number, at: TokenEnds): number {
   let j = i;
-  while (j < n && j - i < 3 && isDigitCode(s.charCodeAt(j))) j++;
+  while (j - i < 3 && isDigitCode(s.charCodeAt(j))) j++;
   if (j === i || j - i > 2) return -1;
   let groups = 0;
-  while (groups < 2) {
+  // How the minutes were joined on, if not by ':' or 'h': '.' or spaces (then only they follow).
+  let loose = 0;
+  for (;;) {
     const c = s.charCodeAt(j);
-    const tens = s.charCodeAt(j + 1);
-    if ((c !== 58 && c !== 104 && c !== 72) || !(tens >= 48 && tens <= 53) || !isDigitCode(s.charCodeAt(j + 2)) || isDigitCode(s.charCodeAt(j + 3))) break;
-    j += 3;
+    let k = j + 1;
+    let join = COLON;
+    if (c === DOT && groups === 0) join = DOT;
+    else if (isTimeSpace(c) && groups === 0) {
+      join = SPACE_CODE;
+      while (isTimeSpace(s.charCodeAt(k))) k++;
+    } else if (c !== COLON && c !== LOWER_H && c !== UPPER_H) break;
+    if (!minutesAt(s, k)) break;
+    j = k + 2;
     groups++;
+    if (join !== COLON) {
+      loose = join;
+      break;
+    }
+    if (groups === 2) break;
   }
-  if (groups === 0) return -1;
-  const a = s.charCodeAt(j) | 32;
-  if ((a === 97 || a === 112) && (s.charCodeAt(j + 1) | 32) === 109) j += 2;
-  return j;
+  const attached = amPmEnd(s, j);
+  if (attached >= 0 && at.ends(s, attached)) return attached;
+  if (groups === 0 || loose === SPACE_CODE) return -1;
+  let k = j;
+  while (isTimeSpace(s.charCodeAt(k))) k++;
+  const spaced = k > j ? amPmEnd(s, k) : -1;
+  if (spaced >= 0 && at.ends(s, spaced)) return spaced;
+  return loose === 0 && at.ends(s, j) ? j : -1;
 }
 
-/** Where a time that starts at ASCII s[i] ends, if it ends a token there; or -1. */
+/** The time s[i .. end) (timeSpan's end) as one token: its numbers joined by 'h', then am or pm, lower case. */
+export function timeToken(s: string, i: number, end: number): string {
+  let out = '';
+  for (let k = i; k < end; k++) {
+    const c = timeChar(s, k);
+    if (c >= 0) out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * What s[k], in a time (timeSpan's), is in its token (timeToken), as a character code; -1 for
+ * nothing: a digit as it is, 'h' for what joins two numbers, am/pm in lower case.
+ */
+export function timeChar(s: string, k: number): number {
+  const c = s.charCodeAt(k);
+  if (isDigitCode(c)) return c;
+  if (c === COLON || c === LOWER_H || c === UPPER_H || c === DOT || isTimeSpace(c)) return isDigitCode(s.charCodeAt(k + 1)) ? LOWER_H : -1;
+  return c | 32;
+}
+
+const COLON = 58;
+const DOT = 46;
+const SPACE_CODE = 32;
+const LOWER_H = 104;
+const UPPER_H = 72;
+
+/** ' ' or a no-break space, which NFKC makes one: what may stand between a time's parts. */
+function isTimeSpace(c: number): boolean {
+  return c === SPACE_CODE || c === 0xa0;
+}
+
+/** Minutes (00-59) at s[k], not followed by a third digit. */
+function minutesAt(s: string, k: number): boolean {
+  const tens = s.charCodeAt(k);
+  return tens >= 48 && tens <= 53 && isDigitCode(s.charCodeAt(k + 1)) && !isDigitCode(s.charCodeAt(k + 2));
+}
+
+/** The end of "am", "pm", "a.m" or "p.m" (any case) at s[j], or -1. */
+function amPmEnd(s: string, j: number): number {
+  const a = s.charCodeAt(j) | 32;
+  if (a !== 97 && a !== 112) return -1;
+  const k = s.charCodeAt(j + 1) === DOT ? j + 2 : j + 1;
+  return (s.charCodeAt(k) | 32) === 109 ? k + 1 : -1;
+}
+
+/** foldText's ASCII path: a time ends at a separator, or an apostrophe not between two letters (after "pm", say). */
+const ASCII_ENDS: TokenEnds = {
+  ends(s, j) {
+    if (j >= s.length) return true;
+    const after = ASCII_CLASS[s.charCodeAt(j)];
+    if (after === SEP) return true;
+    return after === APOS && !(isLetterClass(ASCII_CLASS[s.charCodeAt(j - 1)]) && isLetterClass(ASCII_CLASS[s.charCodeAt(j + 1)]));
+  },
+};
+
+/** foldText's general path: a time ends where no letter, digit, '@' or '$' follows, nor an apostrophe between letters. */
+const UNICODE_ENDS: TokenEnds = {
+  ends(s, j) {
+    if (j >= s.length) return true;
+    if (TOKEN_CHAR_RE.test(String.fromCodePoint(s.codePointAt(j)!))) return false;
+    return !(s.charCodeAt(j) === 39 && LETTER_RE.test(s[j - 1]!) && j + 1 < s.length && LETTER_RE.test(String.fromCodePoint(s.codePointAt(j + 1)!)));
+  },
+};
+
+/** Where a time that starts at ASCII s[i] ends, if one does; or -1. */
 function asciiTimeEnd(s: string, i: number): number {
   const k = ASCII_CLASS[s.charCodeAt(i)];
-  if (k !== DIGIT && k !== LEET_DIGIT) return -1;
-  const j = timeSpan(s, i);
-  if (j < 0 || j >= s.length) return j;
-  const after = ASCII_CLASS[s.charCodeAt(j)];
-  if (after === SEP) return j;
-  // An apostrophe parts a token unless it stands between two letters (after "pm", say).
-  if (after === APOS && !(isLetterClass(ASCII_CLASS[s.charCodeAt(j - 1)]) && isLetterClass(ASCII_CLASS[s.charCodeAt(j + 1)]))) return j;
-  return -1;
-}
-
-/** A time as one token: its colons written 'h', lower case. */
-function timeToken(t: string): string {
-  return t.toLowerCase().replaceAll(':', 'h');
+  return k === DIGIT || k === LEET_DIGIT ? timeSpan(s, i, ASCII_ENDS) : -1;
 }
 
 function foldAscii(s: string): string {
@@ -183,7 +262,7 @@ function foldAscii(s: string): string {
       }
     }
     const token = s.slice(start, i);
-    const piece = time >= 0 ? timeToken(token) : emitToken(token, bits);
+    const piece = time >= 0 ? timeToken(s, start, i) : emitToken(token, bits);
     if (same && (piece !== token || (prevEnd < 0 ? start !== 0 : start !== prevEnd + 1 || s.charCodeAt(prevEnd) !== 32))) {
       same = false;
       out = prevEnd < 0 ? '' : s.slice(0, prevEnd);
@@ -246,8 +325,8 @@ export function walkFoldedAscii(s: string, dfa: CharDfa, state: number): number 
       }
       emitted = true;
       for (; i < time; i++) {
-        c = s.charCodeAt(i);
-        c = c === 58 ? 104 : c | (c >= 65 && c <= 90 ? 32 : 0);
+        c = timeChar(s, i);
+        if (c < 0) continue;
         state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
         if (state >= firstOut) return WALK_STOPPED;
       }
@@ -307,14 +386,19 @@ function splitOnLeetSymbols(token: string): string {
 
 /** The general path, for text that still has non-ASCII letters or digits after step 1. */
 function foldUnicode(t: string): string {
-  const tokens = t.match(TOKEN_RE);
-  if (tokens === null) return '';
   const out: string[] = [];
-  for (const token of tokens) {
+  TOKEN_RE.lastIndex = 0;
+  for (let m = TOKEN_RE.exec(t); m !== null; m = TOKEN_RE.exec(t)) {
+    // A time (rule 5) is tried first, at a token's start only; it may go on past the token.
+    const time = isDigitCode(t.charCodeAt(m.index)) ? timeSpan(t, m.index, UNICODE_ENDS) : -1;
+    if (time >= 0) {
+      out.push(timeToken(t, m.index, time));
+      TOKEN_RE.lastIndex = time;
+      continue;
+    }
+    const token = m[0];
     const letters = LETTER_RE.test(token);
-    if (TIME_RE.test(token)) {
-      out.push(timeToken(token));
-    } else if (!letters) {
+    if (!letters) {
       const p = splitOnLeetSymbols(token);
       if (p !== '') out.push(p);
     } else if (LEET_RE.test(token)) {

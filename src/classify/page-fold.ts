@@ -6,11 +6,10 @@
 // any other word goes through readCharacters and foldText themselves. A 64 KiB page of English
 // with a "·" between its links is read in a fraction of what reading all of it the full way costs.
 import { readCharacters, type EmojiMap } from './evasions.js';
-import { foldText, timeSpan } from './normalise-text.js';
+import { foldText, timeChar, timeSpan, type TokenEnds } from './normalise-text.js';
 
 const SPACE = 32;
-const COLON = 58;
-const H = 104;
+const NO_BREAK_SPACE = 0xa0;
 
 /** Character codes of a text, in an array that grows and is kept. */
 export class TextBuffer {
@@ -61,7 +60,8 @@ const FAST_SEPARATORS = '\u00a0\u00a1\u00a2\u00a3\u00a5\u00a6\u00a7\u00a9\u00ab\
   + '\u2190\u2191\u2192\u2193\u2194\u21d2\u2212\u25aa\u25b6\u25ba\u25cf\u2605\u2606\u2713\u2714\u2715\u2716\u2717';
 const FAST_APOSTROPHES = '\u2018\u2019\u02bc';
 /** Texts each fast character is tried in, against the full reading. */
-const FAST_CHECKS = ['#', 'a#b', 'ab#cd', 'AB#CD', 'ab#', '#ab', '1#2', 'a1#b', 'k1ll#', '#k1ll', '$#a', 'a$#$5', "a#'b", "a'#b", '##', 'a##b', 'don#t', 'a # b', '# #', '7#a'];
+const FAST_CHECKS = ['#', 'a#b', 'ab#cd', 'AB#CD', 'ab#', '#ab', '1#2', 'a1#b', 'k1ll#', '#k1ll', '$#a', 'a$#$5', "a#'b", "a'#b", '##', 'a##b', 'don#t', 'a # b', '# #', '7#a',
+  '3:15#pm', '3#15pm', '3.15#pm', '3#pm', '3:15pm#'];
 /** Nearby words that also need the full reading are read with a word that does, up to this many words on. */
 const SLOW_LOOKAHEAD = 3;
 
@@ -72,7 +72,7 @@ const SLOW_LOOKAHEAD = 3;
  * foldText's ASCII path does; any other word, with its neighbours of the same kind, goes
  * through readCharacters and foldText themselves.
  */
-export class PageFold {
+export class PageFold implements TokenEnds {
   private readonly cls = new Uint8Array(0x10000).fill(UNSAFE);
   /** An emoji stand-in could match in ASCII (or spans a space): a text that is not ASCII is read whole. */
   private readonly wholeOnly: boolean;
@@ -138,16 +138,18 @@ export class PageFold {
       if (i >= n) break;
       const time = k === DIGIT || k === LEET_DIGIT ? this.timeEnd(text, i) : -1;
       if (time >= 0) {
-        // A time of day, one token with its colons written 'h' (foldText's rule 5).
+        // A time of day, one token (foldText's rule 5).
         if (emitted) chars[out++] = SPACE;
         for (; i < time; i++) {
-          c = text.charCodeAt(i);
-          chars[out++] = c === COLON ? H : cls[c] === UPPER ? c + 32 : c;
+          c = timeChar(text, i);
+          if (c >= 0) chars[out++] = c;
         }
         emitted = true;
         continue;
       }
-      if (k !== UNSAFE) {
+      // A time may go on into the next word, which only the full reading can read: both are read so.
+      if (time < -1) i = -2 - time;
+      else if (k !== UNSAFE) {
         // A token, as foldText's ASCII path reads one, copied lower-cased as it is read (after
         // the space that would part it from the last one): a token of letters, nearly every
         // one, is then done.
@@ -205,7 +207,12 @@ export class PageFold {
       emitted = markEmitted;
       let end = this.wordEnd(text, i);
       for (let next = this.slowWordAfter(text, end); next >= 0; next = this.slowWordAfter(text, end)) end = next;
-      const piece = foldText(readCharacters(text.slice(wordStart, end), this.emoji));
+      let piece = foldText(readCharacters(text.slice(wordStart, end), this.emoji));
+      // A time read here may go on into the next word ("3 15pm", "3:15 pm"): read it with them.
+      for (let next = this.timeGoesOn(piece, text, end); next >= 0; next = this.timeGoesOn(piece, text, end)) {
+        end = next;
+        piece = foldText(readCharacters(text.slice(wordStart, end), this.emoji));
+      }
       if (piece !== '') {
         ws.reserve(out + piece.length + 1 + (n - end) + 1);
         chars = ws.chars;
@@ -219,18 +226,62 @@ export class PageFold {
   }
 
   /**
-   * Where a time that starts at text[i] ends, if it ends a token there as foldText reads it;
-   * else -1, and a character only the full reading knows sends the word there.
+   * Where a time that starts at text[i] ends, as foldText reads it; else -1, and a character
+   * only the full reading knows sends the word there. A time that may go on past spaces into a
+   * word with such a character is for the full reading too: -2 - where that character is.
    */
   private timeEnd(text: string, i: number): number {
-    const j = timeSpan(text, i);
-    if (j < 0 || j >= text.length) return j;
+    const unsafe = this.unsafeWordAfterTime(text, i);
+    return unsafe >= 0 ? -2 - unsafe : timeSpan(text, i, this);
+  }
+
+  /** Whether a time ends a token at text[j] (timeSpan asks): as foldText's ASCII path says, if no character only the full reading knows decides it. */
+  ends(text: string, j: number): boolean {
+    if (j >= text.length) return true;
     const cls = this.cls;
     const after = cls[text.charCodeAt(j)];
-    if (after === SEP) return j;
-    if (after !== APOS) return -1;
+    if (after === SEP) return true;
+    if (after !== APOS) return false;
     const next = cls[text.charCodeAt(j + 1)];
-    return next !== UNSAFE && !(isLetter(cls[text.charCodeAt(j - 1)]) && isLetter(next)) ? j : -1;
+    return next !== UNSAFE && !(isLetter(cls[text.charCodeAt(j - 1)]) && isLetter(next));
+  }
+
+  /**
+   * Where the first character only the full reading knows is in the word after a time that
+   * starts at text[i] and is followed by spaces (its hour, or hour and minutes: "3 …", "3:15 …"),
+   * which the time may take its minutes or am/pm from; else -1.
+   */
+  private unsafeWordAfterTime(text: string, i: number): number {
+    const n = text.length;
+    let j = i;
+    while (j < n && j - i < 3 && isDigit(text.charCodeAt(j))) j++;
+    if (j - i > 2) return -1;
+    for (let groups = 0; groups < 2; groups++) {
+      const c = text.charCodeAt(j);
+      if (!(c === 58 || c === 104 || c === 72 || c === 46) || !isDigit(text.charCodeAt(j + 1)) || !isDigit(text.charCodeAt(j + 2))) break;
+      j += 3;
+    }
+    if (!isTimeSpace(text.charCodeAt(j))) return -1;
+    while (isTimeSpace(text.charCodeAt(j))) j++;
+    // Only minutes or am/pm carry a time over, or what the full reading may make one of them.
+    const first = text.charCodeAt(j);
+    const a = first | 32;
+    if (first < 128 && !isDigit(first) && a !== 97 && a !== 112) return -1;
+    for (; j < n && text.charCodeAt(j) !== SPACE; j++) if (this.cls[text.charCodeAt(j)] === UNSAFE) return j;
+    return -1;
+  }
+
+  /**
+   * The end of the word after `end` when the text up to there, read in full as `piece`, ends in
+   * a number that a time may go on from into that word (its minutes, or am/pm); else -1.
+   */
+  private timeGoesOn(piece: string, text: string, end: number): number {
+    if (end >= text.length || !isDigit(piece.charCodeAt(piece.length - 1))) return -1;
+    let j = end;
+    while (isTimeSpace(text.charCodeAt(j))) j++;
+    const c = text.charCodeAt(j);
+    const a = c | 32;
+    return j < text.length && (isDigit(c) || a === 97 || a === 112 || c > 127) ? this.wordEnd(text, j) : -1;
   }
 
   private wordEnd(text: string, i: number): number {
@@ -268,3 +319,11 @@ function isLetter(k: number | undefined): boolean {
   return k === LOWER || k === UPPER;
 }
 
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** A space a time's parts may stand apart by (normalise-text.ts, rule 5). */
+function isTimeSpace(c: number): boolean {
+  return c === SPACE || c === NO_BREAK_SPACE;
+}

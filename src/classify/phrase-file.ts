@@ -1,6 +1,6 @@
 // Reading the safeguarding phrase files (config/phrases/): every line checked, every problem
 // reported with its line and a fix, so a DSL can edit them without reading our source.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
@@ -68,9 +68,36 @@ export function ruleProblem(phrase: string, opts: { weight: number; within?: num
   return null;
 }
 
+/**
+ * Each file's text as last read without problems, and what it said. A reload reads every phrase
+ * file again, and parsing the shipped ones takes most of a second on the event loop; only those
+ * whose text changed are parsed again. The entries are never changed once read, so two
+ * configurations can share them.
+ */
+const lastRead = new Map<string, { text: string; lexicon: Lexicon }>();
+
+/** Forgets the files read, so that the next load parses each again (benches measuring a first load). */
+export function forgetPhraseFiles(): void {
+  lastRead.clear();
+}
+
 /** Reads one phrase file (one language) and checks every line; throws ConfigError with every problem. */
 export function loadPhraseFile(path: string): Lexicon {
-  const yaml = YamlFile.read(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return parsePhraseFile(YamlFile.read(path)); // reports the file as YamlFile.read does
+  }
+  const last = lastRead.get(path);
+  if (last?.text === text) return last.lexicon;
+  lastRead.delete(path);
+  const lexicon = parsePhraseFile(YamlFile.parse(path, text));
+  lastRead.set(path, { text, lexicon });
+  return lexicon;
+}
+
+function parsePhraseFile(yaml: YamlFile): Lexicon {
   const c = new Checker(yaml);
   const entries: PhraseEntry[] = [];
   const classes: WordClassEntry[] = [];

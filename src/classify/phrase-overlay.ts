@@ -2,7 +2,8 @@
 // as one detection engine, without compiling the files' thousands of rules again.
 //
 // The files' rules are compiled once per configuration (the base: 0.3–1.2 s for the shipped
-// lists); the few laid over them are compiled on their own (the overlay: a few milliseconds).
+// lists; in a worker thread when a running Schoolgate starts or reloads, compileBaseInWorker);
+// the few laid over them are compiled on their own (the overlay: a few milliseconds).
 // A text is matched by both and the hits scored together, as one matcher of all the rules
 // would score them. An overlay rule that is also a base rule (the DSL re-weighting a shipped
 // phrase) replaces it: the base's hit for that rule is dropped, the overlay's counts.
@@ -10,9 +11,9 @@
 // Both read a text the same way (same emoji, same folding); the repairs of searches and
 // addresses ("z o r b l a x", "zorblaxxx") read towards the words either knows, so when the
 // overlay finds something the text is read once more with both vocabularies together.
-import { createHash } from 'node:crypto';
 import { emojiMap, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
+import { compileInWorker, fingerprintOf } from './phrase-build-worker.js';
 import { classesOf, parseRule } from './phrase-rules.js';
 import {
   buildPhraseMatcher, entryKey, flagHits, NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
@@ -41,17 +42,30 @@ function baseFor(settings: PhraseSettings): Base {
   const known = bases.get(settings);
   if (known) return known;
   const fingerprint = fingerprintOf(settings);
-  let base = lastBase?.fingerprint === fingerprint ? lastBase.base : null;
   // The rule table is made with the matcher (some 10–40 ms), so the DSL's first change does not wait for it.
-  base ??= { matcher: buildPhraseMatcher(settings), settings, entryOfRule: entriesByRule(settings.entries) };
+  const base = lastBase?.fingerprint === fingerprint ? lastBase.base : { matcher: buildPhraseMatcher(settings), settings, entryOfRule: entriesByRule(settings.entries) };
+  return remember(settings, fingerprint, base);
+}
+
+function remember(settings: PhraseSettings, fingerprint: string, base: Base): Base {
   lastBase = { fingerprint, base };
   bases.set(settings, base);
   return base;
 }
 
-/** A hash of everything of the settings a matcher depends on (some milliseconds for the shipped lists). */
-function fingerprintOf(s: PhraseSettings): string {
-  return createHash('sha256').update(JSON.stringify([s.threshold, s.thresholds, s.danger, s.entries, s.classes, s.emoji])).digest('hex');
+/**
+ * Compiles the files' rules for `settings` in a worker thread (phrase-build-worker.ts), unless
+ * they are compiled already: a running Schoolgate's event loop is held up for the matcher's
+ * arrival (some tens of milliseconds), not for its compile (a second). basePhrases() and
+ * layeredPhrases() then use it. Rejects as buildPhraseMatcher would throw.
+ */
+export async function compileBaseInWorker(settings: PhraseSettings): Promise<void> {
+  if (bases.has(settings)) return;
+  const previous = lastBase;
+  const { fingerprint, compiled } = await compileInWorker(settings, previous?.fingerprint ?? null);
+  if (bases.has(settings)) return; // compiled on the event loop meanwhile
+  const base = compiled === null ? previous!.base : { matcher: compiled.matcher, settings, entryOfRule: entriesByRule(settings.entries, compiled.ruleKeys) };
+  remember(settings, fingerprint, base);
 }
 
 /** The configuration's phrase files compiled, as a running Schoolgate holds them (once per configuration). */
@@ -156,13 +170,13 @@ function ruleId(category: string, file: string, line: number): string {
   return `${category}\n${file}\n${line}`;
 }
 
-/** The entry in force per category and rule: the last one, as PhraseMatcher keeps it. */
-function entriesByRule(entries: readonly PhraseEntry[]): Map<string, PhraseEntry> {
+/** The entry in force per category and rule: the last one, as PhraseMatcher keeps it. `keys`: entryKey() of each, when worked out already. */
+function entriesByRule(entries: readonly PhraseEntry[], keys?: readonly (string | null)[]): Map<string, PhraseEntry> {
   const out = new Map<string, PhraseEntry>();
-  for (const e of entries) {
-    const key = entryKey(e);
+  entries.forEach((e, i) => {
+    const key = (keys ? keys[i] : entryKey(e)) ?? null;
     if (key !== null) out.set(key, e);
-  }
+  });
   return out;
 }
 

@@ -764,11 +764,23 @@ const COMMON_COST = 300;
 
 /**
  * What the repairs know: the word table holds every form and prefix, so it is asked rather than
- * a set of strings. Made outside the constructor so that its closures hold only these two, not
- * the compiler's working state that closures there share.
+ * a set of strings. An object of its own, not closures, so that it holds only these two, not
+ * the compiler's working state, and a matcher built in a worker can be sent (phrase-build-worker.ts).
  */
+class ListVocabulary implements Vocabulary {
+  constructor(private readonly table: WordTable, private readonly near: NearIndex) {}
+
+  known(t: string): boolean {
+    return this.table.knows(t);
+  }
+
+  nearest(t: string): string | null {
+    return this.near.nearest(t);
+  }
+}
+
 function vocabulary(table: WordTable, near: NearIndex): Vocabulary {
-  return { known: (t) => table.knows(t), nearest: (t) => near.nearest(t) };
+  return new ListVocabulary(table, near);
 }
 
 /** The words of the text a hit's spans cover, joined as "kill … myself". */
@@ -1844,3 +1856,6 @@ export interface PhraseSettings extends LexiconExtras {
 export function buildPhraseMatcher(p: PhraseSettings, more: readonly PhraseEntry[] = []): PhraseMatcher {
   return new PhraseMatcher(more.length === 0 ? p.entries : [...p.entries, ...more], { default: p.threshold, byCategory: p.thresholds, danger: p.danger }, p);
 }
+
+/** The classes of this file a compiled matcher is made of: what a worker may send of one (phrase-build-worker.ts). */
+export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, ListVocabulary] as const;

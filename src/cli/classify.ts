@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { pageText, type PageText } from '../classify/page-text.js';
-import { detect, learnedPhrase, previewAlerts } from '../alerts/detect.js';
-import { ExclusionSet } from '../alerts/exclusions.js';
+import { alertsOf, dryRun, learnedPhrase, type AlertCandidate } from '../alerts/detect.js';
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
 import { loadConfig } from '../config/load.js';
@@ -39,10 +38,12 @@ export async function classifyCommand(argv: string[], io: Io): Promise<number> {
     page = pageText(body);
   }
   const result = page === undefined ? classifier.classify(positionals[0]!) : classifier.classifyPage(positionals[0]!, `${page.title} ${page.text}`);
+  // Detected once: the alerts shown and what the learned model adds are read off the same run.
+  const alerts = dryRun(result, cfg.safeguarding);
   if (values.json) {
     const content = page === undefined ? {} : { page: { file: values.page, title: page.title, charset: page.charset }, content: { concerns: pageConcerns(result, cfg.safeguarding) } };
-    io.out(JSON.stringify({ ...classificationJson(result), ...content, alerts: previewAlerts(result, cfg.safeguarding) }));
-  } else io.out(describe(result, cfg.safeguarding, page));
+    io.out(JSON.stringify({ ...classificationJson(result), ...content, alerts: alertsOf(alerts) }));
+  } else io.out(describe(result, cfg.safeguarding, alerts, page));
   return 0;
 }
 
@@ -57,7 +58,8 @@ export function pageConcerns(c: Classification, safeguarding: SafeguardingConfig
   });
 }
 
-function describe(c: Classification, safeguarding: SafeguardingConfig, page: PageText | undefined): string {
+/** The classification in words; `alerts`: its dry run (dryRun). */
+function describe(c: Classification, safeguarding: SafeguardingConfig, alerts: readonly AlertCandidate[], page: PageText | undefined): string {
   const j = classificationJson(c);
   const lines = [`URL         ${j.url as string}`, `categories  ${c.categories.length ? c.categories.join(', ') : '(none)'}`];
   if (page) lines.push(`page        "${page.title}" (${page.charset}, ${page.text.length} characters of text)`);
@@ -75,10 +77,9 @@ function describe(c: Classification, safeguarding: SafeguardingConfig, page: Pag
   if (c.learned?.length) {
     // The model adds a concern the lists did not raise (at caution) and may take one they raised to danger: say which.
     lines.push('learned     (the search model, in the search term: probability, the words it weighed most; its danger class\'s when it raises danger)');
-    const candidates = detect(c, { action: 'allow' }, safeguarding, ExclusionSet.EMPTY, '');
     for (const l of c.learned) {
       const concern = safeguarding.byPhraseCategory.get(l.category);
-      const alert = candidates.find((a) => a.category === concern?.id);
+      const alert = alerts.find((a) => a.category === concern?.id);
       const byModel = alert?.triggers.filter((t) => t.kind === 'phrase' && t.learned === true) ?? [];
       const does = concern === undefined || alert === undefined ? 'raises no concern'
         : byModel.some((t) => t.severity === 'danger') ? `raises ${concern.id} to danger`
@@ -87,7 +88,6 @@ function describe(c: Classification, safeguarding: SafeguardingConfig, page: Pag
       if (byModel.some((t) => t.severity === 'danger')) lines.push(`  ${''.padEnd(10)} ${learnedPhrase(l, true)}`);
     }
   }
-  const alerts = previewAlerts(c, safeguarding);
   if (alerts.length) lines.push(`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`);
   return lines.join('\n');
 }

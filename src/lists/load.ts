@@ -1,15 +1,15 @@
 // Turns the configuration into a Classifier: resolve every source to its lists, build the
-// matcher (in a worker thread when called from a running proxy), and compile the search-term
-// and phrase parts (the phrase files, and the DSL's own phrases in the data folder's alerts.db).
+// matcher and compile the phrase files' rules (in worker threads when called from a running
+// proxy), and lay the DSL's own phrases (in the data folder's alerts.db) over them.
 // Problems with one source are reported and the rest still load.
 import { statSync } from 'node:fs';
 import { readDslPhrases, phraseMatcherWith } from '../alerts/dsl-phrases.js';
-import { buildMatcherData, type MatcherData } from '../classify/build.js';
+import { buildMatcherData } from '../classify/build.js';
 import { buildInWorker } from '../classify/build-worker.js';
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
-import type { PhraseEngine } from '../classify/phrase-overlay.js';
+import { compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
@@ -87,7 +87,8 @@ function exposedFiles(source: string, specs: readonly ListSpec[]): string[] {
 
 export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Promise<LoadedLists> {
   const { specs, errors, notDownloaded } = specsFor(config, opts);
-  const data: MatcherData = opts.worker ? await buildInWorker(specs) : buildMatcherData(specs);
+  // In a running proxy the phrase files' rules are compiled in a worker too, beside the lists.
+  const [data] = opts.worker ? await Promise.all([buildInWorker(specs), compileBaseInWorker(config.phrases)]) : [buildMatcherData(specs)];
   const matcher = new Matcher(data);
   // Read after the lists are built, so a running Schoolgate swaps in the DSL's phrases as they
   // are at the swap, not as they were when a long build began.

@@ -60,6 +60,7 @@ const TRICKY = [
   '/buy-c0ca1ne-online', '/search?q=x', '/caf\u00e9', '/\u017cyj', '/tab\there',
   '/chat/[20:22]-he-is-22', '/at-3:15pm', '/3:15PM/x', '/20:22:05', '/20h22', "/3:15's", "/3:15pm's", '/14:88', '/120:22', '/x20:22',
   '/20:22x', '/20:22\u00e9', '/1:2',
+  '/at 3:15 pm', '/3.15pm', '/3.15 P.M.', '/3 15pm', '/3 15 pm', '/3pm', '/1am-12AM', '/3.15', '/3:15 pmx',
 ];
 
 describe('walkFoldedAscii produces exactly foldText', () => {

@@ -97,6 +97,25 @@ describe('foldText', () => {
     ['ratio', '16:9', '16 9'],
     ['fullwidth time', '２０：２２', '20h22'],
     ['time next to non-ASCII', '[20:22] żółw', '20h22 zolw'],
+    // however a time is written, one token: am/pm on or after a space, minutes after '.' or a space
+    ['time, space, pm', '3:15 pm', '3h15pm'],
+    ['time, space, upper-case PM', 'at 3:15 PM today', 'at 3h15pm today'],
+    ['time with p.m.', '3:15 p.m. today', '3h15pm today'],
+    ['time with a dot and pm', '3.15pm', '3h15pm'],
+    ['time with a dot, space, pm', '3.15 pm', '3h15pm'],
+    ['time with a space and pm', 'meet at 3 15pm', 'meet at 3h15pm'],
+    ['time, no-break space, pm', '3:15\u00a0pm', '3h15pm'],
+    ['time, spaces, pm', '3:15   pm', '3h15pm'],
+    ['time with seconds, space, am', '20:22:05 am', '20h22h05am'],
+    ['hour with pm is not leetspeak', '3pm', '3pm'],
+    ['hour with am is not leetspeak', 'at 1am and 12AM', 'at 1am and 12am'],
+    ['hours with am and pm', '10am-5pm', '10am 5pm'],
+    ['fullwidth time, space, pm', '３：１５ ｐｍ', '3h15pm'],
+    ['not a time: a decimal', '3.15 litres', '3 15 litres'],
+    ['not a time: two numbers', 'ages 3 15 and', 'ages 3 15 and'],
+    ['not a time: two numbers then pm', '3 15 pm', '3 15 pm'],
+    ['not a time: an hour and "am", which may be "I am"', 'im 12 am i too young', 'im 12 am i too young'],
+    ['not a time: pm after a space joined to more letters', '3:15 pmx', '3h15 pmx'],
   ];
 
   it.each(cases)('%s: %j', (_why, input, want) => {

@@ -21,8 +21,11 @@ const piece = fc.oneof(
   fc.constantFrom('kill', 'Myself', 'k1ll', "don't", 'don’t', 'ŁÓDŹ', 'się', 'café', 'kіll', 'ki\u200bll', '🔪', '💊️', '·', '—', '–', '“', '”', '…', '&', '@', '$5', 'year 7', '2024', 'ﬁne', 'Ｋｉｌｌ', 'ß', 'naïve', ' ', '  ', '\n', '\t', '.', ',', '/', '-'),
   // Times of day (foldText's rule 5) and the near misses around them.
   fc.constantFrom('[20:22]', '3:15pm', '3:15PM', '20:22:05', '20h22', '9:05am', '14:88', '120:22', '1:2', ':', '22:', 'pm', "'s", '’', 'h', '：', 'ж'),
-  fc.tuple(fc.integer({ min: 0, max: 125 }), fc.constantFrom(':', 'h', 'H', '：', '·'), fc.integer({ min: 0, max: 125 }), fc.constantFrom('', 'am', 'PM', 'pmx', "'", "'s", '’s', ':05', 'ж', '·'))
+  fc.tuple(fc.integer({ min: 0, max: 125 }), fc.constantFrom(':', 'h', 'H', '：', '·', '.', ' ', '  ', '\u00a0', '\u2009', ''), fc.integer({ min: 0, max: 125 }),
+    fc.constantFrom('', 'am', 'PM', 'pmx', "'", "'s", '’s', ':05', 'ж', '·', ' pm', ' PM', ' p.m.', '\u00a0am', ' pmé', ' ｐm', ' p\u00adm', '\u2009pm', ' pm\u2009x', ' 15pm', ' １5pm', ' ж'))
     .map(([h, sep, m, tail]) => `${h}${sep}${m < 10 ? '0' : ''}${m}${tail}`),
+  fc.tuple(fc.integer({ min: 0, max: 125 }), fc.constantFrom('am', 'pm', 'AM', ' am', ' pm', 'amx', '', 'é', '３', 'ｐｍ'))
+    .map(([h, tail]) => `${h}${tail}`),
   fc.string({ maxLength: 6 }),
   fc.string({ unit: 'binary', maxLength: 4 }),
 );

@@ -1,6 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { previewAlerts } from '../../src/alerts/detect.js';
+import { classificationJson } from '../../src/classify/classifier.js';
+import { loadConfig } from '../../src/config/load.js';
+import { loadLists } from '../../src/lists/load.js';
 import { ROOT, schoolgate, spawnSchoolgate } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
 import { shared } from '../helpers/shared.js';
@@ -57,6 +61,21 @@ describe('classify', () => {
     expect(j.searchTerm).toBe('how to kill myself');
     expect(j.phrases).toEqual(expect.arrayContaining([expect.objectContaining({ category: 'suicide' })]));
     expect(j.flagged.map((f: { category: string }) => f.category)).toContain('suicide');
+  });
+
+  it('prints the classification and the alerts a dry run raises, in --json and in words, as previewAlerts gives them', async () => {
+    const cfg = loadConfig(join(ROOT, 'config/default.yaml'));
+    const { classifier } = await loadLists(cfg, { dataDir: data });
+    // A search whose alert the learned search model adds: both paths read the dry run.
+    const url = 'https://www.google.com/search?q=pond+weed';
+    const c = classifier.classify(url);
+    const alerts = previewAlerts(c, cfg.safeguarding);
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(c.learned?.length).toBeGreaterThan(0);
+    const [json, words] = await Promise.all([schoolgate(['classify', url, '--json', '--data', data]), schoolgate(['classify', url, '--data', data])]);
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify({ ...classificationJson(c), alerts })));
+    expect(words.stdout.split('\n').filter((l) => l.startsWith('alerts '))).toEqual([`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`]);
+    expect(words.stdout.split('\n').filter((l) => / {2}learned model .*\(adds /.test(l))).toHaveLength(1);
   });
 
   it('shows the school allow entry beating nothing else, in words', async () => {
