@@ -14,3 +14,27 @@ export function startWorker(moduleUrl: string, workerData: Record<string, unknow
     )
     : new Worker(self, { workerData });
 }
+
+/**
+ * A worker that answers once: started as startWorker does, it settles with its first message and
+ * is then terminated. It rejects if the worker fails or exits before answering, naming `what`.
+ */
+export function askWorker<T>(moduleUrl: string, workerData: Record<string, unknown>, what: string): Promise<T> {
+  const worker = startWorker(moduleUrl, workerData);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    worker.once('message', (msg: T) => {
+      settled = true;
+      void worker.terminate();
+      resolve(msg);
+    });
+    worker.once('error', (err) => {
+      if (!settled) reject(err);
+      settled = true;
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`${what} worker exited with code ${code}`));
+      settled = true;
+    });
+  });
+}

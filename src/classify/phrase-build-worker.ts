@@ -7,7 +7,7 @@
 // compiles nothing when the fingerprint is the one the caller already has.
 import { createHash } from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { startWorker } from '../worker.js';
+import { askWorker } from '../worker.js';
 import { pack, unpack, type Packed, type Sendable } from '../worker-transfer.js';
 import { AddressGate } from './address-anchors.js';
 import { NearIndex } from './evasions.js';
@@ -60,30 +60,11 @@ if (!isMainThread && parentPort && (workerData as { schoolgatePhrases?: boolean 
  * Rejects with the error compiling threw (its name and message: a rule's file, line and what is
  * wrong), or if the worker fails.
  */
-export function compileInWorker(settings: PhraseSettings, unless: string | null): Promise<{ fingerprint: string; compiled: Compiled | null }> {
+export async function compileInWorker(settings: PhraseSettings, unless: string | null): Promise<{ fingerprint: string; compiled: Compiled | null }> {
   // Only what a matcher is compiled from: a configuration's settings may hold more.
   const { entries, classes, emoji, threshold, thresholds, danger } = settings;
-  const worker = startWorker(import.meta.url, { schoolgatePhrases: true, settings: { entries, classes, emoji, threshold, thresholds, danger }, unless });
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    worker.once('message', (msg: Reply) => {
-      settled = true;
-      void worker.terminate();
-      if (!msg.ok) {
-        reject(msg.name === 'RangeError' ? new RangeError(msg.message) : new Error(msg.message));
-      } else if (msg.matcher === null || msg.packed === null || msg.ruleKeys === null) {
-        resolve({ fingerprint: msg.fingerprint, compiled: null });
-      } else {
-        resolve({ fingerprint: msg.fingerprint, compiled: { matcher: unpack<PhraseMatcher>(msg.matcher, msg.packed, CLASSES), ruleKeys: msg.ruleKeys } });
-      }
-    });
-    worker.once('error', (err) => {
-      if (!settled) reject(err);
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`phrase compile worker exited with code ${code}`));
-      settled = true;
-    });
-  });
+  const msg = await askWorker<Reply>(import.meta.url, { schoolgatePhrases: true, settings: { entries, classes, emoji, threshold, thresholds, danger }, unless }, 'phrase compile');
+  if (!msg.ok) throw msg.name === 'RangeError' ? new RangeError(msg.message) : new Error(msg.message);
+  if (msg.matcher === null || msg.packed === null || msg.ruleKeys === null) return { fingerprint: msg.fingerprint, compiled: null };
+  return { fingerprint: msg.fingerprint, compiled: { matcher: unpack<PhraseMatcher>(msg.matcher, msg.packed, CLASSES), ruleKeys: msg.ruleKeys } };
 }
