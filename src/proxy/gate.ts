@@ -69,6 +69,19 @@ export function takeSnapshot(source: { readonly config: SchoolgateConfig; readon
   return Object.freeze({ config: source.config, classifier: source.classifier, tls: tlsNow });
 }
 
+/**
+ * Snapshots of a live source: the same frozen object for every request until a reload swaps the
+ * configuration, the classifier or the inspection, so a request allocates nothing for it.
+ */
+export function snapshotsOf(source: { readonly config: SchoolgateConfig; readonly classifier: Classifier }, tlsNow: () => Interception | null): () => GateSnapshot {
+  let last: GateSnapshot | null = null;
+  return () => {
+    const tls = tlsNow();
+    if (last === null || last.config !== source.config || last.classifier !== source.classifier || last.tls !== tls) last = takeSnapshot(source, tls);
+    return last;
+  };
+}
+
 /** Who is asking, or the answer that asks them to sign in. */
 export interface KnownIdentity { readonly kind: 'known'; readonly group: string; readonly user?: string }
 export type Identity =

@@ -31,7 +31,7 @@ import type { Authenticator } from '../identity/auth.js';
 import { clientAddress, forwardResponseHeaders } from './forward-headers.js';
 import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
 import {
-  judgeConnect, judgeRequest, judgeTunnel, reasonOf, takeSnapshot, targetOf, whoKey,
+  judgeConnect, judgeRequest, judgeTunnel, reasonOf, snapshotsOf, targetOf, whoKey,
   type Destination, type GateMemory, type GateSnapshot, type Identity, type Interception, type KnownIdentity, type PlainAnswer, type Recorded,
 } from './gate.js';
 import { PinningMemory } from '../tls/pinning.js';
@@ -104,7 +104,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   const currentTls = (): Interception | null => (typeof deps.tls === 'function' ? deps.tls() : deps.tls ?? null);
   const shares = new DeviceShare(() => deps.source.config.proxy.limits.upstreamPerClient);
   // The one place the live configuration is read: once at the start of each request or tunnel.
-  const snapshot = (): GateSnapshot => takeSnapshot(deps.source, currentTls());
+  const snapshot = snapshotsOf(deps.source, currentTls);
   const memory: GateMemory = {
     continued: (who, host, at) => warned.continued(who, host, at),
     pinBypassed: (host, at) => pinning.isBypassed(host, at),

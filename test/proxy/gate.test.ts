@@ -12,7 +12,7 @@ import { withUnblocks } from '../../src/policy/compile.js';
 import type { Unblock } from '../../src/policy/types.js';
 import type { HelloResult } from '../../src/proxy/client-hello.js';
 import {
-  judgeConnect, judgeRequest, judgeTunnel, takeSnapshot, targetOf,
+  judgeConnect, judgeRequest, judgeTunnel, snapshotsOf, takeSnapshot, targetOf,
   type ConnectVerdict, type GateMemory, type GateSnapshot, type Identity, type Interception, type RequestLine, type RequestVerdict, type TunnelFacts,
 } from '../../src/proxy/gate.js';
 import { tempDir } from '../helpers/lists.js';
@@ -422,5 +422,24 @@ describe('judgeTunnel: what the ClientHello changes', () => {
     ['schoolgate.invalid:443', 'ks2', NOT_TLS, {}, 'drop not-tls'],
   ])('%s for %s, %j %j: %s', (authority, group, h, o, want) => {
     expect(step(authority, group, h, o)).toBe(want);
+  });
+});
+
+describe('snapshotsOf: one frozen snapshot until a reload swaps a part', () => {
+  it('hands every request the same snapshot, and a new one after the configuration, the classifier or the inspection changes', () => {
+    const source = { config: plainOnly.config, classifier: plainOnly.classifier };
+    let tls: typeof CA | null = null;
+    const take = snapshotsOf(source, () => tls);
+    const first = take();
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(take()).toBe(first);
+    source.config = { ...source.config };
+    const afterReload = take();
+    expect(afterReload).not.toBe(first);
+    expect(afterReload.config).toBe(source.config);
+    expect(first.config).toBe(plainOnly.config); // a request in flight keeps what it took
+    tls = CA;
+    expect(take().tls).toBe(CA);
+    expect(take()).toBe(take());
   });
 });
