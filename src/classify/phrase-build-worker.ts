@@ -10,42 +10,68 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { askWorker } from '../worker.js';
 import { pack, unpack, type Packed, type Sendable } from '../worker-transfer.js';
 import { AddressGate } from './address-anchors.js';
+import { decodeCached, readCached, writeCached, type Compiled } from './phrase-cache.js';
 import { NearIndex } from './evasions.js';
 import { PageFold, TextBuffer } from './page-fold.js';
 import { buildPhraseMatcher, entryKey, MATCHER_CLASSES, type PhraseMatcher, type PhraseSettings } from './phrases.js';
 import { WordTable } from './word-table.js';
 
 /** Every class a compiled matcher is made of. */
-const CLASSES: readonly Sendable[] = [...MATCHER_CLASSES, AddressGate, NearIndex, PageFold, TextBuffer, WordTable];
+export const MATCHER_GRAPH: readonly Sendable[] = [...MATCHER_CLASSES, AddressGate, NearIndex, PageFold, TextBuffer, WordTable];
 
 /** A hash of everything of the settings a matcher depends on (some tens of milliseconds for the shipped lists). */
 export function fingerprintOf(s: PhraseSettings): string {
   return createHash('sha256').update(JSON.stringify([s.threshold, s.thresholds, s.danger, s.entries, s.classes, s.emoji])).digest('hex');
 }
 
-/** The rules compiled, with entryKey() of each of the settings' entries (null: it does not parse). */
-export interface Compiled {
-  readonly matcher: PhraseMatcher;
-  readonly ruleKeys: readonly (string | null)[];
-}
+export type { Compiled } from './phrase-cache.js';
+
+/** Where a worker's answer came from: the rules as the caller has them, the cache on disk, or compiled now. */
+export type CompiledFrom = 'unchanged' | 'cache' | 'compiled';
 
 type Reply =
-  | { ok: true; fingerprint: string; matcher: object | null; ruleKeys: (string | null)[] | null; packed: Packed | null }
+  | { ok: true; fingerprint: string; unchanged: true }
+  | { ok: true; fingerprint: string; cached: Uint8Array }
+  | { ok: true; fingerprint: string; matcher: object; ruleKeys: (string | null)[]; packed: Packed; cacheError: string | null }
   | { ok: false; name: string; message: string };
 
+interface Request {
+  readonly settings: PhraseSettings;
+  readonly unless: string | null;
+  /** The folder of the compiled rules kept on disk (phrase-cache.ts), or null for none. */
+  readonly cacheDir: string | null;
+  /** Compile even if the cache has them (its file would not decode), and write it again. */
+  readonly recompile: boolean;
+}
+
 if (!isMainThread && parentPort && (workerData as { schoolgatePhrases?: boolean } | null)?.schoolgatePhrases) {
-  const { settings, unless } = workerData as { settings: PhraseSettings; unless: string | null };
+  const { settings, unless, cacheDir, recompile } = workerData as Request;
   let reply: Reply;
   let transfer: ArrayBuffer[] = [];
   try {
     const fingerprint = fingerprintOf(settings);
+    const cached = fingerprint === unless || cacheDir === null || recompile ? null : readCached(cacheDir, fingerprint);
     if (fingerprint === unless) {
-      reply = { ok: true, fingerprint, matcher: null, ruleKeys: null, packed: null };
+      reply = { ok: true, fingerprint, unchanged: true };
+    } else if (cached !== null) {
+      // Sent as bytes, decoded on the other side: one structured clone, as the matcher itself would cost.
+      const own = cached.byteOffset === 0 && cached.byteLength === cached.buffer.byteLength ? cached : cached.slice();
+      reply = { ok: true, fingerprint, cached: own };
+      transfer = [own.buffer as ArrayBuffer];
     } else {
       const matcher = buildPhraseMatcher(settings);
-      const sent = pack(matcher, CLASSES);
+      const ruleKeys = settings.entries.map(entryKey);
+      const sent = pack(matcher, MATCHER_GRAPH);
+      let cacheError: string | null = null;
+      if (cacheDir !== null) {
+        try {
+          writeCached(cacheDir, fingerprint, { matcher, ruleKeys }, sent.packed); // before the buffers go
+        } catch (err) {
+          cacheError = err instanceof Error ? err.message : String(err);
+        }
+      }
       transfer = sent.transfer;
-      reply = { ok: true, fingerprint, matcher, ruleKeys: settings.entries.map(entryKey), packed: sent.packed };
+      reply = { ok: true, fingerprint, matcher, ruleKeys, packed: sent.packed, cacheError };
     }
   } catch (err) {
     // The rule's file and line are in the message, as when compiled in-process.
@@ -54,17 +80,38 @@ if (!isMainThread && parentPort && (workerData as { schoolgatePhrases?: boolean 
   parentPort.postMessage(reply, transfer);
 }
 
+/** What compileInWorker found. */
+export interface WorkerCompile {
+  readonly fingerprint: string;
+  /** Null when the fingerprint is `unless` (the rules are those of a matcher the caller has). */
+  readonly compiled: Compiled | null;
+  readonly from: CompiledFrom;
+  /** Why the compiled rules could not be kept on disk or read back from it (the rules are good all the same). */
+  readonly cacheProblem: string | null;
+}
+
 /**
- * buildPhraseMatcher(settings) in a worker thread, with the settings' fingerprint; `compiled` is
- * null when the fingerprint is `unless` (the rules are those of a matcher the caller has).
+ * buildPhraseMatcher(settings) in a worker thread, with the settings' fingerprint. With
+ * `cacheDir`, rules compiled before by the same code are read back from it, and rules compiled
+ * now are kept in it; a file there that does not decode is compiled again and replaced.
  * Rejects with the error compiling threw (its name and message: a rule's file, line and what is
  * wrong), or if the worker fails.
  */
-export async function compileInWorker(settings: PhraseSettings, unless: string | null): Promise<{ fingerprint: string; compiled: Compiled | null }> {
+export async function compileInWorker(settings: PhraseSettings, unless: string | null, cacheDir: string | null = null, recompile = false): Promise<WorkerCompile> {
   // Only what a matcher is compiled from: a configuration's settings may hold more.
   const { entries, classes, emoji, threshold, thresholds, danger } = settings;
-  const msg = await askWorker<Reply>(import.meta.url, { schoolgatePhrases: true, settings: { entries, classes, emoji, threshold, thresholds, danger }, unless }, 'phrase compile');
+  const request: Request = { settings: { entries, classes, emoji, threshold, thresholds, danger }, unless, cacheDir, recompile };
+  const msg = await askWorker<Reply>(import.meta.url, { schoolgatePhrases: true, ...request }, 'phrase compile');
   if (!msg.ok) throw msg.name === 'RangeError' ? new RangeError(msg.message) : new Error(msg.message);
-  if (msg.matcher === null || msg.packed === null || msg.ruleKeys === null) return { fingerprint: msg.fingerprint, compiled: null };
-  return { fingerprint: msg.fingerprint, compiled: { matcher: unpack<PhraseMatcher>(msg.matcher, msg.packed, CLASSES), ruleKeys: msg.ruleKeys } };
+  if ('unchanged' in msg) return { fingerprint: msg.fingerprint, compiled: null, from: 'unchanged', cacheProblem: null };
+  if ('cached' in msg) {
+    try {
+      return { fingerprint: msg.fingerprint, compiled: decodeCached(msg.cached, MATCHER_GRAPH), from: 'cache', cacheProblem: null };
+    } catch (err) {
+      const again = await compileInWorker(settings, unless, cacheDir, true);
+      return { ...again, cacheProblem: `${err instanceof Error ? err.message : String(err)}; compiled again` };
+    }
+  }
+  const matcher = unpack<PhraseMatcher>(msg.matcher, msg.packed, MATCHER_GRAPH);
+  return { fingerprint: msg.fingerprint, compiled: { matcher, ruleKeys: msg.ruleKeys }, from: 'compiled', cacheProblem: msg.cacheError };
 }

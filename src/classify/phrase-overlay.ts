@@ -13,7 +13,8 @@
 // overlay finds something the text is read once more with both vocabularies together.
 import { emojiMap, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
-import { compileInWorker, fingerprintOf } from './phrase-build-worker.js';
+import { compileInWorker, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-worker.js';
+import { decodeCached, readCached, type Compiled } from './phrase-cache.js';
 import { classesOf, parseRule } from './phrase-rules.js';
 import {
   buildPhraseMatcher, entryKey, flagHits, NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
@@ -56,16 +57,40 @@ function remember(settings: PhraseSettings, fingerprint: string, base: Base): Ba
 /**
  * Compiles the files' rules for `settings` in a worker thread (phrase-build-worker.ts), unless
  * they are compiled already: a running Schoolgate's event loop is held up for the matcher's
- * arrival (some tens of milliseconds), not for its compile (a second). basePhrases() and
- * layeredPhrases() then use it. Rejects as buildPhraseMatcher would throw.
+ * arrival (some tens of milliseconds), not for its compile (a second). With `cacheDir`, rules
+ * compiled by an earlier run are read from there, and rules compiled now are kept there
+ * (phrase-cache.ts). basePhrases() and layeredPhrases() then use it. Rejects as
+ * buildPhraseMatcher would throw. Says where the rules came from, and any trouble with the cache.
  */
-export async function compileBaseInWorker(settings: PhraseSettings): Promise<void> {
-  if (bases.has(settings)) return;
+export async function compileBaseInWorker(settings: PhraseSettings, cacheDir: string | null = null): Promise<{ from: CompiledFrom | 'held'; cacheProblem: string | null }> {
+  if (bases.has(settings)) return { from: 'held', cacheProblem: null };
   const previous = lastBase;
-  const { fingerprint, compiled } = await compileInWorker(settings, previous?.fingerprint ?? null);
-  if (bases.has(settings)) return; // compiled on the event loop meanwhile
+  const { fingerprint, compiled, from, cacheProblem } = await compileInWorker(settings, previous?.fingerprint ?? null, cacheDir);
+  if (bases.has(settings)) return { from: 'held', cacheProblem }; // compiled on the event loop meanwhile
   const base = compiled === null ? previous!.base : { matcher: compiled.matcher, settings, entryOfRule: entriesByRule(settings.entries, compiled.ruleKeys) };
   remember(settings, fingerprint, base);
+  return { from, cacheProblem };
+}
+
+/**
+ * The files' rules for `settings` from the cache a running Schoolgate keeps in `cacheDir`, when it
+ * has them (a command run beside the service, on the same files, then compiles nothing). Reads
+ * only: a command may run as another user than the service, and must not leave files it cannot
+ * replace. True when they were there.
+ */
+export function baseFromCache(settings: PhraseSettings, cacheDir: string): boolean {
+  if (bases.has(settings)) return true;
+  const fingerprint = fingerprintOf(settings);
+  let compiled: Compiled | null = null;
+  try {
+    const bytes = readCached(cacheDir, fingerprint);
+    compiled = bytes === null ? null : decodeCached(bytes, MATCHER_GRAPH);
+  } catch {
+    return false; // unreadable or stale: compiled as if there were none
+  }
+  if (compiled === null) return false;
+  remember(settings, fingerprint, { matcher: compiled.matcher, settings, entryOfRule: entriesByRule(settings.entries, compiled.ruleKeys) });
+  return true;
 }
 
 /** The configuration's phrase files compiled, as a running Schoolgate holds them (once per configuration). */

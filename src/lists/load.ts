@@ -3,13 +3,14 @@
 // proxy), and lay the DSL's own phrases (in the data folder's alerts.db) over them.
 // Problems with one source are reported and the rest still load.
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { readDslPhrases, phraseMatcherWith } from '../alerts/dsl-phrases.js';
 import { buildMatcherData } from '../classify/build.js';
 import { buildInWorker } from '../classify/build-worker.js';
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
-import { compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
+import { baseFromCache, compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
@@ -28,6 +29,18 @@ export interface LoadReport {
   readonly phraseProblems: readonly string[];
   /** phraseSignature() of the DSL's phrases compiled in ('' when none could be read). */
   readonly dslSignature: string;
+  /**
+   * Where the phrase files' rules came from: compiled now, the cache of compiled rules in the
+   * state folder, or already held (unchanged since the last load).
+   */
+  readonly phrasesFrom: 'compiled' | 'cache' | 'held';
+  /** Why the compiled rules could not be kept in, or read from, that cache (they are in use all the same). */
+  readonly phraseCacheProblem: string | null;
+}
+
+/** The folder of the state folder where a running Schoolgate keeps its compiled phrase rules (classify/phrase-cache.ts). */
+export function phraseCacheDir(dataDir: string): string {
+  return join(dataDir, 'cache');
 }
 
 export interface LoadedLists {
@@ -87,8 +100,12 @@ function exposedFiles(source: string, specs: readonly ListSpec[]): string[] {
 
 export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Promise<LoadedLists> {
   const { specs, errors, notDownloaded } = specsFor(config, opts);
-  // In a running proxy the phrase files' rules are compiled in a worker too, beside the lists.
-  const [data] = opts.worker ? await Promise.all([buildInWorker(specs), compileBaseInWorker(config.phrases)]) : [buildMatcherData(specs)];
+  // In a running proxy the phrase files' rules are compiled in a worker too, beside the lists, and
+  // kept in the state folder for the next start; a command reads them from there if it can.
+  const cacheDir = phraseCacheDir(opts.dataDir);
+  const [data, phrasesFrom] = opts.worker
+    ? await Promise.all([buildInWorker(specs), compileBaseInWorker(config.phrases, cacheDir)])
+    : [buildMatcherData(specs), { from: baseFromCache(config.phrases, cacheDir) ? 'cache' as const : 'compiled' as const, cacheProblem: null }];
   const matcher = new Matcher(data);
   // Read after the lists are built, so a running Schoolgate swaps in the DSL's phrases as they
   // are at the swap, not as they were when a long build began.
@@ -103,7 +120,8 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
   const listErrors = data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
   return {
     classifier: new Classifier(parts), parts,
-    report: { errors: [...errors, ...listErrors], notDownloaded, stats: data.stats, buildMs: data.buildMs, dslPhrases: phrases.used, phraseProblems: phrases.problems, dslSignature: phrases.signature },
+    report: { errors: [...errors, ...listErrors], notDownloaded, stats: data.stats, buildMs: data.buildMs, dslPhrases: phrases.used, phraseProblems: phrases.problems, dslSignature: phrases.signature,
+      phrasesFrom: phrasesFrom.from === 'unchanged' ? 'held' : phrasesFrom.from, phraseCacheProblem: phrasesFrom.cacheProblem },
   };
 }
 

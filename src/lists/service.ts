@@ -118,7 +118,8 @@ export class ListService {
 function logReport(log: Logger, report: LoadReport, msg: string): void {
   const entries = report.stats.reduce((n, s) => n + s.domains + s.urls + s.hashes + s.expressions, 0);
   const skipped = report.stats.reduce((n, s) => n + s.skipped, 0);
-  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs), dslPhrases: report.dslPhrases }, msg);
+  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs), dslPhrases: report.dslPhrases, phrases: report.phrasesFrom }, msg);
+  if (report.phraseCacheProblem !== null) log.warn({ problem: report.phraseCacheProblem }, 'compiled phrase rules not kept on disk (the next start compiles them again)');
   for (const e of report.errors) log.warn({ problem: e }, 'list not loaded');
   for (const p of report.phraseProblems) log.warn({ problem: p }, 'DSL phrase not used');
 }

@@ -110,3 +110,25 @@ describe('the school CA in a running proxy', () => {
     }
   });
 });
+
+describe('a restart', () => {
+  it('reads the phrase rules the first start compiled from the state folder; a command beside it reads them too', async () => {
+    const data = freshData();
+    const config = writeTestConfig(tmp.dir, NETWORKS);
+    const phrasesFrom = async (): Promise<string> => {
+      const p = await start(config, data);
+      try {
+        return (JSON.parse(await p.waitFor(/"msg":"lists loaded"/)) as { phrases: string }).phrases;
+      } finally {
+        p.child.kill('SIGTERM');
+        await p.exited;
+      }
+    };
+    expect(await phrasesFrom()).toBe('compiled');
+    expect(await phrasesFrom()).toBe('cache');
+    const r = await schoolgate(['classify', 'https://www.google.com/search?q=how+to+kill+myself', '--json', '--config', config, '--data', data]);
+    expect(r.code).toBe(0);
+    const flagged = (JSON.parse(r.stdout) as { flagged: { category: string; severity: string }[] }).flagged;
+    expect(flagged).toContainEqual(expect.objectContaining({ category: 'suicide', severity: 'danger' }));
+  });
+});

@@ -1,0 +1,116 @@
+// The compiled phrase rules kept on disk, so that a restart with the same phrase files and the
+// same code does not compile them again. Compiling the shipped rules costs seconds of CPU
+// (generating word forms, the evasion tables, the automaton); reading them back costs the
+// structured clone of the matcher, as its arrival from a worker thread does (bench/RESULTS.md,
+// "Phrase rules kept on disk").
+//
+// A file is named by a hash of the rules' fingerprint (fingerprintOf: every setting the matcher
+// is compiled from) and of the code that compiles them (this folder's modules, the packages they
+// draw words from, and Node's version, whose serialisation format the file is in), so a changed
+// rule, an upgrade or a different Node never reads a stale matcher: it misses, compiles, and
+// writes its own file. Only the newest file is kept. The file is written by the running service
+// into its own state folder; it holds data only (typed arrays and plain objects, given their
+// classes back from a fixed list by index), never code.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { unpack, type Packed, type Sendable } from '../worker-transfer.js';
+import type { PhraseMatcher } from './phrases.js';
+
+/** The rules compiled, with entryKey() of each of the settings' entries (null: it does not parse). */
+export interface Compiled {
+  readonly matcher: PhraseMatcher;
+  readonly ruleKeys: readonly (string | null)[];
+}
+
+const FORMAT = 1;
+const PREFIX = 'phrases-';
+const SUFFIX = '.v8';
+/** Packages whose data becomes part of the compiled rules (word forms, WordNet's words, the regex engine). */
+const DATA_PACKAGES = ['wink-porter2-stemmer', 'wink-lexicon', 're2js'];
+
+let code: string | null = null;
+
+/** A hash of what compiles the rules: this folder's modules as they run (.ts or .js), those packages' versions, Node's. */
+export function codeVersion(): string {
+  if (code !== null) return code;
+  const here = fileURLToPath(import.meta.url);
+  const folder = dirname(here);
+  const ext = extname(here);
+  const h = createHash('sha256').update(`${FORMAT}\0${process.version}\0`);
+  for (const name of readdirSync(folder).filter((f) => f.endsWith(ext)).sort()) h.update(`${name}\0`).update(readFileSync(join(folder, name))).update('\0');
+  for (const name of DATA_PACKAGES) h.update(`${name}@${packageVersion(name)}\0`);
+  return (code = h.digest('hex'));
+}
+
+/** An installed package's version, from the package.json above its entry point (not every package exports that file). */
+function packageVersion(name: string): string {
+  let dir = dirname(createRequire(import.meta.url).resolve(name));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name) return pkg.version ?? '';
+    } catch {
+      // no package.json at this level
+    }
+    const up = dirname(dir);
+    if (up === dir) return '';
+    dir = up;
+  }
+}
+
+/** The file that holds, or would hold, the rules of this fingerprint compiled by this code. */
+export function cacheFile(dir: string, fingerprint: string): string {
+  return join(dir, `${PREFIX}${createHash('sha256').update(`${fingerprint}\0${codeVersion()}`).digest('hex').slice(0, 32)}${SUFFIX}`);
+}
+
+/**
+ * The bytes kept for this fingerprint, or null when there are none or they cannot be read (a
+ * cache that cannot be read is a miss; writing the compiled rules then says what is wrong).
+ */
+export function readCached(dir: string, fingerprint: string): Uint8Array | null {
+  try {
+    return readFileSync(cacheFile(dir, fingerprint));
+  } catch {
+    return null;
+  }
+}
+
+interface Stored {
+  readonly format: number;
+  readonly matcher: object;
+  readonly instances: readonly (readonly [object, number])[];
+  readonly ruleKeys: readonly (string | null)[];
+}
+
+/**
+ * Writes the compiled rules for this fingerprint (before their buffers are sent away) and removes
+ * older files. `packed` is what pack() found in the matcher. Written under a temporary name and
+ * renamed, so a crash mid-write leaves no half file under the real name.
+ */
+export function writeCached(dir: string, fingerprint: string, compiled: Compiled, packed: Packed): void {
+  mkdirSync(dir, { recursive: true });
+  const file = cacheFile(dir, fingerprint);
+  const stored: Stored = { format: FORMAT, matcher: compiled.matcher, instances: packed.instances, ruleKeys: compiled.ruleKeys };
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, v8.serialize(stored));
+  renameSync(temporary, file);
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(PREFIX) && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
+  }
+}
+
+/** The rules back from their bytes; throws, saying what is wrong, on a file that is not one of ours. */
+export function decodeCached(bytes: Uint8Array, classes: readonly Sendable[]): Compiled {
+  const stored = v8.deserialize(bytes) as Partial<Stored> | null;
+  if (stored === null || typeof stored !== 'object' || stored.format !== FORMAT) throw new Error('the phrase cache file is not in this version\'s format');
+  const { matcher, instances, ruleKeys } = stored;
+  if (typeof matcher !== 'object' || matcher === null || !Array.isArray(instances) || !Array.isArray(ruleKeys)) throw new Error('the phrase cache file is incomplete');
+  for (const entry of instances) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'object' || !Number.isInteger(entry[1]) || entry[1] < 0 || entry[1] >= classes.length) throw new Error('the phrase cache file names a class it may not');
+  }
+  return { matcher: unpack<PhraseMatcher>(matcher, { instances }, classes), ruleKeys };
+}

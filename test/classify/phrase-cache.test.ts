@@ -1,0 +1,110 @@
+// The compiled phrase rules kept in the state folder (phrase-cache.ts): a restart with the same
+// rules and code reads them back instead of compiling, and what it reads answers exactly as the
+// rules compiled now; a changed rule, a broken file or a folder that cannot be written costs a
+// compile, never a wrong or missing matcher.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileInWorker, MATCHER_GRAPH } from '../../src/classify/phrase-build-worker.js';
+import { cacheFile, decodeCached, readCached } from '../../src/classify/phrase-cache.js';
+import { baseFromCache, basePhrases } from '../../src/classify/phrase-overlay.js';
+import { buildPhraseMatcher, type PhraseMatcher, type PhraseSettings } from '../../src/classify/phrases.js';
+import { loadConfig } from '../../src/config/load.js';
+import { tempDir } from '../helpers/lists.js';
+
+const tmp = tempDir('schoolgate-phrase-cache-');
+afterAll(tmp.cleanup);
+
+const shipped = loadConfig('config/default.yaml').phrases;
+/** A few hundred of the shipped rules: compiles in a fraction of the time, for the cases about files. */
+const small = (threshold = shipped.threshold): PhraseSettings => ({ ...shipped, threshold, entries: shipped.entries.slice(0, 300) });
+const searches = readFileSync('test/fixtures/safeguarding/searches.dev.tsv', 'utf8').split('\n').slice(1, 2001).filter(Boolean).map((l) => l.split('\t')[0]!);
+/** Two matchers answer the first dev searches alike, and those searches give them something to answer. */
+function expectSameAnswers(a: PhraseMatcher, b: PhraseMatcher): void {
+  let hits = 0;
+  for (const t of searches.slice(0, 500)) {
+    const r = a.matchSearch(t);
+    expect(r, t).toEqual(b.matchSearch(t));
+    hits += r.hits.length;
+  }
+  expect(hits).toBeGreaterThan(0);
+}
+const cached = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('phrases-'));
+
+describe('the shipped rules kept on disk', () => {
+  const dir = join(tmp.dir, 'shipped');
+  let first: Awaited<ReturnType<typeof compileInWorker>>;
+  let second: Awaited<ReturnType<typeof compileInWorker>>;
+  beforeAll(async () => {
+    first = await compileInWorker(shipped, null, dir);
+    second = await compileInWorker(shipped, null, dir);
+  });
+
+  it('are compiled the first time and written, then read back the next', () => {
+    expect(first.from).toBe('compiled');
+    expect(first.cacheProblem).toBeNull();
+    expect(cached(dir)).toEqual([cacheFile(dir, first.fingerprint).slice(dir.length + 1)]);
+    expect(second.from).toBe('cache');
+    expect(second.fingerprint).toBe(first.fingerprint);
+  });
+
+  it('answer searches, addresses and pages exactly as the rules compiled here do', () => {
+    const here = buildPhraseMatcher(shipped);
+    const back = second.compiled!.matcher;
+    let flagged = 0;
+    for (const t of searches) {
+      expect(back.matchSearch(t), t).toEqual(here.matchSearch(t));
+      expect(back.matchWords(`/${t.replaceAll(' ', '-')}`)).toEqual(here.matchWords(`/${t.replaceAll(' ', '-')}`));
+      if (here.matchSearch(t).flagged.length > 0) flagged++;
+    }
+    expect(flagged).toBeGreaterThan(1000);
+    const page = searches.slice(0, 300).join('. And then, ');
+    expect(back.matchPage(page)).toEqual(here.matchPage(page));
+    expect(second.compiled!.ruleKeys).toEqual(first.compiled!.ruleKeys);
+  });
+
+  it('let a command on the same files use them without compiling, and read nothing from an empty folder', () => {
+    const again = loadConfig('config/default.yaml').phrases; // a new settings object, as a command has
+    expect(baseFromCache(again, dir)).toBe(true);
+    expect(basePhrases(again).matchSearch('how to kill myself')).toEqual(second.compiled!.matcher.matchSearch('how to kill myself'));
+    const other = loadConfig('config/default.yaml').phrases;
+    expect(baseFromCache(other, join(tmp.dir, 'nothing-here'))).toBe(false);
+  });
+});
+
+describe('a cache that cannot be trusted or written', () => {
+  it('misses when a rule setting changes, and keeps only the newest file', async () => {
+    const dir = join(tmp.dir, 'changed');
+    const a = await compileInWorker(small(10), null, dir);
+    const b = await compileInWorker(small(11), null, dir);
+    expect([a.from, b.from]).toEqual(['compiled', 'compiled']);
+    expect(a.fingerprint).not.toBe(b.fingerprint);
+    expect(cached(dir)).toEqual([cacheFile(dir, b.fingerprint).slice(dir.length + 1)]);
+    expect(readCached(dir, a.fingerprint)).toBeNull();
+  });
+
+  it('compiles again and replaces a file that does not decode, saying so', async () => {
+    const dir = join(tmp.dir, 'broken');
+    const good = await compileInWorker(small(), null, dir);
+    const file = cacheFile(dir, good.fingerprint);
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length >> 1)); // a crash mid-copy, a full disk
+    const again = await compileInWorker(small(), null, dir);
+    expect(again.from).toBe('compiled');
+    expect(again.cacheProblem).toMatch(/compiled again$/);
+    expectSameAnswers(again.compiled!.matcher, good.compiled!.matcher);
+    expect(decodeCached(readFileSync(file), MATCHER_GRAPH).ruleKeys).toEqual(good.compiled!.ruleKeys);
+    expect(() => decodeCached(new Uint8Array([1, 2, 3]), MATCHER_GRAPH)).toThrow();
+  });
+
+  it('still compiles and answers when the folder cannot be written, and says why', async () => {
+    const blocked = join(tmp.dir, 'blocked');
+    mkdirSync(tmp.dir, { recursive: true });
+    writeFileSync(blocked, 'a file where the folder would be');
+    const r = await compileInWorker(small(), null, blocked);
+    expect(r.from).toBe('compiled');
+    expect(r.cacheProblem).toMatch(/EEXIST|ENOTDIR/);
+    expectSameAnswers(r.compiled!.matcher, buildPhraseMatcher(small()));
+    expect(existsSync(join(blocked, 'x'))).toBe(false);
+  });
+});
