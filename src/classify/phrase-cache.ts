@@ -12,7 +12,7 @@
 // into its own state folder; it holds data only (typed arrays and plain objects, given their
 // classes back from a fixed list by index), never code.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,12 @@ export interface Compiled {
 const FORMAT = 1;
 const PREFIX = 'phrases-';
 const SUFFIX = '.v8';
+/**
+ * Files kept: the newest two, so that going back one version (a rolled-back upgrade, a phrase file
+ * restored) costs no compile, and the compiled program and a checkout's sources, which hash
+ * differently, do not push each other out of a shared state folder.
+ */
+const KEEP = 2;
 /** Packages whose data becomes part of the compiled rules (word forms, WordNet's words, the regex engine). */
 const DATA_PACKAGES = ['wink-porter2-stemmer', 'wink-lexicon', 're2js'];
 
@@ -88,7 +94,7 @@ interface Stored {
 
 /**
  * Writes the compiled rules for this fingerprint (before their buffers are sent away) and removes
- * older files. `packed` is what pack() found in the matcher. Written under a temporary name and
+ * all but the newest older one. `packed` is what pack() found in the matcher. Written under a temporary name and
  * renamed, so a crash mid-write leaves no half file under the real name.
  */
 export function writeCached(dir: string, fingerprint: string, compiled: Compiled, packed: Packed): void {
@@ -98,9 +104,11 @@ export function writeCached(dir: string, fingerprint: string, compiled: Compiled
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, v8.serialize(stored));
   renameSync(temporary, file);
-  for (const name of readdirSync(dir)) {
-    if (name.startsWith(PREFIX) && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
-  }
+  const older = readdirSync(dir)
+    .filter((name) => name.startsWith(PREFIX) && name.endsWith(SUFFIX) && join(dir, name) !== file)
+    .map((name) => ({ path: join(dir, name), at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.at - a.at);
+  for (const { path } of older.slice(KEEP - 1)) rmSync(path, { force: true });
 }
 
 /** The rules back from their bytes; throws, saying what is wrong, on a file that is not one of ours. */

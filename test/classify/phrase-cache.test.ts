@@ -2,7 +2,7 @@
 // rules and code reads them back instead of compiling, and what it reads answers exactly as the
 // rules compiled now; a changed rule, a broken file or a folder that cannot be written costs a
 // compile, never a wrong or missing matcher.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileInWorker, MATCHER_GRAPH } from '../../src/classify/phrase-build-worker.js';
@@ -73,13 +73,17 @@ describe('the shipped rules kept on disk', () => {
 });
 
 describe('a cache that cannot be trusted or written', () => {
-  it('misses when a rule setting changes, and keeps only the newest file', async () => {
+  it('misses when a rule setting changes, and keeps only the newest two files', async () => {
     const dir = join(tmp.dir, 'changed');
     const a = await compileInWorker(small(10), null, dir);
     const b = await compileInWorker(small(11), null, dir);
     expect([a.from, b.from]).toEqual(['compiled', 'compiled']);
     expect(a.fingerprint).not.toBe(b.fingerprint);
-    expect(cached(dir)).toEqual([cacheFile(dir, b.fingerprint).slice(dir.length + 1)]);
+    expect((await compileInWorker(small(10), null, dir)).from).toBe('cache'); // going back one costs nothing
+    utimesSync(cacheFile(dir, a.fingerprint), 1, 1); // a is now the older of the two
+    const c = await compileInWorker(small(12), null, dir);
+    expect(c.from).toBe('compiled');
+    expect(cached(dir).sort()).toEqual([b, c].map((x) => cacheFile(dir, x.fingerprint).slice(dir.length + 1)).sort());
     expect(readCached(dir, a.fingerprint)).toBeNull();
   });
 
