@@ -9,6 +9,7 @@ import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
 import { scoreHits, severityOf } from '../classify/phrases.js';
+import type { PostConcern } from '../classify/page-posts.js';
 import type { LearnedScore, ModelEvidence } from '../classify/search-model.js';
 import type { Action, Decision } from '../policy/types.js';
 import { ExclusionSet } from './exclusions.js';
@@ -45,7 +46,8 @@ export interface PhraseTrigger {
   /**
    * Raised by the learned search model, not a list: `phrase` names its evidence, `weight` is
    * its probability (0–1) for the concern, or for the concern's danger class when it took a
-   * concern the lists raised to danger; `matched` the words it weighed most.
+   * concern the lists raised to danger; `matched` the words it weighed most, or, for a concern
+   * it read in one post of a page, the post's words (trimmed).
    */
   readonly learned?: true;
 }
@@ -107,6 +109,7 @@ function categoryOfMatch(m: Match, cfg: SafeguardingConfig): SafeguardingCategor
 function touches(c: Classification, cfg: SafeguardingConfig): boolean {
   for (const f of c.flagged) if (cfg.byPhraseCategory.has(f.category)) return true;
   if (c.learned) for (const l of c.learned) if (cfg.byPhraseCategory.has(l.category)) return true;
+  if (c.posts) for (const p of c.posts) if (cfg.byPhraseCategory.has(p.category)) return true;
   for (const m of c.matches) if (categoryOfMatch(m, cfg) !== undefined) return true;
   return false;
 }
@@ -138,6 +141,13 @@ class Detection {
         if (!cat || cat.illegal) continue;
         if (l.raises && !this.found.has(cat)) this.addLearned(cat, l);
         if (l.urgent && listed.has(cat)) this.promote(cat, l);
+      }
+    }
+    // A concern the model read in one post of the page, that nothing above raised.
+    if (c.posts) {
+      for (const p of c.posts) {
+        const cat = cfg.byPhraseCategory.get(p.category);
+        if (cat && !cat.illegal && !this.found.has(cat)) this.addPost(cat, p);
       }
     }
   }
@@ -233,6 +243,21 @@ class Detection {
     });
   }
 
+  /**
+   * A concern the model read in one post of a page: at caution at most, capped by the
+   * category's page setting, with the post's words as `matched` and the n-grams it weighed in
+   * `phrase`. Exclusions drop it as they drop the model's concern in a search: the address, or
+   * a term exclusion covering one of its evidence words.
+   */
+  private addPost(cat: SafeguardingCategory, p: PostConcern): void {
+    if (p.evidence.length === 0 || this.excludedUrl()) return;
+    if (this.exclusions.size > 0 && p.evidence.some((e) => this.exclusions.coversFound([e.text], [e], p.read, this.group))) return;
+    this.push(cat, {
+      kind: 'phrase', severity: lowerSeverity('caution', cat.severity.page), source: 'page', category: p.category, phrase: postPhrase(p),
+      weight: Math.round(p.probability * 100) / 100, matched: p.post, learned: true, ...(this.illegalHit ? {} : { text: urlText(this.c.url) }),
+    });
+  }
+
   private excludedUrl(): boolean {
     return (this.urlExcluded ??= this.exclusions.size > 0 && this.exclusions.coversUrl(this.c.url, this.group));
   }
@@ -245,6 +270,11 @@ class Detection {
 export function learnedPhrase(l: LearnedScore, danger = false): string {
   const [label, p, evidence] = danger ? ['learned model, danger class', l.danger, l.dangerEvidence] : ['learned model', l.probability, l.evidence];
   return `${label} ${p.toFixed(2)}: ${evidence.map((e) => `'${e.text}'`).join(', ')}`;
+}
+
+/** How a post trigger reads: "learned model 0.98 on one post: 'my legs', 'thinner'". */
+export function postPhrase(p: PostConcern): string {
+  return `learned model ${p.probability.toFixed(2)} on one post: ${p.evidence.map((e) => `'${e.text}'`).join(', ')}`;
 }
 
 function isIllegal(t: AlertTrigger): boolean {

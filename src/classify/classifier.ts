@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { categoriesOf, type Match, type Matcher } from './matcher.js';
 import { normaliseUrl, type NormalisedUrl } from './normalise-url.js';
 import { decodeQueryValue } from './normalise-text.js';
+import { readPosts, type PostConcern } from './page-posts.js';
 import type { PhraseEngine } from './phrase-overlay.js';
 import type { PhraseHit, PhraseResult, PhraseScore } from './phrases.js';
 import type { Repair } from './evasions.js';
@@ -30,6 +31,11 @@ export interface Classification {
    * absent when none. Evidence is worked out only when read.
    */
   readonly learned?: readonly LearnedScore[];
+  /**
+   * What the learned model reads in the posts of the page (page-posts.ts): concerns the lists
+   * did not raise that one post reaches the page threshold for; absent when none, or no page.
+   */
+  readonly posts?: readonly PostConcern[];
 }
 
 /** Where a phrase was found: the search term, the words of the address, or the page's text. */
@@ -52,6 +58,8 @@ export interface SearchModelUse {
   readonly model: SearchModel;
   readonly threshold: number;
   readonly danger?: number | null;
+  /** The probability one post of a page must reach to raise a concern there; absent or null: pages are not read by the model. */
+  readonly page?: number | null;
 }
 
 export interface ClassifierParts {
@@ -121,7 +129,10 @@ export class Classifier {
     const inPage = this.phrases.matchPage(pageText);
     if (inPage.hits.length === 0) return c;
     const page = this.sourced([['page', inPage]]);
-    return { ...c, phrases: [...c.phrases, ...page.phrases], flagged: [...c.flagged, ...page.flagged] };
+    const flagged = [...c.flagged, ...page.flagged];
+    const m = this.model;
+    const posts = m === null || m.page == null ? NONE_POSTS : readPosts(pageText, inPage.hits, inPage.read, { model: m.model, threshold: m.page }, new Set(flagged.map((f) => f.category)));
+    return { ...c, phrases: [...c.phrases, ...page.phrases], flagged, ...(posts.length > 0 ? { posts } : {}) };
   }
 
   private sourced(results: readonly (readonly [PhraseSource, PhraseResult])[]): Pick<Classification, 'phrases' | 'flagged' | 'repairs'> {
@@ -141,6 +152,7 @@ const NONE_HITS: readonly SourcedHit[] = Object.freeze([]);
 const NONE_SCORES: readonly SourcedScore[] = Object.freeze([]);
 const NONE_REPAIRS: readonly Repair[] = Object.freeze([]);
 const NONE_LEARNED: readonly LearnedScore[] = Object.freeze([]);
+const NONE_POSTS: readonly PostConcern[] = Object.freeze([]);
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -168,5 +180,6 @@ export function classificationJson(c: Classification): Record<string, unknown> {
     flagged: c.flagged.map((f) => ({ category: f.category, score: f.score, severity: f.severity, source: f.source })),
     ...(c.repairs.length > 0 ? { repairs: c.repairs } : {}),
     ...(c.learned ? { learned: c.learned } : {}),
+    ...(c.posts ? { posts: c.posts } : {}),
   };
 }

@@ -1,6 +1,9 @@
 // The readable text of a fetched page, for the phrase scan: the bytes decoded in the charset a
-// browser would pick, and for HTML only what a reader could see, with words of adjacent blocks
-// kept apart and every run of whitespace one space.
+// browser would pick, and for HTML only what a reader could see, every run of whitespace one
+// space, except that where blocks meet (p, div, li, article, br, td, headings, …) the run is one
+// newline: a post or a comment stays recoverable from the text (page-posts.ts reads them). In
+// plain text a blank line is the boundary. A text that holds U+2029 (paragraph separator) has
+// a boundary there too.
 //
 // Charset, in the order the WHATWG encoding-sniffing algorithm uses:
 // 1. a byte order mark (UTF-8, UTF-16LE, UTF-16BE);
@@ -48,7 +51,7 @@ export interface DecodedBody {
 /** body: the bytes of a page (HTML or plain text). contentType: the response's Content-Type header if known. */
 export function pageText(body: Uint8Array, contentType?: string): PageText {
   const decoded = decodeBody(body, contentType);
-  if (!decoded.html) return { title: '', text: tidy(decoded.text), charset: decoded.charset };
+  if (!decoded.html) return { title: '', text: tidyPlain(decoded.text), charset: decoded.charset };
   const { title, text } = htmlText(decoded.text);
   return { title, text, charset: decoded.charset };
 }
@@ -270,9 +273,34 @@ const WHITESPACE = /\s{2,}|[^\S ]/g;
 
 /** Whitespace runs to one space, no space at either end, invisible characters dropped. */
 function tidy(s: string): string {
+  return visible(s).replace(WHITESPACE, ' ').trim();
+}
+
+function visible(s: string): string {
   INVISIBLE.lastIndex = 0;
-  const visible = INVISIBLE.test(s) ? s.replace(INVISIBLE, '') : s;
-  return visible.replace(WHITESPACE, ' ').trim();
+  return INVISIBLE.test(s) ? s.replace(INVISIBLE, '') : s;
+}
+
+/**
+ * Where blocks meet, the HTML reader writes BOUNDARY (a character a page's own text seldom
+ * holds, and that means a paragraph break when it does). Whitespace other than boundaries is
+ * collapsed as tidy does; then each run of boundaries and spaces becomes one newline.
+ */
+const BOUNDARY = '\u2029';
+const WHITESPACE_BUT_BOUNDARY = /[^\S\u2029]{2,}|[^\S \u2029]/g;
+const BOUNDARY_RUN = / ?\u2029[\u2029 ]*/g;
+const ENDS = /^[\n ]+|[\n ]+$/g;
+
+function tidyBlocks(s: string): string {
+  const spaced = visible(s).replace(WHITESPACE_BUT_BOUNDARY, ' ');
+  return (spaced.includes(BOUNDARY) ? spaced.replace(BOUNDARY_RUN, '\n') : spaced).replace(ENDS, '');
+}
+
+// In plain text a line break may only wrap a line; a blank line parts paragraphs.
+const BLANK_LINE = /[^\S\n]*(?:\r\n?|\n)(?:[^\S\n\r]*(?:\r\n?|\n))+[^\S\n]*/g;
+
+function tidyPlain(s: string): string {
+  return tidyBlocks(s.replace(BLANK_LINE, BOUNDARY));
 }
 
 // The start tag being read, for the attributes that feed the text.
@@ -292,10 +320,10 @@ function htmlText(html: string): { title: string; text: string } {
   let alt: string | undefined;
   let metaName: string | undefined;
   let metaContent: string | undefined;
-  let spaced = true; // the last thing pushed was a separating space, so another is not needed
+  let spaced = true; // the last thing pushed was a block boundary, so another is not needed
   const gap = (): void => {
     if (!spaced) {
-      out += ' ';
+      out += BOUNDARY;
       spaced = true;
     }
   };
@@ -328,10 +356,10 @@ function htmlText(html: string): { title: string; text: string } {
         if (hidden === 0) {
           if (tag === IMG && name === 'img' && alt) {
             gap();
-            out += alt + ' ';
+            out += alt + BOUNDARY;
           } else if (tag === META && name === 'meta' && metaContent && metaName?.trim().toLowerCase() === 'description') {
             gap();
-            out += metaContent + ' ';
+            out += metaContent + BOUNDARY;
           }
         }
         tag = OTHER;
@@ -356,5 +384,5 @@ function htmlText(html: string): { title: string; text: string } {
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
   parser.end(html);
-  return { title: tidy(title), text: tidy(out) };
+  return { title: tidy(title), text: tidyBlocks(out) };
 }

@@ -78,6 +78,11 @@ export interface SearchModelSettings {
    * danger (capped by the category's search severity); null when absent: the model never raises danger.
    */
   readonly danger: number | null;
+  /**
+   * The probability one first-person post of a page must reach for the model to raise there a
+   * concern the lists did not (page-posts.ts); null when absent: the model does not read pages.
+   */
+  readonly page?: number | null;
 }
 
 const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls', 'admin'];
@@ -207,9 +212,9 @@ export function loadConfig(file: string): SchoolgateConfig {
 function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
   const at = ['phrases', 'model'];
   if (v === 'off' || v === false) return null;
-  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2 }, or model: off';
+  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2, page: 0.97 }, or model: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
-  const m = check.object(at, v, ['file', 'threshold', 'danger']) ?? {};
+  const m = check.object(at, v, ['file', 'threshold', 'danger', 'page']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
   if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
   const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
@@ -218,7 +223,13 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   // A danger class's probability is part of its concern's, so it is set lower; below 0.1 nearly
   // every raised concern of a danger category would be danger.
   const danger = m.danger === undefined ? null : check.number([...at, 'danger'], m.danger, { min: 0.1, max: 0.99 });
-  if (name === undefined || threshold === undefined || danger === undefined) return null;
+  // A post has more words than a search to be wrong about, so a page's threshold is at least a search's.
+  const page = m.page === undefined ? null : check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
+  if (typeof page === 'number' && typeof threshold === 'number' && page < threshold) {
+    check.fail([...at, 'page'], `is ${page}, below threshold (${threshold}): one post of a page must be at least as probable as a search to raise a concern`, fix);
+    return null;
+  }
+  if (name === undefined || threshold === undefined || danger === undefined || page === undefined) return null;
   const file = resolve(dir, name);
   let model: SearchModel;
   try {
@@ -229,7 +240,7 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   if (danger !== null && !model.graded) {
     return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
   }
-  return { file, model, threshold, danger };
+  return { file, model, threshold, danger, page };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {

@@ -202,7 +202,7 @@ describe('pageText', () => {
       + '<svg viewBox="0 0 1 1"><text>svg words</text><style>x{}</style></svg><iframe>iframe words</iframe><p>two</p>'
       + '<script type="application/ld+json">{"a":"<p>json words</p>"}</script><p>three</p></body>',
     );
-    expect(r.text).toBe('one two three');
+    expect(r.text).toBe('one\ntwo\nthree');
   });
 
   it('a script left open hides the rest, as in a browser', () => {
@@ -215,13 +215,18 @@ describe('pageText', () => {
       + '<meta property="og:title" content="nor this"></head><body><p>See<img src="a.png" ALT="a sunny sky"><img src="b.png">below</p>'
       + '<img alt="first" alt="second"></body>',
     );
-    expect(r.text).toBe('Forecasts & maps for example.test See a sunny sky below first');
+    expect(r.text).toBe('Forecasts & maps for example.test\nSee\na sunny sky\nbelow\nfirst');
   });
 
-  it('keeps the words of adjacent blocks apart', () => {
+  it('keeps the words of adjacent blocks apart, one newline where blocks meet', () => {
     const r = page('<div>the end</div><div>it</div><p>end</p><p>it</p><h1>head</h1><h2>ing</h2><ul><li>one</li><li>two</li></ul>'
       + 'line<br>break<br/>again<table><tr><td>cell</td><td>next</td></tr><tr><th>row</th></tr></table><section>a</section><article>b</article>');
-    expect(r.text).toBe('the end it end it head ing one two line break again cell next row a b');
+    expect(r.text).toBe('the end\nit\nend\nit\nhead\ning\none\ntwo\nline\nbreak\nagain\ncell\nnext\nrow\na\nb');
+  });
+
+  it('a line break in the source is a space; nested and empty blocks make one newline', () => {
+    const r = page('<article>\n  <div><p>first\npost</p></div>\n\n<div></div><div> <p>second &#x2029;part</p></div></article>');
+    expect(r.text).toBe('first post\nsecond\npart');
   });
 
   it('keeps inline elements joined, as a reader sees them', () => {
@@ -235,12 +240,12 @@ describe('pageText', () => {
 
   it('collapses whitespace and drops characters that render as nothing', () => {
     const r = page('<p>  the \t weather\n\n\r\n at\u00a0\u00a0example.test  </p>\n\n<p>ki&shy;ll wo\u200brd</p>');
-    expect(r.text).toBe('the weather at example.test kill word');
+    expect(r.text).toBe('the weather at example.test\nkill word');
   });
 
-  it('passes plain text through, tags and entities as written', () => {
-    const r = pageText(utf8('  The weather\n\nat <b>example.test</b> &amp; more  '), 'text/plain');
-    expect(r).toEqual({ title: '', text: 'The weather at <b>example.test</b> &amp; more', charset: 'utf-8' });
+  it('passes plain text through, tags and entities as written, a blank line a boundary and a line break a space', () => {
+    const r = pageText(utf8('  The weather\n \r\nat <b>example.test</b>\n&amp; more  \n\n'), 'text/plain');
+    expect(r).toEqual({ title: '', text: 'The weather\nat <b>example.test</b> &amp; more', charset: 'utf-8' });
   });
 
   it('reads an unlabelled windows-1252 page', () => {
@@ -257,7 +262,7 @@ describe('pageText', () => {
   it('does not hide the body of a page whose head is never closed', () => {
     const r = page('<html><head><title>T</title><meta charset="utf-8">Text in the head<p>and a paragraph');
     expect(r.title).toBe('T');
-    expect(r.text).toBe('Text in the head and a paragraph');
+    expect(r.text).toBe('Text in the head\nand a paragraph');
   });
 
   it('keeps the text of a malformed page', () => {

@@ -1,0 +1,264 @@
+// Posts of a page, read by the learned search model. A forum thread, a comment section or a
+// chat export says a harmful thing in one post among ordinary chatter, and the phrase lists,
+// scoring the page as a whole, let the chatter talk it down (scorePage). The model was trained
+// on searches, a few words each, so it reads one post at a time, never the page: page text
+// keeps a newline where blocks meet (page-text.ts), and a post is a run of blocks.
+//
+// - Blocks shorter than POST_MIN_WORDS are joined to the next ones (a user name, a date, "Reply"
+//   and the post they frame); a post longer than POST_MAX_WORDS is read in windows of that many
+//   words, POST_STRIDE_WORDS apart, so that what a window cuts in two the next one holds whole.
+// - The model costs a few microseconds a character, so it reads only candidate posts: those
+//   holding a positive phrase hit of a concern the lists did not raise on the page (scored below
+//   its threshold), the strongest evidence first, at most POST_MAX_READ of them (one). A page
+//   the lists found nothing positive on, or raised every such concern on, costs nothing more.
+// - It reads only posts in the first person ("i", "me", "my", …): a child saying it of
+//   themselves, as the searches it was trained on do. A help page, a guide for parents or a
+//   lesson speaks to "you" or of "them" when it names a concern, and the model, which has
+//   never seen such prose, reads their quotes of harm as harm (bench/RESULTS.md, "Posts of a
+//   page"): on the dev pages no benign page's first-person post reached 0.97, while ten benign
+//   pages had other posts above 0.95.
+// - A concern the lists did not raise on the page is raised (at caution, by detect) when one
+//   post's probability for it reaches the page threshold, which is set higher than searches'
+//   (config phrases.model.page): a post has more words than a search to be wrong about.
+import type { PhraseHit } from './phrases.js';
+import { COMMON } from './phrases.js';
+import { foldText } from './normalise-text.js';
+import type { ModelEvidence, SearchModel } from './search-model.js';
+
+/** Blocks with fewer words than this are joined to what follows (or, at the end, to what precedes). */
+export const POST_MIN_WORDS = 8;
+/** A longer post is read in windows of this many words ... */
+export const POST_MAX_WORDS = 60;
+/** ... starting this many words apart. */
+export const POST_STRIDE_WORDS = 30;
+/**
+ * At most this many posts of a page are read by the model. One post of 60 words costs about a
+ * tenth of a 64 KiB page's phrase scan on a quiet machine, and reading two or three found
+ * nothing more on the dev pages (bench/RESULTS.md, "Posts of a page").
+ */
+export const POST_MAX_READ = 1;
+/** How far from where a hit's share of the text puts it its word is looked for, in characters. */
+const OFFSET_REACH = 2000;
+/** The post shown as evidence is cut to this many characters (at a word). */
+export const POST_EVIDENCE_CHARS = 240;
+
+/** A post: text.slice(start, end), whole words. */
+export interface Post {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What the model reads in one post of a page for one concern it raises. */
+export interface PostConcern {
+  /** The phrase category. */
+  readonly category: string;
+  readonly probability: number;
+  /** The post's words, trimmed to POST_EVIDENCE_CHARS. */
+  readonly post: string;
+  /** Where the post is in the page's text. */
+  readonly at: Post;
+  /** The post as the model read it (folded): what the evidence's word positions count. */
+  readonly read: string;
+  /** The n-grams the model weighed most for the concern, strongest first. */
+  readonly evidence: readonly ModelEvidence[];
+}
+
+/** The model and the probability one post must reach to raise a concern on a page. */
+export interface PostModel {
+  readonly model: SearchModel;
+  readonly threshold: number;
+}
+
+/**
+ * The posts of a page's text (blocks parted by newlines, words by spaces, as pageText writes
+ * it), in order; windows of a long post overlap.
+ */
+export function splitPosts(text: string): Post[] {
+  const posts: Post[] = [];
+  let start = -1; // of the post being gathered
+  let words = 0;
+  let at = 0;
+  const n = text.length;
+  while (at <= n) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = n;
+    const blockWords = wordCount(text, at, end);
+    if (blockWords > 0) {
+      if (start < 0) {
+        start = at;
+        while (text.charCodeAt(start) === 32) start++;
+      }
+      words += blockWords;
+      if (words >= POST_MIN_WORDS) {
+        pushPost(text, start, end, words, posts);
+        start = -1;
+        words = 0;
+      }
+    }
+    at = end + 1;
+  }
+  if (start >= 0) {
+    // A short tail belongs with the post before it, if that post was one piece.
+    const last = posts[posts.length - 1];
+    if (last !== undefined && wordCount(text, last.start, last.end) + words <= POST_MAX_WORDS) posts[posts.length - 1] = { start: last.start, end: n };
+    else pushPost(text, start, n, words, posts);
+  }
+  return posts;
+}
+
+function wordCount(text: string, start: number, end: number): number {
+  // Word by word with indexOf, which scans natively: a page has thousands of words.
+  let words = 0;
+  let i = start;
+  for (;;) {
+    while (i < end && text.charCodeAt(i) === 32) i++;
+    if (i >= end) return words;
+    words++;
+    const space = text.indexOf(' ', i);
+    if (space < 0 || space >= end) return words;
+    i = space + 1;
+  }
+}
+
+/** Pushes text[start, end) as one post, or as windows when it is long. */
+function pushPost(text: string, start: number, end: number, words: number, posts: Post[]): void {
+  if (words <= POST_MAX_WORDS) {
+    posts.push({ start, end: trimEnd(text, start, end) });
+    return;
+  }
+  // Word starts, to cut windows at.
+  const starts: number[] = [];
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && (i === start || text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 10)) starts.push(i);
+  }
+  for (let w = 0; ; w += POST_STRIDE_WORDS) {
+    const last = w + POST_MAX_WORDS >= starts.length;
+    const stop = last ? end : starts[w + POST_MAX_WORDS]!;
+    posts.push({ start: starts[w]!, end: trimEnd(text, starts[w]!, stop) });
+    if (last) break;
+  }
+}
+
+function trimEnd(text: string, start: number, end: number): number {
+  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 10)) end--;
+  return end;
+}
+
+/** The post that reads text[offset] with the most words around it: of the windows holding it, the one it is nearest the middle of. */
+export function postAt(posts: readonly Post[], offset: number): number {
+  // The last post starting at or before offset, then the windows before it that still hold it.
+  let lo = 0;
+  let hi = posts.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (posts[mid]!.start <= offset) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (found < 0) return posts.length > 0 ? 0 : -1;
+  let best = found;
+  let bestDistance = Infinity;
+  for (let k = found; k >= 0 && posts[k]!.end >= posts[found]!.start; k--) {
+    const p = posts[k]!;
+    if (offset > p.end) continue;
+    const distance = Math.abs(offset - (p.start + p.end) / 2);
+    if (distance < bestDistance) [best, bestDistance] = [k, distance];
+  }
+  return best;
+}
+
+/**
+ * Where in the page's text a hit is: near the share of the text its first word is at in the
+ * text as read (folding keeps words in order, and changes their number little), at the
+ * occurrence of its longest word nearest there, written in lower case or capitalised (a word in
+ * capitals is left at the guess, which is near it).
+ */
+export function offsetOfHit(hit: Pick<PhraseHit, 'matched' | 'spans'>, readWords: number, text: string): number {
+  let first = Infinity;
+  for (const s of hit.spans) if (s.start < first) first = s.start;
+  const guess = Math.round((first / Math.max(1, readWords)) * text.length);
+  let word = '';
+  for (const w of hit.matched.split(' ')) if (w !== '…' && !COMMON.has(w) && w.length > word.length) word = w;
+  if (word === '') return guess;
+  // Looked for within OFFSET_REACH characters of the guess: a word not there is not this hit's.
+  const from = Math.max(0, guess - OFFSET_REACH);
+  const near = text.slice(from, guess + OFFSET_REACH);
+  const at = guess - from;
+  let best = -1;
+  for (const written of [word, word[0]!.toUpperCase() + word.slice(1)]) {
+    for (const found of [near.indexOf(written, at), near.lastIndexOf(written, at)]) {
+      if (found >= 0 && (best < 0 || Math.abs(found - at) < Math.abs(best - at))) best = found;
+    }
+  }
+  return best < 0 ? guess : from + best;
+}
+
+/**
+ * The concerns, other than those in `raised`, that one candidate post of the page reaches the
+ * threshold for: per concern its most probable post. `text` is what matchPage read, `hits` its
+ * hits and `read` its text as read.
+ */
+export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>): PostConcern[] {
+  const { model, threshold } = use;
+  // Only a phrase of a concern the lists did not raise makes a post worth reading: the model
+  // raises nothing else, and a page the lists raised everything on costs nothing more.
+  const positive = hits.filter((h) => h.weight > 0 && !raised.has(h.category));
+  if (positive.length === 0) return [];
+  const posts = splitPosts(text);
+  if (posts.length === 0) return [];
+  const readWords = wordCount(read, 0, read.length);
+  // Each post's positive evidence, summed: the strongest are read first.
+  const weightOf = new Map<number, number>();
+  for (const h of positive) {
+    const p = postAt(posts, offsetOfHit(h, readWords, text));
+    if (p >= 0) weightOf.set(p, (weightOf.get(p) ?? 0) + h.weight);
+  }
+  const candidates = [...weightOf].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
+  const best = new Map<string, { probability: number; post: number; folded: string; top: number }>();
+  let readCount = 0;
+  for (const p of candidates) {
+    if (readCount === POST_MAX_READ) break;
+    const raw = text.slice(posts[p]!.start, posts[p]!.end);
+    // Most posts are ruled out on their raw words, before folding.
+    if (!FIRST_PERSON_RAW.test(raw)) continue;
+    const folded = foldText(raw.replaceAll('\n', ' '));
+    if (!firstPerson(folded)) continue;
+    readCount++;
+    const { probability, top } = model.categoryProbabilities(folded);
+    for (let c = 0; c < probability.length; c++) {
+      const category = model.categories[c]!;
+      if (probability[c]! < threshold || raised.has(category)) continue;
+      const had = best.get(category);
+      if (had === undefined || probability[c]! > had.probability) best.set(category, { probability: probability[c]!, post: p, folded, top: top[c]! });
+    }
+  }
+  const out: PostConcern[] = [];
+  for (const [category, b] of best) {
+    const post = posts[b.post]!;
+    out.push({ category, probability: b.probability, post: trimPost(text.slice(post.start, post.end)), at: post, read: b.folded, evidence: b.top < 0 ? [] : model.explain(b.folded, b.top) });
+  }
+  return out.sort((a, b) => b.probability - a.probability || (a.category < b.category ? -1 : 1));
+}
+
+/** The words that make a post first person, as foldText reads them ("I'm" is "im"). */
+const FIRST_PERSON = new Set(['i', 'im', 'ive', 'me', 'my', 'myself', 'mine']);
+
+/** A first-person word as written, in any case: what a post needs to be folded and checked with firstPerson. */
+const FIRST_PERSON_RAW = /(?:^|[^\p{L}\p{N}])(?:i|me|my|mine|myself)(?:[^\p{L}\p{N}]|$)|(?:^|[^\p{L}\p{N}])i(?:m|'m|\u2019m|ve|'ve|\u2019ve)(?:[^\p{L}\p{N}]|$)/iu;
+
+/** Whether a folded post says anything in the first person. */
+export function firstPerson(folded: string): boolean {
+  for (const w of folded.split(' ')) if (FIRST_PERSON.has(w)) return true;
+  return false;
+}
+
+/** A post as shown: one line, cut at a word to POST_EVIDENCE_CHARS with an ellipsis. */
+export function trimPost(post: string): string {
+  const line = post.replaceAll('\n', ' ');
+  if (line.length <= POST_EVIDENCE_CHARS) return line;
+  const cut = line.lastIndexOf(' ', POST_EVIDENCE_CHARS);
+  return `${line.slice(0, cut > 0 ? cut : POST_EVIDENCE_CHARS)} …`;
+}
