@@ -7,8 +7,9 @@
 //    (evasions.ts), then foldText (case, accents, leetspeak, punctuation).
 // 2. Words: each word of the folded text is looked up in a table of the lists' word forms and
 //    prefixes (word-table.ts), which finds every word the lists know, in any of its forms
-//    ("hung" is "hang"), with its position. In searches, unknown tokens are repaired first:
-//    spaced letters, repeated letters, one-letter typos.
+//    ("hung" is "hang"), with its position; a word is looked up once however often it recurs,
+//    and what the table said is kept for the next texts (word-cache.ts). In searches, unknown
+//    tokens are repaired first: spaced letters, repeated letters, one-letter typos.
 // 3. Rules: a rule is looked at only when a word it cannot match without occurs, every slot it
 //    needs has a first word somewhere, and the parts it needs close together were found close
 //    together. A part's places are then looked for only where its rarest slot was found.
@@ -33,7 +34,8 @@ import { PageFold, TextBuffer } from './page-fold.js';
 import { EMPTY_LEXICON, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { DEFAULT_WITHIN, parseRule, parseWords, ruleKey, type RuleWord } from './phrase-rules.js';
 import { englishForms } from './word-forms.js';
-import { HASH_SEED, hashStep, lengthBit, lengthsUpTo, pairKey, WordTable } from './word-table.js';
+import { MAX_CACHED_WORD, WordCache } from './word-cache.js';
+import { HASH_SEED, hashStep, WordTable } from './word-table.js';
 
 export { loadPhraseFile, loadLexicon, PHRASE_CATEGORIES, type Lexicon, type PhraseCategory, type PhraseEntry } from './phrase-file.js';
 
@@ -175,6 +177,8 @@ export class PhraseMatcher {
   private readonly vocab: Vocabulary;
   private readonly pageFold: PageFold;
   private readonly ws: Workspace;
+  /** What the word table said of the words of recent texts (word-cache.ts). */
+  private readonly wordCache = new WordCache();
 
   constructor(entries: readonly PhraseEntry[], thresholds: PhraseThresholds, extras: LexiconExtras = EMPTY_LEXICON) {
     const compiler = new Compiler(extras.classes);
@@ -378,10 +382,12 @@ export class PhraseMatcher {
       text ??= ws.text.string(n);
       const spans = this.spansTaken(taken);
       hits ??= [];
-      hits.push({
-        category: this.categories[r.category]!, phrase: r.phrase, weight: r.weight, matched: wordsOf(text, spans, ws.wordChar),
-        intent: r.intent, language: r.language, file: r.file, line: r.line, spans, ...(r.pagesOnly ? { pagesOnly: true } : {}),
-      });
+      const category = this.categories[r.category]!;
+      const matched = wordsOf(text, spans, ws.wordChar);
+      // Two literals, not a spread: a hit has one of two shapes, made without a copy.
+      hits.push(r.pagesOnly
+        ? { category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans, pagesOnly: true }
+        : { category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans });
     }
     if (hits === null || text === null) return NO_PHRASES;
     return { hits, flagged: flagHits(hits, page, (c) => this.thresholdsOf(c)), repairs, read: text };
@@ -395,7 +401,7 @@ export class PhraseMatcher {
    */
   private walk(n: number): number {
     const table = this.table;
-    const { prefixLengths, oneCharPrefix } = table;
+    const cache = this.wordCache;
     const ws = this.ws;
     ws.ensurePositions(n + 3);
     const chars = ws.text.chars;
@@ -415,34 +421,15 @@ export class PhraseMatcher {
       const length = i - start;
       if (length === 0) {
         // Only the space the text is wrapped in.
+      } else if (length <= MAX_CACHED_WORD) {
+        // A word seen before (on this page or a recent one) is not looked up again.
+        const e = cache.entry(table, chars, start, length, h);
+        const codes = cache.codes;
+        for (let k = cache.codeStart[e]!, end = cache.codeStart[e + 1]!; k < end; k++) this.found(codes[k]!, word);
       } else {
-        // The prefixes the word starts with, shortest first, at the lengths a prefix that
-        // starts with its first two characters can have (for most words, none).
-        const lengths = length === 1 ? 0 : prefixLengths[pairKey(chars[start]!, chars[start + 1]!)]! & lengthsUpTo(length);
-        if (oneCharPrefix || lengths !== 0) {
-          let hp = hashStep(HASH_SEED, chars[start]!);
-          if (oneCharPrefix) {
-            const p = table.prefix(chars, start, 1, hp);
-            if (p >= 0) this.found(p, word);
-          }
-          for (let k = 2; lengths >>> k !== 0 && k <= length; k++) {
-            hp = hashStep(hp, chars[start + k - 1]!);
-            if ((lengths & lengthBit(k)) === 0) continue;
-            // Bit 31 stands for every length from 31 on.
-            if (k >= 31) {
-              for (let q = k; q <= length; q++) {
-                if (q > k) hp = hashStep(hp, chars[start + q - 1]!);
-                const p = table.prefix(chars, start, q, hp);
-                if (p >= 0) this.found(p, word);
-              }
-              break;
-            }
-            const p = table.prefix(chars, start, k, hp);
-            if (p >= 0) this.found(p, word);
-          }
-        }
-        const p = table.form(chars, start, length, h);
-        if (p >= 0) this.found(p, word);
+        ws.ensureCodes(length + 1);
+        const found = table.codesOf(chars, start, length, h, ws.codes, 0);
+        for (let k = 0; k < found; k++) this.found(ws.codes[k]!, word);
       }
       // The space after the word, or the one the text is wrapped in.
       word++;
@@ -506,7 +493,7 @@ export class PhraseMatcher {
       const id = touched[t]!;
       const at = evPos[idFirst[id]!]!;
       const count = idCount[id]!;
-      idBlocks.fill(0);
+      for (let w = 0; w < blockWords; w++) idBlocks[w] = 0;
       for (let e = idFirst[id]!; e >= 0; e = evNext[e]!) {
         const b = evPos[e]! >> blockShift;
         idBlocks[b >> 5] = idBlocks[b >> 5]! | (1 << (b & 31));
@@ -1055,6 +1042,8 @@ class Workspace {
   positionBits: Int32Array = new Int32Array(64);
   /** Where a part may start, being tried. */
   starts: Int32Array = new Int32Array(256);
+  /** A long word's word table codes (WordTable.codesOf). */
+  codes: Int32Array = new Int32Array(64);
   /** The places chosen for a rule, (start, end) pairs. */
   taken: Int32Array = new Int32Array(16);
   /** Per part of the rule being matched: the order its parts are counted in, their estimates, and whether left unlisted. */
@@ -1178,6 +1167,10 @@ class Workspace {
     if (this.starts.length < n) this.starts = grown(this.starts, n);
   }
 
+  ensureCodes(n: number): void {
+    if (this.codes.length < n) this.codes = new Int32Array(capacity(n));
+  }
+
   ensureTaken(parts: number): void {
     if (this.taken.length < 2 * parts) this.taken = new Int32Array(capacity(2 * parts));
   }
@@ -1273,14 +1266,21 @@ function slotWeight(si: number, ws: Workspace): number {
   const { altStart, altWords, slotGroupStart, groupWord, groupStart, groupAlts } = ws.alts;
   // An alternative whose first word was not found counts for nothing: its group is passed over whole.
   for (let g = slotGroupStart[si]!, lastGroup = slotGroupStart[si + 1]!; g < lastGroup; g++) {
-    if (idStamp[groupWord[g]!] !== gen) continue;
-    for (let q = groupStart[g]!, qEnd = groupStart[g + 1]!; q < qEnd; q++) {
+    const firstWord = groupWord[g]!;
+    if (idStamp[firstWord] !== gen) continue;
+    // Every alternative of the group starts with that word, found this often.
+    const firstCount = idCount[firstWord]!;
+    const qStart = groupStart[g]!;
+    const qEnd = groupStart[g + 1]!;
+    ws.ensureKeys(ws.keyTotal + 2 * (qEnd - qStart));
+    const keys = ws.keys;
+    for (let q = qStart; q < qEnd; q++) {
       const alt = groupAlts[q]!;
       const first = altStart[alt]!;
       const length = altStart[alt + 1]! - first;
       let at = 0;
-      let least = Infinity;
-      for (let i = 0; i < length && least > 0; i++) {
+      let least = firstCount;
+      for (let i = 1; i < length && least > 0; i++) {
         const w = altWords[first + i]!;
         const count = idStamp[w] === gen ? idCount[w]! : 0;
         if (count < least) {
@@ -1294,9 +1294,8 @@ function slotWeight(si: number, ws: Workspace): number {
       if (keyMark[id] === mark && keyMarkAt[id] === at) continue;
       keyMark[id] = mark;
       keyMarkAt[id] = at;
-      ws.ensureKeys(ws.keyTotal + 2);
-      ws.keys[ws.keyTotal++] = id;
-      ws.keys[ws.keyTotal++] = at;
+      keys[ws.keyTotal++] = id;
+      keys[ws.keyTotal++] = at;
       weight += least;
     }
   }
@@ -1557,8 +1556,9 @@ function matchSlots(slots: Int32Array, k: number, w: number, positions: number, 
   const index = ws.alts;
   const { groupStart, groupAlts, altStart, altWords } = index;
   const si = slots[k]!;
-  for (let e = ws.posStart[w]!; e < ws.posStart[w + 1]!; e++) {
-    const g = index.group(si, ws.evId[e]!);
+  const evId = ws.evId;
+  for (let e = ws.posStart[w]!, end = ws.posStart[w + 1]!; e < end; e++) {
+    const g = index.group(si, evId[e]!);
     if (g < 0) continue;
     for (let q = groupStart[g]!, qEnd = groupStart[g + 1]!; q < qEnd; q++) {
       const alt = groupAlts[q]!;
@@ -1598,11 +1598,14 @@ class AltIndex {
    */
   private readonly keys: Int32Array;
   /**
-   * Per slot, 64 bits: bit wordBit(w) is set for each first word w of its alternatives. Most
-   * words asked about start none of the slot's alternatives; the bits say so without a probe
+   * Per slot of more than FEW_GROUPS groups, a bit set of its alternatives' first words, about
+   * eight bits to a word (bit wordBit(w, firstShift[s]) of the words from firstStart[s]): most
+   * words asked about start none of the slot's alternatives, and the bits say so without a probe
    * into the table, which is too big to stay in cache.
    */
   private readonly firstBits: Int32Array;
+  private readonly firstStart: Int32Array;
+  private readonly firstShift: Uint8Array;
 
   constructor(slots: readonly Slot[]) {
     const groups: { slot: number; word: number; alts: number[] }[] = [];
@@ -1623,10 +1626,24 @@ class AltIndex {
     [this.singleStart, this.singleIds] = flatten(slots.map((slot) => slot.singleIds));
     [this.groupStart, this.groupAlts] = flatten(groups.map((g) => g.alts));
     [this.altStart, this.altWords] = flatten(alts);
-    this.firstBits = new Int32Array(2 * slots.length);
+    this.firstStart = new Int32Array(slots.length);
+    this.firstShift = new Uint8Array(slots.length);
+    let bitWords = 0;
+    for (let si = 0; si < slots.length; si++) {
+      const count = this.slotGroupStart[si + 1]! - this.slotGroupStart[si]!;
+      if (count <= FEW_GROUPS) continue;
+      let log = 6;
+      while (1 << log < 8 * count) log++;
+      this.firstStart[si] = bitWords;
+      this.firstShift[si] = 32 - log;
+      bitWords += (1 << log) >> 5;
+    }
+    this.firstBits = new Int32Array(bitWords);
     for (const g of groups) {
-      const b = wordBit(g.word);
-      const at = 2 * g.slot + (b >>> 5);
+      const count = this.slotGroupStart[g.slot + 1]! - this.slotGroupStart[g.slot]!;
+      if (count <= FEW_GROUPS) continue;
+      const b = wordBit(g.word, this.firstShift[g.slot]!);
+      const at = this.firstStart[g.slot]! + (b >>> 5);
       this.firstBits[at] = this.firstBits[at]! | (1 << (b & 31));
     }
     let size = 16;
@@ -1644,8 +1661,17 @@ class AltIndex {
 
   /** The group of the slot's alternatives that start with `word`, or -1. */
   group(slot: number, word: number): number {
-    const b = wordBit(word);
-    if ((this.firstBits[2 * slot + (b >>> 5)]! & (1 << (b & 31))) === 0) return -1;
+    // Most slots start their alternatives with a few words: those are compared in place, in
+    // one run of memory, rather than probed for in the table, which is too big to stay in cache.
+    const first = this.slotGroupStart[slot]!;
+    const last = this.slotGroupStart[slot + 1]!;
+    if (last - first <= FEW_GROUPS) {
+      const groupWord = this.groupWord;
+      for (let g = first; g < last; g++) if (groupWord[g] === word) return g;
+      return -1;
+    }
+    const b = wordBit(word, this.firstShift[slot]!);
+    if ((this.firstBits[this.firstStart[slot]! + (b >>> 5)]! & (1 << (b & 31))) === 0) return -1;
     const keys = this.keys;
     const mask = keys.length / 3 - 1;
     for (let k = slotHash(slot, word) & mask; ; k = (k + 1) & mask) {
@@ -1659,13 +1685,16 @@ class AltIndex {
     return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength + this.slotAltStart.byteLength
       + this.slotGroupStart.byteLength + this.groupWord.byteLength
       + this.singleStart.byteLength + this.singleIds.byteLength
-      + this.keys.byteLength + this.firstBits.byteLength;
+      + this.keys.byteLength + this.firstBits.byteLength + this.firstStart.byteLength + this.firstShift.byteLength;
   }
 }
 
-/** A word's bit among AltIndex.firstBits' 64. */
-function wordBit(word: number): number {
-  return Math.imul(word, 0x9e3779b1) >>> 26;
+/** A slot whose alternatives start with at most this many words is read in place by AltIndex.group. */
+const FEW_GROUPS = 8;
+
+/** A word's bit in a slot's AltIndex.firstBits, of 2^(32 - shift) bits. */
+function wordBit(word: number, shift: number): number {
+  return Math.imul(word, 0x9e3779b1) >>> shift;
 }
 
 function slotHash(slot: number, word: number): number {
@@ -1858,4 +1887,4 @@ export function buildPhraseMatcher(p: PhraseSettings, more: readonly PhraseEntry
 }
 
 /** The classes of this file a compiled matcher is made of: what a worker may send of one (phrase-build-worker.ts). */
-export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, ListVocabulary] as const;
+export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, ListVocabulary, WordCache] as const;

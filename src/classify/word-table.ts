@@ -97,6 +97,43 @@ export class WordTable {
     return this.find(this.prefixSlots, text, from, length, h);
   }
 
+  /**
+   * The codes (as form() gives them) of every pattern the word text[from .. from + length),
+   * whose hash is h, starts with or is, in the order a walk of the automaton would report them:
+   * the prefixes shortest first, then the word. Written to out from `at` (room for length + 1
+   * is enough); how many.
+   */
+  codesOf(text: Uint16Array, from: number, length: number, h: number, out: Int32Array, at: number): number {
+    let n = at;
+    // Only at the lengths a prefix that starts with the word's first two characters can have (for most words, none).
+    const lengths = length === 1 ? 0 : this.prefixLengths[pairKey(text[from]!, text[from + 1]!)]! & lengthsUpTo(length);
+    if (this.oneCharPrefix || lengths !== 0) {
+      let hp = hashStep(HASH_SEED, text[from]!);
+      if (this.oneCharPrefix) {
+        const p = this.prefix(text, from, 1, hp);
+        if (p >= 0) out[n++] = p;
+      }
+      for (let k = 2; lengths >>> k !== 0 && k <= length; k++) {
+        hp = hashStep(hp, text[from + k - 1]!);
+        if ((lengths & lengthBit(k)) === 0) continue;
+        // Bit 31 stands for every length from 31 on.
+        if (k >= 31) {
+          for (let q = k; q <= length; q++) {
+            if (q > k) hp = hashStep(hp, text[from + q - 1]!);
+            const p = this.prefix(text, from, q, hp);
+            if (p >= 0) out[n++] = p;
+          }
+          break;
+        }
+        const p = this.prefix(text, from, k, hp);
+        if (p >= 0) out[n++] = p;
+      }
+    }
+    const p = this.form(text, from, length, h);
+    if (p >= 0) out[n++] = p;
+    return n - at;
+  }
+
   /** Whether `word` is a form, or starts with a prefix: a word the lists know, as the repairs ask. */
   knows(word: string): boolean {
     const n = word.length;

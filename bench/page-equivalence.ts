@@ -1,0 +1,98 @@
+// matchPage gives the same answer after a speed change: its full result (hits, spans, words
+// matched, scores, the text as read) on every dev fixture page and on the content bench's two
+// 64 KiB pages, written as a snapshot before the change and checked against it after.
+//
+//   node --import tsx bench/page-equivalence.ts --write /tmp/pages.json   (before the change)
+//   node --import tsx bench/page-equivalence.ts --check /tmp/pages.json   (after it)
+//
+// Each text is also read upper-cased and doubled, and the whole set is read twice in a row, so
+// that whatever a matcher keeps from page to page (a word cache) is read both cold and warm.
+// Held-out pages are never read on their own; the bench's 64 KiB pages (which the bench builds
+// from every fixture page) are compared by hash only, and a difference in them prints no text.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pageText } from '../src/classify/page-text.js';
+import { buildPhraseMatcher } from '../src/classify/phrases.js';
+import { loadConfig } from '../src/config/load.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const FIXTURES = join(ROOT, 'test/fixtures/safeguarding');
+const PAGE_BYTES = 64 * 1024;
+
+const [mode, file] = process.argv.slice(2);
+if ((mode !== '--write' && mode !== '--check') || file === undefined) {
+  console.error('usage: page-equivalence.ts --write|--check snapshot.json');
+  process.exit(2);
+}
+
+const rows = readFileSync(join(FIXTURES, 'pages.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
+const dev = rows.filter((r) => r[3] === 'dev').map((r) => r[0]!).sort();
+const benign = new Set(rows.filter((r) => r[1] === 'none').map((r) => r[0]!));
+
+/** As bench/content.ts builds its pages. */
+function bigPage(files: readonly string[]): Buffer {
+  const bodies = files.map((f) => {
+    const html = readFileSync(join(FIXTURES, 'pages', f), 'utf8');
+    const m = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html);
+    return m ? m[1]! : html;
+  });
+  let out = '<!doctype html><html><head><meta charset="utf-8"><title>Page</title><style>body{font:16px sans-serif}</style></head><body>';
+  for (let i = 0; Buffer.byteLength(out) < PAGE_BYTES - 4096; i++) out += `<section>${bodies[i % bodies.length]!}</section>`;
+  out += '<script>window.analytics = { page: "x" };</script></body></html>';
+  const buf = Buffer.from(out);
+  return buf.subarray(0, Math.min(buf.length, PAGE_BYTES));
+}
+
+const texts: { name: string; text: string; private: boolean }[] = [];
+const add = (name: string, buf: Buffer, hidden: boolean): void => {
+  const t = pageText(buf);
+  const text = `${t.title} ${t.text}`;
+  texts.push({ name, text, private: hidden }, { name: `${name} (upper)`, text: text.toUpperCase(), private: hidden }, { name: `${name} (twice)`, text: `${text} ${text}`, private: hidden });
+};
+for (const f of dev) add(f, readFileSync(join(FIXTURES, 'pages', f)), false);
+const all = readdirSync(join(FIXTURES, 'pages')).filter((f) => f.endsWith('.html')).sort();
+add('bench mixed', bigPage(all), true);
+add('bench benign', bigPage(all.filter((f) => benign.has(f))), true);
+
+const config = loadConfig(join(ROOT, 'config/default.yaml'));
+const matcher = buildPhraseMatcher(config.phrases);
+const hash = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+const results: Record<string, { input: string; result: string }> = {};
+for (let round = 0; round < 2; round++) {
+  for (const t of texts) {
+    const result = JSON.stringify(matcher.matchPage(t.text));
+    const prev = results[t.name];
+    if (prev !== undefined && prev.result !== result) {
+      console.error(`${t.name}: the second reading differs from the first`);
+      process.exit(1);
+    }
+    results[t.name] = { input: hash(t.text), result };
+  }
+}
+
+if (mode === '--write') {
+  writeFileSync(file, JSON.stringify(results));
+  const hits = Object.values(results).reduce((n, r) => n + (JSON.parse(r.result) as { hits: unknown[] }).hits.length, 0);
+  console.log(`wrote ${Object.keys(results).length} results (${hits} hits) to ${file}`);
+} else {
+  const before = JSON.parse(readFileSync(file, 'utf8')) as typeof results;
+  let same = 0;
+  let differ = 0;
+  let inputChanged = 0;
+  for (const t of texts) {
+    const b = before[t.name];
+    const a = results[t.name]!;
+    if (b === undefined || b.input !== a.input) {
+      inputChanged++;
+      console.log(`${t.name}: not in the snapshot, or its text changed (pageText?): not compared`);
+    } else if (b.result === a.result) same++;
+    else {
+      differ++;
+      console.log(`${t.name}: DIFFERS${t.private ? '' : `\n  before ${b.result.slice(0, 400)}\n  after  ${a.result.slice(0, 400)}`}`);
+    }
+  }
+  console.log(`${same} identical, ${differ} different, ${inputChanged} not compared, of ${texts.length} texts`);
+  if (differ > 0 || inputChanged > 0) process.exit(1);
+}
