@@ -12,3 +12,8 @@ export function createLogger(opts: { level?: string; destination?: number | stri
   if (opts.pretty ?? tty) return pino(base, pretty({ destination: dest, sync: true, colorize: true, ignore: 'pid,hostname,app' }));
   return pino(base, pino.destination({ dest, sync: true }));
 }
+
+/** An error's message for a log line or a report: thrown values need not be Errors. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -2,7 +2,7 @@
 // it is itself markup made by `html` (or `raw`, for the few fixed strings that need it). URLs,
 // search terms, reasons and names all come from outside; none can become markup.
 import { escapeHtml } from '../proxy/pages.js';
-import type { Role } from '../store/users.js';
+import type { Role } from '../store/user-rules.js';
 import { MATRIX_STYLE } from './matrix-style.js';
 
 export class Html {

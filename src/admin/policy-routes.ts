@@ -289,7 +289,7 @@ ${tech ? html`<td>${i === 0 ? 'in force' : html`<form method="post" action="/pol
 <label for="at">At (school time, optional)</label><input id="at" name="at" type="datetime-local" value="${q.at ?? ''}">
 <button type="submit">Test</button></form>
 ${result ? html`<h2>${result.action.toUpperCase()}</h2><p>${result.rule}</p><p>Categories: ${result.categories.length ? result.categories.join(', ') : 'none'}</p>
-${result.unblockBy ? html`<p>${result.unblockBy === 'never' ? 'Illegal content: it can never be unblocked.' : `Can be unblocked on request, by ${result.unblockBy === 'staff' ? 'a technician' : 'a senior leader'}.`}</p>` : null}
+${result.unblockBy ? html`<p>${result.unblockBy === 'never' ? 'Illegal content: it can never be unblocked.' : `Can be unblocked on request, by ${result.unblockBy === 'technician' ? 'a technician' : 'a senior leader'}.`}</p>` : null}
 <h3>Why, in order of precedence</h3><ol>${result.chain.map((s) => html`<li><strong>${s.layer}</strong>: ${s.said}</li>`)}</ol>` : null}`);
   });
 }

@@ -4,7 +4,7 @@
 // in the audit chain (UnblockStore). Each route serves the API (JSON) and the pages (HTML).
 import type { FastifyRequest } from 'fastify';
 import { targetText, UnblockStateError, type ApproverRole, type UnblockRequest } from '../store/unblocks.js';
-import type { Role } from '../store/users.js';
+import type { Role } from '../store/user-rules.js';
 import { addDays, instantOf } from '../policy/time.js';
 import { normaliseUrl } from '../classify/normalise-url.js';
 import { done, sendPage, wantsHtml, type AdminApp, type AdminDeps } from './app.js';

@@ -68,7 +68,7 @@ export function planUnblock(form: UnblockForm, ctx: {
 
   const target = targetOf(form, ctx.requester, ctx.policy);
   const { from, until } = periodOf(form, ctx.now, ctx.policy.clock, ctx.admin.unblocks.maxDays);
-  const senior = categories.some((c) => ctx.policy.seniorLeaderCategories.has(c));
+  const senior = categories.some((c) => ctx.policy.sltCategories.has(c));
   const approverRole: ApproverRole = senior ? 'slt'
     : target.kind === 'user' && target.user === ctx.requester && categories.length > 0 && categories.every((c) => ctx.admin.unblocks.autoApprove.has(c)) ? 'auto'
     : 'technician';

@@ -6,6 +6,7 @@
 // (userinfo, percent-encoded or non-ASCII hosts, numeric IPv4 forms, IPv6) goes through
 // `new URL()`, which implements the browser's own host parser, so we agree with what the
 // browser will actually connect to.
+import { formatV4Groups, ipv6At, isDottedQuad, isMapped } from '../net/ip.js';
 import { normalisePath, normaliseQuery, pathIsCanonical } from './normalise-path.js';
 
 export type HostType = 'name' | 'ipv4' | 'ipv6';
@@ -163,33 +164,10 @@ function numericTail(host: string): boolean {
   return true;
 }
 
-/** True for the one canonical IPv4 spelling: four decimal parts, 0–255, no leading zeros. */
-export function isDottedQuad(host: string): boolean {
-  let parts = 0;
-  let value = -1;
-  let digits = 0;
-  for (let j = 0; j <= host.length; j++) {
-    const c = j < host.length ? host.charCodeAt(j) : C.DOT;
-    if (c === C.DOT) {
-      if (digits === 0 || value > 255 || (digits > 1 && host.charCodeAt(j - digits) === C.D0)) return false;
-      parts++;
-      value = -1;
-      digits = 0;
-    } else if (c >= C.D0 && c <= C.D9) {
-      value = (value < 0 ? 0 : value * 10) + (c - C.D0);
-      if (++digits > 3) return false;
-    } else return false;
-  }
-  return parts === 4;
-}
-
 /** [::ffff:a.b.c.d] reaches an IPv4 host, so it must be filtered as that host. */
 function ipv4Mapped(bracketed: string): string | null {
-  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(bracketed);
-  if (!m) return null;
-  const hi = parseInt(m[1]!, 16);
-  const lo = parseInt(m[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const g = ipv6At(bracketed, 1, bracketed.length - 1);
+  return g !== undefined && isMapped(g) ? formatV4Groups(g[6]!, g[7]!) : null;
 }
 
 function queryIsPlain(query: string): boolean {

@@ -6,7 +6,8 @@
 // shared bench set has 1.7 M of them and making a JS string of each would double build time.
 import { domainToASCII } from 'node:url';
 import { normalisePath, normaliseQuery } from './normalise-path.js';
-import { isDottedQuad, urlListHost, type NormalisedUrl } from './normalise-url.js';
+import { isDottedQuad } from '../net/ip.js';
+import { urlListHost, type NormalisedUrl } from './normalise-url.js';
 import { pathIsPlain, readPath } from './path-readings.js';
 
 export const SKIP_REASONS = {

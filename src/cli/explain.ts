@@ -73,7 +73,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
     `decision    ${d.action.toUpperCase()}: ${d.rule.text}${where}`,
     `categories  ${d.categories.length ? d.categories.join(', ') : '(none)'}`,
   ];
-  if (d.unblockBy) lines.push(`unblock     ${d.unblockBy === 'never' ? 'never: illegal content cannot be unblocked' : `may be unblocked on request, by ${d.unblockBy === 'staff' ? 'staff' : 'a senior leader'}`}`);
+  if (d.unblockBy) lines.push(`unblock     ${d.unblockBy === 'never' ? 'never: illegal content cannot be unblocked' : `may be unblocked on request, by ${d.unblockBy === 'technician' ? 'staff' : 'a senior leader'}`}`);
   if (https === null || https.decrypted) {
     if (d.safeSearch) lines.push(`safe search ${safeSearchText(d.safeSearch)}`);
   } else if (safeSearch) {

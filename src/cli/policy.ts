@@ -1,6 +1,7 @@
 // schoolgate policy check [FILE]: validate a configuration's policy and say what it holds, or
 // every problem with file, line and fix.
 import { resolve } from 'node:path';
+import { formatProblem } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { allowedByOmission, guardedCategories } from '../policy/omissions.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
@@ -23,10 +24,11 @@ export async function policyCommand(argv: string[], io: Io): Promise<number> {
   const cfg = loadConfig(file);
   const groups = [...cfg.policy.groups.values()];
   io.out(`${file}: the policy is valid`);
+  for (const w of cfg.warnings) io.err(`warning: ${formatProblem(w)}`);
   for (const g of groups) {
     io.out(`  ${g.id.padEnd(10)} ${g.label}: ${g.mode === 'allowlist' ? 'allow-list only' : 'filtered'}, ${g.levels.size} category levels, ${g.schedules.length} schedules, ${g.sites.size} own site entries${g.safeSearch.engines.size ? `, safe search on ${[...g.safeSearch.engines].join(', ')}` : ''}`);
   }
-  io.out(`  ${cfg.policy.users.size} nominated users; senior-leader approval needed to unblock: ${[...cfg.policy.seniorLeaderCategories].join(', ') || 'none'}`);
+  io.out(`  ${cfg.policy.users.size} nominated users; SLT approval needed to unblock: ${[...cfg.policy.sltCategories].join(', ') || 'none'}`);
   // Valid is not the same as safe: an omission lets pupils in without anyone having decided it.
   for (const o of allowedByOmission(cfg.policy, guardedCategories(cfg.safeguarding.byListCategory.keys()))) {
     const them = o.categories.length === 1 ? 'it' : 'them';

@@ -7,7 +7,8 @@ import type { ReadStream } from 'node:tty';
 import { loadConfig } from '../config/load.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { SchemaError } from '../store/migrations.js';
-import { parseRoles, ROLES, UserError, UserStore, type GroupIds, type Role, type UserRow } from '../store/users.js';
+import { parseRoles, ROLES, type Role } from '../store/user-rules.js';
+import { UserError, UserStore, type GroupIds, type UserRow } from '../store/users.js';
 import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
 const PASSWORD_STDIN = { 'password-stdin': { type: 'boolean' } } as const;

@@ -5,11 +5,29 @@ import type { KeyPath, YamlFile } from './yaml.js';
 
 export class Checker {
   readonly problems: ConfigProblem[] = [];
+  /** Settings that work but should be changed (old key names): reported, never refused. */
+  readonly warnings: ConfigProblem[] = [];
   constructor(readonly yaml: YamlFile) {}
 
   fail(path: KeyPath, message: string, fix?: string): undefined {
     this.problems.push(this.yaml.problem(path, message, fix));
     return undefined;
+  }
+
+  /**
+   * Which of a renamed key's two names `obj` (at `path`) uses: the new one, or the old one with
+   * a deprecation warning, so a school's existing file keeps working. Both at once is an error;
+   * undefined when neither is there.
+   */
+  renamed(path: KeyPath, obj: Record<string, unknown>, oldKey: string, newKey: string): string | undefined {
+    const hasOld = obj[oldKey] !== undefined;
+    if (obj[newKey] !== undefined) {
+      if (hasOld) this.fail([...path, oldKey], `"${oldKey}" and "${newKey}" are the same setting (${oldKey} is its old name), given twice`, `keep only ${newKey}`);
+      return newKey;
+    }
+    if (!hasOld) return undefined;
+    this.warnings.push(this.yaml.problem([...path, oldKey], `"${oldKey}" is deprecated: it is the old name of "${newKey}", read the same for now`, `rename it to ${newKey}`));
+    return oldKey;
   }
 
   object(path: KeyPath, v: unknown, allowed?: readonly string[]): Record<string, unknown> | undefined {

@@ -3,22 +3,21 @@
 // each with file, line, key and fix; nothing half-valid is ever returned.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseRedisConfig, type RedisConfig } from '../alerts/redis-config.js';
 import { loadSafeguardingFile, type SafeguardingConfig } from '../alerts/taxonomy.js';
-import { CATEGORY_ID, CategoryRegistry, ILLEGAL_CATEGORIES, type CategoryInfo } from '../classify/categories.js';
-import type { ListRole } from '../classify/lists.js';
-import { combinationsThatCannotFit, loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from '../classify/phrase-file.js';
-import { DEFAULT_DANGER_THRESHOLD } from '../classify/phrases.js';
-import { loadSearchModel, type SearchModel } from '../classify/search-model.js';
+import { CATEGORY_ID, CategoryRegistry, type CategoryInfo } from '../classify/categories.js';
+import { parseClassifierConfig, parsePhrasesConfig, type PhrasesConfig } from '../classify/config.js';
 import { loadSearchEngines, type SearchEngineConfig } from '../classify/search-terms.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicySnapshot } from '../policy/types.js';
+import { parseListSources } from '../lists/config.js';
 import { parseProxyConfig, type ProxyConfig } from '../proxy/config.js';
 import { parseTlsConfig, type TlsConfig } from '../tls/config.js';
 import { parseAdminConfig, type AdminConfig } from '../admin/config.js';
 import { parseLogConfig, parseRetentionConfig, type LogConfig, type RetentionConfig } from '../store/config.js';
 import { Checker } from './check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { SOURCE_FORMATS, type ListSourceConfig, type Refresh, type SourceFormat } from './types.js';
+import type { ListSourceConfig } from './types.js';
 import { YamlFile, type KeyPath } from './yaml.js';
 
 /** The project's own folder: the self-test list ships with the code, not with the config. */
@@ -39,19 +38,7 @@ export interface SchoolgateConfig {
   /** Configured sources, with the self-test source first. */
   readonly sources: readonly ListSourceConfig[];
   readonly searchEngines: readonly SearchEngineConfig[];
-  readonly phrases: {
-    readonly entries: readonly PhraseEntry[];
-    /** Word classes (@self) and emoji stand-ins, from every phrase file. */
-    readonly classes: readonly WordClassEntry[];
-    readonly emoji: readonly EmojiEntry[];
-    /** Score that raises a category (caution), per category where set. */
-    readonly threshold: number;
-    readonly thresholds: Readonly<Record<string, number>>;
-    /** Score that makes it danger. */
-    readonly danger: number;
-    /** The learned search model (README.md, "The learned search model"), or null when `model: off`. */
-    readonly model: SearchModelSettings | null;
-  };
+  readonly phrases: PhrasesConfig;
   readonly classifier: { readonly cacheSize: number };
   /** The compiled filtering policy (groups, levels, schedules, users); unblocks are added at run time. */
   readonly policy: PolicySnapshot;
@@ -61,46 +48,17 @@ export interface SchoolgateConfig {
   /** The safeguarding taxonomy, exclusions and recipients (`safeguarding:`, default the shipped config/safeguarding.yaml). */
   readonly safeguarding: SafeguardingConfig;
   /** Redis for the alert queue (BullMQ); null runs delivery in-process from the outbox. */
-  readonly redis: { readonly url: string; readonly prefix: string } | null;
+  readonly redis: RedisConfig | null;
   /** HTTPS inspection: which groups and sites are decrypted once the school's CA exists. */
   readonly tls: TlsConfig;
   /** The staff web app: where it listens, and the rules for unblock requests. */
   readonly admin: AdminConfig;
+  /** Settings that still work but should be changed (deprecated key names), to tell the technician. */
+  readonly warnings: readonly ConfigProblem[];
 }
 
-export interface SearchModelSettings {
-  readonly file: string;
-  readonly model: SearchModel;
-  /** The probability at which it raises a concern (at caution) that the lists did not. */
-  readonly threshold: number;
-  /**
-   * The probability of a concern's danger class at which a concern the lists raised goes to
-   * danger (capped by the category's search severity); null when absent: the model never raises danger.
-   */
-  readonly danger: number | null;
-  /**
-   * The probability one first-person post of a page must reach for the model to raise there a
-   * concern the lists did not (page-posts.ts); null when absent: the model does not read pages.
-   */
-  readonly page?: number | null;
-}
 
 const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls', 'admin'];
-const SOURCE_KEYS = ['name', 'format', 'path', 'url', 'category', 'role', 'sensitive', 'refresh', 'ca', 'minKeepRatio'];
-const ROLES: readonly ListRole[] = ['category', 'allow', 'block'];
-const NAMED_REFRESH: Readonly<Record<string, number>> = { hourly: 1, 'twice-daily': 12, nightly: 24, daily: 24, weekly: 168 };
-const HOUR = 3_600_000;
-
-export function parseRefresh(text: string): Refresh | null | undefined {
-  if (text === 'never') return null;
-  const named = NAMED_REFRESH[text];
-  if (named !== undefined) return { everyMs: named * HOUR, label: text };
-  const m = /^(\d+)\s*(m|h|d)$/.exec(text);
-  if (!m) return undefined;
-  const everyMs = Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'h' ? HOUR : 24 * HOUR);
-  return everyMs >= 5 * 60_000 ? { everyMs, label: text } : undefined;
-}
-
 /** Loads and validates a configuration file and the files it refers to. */
 export function loadConfig(file: string): SchoolgateConfig {
   const path = resolve(file);
@@ -128,12 +86,9 @@ export function loadConfig(file: string): SchoolgateConfig {
     }
   }
 
-  const sources = [SELFTEST_SOURCE, ...loadSources(check, root.lists, dir, categories)];
+  const sources = [SELFTEST_SOURCE, ...parseListSources(check, root.lists, dir, categories)];
 
   const searchEngines: SearchEngineConfig[] = [];
-  const phraseEntries: PhraseEntry[] = [];
-  const phraseClasses: WordClassEntry[] = [];
-  const phraseEmoji: EmojiEntry[] = [];
   const collect = <T>(fn: () => T[], into: T[]): void => {
     try {
       into.push(...fn());
@@ -148,44 +103,10 @@ export function loadConfig(file: string): SchoolgateConfig {
     if (f !== undefined) collect(() => loadSearchEngines(resolve(dir, f)), searchEngines);
   }
 
-  const phrases = root.phrases === undefined ? {} : check.object(['phrases'], root.phrases, ['threshold', 'thresholds', 'danger', 'files', 'model']) ?? {};
-  const threshold = phrases.threshold === undefined ? 10 : check.number(['phrases', 'threshold'], phrases.threshold, { min: 1, max: 1000 }) ?? 10;
-  const danger = phrases.danger === undefined ? Math.max(DEFAULT_DANGER_THRESHOLD, 2 * threshold) : check.number(['phrases', 'danger'], phrases.danger, { min: threshold, max: 1000 }) ?? 2 * threshold;
-  const thresholds: Record<string, number> = {};
-  if (phrases.thresholds !== undefined) {
-    const t = check.object(['phrases', 'thresholds'], phrases.thresholds) ?? {};
-    for (const [cat, v] of Object.entries(t)) {
-      if (!categories.has(cat)) check.fail(['phrases', 'thresholds', cat], `unknown category "${cat}"`, 'use a category id from the category map');
-      const n = check.number(['phrases', 'thresholds', cat], v, { min: 1, max: 1000 });
-      if (n !== undefined) thresholds[cat] = n;
-    }
-  }
-  if (phrases.files !== undefined) {
-    const files = check.array(['phrases', 'files'], phrases.files) ?? [];
-    files.forEach((f, i) => {
-      const name = check.string(['phrases', 'files', i], f);
-      if (name === undefined) return;
-      for (const file of phraseFilesAt(resolve(dir, name))) {
-        try {
-          const one = loadPhraseFile(file);
-          phraseEntries.push(...one.entries);
-          phraseClasses.push(...one.classes);
-          phraseEmoji.push(...one.emoji);
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          problems.push(...err.problems);
-        }
-      }
-    });
-  }
-  const model = phrases.model === undefined ? null : searchModelSettings(check, phrases.model, dir);
-  problems.push(...undefinedClasses(phraseEntries, phraseClasses), ...combinationsThatCannotFit(phraseEntries, phraseClasses));
-  for (const e of phraseEntries) {
-    if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
-  }
+  const phrases = parsePhrasesConfig(check, root.phrases, dir, categories);
+  problems.push(...phrases.problems);
 
-  const cls = root.classifier === undefined ? {} : check.object(['classifier'], root.classifier, ['cacheSize']) ?? {};
-  const cacheSize = cls.cacheSize === undefined ? 20_000 : check.number(['classifier', 'cacheSize'], cls.cacheSize, { min: 0, max: 10_000_000, integer: true }) ?? 20_000;
+  const classifier = parseClassifierConfig(check, root.classifier);
 
   const policy = compilePolicy(check, root.policy, categories, school.timezone);
   const proxy = parseProxyConfig(check, root.proxy, new Set(policy.groups.keys()));
@@ -203,44 +124,9 @@ export function loadConfig(file: string): SchoolgateConfig {
   }
 
   const all = [...check.problems, ...problems];
-  const redis = parseRedis(check, root.redis);
+  const redis = parseRedisConfig(check, root.redis);
   if (all.length > 0 || safeguarding === undefined) throw new ConfigError(all);
-  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger, model }, classifier: { cacheSize }, policy, proxy, log, retention, safeguarding, redis, tls, admin };
-}
-
-/** `phrases.model`: off, or the model file, the probability it raises a concern at, and the danger-class probability that takes a concern the lists raised to danger. */
-function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
-  const at = ['phrases', 'model'];
-  if (v === 'off' || v === false) return null;
-  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2, page: 0.97 }, or model: off';
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
-  const m = check.object(at, v, ['file', 'threshold', 'danger', 'page']) ?? {};
-  if (m.file === undefined) check.fail(at, 'has no file', fix);
-  if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
-  const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
-  // Below one half, two concerns could both be raised by one search; at 1 never any.
-  const threshold = m.threshold === undefined ? undefined : check.number([...at, 'threshold'], m.threshold, { min: 0.5, max: 0.99 });
-  // A danger class's probability is part of its concern's, so it is set lower; below 0.1 nearly
-  // every raised concern of a danger category would be danger.
-  const danger = m.danger === undefined ? null : check.number([...at, 'danger'], m.danger, { min: 0.1, max: 0.99 });
-  // A post has more words than a search to be wrong about, so a page's threshold is at least a search's.
-  const page = m.page === undefined ? null : check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
-  if (typeof page === 'number' && typeof threshold === 'number' && page < threshold) {
-    check.fail([...at, 'page'], `is ${page}, below threshold (${threshold}): one post of a page must be at least as probable as a search to raise a concern`, fix);
-    return null;
-  }
-  if (name === undefined || threshold === undefined || danger === undefined || page === undefined) return null;
-  const file = resolve(dir, name);
-  let model: SearchModel;
-  try {
-    model = loadSearchModel(file);
-  } catch (err) {
-    return check.fail([...at, 'file'], `cannot load the search model ${file}: ${(err as Error).message}`, 'train it with npm run train:search-model, or set model: off') ?? null;
-  }
-  if (danger !== null && !model.graded) {
-    return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
-  }
-  return { file, model, threshold, danger, page };
+  return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: phrases.config, classifier, policy, proxy, log, retention, safeguarding, redis, tls, admin, warnings: check.warnings };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {
@@ -254,64 +140,6 @@ function validTimezone(check: Checker, v: unknown): string | undefined {
   }
 }
 
-function loadSources(check: Checker, v: unknown, dir: string, categories: CategoryRegistry): ListSourceConfig[] {
-  if (v === undefined) return [];
-  const lists = check.object(['lists'], v, ['sources']);
-  if (!lists || lists.sources === undefined) return [];
-  const items = check.array(['lists', 'sources'], lists.sources) ?? [];
-  const out: ListSourceConfig[] = [];
-  const seen = new Set<string>(['selftest']);
-  items.forEach((item, i) => {
-    const at: KeyPath = ['lists', 'sources', i];
-    const s = check.object(at, item, SOURCE_KEYS);
-    if (!s) return;
-    const name = check.string([...at, 'name'], s.name, { pattern: /^[a-z0-9][a-z0-9-]{0,39}$/, patternHelp: 'use lower-case letters, digits and hyphens' });
-    if (name !== undefined) {
-      if (seen.has(name)) check.fail([...at, 'name'], name === 'selftest' ? '"selftest" is reserved for the built-in self-test list' : `source name "${name}" is used twice`, 'give each source its own name');
-      seen.add(name);
-    }
-    const format = check.string([...at, 'format'], s.format, { oneOf: SOURCE_FORMATS }) as SourceFormat | undefined;
-    const role = s.role === undefined ? 'category' : (check.string([...at, 'role'], s.role, { oneOf: ROLES }) as ListRole | undefined);
-    if (s.path === undefined && s.url === undefined) check.fail(at, 'a source needs "path" (a local file or folder) or "url" (https://…)');
-    if (s.path !== undefined && s.url !== undefined) check.fail([...at, 'url'], 'a source has either "path" or "url", not both');
-    const path = s.path === undefined ? undefined : check.string([...at, 'path'], s.path);
-    const url = s.url === undefined ? undefined : check.string([...at, 'url'], s.url, { pattern: /^https:\/\/[^\s/]+/, patternHelp: 'lists are downloaded over https:// only' });
-    let category: string | undefined;
-    if (s.category !== undefined) {
-      category = check.string([...at, 'category'], s.category, { pattern: CATEGORY_ID });
-      if (category !== undefined && !categories.has(category)) category = check.fail([...at, 'category'], `unknown category "${category}"`, 'use a built-in id or add it under categories: in the category map');
-    } else if (format !== undefined && format !== 'squidguard' && (name === undefined || categories.categoryOf(name) === undefined)) {
-      check.fail(at, `a ${format} source needs "category"`, 'name the category its entries belong to');
-    }
-    if (role === 'allow' && category !== undefined && ILLEGAL_CATEGORIES.has(category)) {
-      check.fail([...at, 'role'], `illegal is not a setting: a ${category} list cannot be an allow list`, 'remove "role: allow"');
-    }
-    const illegal = category !== undefined && ILLEGAL_CATEGORIES.has(category);
-    const sensitiveDefault = illegal || format === 'iwf' || format === 'sha256-urls';
-    const sensitive = s.sensitive === undefined ? sensitiveDefault : check.boolean([...at, 'sensitive'], s.sensitive) ?? sensitiveDefault;
-    if (illegal && sensitive === false) check.fail([...at, 'sensitive'], `a ${category} list is always sensitive: its entries are never shown`, 'remove "sensitive: false"');
-    let refresh: Refresh | null = null;
-    if (url !== undefined) {
-      const text = s.refresh === undefined ? (illegal ? 'twice-daily' : 'nightly') : check.string([...at, 'refresh'], s.refresh);
-      if (text !== undefined) {
-        const r = parseRefresh(text);
-        if (r === undefined) check.fail([...at, 'refresh'], `"${text}" is not a refresh schedule`, 'use hourly, twice-daily, nightly, weekly, never, or a duration such as 6h (at least 5m)');
-        else refresh = r;
-      }
-    } else if (s.refresh !== undefined) check.fail([...at, 'refresh'], 'only downloaded (url:) sources are refreshed', 'remove "refresh" or use "url"');
-    const ca = s.ca === undefined ? undefined : check.string([...at, 'ca'], s.ca);
-    const minKeepRatio = s.minKeepRatio === undefined ? 0.5 : check.number([...at, 'minKeepRatio'], s.minKeepRatio, { min: 0, max: 1 }) ?? 0.5;
-    if (name === undefined || format === undefined || role === undefined) return;
-    out.push({
-      name, format, role, sensitive, refresh, minKeepRatio,
-      ...(path !== undefined ? { path: resolve(dir, path) } : {}),
-      ...(url !== undefined ? { url } : {}),
-      ...(category !== undefined ? { category } : {}),
-      ...(ca !== undefined ? { ca: resolve(dir, ca) } : {}),
-    });
-  });
-  return out;
-}
 
 /** Reads the category map: the school's extra categories and list-name -> category lines. */
 export function loadCategoryMap(file: string): CategoryRegistry {
@@ -359,12 +187,3 @@ function httpUrl(check: Checker, path: KeyPath, v: unknown): string | null {
  * `redis: { url, prefix }`, or SCHOOLGATE_REDIS_URL (the Docker image sets it): where the alert
  * queue lives. Without either, alerts are delivered in-process from the outbox.
  */
-function parseRedis(check: Checker, v: unknown): { url: string; prefix: string } | null {
-  const env = process.env.SCHOOLGATE_REDIS_URL;
-  const r = v === undefined ? {} : check.object(['redis'], v, ['url', 'prefix']) ?? {};
-  const url = r.url === undefined ? env || undefined : check.url(['redis', 'url'], r.url, 'redis://127.0.0.1:6379')?.href;
-  if (url === undefined) return null;
-  if (!/^rediss?:/.test(url)) return check.fail(['redis', 'url'], `"${url}" is not a redis:// or rediss:// address`, 'for example redis://127.0.0.1:6379') ?? null;
-  const prefix = r.prefix === undefined ? 'schoolgate' : check.string(['redis', 'prefix'], r.prefix, { pattern: /^[A-Za-z0-9:_-]{1,64}$/, patternHelp: 'letters, digits, colons, underscores and hyphens' }) ?? 'schoolgate';
-  return { url, prefix };
-}

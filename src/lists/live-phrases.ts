@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { Database } from 'better-sqlite3';
 import { phraseMatcherWith, phraseSignature, readPhrasesInForce } from '../alerts/dsl-phrases.js';
-import type { Logger } from '../log.js';
+import { messageOf, type Logger } from '../log.js';
 import type { ListService } from './service.js';
 
 export const PHRASE_CHECK_MS = 100;
@@ -62,7 +62,7 @@ export class LivePhrases extends EventEmitter<{ changed: [PhrasesChanged] }> {
       this.swap();
       return true;
     } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'DSL phrases: could not be read or compiled; the phrases in use stay');
+      this.log.error({ err: messageOf(err) }, 'DSL phrases: could not be read or compiled; the phrases in use stay');
       return false;
     }
   }

@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import { Scheduler } from './schedule.js';
 import type { ListService } from './service.js';
 import { sourceLists } from './sources.js';
-import { countOf, readSourceState, updateSource, type CountEntries } from './update.js';
+import { readSourceState } from './source-state.js';
+import { countOf, updateSource, type CountEntries } from './update.js';
 
 /** Counts what loads from a candidate copy, building it in a worker thread. */
 export function countInWorker(source: ListSourceConfig, categoryOf: (name: string) => string | undefined): CountEntries {

@@ -4,8 +4,9 @@
 // DSL's phrases change more often than the lists: they are swapped in over the same lists.
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { PhraseEngine } from '../classify/phrase-overlay.js';
+import { formatProblem } from '../config/errors.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
-import type { Logger } from '../log.js';
+import { messageOf, type Logger } from '../log.js';
 import { loadLists, type LoadReport } from './load.js';
 
 export interface ListServiceDeps {
@@ -37,6 +38,7 @@ export class ListService {
     const cfg = loadConfig(deps.configFile);
     const { classifier, parts, report } = await loadLists(cfg, { dataDir: deps.dataDir, worker: true });
     logReport(deps.log, report, 'lists loaded');
+    logWarnings(deps.log, cfg);
     return new ListService(deps, cfg, classifier, parts, report.dslSignature);
   }
 
@@ -100,19 +102,25 @@ export class ListService {
       this.parts = parts;
       this.dslSignature = report.dslSignature;
       logReport(log, report, 'lists reloaded');
+      logWarnings(log, cfg);
       for (const listener of this.reloadListeners) {
         try {
           listener(cfg);
         } catch (err) {
-          log.error({ err: err instanceof Error ? err.message : String(err) }, 'after the reload: a listener failed');
+          log.error({ err: messageOf(err) }, 'after the reload: a listener failed');
         }
       }
       return true;
     } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'reload failed: the previous configuration and lists stay in use');
+      log.error({ err: messageOf(err) }, 'reload failed: the previous configuration and lists stay in use');
       return false;
     }
   }
+}
+
+/** Deprecated settings, at every start and reload until the file is changed. */
+function logWarnings(log: Logger, cfg: SchoolgateConfig): void {
+  for (const w of cfg.warnings) log.warn({ problem: formatProblem(w) }, 'configuration: deprecated setting');
 }
 
 function logReport(log: Logger, report: LoadReport, msg: string): void {

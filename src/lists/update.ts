@@ -9,16 +9,19 @@
 //   current -> <generation>
 //   state.json           validators of the copy in use, its entry count, the last attempt
 //   .update.lock         present while an update of this source runs
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { finished } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+// (generations.ts keeps the copies and the link, source-state.ts the state file, update-lock.ts
+// the lock, extract-archive.ts unpacks; this file decides whether a new copy is good enough.)
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buildMatcherData } from '../classify/build.js';
 import { entriesOf, type ListSpec, type ListStats } from '../classify/lists.js';
 import type { ListSourceConfig } from '../config/types.js';
+import { messageOf } from '../log.js';
 import { displayUrl, download } from './download.js';
+import { extractArchive } from './extract-archive.js';
+import { CURRENT, currentGeneration, generationName, install, prune, PUBLIC_MODES, SENSITIVE_MODES, type FileModes } from './generations.js';
+import { readState, STATE, writeState } from './source-state.js';
+import { LOCK, lock } from './update-lock.js';
 import { DOWNLOADED_FILE, isFolderFormat, sourceLists, sourceStore } from './sources.js';
 
 export interface UpdateOutcome {
@@ -84,23 +87,6 @@ export interface UpdateAllDeps extends Omit<UpdateDeps, 'countEntries'> {
 
 export const DEFAULT_MAX_EXTRACT_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_MAX_FILES = 20_000;
-
-const CURRENT = 'current';
-const STATE = 'state.json';
-const LOCK = '.update.lock';
-/** A lock older than this is left over from a crash; no update runs this long. */
-const STALE_LOCK_MS = 2 * 60 * 60_000;
-const GENERATION = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z-[0-9a-f]{8}$/;
-/** Leftovers of an interrupted update (work folders, downloads, half-made links). */
-const LEFTOVER = /^\.(tmp|download|current|state)-/;
-
-/** Modes of the folders and files of a copy: owner-only for sensitive (IWF-style) sources. */
-export interface FileModes {
-  readonly dir: number;
-  readonly file: number;
-}
-const PUBLIC_MODES: FileModes = { dir: 0o755, file: 0o644 };
-const SENSITIVE_MODES: FileModes = { dir: 0o700, file: 0o600 };
 
 function shrunkLists(before: Record<string, number> | undefined, after: Record<string, number> | undefined, ratio: number): string[] {
   if (!before || !after) return [];
@@ -323,52 +309,6 @@ async function trustedCas(source: ListSourceConfig, extra: Buffer | undefined): 
   return extra === undefined ? own : Buffer.concat([own, Buffer.from('\n'), extra]);
 }
 
-function generationName(at: Date): string {
-  // Colons are not allowed in Windows file names, and a backup tool may copy data/ there.
-  return `${at.toISOString().replace(/:/g, '-')}-${randomBytes(4).toString('hex')}`;
-}
-
-async function currentGeneration(store: string): Promise<string | undefined> {
-  try {
-    const target = await readlink(join(store, CURRENT));
-    return GENERATION.test(target) ? target : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Moves the checked work folder into place and points `current` at it in one rename. */
-async function install(store: string, work: string, generation: string): Promise<void> {
-  await rename(work, join(store, generation));
-  const link = join(store, `.current-${generation}`);
-  // A relative target, so the data folder can be moved or restored from backup elsewhere.
-  await symlink(generation, link, 'dir');
-  await rename(link, join(store, CURRENT));
-  await syncDir(store);
-}
-
-/** Deletes every generation but `keep`, and leftovers of interrupted updates (we hold the lock). */
-async function prune(store: string, keep: ReadonlySet<string>): Promise<void> {
-  for (const name of await readdir(store)) {
-    if ((GENERATION.test(name) && !keep.has(name)) || LEFTOVER.test(name)) {
-      await rm(join(store, name), { recursive: true, force: true });
-    }
-  }
-}
-
-/** Makes renames in `dir` survive a power cut; not possible on every platform, and then the rename is still atomic. */
-async function syncDir(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Windows cannot open a folder for fsync.
-  } finally {
-    await handle?.close();
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -378,224 +318,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-// ---- state.json ---------------------------------------------------------------------------
-
-export interface SourceState {
-  /** Validators of the copy in use, sent on the next request. */
-  etag?: string;
-  lastModified?: string;
-  /** Entries that loaded from the copy in use when it was installed. */
-  entries?: number;
-  generation?: string;
-  /** The generation kept for rollback. */
-  previousGeneration?: string;
-  /** When the copy in use was installed. */
-  updatedAt?: string;
-  lastAttemptAt?: string;
-  /** Why the last attempt was refused; null when it succeeded. */
-  lastError?: string | null;
-}
-
-/** What is recorded about a downloaded source; empty when never updated (or the file is unreadable). */
-export async function readSourceState(dataDir: string, name: string): Promise<SourceState> {
-  return readState(sourceStore(dataDir, name));
-}
-
-async function readState(store: string): Promise<SourceState> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(join(store, STATE), 'utf8'));
-  } catch {
-    // Missing or damaged: the next download is then unconditional, which is safe.
-    return {};
-  }
-  if (typeof raw !== 'object' || raw === null) return {};
-  const r = raw as Record<string, unknown>;
-  const state: SourceState = {};
-  for (const key of ['etag', 'lastModified', 'generation', 'previousGeneration', 'updatedAt', 'lastAttemptAt'] as const) {
-    const v = r[key];
-    if (typeof v === 'string') state[key] = v;
-  }
-  if (typeof r.entries === 'number' && Number.isInteger(r.entries) && r.entries >= 0) state.entries = r.entries;
-  if (typeof r.lastError === 'string' || r.lastError === null) state.lastError = r.lastError;
-  return state;
-}
-
-async function writeState(store: string, state: SourceState, modes: FileModes): Promise<void> {
-  const tmp = join(store, `.state-${randomBytes(4).toString('hex')}`);
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: modes.file, flush: true });
-  await rename(tmp, join(store, STATE));
-}
-
-// ---- lock ---------------------------------------------------------------------------------
-
-/**
- * Takes the source's update lock (the scheduler in the proxy and a technician's
- * `lists update` may run at once); undefined when another live update holds it.
- */
-async function lock(store: string, now: Date): Promise<(() => Promise<void>) | undefined> {
-  const path = join(store, LOCK);
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify({ pid: process.pid, at: now.toISOString() }));
-      await handle.close();
-      return () => rm(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!(await lockIsStale(path, now))) return undefined;
-      await rm(path, { force: true });
-    }
-  }
-  return undefined;
-}
-
-async function lockIsStale(path: string, now: Date): Promise<boolean> {
-  let holder: { pid?: unknown; at?: unknown };
-  try {
-    holder = JSON.parse(await readFile(path, 'utf8')) as { pid?: unknown; at?: unknown };
-  } catch {
-    return true;
-  }
-  const at = typeof holder.at === 'string' ? Date.parse(holder.at) : NaN;
-  if (!Number.isFinite(at) || now.getTime() - at > STALE_LOCK_MS) return true;
-  if (typeof holder.pid !== 'number') return true;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-// ---- safe archive extraction --------------------------------------------------------------
-
-export interface ExtractLimits {
-  readonly maxBytes: number;
-  readonly maxFiles: number;
-}
-
-export class ArchiveError extends Error {
-  override readonly name = 'ArchiveError';
-}
-
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
-const MAX_DEPTH = 8;
-const TYPE_WORDS: Partial<Record<string, string>> = {
-  SymbolicLink: 'a symbolic link', Link: 'a hard link', CharacterDevice: 'a device', BlockDevice: 'a device',
-  FIFO: 'a named pipe', GNUDumpDir: 'a GNU dump folder',
-};
-
-/**
- * Unpacks a .tar(.gz) into the empty folder `into`, refusing the whole archive at the first
- * entry that is not a plain file or folder inside `into`, or when it exceeds `limits`.
- *
- * Why tar's Parser and our own writing, not tar.x: the Parser does the parts that are easy to
- * get wrong (gzip detection, checksums, pax and GNU long names, a decompression-ratio guard),
- * while tar.x's unpacker follows the archive's wishes on links, modes and owners and has had
- * several path-escape bugs. Writing ourselves, the only file-system calls are mkdir and an
- * exclusive create of a checked path under `into`, with the modes we choose; we never create a
- * link, so nothing written can point outside.
- */
-export async function extractArchive(archive: string, into: string, limits: ExtractLimits, modes: FileModes = PUBLIC_MODES): Promise<{ files: number; bytes: number }> {
-  const parser = new Parser({ strict: true });
-  const input = createReadStream(archive);
-  const streams: WriteStream[] = [];
-  const writes: Promise<void>[] = [];
-  /** Resolve when each file is closed: a destroyed stream may still be opening its file. */
-  const closes: Promise<void>[] = [];
-  let entries = 0;
-  let bytes = 0;
-  let settled = false;
-
-  return new Promise((resolve, reject) => {
-    const fail = (err: unknown): void => {
-      if (settled) return;
-      settled = true;
-      input.unpipe();
-      input.destroy();
-      for (const s of streams) s.destroy();
-      // Wait until every file is closed, so the caller can delete the folder cleanly.
-      void Promise.allSettled([...writes, ...closes]).then(() => reject(err instanceof ArchiveError ? err : new ArchiveError(messageOf(err))));
-    };
-
-    parser.on('entry', (entry: ReadEntry) => {
-      if (settled) {
-        entry.resume();
-        return;
-      }
-      const rel = checkEntry(entry);
-      if (rel instanceof ArchiveError) {
-        entry.resume();
-        return fail(rel);
-      }
-      if (++entries > limits.maxFiles) {
-        entry.resume();
-        return fail(new ArchiveError(`more than ${limits.maxFiles} files and folders`));
-      }
-      if (entry.type === 'Directory') {
-        entry.resume();
-        if (rel !== '') writes.push(mkdir(join(into, rel), { recursive: true, mode: modes.dir }).then(() => undefined));
-        return;
-      }
-      bytes += entry.size;
-      if (bytes > limits.maxBytes) {
-        entry.resume();
-        return fail(new ArchiveError(`unpacks to more than ${Math.round(limits.maxBytes / (1024 * 1024))} MB`));
-      }
-      const target = join(into, rel);
-      writes.push((async () => {
-        await mkdir(dirname(target), { recursive: true, mode: modes.dir });
-        if (settled) {
-          entry.resume();
-          return;
-        }
-        const file = createWriteStream(target, { flags: 'wx', mode: modes.file, flush: true });
-        streams.push(file);
-        closes.push(new Promise((resolve) => file.once('close', () => resolve())));
-        entry.pipe(file);
-        await finished(file);
-      })().catch((err: unknown) => {
-        const e = err as NodeJS.ErrnoException;
-        fail(e.code === 'EEXIST' ? new ArchiveError(`"${rel}" appears twice`) : e.code === 'ENOTDIR' ? new ArchiveError(`"${rel}" is inside a file`) : err);
-      }));
-    });
-    // Entries tar cannot classify (or oversized metadata) are skipped by the Parser; we refuse them.
-    parser.on('ignoredEntry', (entry: ReadEntry) => fail(new ArchiveError(`"${entry.path}" is an entry of a kind not accepted (${String(entry.type)})`)));
-    parser.on('error', (err: unknown) => fail(new ArchiveError(`${messageOf(err).replace(/^TAR_BAD_ARCHIVE: /, '')} (is it a complete .tar.gz archive?)`)));
-    parser.on('end', () => {
-      void Promise.all(writes).then(() => {
-        if (settled) return;
-        settled = true;
-        resolve({ files: entries, bytes });
-      }, fail);
-    });
-    input.on('error', fail);
-    input.pipe(parser as unknown as NodeJS.WritableStream);
-  });
-}
-
-/** The entry's path relative to the extraction folder ('' for the folder itself), or why it is refused. */
-function checkEntry(entry: ReadEntry): string | ArchiveError {
-  const path = entry.path;
-  if (entry.type !== 'Directory' && !FILE_TYPES.has(entry.type)) {
-    return new ArchiveError(`"${path}" is ${TYPE_WORDS[entry.type] ?? `an entry of type ${String(entry.type)}`}; only plain files and folders are accepted`);
-  }
-  if (path.includes('\0') || path.includes('\\')) return new ArchiveError(`"${path.replace(/\0/g, '\\0')}" has a character not allowed in a path`);
-  if (path.startsWith('/') || /^[a-zA-Z]:/.test(path)) return new ArchiveError(`"${path}" is an absolute path`);
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) return new ArchiveError(`"${path}" points outside the archive's folder`);
-  if (parts.length > MAX_DEPTH) return new ArchiveError(`"${path}" is nested too deep`);
-  if (parts.length === 0 && entry.type !== 'Directory') return new ArchiveError(`a file entry has no name`);
-  return parts.join('/');
-}
-
 function summary(errors: readonly string[]): string {
   const shown = errors.slice(0, 3).join('; ');
   return errors.length > 3 ? `${shown} (and ${errors.length - 3} more)` : shown;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -49,7 +49,7 @@ function addSite(check: Checker, sites: SiteListBuilder<Rule>, text: string, r: 
 
 export function compilePolicy(check: Checker, value: unknown, categories: CategoryRegistry, timeZone: string): PolicySnapshot {
   const file = check.yaml.file;
-  const root = value === undefined ? {} : check.object(['policy'], value, ['groups', 'users', 'seniorLeaderApproval', 'warnRememberMinutes']) ?? {};
+  const root = value === undefined ? {} : check.object(['policy'], value, ['groups', 'users', 'sltApproval', 'seniorLeaderApproval', 'warnRememberMinutes']) ?? {};
   const rule = (kind: RuleKind, action: Action, text: string, path: KeyPath): Rule => ({ kind, action, text, file, line: check.yaml.lineOf(path) });
 
   const category = (path: KeyPath, id: unknown, action?: Action): string | undefined => {
@@ -229,18 +229,21 @@ export function compilePolicy(check: Checker, value: unknown, categories: Catego
     users.set(id, { id, levels, sites: sites.build() });
   }
 
-  const senior = new Set<string>();
-  if (root.seniorLeaderApproval !== undefined) {
-    (check.array(['policy', 'seniorLeaderApproval'], root.seniorLeaderApproval) ?? []).forEach((c, i) => {
-      const id = category(['policy', 'seniorLeaderApproval', i], c);
-      if (id !== undefined) senior.add(id);
+  // seniorLeaderApproval was this key's name until the approvers were named by their staff-app
+  // roles; schools' files still say it, so it is read with a warning.
+  const sltKey = check.renamed(['policy'], root, 'seniorLeaderApproval', 'sltApproval');
+  const slt = new Set<string>();
+  if (sltKey !== undefined) {
+    (check.array(['policy', sltKey], root[sltKey]) ?? []).forEach((c, i) => {
+      const id = category(['policy', sltKey, i], c);
+      if (id !== undefined) slt.add(id);
     });
   }
 
   const warnRememberMinutes = root.warnRememberMinutes === undefined ? 60
     : check.number(['policy', 'warnRememberMinutes'], root.warnRememberMinutes, { min: 0, max: 7 * 24 * 60, integer: true }) ?? 60;
 
-  return { file, clock: new SchoolClock(timeZone), groups, users, seniorLeaderCategories: senior, warnRememberMs: warnRememberMinutes * 60_000, unblocks: SiteList.empty() };
+  return { file, clock: new SchoolClock(timeZone), groups, users, sltCategories: slt, warnRememberMs: warnRememberMinutes * 60_000, unblocks: SiteList.empty() };
 }
 
 function siteEntries(check: Checker, at: KeyPath, v: unknown): { text: string; action: Action; path: KeyPath }[] {

@@ -69,7 +69,7 @@ function finish(rule: Rule, c: Classification, p: PolicySnapshot, safe: Decision
   if (trace && layer) trace.push({ layer, said: rule.text, rule });
   let unblockBy: UnblockAuthority | null = null;
   if (rule.action !== 'allow') {
-    unblockBy = rule.kind === 'illegal' ? 'never' : c.categories.some((cat) => p.seniorLeaderCategories.has(cat)) ? 'senior-leader' : 'staff';
+    unblockBy = rule.kind === 'illegal' ? 'never' : c.categories.some((cat) => p.sltCategories.has(cat)) ? 'slt' : 'technician';
   }
   return { action: rule.action, categories: c.categories, rule, unblockBy, safeSearch: rule.action === 'block' ? null : safe };
 }

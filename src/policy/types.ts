@@ -73,15 +73,21 @@ export interface Unblock {
   readonly reason: string;
 }
 
-export type UnblockAuthority = 'never' | 'staff' | 'senior-leader';
+/**
+ * Who approves an unblock, by the staff app's role: a technician, or the senior leadership team
+ * for the categories in policy.sltApproval. The one spelling from config to UI.
+ */
+export type Approver = 'technician' | 'slt';
+
+export type UnblockAuthority = 'never' | Approver;
 
 export interface PolicySnapshot {
   readonly file: string;
   readonly clock: SchoolClock;
   readonly groups: ReadonlyMap<string, GroupPolicy>;
   readonly users: ReadonlyMap<string, UserPolicy>;
-  /** Categories whose blocks only a senior leader may unblock. */
-  readonly seniorLeaderCategories: ReadonlySet<string>;
+  /** Categories whose blocks only a senior leader (role slt) may unblock: policy.sltApproval. */
+  readonly sltCategories: ReadonlySet<string>;
   /** How long a click-through on a warn page is remembered for that person and site. */
   readonly warnRememberMs: number;
   /** Active and future unblocks, by the site they cover. */

@@ -1,9 +1,11 @@
 // The `proxy:` section of the configuration: where Schoolgate listens, which networks belong to
 // which group, which CONNECT ports are allowed, and which private destinations may be reached.
-import { isIP } from 'node:net';
 import type { Checker } from '../config/check.js';
 import type { KeyPath } from '../config/yaml.js';
-import { NetworkMap, parseCidr, type AuthMode } from '../identity/networks.js';
+import type { AuthMode } from '../identity/networks.js';
+import { parseCidr } from '../net/cidr.js';
+import { ipFamily } from '../net/ip.js';
+import { NetworkMap } from '../net/network-map.js';
 import { ResolveOverrides, resolvePatternError } from './destinations.js';
 import { pacScript } from './pac.js';
 
@@ -166,7 +168,7 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
       const address = check.string(['proxy', 'resolve', pattern], v);
       const bad = resolvePatternError(pattern);
       if (bad) check.fail(['proxy', 'resolve', pattern], `"${pattern}" ${bad}`, 'a host name (intranet.school.example), *.domain, or * for every name');
-      else if (address !== undefined && isIP(address) === 0) check.fail(['proxy', 'resolve', pattern], `"${address}" is not an IP address`, 'an IPv4 or IPv6 address such as 10.0.0.5');
+      else if (address !== undefined && ipFamily(address) === 0) check.fail(['proxy', 'resolve', pattern], `"${address}" is not an IP address`, 'an IPv4 or IPv6 address such as 10.0.0.5');
       else if (address !== undefined) overrides.push([pattern, address]);
     }
   }
@@ -219,7 +221,7 @@ function listenAddresses(check: Checker, root: Record<string, unknown>): string[
   for (const [path, v] of items) {
     const address = check.string(path, v);
     if (address === undefined) continue;
-    if (isIP(address) === 0) check.fail(path, `"${address}" is not an IP address`, '"::" for every address (IPv6 and IPv4), "0.0.0.0" for every IPv4 address, or one of this machine\'s addresses');
+    if (ipFamily(address) === 0) check.fail(path, `"${address}" is not an IP address`, '"::" for every address (IPv6 and IPv4), "0.0.0.0" for every IPv4 address, or one of this machine\'s addresses');
     else if (out.includes(address)) check.fail(path, `"${address}" is listed twice`);
     else out.push(address);
   }

@@ -3,8 +3,8 @@
 // refused unless the configuration allows that range. The check runs inside the DNS lookup the
 // connection itself uses, so a public name that resolves to a private address is caught too.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
-import { NetworkMap } from '../identity/networks.js';
+import { formatV4Groups, ipFamily, ipv6At } from '../net/ip.js';
+import { NetworkMap } from '../net/network-map.js';
 
 // Special-purpose ranges (RFC 6890 and successors) that are never a public web site. IPv4-mapped
 // addresses are looked up as IPv4 by NetworkMap; NAT64 and 6to4 addresses carry an IPv4
@@ -18,28 +18,15 @@ const PRIVATE = new NetworkMap<true>([
 
 /** The IPv4 address inside a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address, or null. */
 export function embeddedIpv4(address: string): string | null {
-  if (isIP(address) !== 6) return null;
+  if (ipFamily(address) !== 6) return null;
   const lower = address.toLowerCase();
   if (!lower.startsWith('64:ff9b:') && !lower.startsWith('2002:')) return null;
-  const g = expandV6(lower);
-  if (g === null) return null;
-  const v4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0) return v4(g[6]!, g[7]!);
-  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
+  const zone = lower.indexOf('%');
+  const g = ipv6At(lower, 0, zone < 0 ? lower.length : zone);
+  if (g === undefined) return null;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0) return formatV4Groups(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return formatV4Groups(g[1]!, g[2]!);
   return null;
-}
-
-/** Eight 16-bit groups of an IPv6 address (with :: and a dotted IPv4 tail), or null. */
-function expandV6(a: string): number[] | null {
-  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-  const text = tail ? a.slice(0, tail.index) + (((+tail[1]! << 8) | +tail[2]!).toString(16)) + ':' + (((+tail[3]! << 8) | +tail[4]!).toString(16)) : a;
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const part = (p: string): number[] => (p === '' ? [] : p.split(':').map((x) => parseInt(x, 16)));
-  const h = part(head);
-  const t = rest === undefined ? [] : part(rest);
-  const fill = 8 - h.length - t.length;
-  if (rest === undefined ? fill !== 0 : fill < 0) return null;
-  return [...h, ...new Array<number>(fill).fill(0), ...t];
 }
 
 export class DestinationError extends Error {
@@ -93,7 +80,7 @@ export class ResolveOverrides {
 /** Checks a `proxy.resolve` pattern: a host name, `*.suffix`, or `*` for every name. */
 export function resolvePatternError(pattern: string): string | null {
   const body = pattern === '*' ? 'a' : pattern.startsWith('*.') ? pattern.slice(2) : pattern;
-  if (isIP(body)) return 'is an address, not a name: addresses are not resolved';
+  if (ipFamily(body)) return 'is an address, not a name: addresses are not resolved';
   return /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(body) ? null : 'is not a host name';
 }
 
@@ -102,7 +89,7 @@ export function guardedLookup(allowed: NetworkMap<true>, overrides?: ResolveOver
   return (hostname: string, options: object, callback: LookupCallback): void => {
     const fixed = overrides?.size ? overrides.lookup(hostname) : undefined;
     if (fixed !== undefined) {
-      const family = isIP(fixed);
+      const family = ipFamily(fixed);
       if ((options as { all?: boolean }).all) return callback(null, [{ address: fixed, family }]);
       return callback(null, fixed, family);
     }
@@ -124,9 +111,8 @@ export function guardedLookup(allowed: NetworkMap<true>, overrides?: ResolveOver
 /** For a literal IP or "localhost" host: refused before any lookup. */
 export function literalRefused(host: string, allowed: NetworkMap<true>): boolean {
   const bare = host.startsWith('[') ? host.slice(1, -1) : host;
-  // Normalised hosts: an address starts with a digit or is bracketed; isIP's IPv6 pattern is
-  // not cheap, and most hosts are names.
+  // Normalised hosts: an address starts with a digit or is bracketed; most hosts are names.
   const first = bare.charCodeAt(0);
-  if ((host.startsWith('[') || (first >= 48 && first <= 57)) && isIP(bare)) return !destinationAllowed(bare, allowed);
+  if ((host.startsWith('[') || (first >= 48 && first <= 57)) && ipFamily(bare)) return !destinationAllowed(bare, allowed);
   return (host === 'localhost' || host.endsWith('.localhost')) && !destinationAllowed('127.0.0.1', allowed);
 }

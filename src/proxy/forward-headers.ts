@@ -13,7 +13,7 @@
 //   arrives we drop Content-Length, as RFC 9112 6.3 asks of a proxy that forwards it.
 // - The proxy re-frames bodies itself (Node chunks or sets Content-Length on the upstream side),
 //   so Transfer-Encoding and Trailer never pass through.
-import { isIP } from 'node:net';
+import { clientAddress, ipFamily } from '../net/ip.js';
 
 export interface ForwardOptions {
   /** Our Via pseudonym, e.g. "schoolgate" (a token, optionally ":port"). */
@@ -216,14 +216,8 @@ function appendToList(headers: string[], lower: string, name: string, item: stri
   headers.push(name, item);
 }
 
-/** A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d: that client is a.b.c.d (in logs, headers and queries alike). */
-export function clientAddress(address: string | undefined): string {
-  const a = address ?? '';
-  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a)?.[1] ?? a;
-}
-
 function clientIp(address: string): string {
   const unmapped = clientAddress(address);
-  if (isIP(unmapped) === 0) throw new RangeError(`clientAddress ${JSON.stringify(address)} is not an IP address`);
+  if (ipFamily(unmapped) === 0) throw new RangeError(`clientAddress ${JSON.stringify(address)} is not an IP address`);
   return unmapped;
 }

@@ -12,7 +12,7 @@
 // Hostile entries throw a RangeError naming the entry; they never reach the output.
 //
 // The script sticks to ES3 (var, no arrows) because some PAC engines (WinHTTP's) are that old.
-import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIp, formatV4, ipFamily, ipv4At, unbracket, v4Mask } from '../net/ip.js';
 
 export interface PacOptions {
   readonly proxyHost: string;
@@ -106,11 +106,12 @@ function proxyAddress(host: string): string {
 
 /** A DNS name or IP address, lower-cased; IPv6 in the compressed form browsers pass to the script. */
 function hostOrIp(entry: string, what: string): string {
-  const bare = entry.startsWith('[') && entry.endsWith(']') ? entry.slice(1, -1) : entry;
-  if (isIPv4(bare)) return bare;
-  if (isIPv6(bare)) {
+  const bare = unbracket(entry);
+  const family = ipFamily(bare);
+  if (family === 4) return bare;
+  if (family === 6) {
     if (bare.includes('%')) throw new RangeError(`${what} has an IPv6 zone, which browsers never pass to a PAC script (fix: drop the %zone)`);
-    return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+    return canonicalIp(bare)!;
   }
   return dnsName(entry, what);
 }
@@ -129,8 +130,9 @@ function dnsName(name: string, what: string): string {
 /** IPv4 "a.b.c.d/len" as isInNet's [network, mask]. */
 function cidr(entry: string, what: string): [string, string] {
   const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(entry);
-  if (!m || !isIPv4(m[1]!)) {
-    const v6 = isIPv6(entry.split('/')[0] ?? '');
+  const addr = m ? ipv4At(m[1]!, 0, m[1]!.length) : -1;
+  if (!m || addr < 0) {
+    const v6 = ipFamily(entry.split('/')[0] ?? '') === 6;
     throw new RangeError(v6
       ? `${what} is an IPv6 network, which PAC isInNet cannot test (fix: list the hosts, or *.domain)`
       : `${what} is not an IPv4 CIDR (fix: e.g. 10.0.0.0/8)`);
@@ -138,16 +140,10 @@ function cidr(entry: string, what: string): [string, string] {
   const prefix = Number(m[2]);
   if (prefix > 32) throw new RangeError(`${what} has a prefix longer than 32 (fix: /0 to /32)`);
   if (prefix < MIN_PREFIX) throw new RangeError(`${what} would send a large share of the internet around the filter (fix: the school's own networks, /${MIN_PREFIX} or longer)`);
-  const octets = m[1]!.split('.').map(Number);
-  const addr = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const mask = v4Mask(prefix);
   if ((addr & ~mask) >>> 0 !== 0) {
-    const net = toDotted((addr & mask) >>> 0);
+    const net = formatV4((addr & mask) >>> 0);
     throw new RangeError(`${what} has host bits set (fix: ${net}/${prefix})`);
   }
-  return [m[1]!, toDotted(mask)];
-}
-
-function toDotted(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return [m[1]!, formatV4(mask)];
 }

@@ -70,8 +70,8 @@ export interface BlockPageInput extends PageInput {
 export function blockPage(input: BlockPageInput): Page {
   const { decision: d } = input;
   if (d.rule.kind === 'illegal') return render(input, 403, 'Access denied', [ILLEGAL_TEXT, HELP_TEXT]);
-  const unblock = d.unblockBy === 'staff' ? 'Staff can ask for this page to be unblocked for a lesson.'
-    : d.unblockBy === 'senior-leader' ? 'Staff can ask for this page to be unblocked; a senior leader must approve it.' : '';
+  const unblock = d.unblockBy === 'technician' ? 'Staff can ask for this page to be unblocked for a lesson.'
+    : d.unblockBy === 'slt' ? 'Staff can ask for this page to be unblocked; a senior leader must approve it.' : '';
   const parts: Part[] = [
     `${input.school} has blocked this page.`,
     `Address: ${input.url}`,

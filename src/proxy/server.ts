@@ -28,7 +28,8 @@ import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
 import { UPSTREAM_POOL, type ProxyConfig } from './config.js';
 import { guardedLookup } from './destinations.js';
 import type { Authenticator } from '../identity/auth.js';
-import { clientAddress, forwardResponseHeaders } from './forward-headers.js';
+import { forwardResponseHeaders } from './forward-headers.js';
+import { clientAddress, ipFamily } from '../net/ip.js';
 import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
 import {
   judgeConnect, judgeRequest, judgeTunnel, reasonOf, snapshotsOf, targetOf, whoKey,
@@ -456,7 +457,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (path === '/healthz') return plain(res, 200, 'ok\n');
     if (path === '/proxy.pac' || path === '/wpad.dat') {
       const hostHeader = req.headers.host ?? '';
-      const proxyHost = hostHeader.replace(/:\d+$/, '') || req.socket.localAddress?.replace(/^::ffff:(?=\d+\.)/, '') || '127.0.0.1';
+      const proxyHost = hostHeader.replace(/:\d+$/, '') || clientAddress(req.socket.localAddress) || '127.0.0.1';
       res.writeHead(200, { 'content-type': PAC_CONTENT_TYPE, 'cache-control': 'max-age=300' });
       res.end(pacScript({ proxyHost, proxyPort: req.socket.localPort ?? config.proxy.port, direct: config.proxy.pacDirect }));
       return;
@@ -789,7 +790,7 @@ function upstreamRoots(t: TlsConfig): tls.SecureContext | undefined {
 /** TLS options for a verified connection to an upstream host (a name or an IP address). */
 function upstreamTls(host: string, t: TlsConfig): tls.ConnectionOptions {
   const roots = upstreamRoots(t);
-  return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(roots ? { secureContext: roots } : {}), rejectUnauthorized: true };
+  return { ...(ipFamily(host) === 0 ? { servername: host } : {}), ...(roots ? { secureContext: roots } : {}), rejectUnauthorized: true };
 }
 
 interface UpstreamFailure {
@@ -866,8 +867,8 @@ function staffAppBeside(req: IncomingMessage, admin: AdminConfig): string | null
   const local = req.socket.localAddress;
   if (!local || admin.port === 0) return null;
   const bare = local.replace(/%.*$/, ''); // a link-local zone (%eth0) has no place in a URL
-  const v4 = bare.startsWith('::ffff:') && net.isIPv4(bare.slice(7)) ? bare.slice(7) : bare;
-  return `${admin.https ? 'https' : 'http'}://${net.isIPv6(v4) ? `[${v4}]` : v4}:${admin.port}`;
+  const v4 = clientAddress(bare);
+  return `${admin.https ? 'https' : 'http'}://${ipFamily(v4) === 6 ? `[${v4}]` : v4}:${admin.port}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Classification } from '../classify/classifier.js';
 import type { NormalisedUrl } from '../classify/normalise-url.js';
 import type { Decision } from '../policy/types.js';
 import type { LogConfig } from '../store/config.js';
-import { clientAddress } from './forward-headers.js';
+import { clientAddress } from '../net/ip.js';
 import { loggedPath, type LoggedAction, type Scheme, type TrafficEntry } from '../store/traffic-entry.js';
 
 /** Where the proxy records traffic: TrafficLog in production, anything with record() in tests. */

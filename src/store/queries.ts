@@ -4,7 +4,7 @@
 // index or a rowid range (a row's id is its time), never the whole table, and the report queries
 // read the rollups the writer keeps. Read only: nothing here writes.
 import type { Database, Statement } from 'better-sqlite3';
-import { clientAddress } from '../proxy/forward-headers.js';
+import { clientAddress } from '../net/ip.js';
 import {
   ACTION_NAMES, idAtTime, RULE_KIND_NAMES, RULE_KINDS, SCHEME_NAMES, timeOfId, type LoggedAction, type TrafficEntry,
 } from './traffic-entry.js';

@@ -2,12 +2,13 @@
 // a senior leader (or approved at once where policy allows), in force from one instant to
 // another, revocable early. Every step is a row in the audit chain, in the same transaction.
 import type { Database, Statement } from 'better-sqlite3';
-import type { Unblock, UnblockTarget } from '../policy/types.js';
+import type { Approver, Unblock, UnblockTarget } from '../policy/types.js';
 import { AuditLog } from './audit.js';
 
 export type UnblockState = 'requested' | 'approved' | 'declined' | 'revoked';
 /** Who decides: a technician, a senior leader (categories marked for senior approval), or nobody (auto-approved). */
-export type ApproverRole = 'technician' | 'slt' | 'auto';
+/** Who decides a request: an approver role, or 'auto' for a low-risk unblock for the requester alone. */
+export type ApproverRole = Approver | 'auto';
 
 export interface UnblockRequest {
   readonly id: number;

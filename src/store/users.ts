@@ -7,23 +7,12 @@
 //
 // Every change (add, password, disable, enable, import) appends an audit row in the same
 // transaction as the change: a change that fails leaves no row, and no change is kept without one.
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { AuditLog, processActor } from './audit.js';
-
-/** Hash parameters for new passwords. Stored hashes carry their own, so these can be raised. */
-export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, saltBytes: 32, keyBytes: 64 } as const;
-/** Refuse stored parameters beyond these (a tampered row must not make verify() eat the memory). */
-const LIMITS = { maxN: 2 ** 20, maxR: 32, maxP: 16, minKeyBytes: 16, maxKeyBytes: 256 } as const;
-
-export const USERNAME_RULE = '1 to 64 letters, digits, dots, underscores, @ or hyphens';
-const USERNAME = /^[A-Za-z0-9._@-]{1,64}$/;
-export const MIN_PASSWORD = 8;
-export const MIN_SHARED_PASSWORD = 4;
-const MAX_PASSWORD = 1024;
-const MAX_DISPLAY_NAME = 200;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+import { Limiter } from './hash-limiter.js';
+import { dummyHash, hashPassword, isReadableHash, verifyPassword } from './password-hash.js';
+import { checkDisplayName, checkEmail, checkPassword, checkUsername, USERNAME, USERNAME_RULE, type Role } from './user-rules.js';
+import { parseCsv, parseFlag, readHeader, type ImportError, type ImportResult } from './users-csv.js';
 
 /** A user as the rest of Schoolgate sees one: never the password hash. */
 export interface UserRow {
@@ -53,36 +42,9 @@ export interface NewUser {
 }
 
 /** What a member of staff may do in the web app; a person may hold several. */
-export const ROLES = ['technician', 'dsl', 'slt', 'teacher', 'governor'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Roles from a comma-separated list; an error message for one that is not a role. */
-export function parseRoles(text: string): readonly Role[] | { error: string } {
-  const out: Role[] = [];
-  for (const part of text.split(',').map((r) => r.trim().toLowerCase()).filter((r) => r !== '')) {
-    if (!(ROLES as readonly string[]).includes(part)) return { error: `"${part}" is not a role: use ${ROLES.join(', ')}` };
-    if (!out.includes(part as Role)) out.push(part as Role);
-  }
-  return out;
-}
-
-const EMAIL = /^[^\s@,;<>"]{1,64}@[^\s@,;<>"]{1,253}\.[^\s@,;<>"]+$/;
-
 export type VerifyResult =
   | { readonly ok: true; readonly user: UserRow }
   | { readonly ok: false; readonly reason: 'unknown' | 'disabled' | 'wrong-password' };
-
-export interface ImportError {
-  /** 1-based line of the CSV file where the record starts. */
-  readonly line: number;
-  readonly message: string;
-}
-
-export interface ImportResult {
-  readonly added: number;
-  readonly updated: number;
-  readonly errors: ImportError[];
-}
 
 /** The group ids of the policy in force: a Set of ids or the policy's Map of groups. */
 export type GroupIds = ReadonlySet<string> | ReadonlyMap<string, unknown>;
@@ -150,7 +112,7 @@ export class UserStore {
     this.#limiter = new Limiter(options.maxConcurrentHashes ?? 2);
     this.#audit = new AuditLog(db, { now: this.#now });
     this.#actor = options.actor;
-    this.#dummy = formatHash(SCRYPT, randomBytes(SCRYPT.saltBytes), randomBytes(SCRYPT.keyBytes));
+    this.#dummy = dummyHash();
     this.#sql = {
       get: db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?`),
       byId: db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`),
@@ -245,7 +207,7 @@ export class UserStore {
    */
   async verify(username: string, password: string): Promise<VerifyResult> {
     const row = USERNAME.test(username) ? this.#sql.getWithHash.get(username) : undefined;
-    const stored = row && parseHash(row.password_hash) ? row.password_hash : this.#dummy;
+    const stored = row && isReadableHash(row.password_hash) ? row.password_hash : this.#dummy;
     const matches = await this.#limiter.run(() => verifyPassword(password, stored));
     if (!row) return { ok: false, reason: 'unknown' };
     if (row.disabled) return { ok: false, reason: 'disabled' };
@@ -378,85 +340,8 @@ export class UserStore {
   }
 }
 
-// ---- passwords ----
-
-export interface ScryptParams {
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-}
-
-/** scrypt$N$r$p$salt$hash with standard base64: a fresh 32-byte salt every time. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(SCRYPT.saltBytes);
-  const key = await derive(password, salt, SCRYPT, SCRYPT.keyBytes);
-  return formatHash(SCRYPT, salt, key);
-}
-
-/** true when password matches the stored hash; false for a mismatch or a hash it cannot read. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const parsed = parseHash(stored);
-  if (!parsed) return false;
-  const key = await derive(password, parsed.salt, parsed, parsed.hash.length);
-  return timingSafeEqual(key, parsed.hash);
-}
-
-function formatHash(params: ScryptParams, salt: Buffer, key: Buffer): string {
-  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-function parseHash(stored: string): (ScryptParams & { salt: Buffer; hash: Buffer }) | undefined {
-  const m = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/.exec(stored);
-  if (!m) return undefined;
-  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const salt = Buffer.from(m[4]!, 'base64');
-  const hash = Buffer.from(m[5]!, 'base64');
-  const powerOfTwo = N > 1 && (N & (N - 1)) === 0;
-  if (!powerOfTwo || N > LIMITS.maxN || r < 1 || r > LIMITS.maxR || p < 1 || p > LIMITS.maxP) return undefined;
-  if (salt.length < 16 || hash.length < LIMITS.minKeyBytes || hash.length > LIMITS.maxKeyBytes) return undefined;
-  return { N, r, p, salt, hash };
-}
-
-function derive(password: string, salt: Buffer, params: ScryptParams, keyBytes: number): Promise<Buffer> {
-  // NFC, so the same password typed on a Mac and a Windows PC (composed or decomposed accents) matches.
-  const secret = Buffer.from(password.normalize('NFC'), 'utf8');
-  const maxmem = 2 * 128 * params.N * params.r * params.p + 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    scrypt(secret, salt, keyBytes, { N: params.N, r: params.r, p: params.p, maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-// ---- validation ----
-
-/** Why a username is not acceptable, or undefined. */
-export function checkUsername(username: string): string | undefined {
-  return USERNAME.test(username) ? undefined : `username "${username.slice(0, 80)}" is not acceptable: use ${USERNAME_RULE}`;
-}
-
-/** Why a password is not acceptable, or undefined. The message never contains the password. */
-export function checkPassword(password: string, shared: boolean): string | undefined {
-  const min = shared ? MIN_SHARED_PASSWORD : MIN_PASSWORD;
-  const length = [...password.normalize('NFC')].length;
-  if (length < min) return `the password must be at least ${min} characters${shared ? ' for a shared login' : ` (${MIN_SHARED_PASSWORD} for a shared year-group or visitor login)`}`;
-  if (length > MAX_PASSWORD) return `the password must be at most ${MAX_PASSWORD} characters`;
-  if (CONTROL.test(password)) return 'the password contains a control character (a tab or line break?)';
-  return undefined;
-}
-
-function checkDisplayName(name: string | undefined): string | undefined {
-  if (name === undefined) return undefined;
-  if (name.length > MAX_DISPLAY_NAME) return `the name must be at most ${MAX_DISPLAY_NAME} characters`;
-  if (CONTROL.test(name)) return 'the name contains a control character';
-  return undefined;
-}
-
 function noSuchUser(username: string): UserError {
   return new UserError(`no user "${username.slice(0, 80)}"`);
-}
-
-function checkEmail(email: string | undefined | null): string | undefined {
-  if (email === undefined || email === null || email.trim() === '') return undefined;
-  return EMAIL.test(email.trim()) ? undefined : `"${email}" is not an e-mail address`;
 }
 
 function emptyToNull(s: string | undefined): string | null {
@@ -472,120 +357,3 @@ function toUser(row: DbRow): UserRow {
   };
 }
 
-/** yes/no, true/false, 1/0, y/n; null when it is none of those. */
-function parseFlag(s: string): boolean | null {
-  const v = s.toLowerCase();
-  if (['1', 'yes', 'y', 'true'].includes(v)) return true;
-  if (['0', 'no', 'n', 'false'].includes(v)) return false;
-  return null;
-}
-
-// ---- CSV ----
-
-const CSV_COLUMNS = ['username', 'group', 'password', 'name', 'shared'] as const;
-type CsvColumn = (typeof CSV_COLUMNS)[number];
-
-function readHeader(header: CsvRecord): ({ count: number } & Partial<Record<CsvColumn, number>>) | { error: string } {
-  const names = header.fields.map((f) => f.trim().toLowerCase());
-  const columns: { count: number } & Partial<Record<CsvColumn, number>> = { count: names.length };
-  for (const [i, n] of names.entries()) {
-    if (!(CSV_COLUMNS as readonly string[]).includes(n)) {
-      return { error: `the header row must name the columns username, group, password and optionally name and shared; column ${i + 1} is "${n.slice(0, 40)}"${i < 3 ? ' (is the header row missing?)' : ''}` };
-    }
-    if (columns[n as CsvColumn] !== undefined) return { error: `the header row names "${n}" twice` };
-    columns[n as CsvColumn] = i;
-  }
-  const missing = (['username', 'group', 'password'] as const).filter((c) => columns[c] === undefined);
-  if (missing.length) return { error: `the header row has no ${missing.join(', ')} column` };
-  return columns;
-}
-
-interface CsvRecord {
-  /** The line the record starts on, from 1. */
-  readonly line: number;
-  readonly fields: string[];
-  /** Why the record cannot be read. */
-  readonly error?: string;
-}
-
-/**
- * RFC 4180 CSV: commas, double-quoted fields with "" for a quote and line breaks inside quotes,
- * CRLF or LF, an optional UTF-8 byte-order mark (Excel). Blank rows are skipped. A record with
- * text after a closing quote carries an error; an unterminated quote swallows the rest of the
- * file, so it ends the parse with an error on the line it opened.
- */
-function parseCsv(input: string): { records: CsvRecord[]; error?: ImportError } {
-  const text = input.startsWith('\uFEFF') ? input.slice(1) : input;
-  const records: CsvRecord[] = [];
-  let line = 1;
-  let start = 1;
-  let fields: string[] = [];
-  let field = '';
-  let error: string | undefined;
-  let i = 0;
-  const endRecord = (): void => {
-    fields.push(field);
-    if (error !== undefined || fields.some((f) => f.trim() !== '')) records.push({ line: start, fields, ...(error !== undefined ? { error } : {}) });
-    fields = [];
-    field = '';
-    error = undefined;
-  };
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"' && field.trim() === '' && error === undefined) {
-      const open = line;
-      field = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) return { records, error: { line: open, message: 'a double quote opened on this line is never closed: this line and the rest of the file were not read' } };
-        const q = text[i]!;
-        if (q === '"') {
-          if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
-          i++;
-          break;
-        }
-        if (q === '\n') line++;
-        field += q;
-        i++;
-      }
-      while (text[i] === ' ' || text[i] === '\t') i++;
-      const next = text[i];
-      if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') {
-        error = 'text after a closing double quote: put the whole field in quotes, and write a quote inside it as ""';
-      }
-      continue;
-    }
-    if (c === ',') { fields.push(field); field = ''; i++; continue; }
-    if (c === '\r' && text[i + 1] === '\n') { i++; continue; }
-    if (c === '\n' || c === '\r') { endRecord(); line++; start = line; i++; continue; }
-    field += c;
-    i++;
-  }
-  if (field !== '' || fields.length > 0 || error !== undefined) endRecord();
-  return { records };
-}
-
-// ---- hashing concurrency ----
-
-/** Runs at most `max` tasks at once; the rest wait in order. */
-class Limiter {
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
-  readonly #max: number;
-
-  constructor(max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new Error(`maxConcurrentHashes must be a whole number of at least 1, not ${max}`);
-    this.#max = max;
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    while (this.#active >= this.#max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#active++;
-    try {
-      return await task();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
-    }
-  }
-}

@@ -14,7 +14,7 @@
 // below stands in for the Public Suffix List where it matters most here. Getting it wrong is
 // not a security problem (the certificate is ours, for our own interception) but an error page.
 import { domainToASCII } from 'node:url';
-import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIp } from '../net/ip.js';
 
 export interface CertName {
   /** The cache key: hosts with the same key are served by the same certificate. */
@@ -69,15 +69,4 @@ export function certNameFor(host: string): CertName {
   const parent = name.slice(name.indexOf('.') + 1);
   const base = isPublicSuffix(parent) ? name : parent;
   return { key: `*.${base}`, names: [base, `*.${base}`], ips: [] };
-}
-
-/** The canonical text of an IP address host ("[::1]", "::1", "127.0.0.1"), or null for a name. */
-function canonicalIp(host: string): string | null {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIPv4(bare)) return bare;
-  // A zone (fe80::1%eth0) names the local interface; it is not part of the address.
-  const address = bare.replace(/%.*$/, '');
-  if (!isIPv6(address)) return null;
-  // The URL parser compresses and lower-cases, and writes embedded IPv4 in hexadecimal.
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }

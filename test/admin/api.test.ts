@@ -4,7 +4,7 @@
 // Test a URL in api-policy.test.ts.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role } from '../../src/store/users.js';
+import type { Role } from '../../src/store/user-rules.js';
 import { tempDir } from '../helpers/lists.js';
 import { api, PASSWORD, startStaffApp, type Session, type StaffApp } from '../helpers/staff-app.js';
 import { auditRows, getPage, movableClock, postForm, PROXY_YAML, signInFrom } from './api-helpers.js';

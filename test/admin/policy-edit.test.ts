@@ -21,7 +21,7 @@ school:
 
 policy:
   # Senior leaders approve these.
-  seniorLeaderApproval: [drugs]
+  sltApproval: [drugs]
   groups:
     ks2:
       label: KS2 pupils

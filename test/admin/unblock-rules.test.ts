@@ -18,7 +18,7 @@ const classifier = classifierFor(join(tmp.dir, 'lists'));
 const configFile = join(tmp.dir, 'config.yaml');
 writeFileSync(configFile, `categories: ${CONFIG_DIR}/categories.yaml
 policy:
-  seniorLeaderApproval: [adult, drugs]
+  sltApproval: [adult, drugs]
   groups:
     ks2:
       label: KS2 pupils

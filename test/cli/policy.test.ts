@@ -21,7 +21,7 @@ describe('explain', () => {
   it('prints JSON with action, categories and rule', async () => {
     const r = await schoolgate(['explain', 'https://games.selftest.invalid/', '--group', 'ks2', '--at', '2026-11-20T15:15:00Z', '--json', '--data', data]);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ action: 'block', categories: ['games'], rule: { kind: 'level' }, unblockBy: 'staff' });
+    expect(j).toMatchObject({ action: 'block', categories: ['games'], rule: { kind: 'level' }, unblockBy: 'technician' });
     expect(j.chain.map((s: { layer: string }) => s.layer)).toEqual(['illegal', 'unblock', 'user', 'site-list', 'level']);
   });
 

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
-import { loadConfig, parseRefresh } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
+import { parseRefresh } from '../../src/lists/config.js';
 import { tempDir } from '../helpers/lists.js';
 
 const CONFIG = resolve(import.meta.dirname, '../../config');

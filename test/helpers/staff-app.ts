@@ -15,7 +15,8 @@ import { LivePolicy } from '../../src/store/live-policy.js';
 import { recordPolicyVersion } from '../../src/store/policy-versions.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { UnblockStore } from '../../src/store/unblocks.js';
-import { UserStore, type Role } from '../../src/store/users.js';
+import type { Role } from '../../src/store/user-rules.js';
+import { UserStore } from '../../src/store/users.js';
 import { writeTestConfig } from './proxy.js';
 
 export interface StaffApp {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListSourceConfig } from '../../src/config/types.js';
 import { sourceLocation, sourceStore } from '../../src/lists/sources.js';
-import { countEntriesWith, readSourceState, updateAll, updateSource, type UpdateDeps, type UpdateLimits } from '../../src/lists/update.js';
+import { readSourceState } from '../../src/lists/source-state.js';
+import { countEntriesWith, updateAll, updateSource, type UpdateDeps, type UpdateLimits } from '../../src/lists/update.js';
 import {
   etagOf, makeCa, makeServerCert, names, rawArchive, redirect, serve, squidGuardArchive, startListServer,
   type ListServer,

@@ -59,12 +59,32 @@ describe('policy errors', () => {
       /^6: policy\.groups\.ks2\.sites\.allow\[0\]: "exa mple\.com" is not a valid site/],
     ['a bad safe-search setting', '  groups:\n    ks2:\n      safeSearch: [gogle]\n',
       /^5: policy\.groups\.ks2\.safeSearch: .*gogle/],
-    ['an unknown senior-leader category', '  seniorLeaderApproval: [porn]\n',
+    ['an unknown SLT-approval category', '  sltApproval: [porn]\n',
+      '3: policy.sltApproval[0]: unknown category "porn" (fix: use a category id from README.md, "Categories", or the category map)'],
+    ['an unknown category under the old key name', '  seniorLeaderApproval: [porn]\n',
       '3: policy.seniorLeaderApproval[0]: unknown category "porn" (fix: use a category id from README.md, "Categories", or the category map)'],
+    ['the SLT categories under both their names', '  sltApproval: [drugs]\n  seniorLeaderApproval: [adult]\n',
+      '4: policy.seniorLeaderApproval: "seniorLeaderApproval" and "sltApproval" are the same setting (seniorLeaderApproval is its old name), given twice (fix: keep only sltApproval)'],
   ])('%s', (_label, policy, want) => {
     const got = problems(policy);
     if (typeof want === 'string') expect(got).toContain(want);
     else expect(got.some((p) => want.test(p)), got.join('\n')).toBe(true);
+  });
+
+  it('reads policy.sltApproval, and its old name seniorLeaderApproval with a deprecation warning', () => {
+    const load = (policy: string) => {
+      const file = join(tmp.dir, `p${n++}.yaml`);
+      writeFileSync(file, `categories: ${CONFIG_DIR}/categories.yaml\npolicy:\n${policy}`);
+      return loadConfig(file);
+    };
+    const now = load('  sltApproval: [drugs, adult]\n');
+    expect([...now.policy.sltCategories].sort()).toEqual(['adult', 'drugs']);
+    expect(now.warnings).toEqual([]);
+    const old = load('  seniorLeaderApproval: [drugs, adult]\n');
+    expect([...old.policy.sltCategories].sort()).toEqual(['adult', 'drugs']);
+    expect(old.warnings.map((w) => `${w.line}: ${w.key}: ${w.message} (fix: ${w.fix})`)).toEqual([
+      '3: policy.seniorLeaderApproval: "seniorLeaderApproval" is deprecated: it is the old name of "sltApproval", read the same for now (fix: rename it to sltApproval)',
+    ]);
   });
 
   it('remembers a warn click-through for the configured time', () => {

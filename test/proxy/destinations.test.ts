@@ -1,7 +1,7 @@
 // Where the proxy may connect: special-purpose ranges refused, including IPv4 addresses hidden
 // inside IPv6 ones, unless the configuration allows them or names a fixed address.
 import { describe, expect, it } from 'vitest';
-import { NetworkMap } from '../../src/identity/networks.js';
+import { NetworkMap } from '../../src/net/network-map.js';
 import { destinationAllowed, embeddedIpv4, guardedLookup, literalRefused, ResolveOverrides } from '../../src/proxy/destinations.js';
 
 const none = new NetworkMap<true>([]);

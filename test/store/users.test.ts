@@ -5,7 +5,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/db.js';
 import { MIGRATIONS, runMigrations, SchemaError, type Migration } from '../../src/store/migrations.js';
-import { hashPassword, parseRoles, UserError, UserStore, verifyPassword } from '../../src/store/users.js';
+import { hashPassword, verifyPassword } from '../../src/store/password-hash.js';
+import { parseRoles } from '../../src/store/user-rules.js';
+import { UserError, UserStore } from '../../src/store/users.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { tempDir } from '../helpers/lists.js';
 

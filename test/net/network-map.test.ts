@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { NetworkMap, NetworkRuleError, parseCidr, type AuthMode, type NetworkRule } from '../../src/identity/networks.js';
+import type { AuthMode } from '../../src/identity/networks.js';
+import { parseCidr } from '../../src/net/cidr.js';
+import { NetworkMap, NetworkRuleError, type NetworkRule } from '../../src/net/network-map.js';
 
 // ---------------------------------------------------------------------------------------------
 // parseCidr: what a technician may write, and what it means.

@@ -1,0 +1,127 @@
+// The `phrases:` section: the phrase files (their entries, word classes and emoji), the scores
+// that raise a concern and make it danger, and the learned search model. Paths are resolved
+// against the configuration's folder; problems in the files are returned with their own lines.
+import { resolve } from 'node:path';
+import type { Checker } from '../config/check.js';
+import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import type { CategoryRegistry } from './categories.js';
+import { combinationsThatCannotFit, loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
+import { DEFAULT_DANGER_THRESHOLD } from './phrases.js';
+import { loadSearchModel, type SearchModel } from './search-model.js';
+
+export interface PhrasesConfig {
+  readonly entries: readonly PhraseEntry[];
+  /** Word classes (@self) and emoji stand-ins, from every phrase file. */
+  readonly classes: readonly WordClassEntry[];
+  readonly emoji: readonly EmojiEntry[];
+  /** Score that raises a category (caution), per category where set. */
+  readonly threshold: number;
+  readonly thresholds: Readonly<Record<string, number>>;
+  /** Score that makes it danger. */
+  readonly danger: number;
+  /** The learned search model (README.md, "The learned search model"), or null when `model: off`. */
+  readonly model: SearchModelSettings | null;
+}
+
+export interface SearchModelSettings {
+  readonly file: string;
+  readonly model: SearchModel;
+  /** The probability at which it raises a concern (at caution) that the lists did not. */
+  readonly threshold: number;
+  /**
+   * The probability of a concern's danger class at which a concern the lists raised goes to
+   * danger (capped by the category's search severity); null when absent: the model never raises danger.
+   */
+  readonly danger: number | null;
+  /**
+   * The probability one first-person post of a page must reach for the model to raise there a
+   * concern the lists did not (page-posts.ts); null when absent: the model does not read pages.
+   */
+  readonly page?: number | null;
+}
+
+/** `classifier:`: how many classified URLs are remembered. */
+export function parseClassifierConfig(check: Checker, v: unknown): { readonly cacheSize: number } {
+  const cls = v === undefined ? {} : check.object(['classifier'], v, ['cacheSize']) ?? {};
+  const cacheSize = cls.cacheSize === undefined ? 20_000 : check.number(['classifier', 'cacheSize'], cls.cacheSize, { min: 0, max: 10_000_000, integer: true }) ?? 20_000;
+  return { cacheSize };
+}
+
+/** `phrases:`, and the problems found in the files it names (in the order the files are read). */
+export function parsePhrasesConfig(check: Checker, v: unknown, dir: string, categories: CategoryRegistry): { config: PhrasesConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const phraseEntries: PhraseEntry[] = [];
+  const phraseClasses: WordClassEntry[] = [];
+  const phraseEmoji: EmojiEntry[] = [];
+  const phrases = v === undefined ? {} : check.object(['phrases'], v, ['threshold', 'thresholds', 'danger', 'files', 'model']) ?? {};
+  const threshold = phrases.threshold === undefined ? 10 : check.number(['phrases', 'threshold'], phrases.threshold, { min: 1, max: 1000 }) ?? 10;
+  const danger = phrases.danger === undefined ? Math.max(DEFAULT_DANGER_THRESHOLD, 2 * threshold) : check.number(['phrases', 'danger'], phrases.danger, { min: threshold, max: 1000 }) ?? 2 * threshold;
+  const thresholds: Record<string, number> = {};
+  if (phrases.thresholds !== undefined) {
+    const t = check.object(['phrases', 'thresholds'], phrases.thresholds) ?? {};
+    for (const [cat, v] of Object.entries(t)) {
+      if (!categories.has(cat)) check.fail(['phrases', 'thresholds', cat], `unknown category "${cat}"`, 'use a category id from the category map');
+      const n = check.number(['phrases', 'thresholds', cat], v, { min: 1, max: 1000 });
+      if (n !== undefined) thresholds[cat] = n;
+    }
+  }
+  if (phrases.files !== undefined) {
+    const files = check.array(['phrases', 'files'], phrases.files) ?? [];
+    files.forEach((f, i) => {
+      const name = check.string(['phrases', 'files', i], f);
+      if (name === undefined) return;
+      for (const file of phraseFilesAt(resolve(dir, name))) {
+        try {
+          const one = loadPhraseFile(file);
+          phraseEntries.push(...one.entries);
+          phraseClasses.push(...one.classes);
+          phraseEmoji.push(...one.emoji);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          problems.push(...err.problems);
+        }
+      }
+    });
+  }
+  const model = phrases.model === undefined ? null : searchModelSettings(check, phrases.model, dir);
+  problems.push(...undefinedClasses(phraseEntries, phraseClasses), ...combinationsThatCannotFit(phraseEntries, phraseClasses));
+  for (const e of phraseEntries) {
+    if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
+  }
+  return { config: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger, model }, problems };
+}
+
+/** `phrases.model`: off, or the model file, the probability it raises a concern at, and the danger-class probability that takes a concern the lists raised to danger. */
+function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
+  const at = ['phrases', 'model'];
+  if (v === 'off' || v === false) return null;
+  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2, page: 0.97 }, or model: off';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
+  const m = check.object(at, v, ['file', 'threshold', 'danger', 'page']) ?? {};
+  if (m.file === undefined) check.fail(at, 'has no file', fix);
+  if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
+  const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
+  // Below one half, two concerns could both be raised by one search; at 1 never any.
+  const threshold = m.threshold === undefined ? undefined : check.number([...at, 'threshold'], m.threshold, { min: 0.5, max: 0.99 });
+  // A danger class's probability is part of its concern's, so it is set lower; below 0.1 nearly
+  // every raised concern of a danger category would be danger.
+  const danger = m.danger === undefined ? null : check.number([...at, 'danger'], m.danger, { min: 0.1, max: 0.99 });
+  // A post has more words than a search to be wrong about, so a page's threshold is at least a search's.
+  const page = m.page === undefined ? null : check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
+  if (typeof page === 'number' && typeof threshold === 'number' && page < threshold) {
+    check.fail([...at, 'page'], `is ${page}, below threshold (${threshold}): one post of a page must be at least as probable as a search to raise a concern`, fix);
+    return null;
+  }
+  if (name === undefined || threshold === undefined || danger === undefined || page === undefined) return null;
+  const file = resolve(dir, name);
+  let model: SearchModel;
+  try {
+    model = loadSearchModel(file);
+  } catch (err) {
+    return check.fail([...at, 'file'], `cannot load the search model ${file}: ${(err as Error).message}`, 'train it with npm run train:search-model, or set model: off') ?? null;
+  }
+  if (danger !== null && !model.graded) {
+    return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
+  }
+  return { file, model, threshold, danger, page };
+}
