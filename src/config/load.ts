@@ -123,8 +123,8 @@ export function loadConfig(file: string): SchoolgateConfig {
     problems.push(...err.problems);
   }
 
-  const all = [...check.problems, ...problems];
   const redis = parseRedisConfig(check, root.redis);
+  const all = [...check.problems, ...problems];
   if (all.length > 0 || safeguarding === undefined) throw new ConfigError(all);
   return { file: path, text: yaml.text, school, categories, sources, searchEngines, phrases: phrases.config, classifier, policy, proxy, log, retention, safeguarding, redis, tls, admin, warnings: check.warnings };
 }

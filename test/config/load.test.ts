@@ -92,6 +92,8 @@ describe('configuration errors name the file, the line, the key and the fix', ()
     ['a staff app address with a query', `${SHIPPED}school:\n  staffAppUrl: "https://staff.school.test/?x=1"\n`, /school\.staffAppUrl: .* must be an http:\/\/ or https:\/\/ address without \? or #/],
     ['a missing category map', 'categories: nowhere.yaml\n', /nowhere\.yaml: file not found/],
     ['a bad cache size', `${SHIPPED}classifier:\n  cacheSize: -1\n`, /classifier\.cacheSize: must be at least 0/],
+    ['a queue address that is not Redis', `${SHIPPED}redis:\n  url: "http://127.0.0.1:6379"\n`, /:3: redis\.url: "http:\/\/127\.0\.0\.1:6379\/?" is not a redis:\/\/ or rediss:\/\/ address/],
+    ['an unknown key under redis', `${SHIPPED}redis:\n  host: 127.0.0.1\n`, /:3: redis\.host: unknown key "host" \(fix: use one of: url, prefix\)/],
     ['an unknown phrase threshold category', `${SHIPPED}phrases:\n  thresholds:\n    sadness: 5\n`, /phrases\.thresholds\.sadness: unknown category "sadness"/],
   ])('%s', (_label, body, pattern) => {
     expect(problemsOf(write(body)).join('\n')).toMatch(pattern);
