@@ -141,7 +141,7 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
       const joined = joinRun(tokens.slice(i, j), vocab);
       if (joined) {
         out.push(...joined.before, joined.word);
-        repairs.push({ from: tokens.slice(i, j).join(' '), to: joined.word, kind: 'spaced letters' });
+        repairs.push({ from: tokens.slice(i, j).join(' '), to: joined.several ? [...joined.before, joined.word].join(' ') : joined.word, kind: 'spaced letters' });
         i = j;
         continue;
       }
@@ -159,15 +159,56 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
 
 const NO_REPAIRS: Repair[] = [];
 
-/** Joins a run of letters into a known word; a leading "i" or "a" may be a word of its own. */
-function joinRun(run: readonly string[], vocab: Vocabulary): { before: string[]; word: string } | null {
+/**
+ * Joins a run of letters into a known word; a leading "i" or "a" may be a word of its own. A run
+ * that is no one word may be several, when the whole query was spaced out ("h o w t o k i l l m
+ * y s e l f"): it is read as the fewest known words that make it up exactly, or not at all.
+ */
+function joinRun(run: readonly string[], vocab: Vocabulary): { before: string[]; word: string; several?: true } | null {
   for (let start = 0; start <= 1 && run.length - start >= 3; start++) {
     if (start === 1 && run[0] !== 'i' && run[0] !== 'a') break;
     const word = run.slice(start).join('');
     const known = vocab.known(word) ? word : squeezed(word, vocab);
     if (known) return { before: run.slice(0, start), word: known };
   }
-  return null;
+  const words = segmented(run.join(''), vocab);
+  return words === null ? null : { before: words.slice(0, -1), word: words[words.length - 1]!, several: true };
+}
+
+/** Letters of one word on their own: "i", "a", "u" (text-speak "you"). */
+const LETTER_WORDS = new Set(['i', 'a', 'u']);
+/** Longest run read as several words: beyond it the search is not worth its cost. */
+const MAX_SEGMENTED = 64;
+/** Longest word looked for inside a run. */
+const MAX_SEGMENT = 24;
+
+/**
+ * `letters` split into the fewest words the vocabulary knows (or one-letter words), ties going to
+ * the split whose first words are longest; null when there is no such split, or only one word.
+ * At least one word must be of four letters or more, so "u s a" stays letters.
+ */
+function segmented(letters: string, vocab: Vocabulary): string[] | null {
+  const n = letters.length;
+  if (n < 4 || n > MAX_SEGMENTED) return null;
+  // fewest[k]: fewest words making up letters[k..]; next[k]: where the first of them ends.
+  const fewest = new Int32Array(n + 1).fill(-1);
+  const next = new Int32Array(n + 1);
+  fewest[n] = 0;
+  for (let k = n - 1; k >= 0; k--) {
+    for (let end = Math.min(n, k + MAX_SEGMENT); end > k; end--) {
+      if (fewest[end]! < 0) continue;
+      const w = letters.slice(k, end);
+      if (w.length === 1 ? !LETTER_WORDS.has(w) : !vocab.known(w)) continue;
+      if (fewest[k]! < 0 || fewest[end]! + 1 < fewest[k]!) {
+        fewest[k] = fewest[end]! + 1;
+        next[k] = end;
+      }
+    }
+  }
+  if (fewest[0]! < 2) return null;
+  const words: string[] = [];
+  for (let k = 0; k < n; k = next[k]!) words.push(letters.slice(k, next[k]!));
+  return words.some((w) => w.length >= 4) ? words : null;
 }
 
 function repairToken(t: string, vocab: Vocabulary, fuzzy: boolean): Repair | null {

@@ -87,6 +87,22 @@ describe('repairTokens', () => {
     expect(repairTokens('k i l l', vocab, false).repairs).toEqual([{ from: 'k i l l', to: 'kill', kind: 'spaced letters' }]);
   });
 
+  it('reads a run that is several listed words as the fewest of them, when the whole of it is spaced out', () => {
+    const words = new Set([...KNOWN, 'how', 'to', 'myself', 'want', 'killing']);
+    const wordy: Vocabulary = { known: (t) => words.has(t), nearest: () => null };
+    const rows: [string, string][] = [
+      ['h o w t o k i l l m y s e l f', 'how to kill myself'],
+      ['i w a n t t o d i e', 'i want to die'],
+      ['u w a n t t o d i e', 'u want to die'], // text-speak "you"
+      ['k i l l i n g m y s e l f', 'killing myself'], // the longer word, not "kill" + "in" + …
+      ['h o w t o k i l l x', 'h o w t o k i l l x'], // a letter left over: not read at all
+      ['t o d i e', 't o die'], // no word of four letters: not split, but a listed word at its end is read, as before
+      ['u s a', 'u s a'],
+    ];
+    for (const [text, want] of rows) expect(repairTokens(text, wordy, false).text, text).toBe(want);
+    expect(repairTokens('i w a n t t o d i e', wordy, false).repairs).toEqual([{ from: 'i w a n t t o d i e', to: 'i want to die', kind: 'spaced letters' }]);
+  });
+
   it('cuts repeated letters to two, then to one', () => {
     const rows: [string, string][] = [['killlll', 'kill'], ['dieeeee', 'die'], ['kmsss', 'kms'], ['diiiieee', 'die'], ['stabbbbbing', 'stabbing']];
     for (const [text, want] of rows) {

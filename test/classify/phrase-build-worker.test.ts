@@ -59,7 +59,7 @@ describe('the shipped rules compiled in a worker', () => {
   });
 
   it('are not compiled when the fingerprint is the one the caller has', async () => {
-    await expect(compileInWorker(settings, fingerprintOf(settings))).resolves.toEqual({ fingerprint: fingerprintOf(settings), compiled: null });
+    await expect(compileInWorker(settings, fingerprintOf(settings))).resolves.toEqual({ fingerprint: fingerprintOf(settings), compiled: null, from: 'unchanged', cacheProblem: null });
   });
 
   it('fail with the error compiling them here throws', async () => {
