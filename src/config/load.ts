@@ -78,6 +78,12 @@ export interface SearchModelSettings {
    * danger (capped by the category's search severity); null when absent: the model never raises danger.
    */
   readonly danger: number | null;
+  /**
+   * The probability of a concern's danger class at which a concern the model raises (at
+   * `threshold`) and no list did is danger on its own (capped by the category's search
+   * severity); null when absent: the model alone raises caution at most.
+   */
+  readonly alone: number | null;
 }
 
 const TOP_KEYS = ['school', 'categories', 'lists', 'search', 'phrases', 'classifier', 'policy', 'proxy', 'log', 'retention', 'safeguarding', 'redis', 'tls', 'admin'];
@@ -209,7 +215,7 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   if (v === 'off' || v === false) return null;
   const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2 }, or model: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
-  const m = check.object(at, v, ['file', 'threshold', 'danger']) ?? {};
+  const m = check.object(at, v, ['file', 'threshold', 'danger', 'alone']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
   if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
   const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
@@ -218,7 +224,14 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   // A danger class's probability is part of its concern's, so it is set lower; below 0.1 nearly
   // every raised concern of a danger category would be danger.
   const danger = m.danger === undefined ? null : check.number([...at, 'danger'], m.danger, { min: 0.1, max: 0.99 });
-  if (name === undefined || threshold === undefined || danger === undefined) return null;
+  // Danger without any list is a bigger step than promoting a list's concern: it needs the
+  // danger class at least as probable as promotion does.
+  const alone = m.alone === undefined ? null : check.number([...at, 'alone'], m.alone, { min: 0.1, max: 0.99 });
+  if (alone !== null && alone !== undefined && danger !== null && danger !== undefined && alone < danger) {
+    check.fail([...at, 'alone'], `(${alone}) must not be below danger (${danger}): the model alone must be surer than when it promotes a list's concern`, 'raise alone, or remove it');
+    return null;
+  }
+  if (name === undefined || threshold === undefined || danger === undefined || alone === undefined) return null;
   const file = resolve(dir, name);
   let model: SearchModel;
   try {
@@ -229,7 +242,10 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   if (danger !== null && !model.graded) {
     return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
   }
-  return { file, model, threshold, danger };
+  if (alone !== null && !model.graded) {
+    return check.fail([...at, 'alone'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove alone') ?? null;
+  }
+  return { file, model, threshold, danger, alone };
 }
 
 function validTimezone(check: Checker, v: unknown): string | undefined {
