@@ -335,7 +335,7 @@ function textReport(): string {
   };
 
   out.push(`Safeguarding detection: ${searches.length} searches (${splits.map((s) => `${results.filter((r) => r.row.split === s).length} ${s}`).join(', ')}), ${pages.length} pages`);
-  out.push(`config ${opts.config.replace(ROOT + '/', '')}; learned search model ${config.phrases.model ? `at ${config.phrases.model.threshold}, danger class at ${config.phrases.model.danger ?? 'off'}` : 'off'}; searches sent as ${opts['engine-url']}…; detect() as the proxy calls it (group ${opts.group}, ${config.safeguarding.exclusions.length} exclusions in the file); ${listsLine}`);
+  out.push(`config ${opts.config.replace(ROOT + '/', '')}; learned search model ${config.phrases.model ? `at ${config.phrases.model.threshold}, danger class at ${config.phrases.model.danger ?? 'off'}, alone at ${config.phrases.model.alone ?? 'off'}` : 'off'}; searches sent as ${opts['engine-url']}…; detect() as the proxy calls it (group ${opts.group}, ${config.safeguarding.exclusions.length} exclusions in the file); ${listsLine}`);
   out.push('');
 
   for (const [name, s] of groups) {

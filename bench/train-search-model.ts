@@ -6,6 +6,8 @@
 //   options: --searches FILE,… (test/fixtures/safeguarding/searches.dev.tsv), --out FILE,
 //            --C N (10), --min-df N (2), --config FILE (config/default.yaml: the concern -> phrase category map, and the lists
 //            the CV curve is measured in union with), --data DIR, --folds N (5), --max-fa PCT (2), --max-promoted PCT (5)
+//            --max-alone-caution PCT (2), --max-alone-benign PCT (0.5), --augment N (augmented copies a row),
+//            --seed N (1), --parallel N (1: fits run one after another; N: up to N fits at once in worker threads)
 //
 // The held-out split is never read: a file named *heldout* is refused. The configuration is
 // loaded as the proxy loads it, so the model file it names must exist (git checkout
@@ -26,6 +28,10 @@
 // by the lists (or, in the second set of columns, by the model alone too) goes to danger when its
 // danger class reaches the threshold, capped by the category's search severity. The danger
 // threshold to ship is the lowest that promotes at most --max-promoted % of caution rows.
+// A third curve, at both, sets phrases.model.alone: the model's own concern at danger when its
+// danger class reaches the cut (aloneCurve). Every fit, the folds' and the final one, is on the
+// rows it trains on with their augmented copies (bench/search-model-augment.ts), so a fold's
+// copies never score in it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +42,8 @@ import { higherSeverity, lowerSeverity, type SafeguardingCategory, type Severity
 import { className, NO_CONCERN, SearchModel } from '../src/classify/search-model.js';
 import { loadConfig } from '../src/config/load.js';
 import { loadLists } from '../src/lists/load.js';
+import { pool, trainInWorker } from './search-model-parallel.js';
+import { augmentRows, DEFAULT_AUGMENT, type AugmentOptions } from './search-model-augment.js';
 import { readLabelledSearches, trainSearchModel, type LabelledSearch, type TrainOptions } from './search-model-trainer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -48,6 +56,11 @@ const { values: opts } = parseArgs({
     folds: { type: 'string', default: '5' },
     'max-fa': { type: 'string', default: '2' },
     'max-promoted': { type: 'string', default: '5' },
+    'max-alone-caution': { type: 'string', default: '2' },
+    'max-alone-benign': { type: 'string', default: '0.5' },
+    augment: { type: 'string', default: String(DEFAULT_AUGMENT.copies) },
+    seed: { type: 'string', default: String(DEFAULT_AUGMENT.seed) },
+    parallel: { type: 'string', default: '1' },
     C: { type: 'string' },
     'min-df': { type: 'string' },
   },
@@ -58,6 +71,12 @@ const folds = Number(opts.folds);
 if (!Number.isInteger(folds) || folds === 1 || folds < 0) fail('--folds must be 0 (none) or 2 or more');
 const maxFa = Number(opts['max-fa']);
 const maxPromoted = Number(opts['max-promoted']);
+const maxAloneCaution = Number(opts['max-alone-caution']);
+const maxAloneBenign = Number(opts['max-alone-benign']);
+const parallel = Number(opts.parallel);
+if (!Number.isInteger(parallel) || parallel < 1) fail('--parallel must be 1 or more');
+const augmentation: AugmentOptions = { copies: Number(opts.augment), seed: Number(opts.seed) };
+if (!Number.isInteger(augmentation.copies) || augmentation.copies < 0 || !Number.isInteger(augmentation.seed)) fail('--augment and --seed must be whole numbers, --augment 0 or more');
 const training: Partial<TrainOptions> = {
   ...(opts.C === undefined ? {} : { C: Number(opts.C) }),
   ...(opts['min-df'] === undefined ? {} : { minDf: Number(opts['min-df']) }),
@@ -75,24 +94,32 @@ const label = (r: LabelledSearch): string => {
   return className(cat, r.severity as 'danger' | 'caution');
 };
 const train = rows.map((r) => ({ text: foldText(r.text), label: label(r) }));
-console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')}`);
-
-const chosen = folds > 0 ? await crossValidate() : null;
+console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')}; ${augmentation.copies} augmented copies a row (seed ${augmentation.seed})`);
+/** The rows at `at` (indexes into rows) with their augmented copies: copies of a row go where the row goes. */
+const augmented = (at: readonly number[]): { text: string; label: string }[] => augmentRows(at.map((i) => ({ raw: rows[i]!.text, row: train[i]! })), augmentation);
 
 const t0 = performance.now();
-const { file, stats } = trainSearchModel(train, training, {
-  from: files.map((f) => relative(ROOT, f)), folds, maxBenignFalseAlerts: maxFa, maxPromoted, ...(chosen ? { crossValidated: chosen } : {}),
-});
+const all = augmented(rows.map((_, i) => i));
+// With --parallel the final fit runs beside the folds': it does not depend on them.
+const final = parallel > 1 ? trainInWorker(all, training) : null;
+const chosen = folds > 0 ? await crossValidate() : null;
+const fitted = final ? await final : trainSearchModel(all, training);
+const { stats } = fitted;
+const file = { ...fitted.file, trained: {
+  ...fitted.file.trained, from: files.map((f) => relative(ROOT, f)), folds, augment: augmentation, trainingRows: all.length, maxBenignFalseAlerts: maxFa, maxPromoted,
+  maxAloneCaution, maxAloneBenign, ...(chosen ? { crossValidated: chosen } : {}),
+} };
 const text = JSON.stringify(file);
 // One feature a line: readable diffs when it is trained again.
 writeFileSync(resolve(opts.out), text.replace(/\],\[/g, '],\n[') + '\n');
 console.log(`model: ${stats.vocabulary} n-grams, ${stats.kept} kept, ${stats.weights} weights, ${stats.iterations} iterations (loss ${stats.loss.toFixed(1)}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`wrote ${relative(process.cwd(), resolve(opts.out))} (${(text.length / 1024).toFixed(0)} KiB)`);
 
-/** The thresholds the cross-validation picks: for phrases.model's threshold and danger (null: none qualifies). */
+/** The thresholds the cross-validation picks: for phrases.model's threshold, danger and alone (null: none qualifies). */
 interface Chosen {
   readonly threshold: number | null;
   readonly danger: number | null;
+  readonly alone: number | null;
 }
 
 async function crossValidate(): Promise<Chosen> {
@@ -107,9 +134,13 @@ async function crossValidate(): Promise<Chosen> {
   // Each row's probability per concern (its classes' summed) and its danger class's, from the model of the folds it is not in.
   const byModel: Map<string, number>[] = rows.map(() => new Map());
   const dangerByModel: Map<string, number>[] = rows.map(() => new Map());
+  const t0 = performance.now();
+  const foldRows = (f: number): { text: string; label: string }[] => augmented(rows.flatMap((_, i) => (i % folds !== f ? [i] : [])));
+  const fits = parallel > 1
+    ? await pool(Array.from({ length: folds }, (_, f) => () => trainInWorker(foldRows(f), training)), parallel)
+    : null;
   for (let f = 0; f < folds; f++) {
-    const t0 = performance.now();
-    const { file } = trainSearchModel(train.filter((_, i) => i % folds !== f), training);
+    const { file } = fits ? fits[f]! : trainSearchModel(foldRows(f), training);
     const model = new SearchModel(file);
     train.forEach((r, i) => {
       if (i % folds !== f) return;
@@ -150,7 +181,7 @@ async function crossValidate(): Promise<Chosen> {
   }
   if (chosen === null) {
     console.log(`no threshold keeps benign false alerts at or below ${maxFa}%: set phrases.model to off`);
-    return { threshold: null, danger: null };
+    return { threshold: null, danger: null, alone: null };
   }
   const ct = chosen;
   const caught = harmful.filter((i) => !byLists[i]!.has(rows[i]!.concern) && (byModel[i]!.get(rows[i]!.concern) ?? 0) >= ct);
@@ -160,7 +191,8 @@ async function crossValidate(): Promise<Chosen> {
   console.log(`benign rows only the model raises at ${ct}: ${falseAlerts.length}, e.g.:`);
   for (const i of falseAlerts.slice(0, 15)) console.log(`  ${rows[i]!.text}\t${[...byModel[i]!].filter(([, p]) => p >= ct).map(([c, p]) => `${c} ${p.toFixed(2)}`).join(', ')}`);
   console.log('');
-  return { threshold: ct, danger: dangerCurve(ct) };
+  const dt = dangerCurve(ct);
+  return { threshold: ct, danger: dt, alone: aloneCurve(ct, dt) };
 
   /**
    * Each row's concerns and severities as detect() raises them with the model at (ct, dt):
@@ -168,9 +200,13 @@ async function crossValidate(): Promise<Chosen> {
    * dt at danger (only a list-raised one unless `alone`), capped by its search severity.
    * `promoted` says whether the model took some concern to danger.
    */
-  function severities(i: number, dt: number, alone: boolean): { got: Map<string, Severity>; promoted: boolean } {
+  function severities(i: number, dt: number, alone: boolean, aloneCut: number | null = null): { got: Map<string, Severity>; promoted: boolean } {
     const got = new Map(byLists[i]!);
-    for (const [c, p] of byModel[i]!) if (p >= ct && !got.has(c)) got.set(c, lowerSeverity('caution', capOf(c)));
+    for (const [c, p] of byModel[i]!) {
+      if (p < ct || got.has(c)) continue;
+      const own = aloneCut !== null && (dangerByModel[i]!.get(c) ?? 0) >= aloneCut ? 'danger' : 'caution';
+      got.set(c, lowerSeverity(own, capOf(c)));
+    }
     let promoted = false;
     for (const [c, s] of got) {
       if (s === 'danger' || (dangerByModel[i]!.get(c) ?? 0) < dt || (!alone && !byLists[i]!.has(c))) continue;
@@ -226,6 +262,48 @@ async function crossValidate(): Promise<Chosen> {
     }
     console.log('');
     return dt;
+  }
+
+  /**
+   * The cut for the model raising danger on its own (phrases.model.alone): a concern nobody
+   * else raised, whose probability reaches ct, goes to danger (if its search severity allows)
+   * when its danger class reaches the cut. Picked as the lowest cut whose extra danger alerts,
+   * over the lists with promotion at dt, stay within --max-alone-caution % of caution rows and
+   * --max-alone-benign % of benign rows, and only if it gains a danger row.
+   */
+  function aloneCurve(ct: number, dt: number | null): number | null {
+    const d = dt ?? 2;
+    const dangerRows = harmful.filter((i) => rows[i]!.severity === 'danger');
+    const cautionRows = harmful.filter((i) => rows[i]!.severity === 'caution');
+    const anyDanger = (got: Map<string, Severity>): boolean => [...got.values()].includes('danger');
+    const base = rows.map((_, i) => severities(i, d, false).got);
+    const baseRight = dangerRows.filter((i) => base[i]!.get(rows[i]!.concern) === 'danger').length;
+    console.log(`the model raising danger on its own, at concern threshold ${ct} and danger ${dt ?? 'none'}: danger rows at danger without it ${pct(baseRight, dangerRows.length)}`);
+    console.log('alone   danger rows at danger  caution rows newly at danger  benign newly at danger');
+    let picked: number | null = null;
+    for (let t = 0.2; t < 0.999; t += 0.05) {
+      const at = Math.round(t * 100) / 100;
+      const got = rows.map((_, i) => severities(i, d, false, at).got);
+      const right = dangerRows.filter((i) => got[i]!.get(rows[i]!.concern) === 'danger').length;
+      const caution = cautionRows.filter((i) => anyDanger(got[i]!) && !anyDanger(base[i]!)).length;
+      const benignDanger = benign.filter((i) => anyDanger(got[i]!) && !anyDanger(base[i]!)).length;
+      const ok = (100 * caution) / cautionRows.length <= maxAloneCaution && (100 * benignDanger) / benign.length <= maxAloneBenign && right > baseRight;
+      if (ok && picked === null) picked = at;
+      console.log(`  ${at.toFixed(2)}        ${pct(right, dangerRows.length)}                 ${pct(caution, cautionRows.length)}                  ${pct(benignDanger, benign.length)}${picked === at ? '   <-' : ''}`);
+    }
+    console.log(`<-: the lowest cut with at most ${maxAloneCaution}% of caution rows and ${maxAloneBenign}% of benign rows newly at danger, gaining a danger row: ${picked ?? 'none'}`);
+    if (picked !== null) {
+      const p = picked;
+      const got = rows.map((_, i) => severities(i, d, false, p).got);
+      const right = dangerRows.filter((i) => got[i]!.get(rows[i]!.concern) === 'danger').length;
+      const recall = harmful.filter((i) => got[i]!.has(rows[i]!.concern)).length;
+      const fa = benign.filter((i) => got[i]!.size > 0).length;
+      console.log(`CV summary at threshold ${ct}, danger ${dt ?? 'none'}, alone ${p}: danger rows at danger ${pct(right, dangerRows.length)}, harmful right concern ${pct(recall, harmful.length)}, benign false alerts ${pct(fa, benign.length)}`);
+    }
+    const recall = harmful.filter((i) => base[i]!.has(rows[i]!.concern)).length;
+    const fa = benign.filter((i) => base[i]!.size > 0).length;
+    console.log(`CV summary at threshold ${ct}, danger ${dt ?? 'none'}, no alone: danger rows at danger ${pct(baseRight, dangerRows.length)}, harmful right concern ${pct(recall, harmful.length)}, benign false alerts ${pct(fa, benign.length)}\n`);
+    return picked;
   }
 }
 

@@ -209,15 +209,18 @@ class Detection {
   }
 
   /**
-   * A concern from the learned model: at caution at most, capped by the category's search
-   * setting. Never danger on its own: in cross-validation on dev, letting its danger class
-   * promote its own concerns gained no danger-class searches and put more benign ones at
-   * danger (bench/RESULTS.md, "Severity from the learned model"). A term exclusion that covers
-   * one of its evidence words drops it: a word that holds the term, or lies inside an
-   * occurrence of it ("hurt" in an excluded "hurt my self"), as for a phrase.
+   * A concern from the learned model: at caution, capped by the category's search setting;
+   * at danger (so capped) only when its danger class also reaches phrases.model.alone, a cut
+   * no lower than `danger`, set by cross-validation so that few caution-labelled and almost no
+   * benign searches reach it (bench/RESULTS.md, "The model raising danger on its own"). The
+   * trigger then carries the danger class's probability and words, as a promotion does. A term
+   * exclusion that covers one of its evidence words drops it: a word that holds the term, or
+   * lies inside an occurrence of it ("hurt" in an excluded "hurt my self"), as for a phrase.
    */
   private addLearned(cat: SafeguardingCategory, l: LearnedScore): void {
-    this.pushLearned(cat, l, lowerSeverity('caution', cat.severity.search), l.probability, l.evidence, learnedPhrase(l));
+    const danger = lowerSeverity('danger', cat.severity.search);
+    if (l.alone && danger === 'danger') this.pushLearned(cat, l, danger, l.danger, l.dangerEvidence, learnedPhrase(l, true));
+    else this.pushLearned(cat, l, lowerSeverity('caution', cat.severity.search), l.probability, l.evidence, learnedPhrase(l));
   }
 
   /**

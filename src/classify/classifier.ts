@@ -60,6 +60,8 @@ export interface SearchModelUse {
   readonly danger?: number | null;
   /** The probability one post of a page must reach to raise a concern there; absent or null: pages are not read by the model. */
   readonly page?: number | null;
+  /** The danger-class probability at which a concern the model raises is danger on its own (null: never). */
+  readonly alone?: number | null;
 }
 
 export interface ClassifierParts {
@@ -112,7 +114,7 @@ export class Classifier {
     const inUrl = this.phrases.matchWords(pathWords(url.path));
     const inSearch = searchTerm === null ? null : this.phrases.matchSearch(searchTerm.raw, searchTerm.text);
     const categories = matches.length === 0 ? NONE : categoriesOf(matches);
-    const learned = searchTerm === null || this.model === null ? NONE_LEARNED : this.model.model.concerns(searchTerm.text, this.model.threshold, this.model.danger ?? null);
+    const learned = searchTerm === null || this.model === null ? NONE_LEARNED : this.model.model.concerns(searchTerm.text, this.model.threshold, this.model.danger ?? null, this.model.alone ?? null);
     const more = learned.length === 0 ? undefined : { learned };
     // The common case, nothing found, builds one object and no arrays.
     const found = inSearch !== null && inSearch.hits.length > 0;

@@ -34,6 +34,12 @@ export interface SearchModelSettings {
    */
   readonly danger: number | null;
   /**
+   * The probability of a concern's danger class at which a concern the model raises (at
+   * `threshold`) and no list did is danger on its own (capped by the category's search
+   * severity); null when absent: the model alone raises caution at most.
+   */
+  readonly alone: number | null;
+  /**
    * The probability one first-person post of a page must reach for the model to raise there a
    * concern the lists did not (page-posts.ts); null when absent: the model does not read pages.
    */
@@ -95,9 +101,9 @@ export function parsePhrasesConfig(check: Checker, v: unknown, dir: string, cate
 function searchModelSettings(check: Checker, v: unknown, dir: string): SearchModelSettings | null {
   const at = ['phrases', 'model'];
   if (v === 'off' || v === false) return null;
-  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2, page: 0.97 }, or model: off';
+  const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2, alone: 0.2, page: 0.97 }, or model: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
-  const m = check.object(at, v, ['file', 'threshold', 'danger', 'page']) ?? {};
+  const m = check.object(at, v, ['file', 'threshold', 'danger', 'alone', 'page']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
   if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
   const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
@@ -106,13 +112,20 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   // A danger class's probability is part of its concern's, so it is set lower; below 0.1 nearly
   // every raised concern of a danger category would be danger.
   const danger = m.danger === undefined ? null : check.number([...at, 'danger'], m.danger, { min: 0.1, max: 0.99 });
+  // Danger without any list is a bigger step than promoting a list's concern: it needs the
+  // danger class at least as probable as promotion does.
+  const alone = m.alone === undefined ? null : check.number([...at, 'alone'], m.alone, { min: 0.1, max: 0.99 });
+  if (alone !== null && alone !== undefined && danger !== null && danger !== undefined && alone < danger) {
+    check.fail([...at, 'alone'], `(${alone}) must not be below danger (${danger}): the model alone must be surer than when it promotes a list's concern`, 'raise alone, or remove it');
+    return null;
+  }
   // A post has more words than a search to be wrong about, so a page's threshold is at least a search's.
   const page = m.page === undefined ? null : check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
   if (typeof page === 'number' && typeof threshold === 'number' && page < threshold) {
     check.fail([...at, 'page'], `is ${page}, below threshold (${threshold}): one post of a page must be at least as probable as a search to raise a concern`, fix);
     return null;
   }
-  if (name === undefined || threshold === undefined || danger === undefined || page === undefined) return null;
+  if (name === undefined || threshold === undefined || danger === undefined || alone === undefined || page === undefined) return null;
   const file = resolve(dir, name);
   let model: SearchModel;
   try {
@@ -123,5 +136,8 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   if (danger !== null && !model.graded) {
     return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
   }
-  return { file, model, threshold, danger, page };
+  if (alone !== null && !model.graded) {
+    return check.fail([...at, 'alone'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove alone') ?? null;
+  }
+  return { file, model, threshold, danger, alone, page };
 }

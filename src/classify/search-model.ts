@@ -113,6 +113,11 @@ export interface LearnedScore {
   readonly raises: boolean;
   /** `danger` reached the danger threshold: a raised concern is urgent. */
   readonly urgent: boolean;
+  /**
+   * `raises`, and `danger` reached the cut at which the model raises danger on its own
+   * (phrases.model.alone): the concern is danger even when no list raised it.
+   */
+  readonly alone: boolean;
   /** The words that raised the concern most (its most probable class over "none"), strongest first. Worked out when first read. */
   readonly evidence: readonly ModelEvidence[];
   /** The words that raised its danger class most, strongest first. Worked out when first read. */
@@ -224,10 +229,11 @@ export class SearchModel {
   /**
    * The concerns (phrase categories) whose probability reaches `threshold` or whose danger
    * class's reaches `dangerThreshold` (null: never), most probable first, each with up to
-   * `evidence` reasons. Nearly every search has none. Evidence is worked out only when it is
-   * read: detection reads it for the concerns it raises.
+   * `evidence` reasons; `alone` when it is raised and its danger class reaches
+   * `aloneThreshold` (null: never). Nearly every search has none. Evidence is worked out only
+   * when it is read: detection reads it for the concerns it raises.
    */
-  concerns(folded: string, threshold: number, dangerThreshold: number | null = null, evidence = 5): LearnedScore[] {
+  concerns(folded: string, threshold: number, dangerThreshold: number | null = null, aloneThreshold: number | null = null, evidence = 5): LearnedScore[] {
     const { probability, danger, top } = this.categoryProbabilities(folded);
     const out: LearnedScore[] = [];
     for (let c = 0; c < probability.length; c++) {
@@ -235,7 +241,8 @@ export class SearchModel {
       const urgent = dangerThreshold !== null && danger[c]! >= dangerThreshold;
       if (!raises && !urgent) continue;
       const explain = (k: number) => (): ModelEvidence[] => (k < 0 ? [] : this.explain(folded, k, evidence));
-      out.push(new Learned(this.categories[c]!, probability[c]!, danger[c]!, raises, urgent, explain(top[c]!), explain(this.dangerOf[c]!)));
+      const alone = raises && aloneThreshold !== null && this.dangerOf[c]! >= 0 && danger[c]! >= aloneThreshold;
+      out.push(new Learned(this.categories[c]!, probability[c]!, danger[c]!, raises, urgent, alone, explain(top[c]!), explain(this.dangerOf[c]!)));
     }
     return out.sort((a, b) => b.probability - a.probability);
   }
@@ -296,7 +303,7 @@ class Learned implements LearnedScore {
   private dangerEvidenceOf: readonly ModelEvidence[] | undefined;
 
   constructor(
-    readonly category: string, readonly probability: number, readonly danger: number, readonly raises: boolean, readonly urgent: boolean,
+    readonly category: string, readonly probability: number, readonly danger: number, readonly raises: boolean, readonly urgent: boolean, readonly alone: boolean,
     private readonly explainTop: () => readonly ModelEvidence[], private readonly explainDanger: () => readonly ModelEvidence[],
   ) {}
 
@@ -310,7 +317,7 @@ class Learned implements LearnedScore {
 
   /** As data, evidence included (JSON.stringify reads no getters). */
   toJSON(): Record<string, unknown> {
-    return { category: this.category, probability: this.probability, danger: this.danger, raises: this.raises, urgent: this.urgent, evidence: this.evidence, dangerEvidence: this.dangerEvidence };
+    return { category: this.category, probability: this.probability, danger: this.danger, raises: this.raises, urgent: this.urgent, alone: this.alone, evidence: this.evidence, dangerEvidence: this.dangerEvidence };
   }
 }
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
   const lists = join(tmp.dir, 'small-lists.yaml');
   writeFileSync(lists, 'language: en\ncategories:\n  suicide:\n    quux: 5\n    vex: 5\n');
   const shipped = loadConfig(join(CONFIG, 'default.yaml'));
-  const model = { file, model: loadSearchModel(file), threshold: 0.9, danger: null, page: 0.9 };
+  const model = { file, model: loadSearchModel(file), threshold: 0.9, danger: null, alone: null, page: 0.9 };
   cfg = { ...shipped, phrases: { ...shipped.phrases, ...loadLexicon([lists]), model } };
   reading = (await loadLists(cfg, { dataDir: join(tmp.dir, 'data') })).classifier;
   notReading = (await loadLists({ ...cfg, phrases: { ...cfg.phrases, model: { ...model, page: null } } }, { dataDir: join(tmp.dir, 'data') })).classifier;

@@ -29,7 +29,9 @@ let withModel: Classifier;
 let listsOnly: Classifier;
 beforeAll(async () => {
   const shipped = loadConfig(join(CONFIG, 'default.yaml'));
-  cfg = { ...shipped, phrases: { ...shipped.phrases, ...loadLexicon([resolve(import.meta.dirname, '../fixtures/phrases/detect.yaml')]) } };
+  // The shipped model's settings without `alone`: the model's own danger is tested below, on a
+  // small model, so these tests do not move with the shipped model's danger class.
+  cfg = { ...shipped, phrases: { ...shipped.phrases, ...loadLexicon([resolve(import.meta.dirname, '../fixtures/phrases/detect.yaml')]), model: { ...shipped.phrases.model!, alone: null } } };
   withModel = (await loadLists(cfg, { dataDir: join(tmp.dir, 'data') })).classifier;
   listsOnly = (await loadLists({ ...cfg, phrases: { ...cfg.phrases, model: null } }, { dataDir: join(tmp.dir, 'data') })).classifier;
 });
@@ -45,7 +47,7 @@ describe('the learned search model in detection', () => {
     const [alert, ...others] = alertsFor(UNLISTED);
     expect(others).toEqual([]);
     expect(alert!.category).toBe('grooming-sexual-exploitation');
-    // The category's search setting allows danger; the model never gives more than caution.
+    // The category's search setting allows danger; without `alone` the model gives no more than caution.
     expect(cfg.safeguarding.categories.get('grooming-sexual-exploitation')!.severity.search).toBe('danger');
     expect(alert!.severity).toBe('caution');
     const t = alert!.triggers[0] as PhraseTrigger;
@@ -94,6 +96,7 @@ describe('the learned search model in detection', () => {
 describe('a concern raised to danger by the model\'s danger class', () => {
   let graded: Classifier;
   let dangerOff: Classifier;
+  let aloneAt: (cut: number) => Promise<Classifier>;
   let small: SchoolgateConfig;
   beforeAll(async () => {
     const words = (w: string): string[] => [w, `${w} now`, `big ${w}`, `${w} it`, `the ${w}`, `${w} more`];
@@ -108,10 +111,11 @@ describe('a concern raised to danger by the model\'s danger class', () => {
     const lists = join(tmp.dir, 'small-lists.yaml');
     writeFileSync(lists, 'language: en\ncategories:\n  suicide:\n    quux: 10\n    zorp: 10\n  drugs:\n    blarg: 10\n');
     const shipped = loadConfig(join(CONFIG, 'default.yaml'));
-    const model = { file, model: loadSearchModel(file), threshold: 0.9, danger: 0.5 };
+    const model = { file, model: loadSearchModel(file), threshold: 0.9, danger: 0.5, alone: null };
     small = { ...shipped, phrases: { ...shipped.phrases, ...loadLexicon([lists]), model } };
     graded = (await loadLists(small, { dataDir: join(tmp.dir, 'data') })).classifier;
     dangerOff = (await loadLists({ ...small, phrases: { ...small.phrases, model: { ...model, danger: null } } }, { dataDir: join(tmp.dir, 'data') })).classifier;
+    aloneAt = async (cut) => (await loadLists({ ...small, phrases: { ...small.phrases, model: { ...model, alone: cut } } }, { dataDir: join(tmp.dir, 'data') })).classifier;
   });
   const alerts = (q: string, exclusions: readonly Exclusion[] = [], using = graded): readonly AlertCandidate[] =>
     detect(using.classify(search(q)), { action: 'allow' }, small.safeguarding, new ExclusionSet(exclusions), 'ks2');
@@ -175,6 +179,38 @@ describe('a concern raised to danger by the model\'s danger class', () => {
     // With the lists' concern excluded there is nothing to promote.
     expect(alerts('zorp now', [{ kind: 'term', value: 'zorp', group: 'ks2' }])).toEqual([]);
     expect(alerts('zorp now', [{ kind: 'site', value: 'google.com' }])).toEqual([]);
+  });
+
+  it('raises danger on its own with phrases.model.alone, only when the concern is raised and its danger class reaches the cut', async () => {
+    const [learned] = graded.classify(search('vex now')).learned!;
+    const alone = await aloneAt(0.5);
+    expect(alone.classify(search('vex now')).learned).toMatchObject([{ category: 'suicide', raises: true, alone: true }]);
+    const [alert, ...others] = alerts('vex now', [], alone);
+    expect(others).toEqual([]);
+    expect(alert).toMatchObject({ category: 'suicide', severity: 'danger' });
+    const [t, ...more] = learnedOf(alert);
+    expect(more).toEqual([]);
+    expect(t).toMatchObject({ severity: 'danger', learned: true, weight: Math.round(learned!.danger * 100) / 100 });
+    expect(t!.phrase).toMatch(/^learned model, danger class 0\.\d\d: 'vex'/);
+    // A cut above its danger class: caution, as without the setting.
+    const above = await aloneAt(Math.min(0.99, learned!.danger + 0.005));
+    expect(above.classify(search('vex now')).learned).toMatchObject([{ raises: true, alone: false }]);
+    expect(alerts('vex now', [], above)).toMatchObject([{ category: 'suicide', severity: 'caution' }]);
+    // Its danger class is probable but the concern is not raised (threshold 0.99): nothing at all.
+    const unraised = (await loadLists({ ...small, phrases: { ...small.phrases, model: { ...small.phrases.model!, threshold: 0.99, alone: 0.5 } } }, { dataDir: join(tmp.dir, 'data') })).classifier;
+    expect(unraised.classify(search('vex now')).learned).toMatchObject([{ raises: false, alone: false }]);
+    expect(alerts('vex now', [], unraised)).toEqual([]);
+  });
+
+  it('keeps the model\'s own danger within the category\'s search severity, and off caution-class searches', async () => {
+    const alone = await aloneAt(0.5);
+    // drugs (search severity caution): its danger class is probable, but the alert stays at caution.
+    expect(alone.classify(search('blarg now')).learned).toMatchObject([{ category: 'drugs', alone: true }]);
+    expect(alerts('blarg now', [], alone)).toMatchObject([{ category: 'substance-misuse', severity: 'caution' }]);
+    expect(alone.classify(search('quux now')).learned).toMatchObject([{ category: 'suicide', alone: false }]);
+    expect(alerts('quux now', [], alone)).toMatchObject([{ category: 'suicide', severity: 'caution' }]);
+    // An exclusion of its evidence drops it as it drops the caution trigger.
+    expect(alerts('vex now', [{ kind: 'term', value: 'vex', group: 'ks2' }], alone)).toEqual([]);
   });
 
   it('needs the danger threshold: without it the model raises no danger', () => {

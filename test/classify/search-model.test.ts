@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applyEdit, augmentRows, mulberry32 } from '../../bench/search-model-augment.js';
 import { readLabelledSearches, trainSearchModel } from '../../bench/search-model-trainer.js';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { PHRASE_CATEGORIES } from '../../src/classify/phrase-file.js';
@@ -150,6 +151,7 @@ describe('the shipped model', () => {
     expect(settings.file).toBe(join(CONFIG, 'search-model.json'));
     expect(settings.threshold).toBeGreaterThanOrEqual(0.5);
     expect(settings.danger).toBeGreaterThanOrEqual(0.1);
+    expect(settings.alone).toBeGreaterThanOrEqual(settings.danger!);
     expect([...settings.model.categories].sort()).toEqual([...PHRASE_CATEGORIES].sort());
     expect(settings.model.classes).toContain('suicide/danger');
     expect(settings.model.classes).toContain('suicide/caution');
@@ -166,6 +168,52 @@ describe('the shipped model', () => {
     expect(raised!.evidence.length).toBeLessThanOrEqual(5);
     for (const e of raised!.evidence) expect('how do i cut myself deeper'.split(' ').slice(e.start, e.end).join(' ')).toBe(e.text);
     expect(model.concerns(foldText('weather in leeds tomorrow'), 0.5)).toEqual([]);
+  });
+});
+
+describe('training-data augmentation', () => {
+  const rows = [
+    { raw: "i don't want to be alive anymore", row: { text: foldText("i don't want to be alive anymore"), label: 'suicide/danger' } },
+    { raw: 'best pizza near me please', row: { text: foldText('best pizza near me please'), label: 'none' } },
+  ];
+
+  it('gives a row the same copies every time, whatever rows surround it, and another seed other copies', () => {
+    const once = augmentRows(rows, { copies: 3, seed: 1 });
+    expect(augmentRows(rows, { copies: 3, seed: 1 })).toEqual(once);
+    const alone = augmentRows([rows[1]!], { copies: 3, seed: 1 });
+    expect(once.slice(once.length - alone.length)).toEqual(alone);
+    expect(augmentRows(rows, { copies: 3, seed: 2 })).not.toEqual(once);
+  });
+
+  it('puts each row first, then its copies, folded, with its label, none equal to the row', () => {
+    const out = augmentRows(rows, { copies: 4, seed: 7 });
+    expect(out[0]).toBe(rows[0]!.row);
+    const copies = out.filter((r) => r.label === 'suicide/danger').slice(1);
+    expect(copies.length).toBeGreaterThan(0);
+    for (const c of copies) {
+      expect(c.text).toBe(foldText(c.text));
+      expect(c.text).not.toBe(rows[0]!.row.text);
+    }
+    expect(new Set(copies.map((c) => c.text)).size).toBe(copies.length);
+    expect(augmentRows(rows, { copies: 0, seed: 7 })).toEqual(rows.map((r) => r.row));
+  });
+
+  it.each([
+    ['typo', 'kill myself tonight', (t: string) => t !== 'kill myself tonight' && t.split(' ').length === 3 && t.startsWith('kill ')],
+    ['join', "i can't cope", (t: string) => t === 'i cant cope'],
+    ['leet', 'suicide', (t: string) => /[0-9]/.test(t) && foldText(t) === 'suicide'],
+    ['stretch', 'die', (t: string) => /^di*e+$/.test(t) && t.length >= 5],
+    ['textSpeak', 'are you there please', (t: string) => t !== 'are you there please' && /\b(r|u|pls)\b/.test(t)],
+    ['swap', 'hang myself', (t: string) => t === 'myself hang'],
+  ] as const)('makes a %s edit', (edit, text, ok) => {
+    const rand = mulberry32(3);
+    expect(ok(applyEdit(text, edit, rand))).toBe(true);
+  });
+
+  it('leaves short words alone when it makes a typo, and a text without the edit\'s material as it is', () => {
+    expect(applyEdit('cut me', 'typo', mulberry32(1))).toBe('cut me');
+    expect(applyEdit('hello', 'swap', mulberry32(1))).toBe('hello');
+    expect(applyEdit('zzz', 'textSpeak', mulberry32(1))).toBe('zzz');
   });
 });
 
@@ -202,6 +250,10 @@ describe('phrases.model in the configuration', () => {
     ['neither off nor a mapping', 'maybe', /phrases\.model: must be "off" or a mapping with file and threshold, found "maybe"/],
     ['a danger threshold below 0.1', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, danger: 0.05 }`, /phrases\.model\.danger: must be at least 0\.1, found 0\.05/],
     ['a danger threshold that is not a number', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, danger: yes }`, /phrases\.model\.danger: must be a number/],
+    ['an alone cut above 0.99', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, danger: 0.2, alone: 1 }`, /phrases\.model\.alone: must be at most 0\.99, found 1/],
+    ['an alone cut that is not a number', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, alone: always }`, /phrases\.model\.alone: must be a number/],
+    ['an alone cut below the danger threshold', `{ file: ${CONFIG}/search-model.json, threshold: 0.9, danger: 0.6, alone: 0.4 }`,
+      /phrases\.model\.alone: \(0\.4\) must not be below danger \(0\.6\): the model alone must be surer than when it promotes a list's concern \(fix: raise alone, or remove it\)/],
   ])('refuses %s', (_, model, message) => {
     expect(problemsOf(model)).toMatch(message);
   });
@@ -217,6 +269,17 @@ describe('phrases.model in the configuration', () => {
     expect(loadConfig(ok).phrases.model).toMatchObject({ threshold: 0.9, danger: 0.6 });
     // Without the key the model raises no danger, whatever its classes.
     writeFileSync(ok, `categories: ${CONFIG}/categories.yaml\nphrases:\n  model: { file: ${bare}, threshold: 0.9 }\n`);
-    expect(loadConfig(ok).phrases.model).toMatchObject({ threshold: 0.9, danger: null });
+    expect(loadConfig(ok).phrases.model).toMatchObject({ threshold: 0.9, danger: null, alone: null });
+  });
+
+  it('refuses an alone cut for a model without danger classes, and takes one for a model with them', () => {
+    const rows = ['zorp', 'zorp now', 'plom', 'plom now'].map((text, i) => ({ text, label: i < 2 ? 'suicide' : 'none' }));
+    const bare = join(tmp.dir, 'bare-alone.json');
+    writeFileSync(bare, JSON.stringify(trainSearchModel(rows, { maxIterations: 20, minDf: 1, pruneFeature: 0, pruneWeight: 0 }).file));
+    expect(problemsOf(`{ file: ${bare}, threshold: 0.9, alone: 0.8 }`)).toMatch(
+      /phrases\.model\.alone: the search model .*bare-alone\.json has no danger classes .* \(fix: train it again with npm run train:search-model, or remove alone\)/);
+    const ok = join(tmp.dir, 'alone.yaml');
+    writeFileSync(ok, `categories: ${CONFIG}/categories.yaml\nphrases:\n  model: { file: ${CONFIG}/search-model.json, threshold: 0.9, danger: 0.2, alone: 0.8 }\n`);
+    expect(loadConfig(ok).phrases.model).toMatchObject({ threshold: 0.9, danger: 0.2, alone: 0.8 });
   });
 });
