@@ -6,6 +6,7 @@ import { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { YamlFile, type KeyPath } from '../config/yaml.js';
 import { foldText } from './normalise-text.js';
+import { readParsed, writeParsed } from './phrase-cache.js';
 import { CLASS_NAME, classesOf, DEFAULT_WITHIN, MAX_WITHIN, parseRule, parseWords, ruleKey } from './phrase-rules.js';
 
 export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying', 'grooming', 'adult', 'drugs', 'violence', 'crime'] as const;
@@ -81,6 +82,18 @@ export function forgetPhraseFiles(): void {
   lastRead.clear();
 }
 
+/** Where parsed phrase files are kept between runs (phrase-cache.ts), and whether this process may write there. */
+let kept: { readonly dir: string; readonly write: boolean } | null = null;
+
+/**
+ * Keeps parsed phrase files in `dir` (a running Schoolgate: its state folder's cache), or only
+ * reads them from there (`write` false: a command, which may run as another user than the
+ * service and must not leave files it cannot replace); null stops both.
+ */
+export function keepParsedPhraseFiles(dir: string | null, write = true): void {
+  kept = dir === null ? null : { dir, write };
+}
+
 /** Reads one phrase file (one language) and checks every line; throws ConfigError with every problem. */
 export function loadPhraseFile(path: string): Lexicon {
   let text: string;
@@ -92,7 +105,12 @@ export function loadPhraseFile(path: string): Lexicon {
   const last = lastRead.get(path);
   if (last?.text === text) return last.lexicon;
   lastRead.delete(path);
-  const lexicon = parsePhraseFile(YamlFile.parse(path, text));
+  // Only a file that parsed without a problem is kept, so a kept one needs no checking again.
+  let lexicon = kept === null ? null : readParsed<Lexicon>(kept.dir, path, text);
+  if (lexicon === null) {
+    lexicon = parsePhraseFile(YamlFile.parse(path, text));
+    if (kept?.write) writeParsed(kept.dir, path, text, lexicon);
+  }
   lastRead.set(path, { text, lexicon });
   return lexicon;
 }

@@ -6,7 +6,8 @@ import { alertsOf, dryRun, learnedPhrase, type AlertCandidate } from '../alerts/
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
 import { loadConfig } from '../config/load.js';
-import { loadLists } from '../lists/load.js';
+import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
+import { loadLists, phraseCacheDir } from '../lists/load.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, type CommandSpec, type Io } from './command.js';
 
 const spec = {
@@ -23,6 +24,7 @@ export async function classifyCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
   if (help) return io.out(helpText(spec)), 0;
   const { config, data } = paths(values);
+  keepParsedPhraseFiles(phraseCacheDir(data), false); // what a running Schoolgate parsed, if it is there
   const cfg = loadConfig(config);
   const { classifier, report } = await loadLists(cfg, { dataDir: data, ...(values.lists ? { listsDir: resolve(values.lists) } : {}) });
   for (const e of report.errors) io.err(`warning: ${e}`);

@@ -7,7 +7,8 @@ import type { NormalisedUrl } from '../classify/normalise-url.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 import { caFolder, loadCa } from '../tls/ca.js';
 import { chooseInterception } from '../tls/intercept.js';
-import { loadLists } from '../lists/load.js';
+import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
+import { loadLists, phraseCacheDir } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
 import { instantOf } from '../policy/time.js';
 import type { SafeSearchAction } from '../policy/safe-search.js';
@@ -40,6 +41,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
   if (help) return io.out(helpText(spec)), 0;
   const { config, data } = paths(values);
+  keepParsedPhraseFiles(phraseCacheDir(data), false); // what a running Schoolgate parsed, if it is there
   // With the unblocks in force at that time, as the running proxy has them (when there is a database).
   const loaded = loadConfig(config);
   const cfg = { ...loaded, policy: withActiveUnblocks(loaded.policy, data, values.at === undefined ? new Date() : parseAt(values.at, loaded.policy.clock.timeZone)) };

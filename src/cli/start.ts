@@ -2,6 +2,8 @@
 // event loop, refreshed on their schedules, reloaded on SIGHUP) and the proxy listener.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
+import { phraseCacheDir } from '../lists/load.js';
 import { ListService } from '../lists/service.js';
 import { LivePhrases } from '../lists/live-phrases.js';
 import { startUpdateSchedule } from '../lists/scheduled-updates.js';
@@ -63,6 +65,8 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
 async function run(values: StartValues, parts: Stopping, log: Logger): Promise<number> {
   const { config, data } = paths(values);
   mkdirSync(data, { recursive: true, mode: 0o700 });
+  // Parsed phrase files are kept beside the compiled rules, so a restart reads neither again.
+  keepParsedPhraseFiles(phraseCacheDir(data));
   // The CA is checked before anything starts: a damaged or exposed key stops here with its fix.
   const ca = loadCa(data);
   const service = await ListService.start({ configFile: config, dataDir: data, log });

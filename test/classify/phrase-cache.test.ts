@@ -6,7 +6,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileInWorker, MATCHER_GRAPH } from '../../src/classify/phrase-build-worker.js';
-import { cacheFile, decodeCached, readCached } from '../../src/classify/phrase-cache.js';
+import { cacheFile, decodeCached, parsedFile, readCached, readParsed, writeParsed } from '../../src/classify/phrase-cache.js';
+import { forgetPhraseFiles, keepParsedPhraseFiles, loadLexicon, loadPhraseFile, phraseFilesAt } from '../../src/classify/phrase-file.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { baseFromCache, basePhrases } from '../../src/classify/phrase-overlay.js';
 import { buildPhraseMatcher, type PhraseMatcher, type PhraseSettings } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -16,6 +18,7 @@ const tmp = tempDir('schoolgate-phrase-cache-');
 afterAll(tmp.cleanup);
 
 const shipped = loadConfig('config/default.yaml').phrases;
+const shippedPhraseFolders = ['config/phrases/en/', 'config/phrases/pl/', 'config/phrases/ur-latn/'];
 /** A few hundred of the shipped rules: compiles in a fraction of the time, for the cases about files. */
 const small = (threshold = shipped.threshold): PhraseSettings => ({ ...shipped, threshold, entries: shipped.entries.slice(0, 300) });
 const searches = readFileSync('test/fixtures/safeguarding/searches.dev.tsv', 'utf8').split('\n').slice(1, 2001).filter(Boolean).map((l) => l.split('\t')[0]!);
@@ -110,5 +113,55 @@ describe('a cache that cannot be trusted or written', () => {
     expect(r.cacheProblem).toMatch(/EEXIST|ENOTDIR/);
     expectSameAnswers(r.compiled!.matcher, buildPhraseMatcher(small()));
     expect(existsSync(join(blocked, 'x'))).toBe(false);
+  });
+});
+
+describe('parsed phrase files kept between runs', () => {
+  const dir = join(tmp.dir, 'parsed');
+  const file = join(tmp.dir, 'kept-phrases.yaml');
+  const yaml = (weight: number): string => `language: en\ncategories:\n  bullying:\n    "zorblax loser": ${weight}\n`;
+  afterAll(() => keepParsedPhraseFiles(null));
+
+  it('reads a file as parsed by an earlier run only while its text and the code are the same', () => {
+    writeFileSync(file, yaml(12));
+    keepParsedPhraseFiles(dir);
+    forgetPhraseFiles();
+    const first = loadPhraseFile(file);
+    expect(first.entries.map((e) => [e.phrase, e.weight, e.line])).toEqual([['zorblax loser', 12, 4]]);
+    expect(existsSync(parsedFile(dir, file))).toBe(true);
+    // What is kept is what is used: a kept value for this very text comes back as it is.
+    writeParsed(dir, file, yaml(12), { ...first, entries: [{ ...first.entries[0]!, weight: 99 }] });
+    forgetPhraseFiles();
+    expect(loadPhraseFile(file).entries[0]!.weight).toBe(99);
+    // A changed file is parsed again, and kept anew.
+    writeFileSync(file, yaml(13));
+    forgetPhraseFiles();
+    expect(loadPhraseFile(file).entries[0]!.weight).toBe(13);
+    expect(readParsed<{ entries: { weight: number }[] }>(dir, file, yaml(13))!.entries[0]!.weight).toBe(13);
+    expect(readParsed(dir, file, yaml(12))).toBeNull();
+  });
+
+  it('keeps nothing when only reading, and nothing of a file with a problem', () => {
+    const readOnly = join(tmp.dir, 'parsed-read-only');
+    writeFileSync(file, yaml(14));
+    keepParsedPhraseFiles(readOnly, false);
+    forgetPhraseFiles();
+    expect(loadPhraseFile(file).entries[0]!.weight).toBe(14);
+    expect(existsSync(readOnly)).toBe(false);
+    keepParsedPhraseFiles(dir);
+    writeFileSync(file, 'language: en\ncategories:\n  bullying:\n    "zorblax loser": 0\n');
+    forgetPhraseFiles();
+    expect(() => loadPhraseFile(file)).toThrow(ConfigError);
+    expect(readParsed(dir, file, readFileSync(file, 'utf8'))).toBeNull();
+  });
+
+  it('gives the shipped lexicon back exactly, read from the files a first time and from what was kept the next', () => {
+    keepParsedPhraseFiles(join(tmp.dir, 'parsed-shipped'));
+    forgetPhraseFiles();
+    const parsed = loadLexicon(shippedPhraseFolders);
+    forgetPhraseFiles();
+    const kept = loadLexicon(shippedPhraseFolders);
+    expect(kept).toEqual(parsed);
+    expect(readdirSync(join(tmp.dir, 'parsed-shipped')).length).toBe(shippedPhraseFolders.flatMap(phraseFilesAt).length);
   });
 });
