@@ -17,10 +17,9 @@ import { pageText } from '../src/classify/page-text.js';
 import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
 import { fmt, table } from './lib.js';
+import { bigPage, FIXTURES, PAGE_BYTES } from './big-page.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const FIXTURES = join(ROOT, 'test/fixtures/safeguarding');
-const PAGE_BYTES = 64 * 1024;
 const E2GUARDIAN_MS = 39;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 300);
 
@@ -33,18 +32,6 @@ if (!gc) {
 const labels = readFileSync(join(FIXTURES, 'pages.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
 const benignFiles = new Set(labels.filter((r) => r[1] === 'none').map((r) => r[0]!));
 
-function bigPage(files: readonly string[]): Buffer {
-  const bodies = files.map((f) => {
-    const html = readFileSync(join(FIXTURES, 'pages', f), 'utf8');
-    const m = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html);
-    return m ? m[1]! : html;
-  });
-  let out = '<!doctype html><html><head><meta charset="utf-8"><title>Page</title><style>body{font:16px sans-serif}</style></head><body>';
-  for (let i = 0; Buffer.byteLength(out) < PAGE_BYTES - 4096; i++) out += `<section>${bodies[i % bodies.length]!}</section>`;
-  out += '<script>window.analytics = { page: "x" };</script></body></html>';
-  const buf = Buffer.from(out);
-  return buf.subarray(0, Math.min(buf.length, PAGE_BYTES));
-}
 
 const all = readdirSync(join(FIXTURES, 'pages')).filter((f) => f.endsWith('.html')).sort();
 const pages = { mixed: bigPage(all), benign: bigPage(all.filter((f) => benignFiles.has(f))) };

@@ -12,10 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { pageText } from '../src/classify/page-text.js';
 import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
+import { bigPage, FIXTURES } from './big-page.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const FIXTURES = join(ROOT, 'test/fixtures/safeguarding');
-const PAGE_BYTES = 64 * 1024;
 const OLD = process.env.OLD;
 if (OLD === undefined) {
   console.error('OLD=<another checkout> node --import tsx bench/page-ab.ts');
@@ -24,19 +23,6 @@ if (OLD === undefined) {
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const CALLS = 5;
 
-/** As bench/content.ts builds its pages. */
-function bigPage(files: readonly string[]): Buffer {
-  const bodies = files.map((f) => {
-    const html = readFileSync(join(FIXTURES, 'pages', f), 'utf8');
-    const m = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html);
-    return m ? m[1]! : html;
-  });
-  let out = '<!doctype html><html><head><meta charset="utf-8"><title>Page</title><style>body{font:16px sans-serif}</style></head><body>';
-  for (let i = 0; Buffer.byteLength(out) < PAGE_BYTES - 4096; i++) out += `<section>${bodies[i % bodies.length]!}</section>`;
-  out += '<script>window.analytics = { page: "x" };</script></body></html>';
-  const buf = Buffer.from(out);
-  return buf.subarray(0, Math.min(buf.length, PAGE_BYTES));
-}
 
 const old = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/phrases.ts')).href)) as { buildPhraseMatcher: typeof buildPhraseMatcher };
 const config = loadConfig(join(ROOT, 'config/default.yaml'));

@@ -15,10 +15,9 @@ import { join, resolve } from 'node:path';
 import { pageText } from '../src/classify/page-text.js';
 import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
+import { bigPage, FIXTURES } from './big-page.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const FIXTURES = join(ROOT, 'test/fixtures/safeguarding');
-const PAGE_BYTES = 64 * 1024;
 
 const [mode, file] = process.argv.slice(2);
 if ((mode !== '--write' && mode !== '--check') || file === undefined) {
@@ -30,19 +29,6 @@ const rows = readFileSync(join(FIXTURES, 'pages.tsv'), 'utf8').split('\n').slice
 const dev = rows.filter((r) => r[3] === 'dev').map((r) => r[0]!).sort();
 const benign = new Set(rows.filter((r) => r[1] === 'none').map((r) => r[0]!));
 
-/** As bench/content.ts builds its pages. */
-function bigPage(files: readonly string[]): Buffer {
-  const bodies = files.map((f) => {
-    const html = readFileSync(join(FIXTURES, 'pages', f), 'utf8');
-    const m = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html);
-    return m ? m[1]! : html;
-  });
-  let out = '<!doctype html><html><head><meta charset="utf-8"><title>Page</title><style>body{font:16px sans-serif}</style></head><body>';
-  for (let i = 0; Buffer.byteLength(out) < PAGE_BYTES - 4096; i++) out += `<section>${bodies[i % bodies.length]!}</section>`;
-  out += '<script>window.analytics = { page: "x" };</script></body></html>';
-  const buf = Buffer.from(out);
-  return buf.subarray(0, Math.min(buf.length, PAGE_BYTES));
-}
 
 const texts: { name: string; text: string; private: boolean }[] = [];
 const add = (name: string, buf: Buffer, hidden: boolean): void => {
