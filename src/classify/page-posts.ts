@@ -32,11 +32,14 @@ export const POST_MAX_WORDS = 60;
 /** ... starting this many words apart. */
 export const POST_STRIDE_WORDS = 30;
 /**
- * At most this many posts of a page are read by the model. One post of 60 words costs about a
- * tenth of a 64 KiB page's phrase scan on a quiet machine, and reading two or three found
- * nothing more on the dev pages (bench/RESULTS.md, "Posts of a page").
+ * At most this many posts of a page are read by the model, the strongest evidence first. One
+ * post of 60 words costs about a tenth of a 64 KiB page's phrase scan on a quiet machine. One,
+ * two or three gave the same dev figures; three, because a chat's strongest phrase is not always
+ * in its worst message: in a fresh page set a pupil's "how many would it take to unalive someone.
+ * like me" held the phrase and scored 0.82, and the next message, "just tell me if 16 is enough",
+ * scored 0.97 (bench/RESULTS.md, "Issue 14, fourth round").
  */
-export const POST_MAX_READ = 1;
+export const POST_MAX_READ = 3;
 /** How far from where a hit's share of the text puts it its word is looked for, in characters. */
 const OFFSET_REACH = 2000;
 /** The post shown as evidence is cut to this many characters (at a word). */
