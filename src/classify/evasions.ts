@@ -70,7 +70,7 @@ export interface Vocabulary {
 export interface Repair {
   readonly from: string;
   readonly to: string;
-  readonly kind: 'spaced letters' | 'repeated letters' | 'misspelling';
+  readonly kind: 'spaced letters' | 'repeated letters' | 'misspelling' | 'masked letters';
 }
 
 const FUZZY_MIN = 5;
@@ -158,6 +158,70 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
 }
 
 const NO_REPAIRS: Repair[] = [];
+
+/**
+ * A search as the lists read it: characters read (emoji, look-alikes), masked letters read back
+ * ("k*ll", "su*cide", "k!ll"), folded, then its tokens repaired (spaced and repeated letters,
+ * typos). `folded`: foldText(raw) when the caller has it already.
+ */
+export function readSearch(raw: string, folded: string | undefined, emoji: EmojiMap, vocab: Vocabulary): { text: string; repairs: Repair[] } {
+  const chars = readCharacters(raw, emoji);
+  const unmasked = MASK_RE.test(chars) ? unmaskWords(chars, vocab) : null;
+  const text = unmasked !== null ? foldText(unmasked.text) : chars === raw && folded !== undefined ? folded : foldText(chars);
+  const read = repairTokens(text, vocab, true);
+  return unmasked === null ? read : { text: read.text, repairs: [...unmasked.repairs, ...read.repairs] };
+}
+
+/** A character standing for a hidden letter inside a word: "*" and "#" for any, "!" for i or l. */
+const MASK_RE = /[*#!]/;
+/** A word with letters hidden in it, letters on both sides of each hidden run: "k*ll", "n*d*s". */
+const MASKED_WORD_RE = /[\p{L}\p{N}]+(?:[*#!]+[\p{L}\p{N}]+)+/gu;
+/** Most letters hidden in one word that are guessed. */
+const MAX_MASKED = 2;
+const VOWELS = [...'aeiouy'];
+const CONSONANTS = [...'bcdfghjklmnpqrstvwxz'];
+
+/**
+ * Words with hidden letters read as the one listed word they can be: the vowels are tried first
+ * (a word is masked at its vowel: "k*ll", "s*x", "n*des"), then the consonants; a word is read
+ * only when one filling at that step is a listed form, or, of several, only one is English
+ * ("su*cide": suicide, not the listed misspelling "suecide"). "d*e" (die, due and dye are all
+ * listed and English) and "s*x" (sex, six) stay as they are. Null when nothing was read.
+ */
+function unmaskWords(text: string, vocab: Vocabulary): { text: string; repairs: Repair[] } | null {
+  const repairs: Repair[] = [];
+  const out = text.replace(MASKED_WORD_RE, (word) => {
+    const lower = word.toLowerCase();
+    const masks = [...lower].filter((ch) => MASK_RE.test(ch)).length;
+    if (masks > MAX_MASKED || lower.length > 30) return word;
+    for (const letters of [VOWELS, CONSONANTS]) {
+      const found = new Set<string>();
+      for (const filled of fillings(lower, letters)) {
+        const f = foldText(filled);
+        if (f !== '' && !f.includes(' ') && vocab.known(f)) found.add(f);
+      }
+      if (found.size === 0) continue;
+      // The lists also hold common misspellings ("suecide"): of several, the one English word.
+      const english = found.size === 1 ? [...found] : [...found].filter(isEnglishForm);
+      if (english.length !== 1) return word;
+      repairs.push({ from: word, to: english[0]!, kind: 'masked letters' });
+      return english[0]!;
+    }
+    return word;
+  });
+  return repairs.length === 0 ? null : { text: out, repairs };
+}
+
+/** Every way of writing `word` with each mask replaced: "!" by i or l (as leetspeak writes them), "*" and "#" by one of `letters`. */
+function* fillings(word: string, letters: readonly string[], from = 0): Generator<string> {
+  let i = from;
+  while (i < word.length && !MASK_RE.test(word[i]!)) i++;
+  if (i === word.length) {
+    yield word;
+    return;
+  }
+  for (const ch of word[i] === '!' ? ['i', 'l'] : letters) yield* fillings(word.slice(0, i) + ch + word.slice(i + 1), letters, i + 1);
+}
 
 /**
  * Joins a run of letters into a known word; a leading "i" or "a" may be a word of its own. A run

@@ -11,8 +11,7 @@
 // Both read a text the same way (same emoji, same folding); the repairs of searches and
 // addresses ("z o r b l a x", "zorblaxxx") read towards the words either knows, so when the
 // overlay finds something the text is read once more with both vocabularies together.
-import { emojiMap, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
-import { foldText } from './normalise-text.js';
+import { emojiMap, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { compileInWorker, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-worker.js';
 import { decodeCached, readCached, type Compiled } from './phrase-cache.js';
 import { classesOf, parseRule } from './phrase-rules.js';
@@ -148,8 +147,8 @@ export class LayeredPhrases implements PhraseEngine {
   matchSearch(raw: string, folded?: string): PhraseResult {
     const o = this.overlay.matchSearch(raw, folded);
     if (o.hits.length === 0) return this.layer(this.base.matchSearch(raw, folded), NO_PHRASES, false);
-    const chars = readCharacters(raw, this.emoji);
-    return this.reread(chars === raw && folded !== undefined ? folded : foldText(chars), true);
+    const { text, repairs } = readSearch(raw, folded, this.emoji, this.vocab);
+    return this.layer(this.base.match(text), this.overlay.match(text), false, repairs);
   }
 
   /**

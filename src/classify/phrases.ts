@@ -28,7 +28,7 @@
 import { AddressGate, gateRules } from './address-anchors.js';
 import { SPACE } from './aho-corasick.js';
 import { flatten } from './flat-lists.js';
-import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
+import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
 import { PageFold, TextBuffer } from './page-fold.js';
 import { EMPTY_LEXICON, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
@@ -288,10 +288,8 @@ export class PhraseMatcher {
    * the caller has it (SearchTerm.text), saves folding plain ASCII again.
    */
   matchSearch(raw: string, folded?: string): PhraseResult {
-    const chars = readCharacters(raw, this.emoji);
-    const text = chars === raw && folded !== undefined ? folded : foldText(chars);
-    const { text: read, repairs } = repairTokens(text, this.vocab, true);
-    return this.analyseText(read, repairs);
+    const { text, repairs } = readSearch(raw, folded, this.emoji, this.vocab);
+    return this.analyseText(text, repairs);
   }
 
   /** Text already folded with foldText (a title, words from elsewhere): no repairs. */

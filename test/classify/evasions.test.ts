@@ -4,10 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emojiMap, englishWordsWithPrefix, foldForMatching, NearIndex, readCharacters, repairTokens, type Vocabulary } from '../../src/classify/evasions.js';
+import { emojiMap, englishWordsWithPrefix, foldForMatching, NearIndex, readCharacters, readSearch, repairTokens, type Vocabulary } from '../../src/classify/evasions.js';
 import { loadLexicon } from '../../src/classify/phrase-file.js';
 import { buildPhraseMatcher, type PhraseResult } from '../../src/classify/phrases.js';
 import { tempDir } from '../helpers/lists.js';
+
+const NO_EMOJI = emojiMap([]);
 
 const tmp = tempDir('schoolgate-evasions-');
 afterAll(tmp.cleanup);
@@ -101,6 +103,21 @@ describe('repairTokens', () => {
     ];
     for (const [text, want] of rows) expect(repairTokens(text, wordy, false).text, text).toBe(want);
     expect(repairTokens('i w a n t t o d i e', wordy, false).repairs).toEqual([{ from: 'i w a n t t o d i e', to: 'i want to die', kind: 'spaced letters' }]);
+  });
+
+  it('reads a word with hidden letters as the one listed word it can be, in a search', () => {
+    const words = new Set([...KNOWN, 'nudes', 'pills', 'suecide', 'due', 'dye', 'six']);
+    const masked: Vocabulary = { known: (t) => words.has(t), nearest: () => null };
+    const read = (raw: string): string => readSearch(raw, undefined, NO_EMOJI, masked).text;
+    expect(read('how to k*ll myself')).toBe('how to kill myself');
+    expect(read('send n*des')).toBe('send nudes');
+    expect(read('how many p!lls')).toBe('how many pills'); // "!" as the i (or l) of leetspeak
+    expect(read('su*cide')).toBe('suicide'); // of the listed "suecide" and "suicide", the English word
+    expect(read('k*ll*ng')).toBe('k ll ng'); // no listed filling: left as it was
+    expect(read('i want to d*e')).toBe('i want to d e'); // die, due, dye: which is not for us to guess
+    expect(read('s*x')).toBe('s x'); // sex, six
+    expect(read('wow!!! *great* game')).toBe('wow great game'); // marks around words hide nothing
+    expect(readSearch('how to k*ll myself', undefined, NO_EMOJI, masked).repairs).toEqual([{ from: 'k*ll', to: 'kill', kind: 'masked letters' }]);
   });
 
   it('cuts repeated letters to two, then to one', () => {
