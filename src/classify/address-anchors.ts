@@ -23,7 +23,8 @@
 // it is chosen without guessing how everyday a word is.
 import { compileDfa, SPACE, type DfaOptions } from './aho-corasick.js';
 import { readCharacters, type EmojiMap } from './evasions.js';
-import { foldText, type CharDfa } from './normalise-text.js';
+import { foldText } from './normalise-text.js';
+import { sparseRows, type SparseRows } from './sparse-dfa.js';
 
 export interface AnchorWord {
   /** As written in the lists (a prefix without its star). */
@@ -103,9 +104,13 @@ export function squeeze(s: string): string {
  * letter, not at a state of its own. A state per form, each behaving as the start does, would
  * otherwise be most of the states, and take their count past what 16-bit transitions hold.
  * States from firstOut on have patterns ending there; from firstAnchor on, a prefix among them.
+ * Its transitions are held as sparse rows (sparse-dfa.ts): the dense table was most of the
+ * compiled engine's typed arrays, nearly all of it copies of the root's row.
  */
-interface SqueezedDfa extends CharDfa {
+interface SqueezedDfa extends SparseRows {
+  readonly symbolOf: Uint8Array | Uint16Array;
   readonly space: number;
+  readonly firstOut: number;
   readonly start: number;
   readonly firstAnchor: number;
   readonly outStart: Uint16Array | Uint32Array;
@@ -113,8 +118,8 @@ interface SqueezedDfa extends CharDfa {
 }
 
 function squeezedDfa(patterns: readonly string[], isPrefix: (id: number) => boolean, options?: DfaOptions): SqueezedDfa {
-  const dfa = compileDfa(patterns, isPrefix, options);
-  return { ...dfa, delta: squeezing(dfa.delta, dfa.alphabet) };
+  const { symbolOf, space, start, firstOut, firstAnchor, outStart, patternIds, delta, alphabet } = compileDfa(patterns, isPrefix, options);
+  return { symbolOf, space, start, firstOut, firstAnchor, outStart, patternIds, ...sparseRows(squeezing(delta, alphabet), alphabet, options?.wide) };
 }
 
 /** walkPlain's answers. */
@@ -226,9 +231,9 @@ export class AddressGate {
 
   /** Bytes held by the automaton and the rules' tables. */
   get bytes(): number {
-    const { symbolOf, delta, outStart, patternIds } = this.words;
+    const { symbolOf, root, base, cells, outStart, patternIds } = this.words;
     const tables = [
-      symbolOf, delta, outStart, patternIds, this.patternIsPrefix, this.patternWordStart, this.patternWordIds,
+      symbolOf, root, base, cells, outStart, patternIds, this.patternIsPrefix, this.patternWordStart, this.patternWordIds,
       this.wakeStart, this.wakeIds, this.ruleSlotStart, this.ruleSlots, this.altsOfWordStart, this.altsOfWordIds,
       this.altNeed, this.altSlot, this.wordStamp, this.ruleStamp, this.altStamp, this.altFound, this.slotStamp, this.found,
     ];
@@ -251,7 +256,7 @@ export class AddressGate {
   mayMatch(text: string): boolean {
     if (this.rules === 0) return false;
     const gen = this.nextWalk();
-    const { symbolOf, delta, alphabet, firstOut, firstAnchor } = this.words;
+    const { symbolOf, root, base, cells, firstOut, firstAnchor } = this.words;
     const symbols = symbolOf.length;
     let state = this.words.start;
     let length = 0;
@@ -269,7 +274,9 @@ export class AddressGate {
         }
         length = 0;
       }
-      state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
+      const sym = c < symbols ? symbolOf[c]! : 0;
+      const cell = base[state]! + 2 * sym;
+      state = cells[cell] === state ? cells[cell + 1]! : root[sym]!;
       if (state >= firstAnchor) this.note(state, gen, 1);
     }
     return this.wakes(gen);
@@ -282,7 +289,7 @@ export class AddressGate {
    */
   private walkPlain(raw: string): number {
     const gen = this.nextWalk();
-    const { symbolOf, delta, alphabet, firstOut, firstAnchor, space } = this.words;
+    const { symbolOf, root, base, cells, firstOut, firstAnchor, space } = this.words;
     const symbols = symbolOf.length;
     const n = raw.length;
     let state = this.words.start;
@@ -314,14 +321,17 @@ export class AddressGate {
       }
       if (emitted) {
         if (state >= firstOut) this.note(state, gen, 0);
-        state = delta[state * alphabet + space]!;
+        const cell = base[state]! + 2 * space;
+        state = cells[cell] === state ? cells[cell + 1]! : root[space]!;
         if (state >= firstAnchor) this.note(state, gen, 1);
       }
       emitted = true;
       for (let j = from; j < i; j++) {
         c = raw.charCodeAt(j) | 0x20;
         if (letters && LEET_LETTER[c] !== 0) c = LEET_LETTER[c]!;
-        state = delta[state * alphabet + (c < symbols ? symbolOf[c]! : 0)]!;
+        const sym = c < symbols ? symbolOf[c]! : 0;
+        const cell = base[state]! + 2 * sym;
+        state = cells[cell] === state ? cells[cell + 1]! : root[sym]!;
         if (state >= firstAnchor) this.note(state, gen, 1);
       }
     }
