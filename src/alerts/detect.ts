@@ -8,7 +8,7 @@
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
-import { scoreHits, severityOf } from '../classify/phrases.js';
+import { pageShare, scoreHits, severityOf } from '../classify/phrases.js';
 import type { PostConcern } from '../classify/page-posts.js';
 import type { LearnedScore, ModelEvidence } from '../classify/search-model.js';
 import type { Action, Decision } from '../policy/types.js';
@@ -147,7 +147,9 @@ class Detection {
     if (c.posts) {
       for (const p of c.posts) {
         const cat = cfg.byPhraseCategory.get(p.category);
-        if (cat && !cat.illegal && !this.found.has(cat)) this.addPost(cat, p);
+        if (!cat || cat.illegal) continue;
+        if (!this.found.has(cat)) this.addPost(cat, p);
+        else if (p.urgent) this.promotePost(cat, p);
       }
     }
   }
@@ -194,7 +196,11 @@ class Detection {
     const all = this.c.phrases.filter((h) => h.category === f.category && h.source === f.source);
     const kept = this.exclusions.size === 0 ? all : all.filter((h) => !this.exclusions.coversFound(h.matched.split(' … '), h.spans, h.read, this.group));
     let severity: Severity | null = f.severity;
-    if (kept.length !== all.length) severity = severityOf(scoreHits(kept, f.source === 'page', f), f.caution, f.danger);
+    if (kept.length !== all.length) {
+      // A page's concern keeps the share the whole page gave it (an information page's half).
+      const share = f.source === 'page' ? pageShare(this.c.phrases.filter((h) => h.source === 'page')) : 1;
+      severity = severityOf(share * scoreHits(kept, f.source === 'page', f), f.caution, f.danger);
+    }
     if (severity === null) return;
     const capped = lowerSeverity(severity, cat.severity[f.source]);
     const text = this.illegalHit ? undefined : f.source === 'search' && term !== null ? term.raw : urlText(this.c.url);
@@ -253,10 +259,21 @@ class Detection {
    * a term exclusion covering one of its evidence words.
    */
   private addPost(cat: SafeguardingCategory, p: PostConcern): void {
+    this.pushPost(cat, p, lowerSeverity(p.urgent ? 'danger' : 'caution', cat.severity.page));
+  }
+
+  /** A concern the lists raised below danger, whose danger class one first-person post reaches the page threshold for. */
+  private promotePost(cat: SafeguardingCategory, p: PostConcern): void {
+    const severity = lowerSeverity('danger', cat.severity.page);
+    const now = this.found.get(cat)!.reduce<Severity>((s, t) => higherSeverity(s, t.severity), 'advisory');
+    if (SEVERITY_RANK[severity] > SEVERITY_RANK[now]) this.pushPost(cat, p, severity);
+  }
+
+  private pushPost(cat: SafeguardingCategory, p: PostConcern, severity: Severity): void {
     if (p.evidence.length === 0 || this.excludedUrl()) return;
     if (this.exclusions.size > 0 && p.evidence.some((e) => this.exclusions.coversFound([e.text], [e], p.read, this.group))) return;
     this.push(cat, {
-      kind: 'phrase', severity: lowerSeverity('caution', cat.severity.page), source: 'page', category: p.category, phrase: postPhrase(p),
+      kind: 'phrase', severity, source: 'page', category: p.category, phrase: postPhrase(p),
       weight: Math.round(p.probability * 100) / 100, matched: p.post, learned: true, ...(this.illegalHit ? {} : { text: urlText(this.c.url) }),
     });
   }

@@ -133,7 +133,7 @@ export class Classifier {
     const page = this.sourced([['page', inPage]]);
     const flagged = [...c.flagged, ...page.flagged];
     const m = this.model;
-    const posts = m === null || m.page == null ? NONE_POSTS : readPosts(pageText, inPage.hits, inPage.read, { model: m.model, threshold: m.page }, new Set(flagged.map((f) => f.category)));
+    const posts = m === null || m.page == null ? NONE_POSTS : readPosts(pageText, inPage.hits, inPage.read, { model: m.model, threshold: m.page }, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
     return { ...c, phrases: [...c.phrases, ...page.phrases], flagged, ...(posts.length > 0 ? { posts } : {}) };
   }
 

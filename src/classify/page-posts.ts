@@ -8,9 +8,11 @@
 //   and the post they frame); a post longer than POST_MAX_WORDS is read in windows of that many
 //   words, POST_STRIDE_WORDS apart, so that what a window cuts in two the next one holds whole.
 // - The model costs a few microseconds a character, so it reads only candidate posts: those
-//   holding a positive phrase hit of a concern the lists did not raise on the page (scored below
-//   its threshold), the strongest evidence first, at most POST_MAX_READ of them (one). A page
-//   the lists found nothing positive on, or raised every such concern on, costs nothing more.
+//   holding a positive phrase hit of a concern the lists did not raise at danger on the page,
+//   the strongest evidence first, then the posts next to those (a reply or a follow-up often
+//   says what the lists did not: bench/RESULTS.md, "Page scoring, fifth round"), at most
+//   POST_MAX_READ of them. A page the lists found nothing positive on, or raised every such
+//   concern on at danger, costs nothing more.
 // - It reads only posts in the first person ("i", "me", "my", …): a child saying it of
 //   themselves, as the searches it was trained on do. A help page, a guide for parents or a
 //   lesson speaks to "you" or of "them" when it names a concern, and the model, which has
@@ -19,7 +21,12 @@
 //   pages had other posts above 0.95.
 // - A concern the lists did not raise on the page is raised (at caution, by detect) when one
 //   post's probability for it reaches the page threshold, which is set higher than searches'
-//   (config phrases.model.page): a post has more words than a search to be wrong about.
+//   (config phrases.model.page): a post has more words than a search to be wrong about. When
+//   the post's danger class alone reaches that threshold the post is `urgent`: detect raises
+//   the concern at danger, or takes it to danger when the lists raised it at caution (a first-
+//   person post of a method or a plan, scored as a page by the lists, reached only caution).
+//   On the dev pages this took danger pages at danger from 54 to 59 of 82, no benign page
+//   changed.
 import type { PhraseHit } from './phrases.js';
 import { COMMON } from './phrases.js';
 import { foldText } from './normalise-text.js';
@@ -56,6 +63,10 @@ export interface PostConcern {
   /** The phrase category. */
   readonly category: string;
   readonly probability: number;
+  /** Its danger class's probability (0 when the model has none for the concern). */
+  readonly danger: number;
+  /** The danger class alone reached the page threshold: the post raises the concern at danger. */
+  readonly urgent: boolean;
   /** The post's words, trimmed to POST_EVIDENCE_CHARS. */
   readonly post: string;
   /** Where the post is in the page's text. */
@@ -200,15 +211,17 @@ export function offsetOfHit(hit: Pick<PhraseHit, 'matched' | 'spans'>, readWords
 }
 
 /**
- * The concerns, other than those in `raised`, that one candidate post of the page reaches the
- * threshold for: per concern its most probable post. `text` is what matchPage read, `hits` its
+ * The concerns, other than those in `urgent` (raised at danger), that one candidate post of the
+ * page reaches the threshold for, per concern its most probable post; of those in `raised`
+ * (raised below danger), only those whose danger class reaches the threshold. `text` is what matchPage read, `hits` its
  * hits and `read` its text as read.
  */
-export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>): PostConcern[] {
+export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
   const { model, threshold } = use;
-  // Only a phrase of a concern the lists did not raise makes a post worth reading: the model
-  // raises nothing else, and a page the lists raised everything on costs nothing more.
-  const positive = hits.filter((h) => h.weight > 0 && !raised.has(h.category));
+  // Only a phrase of a concern the lists did not raise at danger makes a post worth reading:
+  // the model raises nothing else, and a page the lists raised everything on at danger costs
+  // nothing more.
+  const positive = hits.filter((h) => h.weight > 0 && !urgent.has(h.category));
   if (positive.length === 0) return [];
   const posts = splitPosts(text);
   if (posts.length === 0) return [];
@@ -219,8 +232,12 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
     const p = postAt(posts, offsetOfHit(h, readWords, text));
     if (p >= 0) weightOf.set(p, (weightOf.get(p) ?? 0) + h.weight);
   }
-  const candidates = [...weightOf].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
-  const best = new Map<string, { probability: number; post: number; folded: string; top: number }>();
+  const holding = [...weightOf].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
+  // Then the posts next to them: a thread's worst message is often the reply to, or the
+  // follow-up of, the one the lists found words in.
+  const candidates = [...holding];
+  for (const p of holding) for (const q of [p + 1, p - 1]) if (q >= 0 && q < posts.length && !candidates.includes(q)) candidates.push(q);
+  const best = new Map<string, { probability: number; danger: number; post: number; folded: string; top: number }>();
   let readCount = 0;
   for (const p of candidates) {
     if (readCount === POST_MAX_READ) break;
@@ -230,18 +247,19 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
     const folded = foldText(raw.replaceAll('\n', ' '));
     if (!firstPerson(folded)) continue;
     readCount++;
-    const { probability, top } = model.categoryProbabilities(folded);
+    const { probability, danger, top } = model.categoryProbabilities(folded);
     for (let c = 0; c < probability.length; c++) {
       const category = model.categories[c]!;
-      if (probability[c]! < threshold || raised.has(category)) continue;
+      // A concern the lists raised below danger: only the post's danger class has more to say.
+      if (probability[c]! < threshold || urgent.has(category) || (raised.has(category) && danger[c]! < threshold)) continue;
       const had = best.get(category);
-      if (had === undefined || probability[c]! > had.probability) best.set(category, { probability: probability[c]!, post: p, folded, top: top[c]! });
+      if (had === undefined || probability[c]! > had.probability) best.set(category, { probability: probability[c]!, danger: danger[c]!, post: p, folded, top: top[c]! });
     }
   }
   const out: PostConcern[] = [];
   for (const [category, b] of best) {
     const post = posts[b.post]!;
-    out.push({ category, probability: b.probability, post: trimPost(text.slice(post.start, post.end)), at: post, read: b.folded, evidence: b.top < 0 ? [] : model.explain(b.folded, b.top) });
+    out.push({ category, probability: b.probability, danger: b.danger, urgent: b.danger >= threshold, post: trimPost(text.slice(post.start, post.end)), at: post, read: b.folded, evidence: b.top < 0 ? [] : model.explain(b.folded, b.top) });
   }
   return out.sort((a, b) => b.probability - a.probability || (a.category < b.category ? -1 : 1));
 }

@@ -800,13 +800,28 @@ export function entryKey(e: Pick<PhraseEntry, 'category' | 'phrase' | 'pagesOnly
 /** The categories a text's hits raise: per category, its hits scored together; highest score first. */
 export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf: (category: string) => { caution: number; danger: number }): PhraseScore[] {
   const out: PhraseScore[] = [];
+  const share = page ? pageShare(hits) : 1;
   for (const category of new Set(hits.map((h) => h.category))) {
     const t = thresholdsOf(category);
-    const score = scoreHits(hits.filter((h) => h.category === category), page, t);
+    const score = share * scoreHits(hits.filter((h) => h.category === category), page, t);
     const severity = severityOf(score, t.caution, t.danger);
     if (severity) out.push({ category, score, severity });
   }
   return out.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
+}
+
+/**
+ * The share of each concern's score a page keeps: PAGE_MANY_CONCERNS_SHARE on a page naming
+ * PAGE_MANY_CONCERNS concerns or more, with intent for none (an information page), else all.
+ */
+export function pageShare(hits: readonly Pick<PhraseHit, 'category' | 'weight' | 'intent'>[]): number {
+  const named = new Set<string>();
+  for (const h of hits) {
+    if (h.weight <= 0) continue;
+    if (h.intent) return 1;
+    named.add(h.category);
+  }
+  return named.size >= PAGE_MANY_CONCERNS ? PAGE_MANY_CONCERNS_SHARE : 1;
 }
 
 /** What a search's or an address's score needs of a hit. */
@@ -863,6 +878,21 @@ export function scoreHits(hits: readonly PageScoredHit[] | readonly ScoredHit[],
 export const PAGE_CONTEXT_REACH = 5;
 /** Context further away on a page takes at most this share of the score (see scorePage). */
 export const PAGE_FAR_CONTEXT_SHARE = 0.5;
+/**
+ * ... but of a page's one piece of evidence, without intent, this share: a lesson's or a lyric
+ * page's one quote ("him … dead … stabs", weight 20, the danger threshold) no longer keeps
+ * caution against a page of "essay" and "romeo", while one piece of 30 still does
+ * (bench/RESULTS.md, "Page scoring, fifth round"). More than 0.6 lost harmful dev pages whose
+ * one piece weighs 30; applied to every piece without intent it lost pages of many weak pieces.
+ */
+export const PAGE_FAR_CONTEXT_LONE_SHARE = 0.6;
+/**
+ * A page with positive evidence for at least this many concerns and intent for none is about
+ * them (a helpline's list, a guide for parents, a school's policy): each concern's score counts
+ * PAGE_MANY_CONCERNS_SHARE. On the dev pages no harmful page changed, from 3 to 5.
+ */
+export const PAGE_MANY_CONCERNS = 4;
+export const PAGE_MANY_CONCERNS_SHARE = 0.5;
 /** A rule matching words a stronger rule already matched on a page counts this share of its weight. */
 export const PAGE_OVERLAP_SHARE = 0.5;
 /**
@@ -889,7 +919,10 @@ export const PAGE_LONE_WEAK_SHARE = 0.5;
  * - Context elsewhere on the page still says something about the page (a lesson's "homework", a
  *   report's "the court heard"), but a forum's chrome, comments and unrelated posts must not
  *   outweigh a post of real intent: all of it together takes at most PAGE_FAR_CONTEXT_SHARE of
- *   the score left.
+ *   the score left, PAGE_FAR_CONTEXT_LONE_SHARE when the page's evidence is one piece without
+ *   intent (a literature Q&A's one "him … dead … stabs" among "essay", "romeo", "homework").
+ *   Applied to every piece without intent, a larger share lost harmful pages of several
+ *   pieces; intent keeps its floor below anyway.
  * - The page's framing (pages-only rules: "lesson plan", "the court heard", "helpline") lowers
  *   by its two strongest rules only, not their sum: two steps are enough to quiet a lesson plan
  *   that names a concern throughout, but a thread with a help banner, a "symptoms" link and a
@@ -906,6 +939,9 @@ export const PAGE_LONE_WEAK_SHARE = 0.5;
  *   PAGE_LONE_WEAK_SHARE of its score: one "got battered" in a match report, far from anything,
  *   is not enough on a page of hundreds of words.
  * A hit's place is the one its spans record (a rule counts once per page, at one of its places).
+ * Across concerns (flagHits, pageShare): a page with evidence for PAGE_MANY_CONCERNS concerns or
+ * more and intent for none (a helpline naming every concern) keeps PAGE_MANY_CONCERNS_SHARE of
+ * each score.
  */
 export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryThresholds = DEFAULT_THRESHOLDS): number {
   const positives: { weight: number; language: string; intent: boolean; start: number; end: number }[] = [];
@@ -955,7 +991,9 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
     if (positives.some((p) => p.language === h.language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH)) score += h.weight;
     else far += h.weight;
   }
-  let total = score + Math.max(far, -PAGE_FAR_CONTEXT_SHARE * Math.max(0, score)) + strongest + next;
+  // Far context's reach: a share of what near context left, a little more on a page of one piece without intent.
+  const farShare = pieces === 1 && lone !== Infinity ? PAGE_FAR_CONTEXT_LONE_SHARE : PAGE_FAR_CONTEXT_SHARE;
+  let total = score + Math.max(far, -farShare * Math.max(0, score)) + strongest + next;
   if (pieces === 1 && lone < thresholds.danger) total = Math.min(total, PAGE_LONE_WEAK_SHARE * lone);
   if (places.length <= PAGE_INTENT_MAX_PLACES && places.some((p) => p.intent && !p.framed)) total = Math.max(total, thresholds.caution);
   return total;

@@ -11,7 +11,7 @@ import { buildMatcherData } from '../../src/classify/build.js';
 import { Classifier } from '../../src/classify/classifier.js';
 import { Matcher } from '../../src/classify/matcher.js';
 import { loadLexicon } from '../../src/classify/phrase-file.js';
-import { buildPhraseMatcher } from '../../src/classify/phrases.js';
+import { buildPhraseMatcher, PAGE_FAR_CONTEXT_LONE_SHARE, scoreHits } from '../../src/classify/phrases.js';
 import { SearchTermExtractor } from '../../src/classify/search-terms.js';
 import { loadConfig, type SchoolgateConfig } from '../../src/config/load.js';
 import { loadLists } from '../../src/lists/load.js';
@@ -212,10 +212,14 @@ describe('exclusions', () => {
     const c = classifier.classifyPage('https://forum.example.com/t/1', text);
     const page = (exclusions: readonly Exclusion[]) => detect(c, { action: 'allow' }, cfg.safeguarding, new ExclusionSet(exclusions), 'ks2');
     expect(summary(page([]))).toEqual(['suicide:danger:allow']);
-    const [a, ...rest] = page([{ kind: 'term', value: 'Killing Myself to Live' }]);
-    expect(rest).toEqual([]);
-    expect(a!.severity).toBe('caution');
-    expect(a!.triggers.map((t) => (t as PhraseTrigger).phrase)).toEqual(['want to die']);
+    // What is left, "want to die" (20), is the page's one piece without intent: as a page, the
+    // far "headache" takes PAGE_FAR_CONTEXT_LONE_SHARE of it (8 left, below caution); as a
+    // search it would take it all.
+    expect(page([{ kind: 'term', value: 'Killing Myself to Live' }])).toEqual([]);
+    const kept = c.phrases.filter((h) => h.source === 'page' && h.category === 'suicide' && h.phrase !== 'kill @self');
+    expect(kept.map((h) => h.phrase).sort()).toEqual(['headache', 'want to die']);
+    expect(scoreHits(kept, true)).toBeCloseTo(20 * (1 - PAGE_FAR_CONTEXT_LONE_SHARE));
+    expect(scoreHits(kept)).toBe(0);
   });
 
   it('keep a category whose list triggers are not covered by a term', () => {

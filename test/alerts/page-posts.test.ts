@@ -1,7 +1,8 @@
 // The learned model reading the posts of a page, through classifyPage and detect, on a small
 // model trained here with made-up words so that what these tests see does not move when the
-// shipped model is trained again: "vex" reads as suicide, "plom" and "quux" as nothing. The
-// lists are a file written here too: "quux" and "vex" score 5 each for suicide, below its
+// shipped model is trained again: "vex" reads as suicide at danger, "zorp" as suicide at
+// caution, "plom" and "quux" as nothing. The lists are a file written here too: "quux", "vex"
+// and "zorp" score 5 each for suicide, below its
 // threshold of 10, so the lists alone raise nothing on these pages.
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -40,12 +41,13 @@ beforeAll(async () => {
   const words = (w: string): string[] => [w, `${w} now`, `big ${w}`, `${w} it`, `the ${w}`, `${w} more`, `i ${w}`, `my ${w}`];
   const rows = [
     ...words('vex').map((text) => ({ text, label: 'suicide/danger' })),
+    ...words('zorp').map((text) => ({ text, label: 'suicide/caution' })),
     ...[...words('plom'), ...words('quux')].map((text) => ({ text, label: 'none' })),
   ];
   const file = join(tmp.dir, 'small-model.json');
   writeFileSync(file, JSON.stringify(trainSearchModel(rows, { maxIterations: 200, pruneFeature: 0, pruneWeight: 0 }).file));
   const lists = join(tmp.dir, 'small-lists.yaml');
-  writeFileSync(lists, 'language: en\ncategories:\n  suicide:\n    quux: 5\n    vex: 5\n');
+  writeFileSync(lists, 'language: en\ncategories:\n  suicide:\n    quux: 5\n    vex: 5\n    zorp: 5\n');
   const shipped = loadConfig(join(CONFIG, 'default.yaml'));
   const model = { file, model: loadSearchModel(file), threshold: 0.9, danger: null, alone: null, page: 0.9 };
   cfg = { ...shipped, phrases: { ...shipped.phrases, ...loadLexicon([lists]), model } };
@@ -59,13 +61,13 @@ function alertsFor(page: Uint8Array, using = reading, exclusions: readonly Exclu
 }
 
 describe('posts of a page read by the learned model', () => {
-  it('raises a concern said in one post among chatter, at caution, with the post as evidence', () => {
+  it('raises a concern said in one post among chatter, with the post as evidence: at danger when its danger class reaches the page threshold', () => {
     const page = thread(CHATTER[0]!, HARM, CHATTER[1]!, CHATTER[2]!);
     // The lists alone score the page below the threshold.
     expect(alertsFor(page, notReading)).toEqual([]);
     const [alert, ...others] = alertsFor(page);
     expect(others).toEqual([]);
-    expect(alert).toMatchObject({ category: 'suicide', severity: 'caution', url: PAGE });
+    expect(alert).toMatchObject({ category: 'suicide', severity: 'danger', url: PAGE });
     const [t, ...more] = alert!.triggers as PhraseTrigger[];
     expect(more).toEqual([]);
     expect(t).toMatchObject({ kind: 'phrase', source: 'page', category: 'suicide', learned: true, text: PAGE });
@@ -91,12 +93,27 @@ describe('posts of a page read by the learned model', () => {
     expect(alertsFor(page)).toEqual([]);
   });
 
-  it('adds nothing where the lists raised the concern already', () => {
-    const page = thread(`${HARM} quux`, CHATTER[0]!);
-    const [alert, ...others] = alertsFor(page);
+  it('at caution when only the concern, not its danger class, reaches the page threshold', () => {
+    const [alert, ...others] = alertsFor(thread(CHATTER[0]!, 'honestly i feel so zorp zorp zorp and i dont know who to tell', CHATTER[1]!));
     expect(others).toEqual([]);
-    expect(alert!.category).toBe('suicide');
-    expect((alert!.triggers as PhraseTrigger[]).every((t) => t.learned !== true)).toBe(true);
+    expect(alert).toMatchObject({ category: 'suicide', severity: 'caution' });
+    expect((alert!.triggers as PhraseTrigger[]).map((t) => t.learned)).toEqual([true]);
+  });
+
+  it('takes a concern the lists raised at caution to danger when the post\'s danger class reaches the page threshold, and adds nothing else', () => {
+    // quux + vex: the lists raise caution; the post's danger class adds a trigger at danger.
+    const [alert, ...others] = alertsFor(thread(`${HARM} quux`, CHATTER[0]!));
+    expect(others).toEqual([]);
+    expect(alert).toMatchObject({ category: 'suicide', severity: 'danger' });
+    const triggers = alert!.triggers as PhraseTrigger[];
+    expect(triggers.filter((t) => t.learned === true).map((t) => t.severity)).toEqual(['danger']);
+    expect(triggers.filter((t) => t.learned !== true).map((t) => t.severity)).toEqual(triggers.filter((t) => t.learned !== true).map(() => 'caution'));
+    expect(triggers.some((t) => t.learned !== true)).toBe(true);
+    // quux + zorp: caution from the lists, and the post's danger class is not probable: nothing added.
+    const [caution, ...rest] = alertsFor(thread('honestly i feel so zorp zorp zorp and i dont know who to tell quux', CHATTER[0]!));
+    expect(rest).toEqual([]);
+    expect(caution).toMatchObject({ category: 'suicide', severity: 'caution' });
+    expect((caution!.triggers as PhraseTrigger[]).every((t) => t.learned !== true)).toBe(true);
   });
 
   it('is dropped by a term exclusion covering its evidence, and by a site exclusion', () => {

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
-import { NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseResult } from '../../src/classify/phrases.js';
+import { NO_PHRASES, PAGE_FAR_CONTEXT_LONE_SHARE, PhraseMatcher, scorePage, type PhraseEntry, type PhraseResult } from '../../src/classify/phrases.js';
 
 const RUNS = { numRuns: 600, seed: 1414 };
 
@@ -173,13 +173,20 @@ describe('words added far from a phrase', () => {
     }), RUNS);
   });
 
-  it('on a page, context lowers a phrase in full within 5 words of it, and by at most half further away', () => {
+  it('on a page, context lowers a phrase in full within 5 words of it, and by at most PAGE_FAR_CONTEXT_LONE_SHARE further away', () => {
     const twenty = CASES.filter(([, rule]) => rule === 'kill @self' || rule === '@method + @self');
     fc.assert(fc.property(fc.constantFrom(...twenty), filler, fc.nat(30), ([phrase], before, gap) => {
       const between = Array.from({ length: gap }, (_, i) => FILLER[(i + 5) % FILLER.length]!);
       const page = m.matchPage(`${[...before, phrase, ...between, 'essay'].join(' ')}.`);
       expect(page.hits.map((h) => h.phrase)).toContain('essay');
-      expect(page.flagged).toEqual(gap <= 5 ? [] : [{ category: 'suicide', score: 10, severity: 'caution' }]);
+      // The page's one piece (20) without intent: "essay" (-30) near it takes it all, far from it at most 0.6 of it.
+      const suicide = page.hits.filter((h) => h.category === 'suicide');
+      if (gap <= 5) expect(page.flagged).toEqual([]);
+      else {
+        const score = scorePage(suicide);
+        expect(score).toBeGreaterThanOrEqual(20 * (1 - PAGE_FAR_CONTEXT_LONE_SHARE) - 1e-9);
+        expect(score).toBeLessThan(20);
+      }
     }), RUNS);
   });
 });

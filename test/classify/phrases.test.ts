@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { loadLexicon, type Lexicon } from '../../src/classify/phrase-file.js';
 import {
-  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_INTENT_FRAME_REACH, PAGE_INTENT_MAX_PLACES, PAGE_LONE_WEAK_SHARE, PAGE_OVERLAP_SHARE, PAGE_PLACE_GAP, PhraseMatcher, scoreHits, scorePage, severityOf,
+  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_FAR_CONTEXT_LONE_SHARE, PAGE_INTENT_FRAME_REACH, PAGE_MANY_CONCERNS, PAGE_MANY_CONCERNS_SHARE, PAGE_INTENT_MAX_PLACES, PAGE_LONE_WEAK_SHARE, PAGE_OVERLAP_SHARE, PAGE_PLACE_GAP, pageShare, PhraseMatcher, scoreHits, scorePage, severityOf,
   type PhraseEntry, type PhraseResult, type PhraseSettings, type PhraseThresholds,
 } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -364,9 +364,14 @@ describe('scoring', () => {
     expect(scorePage([phrase, at(-20, 103)])).toBe(0);
     expect(scorePage([phrase, at(-20, 108)])).toBe(0);
     expect(scorePage([phrase, at(-20, 94)])).toBe(0);
-    // Six words away it is the page's other text: it takes at most half.
-    expect(scorePage([phrase, at(-20, 109)])).toBe(10);
-    expect(scorePage([phrase, at(-20, 93)])).toBe(10);
+    // Six words away it is the page's other text: of the page's one piece without intent it
+    // takes at most PAGE_FAR_CONTEXT_LONE_SHARE (12 of 20), of more pieces at most half.
+    expect(PAGE_FAR_CONTEXT_LONE_SHARE).toBe(0.6);
+    expect(scorePage([phrase, at(-20, 109)])).toBe(8);
+    expect(scorePage([phrase, at(-20, 93)])).toBe(8);
+    expect(scorePage([phrase, at(20, 200), at(-20, 109), at(-20, 300), at(-20, 400)])).toBe(20);
+    // Of a piece of intent, half: the floor is not all that protects it.
+    expect(scorePage([{ ...phrase, intent: true }, at(-20, 109), at(-20, 300)])).toBe(10);
     // A combination's place runs from its first part to its last.
     const combination = { weight: 20, intent: false, language: 'en', spans: [{ start: 100, end: 101 }, { start: 104, end: 105 }] };
     expect(scorePage([combination, at(-20, 110)])).toBe(0);
@@ -439,8 +444,9 @@ describe('scoring', () => {
     // "helpline" as framing, game talk as context, all far from the post.
     const page = [...intentPost(240), at(-20, 280), at(-20, 302), at(-20, 380), at(-20, 290, { pagesOnly: true }), at(-20, 432, { pagesOnly: true })];
     expect(scorePage(page)).toBe(10);
-    // Without the floor the same page scores below nothing: the framing takes 40 of the 25 left.
-    expect(scorePage(page.map((h) => ({ ...h, intent: false })))).toBe(-15);
+    // Without the floor (nor intent) the same page scores below nothing: its one piece keeps 20
+    // of 50 against far context, and the framing takes 40 of that.
+    expect(scorePage(page.map((h) => ({ ...h, intent: false })))).toBe(-20);
     // The floor is the category's caution threshold, whatever it is; a higher score stays.
     expect(scorePage(page, { caution: 15, danger: 30 })).toBe(15);
     expect(scorePage(intentPost(240))).toBe(50);
@@ -739,6 +745,26 @@ describe('matchPage over a long text', () => {
   });
 });
 
+describe('matchPage: a page naming many concerns', () => {
+  it('pageShare: PAGE_MANY_CONCERNS concerns or more named, with intent for none, keep PAGE_MANY_CONCERNS_SHARE of their scores', () => {
+    expect([PAGE_MANY_CONCERNS, PAGE_MANY_CONCERNS_SHARE]).toEqual([4, 0.5]);
+    const named = (cats: string[]) => cats.map((category) => ({ category, weight: 10, intent: false }));
+    expect(pageShare(named(['suicide', 'self-harm', 'bullying', 'drugs']))).toBe(0.5);
+    expect(pageShare(named(['suicide', 'self-harm', 'bullying']))).toBe(1);
+    // Intent anywhere: the page is not only about them.
+    expect(pageShare([...named(['suicide', 'self-harm', 'bullying', 'drugs']), { category: 'suicide', weight: 20, intent: true }])).toBe(1);
+    // Context names no concern.
+    expect(pageShare([...named(['suicide', 'self-harm', 'bullying']), { category: 'drugs', weight: -10, intent: false }])).toBe(1);
+  });
+
+  it('a helpline page listing four concerns raises each at half its score; a page of three keeps all of it', () => {
+    const m = build([['suicide', 'suicidal thoughts', 20], ['self-harm', 'self harm', 20], ['bullying', 'cyberbullying', 20], ['drugs', 'legal highs', 20]]);
+    const four = 'We talk about suicidal thoughts, self harm, cyberbullying and legal highs. Calls are free.';
+    expect(m.matchPage(four).flagged.map((f) => [f.category, f.score, f.severity])).toEqual([['bullying', 10, 'caution'], ['drugs', 10, 'caution'], ['self-harm', 10, 'caution'], ['suicide', 10, 'caution']]);
+    expect(m.matchPage('We talk about suicidal thoughts, self harm and cyberbullying. Calls are free.').flagged.map((f) => f.score)).toEqual([20, 20, 20]);
+  });
+});
+
 describe('matchPage: context near a phrase and far from it', () => {
   const m = build([
     ['suicide', 'end my life', 20],
@@ -759,7 +785,10 @@ describe('matchPage: context near a phrase and far from it', () => {
 
   it('context next to the phrase still lowers it in full', () => {
     expect(m.matchPage('This exam will end my life, honestly.').flagged).toEqual([]);
-    expect(m.matchPage(`I will end my life, honestly. ${filler} This exam is a headache.`).flagged).toEqual([{ category: 'suicide', score: 10, severity: 'caution' }]);
+    // Far from it, they take up to PAGE_FAR_CONTEXT_LONE_SHARE of the page's one piece (12 of 20): nothing left to raise.
+    expect(m.matchPage(`I will end my life, honestly. ${filler} This exam is a headache.`).flagged).toEqual([]);
+    // Next to one phrase, context takes it in full, and leaves the other phrase, far from it, whole.
+    expect(m.matchPage(`This exam will end my life. ${filler} I just want to die.`).flagged).toEqual([{ category: 'suicide', score: 20, severity: 'danger' }]);
   });
 });
 

@@ -1,0 +1,52 @@
+// readPosts with a stand-in model, so that which posts are read is what is tested: "blick" reads
+// as suicide (its danger class as probable), "zorp" as suicide with a danger class of 0.5; the
+// lists know only "quux" (suicide, 5).
+import { describe, expect, it } from 'vitest';
+import { readPosts, type PostModel } from '../../src/classify/page-posts.js';
+import { PhraseMatcher } from '../../src/classify/phrases.js';
+import type { SearchModel } from '../../src/classify/search-model.js';
+
+const read: string[] = [];
+const model = {
+  categories: ['suicide'],
+  categoryProbabilities(folded: string) {
+    read.push(folded);
+    const p = folded.includes('blick') || folded.includes('zorp') ? 0.99 : 0.01;
+    const d = folded.includes('blick') ? 0.99 : folded.includes('zorp') ? 0.5 : 0;
+    return { probability: Float64Array.of(p), danger: Float64Array.of(d), top: Int32Array.of(-1) };
+  },
+  explain: () => [],
+} as unknown as SearchModel;
+const use: PostModel = { model, threshold: 0.97 };
+const m = new PhraseMatcher([{ category: 'suicide', phrase: 'quux', weight: 5, language: 'en', file: 't.yaml', line: 1 }] as never, { default: 10 });
+
+const QUUX = 'my quux arrived this morning and i am going to set it up tonight with my brother';
+const CHAT = 'anyone going to the match on saturday afternoon with the lads from school';
+function posts(blocks: string[], raised = new Set<string>(), urgent = raised) {
+  const text = blocks.join('\n');
+  const page = m.matchPage(text);
+  read.length = 0;
+  return readPosts(text, page.hits, page.read, use, raised, urgent);
+}
+
+describe('readPosts', () => {
+  it('reads the posts next to one holding a listed word: a reply or a follow-up says what the lists did not', () => {
+    const blick = 'honestly i feel so blick blick blick and i dont know who to tell anyone';
+    expect(posts([CHAT, QUUX, blick, CHAT]).map((p) => [p.category, p.urgent])).toEqual([['suicide', true]]);
+    // Two posts away from the listed word it is not read.
+    expect(posts([QUUX, CHAT, 'so i went to the shops and then', blick])).toEqual([]);
+    expect(read.some((r) => r.includes('blick'))).toBe(false);
+  });
+
+  it('for a concern raised below danger, only a post whose danger class reaches the threshold counts; raised at danger, nothing is read', () => {
+    const zorp = `${QUUX} and i feel so zorp`;
+    const blick = `${QUUX} and i feel so blick`;
+    const raised = new Set(['suicide']);
+    expect(posts([CHAT, zorp], raised, new Set())).toEqual([]);
+    expect(posts([CHAT, blick], raised, new Set()).map((p) => [p.category, p.danger, p.urgent])).toEqual([['suicide', 0.99, true]]);
+    expect(posts([CHAT, blick], raised, raised)).toEqual([]);
+    expect(read).toEqual([]);
+    // Not raised: the concern's probability is enough, at caution (not urgent).
+    expect(posts([CHAT, zorp]).map((p) => [p.category, p.urgent])).toEqual([['suicide', false]]);
+  });
+});
