@@ -9,6 +9,7 @@
 // rows surround it: cross-validation augments each fold's training rows only, and a held-out
 // fold never sees a copy of its own rows.
 import { foldText } from '../src/classify/normalise-text.js';
+import { seededRandom } from './lib.js';
 
 /** Text-speak for common words: what pupils type instead. */
 const TEXT_SPEAK: Readonly<Record<string, string>> = {
@@ -52,7 +53,7 @@ export function augmentRows<R extends { readonly text: string; readonly label: s
 
 /** Copy number `k` of a raw search: one or two edits, drawn from a PRNG seeded by the text, `seed` and `k`. */
 export function augment(raw: string, seed: number, k: number): string {
-  const rand = mulberry32(hash(raw) ^ Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca6b));
+  const rand = seededRandom(hash(raw) ^ Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca6b));
   let text = raw.toLowerCase();
   const edits = rand() < 0.3 ? 2 : 1;
   for (let e = 0; e < edits; e++) text = applyEdit(text, EDITS[Math.floor(rand() * EDITS.length)]!, rand);
@@ -128,17 +129,6 @@ function hash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What the trainer uses unless told otherwise (chosen by cross-validation: bench/RESULTS.md). */

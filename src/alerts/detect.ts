@@ -253,10 +253,11 @@ class Detection {
   }
 
   /**
-   * A concern the model read in one post of a page: at caution at most, capped by the
-   * category's page setting, with the post's words as `matched` and the n-grams it weighed in
-   * `phrase`. Exclusions drop it as they drop the model's concern in a search: the address, or
-   * a term exclusion covering one of its evidence words.
+   * A concern the model read in one post of a page: at caution, or at danger when the post's
+   * danger class reached the page threshold too (`urgent`), capped by the category's page
+   * setting, with the post's words as `matched` and the n-grams it weighed in `phrase`.
+   * Exclusions drop it as they drop the model's concern in a search: the address, or a term
+   * exclusion covering one of its evidence words.
    */
   private addPost(cat: SafeguardingCategory, p: PostConcern): void {
     this.pushPost(cat, p, lowerSeverity(p.urgent ? 'danger' : 'caution', cat.severity.page));

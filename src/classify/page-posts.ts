@@ -213,8 +213,8 @@ export function offsetOfHit(hit: Pick<PhraseHit, 'matched' | 'spans'>, readWords
 /**
  * The concerns, other than those in `urgent` (raised at danger), that one candidate post of the
  * page reaches the threshold for, per concern its most probable post; of those in `raised`
- * (raised below danger), only those whose danger class reaches the threshold. `text` is what matchPage read, `hits` its
- * hits and `read` its text as read.
+ * (raised below danger), only those whose danger class reaches the threshold. `text` is what
+ * matchPage read, `hits` its hits and `read` its text as read.
  */
 export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
   const { model, threshold } = use;

@@ -9,6 +9,7 @@
 // regex, no allocation for IPv4) because NetworkMap.lookup runs it once per connection.
 //
 // Pure: no I/O, no clocks, no module state.
+import { isIP } from 'node:net';
 
 /** The dotted quad in s[start, end) as an unsigned 32-bit number, or -1. */
 export function ipv4At(s: string, start: number, end: number): number {
@@ -180,19 +181,9 @@ export function addressValue(s: string): { family: 4 | 6; value: bigint; mapped:
 // ---------------------------------------------------------------------------------------------
 // Questions callers ask
 
-/** Where an IPv6 zone id ("%eth0") starts, or -1. Node's net.isIP allows one on IPv6 only. */
-function zoneAt(s: string): number {
-  const at = s.indexOf('%');
-  if (at < 0) return -1;
-  return at < s.length - 1 && /^[0-9a-zA-Z.:-]+$/.test(s.slice(at + 1)) ? at : -2;
-}
-
-/** 4, 6 or 0, as net.isIP: an IPv6 address may carry a zone id ("fe80::1%eth0"). */
+/** 4, 6 or 0: Node's own answer (an IPv6 address may carry a zone id, "fe80::1%eth0"), typed. */
 export function ipFamily(s: string): 0 | 4 | 6 {
-  if (ipv4At(s, 0, s.length) >= 0) return 4;
-  const zone = zoneAt(s);
-  if (zone === -2) return 0;
-  return ipv6At(s, 0, zone < 0 ? s.length : zone) === undefined ? 0 : 6;
+  return isIP(s) as 0 | 4 | 6;
 }
 
 /** True for the one canonical IPv4 spelling: four decimal parts, 0–255, no leading zeros. */

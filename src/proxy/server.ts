@@ -1,5 +1,5 @@
 // The proxy's shells: sockets in, a verdict from the gate (gate.ts), sockets out. Every request
-// and tunnel takes one snapshot at its start (takeSnapshot) and passes it down, so a reload never
+// and tunnel takes one snapshot at its start (snapshotsOf) and passes it down, so a reload never
 // changes it half-way. The shells only act: HTTP is relayed through an undici Agent (pooled
 // keep-alive upstream, bodies streamed both ways); upgrades are joined on a 101; CONNECT tunnels
 // are joined or decrypted as the gate says, once it has seen the ClientHello.

@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyEdit, augmentRows, mulberry32 } from '../../bench/search-model-augment.js';
+import { applyEdit, augmentRows } from '../../bench/search-model-augment.js';
+import { seededRandom } from '../../bench/lib.js';
 import { readLabelledSearches, trainSearchModel } from '../../bench/search-model-trainer.js';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { PHRASE_CATEGORIES } from '../../src/classify/phrase-file.js';
@@ -206,14 +207,14 @@ describe('training-data augmentation', () => {
     ['textSpeak', 'are you there please', (t: string) => t !== 'are you there please' && /\b(r|u|pls)\b/.test(t)],
     ['swap', 'hang myself', (t: string) => t === 'myself hang'],
   ] as const)('makes a %s edit', (edit, text, ok) => {
-    const rand = mulberry32(3);
+    const rand = seededRandom(3);
     expect(ok(applyEdit(text, edit, rand))).toBe(true);
   });
 
   it('leaves short words alone when it makes a typo, and a text without the edit\'s material as it is', () => {
-    expect(applyEdit('cut me', 'typo', mulberry32(1))).toBe('cut me');
-    expect(applyEdit('hello', 'swap', mulberry32(1))).toBe('hello');
-    expect(applyEdit('zzz', 'textSpeak', mulberry32(1))).toBe('zzz');
+    expect(applyEdit('cut me', 'typo', seededRandom(1))).toBe('cut me');
+    expect(applyEdit('hello', 'swap', seededRandom(1))).toBe('hello');
+    expect(applyEdit('zzz', 'textSpeak', seededRandom(1))).toBe('zzz');
   });
 });
 
