@@ -26,7 +26,7 @@ export async function policyCommand(argv: string[], io: Io): Promise<number> {
   io.out(`${file}: the policy is valid`);
   for (const w of cfg.warnings) io.err(`warning: ${formatProblem(w)}`);
   for (const g of groups) {
-    io.out(`  ${g.id.padEnd(10)} ${g.label}: ${g.mode === 'allowlist' ? 'allow-list only' : 'filtered'}, ${g.levels.size} category levels, ${g.schedules.length} schedules, ${g.sites.size} own site entries${g.safeSearch.engines.size ? `, safe search on ${[...g.safeSearch.engines].join(', ')}` : ''}`);
+    io.out(`  ${g.id.padEnd(10)} ${g.label}: ${g.mode === 'allowlist' ? 'allow-list only' : 'filtered'}, ${count(g.levels.size, 'category level')}, ${count(g.schedules.length, 'schedule')}, ${count(g.sites.size, 'own site entry', 'own site entries')}${g.safeSearch.engines.size ? `, safe search on ${[...g.safeSearch.engines].join(', ')}` : ''}`);
   }
   io.out(`  ${cfg.policy.users.size} nominated users; SLT approval needed to unblock: ${[...cfg.policy.sltCategories].join(', ') || 'none'}`);
   // Valid is not the same as safe: an omission lets pupils in without anyone having decided it.
@@ -37,4 +37,9 @@ export async function policyCommand(argv: string[], io: Io): Promise<number> {
       + `Name ${them} under policy.groups.${o.group}.levels: block (or allow, to say it is meant)`);
   }
   return 0;
+}
+
+/** "1 schedule", "2 schedules". */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
