@@ -58,6 +58,8 @@ export class TrafficLog {
   private closing = false;
   private counts = { recorded: 0, stored: 0, spilled: 0 };
   private waiters: (() => void)[] = [];
+  /** Callers of purge() waiting for the writer's next report of a finished purge. */
+  private purgeWaiters: ((deleted: Readonly<Record<string, number>>) => void)[] = [];
   /** Shared with the writer: 1 asks it to stop waiting on a locked database. */
   private readonly stop = new SharedArrayBuffer(4);
 
@@ -156,6 +158,7 @@ export class TrafficLog {
         worker.on('message', (m: FromWriter) => {
           if (m.type === 'closed') {
             clearTimeout(t);
+            for (const w of this.purgeWaiters.splice(0)) w({});
             resolve();
           }
         });
@@ -164,9 +167,16 @@ export class TrafficLog {
     }
   }
 
-  /** Runs retention now (it also runs every hour on its own). */
-  purge(): void {
-    this.post({ type: 'purge' });
+  /**
+   * Runs retention now (it also runs every hour on its own) and resolves with what was deleted
+   * once the writer reports the purge finished, or with nothing when the log closes first.
+   */
+  purge(): Promise<Readonly<Record<string, number>>> {
+    if (this.worker === null) return Promise.resolve({});
+    return new Promise((resolve) => {
+      this.purgeWaiters.push(resolve);
+      this.post({ type: 'purge' });
+    });
   }
 
   private post(m: ToWriter): void {
@@ -262,6 +272,7 @@ export class TrafficLog {
         break;
       case 'purged':
         if (Object.keys(m.deleted).length > 0) this.opts.log.info({ deleted: m.deleted }, 'retention: old records deleted');
+        for (const w of this.purgeWaiters.splice(0)) w(m.deleted);
         break;
       case 'problem':
         this.opts.log.error(m.message);

@@ -135,10 +135,16 @@ function runWriter(init: TrafficWorkerData, port: NonNullable<typeof parentPort>
     return replaying;
   };
 
-  let purging = false;
-  const purge = async (): Promise<void> => {
-    if (purging || closing) return;
-    purging = true;
+  // A purge asked for while one runs is answered when that one ends: it deletes the same rows.
+  let purging: Promise<void> | null = null;
+  const purge = (): Promise<void> => {
+    if (closing) return Promise.resolve();
+    purging ??= purgeNow().finally(() => {
+      purging = null;
+    });
+    return purging;
+  };
+  const purgeNow = async (): Promise<void> => {
     const deleted: Record<string, number> = {};
     try {
       for (;;) {
@@ -152,8 +158,7 @@ function runWriter(init: TrafficWorkerData, port: NonNullable<typeof parentPort>
       send({ type: 'purged', deleted });
     } catch (err) {
       send({ type: 'problem', message: `retention purge failed: ${(err as Error).message}` });
-    } finally {
-      purging = false;
+      send({ type: 'purged', deleted });
     }
   };
   const timer = setInterval(() => void purge(), init.purgeEveryMs);
