@@ -26,15 +26,16 @@ function illegalRule(category: string): Rule {
 }
 
 export function decide(req: PolicyRequest, c: Classification, p: PolicySnapshot, now: Date | number, trace?: TraceStep[]): Decision {
+  // 1. Illegal content: before anything a school can configure, and before the group is known,
+  // so an unidentified request for it is still refused as illegal (never unblockable).
+  for (const m of c.matches) {
+    if (ILLEGAL_CATEGORIES.has(m.category)) return finish(illegalRule(m.category), c, p, null, trace, 'illegal');
+  }
+  trace?.push({ layer: 'illegal', said: 'not on an illegal list' });
+
   const group = p.groups.get(req.group);
   if (!group) return finish(UNKNOWN_GROUP, c, p, null, trace, 'default');
   const safe = group.safeSearch.engines.size === 0 ? null : safeSearchFor(c.url, req.connect === true, group.safeSearch);
-
-  // 1. Illegal content: before anything a school can configure.
-  for (const m of c.matches) {
-    if (ILLEGAL_CATEGORIES.has(m.category)) return finish(illegalRule(m.category), c, p, safe, trace, 'illegal');
-  }
-  trace?.push({ layer: 'illegal', said: 'not on an illegal list' });
 
   // 2. Unblocks.
   const unblock = activeUnblock(p, req, c, now);

@@ -126,6 +126,8 @@ describe('the shipped policy walks the seeds\' matrix', () => {
 
   it('blocks a request from a group it does not know', () => {
     expect(check('https://learn.example.test/', { group: 'visitors' }, `${TUE}T10:00Z`)).toMatchObject({ action: 'block', rule: { kind: 'default' } });
+    // Illegal content is refused as illegal before the group is looked up: never unblockable.
+    expect(check('https://terror.example.test/', { group: 'visitors' }, `${TUE}T10:00Z`)).toMatchObject({ action: 'block', rule: { kind: 'illegal' }, unblockBy: 'never' });
   });
 });
 
