@@ -1,8 +1,9 @@
-// matchPage of this tree against another checkout's, in one process, on the content bench's
-// "mixed" 64 KiB page: rounds of each taken in turn, timed in CPU time. On a machine shared
-// with other work (load far above its cores) the wall-clock medians of bench/content.ts swing
-// by several times from run to run; CPU time measured in alternating rounds is what still
-// compares two versions fairly.
+// matchPage, pageText and the two together (the whole page path) of this tree against another
+// checkout's, in one process, on the content bench's "mixed" and "benign" 64 KiB pages: rounds
+// of each taken in turn, timed in CPU time. Both must read the same text from the pages and give
+// the same answers. On a machine shared with other work (load far above its cores) the
+// wall-clock medians of bench/content.ts swing by several times from run to run; CPU time
+// measured in alternating rounds is what still compares two versions fairly.
 //
 //   git archive <commit> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/
 //   OLD=/tmp/before node --import tsx bench/page-ab.ts
@@ -24,28 +25,53 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const CALLS = 5;
 
 
-const old = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/phrases.ts')).href)) as { buildPhraseMatcher: typeof buildPhraseMatcher };
+const oldPhrases = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/phrases.ts')).href)) as { buildPhraseMatcher: typeof buildPhraseMatcher };
+const oldText = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/page-text.ts')).href)) as { pageText: typeof pageText };
 const config = loadConfig(join(ROOT, 'config/default.yaml'));
-const matchers = { old: old.buildPhraseMatcher(config.phrases), new: buildPhraseMatcher(config.phrases) };
-const t = pageText(bigPage(readdirSync(join(FIXTURES, 'pages')).filter((f) => f.endsWith('.html')).sort()));
-const text = `${t.title} ${t.text}`;
-if (JSON.stringify(matchers.old.matchPage(text)) !== JSON.stringify(matchers.new.matchPage(text))) {
-  console.error('the two answer differently on this page');
-  process.exit(1);
-}
+const versions = {
+  old: { matcher: oldPhrases.buildPhraseMatcher(config.phrases), pageText: oldText.pageText },
+  new: { matcher: buildPhraseMatcher(config.phrases), pageText },
+};
+const labels = readFileSync(join(FIXTURES, 'pages.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
+const benign = new Set(labels.filter((r) => r[1] === 'none').map((r) => r[0]!));
+const all = readdirSync(join(FIXTURES, 'pages')).filter((f) => f.endsWith('.html')).sort();
+const pages = { mixed: bigPage(all), benign: bigPage(all.filter((f) => benign.has(f))) };
 
-const cpu = { old: [] as number[], new: [] as number[] };
-for (let i = 0; i < 20; i++) for (const m of Object.values(matchers)) m.matchPage(text);
-for (let r = 0; r < ROUNDS; r++) {
-  for (const k of r % 2 === 0 ? (['new', 'old'] as const) : (['old', 'new'] as const)) {
-    const start = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) matchers[k].matchPage(text);
-    const d = process.cpuUsage(start);
-    cpu[k].push((d.user + d.system) / 1000 / CALLS);
-  }
-}
+const readText = (v: (typeof versions)['old'], buf: Buffer): string => {
+  const t = v.pageText(buf);
+  return `${t.title} ${t.text}`;
+};
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 const least = (a: number[]): number => Math.min(...a);
-console.log(`matchPage, 64 KiB "mixed" page, CPU ms per call over ${ROUNDS} alternating rounds of ${CALLS}; Node ${process.version}`);
-console.log(`median: old ${median(cpu.old).toFixed(3)}, new ${median(cpu.new).toFixed(3)}, new/old ${(median(cpu.new) / median(cpu.old)).toFixed(3)}`);
-console.log(`least:  old ${least(cpu.old).toFixed(3)}, new ${least(cpu.new).toFixed(3)}, new/old ${(least(cpu.new) / least(cpu.old)).toFixed(3)}`);
+console.log(`CPU ms per call over ${ROUNDS} alternating rounds of ${CALLS}, 64 KiB pages; Node ${process.version}`);
+console.log('page    step       old median  new median  new/old  old least  new least  new/old');
+for (const [name, buf] of Object.entries(pages)) {
+  const text = readText(versions.new, buf);
+  if (readText(versions.old, buf) !== text) {
+    console.error(`${name}: the two read different text from the page`);
+    process.exit(1);
+  }
+  if (JSON.stringify(versions.old.matcher.matchPage(text)) !== JSON.stringify(versions.new.matcher.matchPage(text))) {
+    console.error(`${name}: the two answer differently on this page`);
+    process.exit(1);
+  }
+  const steps = {
+    pageText: (v: (typeof versions)['old']): unknown => v.pageText(buf),
+    matchPage: (v: (typeof versions)['old']): unknown => v.matcher.matchPage(text),
+    whole: (v: (typeof versions)['old']): unknown => v.matcher.matchPage(readText(v, buf)),
+  };
+  for (const [step, run] of Object.entries(steps)) {
+    const cpu = { old: [] as number[], new: [] as number[] };
+    for (let i = 0; i < 20; i++) for (const v of Object.values(versions)) run(v);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const k of r % 2 === 0 ? (['new', 'old'] as const) : (['old', 'new'] as const)) {
+        const start = process.cpuUsage();
+        for (let i = 0; i < CALLS; i++) run(versions[k]);
+        const d = process.cpuUsage(start);
+        cpu[k].push((d.user + d.system) / 1000 / CALLS);
+      }
+    }
+    const f = (x: number): string => x.toFixed(3).padStart(10);
+    console.log(`${name.padEnd(7)} ${step.padEnd(10)} ${f(median(cpu.old))}  ${f(median(cpu.new))}  ${(median(cpu.new) / median(cpu.old)).toFixed(3).padStart(7)} ${f(least(cpu.old))} ${f(least(cpu.new))}  ${(least(cpu.new) / least(cpu.old)).toFixed(3).padStart(7)}`);
+  }
+}

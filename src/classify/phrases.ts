@@ -143,8 +143,6 @@ export class PhraseMatcher {
   /** The automaton's patterns, looked up a word at a time: how a text's listed words are found. */
   private readonly table: WordTable;
   private readonly rules: readonly Rule[];
-  /** Every distinct part of every rule: a sequence of slots; a slot is its alternatives, each a run of word ids. */
-  private readonly parts: readonly Part[];
   /**
    * Rules to look at when a word occurs: each rule is listed under the first words of one slot
    * it cannot match without (the rarest, by a guess), so a text wakes only the rules one of
@@ -168,6 +166,10 @@ export class PhraseMatcher {
   private readonly nearStart: Int32Array;
   /** Per rule of one part, that part, else -1. */
   private readonly singlePart: Int32Array;
+  /** Rule ri's parts, ruleParts[rulePartStart[ri] .. rulePartStart[ri + 1]), and its `within`: what matchRule reads, without a Rule object. */
+  private readonly rulePartStart: Int32Array;
+  private readonly ruleParts: Int32Array;
+  private readonly ruleWithin: Int32Array;
   /** Per part of one slot of one-word alternatives, that slot, else -1. */
   private readonly simpleSlot: Int32Array;
   private readonly categories: readonly string[];
@@ -203,7 +205,8 @@ export class PhraseMatcher {
     this.size = rules.length;
     this.rules = rules;
     const offsets = new Map<string, readonly number[]>();
-    this.parts = compiler.parts.map((slots, pi) => partOf(slots, offsets, pi));
+    // Every distinct part of every rule: a sequence of slots; a slot is its alternatives, each a run of word ids.
+    const parts = compiler.parts.map((slots, pi) => partOf(slots, offsets, pi));
     this.categories = categories;
     this.caution = new Float64Array(categories.length);
     this.danger = new Float64Array(categories.length);
@@ -250,7 +253,9 @@ export class PhraseMatcher {
     [this.checkStart, this.checks] = flatten(rules.map((_, ri) => [...required[ri]!, ...nearPairs[ri]!]));
     this.nearStart = Int32Array.from(rules, (_, ri) => this.checkStart[ri]! + required[ri]!.length);
     this.singlePart = Int32Array.from(rules, (r) => (r.parts.length === 1 ? r.parts[0]! : -1));
-    this.simpleSlot = Int32Array.from(this.parts, (p) => (p.simple ? p.slots[0]! : -1));
+    [this.rulePartStart, this.ruleParts] = flatten(rules.map((r) => r.parts));
+    this.ruleWithin = Int32Array.from(rules, (r) => r.within);
+    this.simpleSlot = Int32Array.from(parts, (p) => (p.simple ? p.slots[0]! : -1));
     const slotsOf: number[][] = Array.from({ length: wordCount }, () => []);
     for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
     [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
@@ -264,7 +269,7 @@ export class PhraseMatcher {
     this.vocab = vocabulary(this.table, near);
     this.emoji = emojiMap(extras.emoji);
     this.pageFold = new PageFold(this.emoji);
-    this.ws = new Workspace(new AltIndex(compiler.slots), wordCount, rules.length, compiler.parts.length, compiler.slots.length);
+    this.ws = new Workspace(new AltIndex(compiler.slots), new PartTable(parts), wordCount, rules.length, compiler.parts.length, compiler.slots.length);
   }
 
   /** Bytes held by the address gate's automata, the word table and the alternatives index (the rest is small objects). */
@@ -374,7 +379,7 @@ export class PhraseMatcher {
       if (!this.possible(ri)) continue;
       if (!page && this.rules[ri]!.pagesOnly) continue;
       const single = this.singlePart[ri]!;
-      const taken = single >= 0 ? this.matchPart(single, positions, page) : this.matchRule(this.rules[ri]!, positions, page);
+      const taken = single >= 0 ? this.matchPart(single, positions, page) : this.matchRule(ri, positions, page);
       if (taken === 0) continue;
       const r = this.rules[ri]!;
       text ??= ws.text.string(n);
@@ -424,11 +429,7 @@ export class PhraseMatcher {
         const e = cache.entry(table, chars, start, length, h);
         const codes = cache.codes;
         for (let k = cache.codeStart[e]!, end = cache.codeStart[e + 1]!; k < end; k++) this.found(codes[k]!, word);
-      } else {
-        ws.ensureCodes(length + 1);
-        const found = table.codesOf(chars, start, length, h, ws.codes, 0);
-        for (let k = 0; k < found; k++) this.found(ws.codes[k]!, word);
-      }
+      } else this.longWord(start, length, h, word);
       // The space after the word, or the one the text is wrapped in.
       word++;
       i++;
@@ -437,6 +438,19 @@ export class PhraseMatcher {
     }
     posStart[word + 1] = ws.events;
     return word;
+  }
+
+  /**
+   * A word too long for the word cache, looked up in the table itself. Rare (most pages have
+   * none or one), so a method of its own: inside walk's loop, its never-run arithmetic would
+   * leave walk's optimised code without type feedback and throw it away on every page that has
+   * one.
+   */
+  private longWord(start: number, length: number, h: number, word: number): void {
+    const ws = this.ws;
+    ws.ensureCodes(length + 1);
+    const found = this.table.codesOf(ws.text.chars, start, length, h, ws.codes, 0);
+    for (let k = 0; k < found; k++) this.found(ws.codes[k]!, word);
   }
 
   /** Records the word ids a word table code stands for at word position `word`. */
@@ -553,7 +567,7 @@ export class PhraseMatcher {
     if (ws.partStamp[pi] === ws.gen) return;
     ws.partStamp[pi] = ws.gen;
     const offset = ws.spanCount;
-    spansOf(this.parts[pi]!, positions, ws);
+    spansOf(pi, positions, ws);
     ws.partOffset[pi] = offset;
     ws.partCount[pi] = (ws.spanCount - offset) >> 1;
   }
@@ -563,12 +577,14 @@ export class PhraseMatcher {
    * ws.taken (one per part, the part with fewest places first, then the others in order), or 0.
    * In a page, some place of it, found with less work (whether it matches is the same).
    */
-  private matchRule(r: Rule, positions: number, page: boolean): number {
-    const parts = r.parts;
-    if (parts.length === 1) return this.matchPart(parts[0]!, positions, page);
+  private matchRule(ri: number, positions: number, page: boolean): number {
+    // The rule's parts are parts[base .. base + m), read from one array shared by every rule.
+    const parts = this.ruleParts;
+    const base = this.rulePartStart[ri]!;
+    const m = this.rulePartStart[ri + 1]! - base;
+    if (m === 1) return this.matchPart(parts[base]!, positions, page);
     const ws = this.ws;
     const gen = ws.gen;
-    const m = parts.length;
     ws.ensureRuleParts(m);
     const { order, estimate, lazy } = ws;
     // The search below anchors on the part with the fewest places (the first such). Parts are
@@ -576,10 +592,11 @@ export class PhraseMatcher {
     // so far (a lower bound says so), and so many that looking around each of the best's
     // places costs less than listing them, is never listed: its places are looked for only
     // inside the windows around the anchor.
-    const within = r.within;
+    const within = this.ruleWithin[ri]!;
     for (let i = 0; i < m; i++) {
       order[i] = i;
-      estimate[i] = ws.partStamp[parts[i]!] === gen ? ws.partCount[parts[i]!]! : partEstimate(this.parts[parts[i]!]!, ws);
+      const pi = parts[base + i]!;
+      estimate[i] = ws.partStamp[pi] === gen ? ws.partCount[pi]! : partEstimate(pi, ws);
       for (let j = i; j > 0 && estimate[order[j]!]! < estimate[order[j - 1]!]!; j--) {
         const t = order[j]!;
         order[j] = order[j - 1]!;
@@ -592,7 +609,7 @@ export class PhraseMatcher {
       // that a part has one stops at its first. Past the anchor, a part likely to have more
       // places than looking around the anchor's costs is never listed.
       for (let k = 0; k < m; k++) {
-        const pi = parts[order[k]!]!;
+        const pi = parts[base + order[k]!]!;
         if (ws.partStamp[pi] === gen ? ws.partCount[pi] === 0 : this.firstPlace(pi, positions, true) < 0) return 0;
       }
     }
@@ -600,9 +617,9 @@ export class PhraseMatcher {
     let least = 0;
     for (let k = 0; k < m; k++) {
       const i = order[k]!;
-      const pi = parts[i]!;
+      const pi = parts[base + i]!;
       if (a >= 0 && ws.partStamp[pi] !== gen) {
-        const atLeast = page ? estimate[i]! : partLowerBound(this.parts[pi]!, ws);
+        const atLeast = page ? estimate[i]! : partLowerBound(pi, ws);
         if ((page || atLeast > least || (atLeast === least && i > a)) && atLeast > 2 * within * least) {
           lazy[i] = 1;
           continue;
@@ -621,7 +638,7 @@ export class PhraseMatcher {
     ws.ensureTaken(m);
     ws.ensureMemo(m * 2 * within);
     const spans = ws.spans;
-    const anchorOffset = ws.partOffset[parts[a]!]!;
+    const anchorOffset = ws.partOffset[parts[base + a]!]!;
     for (let s = 0; s < least; s++) {
       const start = spans[anchorOffset + 2 * s]!;
       const end = spans[anchorOffset + 2 * s + 1]!;
@@ -632,7 +649,7 @@ export class PhraseMatcher {
       ws.memoWidth = 2 * within;
       ws.memo.fill(UNKNOWN, 0, m * 2 * within);
       for (let from = Math.max(0, end - within); from <= start; from++) {
-        if (this.assign(parts, a, 0, from, from + within, 1, positions)) return m;
+        if (this.assign(base, m, a, 0, from, from + within, 1, positions)) return m;
       }
     }
     return 0;
@@ -669,7 +686,7 @@ export class PhraseMatcher {
     const ws = this.ws;
     if (ws.firstStamp[pi] !== ws.gen) {
       ws.firstStamp[pi] = ws.gen;
-      ws.firstStart[pi] = page ? anyPlace(this.parts[pi]!, positions, ws) : firstSpan(this.parts[pi]!, positions, ws);
+      ws.firstStart[pi] = page ? anyPlace(pi, positions, ws) : firstSpan(pi, positions, ws);
       ws.firstEnd[pi] = ws.taken[1]!;
     }
     return ws.firstStart[pi]!;
@@ -681,19 +698,18 @@ export class PhraseMatcher {
    * turn, so the order of the text never matters. A part that was not listed is tried at each
    * word of the window: its places there are the same.
    */
-  private assign(parts: readonly number[], skip: number, i: number, from: number, to: number, taken: number, positions: number): boolean {
+  private assign(base: number, m: number, skip: number, i: number, from: number, to: number, taken: number, positions: number): boolean {
     if (i === skip) i++;
-    if (i === parts.length) return true;
+    if (i === m) return true;
     const ws = this.ws;
-    const pi = parts[i]!;
+    const pi = this.ruleParts[base + i]!;
     if (ws.lazy[i] === 1) {
-      const part = this.parts[pi]!;
       const memo = ws.memo;
       const row = i * ws.memoWidth - ws.memoBase;
       for (let xs = from; xs < to; xs++) {
         let xe = memo[row + xs]!;
-        if (xe === UNKNOWN) memo[row + xs] = xe = endAt(part, xs, positions, ws);
-        if (xe >= 0 && xe <= to && this.place(parts, skip, i, from, to, taken, positions, xs, xe)) return true;
+        if (xe === UNKNOWN) memo[row + xs] = xe = endAt(pi, xs, positions, ws);
+        if (xe >= 0 && xe <= to && this.place(base, m, skip, i, from, to, taken, positions, xs, xe)) return true;
       }
       return false;
     }
@@ -710,18 +726,18 @@ export class PhraseMatcher {
     for (let k = lo; k < count && spans[offset + 2 * k]! < to; k++) {
       const xs = spans[offset + 2 * k]!;
       const xe = spans[offset + 2 * k + 1]!;
-      if (xe <= to && this.place(parts, skip, i, from, to, taken, positions, xs, xe)) return true;
+      if (xe <= to && this.place(base, m, skip, i, from, to, taken, positions, xs, xe)) return true;
     }
     return false;
   }
 
   /** Part i at [xs, xe) if that shares no word with the parts already placed, then the parts after it. */
-  private place(parts: readonly number[], skip: number, i: number, from: number, to: number, taken: number, positions: number, xs: number, xe: number): boolean {
+  private place(base: number, m: number, skip: number, i: number, from: number, to: number, taken: number, positions: number, xs: number, xe: number): boolean {
     const t = this.ws.taken;
     for (let y = 0; y < taken; y++) if (xe > t[2 * y]! && xs < t[2 * y + 1]!) return false;
     t[2 * taken] = xs;
     t[2 * taken + 1] = xe;
-    return this.assign(parts, skip, i + 1, from, to, taken + 1, positions);
+    return this.assign(base, m, skip, i + 1, from, to, taken + 1, positions);
   }
 
   /** The spans in ws.taken as a hit reports them: sorted by start (they never overlap). */
@@ -1102,7 +1118,7 @@ class Workspace {
   readonly keyMarkAt: Int32Array;
   keyMarks = 0;
 
-  constructor(readonly alts: AltIndex, words: number, rules: number, parts: number, slots: number) {
+  constructor(readonly alts: AltIndex, readonly parts: PartTable, words: number, rules: number, partCount: number, slots: number) {
     this.idStamp = new Int32Array(words);
     this.idFirst = new Int32Array(words);
     this.idLast = new Int32Array(words);
@@ -1121,15 +1137,15 @@ class Workspace {
     this.keyCount = new Int32Array(slots);
     this.keyMark = new Int32Array(words);
     this.keyMarkAt = new Int32Array(words);
-    this.partStamp = new Int32Array(parts);
-    this.partOffset = new Int32Array(parts);
-    this.partCount = new Int32Array(parts);
-    this.firstStamp = new Int32Array(parts);
-    this.startStamp = new Int32Array(parts);
-    this.startFrom = new Int32Array(parts);
-    this.startBest = new Int32Array(parts);
-    this.firstStart = new Int32Array(parts);
-    this.firstEnd = new Int32Array(parts);
+    this.partStamp = new Int32Array(partCount);
+    this.partOffset = new Int32Array(partCount);
+    this.partCount = new Int32Array(partCount);
+    this.firstStamp = new Int32Array(partCount);
+    this.startStamp = new Int32Array(partCount);
+    this.startFrom = new Int32Array(partCount);
+    this.startBest = new Int32Array(partCount);
+    this.firstStart = new Int32Array(partCount);
+    this.firstEnd = new Int32Array(partCount);
   }
 
   private readonly slots: number;
@@ -1298,19 +1314,19 @@ function slotWeight(si: number, ws: Workspace): number {
   const { idStamp, idCount, keyMark, keyMarkAt } = ws;
   const mark = ++ws.keyMarks;
   const offset = ws.keyTotal;
+  const { altStart, altWords, slotAltStart, slotGroupStart, groupWord, groupStart, groupAlts } = ws.alts;
+  // Room for a key word per alternative of the slot, reserved once.
+  ws.ensureKeys(offset + 2 * (slotAltStart[si + 1]! - slotAltStart[si]!));
+  const keys = ws.keys;
+  let total = offset;
   let weight = 0;
-  const { altStart, altWords, slotGroupStart, groupWord, groupStart, groupAlts } = ws.alts;
   // An alternative whose first word was not found counts for nothing: its group is passed over whole.
   for (let g = slotGroupStart[si]!, lastGroup = slotGroupStart[si + 1]!; g < lastGroup; g++) {
     const firstWord = groupWord[g]!;
     if (idStamp[firstWord] !== gen) continue;
     // Every alternative of the group starts with that word, found this often.
     const firstCount = idCount[firstWord]!;
-    const qStart = groupStart[g]!;
-    const qEnd = groupStart[g + 1]!;
-    ws.ensureKeys(ws.keyTotal + 2 * (qEnd - qStart));
-    const keys = ws.keys;
-    for (let q = qStart; q < qEnd; q++) {
+    for (let q = groupStart[g]!, qEnd = groupStart[g + 1]!; q < qEnd; q++) {
       const alt = groupAlts[q]!;
       const first = altStart[alt]!;
       const length = altStart[alt + 1]! - first;
@@ -1330,15 +1346,16 @@ function slotWeight(si: number, ws: Workspace): number {
       if (keyMark[id] === mark && keyMarkAt[id] === at) continue;
       keyMark[id] = mark;
       keyMarkAt[id] = at;
-      keys[ws.keyTotal++] = id;
-      keys[ws.keyTotal++] = at;
+      keys[total++] = id;
+      keys[total++] = at;
       weight += least;
     }
   }
+  ws.keyTotal = total;
   ws.weightStamp[si] = gen;
   ws.weights[si] = weight;
   ws.keyOffset[si] = offset;
-  ws.keyCount[si] = (ws.keyTotal - offset) >> 1;
+  ws.keyCount[si] = (total - offset) >> 1;
   return weight;
 }
 
@@ -1347,21 +1364,22 @@ function slotWeight(si: number, ws: Workspace): number {
  * were found least often (times the number of ways it can be placed); and that many, at most
  * as many places as the part can have.
  */
-function startSlot(part: Part, ws: Workspace): number {
+function startSlot(pi: number, ws: Workspace): number {
   const { slotStamp, slotFound, gen, startStamp, startBest, startFrom } = ws;
   // Many rules share a part, and each asks: worked out once per text.
-  const pi = part.index;
   if (startStamp[pi] === gen) {
     ws.rarest = startFrom[pi]!;
     return startBest[pi]!;
   }
-  const slots = part.slots;
+  const { slotStart, slots, offsetCount } = ws.parts;
+  const first = slotStart[pi]!;
+  const length = slotStart[pi + 1]! - first;
   let from = 0;
-  let best = slotStamp[slots[0]!] === gen ? slotFound[slots[0]!]! : 0;
-  for (let j = 1; j < slots.length && best > 0; j++) {
-    const offsets = part.offsets[j];
-    if (offsets === null || offsets === undefined) continue;
-    const weight = (slotStamp[slots[j]!] === gen ? slotFound[slots[j]!]! : 0) * offsets.length;
+  let best = slotStamp[slots[first]!] === gen ? slotFound[slots[first]!]! : 0;
+  for (let j = 1; j < length && best > 0; j++) {
+    const ways = offsetCount[first + j]!;
+    if (ways < 0) continue;
+    const weight = (slotStamp[slots[first + j]!] === gen ? slotFound[slots[first + j]!]! : 0) * ways;
     if (weight < best) {
       best = weight;
       from = j;
@@ -1370,12 +1388,12 @@ function startSlot(part: Part, ws: Workspace): number {
   // First words are often common ("want to", "go forever"): when they give many starts, count
   // by each alternative's rarest word instead, which costs more to work out but gives fewer.
   if (best > FEW_STARTS) {
-    best = slotWeight(slots[0]!, ws);
+    best = slotWeight(slots[first]!, ws);
     from = 0;
-    for (let j = 1; j < slots.length && best > 0; j++) {
-      const offsets = part.offsets[j];
-      if (offsets === null || offsets === undefined) continue;
-      const weight = slotWeight(slots[j]!, ws) * offsets.length;
+    for (let j = 1; j < length && best > 0; j++) {
+      const ways = offsetCount[first + j]!;
+      if (ways < 0) continue;
+      const weight = slotWeight(slots[first + j]!, ws) * ways;
       if (weight < best) {
         best = weight;
         from = j;
@@ -1393,12 +1411,13 @@ function startSlot(part: Part, ws: Workspace): number {
 const FEW_STARTS = 8;
 
 /** At least how many places a part has: for a slot with one-word alternatives, the count of the most found of them. */
-function partLowerBound(part: Part, ws: Workspace): number {
-  if (part.slots.length !== 1) return 0;
+function partLowerBound(pi: number, ws: Workspace): number {
+  const { slotStart, slots } = ws.parts;
+  if (slotStart[pi + 1]! - slotStart[pi]! !== 1) return 0;
   const { idStamp, idCount, gen } = ws;
   let most = 0;
   const { singleStart, singleIds } = ws.alts;
-  const si = part.slots[0]!;
+  const si = slots[slotStart[pi]!]!;
   for (let k = singleStart[si]!, end = singleStart[si + 1]!; k < end; k++) {
     const id = singleIds[k]!;
     if (idStamp[id] === gen && idCount[id]! > most) most = idCount[id]!;
@@ -1407,18 +1426,19 @@ function partLowerBound(part: Part, ws: Workspace): number {
 }
 
 /** At most how many places a part has, roughly (only the order parts are counted in depends on it). */
-function partEstimate(part: Part, ws: Workspace): number {
-  return startSlot(part, ws);
+function partEstimate(pi: number, ws: Workspace): number {
+  return startSlot(pi, ws);
 }
 
 /** Which of the part's slots to find its starts from (the one whose key words were found least), its weights worked out. */
-function slotToStartFrom(part: Part, ws: Workspace): number {
+function slotToStartFrom(pi: number, ws: Workspace): number {
+  const { slotStart, slots } = ws.parts;
   let from = 0;
-  if (part.slots.length > 1) {
-    startSlot(part, ws);
+  if (slotStart[pi + 1]! - slotStart[pi]! > 1) {
+    startSlot(pi, ws);
     from = ws.rarest;
   }
-  slotWeight(part.slots[from]!, ws);
+  slotWeight(slots[slotStart[pi]! + from]!, ws);
   return from;
 }
 
@@ -1428,12 +1448,16 @@ function slotToStartFrom(part: Part, ws: Workspace): number {
  * words, so the places of one slot's key words, less the words before them, hold every start;
  * the slot whose key words were found least is used.
  */
-function candidateStarts(part: Part, ws: Workspace): number {
-  const slots = part.slots;
-  const from = slotToStartFrom(part, ws);
-  const offsets = part.offsets[from]!;
+function candidateStarts(pi: number, ws: Workspace): number {
+  const table = ws.parts;
+  const from = slotToStartFrom(pi, ws);
+  const x = table.slotStart[pi]! + from;
+  const offsets = table.offsets;
+  const oStart = table.offsetStart[x]!;
+  const oEnd = oStart + table.offsetCount[x]!;
+  const ways = oEnd - oStart;
   const { idFirst, evNext, evPos, keys } = ws;
-  const si = slots[from]!;
+  const si = table.slots[x]!;
   const keysEnd = ws.keyOffset[si]! + 2 * ws.keyCount[si]!;
   let starts = ws.starts;
   let n = 0;
@@ -1442,17 +1466,17 @@ function candidateStarts(part: Part, ws: Workspace): number {
     const at = keys[k + 1]!;
     lists++;
     for (let e = idFirst[keys[k]!]!; e >= 0; e = evNext[e]!) {
-      if (n + offsets.length > starts.length) {
-        ws.ensureStarts(n + offsets.length);
+      if (n + ways > starts.length) {
+        ws.ensureStarts(n + ways);
         starts = ws.starts;
       }
-      for (const o of offsets) {
-        const p = evPos[e]! - at - o;
+      for (let q = oStart; q < oEnd; q++) {
+        const p = evPos[e]! - at - offsets[q]!;
         if (p >= 0) starts[n++] = p;
       }
     }
   }
-  if (lists > 1 || offsets.length > 1) {
+  if (lists > 1 || ways > 1) {
     if (n <= 32) {
       sortRange(starts, n);
       let distinct = 0;
@@ -1505,21 +1529,26 @@ function sortRange(a: Int32Array, n: number): void {
 }
 
 /** The end of the part's place that starts at word `p`, or -1 when none does. */
-function endAt(part: Part, p: number, positions: number, ws: Workspace): number {
-  if (!part.simple) return matchSlots(part.slots, 0, p, positions, ws);
+function endAt(pi: number, p: number, positions: number, ws: Workspace): number {
+  const table = ws.parts;
+  if (table.simple[pi] === 0) return matchSlots(table.slotStart[pi]!, table.slotStart[pi + 1]!, p, positions, ws);
   if (p > positions) return -1;
-  const si = part.slots[0]!;
+  const si = table.slots[table.slotStart[pi]!]!;
   for (let e = ws.posStart[p]!, end = ws.posStart[p + 1]!; e < end; e++) if (ws.alts.group(si, ws.evId[e]!) >= 0) return p + 1;
   return -1;
 }
 
 /** The first place of a part (the first spansOf would list): its start, with its end in ws.taken[1]; or -1. */
-function firstSpan(part: Part, positions: number, ws: Workspace): number {
-  const n = candidateStarts(part, ws);
+function firstSpan(pi: number, positions: number, ws: Workspace): number {
+  const n = candidateStarts(pi, ws);
   const starts = ws.starts;
+  const table = ws.parts;
+  const simple = table.simple[pi] === 1;
+  const first = table.slotStart[pi]!;
+  const last = table.slotStart[pi + 1]!;
   for (let k = 0; k < n; k++) {
     const p = starts[k]!;
-    const end = part.simple ? p + 1 : matchSlots(part.slots, 0, p, positions, ws);
+    const end = simple ? p + 1 : matchSlots(first, last, p, positions, ws);
     if (end >= 0) {
       ws.taken[1] = end;
       return p;
@@ -1533,20 +1562,26 @@ function firstSpan(part: Part, positions: number, ws: Workspace): number {
  * start, with its end in ws.taken[1]; or -1. Whether a part has a place at all is what a page
  * needs, and this stops at the first without listing or sorting the rest.
  */
-function anyPlace(part: Part, positions: number, ws: Workspace): number {
-  const slots = part.slots;
-  const from = slotToStartFrom(part, ws);
-  const offsets = part.offsets[from]!;
+function anyPlace(pi: number, positions: number, ws: Workspace): number {
+  const table = ws.parts;
+  const from = slotToStartFrom(pi, ws);
+  const first = table.slotStart[pi]!;
+  const last = table.slotStart[pi + 1]!;
+  const simple = table.simple[pi] === 1;
+  const x = first + from;
+  const offsets = table.offsets;
+  const oStart = table.offsetStart[x]!;
+  const oEnd = oStart + table.offsetCount[x]!;
   const { idFirst, evNext, evPos, keys } = ws;
-  const si = slots[from]!;
+  const si = table.slots[x]!;
   const keysEnd = ws.keyOffset[si]! + 2 * ws.keyCount[si]!;
   for (let k = ws.keyOffset[si]!; k < keysEnd; k += 2) {
     const at = keys[k + 1]!;
     for (let e = idFirst[keys[k]!]!; e >= 0; e = evNext[e]!) {
-      for (let q = 0; q < offsets.length; q++) {
+      for (let q = oStart; q < oEnd; q++) {
         const p = evPos[e]! - at - offsets[q]!;
         if (p < 0) continue;
-        const end = part.simple ? p + 1 : matchSlots(slots, 0, p, positions, ws);
+        const end = simple ? p + 1 : matchSlots(first, last, p, positions, ws);
         if (end >= 0) {
           ws.taken[1] = end;
           return p;
@@ -1558,14 +1593,18 @@ function anyPlace(part: Part, positions: number, ws: Workspace): number {
 }
 
 /** Appends to ws.spans where a part matches: (start, end) pairs, sorted by start. */
-function spansOf(part: Part, positions: number, ws: Workspace): void {
-  const n = candidateStarts(part, ws);
+function spansOf(pi: number, positions: number, ws: Workspace): void {
+  const n = candidateStarts(pi, ws);
   ws.ensureSpans(ws.spanCount + 2 * n);
   const starts = ws.starts;
   const spans = ws.spans;
+  const table = ws.parts;
+  const simple = table.simple[pi] === 1;
+  const first = table.slotStart[pi]!;
+  const last = table.slotStart[pi + 1]!;
   for (let k = 0; k < n; k++) {
     const p = starts[k]!;
-    const end = part.simple ? p + 1 : matchSlots(part.slots, 0, p, positions, ws);
+    const end = simple ? p + 1 : matchSlots(first, last, p, positions, ws);
     if (end >= 0) {
       spans[ws.spanCount++] = p;
       spans[ws.spanCount++] = end;
@@ -1582,16 +1621,16 @@ function has(ws: Workspace, id: number, w: number, positions: number): boolean {
 }
 
 /**
- * The end of the first way slots k… match from word `w`, or -1. Only the alternatives that
- * start with a word found at `w` are tried, so a class of hundreds of members costs no more
- * than one of three.
+ * The end of the first way the slots ws.parts.slots[k .. last) match from word `w`, or -1. Only
+ * the alternatives that start with a word found at `w` are tried, so a class of hundreds of
+ * members costs no more than one of three.
  */
-function matchSlots(slots: Int32Array, k: number, w: number, positions: number, ws: Workspace): number {
-  if (k === slots.length) return w;
+function matchSlots(k: number, last: number, w: number, positions: number, ws: Workspace): number {
+  if (k === last) return w;
   if (w > positions) return -1;
   const index = ws.alts;
   const { groupStart, groupAlts, altStart, altWords } = index;
-  const si = slots[k]!;
+  const si = ws.parts.slots[k]!;
   const evId = ws.evId;
   for (let e = ws.posStart[w]!, end = ws.posStart[w + 1]!; e < end; e++) {
     const g = index.group(si, evId[e]!);
@@ -1603,11 +1642,59 @@ function matchSlots(slots: Int32Array, k: number, w: number, positions: number, 
       let ok = true;
       for (let j = 1; j < length && ok; j++) ok = has(ws, altWords[first + j]!, w + j, positions);
       if (!ok) continue;
-      const end = matchSlots(slots, k + 1, w + length, positions, ws);
+      const end = matchSlots(k + 1, last, w + length, positions, ws);
       if (end >= 0) return end;
     }
   }
   return -1;
+}
+
+/**
+ * Every part's slots and offsets in typed arrays, one run of memory per part: what finding a
+ * part reads, without going through an object per part and an array per slot (each of which is
+ * a load that misses the cache when thousands of parts are read in a page).
+ */
+class PartTable {
+  /** Part pi's slots are slots[slotStart[pi] .. slotStart[pi + 1]). */
+  readonly slotStart: Int32Array;
+  readonly slots: Int32Array;
+  /**
+   * Per slot of a part (x, its index in `slots`): Part.offsets of it, as
+   * offsets[offsetStart[x] .. offsetStart[x] + offsetCount[x]), or offsetCount[x] = -1 for none
+   * (more than MAX_OFFSETS). Equal offsets share one run.
+   */
+  readonly offsetStart: Int32Array;
+  readonly offsetCount: Int32Array;
+  readonly offsets: Int32Array;
+  /** Per part: 1 for one slot of one-word alternatives (Part.simple). */
+  readonly simple: Uint8Array;
+
+  constructor(parts: readonly Part[]) {
+    [this.slotStart, this.slots] = flatten(parts.map((p) => [...p.slots]));
+    this.offsetStart = new Int32Array(this.slots.length);
+    this.offsetCount = new Int32Array(this.slots.length);
+    const pool: number[] = [];
+    const at = new Map<readonly number[], number>();
+    let x = 0;
+    for (const p of parts) {
+      for (const offsets of p.offsets) {
+        if (offsets === null) this.offsetCount[x] = -1;
+        else {
+          let start = at.get(offsets);
+          if (start === undefined) {
+            start = pool.length;
+            pool.push(...offsets);
+            at.set(offsets, start);
+          }
+          this.offsetStart[x] = start;
+          this.offsetCount[x] = offsets.length;
+        }
+        x++;
+      }
+    }
+    this.offsets = Int32Array.from(pool);
+    this.simple = Uint8Array.from(parts, (p) => (p.simple ? 1 : 0));
+  }
 }
 
 /**
@@ -1629,15 +1716,18 @@ class AltIndex {
   readonly singleStart: Int32Array;
   readonly singleIds: Int32Array;
   /**
-   * Open-addressed, three numbers to an entry so that a probe reads one cache line: the
-   * group + 1 (0: empty), then its (slot, first word).
+   * Per slot of more than FEW_GROUPS groups, its groups' first words sorted, over the same range
+   * as its groups (slotGroupStart), with the group of each in sortedGroup: a binary search reads
+   * a few neighbouring cache lines of the slot's own, where a probe into one hash table of every
+   * slot's groups (768 KB) missed the cache on nearly every look-up.
    */
-  private readonly keys: Int32Array;
+  private readonly sortedWord: Int32Array;
+  private readonly sortedGroup: Int32Array;
   /**
    * Per slot of more than FEW_GROUPS groups, a bit set of its alternatives' first words, about
    * eight bits to a word (bit wordBit(w, firstShift[s]) of the words from firstStart[s]): most
-   * words asked about start none of the slot's alternatives, and the bits say so without a probe
-   * into the table, which is too big to stay in cache.
+   * words asked about start none of the slot's alternatives, and the bits say so without a
+   * search of its sorted words.
    */
   private readonly firstBits: Int32Array;
   private readonly firstStart: Int32Array;
@@ -1682,23 +1772,24 @@ class AltIndex {
       const at = this.firstStart[g.slot]! + (b >>> 5);
       this.firstBits[at] = this.firstBits[at]! | (1 << (b & 31));
     }
-    let size = 16;
-    while (size < 2 * groups.length) size *= 2;
-    const keys = new Int32Array(3 * size);
-    groups.forEach((g, gi) => {
-      let k = slotHash(g.slot, g.word) & (size - 1);
-      while (keys[3 * k] !== 0) k = (k + 1) & (size - 1);
-      keys[3 * k] = gi + 1;
-      keys[3 * k + 1] = g.slot;
-      keys[3 * k + 2] = g.word;
-    });
-    this.keys = keys;
+    this.sortedWord = new Int32Array(groups.length);
+    this.sortedGroup = new Int32Array(groups.length);
+    for (let si = 0; si < slots.length; si++) {
+      const first = this.slotGroupStart[si]!;
+      const last = this.slotGroupStart[si + 1]!;
+      if (last - first <= FEW_GROUPS) continue;
+      const order = Array.from({ length: last - first }, (_, k) => first + k).sort((a, b) => groups[a]!.word - groups[b]!.word);
+      order.forEach((g, k) => {
+        this.sortedWord[first + k] = groups[g]!.word;
+        this.sortedGroup[first + k] = g;
+      });
+    }
   }
 
   /** The group of the slot's alternatives that start with `word`, or -1. */
   group(slot: number, word: number): number {
     // Most slots start their alternatives with a few words: those are compared in place, in
-    // one run of memory, rather than probed for in the table, which is too big to stay in cache.
+    // one run of memory, rather than searched for among its sorted words.
     const first = this.slotGroupStart[slot]!;
     const last = this.slotGroupStart[slot + 1]!;
     if (last - first <= FEW_GROUPS) {
@@ -1708,20 +1799,22 @@ class AltIndex {
     }
     const b = wordBit(word, this.firstShift[slot]!);
     if ((this.firstBits[this.firstStart[slot]! + (b >>> 5)]! & (1 << (b & 31))) === 0) return -1;
-    const keys = this.keys;
-    const mask = keys.length / 3 - 1;
-    for (let k = slotHash(slot, word) & mask; ; k = (k + 1) & mask) {
-      const g = keys[3 * k]!;
-      if (g === 0) return -1;
-      if (keys[3 * k + 1] === slot && keys[3 * k + 2] === word) return g - 1;
+    const sortedWord = this.sortedWord;
+    let lo = first;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sortedWord[mid]! < word) lo = mid + 1;
+      else hi = mid;
     }
+    return lo < last && sortedWord[lo] === word ? this.sortedGroup[lo]! : -1;
   }
 
   get bytes(): number {
     return this.groupStart.byteLength + this.groupAlts.byteLength + this.altStart.byteLength + this.altWords.byteLength + this.slotAltStart.byteLength
       + this.slotGroupStart.byteLength + this.groupWord.byteLength
       + this.singleStart.byteLength + this.singleIds.byteLength
-      + this.keys.byteLength + this.firstBits.byteLength + this.firstStart.byteLength + this.firstShift.byteLength;
+      + this.sortedWord.byteLength + this.sortedGroup.byteLength + this.firstBits.byteLength + this.firstStart.byteLength + this.firstShift.byteLength;
   }
 }
 
@@ -1733,10 +1826,6 @@ function wordBit(word: number, shift: number): number {
   return Math.imul(word, 0x9e3779b1) >>> shift;
 }
 
-function slotHash(slot: number, word: number): number {
-  const h = Math.imul(slot, 0x9e3779b1) ^ Math.imul(word, 0x85ebca77);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 // ---------------------------------------------------------------------------------------
 // Compiling
@@ -1923,4 +2012,4 @@ export function buildPhraseMatcher(p: PhraseSettings, more: readonly PhraseEntry
 }
 
 /** The classes of this file a compiled matcher is made of: what a worker may send of one (phrase-build-worker.ts). */
-export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, ListVocabulary, WordCache] as const;
+export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, PartTable, ListVocabulary, WordCache] as const;
