@@ -109,7 +109,7 @@ export class AlertService implements AlertSink {
 
   /** At most once a second: another process (`schoolgate alerts false-positive`) committed, so the exclusions are read again. */
   private noticeOtherWriters(): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.dataVersion.checkedAt < 1_000) return;
     this.dataVersion.checkedAt = now;
     const value = this.db.pragma('data_version', { simple: true }) as number;

@@ -704,6 +704,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
         // Only the client's own verdict on the certificate counts towards a pinned app: a
         // connection closed or reset mid-handshake says nothing about the certificate.
         if (pinnedHost !== null && REJECTED_CERTIFICATE.has(err.code ?? '')) noteRejection(snap, pinnedHost, client.remoteAddress ?? '', tunnel.who.group, err.code!);
+        else deps.log.debug({ host: tunnel.host, device: client.remoteAddress, code: err.code }, 'a decrypted tunnel failed (not a refusal of the certificate)');
         secure.destroy();
       });
       secure.once('close', () => {

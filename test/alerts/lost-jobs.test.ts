@@ -75,7 +75,7 @@ async function alertInBackoff(client: string): Promise<number> {
   const [raised] = alerts.store.raise([searchAlert('suicide', 'danger', 'i want to kill myself', 'kill myself')], { at: Date.now(), client, user: null, group: 'ks2', trafficId: null }, config.safeguarding);
   const outboxId = raised!.outboxId!;
   alerts.queue.kick();
-  expect(await until(() => alerts.store.outbox(outboxId)?.attempts === 1, 30_000)).toBe(true);
+  expect(await until(() => alerts.store.outbox(outboxId)?.attempts === 1)).toBe(true);
   expect(hook.refused.count).toBe(refused + 1);
   expect(smtp.received.length).toBe(mails + 1);
   expect(alerts.store.outbox(outboxId)).toMatchObject({ state: 'pending', relayedAt: expect.any(Number) });

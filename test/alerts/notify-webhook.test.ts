@@ -75,9 +75,10 @@ describe('the webhook notifier', () => {
 
   it('gives up on a receiver that does not answer in time', async () => {
     const { url, got } = await receiver(null);
-    const started = Date.now();
+    // The receiver never answers: only the timeout can end this (without it the test would hang
+    // until its own timeout), and the error says it was that timeout. How long it took on this
+    // machine is not asserted.
     const err = await postWebhook({ url, secret: SECRET }, 'a-79', payload, { timeoutMs: 300 }).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(err).toBeInstanceOf(WebhookError);
     expect((err as WebhookError).status).toBeNull();
     expect((err as WebhookError).message).toContain('no answer within 300 ms');

@@ -173,7 +173,9 @@ describe('schoolgate alerts', () => {
 
   it('marks a false positive with an exclusion that an alert service in another process applies within a second', async () => {
     const { classifier } = await loadLists(config, { dataDir: join(tmp.dir, 'lists-data') });
-    const service = new AlertService(openAlertsDatabase(data), { dataDir: data, config: () => config, log: createLogger({ level: 'silent' }) });
+    // The service's clock, moved by the test: "within a second" is a second of it, not of the machine.
+    let clock = Date.now();
+    const service = new AlertService(openAlertsDatabase(data), { dataDir: data, config: () => config, log: createLogger({ level: 'silent' }), now: () => clock });
     try {
       const c = classifier.classify(`https://www.google.co.uk/search?q=${HIDE.replaceAll(' ', '+')}`);
       const pupil = decide({ group: 'ks2' }, c, config.policy, new Date());
@@ -184,9 +186,9 @@ describe('schoolgate alerts', () => {
       const fp = await run('alerts', 'false-positive', String(raised), '--exclude-term', 'hide my cuts', '--group', 'ks2', '--reason', 'the KS2 first-aid lesson');
       expect(fp.stderr).toBe('');
       expect(fp.stdout).toBe(`alert ${raised} marked a false positive; excluded term "hide my cuts" for ks2 (exclusion 1): a running Schoolgate applies it within a second\n`);
-      const applied = Date.now();
-      expect(await eventually(() => service.raise(c, pupil, { client: '10.9.9.8', user: 'yan', group: 'ks2', trafficId: null }) === null, 3_000)).toBe(true);
-      expect(Date.now() - applied).toBeLessThan(1_500);
+      // A second after the service last looked, it has seen the other process's commit.
+      clock += 1_000;
+      expect(service.raise(c, pupil, { client: '10.9.9.8', user: 'yan', group: 'ks2', trafficId: null })).toBeNull();
       // For ks2 only: staff still raise it.
       expect(service.raise(c, staff, { client: '10.2.0.7', user: 'm.jones', group: 'staff', trafficId: null })).not.toBeNull();
       expect(auditRows().slice(before).map((r) => [r.action, r.subject])).toEqual([['alert.false-positive', `alert ${raised}`], ['exclusion.added', 'exclusion 1']]);
@@ -285,7 +287,7 @@ describe('schoolgate digest', () => {
     const running = spawnSchoolgate(['start', '--port', '0', '--config', configFile, '--data', fresh]);
     try {
       await running.waitFor(/Schoolgate is running/);
-      expect(await eventually(() => smtp.received.length === mails + 1, 15_000)).toBe(true);
+      expect(await eventually(() => smtp.received.length === mails + 1)).toBe(true);
       expect(smtp.received.at(-1)!.subject).toMatch(/^\[Test School\] Daily safeguarding digest: nothing new$/);
       expect(running.output().stdout).toMatch(/digest: written to the outbox/);
     } finally {

@@ -52,7 +52,7 @@ export function writeTestConfig(dir: string, extra: string): string {
 }
 
 /** An in-process proxy on the shipped configuration plus `extra` YAML. */
-export async function startProxy(dir: string, extra: string, auth?: Authenticator, more: Pick<ProxyDeps, 'concerns' | 'traffic' | 'alerts' | 'tls'> = {}): Promise<{ proxy: Proxy; port: number; config: SchoolgateConfig }> {
+export async function startProxy(dir: string, extra: string, auth?: Authenticator, more: Pick<ProxyDeps, 'concerns' | 'traffic' | 'alerts' | 'tls'> & { log?: ProxyDeps['log'] } = {}): Promise<{ proxy: Proxy; port: number; config: SchoolgateConfig }> {
   const config = loadConfig(writeTestConfig(dir, extra));
   const { classifier } = await loadLists(config, { dataDir: join(dir, 'data') });
   const proxy = createProxyServer({ source: { classifier, config }, log: createLogger({ level: 'silent' }), ...(auth ? { auth } : {}), ...more });
@@ -71,7 +71,7 @@ export interface RecordingProxy {
 }
 
 /** An in-process proxy as `start` wires it for recording: alerts and the traffic log in `dir`/data. */
-export async function startRecordingProxy(dir: string, extra: string, more: Pick<ProxyDeps, 'tls'> = {}): Promise<RecordingProxy> {
+export async function startRecordingProxy(dir: string, extra: string, more: Pick<ProxyDeps, 'tls'> & { log?: ProxyDeps['log'] } = {}): Promise<RecordingProxy> {
   const dataDir = join(dir, 'data');
   const config = loadConfig(writeTestConfig(dir, extra));
   const silent = createLogger({ level: 'silent' });

@@ -138,8 +138,13 @@ export async function unusedPort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` every `stepMs` until it is true or `maxMs` passes; returns its last value. */
-export async function eventually(check: () => boolean | Promise<boolean>, maxMs = 10_000, stepMs = 25): Promise<boolean> {
+/**
+ * Polls `check` every `stepMs` until it is true or `maxMs` passes; returns its last value. Only
+ * for a condition nothing announces (another process's state, a socket count): await an event
+ * where there is one. The bound is a minute so that a slow, shared machine only ever makes a
+ * passing test slower; it is there to fail a test that would hang, never to measure time.
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, maxMs = 60_000, stepMs = 25): Promise<boolean> {
   const end = Date.now() + maxMs;
   for (;;) {
     if (await check()) return true;

@@ -1,5 +1,5 @@
 // nextRun() decides when each downloaded source is refreshed; Scheduler calls back on it.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FIRST_RUN_DELAY_MS, jitterMs, MAX_JITTER_MS, nextRun, Scheduler, retryAt } from '../../src/lists/schedule.js';
 
 const DAY = 24 * 3600_000;
@@ -48,7 +48,17 @@ describe('nextRun', () => {
   });
 });
 
+// The Scheduler's timers and clock are faked: the tests move time on by exactly as much as a
+// step needs, so a slow machine changes nothing, and "nothing more runs" is seen after moving
+// the clock far on rather than after a real wait.
 describe('Scheduler', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('calls back per source on its schedule, one at a time, and stops', async () => {
     const calls: string[] = [];
     let running = 0;
@@ -63,6 +73,7 @@ describe('Scheduler', () => {
         running++;
         overlapped ||= running > 1;
         calls.push(name);
+        // A run takes a while (5 ms of the fake clock), so an overlapping one would be seen.
         await new Promise((r) => setTimeout(r, 5));
         running--;
         if (calls.length === 3) resolveThree();
@@ -72,14 +83,20 @@ describe('Scheduler', () => {
     );
     scheduler.start();
     expect(scheduler.nextRunOf('a')).toBeInstanceOf(Date);
+    // Both fall due together at 200 ms (plus jitter below 20 ms): one runs, then the other.
+    await vi.advanceTimersByTimeAsync(250);
+    expect(calls.length).toBe(2);
+    expect(new Set(calls)).toEqual(new Set(['a', 'b']));
+    // ...and again one period on.
+    await vi.advanceTimersByTimeAsync(200);
     await three;
     await scheduler.stop();
     const seen = calls.length;
-    expect(new Set(calls)).toEqual(new Set(['a', 'b']));
     expect(overlapped).toBe(false);
     expect(scheduler.nextRunOf('a')).toBeUndefined();
-    // Nothing more is called once stopped.
-    await new Promise((r) => setTimeout(r, 400));
+    // Nothing more is called once stopped: no timer is left, and ten periods on nothing ran.
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(10 * every.everyMs);
     expect(calls.length).toBe(seen);
   });
 
@@ -93,25 +110,32 @@ describe('Scheduler', () => {
       { now: () => new Date(), onError: (name, err) => { errors.push(`${name}: ${(err as Error).message}`); if (errors.length === 2) resolveTwo(); } },
     );
     scheduler.start();
+    // A failed run is retried a quarter of the period (25 ms) on, plus a little spread.
+    await vi.advanceTimersByTimeAsync(100 + 10 + 25 + 3);
     await two;
     await scheduler.stop();
-    expect(errors.slice(0, 2)).toEqual(['flaky: boom', 'flaky: boom']);
+    expect(errors).toEqual(['flaky: boom', 'flaky: boom']);
   });
 
   it('retries a failed run sooner than a successful one is repeated', async () => {
     const period = { everyMs: 400, label: '400ms' };
     let after: () => void = () => {};
+    let ranAt = 0;
     const ran = new Promise<void>((resolve) => { after = resolve; });
     const scheduler = new Scheduler(
       [{ name: 'iwf', refresh: period, lastRunAt: new Date(Date.now() - 380) }],
-      () => { setImmediate(after); return false; },
+      () => { ranAt = Date.now(); setImmediate(after); return false; },
       { now: () => new Date() },
     );
     scheduler.start();
+    // Due 20 ms on, plus jitter below 40 ms.
+    await vi.advanceTimersByTimeAsync(60);
     await ran;
-    const next = scheduler.nextRunOf('iwf')!.getTime() - Date.now();
+    const next = scheduler.nextRunOf('iwf')!.getTime() - ranAt;
     await scheduler.stop();
-    // A success would be planned a whole period (400 ms) on; a failure a quarter of it.
+    // A success would be planned a whole period (400 ms) after the run; a failure a quarter of
+    // it. The clock is fake, so this is exact however slowly the machine ran.
+    expect(next).toBe(retryAt(period, new Date(ranAt), 'iwf').getTime() - ranAt);
     expect(next).toBeLessThan(period.everyMs * 0.25 * 1.1 + 1);
   });
 });

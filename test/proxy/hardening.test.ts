@@ -1,6 +1,7 @@
 // What a pupil's machine could try against the proxy, over real sockets: requests smuggled behind
 // an upgrade, uploads that trickle, one device holding a site's connections, tunnels to places
 // the proxy cannot reach, and requests in asterisk form.
+import { once, EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,7 +15,7 @@ import type { TrafficLog } from '../../src/store/traffic-log.js';
 import { tempDir } from '../helpers/lists.js';
 import { closeAll, listen, startProxy, startRecordingProxy, viaProxy, type RecordingProxy } from '../helpers/proxy.js';
 import { connectRaw, eventually, readHead, readUntilClose, unusedPort } from '../helpers/raw-http.js';
-import { lastTrafficRows, type TrafficRow } from '../helpers/traffic-rows.js';
+import { lastTrafficRows, loggedRow as loggedTrafficRow, type TrafficRow } from '../helpers/traffic-rows.js';
 
 const tmp = tempDir();
 const dataDir = join(tmp.dir, 'data');
@@ -22,6 +23,8 @@ const dataDir = join(tmp.dir, 'data');
 const seen: string[] = [];
 /** Requests the origin holds unanswered until the test lets them go. */
 const held: http.ServerResponse[] = [];
+/** Emits 'held' each time the origin holds another request. */
+const originEvents = new EventEmitter();
 /** Connections the WebSocket origin switched, ended when the tests are done. */
 const upgraded = new Set<net.Socket>();
 let origin: http.Server;
@@ -45,7 +48,10 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       seen.push(`${req.headers.host} ${req.url}`);
-      if (req.url === '/hold') return void held.push(res);
+      if (req.url === '/hold') {
+        held.push(res);
+        return void originEvents.emit('held');
+      }
       res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive' });
       res.end(`origin saw ${req.url}`);
     });
@@ -196,11 +202,11 @@ describe('pipelined requests', () => {
     const socket = await connectRaw(proxyPort);
     // One held request, then two more behind it on the same connection: the share (2) is full.
     socket.write([`GET http://${site}/hold HTTP/1.1\r\nHost: ${site}\r\n\r\n`, `GET http://${site}/quick HTTP/1.1\r\nHost: ${site}\r\n\r\n`, `GET http://${site}/quick HTTP/1.1\r\nHost: ${site}\r\n\r\n`].join(''));
-    await until(() => held.length >= 1);
+    await holding(1);
     socket.destroy();
     for (const res of held.splice(0)) res.end('released');
     // Node never closes the queued answers' responses; the connection's close must free them.
-    expect(await eventually(async () => (await viaProxy(proxyPort, `http://${site}/quick`)).status === 200, 30_000)).toBe(true);
+    expect(await eventually(async () => (await viaProxy(proxyPort, `http://${site}/quick`)).status === 200)).toBe(true);
     expect((await viaProxy(proxyPort, `http://${site}/quick`)).status).toBe(200);
   });
 });
@@ -245,7 +251,7 @@ describe('request bodies and one device\'s share of a site', () => {
     const site = `http://share.example.test:${originPort}`;
     const first = viaProxy(proxyPort, `${site}/hold`);
     const second = viaProxy(proxyPort, `${site}/hold`);
-    await until(() => held.length >= 2);
+    await holding(2);
     const third = await viaProxy(proxyPort, `${site}/quick`);
     expect(third.status).toBe(429);
     expect(third.body).toMatch(/already has 2 requests open/);
@@ -310,19 +316,10 @@ describe('asterisk-form requests', () => {
   });
 });
 
-/**
- * The traffic-log row a test's request left. Rows are written when the connection closes, which
- * the proxy sees after the client does: wait for it.
- */
-async function loggedRow(match: (r: TrafficRow) => boolean): Promise<TrafficRow> {
-  for (;;) {
-    const row = (await lastTrafficRows(traffic, dataDir, 100)).find(match);
-    if (row) return row;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The traffic-log row a test's request left (recorded when the proxy sees the connection close). */
+const loggedRow = (match: (r: TrafficRow) => boolean): Promise<TrafficRow> => loggedTrafficRow(traffic, dataDir, match);
 
-/** Waits for a condition the test cannot await directly (the origin holding two requests). */
-async function until(ok: () => boolean): Promise<void> {
-  while (!ok()) await new Promise((r) => setTimeout(r, 10));
+/** Resolves once the origin holds `n` requests unanswered: it says so as each one arrives. */
+async function holding(n: number): Promise<void> {
+  while (held.length < n) await once(originEvents, 'held');
 }

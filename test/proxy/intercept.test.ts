@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,13 +25,15 @@ import { makeCa, makeServerCert } from '../helpers/list-server.js';
 import { tempDir } from '../helpers/lists.js';
 import { closeAll, startProxy, startRecordingProxy, type RecordingProxy } from '../helpers/proxy.js';
 import { lastTrafficRows } from '../helpers/traffic-rows.js';
-import { eventually } from '../helpers/raw-http.js';
+import { recordingLogger } from '../helpers/log-lines.js';
 import { issuerOf, requestOver, tlsThroughProxy } from '../helpers/tls-client.js';
 
 const run = promisify(execFile);
 const tmp = tempDir();
 const SCHOOL = 'Inspection Test Primary';
 const SITES = ['www.google.com', 'site.example.test', 'bank.example.test', 'ws.example.test', 'pinned.example.test', 'www.fresh.test'];
+/** The proxy's log, for what it announces only there (a host's inspection paused). */
+const proxyLog = recordingLogger('debug');
 let ca: SchoolCa;
 let certs: CertificateCache;
 let upstreamCaPem: string;
@@ -107,7 +110,7 @@ lists:
       category: school-blocked
       role: block
 `;
-  ({ proxy, port: proxyPort, config, alerts, traffic } = recording = await startRecordingProxy(tmp.dir, yaml, { tls: { context: (h) => certs.context(h), caCertPem: ca.certPem } }));
+  ({ proxy, port: proxyPort, config, alerts, traffic } = recording = await startRecordingProxy(tmp.dir, yaml, { tls: { context: (h) => certs.context(h), caCertPem: ca.certPem }, log: proxyLog.log }));
 });
 
 afterAll(async () => {
@@ -122,6 +125,22 @@ async function curl(url: string, cacert = rootFile): Promise<{ status: number; b
     .catch((err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr }));
   const lines = out.stdout.split('\n');
   return { status: Number(lines.pop()), body: lines.join('\n'), verbose: out.stderr };
+}
+
+/** A real ClientHello for `servername`: the first flight of a TLS client, caught before it goes anywhere. */
+function clientHello(servername: string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(chunk);
+        done();
+        setImmediate(() => client.destroy());
+      },
+    });
+    const client = tls.connect({ socket: wire, servername, rejectUnauthorized: false });
+    client.on('error', () => {});
+  });
 }
 
 describe('HTTPS inspection', () => {
@@ -217,15 +236,13 @@ describe('HTTPS inspection', () => {
     // curl trusting only the upstream CA refuses the school's certificate with a TLS alert.
     const refuse = (device: string) => run('curl', ['-sS', '--max-time', '10', '--interface', device, '--cacert', join(tmp.dir, 'upstream-ca.pem'), '-x', `http://127.0.0.1:${proxyPort}`, `https://pinned.example.test:${originPort}/`])
       .then(() => 'accepted', () => 'refused');
+    const from = proxyLog.lines.length;
     for (const device of ['127.0.2.31', '127.0.2.32', '127.0.2.33']) expect(await refuse(device)).toBe('refused');
-    let socket: import('node:tls').TLSSocket | undefined;
     // The third refusal is noted when the proxy reads the alert, just after curl gives up.
-    expect(await eventually(async () => {
-      socket = await tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: upstreamCaPem, localAddress: '127.0.2.34' }).catch(() => undefined);
-      return socket !== undefined;
-    }, 5_000, 100)).toBe(true);
-    expect(issuerOf(socket!)).toBe('Upstream test CA');
-    socket!.destroy();
+    expect(await proxyLog.waitFor(/HTTPS inspection paused for this site/, from)).toMatchObject({ host: 'pinned.example.test', group: 'staff' });
+    const socket = await tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: upstreamCaPem, localAddress: '127.0.2.34' });
+    expect(issuerOf(socket)).toBe('Upstream test CA');
+    socket.destroy();
     // Pupils are still decrypted there: their refusals could be deliberate.
     const pupil = await tlsThroughProxy(proxyPort, 'pinned.example.test', originPort, { ca: ca.certPem, localAddress: '127.0.0.35' });
     expect(issuerOf(pupil)).toMatch(/Schoolgate Root CA/);
@@ -237,19 +254,25 @@ describe('HTTPS inspection', () => {
       .then(() => 'accepted', () => 'refused');
     for (const device of ['127.0.0.41', '127.0.0.42', '127.0.0.43', '127.0.0.44']) expect(await refuse(device)).toBe('refused');
     // Staff devices that send a ClientHello and hang up prove nothing about the certificate.
+    const hello = await clientHello('site.example.test');
     for (const device of ['127.0.2.51', '127.0.2.52', '127.0.2.53', '127.0.2.54']) {
-      await new Promise<void>((resolve) => {
+      const raw = await new Promise<net.Socket>((resolve, reject) => {
         const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `site.example.test:${originPort}`, localAddress: device, agent: false });
-        req.on('connect', (_res, raw) => {
-          const t = tls.connect({ socket: raw, servername: 'site.example.test', rejectUnauthorized: false });
-          t.on('error', () => undefined);
-          raw.once('data', () => undefined);
-          setTimeout(() => { raw.destroy(); resolve(); }, 20);
-        });
+        req.on('connect', (_res, socket: net.Socket) => resolve(socket));
+        req.on('error', reject);
         req.end();
       });
+      raw.on('error', () => {});
+      // The ClientHello, then the proxy's answer (its ServerHello: the handshake is under way)...
+      const answered = new Promise((r) => raw.once('data', r));
+      raw.write(hello);
+      await answered;
+      // ...then the device drops the connection without a word about the certificate, and the
+      // proxy says (at debug level) that it has dealt with the failure: counted it or not.
+      const from = proxyLog.lines.length;
+      raw.resetAndDestroy();
+      expect(await proxyLog.waitFor(/a decrypted tunnel failed/, from)).toMatchObject({ host: 'site.example.test', device, code: 'ECONNRESET' });
     }
-    await new Promise((r) => setTimeout(r, 200));
     for (const device of ['127.0.0.45', '127.0.2.55']) {
       const s = await tlsThroughProxy(proxyPort, 'site.example.test', originPort, { ca: ca.certPem, localAddress: device });
       expect(issuerOf(s)).toMatch(/Schoolgate Root CA/);

@@ -159,27 +159,32 @@ describe('upgrades over plain HTTP', () => {
   });
 
   it('closes the upstream connection when the client leaves first', async () => {
-    let open = 0;
+    // Every connection the proxy opens to the silent server, and a promise of its close.
+    const upstream: Promise<void>[] = [];
+    let arrived: () => void = () => {};
+    const allArrived = new Promise<void>((r) => { arrived = r; });
     const silent = net.createServer((c) => {
-      open++;
-      c.on('close', () => open--);
+      upstream.push(new Promise((r) => c.on('close', () => r())));
       c.on('error', () => {});
       c.resume(); // reads, never answers
+      if (upstream.length === 10) arrived();
     });
     const silentPort = await new Promise<number>((r) => silent.listen(0, '127.0.0.1', () => r((silent.address() as net.AddressInfo).port)));
-    let accepted = 0;
-    silent.on('connection', () => accepted++);
-    for (let i = 0; i < 10; i++) {
+    const clients = await Promise.all(Array.from({ length: 10 }, () => new Promise<net.Socket>((resolve) => {
       const c = net.connect(proxyPort, '127.0.0.1', () => {
-        c.end(`GET http://127.0.0.1:${silentPort}/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
-        c.destroy();
+        c.write(`GET http://127.0.0.1:${silentPort}/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+        resolve(c);
       });
       c.on('error', () => {});
-    }
-    // Wait (bounded) until the proxy has closed every upstream connection it opened.
-    for (let i = 0; i < 100 && (accepted < 10 || open > 0); i++) await new Promise((r) => setTimeout(r, 50));
+    })));
+    // Every upgrade is waiting on the silent server; then every client leaves.
+    await allArrived;
+    for (const c of clients) c.destroy();
+    // The proxy must close each upstream connection: awaited, so a proxy that kept one open
+    // fails on the test timeout rather than on a guess at how long closing takes.
+    await Promise.all(upstream);
     silent.close();
-    expect(open).toBe(0);
+    expect(upstream.length).toBe(10);
   });
 
   it('refuses an upgrade to a blocked site', async () => {

@@ -102,6 +102,8 @@ async function sampled<T>(p: ProxyProcess, transfer: () => Promise<T>): Promise<
     while (sampling) {
       peak = Math.max(peak, await p.rss());
       samples++;
+      // A sampling period, not a wait for anything: the assertions hold however many samples a
+      // slow machine takes (the first is taken at once, and the peak once more at the end).
       await new Promise((r) => setTimeout(r, 250));
     }
   })();

@@ -10,7 +10,7 @@ import type { Proxy } from '../../src/proxy/server.js';
 import { openDatabase } from '../../src/store/db.js';
 import { TrafficLog } from '../../src/store/traffic-log.js';
 import { tempDir } from '../helpers/lists.js';
-import { lastTrafficRows, type TrafficRow } from '../helpers/traffic-rows.js';
+import { lastTrafficRows, loggedRow, type TrafficRow } from '../helpers/traffic-rows.js';
 import { closeAll, startOrigin, startProxy, startTlsOrigin, viaProxy } from '../helpers/proxy.js';
 
 const tmp = tempDir();
@@ -99,8 +99,8 @@ describe('the traffic log, written by the proxy', () => {
     expect(await tunnel('games.selftest.invalid', tlsPort, false)).toBe('HTTP/1.1 403 Forbidden');
     expect(await tunnel('tls.test', 9, false)).toBe('HTTP/1.1 403 Forbidden');
     expect(await tunnel('tls.test', tlsPort, true)).toBe('HTTP/1.1 200 Connection Established');
-    // The row is written when the tunnel's client side closes.
-    await new Promise((r) => setTimeout(r, 100));
+    // The row is written when the proxy sees the tunnel's client side close.
+    await loggedRow(traffic, dataDir, (r) => r.host === 'tls.test' && r.status === 200);
     const [games, port, joined] = await lastRows(3);
     expect(games).toMatchObject({ method: 'CONNECT', scheme: 1, host: 'games.selftest.invalid', path: null, cats: 'games', action: 2, status: 403 });
     expect(port).toMatchObject({ host: 'tls.test', action: 4, rule_kind: 7, rule: 'port 9 is not allowed for tunnels', status: 403 });
