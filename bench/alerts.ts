@@ -14,7 +14,9 @@
 //     auth: optional, a verifier that accepts anyone): every danger search is a new alert with
 //     its own outbox row and webhook call, none folds into another. Each run waits for the
 //     receiver to have every alert raised before the next starts, and the proxy's CPU is counted
-//     until then, so deliveries that finish after the last response are in it.
+//     until then, so deliveries that finish after the last response are in it. Each alert's time
+//     from raise() (its journal write, before the answer) until the proxy's thread hears that the
+//     writer thread committed it to alerts.db is collected too: "alert stored" p50 / p99 / max.
 // (ii) Alerts a second end to end: N alerts (distinct pupils, so each notifies) raised through
 //     AlertService.raise in a Schoolgate process, 100 at a time between turns of the event loop,
 //     timed until the webhook receiver has all N. In-process delivery, and BullMQ on the local
@@ -66,8 +68,10 @@ const searchPath = (originPort: number, q: string): string => `http://www.google
 // ---------------------------------------------------------------------------------------------
 // Child processes: the origin, and Schoolgate (proxy + AlertService). They talk over IPC.
 
-type Ask = { id: number } & ({ type: 'cpu' } | { type: 'counts' } | { type: 'raise'; n: number; tag: string });
-type Reply = { id: number } & ({ cpu: number } | { alerts: number; outbox: number; delivered: number } | { raiseMs: number; raised: number });
+type Ask = { id: number } & ({ type: 'cpu' } | { type: 'counts' } | { type: 'raise'; n: number; tag: string } | { type: 'stored' });
+type Reply = { id: number } & ({ cpu: number } | { alerts: number; outbox: number; delivered: number } | { raiseMs: number; raised: number } | Stored);
+/** How long alerts took from raise() until the writer thread's commit was heard, since the last ask. */
+interface Stored { n: number; p50: number; p99: number; max: number }
 interface Ready { port: number; urls?: string[]; info?: string }
 
 function serve(server: http.Server, ready: Ready, answer?: (m: Ask) => Promise<Reply>, close: () => Promise<void> = async () => {}): void {
@@ -117,7 +121,10 @@ async function runSchoolgate(originPort: number, hookUrl: string, redisUrl: stri
   const config = loadConfig(join(tmp, 'bench.yaml'));
   const { classifier, report } = await loadLists(config, { dataDir: join(tmp, 'data') });
   const log = createLogger({ level: 'warn', destination: 2 });
-  const alerts = await AlertService.start({ dataDir: join(tmp, 'data'), config: () => config, log });
+  // Each alert's time from raise() (its journal write, before the answer) until this thread hears
+  // the writer thread committed it to alerts.db: an upper bound of "on disk in SQLite".
+  let storedMs: number[] = [];
+  const alerts = await AlertService.start({ dataDir: join(tmp, 'data'), config: () => config, log, onStored: (ms) => storedMs.push(ms) });
   // Anyone who signs in is a KS2 pupil: what is measured is the alert, not the password check.
   const auth = new Authenticator({ verify: async (username) => ({ ok: true, user: { username, group: 'ks2' } }) });
   const proxy = createProxyServer({ source: { classifier, config }, log, auth, alerts });
@@ -151,6 +158,12 @@ async function runSchoolgate(originPort: number, hookUrl: string, redisUrl: stri
       const u = process.cpuUsage();
       return { id: m.id, cpu: u.user + u.system };
     }
+    if (m.type === 'stored') {
+      const s = storedMs.sort((a, b) => a - b);
+      storedMs = [];
+      const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+      return { id: m.id, n: s.length, p50: at(0.5), p99: at(0.99), max: s.at(-1) ?? NaN };
+    }
     if (m.type === 'counts') return { id: m.id, alerts: count('SELECT count(*) FROM alerts'), outbox: count('SELECT count(*) FROM outbox'), delivered: count("SELECT count(*) FROM outbox WHERE state = 'delivered'") };
     // Distinct pupils, 100 raised between turns of the event loop (as requests would let the delivery run).
     let raised = 0;
@@ -181,6 +194,10 @@ class Child extends BenchChild<Ask, Reply | Ready> {
 
   raise(n: number, tag: string): Promise<{ raiseMs: number; raised: number }> {
     return this.ask({ type: 'raise', n, tag });
+  }
+
+  stored(): Promise<Stored> {
+    return this.ask({ type: 'stored' });
   }
 }
 
@@ -214,7 +231,7 @@ interface AcResult { errors: number; timeouts: number; statusCodeStats: Record<s
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, r: AcResult) => void) => { on(e: 'response', fn: () => void): void; stop(): void };
 
 type Mix = 'none' | '1 %';
-interface Run { rps: number; responses: number; cpuUs: number; raised: number; notified: number; drainMs: number; statuses: string; errors: number }
+interface Run { rps: number; responses: number; cpuUs: number; raised: number; notified: number; drainMs: number; statuses: string; errors: number; stored: Stored }
 
 async function main(): Promise<void> {
   requireShared();
@@ -282,6 +299,7 @@ async function main(): Promise<void> {
       const before = await ours.counts();
       const hooks0 = hook.count('/inproc');
       const cpu0 = await ours.cpu();
+      await ours.stored();
       let responses = 0;
       let last = 0;
       const t0 = performance.now();
@@ -307,8 +325,9 @@ async function main(): Promise<void> {
       await until(() => hook.count('/inproc') - hooks0 >= raised, 60_000);
       const drainMs = performance.now() - ended;
       const cpu = (await ours.cpu()) - cpu0;
+      const stored = await ours.stored();
       return {
-        rps: responses / ((last - t0) / 1000), responses, cpuUs: cpu / responses, raised, notified: hook.count('/inproc') - hooks0, drainMs,
+        rps: responses / ((last - t0) / 1000), responses, cpuUs: cpu / responses, raised, notified: hook.count('/inproc') - hooks0, drainMs, stored,
         statuses: Object.entries(r.statusCodeStats).map(([s, v]) => `${v.count}×${s}`).join(' '), errors: r.errors + r.timeouts,
       };
     };
@@ -323,7 +342,7 @@ async function main(): Promise<void> {
           const r = await once(mix, conns);
           const key = `${mix}@${conns}`;
           results.set(key, [...(results.get(key) ?? []), r]);
-          process.stderr.write(`  round ${round + 1}, ${conns} conns, ${mix}: ${fmt(r.rps)} req/s, ${fmt(r.cpuUs)} µs CPU a request, ${r.raised} alerts, ${r.notified} notified, drained ${fmt(r.drainMs)} ms after\n`);
+          process.stderr.write(`  round ${round + 1}, ${conns} conns, ${mix}: ${fmt(r.rps)} req/s, ${fmt(r.cpuUs)} µs CPU a request, ${r.raised} alerts, ${r.notified} notified, drained ${fmt(r.drainMs)} ms after; stored p99 ${r.stored.n > 0 ? `${fmt(r.stored.p99, 1)} ms` : "-"}\n`);
         }
       }
     }
@@ -331,11 +350,12 @@ async function main(): Promise<void> {
     // (ii) alerts/s end to end.
     const modes: [string, Child, string][] = [['in-process', ours, '/inproc']];
     if (queued) modes.push(['BullMQ', queued, '/bullmq']);
-    const e2e = new Map<string, { raiseMs: number; firstMs: number; allMs: number; raised: number; got: number; dup: number }[]>();
+    const e2e = new Map<string, { raiseMs: number; firstMs: number; allMs: number; raised: number; got: number; dup: number; stored: Stored }[]>();
     for (let round = 0; round < ALERT_ROUNDS; round++) {
       for (const [mode, child, path] of round % 2 === 0 ? modes : [...modes].reverse()) {
         const before = hook.count(path);
         const t0 = performance.now();
+        await child.stored();
         const r = await child.raise(N, `e2e-${mode}-${round}`);
         const ok = await until(() => hook.count(path) - before >= r.raised, 120_000);
         // A little longer, to see anything delivered twice.
@@ -343,7 +363,7 @@ async function main(): Promise<void> {
         const calls = hook.calls(path).slice(before);
         const allMs = ok ? calls[r.raised - 1]!.at - t0 : NaN;
         const list = e2e.get(mode) ?? [];
-        list.push({ raiseMs: r.raiseMs, firstMs: (calls[0]?.at ?? NaN) - t0, allMs, raised: r.raised, got: calls.length, dup: calls.length - new Set(calls.map((c) => c.delivery)).size });
+        list.push({ raiseMs: r.raiseMs, firstMs: (calls[0]?.at ?? NaN) - t0, allMs, raised: r.raised, got: calls.length, dup: calls.length - new Set(calls.map((c) => c.delivery)).size, stored: await child.stored() });
         e2e.set(mode, list);
         process.stderr.write(`  alerts end to end, ${mode}, round ${round + 1}: ${r.raised} raised in ${fmt(r.raiseMs)} ms, all delivered after ${fmt(allMs)} ms\n`);
       }
@@ -360,13 +380,13 @@ async function main(): Promise<void> {
     console.log(`\n(i) Requests/s with 1 % of requests raising an alert vs none: ${fmt(AMOUNT)} requests a run, ${ROUNDS} rounds (the order of the two mixes alternating), 1 KiB answers, one search in ${EVERY} (by a distinct signed-in pupil), best round shown.\n`);
     const best = (key: string): Run => results.get(key)!.reduce((a, b) => (b.rps > a.rps ? b : a));
     const least = (key: string): number => Math.min(...results.get(key)!.map((r) => r.cpuUs));
-    const rows: (string | number)[][] = [['mix', 'conns', 'req/s', 'rounds', 'CPU µs/req (rounds)', 'alerts raised', 'webhook calls', 'drained after (ms)', 'statuses', 'errors']];
+    const rows: (string | number)[][] = [['mix', 'conns', 'req/s', 'rounds', 'CPU µs/req (rounds)', 'alerts raised', 'webhook calls', 'drained after (ms)', 'alert stored p50 / p99 / max ms (n)', 'statuses', 'errors']];
     for (const conns of CONNECTIONS) {
       for (const mix of ['none', '1 %'] as Mix[]) {
         const list = results.get(`${mix}@${conns}`)!;
         const b = best(`${mix}@${conns}`);
         rows.push([mix, conns, fmt(b.rps), list.map((r) => `${fmt(r.rps / 1000, 1)}k`).join(' / '), `${fmt(least(`${mix}@${conns}`))} (${list.map((r) => fmt(r.cpuUs)).join(' / ')})`,
-          list.map((r) => r.raised).join(' / '), list.map((r) => r.notified).join(' / '), list.map((r) => fmt(r.drainMs)).join(' / '), b.statuses, list.reduce((a, r) => a + r.errors, 0)]);
+          list.map((r) => r.raised).join(' / '), list.map((r) => r.notified).join(' / '), list.map((r) => fmt(r.drainMs)).join(' / '), storedSummary(list.map((r) => r.stored)), b.statuses, list.reduce((a, r) => a + r.errors, 0)]);
       }
     }
     console.log(table(rows));
@@ -382,11 +402,11 @@ async function main(): Promise<void> {
       console.log(`  ${conns} connections: by best req/s ${fmt(byRps * 100, 1)} % (${byRps <= 0.05 ? 'met' : 'MISSED'}); round by round ${paired} %; by least proxy CPU a request ${fmt(byCpu * 100, 1)} % (${byCpu <= 0.05 ? 'met' : 'MISSED'}), about ${fmt(perAlert)} µs of CPU an alert`);
     }
     console.log(`\n(ii) Alerts a second end to end: ${fmt(N)} alerts raised through AlertService.raise (distinct pupils, 100 between turns of the event loop) until the webhook receiver has them all; ${ALERT_ROUNDS} rounds, modes alternating.\n`);
-    const erows: (string | number)[][] = [['delivery', 'alerts/s (rounds)', 'best', 'raise ms (rounds)', 'first call ms', 'all delivered ms', 'calls', 'repeated']];
+    const erows: (string | number)[][] = [['delivery', 'alerts/s (rounds)', 'best', 'raise ms (rounds)', 'first call ms', 'all delivered ms', 'alert stored p50 / p99 / max ms (n)', 'calls', 'repeated']];
     for (const [mode] of modes) {
       const list = e2e.get(mode)!;
       erows.push([mode, list.map((r) => fmt(r.raised / (r.allMs / 1000))).join(' / '), fmt(Math.max(...list.map((r) => r.raised / (r.allMs / 1000)))), list.map((r) => fmt(r.raiseMs)).join(' / '),
-        list.map((r) => fmt(r.firstMs)).join(' / '), list.map((r) => fmt(r.allMs)).join(' / '), list.map((r) => `${r.got}/${r.raised}`).join(' '), list.reduce((a, r) => a + r.dup, 0)]);
+        list.map((r) => fmt(r.firstMs)).join(' / '), list.map((r) => fmt(r.allMs)).join(' / '), storedSummary(list.map((r) => r.stored)), list.map((r) => `${r.got}/${r.raised}`).join(' '), list.reduce((a, r) => a + r.dup, 0)]);
     }
     console.log(table(erows));
   } finally {
@@ -396,6 +416,14 @@ async function main(): Promise<void> {
     hook.server.close();
     if (REDIS !== '0' && !redisNote) await deleteKeys(REDIS, prefix);
   }
+}
+
+/** The worst round's alert-stored figures (the p99 that matters is the highest seen), with the alerts counted. */
+function storedSummary(rounds: readonly Stored[]): string {
+  const with_ = rounds.filter((s) => s.n > 0);
+  if (with_.length === 0) return '-';
+  const worst = with_.reduce((a, b) => (b.p99 > a.p99 ? b : a));
+  return `${fmt(worst.p50, 1)} / ${fmt(worst.p99, 1)} / ${fmt(Math.max(...with_.map((s) => s.max)), 1)} (${with_.reduce((a, s) => a + s.n, 0)})`;
 }
 
 /** Removes this run's keys from the shared Redis. */

@@ -1,6 +1,6 @@
 // data/alerts.db: alerts, the outbox of notifications still to deliver, what each channel has
-// been given, the DSL's exclusions and incidents. Its own file, so that the proxy stores an
-// alert at once, before the response goes back, without waiting for the traffic writer's lock.
+// been given, the DSL's exclusions and incidents. Its own file, so that the alert writer
+// (journal-worker.ts) stores an alert at once, without waiting for the traffic writer's lock.
 import { openDatabase, type Database } from '../store/db.js';
 import type { Migration } from '../store/migrations.js';
 
@@ -154,6 +154,22 @@ export const ALERT_MIGRATIONS: readonly Migration[] = [
         removed_reason  TEXT
       );
       CREATE UNIQUE INDEX phrase_changes_in_force ON phrase_changes (category, phrase_key) WHERE removed_at IS NULL;
+    `,
+  },
+  {
+    version: 4,
+    name: 'alert journal',
+    // The proxy writes each alert to a journal file (src/alerts/journal.ts) and a writer thread
+    // stores it here; a row per journal entry stored, written in the same transaction as the
+    // alert, so replaying the journal after a crash stores each entry once. Rows go when their
+    // segment file has been replayed and deleted.
+    sql: `
+      CREATE TABLE journal_stored (
+        segment   TEXT    NOT NULL,            -- the journal file's name
+        seq       INTEGER NOT NULL,            -- the entry's place in it
+        alert_id  INTEGER,                     -- the first alert the entry raised or folded into
+        PRIMARY KEY (segment, seq)
+      ) WITHOUT ROWID;
     `,
   },
 ];

@@ -1,7 +1,8 @@
 // The alert pipeline as the proxy and the CLI see it: detection on every request, the alert
-// stored (folded) in data/alerts.db before the response goes back, and the queue told there is
-// something to deliver. Reads the current configuration snapshot on every call, so a reload
-// changes the taxonomy, exclusions and recipients at once.
+// written to the journal before the response goes back (safe from a crash of the process) and
+// stored (folded) in data/alerts.db by the writer thread moments later, and the queue told when
+// there is something to deliver. Reads the current configuration snapshot on every call, so a
+// reload changes the taxonomy, exclusions and recipients at once.
 import type { Classification } from '../classify/classifier.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
@@ -15,7 +16,8 @@ import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
 import { BullMqQueue } from './queue-bullmq.js';
 import type { RenderContext } from './render.js';
-import { AlertStore } from './store.js';
+import { AlertJournal } from './journal.js';
+import { AlertStore, foldRuleFor } from './store.js';
 
 export interface RaiseInput {
   readonly client: string;
@@ -24,9 +26,13 @@ export interface RaiseInput {
   readonly trafficId: number | null;
 }
 
-/** What the proxy needs: raise() returns the id of the first alert raised, or null. */
+/**
+ * What the proxy needs: raise() returns null when the request raises nothing; otherwise the alert
+ * is journalled when it returns, and the promise gives the first alert's id once it is stored (a
+ * fold gives the open alert's; null if the service closed first).
+ */
 export interface AlertSink {
-  raise(c: Classification, d: Decision, who: RaiseInput): number | null;
+  raise(c: Classification, d: Decision, who: RaiseInput): Promise<number | null> | null;
 }
 
 export interface AlertServiceOptions {
@@ -39,11 +45,14 @@ export interface AlertServiceOptions {
   readonly lockMs?: number;
   /** With Redis: false relays the outbox to BullMQ without delivering here (workers run elsewhere). */
   readonly work?: boolean;
+  /** Each alert stored: milliseconds from raise() until the writer's commit was heard (the benchmark). */
+  readonly onStored?: (ms: number) => void;
 }
 
 export class AlertService implements AlertSink {
   readonly store: AlertStore;
   readonly queue: AlertQueue;
+  private readonly journal: AlertJournal;
   private readonly now: () => number;
   private exclusions: { config: SchoolgateConfig; version: number; set: ExclusionSet } | null = null;
   private exclusionVersion = 0;
@@ -61,22 +70,29 @@ export class AlertService implements AlertSink {
     this.queue = redis
       ? new BullMqQueue(deps, opts.log, { url: redis.url, prefix: redis.prefix, ...opts.retry, ...(opts.lockMs ? { lockMs: opts.lockMs } : {}), ...(opts.work === false ? { work: false } : {}) })
       : new InProcessQueue(deps, opts.log, opts.retry);
+    this.journal = new AlertJournal({ dataDir: opts.dataDir, log: opts.log, onNotify: () => this.queue.kick(), ...(opts.onStored ? { onStored: opts.onStored } : {}) });
   }
 
   static async start(opts: AlertServiceOptions): Promise<AlertService> {
     const service = new AlertService(openAlertsDatabase(opts.dataDir), opts);
+    // Alerts a killed process left in the journal are stored first.
+    await service.journal.ready;
     await service.queue.start();
     opts.log.info({ queue: service.queue.mode }, 'alerts: delivery started');
     return service;
   }
 
-  raise(c: Classification, d: Decision, who: RaiseInput): number | null {
+  raise(c: Classification, d: Decision, who: RaiseInput): Promise<number | null> | null {
     const config = this.opts.config();
     const candidates = detect(c, d, config.safeguarding, this.exclusionsFor(config), who.group);
     if (candidates.length === 0) return null;
-    const raised = this.store.raise(candidates, { at: this.now(), ...who }, config.safeguarding);
-    if (raised.some((r) => r.outboxId !== null)) this.queue.kick();
-    return raised[0]?.alertId ?? null;
+    // Folded under the configuration of this moment, however late (or often) it is stored.
+    return this.journal.append({ at: this.now(), ...who }, candidates, candidates.map((x) => foldRuleFor(config.safeguarding, x.category)));
+  }
+
+  /** Resolves true once every alert raised so far is stored in data/alerts.db (tests, benchmarks); false after `timeoutMs`. */
+  settle(timeoutMs?: number): Promise<boolean> {
+    return this.journal.settle(timeoutMs);
   }
 
   /**
@@ -132,6 +148,8 @@ export class AlertService implements AlertSink {
 
   /** Deliveries under way may finish for `graceMs` (see AlertQueue.close); then everything is closed. */
   async close(opts: { graceMs?: number } = {}): Promise<void> {
+    // Alerts first: stored (their notifications in the outbox), or left in the journal for the next start.
+    await this.journal.close();
     await this.queue.close(opts.graceMs);
     this.email?.notifier?.close();
     this.db.close();

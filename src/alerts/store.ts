@@ -21,6 +21,30 @@ export interface RaiseContext {
   readonly trafficId: number | null;
 }
 
+/** How a candidate folds: its category's window and the severities it sends at once, fixed when it is raised. */
+export interface FoldRule {
+  readonly windowMs: number;
+  readonly immediate: readonly Severity[];
+}
+
+/** The fold rule of a category under `cfg`; a category the file no longer lists still sends danger at once. */
+export function foldRuleFor(cfg: SafeguardingConfig, category: string): FoldRule {
+  return { windowMs: cfg.foldWindowMs, immediate: [...(cfg.categories.get(category as AlertCandidate['category'])?.immediate ?? ['danger'])] };
+}
+
+/** Where a raise is written in the alert journal (journal.ts): its segment file and its place there. */
+export interface JournalRef {
+  readonly segment: string;
+  readonly seq: number;
+}
+
+/** What storing a journal entry did: the first alert's id, whether an outbox row was written, and whether it had been stored before. */
+export interface JournalStored {
+  readonly alertId: number | null;
+  readonly notify: boolean;
+  readonly duplicate: boolean;
+}
+
 export interface Raised {
   readonly alertId: number;
   readonly kind: 'new' | 'fold';
@@ -80,7 +104,10 @@ export class AlertStore {
   private readonly insert: Statement;
   private readonly update: Statement;
   private readonly addOutbox: Statement;
-  private readonly raiseAll: Transaction<(candidates: readonly AlertCandidate[], ctx: RaiseContext, cfg: SafeguardingConfig) => Raised[]>;
+  private readonly raiseAll: Transaction<(candidates: readonly AlertCandidate[], ctx: RaiseContext, rules: readonly FoldRule[]) => Raised[]>;
+  /** Prepared on first use: only the writer thread stores journal entries. */
+  private findStored: Statement | null = null;
+  private raiseOnce: Transaction<(ref: JournalRef, candidates: readonly AlertCandidate[], ctx: RaiseContext, rules: readonly FoldRule[]) => JournalStored> | null = null;
 
   constructor(private readonly db: Database) {
     // A closed alert (or one marked a false positive) is done with: what comes after opens a new one.
@@ -89,22 +116,53 @@ export class AlertStore {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.update = db.prepare('UPDATE alerts SET severity = ?, illegal = ?, first_at = ?, last_at = ?, count = ?, summary = ?, notified = ?, updated_at = ? WHERE id = ?');
     this.addOutbox = db.prepare('INSERT INTO outbox (alert_id, kind, severity, created_at, payload) VALUES (?, ?, ?, ?, ?)');
-    this.raiseAll = db.transaction((candidates: readonly AlertCandidate[], ctx: RaiseContext, cfg: SafeguardingConfig) =>
-      candidates.map((c) => this.raiseOne(c, ctx, cfg)));
+    this.raiseAll = db.transaction((candidates: readonly AlertCandidate[], ctx: RaiseContext, rules: readonly FoldRule[]) =>
+      candidates.map((c, i) => this.raiseOne(c, ctx, rules[i]!)));
   }
 
   /** Stores the candidates of one request (folded where they belong); all or nothing. */
   raise(candidates: readonly AlertCandidate[], ctx: RaiseContext, cfg: SafeguardingConfig): Raised[] {
-    return this.raiseAll.immediate(candidates, ctx, cfg);
+    return this.raiseAll.immediate(candidates, ctx, candidates.map((c) => foldRuleFor(cfg, c.category)));
   }
 
-  private raiseOne(c: AlertCandidate, ctx: RaiseContext, cfg: SafeguardingConfig): Raised {
+  /** Stores one entry of the alert journal unless it already was (by its segment and place): all or nothing. */
+  raiseJournalled(ref: JournalRef, candidates: readonly AlertCandidate[], ctx: RaiseContext, rules: readonly FoldRule[]): JournalStored {
+    if (this.raiseOnce === null) {
+      const find = this.db.prepare('SELECT alert_id AS alertId FROM journal_stored WHERE segment = ? AND seq = ?');
+      this.findStored = find;
+      const add = this.db.prepare('INSERT INTO journal_stored (segment, seq, alert_id) VALUES (?, ?, ?)');
+      // The entry is marked stored in the same transaction as its alerts and outbox rows, so a
+      // replay after a crash neither loses it nor folds (or notifies) it twice.
+      this.raiseOnce = this.db.transaction((r: JournalRef, cs: readonly AlertCandidate[], x: RaiseContext, rs: readonly FoldRule[]): JournalStored => {
+        const before = find.get(r.segment, r.seq) as { alertId: number | null } | undefined;
+        if (before) return { alertId: before.alertId, notify: false, duplicate: true };
+        const raised = cs.map((c, i) => this.raiseOne(c, x, rs[i]!));
+        const alertId = raised[0]?.alertId ?? null;
+        add.run(r.segment, r.seq, alertId);
+        return { alertId, notify: raised.some((o) => o.outboxId !== null), duplicate: false };
+      });
+    }
+    // Stored before (a segment replayed): known from a read, which never waits for another writer's lock.
+    const before = this.findStored!.get(ref.segment, ref.seq) as { alertId: number | null } | undefined;
+    if (before) return { alertId: before.alertId, notify: false, duplicate: true };
+    return this.raiseOnce.immediate(ref, candidates, ctx, rules);
+  }
+
+  /** A journal segment replayed and deleted: its entries need no marks any more. */
+  forgetSegment(segment: string): void {
+    this.db.prepare('DELETE FROM journal_stored WHERE segment = ?').run(segment);
+  }
+
+  /** Segments with entries marked stored (to forget those whose file is gone). */
+  markedSegments(): string[] {
+    return this.db.prepare('SELECT DISTINCT segment FROM journal_stored').pluck().all() as string[];
+  }
+
+  private raiseOne(c: AlertCandidate, ctx: RaiseContext, rule: FoldRule): Raised {
     const key = alertKey({ user: ctx.user, client: ctx.client }, c.category);
-    const row = this.open.get(key, ctx.at - cfg.foldWindowMs) as AlertRow | undefined;
+    const row = this.open.get(key, ctx.at - rule.windowMs) as AlertRow | undefined;
     const existing = row ? (JSON.parse(row.summary) as AlertSummary) : null;
-    const category = cfg.categories.get(c.category);
-    // A category the file no longer lists still sends danger at once.
-    const out = foldAlert(existing, key, c, ctx.at, { windowMs: cfg.foldWindowMs, immediate: category?.immediate ?? new Set(['danger']) });
+    const out = foldAlert(existing, key, c, ctx.at, { windowMs: rule.windowMs, immediate: new Set(rule.immediate) });
     const s = out.summary;
     const json = JSON.stringify(s);
     let alertId: number;

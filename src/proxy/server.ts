@@ -22,6 +22,7 @@ import { guardBody } from './body-guard.js';
 import { DeviceShare } from './device-share.js';
 import { deviceKey } from '../identity/networks.js';
 import { completeRow, refusedByProxy, type Decided, type Outcome, type TrafficSink } from './traffic-record.js';
+import type { TrafficEntry } from '../store/traffic-entry.js';
 import type { NewConcern } from '../store/concerns.js';
 import type { AlertSink } from '../alerts/service.js';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
@@ -248,7 +249,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: r.classification.url.host, action: d.action, rule: d.rule.kind }, 'request');
     const trafficId = deps.traffic?.reserve() ?? null;
     const alert = raiseAlert(r.classification, d, req, who, trafficId);
-    return trackResponse(req, res, trafficId, () => r.row(alert), r.outcome);
+    return trackResponse(req, res, trafficId, (a) => r.row(a), r.outcome, alert);
   }
 
   /** The pooled relay: the request streams upstream, the answer streams back. */
@@ -394,11 +395,13 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   }
 
   /**
-   * Safeguarding: every request, whatever the decision. The alert is on disk when this returns.
-   * A failure to store one must not take the proxy down, and must not pass unseen: it is logged
-   * as an error with what would have been raised.
+   * Safeguarding: every request, whatever the decision. The alert is in the journal (safe from a
+   * crash of this process) when this returns, and stored in data/alerts.db by the writer thread
+   * moments later: the promise gives its id then, for the traffic row. A failure must not take
+   * the proxy down, and must not pass unseen: it is logged as an error with what would have been
+   * raised.
    */
-  function raiseAlert(c: Classification, d: Decision, req: IncomingMessage, who: KnownIdentity, trafficId: number | null): number | null {
+  function raiseAlert(c: Classification, d: Decision, req: IncomingMessage, who: KnownIdentity, trafficId: number | null): Promise<number | null> | null {
     if (!deps.alerts) return null;
     try {
       return deps.alerts.raise(c, d, { client: clientAddress(req.socket.remoteAddress), user: who.user ?? null, group: who.group, trafficId });
@@ -413,7 +416,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * on the client connection (headers included) and the time taken. The row's fixed part is
    * built only when there is a log to write it to.
    */
-  function trackResponse(req: IncomingMessage, res: ServerResponse, trafficId: number | null, row: () => Decided, first: Outcome): OutcomeTracker {
+  function trackResponse(req: IncomingMessage, res: ServerResponse, trafficId: number | null, row: (alert: number | null) => Decided, first: Outcome, alert: Promise<number | null> | null): OutcomeTracker {
     let outcome = first;
     const tracker = { set: (o: Outcome): void => { outcome = o; } };
     const sink = deps.traffic;
@@ -424,27 +427,42 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // previous one's response closed (its headers included).
     const read = socket[COUNTED]?.read ?? 0;
     const written = socket[COUNTED]?.written ?? 0;
-    const fixed = row();
+    const fixed = alert === null ? row(null) : null;
     whenOver(res, socket, () => {
       const counted = { read: socket.bytesRead, written: socket.bytesWritten };
       socket[COUNTED] = counted;
-      sink.record(completeRow(fixed, outcome, res.statusCode, counted.read - read, counted.written - written, now() - started), trafficId ?? undefined);
+      const o = outcome;
+      const status = res.statusCode;
+      const ms = now() - started;
+      if (fixed !== null) return void sink.record(completeRow(fixed, o, status, counted.read - read, counted.written - written, ms), trafficId ?? undefined);
+      recordLinked(sink, alert, trafficId, (a) => completeRow(row(a), o, status, counted.read - read, counted.written - written, ms));
     });
     return tracker;
+  }
+
+  /**
+   * A row that names its alert is recorded once the alert is stored and its id known (within
+   * milliseconds; later while data/alerts.db is locked): the traffic log batches rows anyway.
+   */
+  function recordLinked(sink: TrafficSink, alert: Promise<number | null> | null, id: number | null, entry: (alert: number | null) => Omit<TrafficEntry, 'id'>): void {
+    if (alert === null) sink.record(entry(null), id ?? undefined);
+    else void alert.then((a) => sink.record(entry(a), id ?? undefined));
   }
 
   /**
    * Records a tunnel or upgrade when the client's socket closes: refused ones at once (their
    * socket is ending), joined ones with the bytes each way through the upstream socket.
    */
-  function trackTunnel(client: net.Socket, row: () => Decided, outcome: Outcome | (() => Outcome), status: () => number, upstream: () => ByteCounts | undefined = () => undefined, id: number | null = null): void {
+  function trackTunnel(client: net.Socket, row: (alert: number | null) => Decided, alert: Promise<number | null> | null, outcome: Outcome | (() => Outcome), status: () => number, upstream: () => ByteCounts | undefined = () => undefined, id: number | null = null): void {
     const sink = deps.traffic;
     if (!sink) return;
     const started = now();
     client.once('close', () => {
       const o = typeof outcome === 'function' ? outcome() : outcome;
       const up = upstream();
-      sink.record(completeRow(row(), o, status(), up?.bytesWritten ?? 0, up?.bytesRead ?? 0, now() - started), id ?? undefined);
+      const code = status();
+      const ms = now() - started;
+      recordLinked(sink, alert, id, (a) => completeRow(row(a), o, code, up?.bytesWritten ?? 0, up?.bytesRead ?? 0, ms));
     });
   }
 
@@ -594,7 +612,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     const who = asking as KnownIdentity; // a refused sign-in was answered above
     const rec = verdict.record;
     let trafficId: number | null = null;
-    let alert: number | null = null;
+    let alert: Promise<number | null> | null = null;
     if (rec?.decision) {
       const d = rec.decision;
       if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: rec.classification.url.host, action: d.action, rule: d.rule.kind }, 'connect');
@@ -602,7 +620,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       alert = raiseAlert(rec.classification, d, req, who, trafficId);
     }
     if (verdict.kind === 'refuse') {
-      if (rec) trackTunnel(client, () => rec.row(alert), rec.outcome, () => verdict.status, undefined, trafficId);
+      if (rec) trackTunnel(client, (a) => rec.row(a), alert, rec.outcome, () => verdict.status, undefined, trafficId);
       return refuseConnect(client, verdict.status, verdict.reason);
     }
     const t = verdict.tunnel;
@@ -610,7 +628,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     let outcome = rec?.outcome;
     let status = 200;
     let counted: ByteCounts | undefined;
-    if (rec) trackTunnel(client, () => rec.row(alert), () => outcome!, () => status, () => counted, trafficId);
+    if (rec) trackTunnel(client, (a) => rec.row(a), alert, () => outcome!, () => status, () => counted, trafficId);
     const afterHello = (connected: net.Socket | null): void => readHello(client, head, (hello, buffered) => {
       const step = judgeTunnel(snap, t, hello, now());
       if (step.kind === 'drop') {

@@ -78,7 +78,12 @@ async function startGate(opts: { work: boolean; redis: RedisServer | null; pollM
   const { proxy, port }: { proxy: Proxy; port: number } = await startProxy(tmp.dir, yaml, undefined, { alerts });
   return {
     port, alerts, config, data, prefix, smtp, hook,
-    search: (q, from) => viaProxy(port, `http://www.google.com:${originPort}/search?q=${encodeURIComponent(q).replace(/%20/g, '+')}`, { localAddress: from }),
+    // Answered, and whatever it raised stored (the writer thread stores it moments after).
+    search: async (q, from) => {
+      const answer = await viaProxy(port, `http://www.google.com:${originPort}/search?q=${encodeURIComponent(q).replace(/%20/g, '+')}`, { localAddress: from });
+      await alerts.settle();
+      return answer;
+    },
     outboxOf: (alertId) => alerts.db.prepare('SELECT id FROM outbox WHERE alert_id = ?').pluck().get(alertId) as number,
     close: async () => {
       await closeAll(proxy);

@@ -1,5 +1,6 @@
 // The alert pipeline end to end, in-process delivery (no Redis configured): a request through
-// the proxy, the alert stored in data/alerts.db before the answer, then one e-mail through a
+// the proxy, the alert journalled before the answer and stored in data/alerts.db by the writer
+// thread (awaited with settle()), then one e-mail through a
 // real SMTP server and one signed webhook call; folding; illegal content; a failing webhook.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
@@ -48,13 +49,17 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const search = (q: string, from: string) => viaProxy(proxyPort, `http://www.google.com:${originPort}/search?q=${encodeURIComponent(q).replace(/%20/g, '+')}`, { localAddress: from });
+/** A search through the proxy; answered, and whatever it raised stored. */
+const search = async (q: string, from: string) => {
+  const answer = await viaProxy(proxyPort, `http://www.google.com:${originPort}/search?q=${encodeURIComponent(q).replace(/%20/g, '+')}`, { localAddress: from });
+  expect(await alerts.settle()).toBe(true);
+  return answer;
+};
 
 describe('alerts end to end', () => {
-  it('a self-harm search raises one alert, stored before the answer, then one e-mail and one signed webhook call', async () => {
+  it('a self-harm search raises one alert, stored, then one e-mail and one signed webhook call', async () => {
     const answer = await search('how to hide my cuts from mum', '127.0.0.11');
     expect(answer.status).toBe(200);
-    // Stored when the answer arrived.
     const [a] = alerts.store.list(config.safeguarding, { limit: 1 });
     expect(a).toMatchObject({ category: 'self-harm', severity: 'danger', client: '127.0.0.11', group: 'ks2', count: 1, searchTerm: 'how to hide my cuts from mum' });
     expect(await until(() => smtp.received.length === 1 && hook.calls.length === 1, 15_000)).toBe(true);

@@ -225,7 +225,7 @@ describe('an exclusion takes effect at once', () => {
       const c = classifier.classify('https://www.google.co.uk/search?q=how+to+hide+my+cuts+from+mum');
       const d = decide({ group: 'ks2' }, c, cfg.policy, new Date());
       const who = { client: '10.9.9.9', user: 'zoe', group: 'ks2', trafficId: null };
-      const first = service.raise(c, d, who);
+      const first = await service.raise(c, d, who);
       expect(first).not.toBeNull();
       workflow({ exclusionsChanged: () => service.exclusionsChanged() }).falsePositive(first!, { exclude: { kind: 'term', value: 'hide my cuts' } });
       expect(service.raise(c, d, { ...who, user: 'yan' })).toBeNull();

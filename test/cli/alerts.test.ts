@@ -180,7 +180,7 @@ describe('schoolgate alerts', () => {
       const c = classifier.classify(`https://www.google.co.uk/search?q=${HIDE.replaceAll(' ', '+')}`);
       const pupil = decide({ group: 'ks2' }, c, config.policy, new Date());
       const staff = decide({ group: 'staff' }, c, config.policy, new Date());
-      const raised = service.raise(c, pupil, { client: '10.9.9.9', user: 'zoe', group: 'ks2', trafficId: null });
+      const raised = await service.raise(c, pupil, { client: '10.9.9.9', user: 'zoe', group: 'ks2', trafficId: null });
       expect(raised).not.toBeNull();
       const before = auditRows().length;
       const fp = await run('alerts', 'false-positive', String(raised), '--exclude-term', 'hide my cuts', '--group', 'ks2', '--reason', 'the KS2 first-aid lesson');

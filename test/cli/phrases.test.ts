@@ -14,6 +14,8 @@ import { AuditLog } from '../../src/store/audit.js';
 import { schoolgate, spawnSchoolgate, type Run } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
 import { closeAll, startOrigin, viaProxy, writeTestConfig } from '../helpers/proxy.js';
+import { journalled } from '../helpers/alerts.js';
+import { eventually } from '../helpers/raw-http.js';
 
 const tmp = tempDir('schoolgate-phrases-cli-');
 const PHRASES = `language: en
@@ -220,12 +222,18 @@ describe('a running Schoolgate', () => {
     const p = spawnSchoolgate(['start', '--config', configFile, '--data', data, '--port', '0', '--admin-port', '0']);
     try {
       const port = (JSON.parse(await p.waitFor(/Schoolgate is running/)) as { port: number }).port;
-      /** One search through the proxy; true when it raised (or folded into) a bullying alert. The alert is stored before the answer. */
+      /**
+       * One search through the proxy; true when it raised (or folded into) a bullying alert. The
+       * alert is in the journal before the answer, and in alerts.db moments later.
+       */
       const raises = async (q: string): Promise<boolean> => {
         const before = raisedSoFar('bullying');
+        const entries = journalled(data).length;
         const answer = await viaProxy(port, `http://www.google.com:${originPort}/search?q=${q.replaceAll(' ', '+')}`);
         expect(answer.status).toBe(200);
-        return raisedSoFar('bullying') > before;
+        if (!journalled(data).slice(entries).flat().includes('bullying')) return false;
+        expect(await eventually(() => raisedSoFar('bullying') > before)).toBe(true);
+        return true;
       };
       /**
        * Runs the command, then waits for the running Schoolgate to say it uses the DSL's phrases

@@ -1,6 +1,9 @@
 // Seeding for the alert workflow and digest tests: alerts stored through the real AlertStore
 // (folding included) at chosen times, and traffic rows written by the real traffic writer.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { JOURNAL_DIR } from '../../src/alerts/journal-file.js';
 import type { AlertCandidate } from '../../src/alerts/detect.js';
 import type { AlertStore } from '../../src/alerts/store.js';
 import type { SafeguardingCategoryId, SafeguardingConfig, Severity } from '../../src/alerts/taxonomy.js';
@@ -36,6 +39,18 @@ export interface Who {
 /** Stores the candidate as raised at `at` (ISO); returns the alert's id (a fold returns the open alert's). */
 export function raiseAt(store: AlertStore, cfg: SafeguardingConfig, at: string, who: Who, c: AlertCandidate, trafficId: number | null = null): number {
   return store.raise([c], { at: Date.parse(at), user: who.user, client: who.client, group: who.group ?? 'ks2', trafficId }, cfg)[0]!.alertId;
+}
+
+/**
+ * The categories of each entry in a data folder's alert journal, oldest first: a running proxy
+ * writes an entry there before answering a request that raises alerts, so a test in another
+ * process sees at once whether one was raised (segments are deleted only at a stop, a start, or
+ * after 1,000 entries).
+ */
+export function journalled(dataDir: string): string[][] {
+  const dir = join(dataDir, JOURNAL_DIR);
+  return readdirSync(dir).sort().flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n').filter((l) => l !== '')
+    .map((l) => (JSON.parse(l) as { candidates: { category: string }[] }).candidates.map((c) => c.category)));
 }
 
 export type TrafficRow = Omit<TrafficEntry, 'id'>;

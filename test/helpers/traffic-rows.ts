@@ -7,7 +7,7 @@ import type { TrafficLog } from '../../src/store/traffic-log.js';
 /** How long the writer may take to store what was recorded: a bound against a hang, not a measure. */
 const SETTLE_MS = 60_000;
 
-export interface TrafficRow { client: string; person: string | null; grp: string; method: string; scheme: number; host: string; path: string | null; cats: string | null; action: number; rule_kind: number; rule: string | null; status: number; up: number; down: number; ms: number; term: string | null }
+export interface TrafficRow { client: string; person: string | null; grp: string; method: string; scheme: number; host: string; path: string | null; cats: string | null; action: number; rule_kind: number; rule: string | null; status: number; up: number; down: number; ms: number; term: string | null; alert: number | null }
 
 /** The newest `n` rows, oldest first. */
 export async function lastTrafficRows(traffic: TrafficLog, dataDir: string, n: number): Promise<TrafficRow[]> {
@@ -16,7 +16,7 @@ export async function lastTrafficRows(traffic: TrafficLog, dataDir: string, n: n
   const db = new BetterSqlite3(join(dataDir, 'schoolgate.db'), { readonly: true });
   try {
     return (db.prepare(`SELECT c.text AS client, p.text AS person, g.text AS grp, m.text AS method, t.scheme, h.text AS host, pa.text AS path,
-      l.text AS cats, t.action, t.rule_kind, r.text AS rule, t.status, t.up, t.down, t.ms, te.text AS term
+      l.text AS cats, t.action, t.rule_kind, r.text AS rule, t.status, t.up, t.down, t.ms, te.text AS term, t.alert
       FROM traffic t JOIN clients c ON c.id = t.client LEFT JOIN people p ON p.id = t.person JOIN labels g ON g.id = t.grp
       JOIN labels m ON m.id = t.method JOIN hosts h ON h.id = t.host LEFT JOIN paths pa ON pa.id = t.path LEFT JOIN labels l ON l.id = t.cats
       LEFT JOIN labels r ON r.id = t.rule LEFT JOIN terms te ON te.id = t.term ORDER BY t.id DESC LIMIT ?`).all(n) as TrafficRow[]).reverse();

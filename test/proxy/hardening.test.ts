@@ -157,7 +157,7 @@ describe('upgrades', () => {
     const host = `www.google.com:${originPort}`;
     const before = seen.length;
     await oneWrite(`GET http://${host}/search?q=how+do+i+hide+my+cuts HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`);
-    // Stored before the request went on: no waiting.
+    expect(await alerts.settle()).toBe(true);
     const a = alerts.store.list(config.safeguarding, { limit: 20 }).find((x) => x.searchTerm === 'how do i hide my cuts');
     expect(a).toMatchObject({ category: 'self-harm', searchTerm: 'how do i hide my cuts', group: 'ks2' });
     const [asked] = seen.slice(before);

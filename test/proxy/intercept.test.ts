@@ -162,14 +162,15 @@ describe('HTTPS inspection', () => {
     expect((await curl(`https://site.example.test:${originPort}/allowed`)).status).toBe(200);
   });
 
-  it('raises an alert for a search term over HTTPS, stored before the answer', async () => {
+  it('raises an alert for a search term over HTTPS, and its traffic row names it', async () => {
     const r = await curl(`https://www.google.com:${originPort}/search?q=how+to+hide+my+cuts+from+mum`);
     expect(r.status).toBe(200);
+    expect(await alerts.settle()).toBe(true);
     const [a] = alerts.store.list(config.safeguarding, { limit: 1 });
     expect(a).toMatchObject({ category: 'self-harm', searchTerm: 'how to hide my cuts from mum', group: 'ks2' });
     // Logged like a plain request: scheme https, the path and query, the search term.
     const [row] = await lastTrafficRows(traffic, join(tmp.dir, 'data'), 1);
-    expect(row).toMatchObject({ method: 'GET', scheme: 1, host: 'www.google.com', path: '/search?q=how+to+hide+my+cuts+from+mum', term: 'how to hide my cuts from mum', status: 200 });
+    expect(row).toMatchObject({ method: 'GET', scheme: 1, host: 'www.google.com', path: '/search?q=how+to+hide+my+cuts+from+mum', term: 'how to hide my cuts from mum', status: 200, alert: Number(a!.id) });
   });
 
   it('shows the block page over TLS for a host blocked by name, and never contacts it', async () => {

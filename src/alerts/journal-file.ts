@@ -1,0 +1,51 @@
+// The alert journal on disk: data/alerts-journal/, one file (segment) at a time being appended
+// to, one JSON entry a line, each the candidates of one request with what folding them needs.
+// Names sort by time, so older segments replay first.
+import type { AlertCandidate } from './detect.js';
+import type { FoldRule, RaiseContext } from './store.js';
+
+export const JOURNAL_DIR = 'alerts-journal';
+
+/** One request's alerts as raised: stored by the writer thread, replayed after a crash. */
+export interface JournalEntry {
+  /** Its place in the segment (from 0): with the segment's name, what makes storing it idempotent. */
+  readonly seq: number;
+  readonly ctx: RaiseContext;
+  readonly candidates: readonly AlertCandidate[];
+  /** Each candidate's fold rule under the configuration of the moment it was raised. */
+  readonly rules: readonly FoldRule[];
+}
+
+let counter = 0;
+
+export function segmentName(): string {
+  return `${String(Date.now()).padStart(14, '0')}-${process.pid}-${counter++}.jsonl`;
+}
+
+export function journalLine(e: JournalEntry): string {
+  return `${JSON.stringify(e)}\n`;
+}
+
+function isEntry(v: unknown): v is JournalEntry {
+  const e = v as Partial<JournalEntry> | null;
+  return typeof e === 'object' && e !== null && typeof e.seq === 'number' && typeof e.ctx === 'object' && e.ctx !== null
+    && Array.isArray(e.candidates) && Array.isArray(e.rules) && e.rules.length === e.candidates.length;
+}
+
+/** The entries of a segment; a process killed mid-write leaves at most a torn last line, counted. */
+export function parseJournal(text: string): { entries: JournalEntry[]; torn: number } {
+  const entries: JournalEntry[] = [];
+  let torn = 0;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      v = null;
+    }
+    if (isEntry(v)) entries.push(v);
+    else torn++;
+  }
+  return { entries, torn };
+}
