@@ -10,7 +10,7 @@ import type { Database } from '../store/db.js';
 import { openAlertsDatabase } from './db.js';
 import type { DeliveryDeps } from './deliver.js';
 import { detect } from './detect.js';
-import { ExclusionSet, type Exclusion } from './exclusions.js';
+import { compileExclusions, readStoredExclusions, type ExclusionSet } from './exclusions.js';
 import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
 import { BullMqQueue } from './queue-bullmq.js';
@@ -24,9 +24,12 @@ export interface RaiseInput {
   readonly trafficId: number | null;
 }
 
-/** What the proxy needs: raise() returns the id of the first alert raised, or null. */
+/**
+ * What the proxy needs: raise() returns the id of the first alert raised, or null. The proxy
+ * passes the exclusions of the request's snapshot, so a request never reads alerts.db for them.
+ */
 export interface AlertSink {
-  raise(c: Classification, d: Decision, who: RaiseInput): number | null;
+  raise(c: Classification, d: Decision, who: RaiseInput, exclusions: ExclusionSet): number | null;
 }
 
 export interface AlertServiceOptions {
@@ -70,9 +73,10 @@ export class AlertService implements AlertSink {
     return service;
   }
 
-  raise(c: Classification, d: Decision, who: RaiseInput): number | null {
+  /** Without `exclusions` (the CLI, tests), the file's and alerts.db's, read here. */
+  raise(c: Classification, d: Decision, who: RaiseInput, exclusions?: ExclusionSet): number | null {
     const config = this.opts.config();
-    const candidates = detect(c, d, config.safeguarding, this.exclusionsFor(config), who.group);
+    const candidates = detect(c, d, config.safeguarding, exclusions ?? this.exclusionsFor(config), who.group);
     if (candidates.length === 0) return null;
     const raised = this.store.raise(candidates, { at: this.now(), ...who }, config.safeguarding);
     if (raised.some((r) => r.outboxId !== null)) this.queue.kick();
@@ -95,9 +99,7 @@ export class AlertService implements AlertSink {
     this.noticeOtherWriters();
     const e = this.exclusions;
     if (e && e.config === config && e.version === this.exclusionVersion) return e.set;
-    const stored = this.db.prepare('SELECT kind, value, group_id AS "group", reason FROM exclusions WHERE removed_at IS NULL').all() as Exclusion[];
-    const list = [...config.safeguarding.exclusions, ...stored.map((x) => ({ kind: x.kind, value: x.value, ...(x.group ? { group: x.group } : {}), ...(x.reason ? { reason: x.reason } : {}) }))];
-    const set = new ExclusionSet(list);
+    const set = compileExclusions(config.safeguarding.exclusions, readStoredExclusions(this.db));
     this.exclusions = { config, version: this.exclusionVersion, set };
     return set;
   }
