@@ -4,6 +4,7 @@
 // exclusion covers a host and its subdomains; a url exclusion covers an address prefix at path
 // boundaries (the blocklists' rule). Exclusions never touch illegal-list attempts: detect.ts
 // applies them to other triggers only.
+import type { Database, Statement } from 'better-sqlite3';
 import { foldText } from '../classify/normalise-text.js';
 import type { NormalisedUrl } from '../classify/normalise-url.js';
 import { normaliseListHost, parseUrlEntry } from '../classify/parse-list.js';
@@ -47,6 +48,31 @@ export function exclusionProblem(e: Pick<Exclusion, 'kind' | 'value'>): Exclusio
 /** A url exclusion without a path is that host's whole site, not its subdomains. */
 function urlEntryText(value: string): string {
   return /[/?]/.test(value.replace(SCHEME, '')) ? value : `${value}/`;
+}
+
+/** The statement, prepared once per connection: read at every notice that alerts.db changed. */
+const readers = new WeakMap<Database, Statement>();
+
+/** The DSL's exclusions in force, as alerts.db holds them (added by marking a false positive). */
+export function readStoredExclusions(db: Database): Exclusion[] {
+  let read = readers.get(db);
+  if (!read) readers.set(db, read = db.prepare('SELECT kind, value, group_id AS "group", reason FROM exclusions WHERE removed_at IS NULL ORDER BY id'));
+  const rows = read.all() as { kind: ExclusionKind; value: string; group: string | null; reason: string | null }[];
+  return rows.map((x) => ({ kind: x.kind, value: x.value, ...(x.group ? { group: x.group } : {}), ...(x.reason ? { reason: x.reason } : {}) }));
+}
+
+/**
+ * The safeguarding file's exclusions and the DSL's, compiled. The file's were checked when it was
+ * loaded; a stored one that cannot be used is left out (and reported), never the rest.
+ */
+export function compileExclusions(fromFile: readonly Exclusion[], stored: readonly Exclusion[], leftOut?: (e: Exclusion, problem: ExclusionProblem) => void): ExclusionSet {
+  if (fromFile.length === 0 && stored.length === 0) return ExclusionSet.EMPTY;
+  const usable = stored.filter((e) => {
+    const problem = exclusionProblem(e);
+    if (problem) leftOut?.(e, problem);
+    return problem === null;
+  });
+  return new ExclusionSet([...fromFile, ...usable]);
 }
 
 interface TermRule {

@@ -11,7 +11,7 @@ import type { Database } from '../store/db.js';
 import { openAlertsDatabase } from './db.js';
 import type { DeliveryDeps } from './deliver.js';
 import { detect } from './detect.js';
-import { ExclusionSet, type Exclusion } from './exclusions.js';
+import { compileExclusions, readStoredExclusions, type ExclusionSet } from './exclusions.js';
 import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
 import { BullMqQueue } from './queue-bullmq.js';
@@ -29,10 +29,11 @@ export interface RaiseInput {
 /**
  * What the proxy needs: raise() returns null when the request raises nothing; otherwise the alert
  * is journalled when it returns, and the promise gives the first alert's id once it is stored (a
- * fold gives the open alert's; null if the service closed first).
+ * fold gives the open alert's; null if the service closed first). The proxy passes the exclusions
+ * of the request's snapshot, so a request never reads alerts.db for them.
  */
 export interface AlertSink {
-  raise(c: Classification, d: Decision, who: RaiseInput): Promise<number | null> | null;
+  raise(c: Classification, d: Decision, who: RaiseInput, exclusions: ExclusionSet): Promise<number | null> | null;
 }
 
 export interface AlertServiceOptions {
@@ -82,9 +83,10 @@ export class AlertService implements AlertSink {
     return service;
   }
 
-  raise(c: Classification, d: Decision, who: RaiseInput): Promise<number | null> | null {
+  /** Without `exclusions` (the CLI, tests), the file's and alerts.db's, read here. */
+  raise(c: Classification, d: Decision, who: RaiseInput, exclusions?: ExclusionSet): Promise<number | null> | null {
     const config = this.opts.config();
-    const candidates = detect(c, d, config.safeguarding, this.exclusionsFor(config), who.group);
+    const candidates = detect(c, d, config.safeguarding, exclusions ?? this.exclusionsFor(config), who.group);
     if (candidates.length === 0) return null;
     // Folded under the configuration of this moment, however late (or often) it is stored.
     return this.journal.append({ at: this.now(), ...who }, candidates, candidates.map((x) => foldRuleFor(config.safeguarding, x.category)));
@@ -111,9 +113,7 @@ export class AlertService implements AlertSink {
     this.noticeOtherWriters();
     const e = this.exclusions;
     if (e && e.config === config && e.version === this.exclusionVersion) return e.set;
-    const stored = this.db.prepare('SELECT kind, value, group_id AS "group", reason FROM exclusions WHERE removed_at IS NULL').all() as Exclusion[];
-    const list = [...config.safeguarding.exclusions, ...stored.map((x) => ({ kind: x.kind, value: x.value, ...(x.group ? { group: x.group } : {}), ...(x.reason ? { reason: x.reason } : {}) }))];
-    const set = new ExclusionSet(list);
+    const set = compileExclusions(config.safeguarding.exclusions, readStoredExclusions(this.db));
     this.exclusions = { config, version: this.exclusionVersion, set };
     return set;
   }

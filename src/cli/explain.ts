@@ -14,7 +14,7 @@ import { instantOf } from '../policy/time.js';
 import type { SafeSearchAction } from '../policy/safe-search.js';
 import type { Decision, PolicySnapshot, TraceStep } from '../policy/types.js';
 import { openDatabase } from '../store/db.js';
-import { applyUnblocks } from '../store/live-policy.js';
+import { applyUnblocks } from '../policy/compile.js';
 import { UnblockStore } from '../store/unblocks.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 

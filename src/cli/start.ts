@@ -11,11 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
+import { LiveSnapshot } from '../proxy/live-snapshot.js';
+import { readStoredExclusions } from '../alerts/exclusions.js';
+import { CommitWatch } from '../store/commit-watch.js';
 import { buildAdminApp } from '../admin/app.js';
 import { adminTlsOptions } from '../admin/tls.js';
 import { mailer } from '../admin/mail.js';
 import { configApplier } from '../admin/policy-edit.js';
-import { LivePolicy } from '../store/live-policy.js';
 import { SessionStore } from '../store/sessions.js';
 import { UnblockStore } from '../store/unblocks.js';
 import { loadCa } from '../tls/ca.js';
@@ -105,10 +107,14 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   // Notifications being sent when stopping may finish until the cut; the rest wait in the outbox for the next start.
   parts.add({ name: 'alerts', finish: (cutAt) => alerts.close({ graceMs: Math.max(0, cutAt - Date.now()) }) });
   watchRecipients(alerts, service, log); // warns at every start and reload while nobody would be told
+  // Commits by other processes (the CLI, a staff app elsewhere) and threads to either database,
+  // seen within a tenth of a second by one timer (store/commit-watch.ts).
+  const commits = new CommitWatch(log);
+  parts.add({ name: 'database notices', begin: () => commits.stop() });
   // The DSL's phrases (schoolgate phrases add|weight|remove) are swapped in within a second.
   const phrases = new LivePhrases(service, alerts.db, log);
-  phrases.start();
-  parts.add({ name: 'DSL phrases', begin: () => phrases.stop() });
+  phrases.check();
+  commits.on(alerts.db, () => phrases.check());
   // The daily and weekly digests, at the safeguarding file's times (a run missed while stopped goes now).
   const digests = new DigestScheduler(alerts, { config: () => service.config, log });
   digests.start();
@@ -119,19 +125,26 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   const inspection = new LiveInterception(data, () => service.config.tls.certificateDays, log, ca);
   service.onReload(() => inspection.refresh());
   const interception = inspection.current;
-  // Approved unblocks laid over the policy the proxy reads; rebuilt when one changes, on reload, and each minute.
+  // The proxy's snapshot: the configuration with the approved unblocks laid over its policy, the
+  // lists, inspection, the exclusions and the upstream pool. Rebuilt on reload, when the staff app
+  // here changes an unblock, when another process commits to either database (an unblock from
+  // the CLI, an exclusion from `alerts false-positive`), after a phrase swap, and when an unblock ends.
   const unblocks = new UnblockStore(db);
-  const live = new LivePolicy(service, unblocks, { log });
-  service.onReload(() => live.refresh());
-  live.start();
-  parts.add({ name: 'unblocks', begin: () => live.stop() });
-  const { server, destroyTunnels } = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts, tls: () => inspection.current });
+  const live = new LiveSnapshot(service, { unblocks, exclusions: { inForce: () => readStoredExclusions(alerts.db) }, tls: () => inspection.current, log });
+  service.onReload(() => live.refresh('reload'));
+  phrases.on('changed', () => live.refresh('DSL phrases'));
+  commits.on(db, () => live.refresh('schoolgate.db changed', 'unblocks'));
+  commits.on(alerts.db, () => live.refresh('alerts.db changed', 'exclusions'));
+  commits.start();
+  // Closed once the proxy has finished (parts finish in reverse): its upstream pool closes then.
+  parts.add({ name: 'snapshot', finish: () => live.close() });
+  const { server, destroyTunnels } = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts });
   // The staff web app, on its own port, in this process; over HTTPS with the school's CA when asked.
   const adminTls = service.config.admin.https && interception ? await adminTlsOptions(interception, service.config.school.staffAppUrl) : null;
   if (service.config.admin.https && !interception) log.warn('admin.https is on but there is no school CA yet (npx schoolgate ca init): the staff app speaks plain HTTP');
   const admin = buildAdminApp({
     db, users, sessions: new SessionStore(db, { lifetimeMs: service.config.admin.sessionMs }), unblocks, source: live, log,
-    unblocksChanged: () => live.refresh(),
+    unblocksChanged: () => live.refresh('an unblock changed'),
     applyConfig: configApplier(service, db),
     mail: mailer(() => service.config),
     ...(adminTls ? { https: adminTls, secureCookies: true } : {}),

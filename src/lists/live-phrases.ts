@@ -1,5 +1,6 @@
 // A running Schoolgate's view of the DSL's phrases: ten times a second it asks SQLite whether
-// another connection committed to alerts.db (PRAGMA data_version, no query, microseconds), and
+// another connection committed to alerts.db (PRAGMA data_version, no query, microseconds; on its
+// own timer, or told by the CommitWatch `schoolgate start` shares with the proxy's snapshot), and
 // only then whether the phrases in force differ from those the live classifier has; if they do,
 // the DSL's phrases alone are compiled and laid over the files' (phrase-overlay.ts: a few
 // milliseconds; the files' 5,000 rules are not compiled again) and swapped in. So

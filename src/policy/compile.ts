@@ -274,3 +274,17 @@ export function withUnblocks(p: PolicySnapshot, unblocks: readonly Unblock[]): P
   }
   return { ...p, unblocks: list.build() };
 }
+
+/** The policy with these unblocks laid over it; each is checked on its own, and one that cannot be applied is left out (and reported), never the rest. */
+export function applyUnblocks(policy: PolicySnapshot, unblocks: readonly Unblock[], leftOut?: (u: Unblock, err: unknown) => void): PolicySnapshot {
+  const valid = unblocks.filter((u) => {
+    try {
+      withUnblocks(policy, [u]);
+      return true;
+    } catch (err) {
+      leftOut?.(u, err);
+      return false;
+    }
+  });
+  return withUnblocks(policy, valid);
+}

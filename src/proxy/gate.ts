@@ -35,6 +35,7 @@
 // The gate reads the memories it is given (warn click-throughs, pinned apps) and never changes
 // them; it returns the traffic-log row and what an alert is raised from, and the shell records.
 import type tls from 'node:tls';
+import type { ExclusionSet } from '../alerts/exclusions.js';
 import type { Classification, Classifier } from '../classify/classifier.js';
 import { normaliseUrl, UrlError, type NormalisedUrl } from '../classify/normalise-url.js';
 import type { SchoolgateConfig } from '../config/load.js';
@@ -46,6 +47,7 @@ import { literalRefused } from './destinations.js';
 import { answersItself, forwardRequestHeaders } from './forward-headers.js';
 import { decidedOutcome, decidedRow, refusedByProxy, type Decided, type Outcome } from './traffic-record.js';
 import type { Scheme } from '../store/traffic-entry.js';
+import type { Upstream } from './upstream.js';
 
 export interface Interception {
   /** The TLS context for a host's certificate: at once when cached, else when minted. */
@@ -55,31 +57,22 @@ export interface Interception {
 }
 
 /**
- * What one request or tunnel sees, taken once at its start and passed down: a reload during the
- * request changes nothing in it. Today it gathers the live objects; it holds no copies.
+ * What one request or tunnel sees, taken once at its start and passed down: a reload, an unblock
+ * or an exclusion during the request changes nothing in it. Built and swapped by LiveSnapshot
+ * (live-snapshot.ts); frozen.
  */
 export interface GateSnapshot {
+  /** Counts the snapshots swapped in since start (0 is the first). */
+  readonly version: number;
+  /** The configuration, with the unblocks in force laid over its policy. */
   readonly config: SchoolgateConfig;
   readonly classifier: Classifier;
   /** HTTPS inspection (the school's CA), or null when nothing is decrypted. */
   readonly tls: Interception | null;
-}
-
-export function takeSnapshot(source: { readonly config: SchoolgateConfig; readonly classifier: Classifier }, tlsNow: Interception | null): GateSnapshot {
-  return Object.freeze({ config: source.config, classifier: source.classifier, tls: tlsNow });
-}
-
-/**
- * Snapshots of a live source: the same frozen object for every request until a reload swaps the
- * configuration, the classifier or the inspection, so a request allocates nothing for it.
- */
-export function snapshotsOf(source: { readonly config: SchoolgateConfig; readonly classifier: Classifier }, tlsNow: () => Interception | null): () => GateSnapshot {
-  let last: GateSnapshot | null = null;
-  return () => {
-    const tls = tlsNow();
-    if (last === null || last.config !== source.config || last.classifier !== source.classifier || last.tls !== tls) last = takeSnapshot(source, tls);
-    return last;
-  };
+  /** The safeguarding exclusions, the file's and the DSL's, compiled. */
+  readonly exclusions: ExclusionSet;
+  /** The pooled relay and the roots upstream servers are verified against. */
+  readonly upstream: Upstream;
 }
 
 /** Who is asking, or the answer that asks them to sign in. */

@@ -1,8 +1,9 @@
 // The proxy's shells: sockets in, a verdict from the gate (gate.ts), sockets out. Every request
-// and tunnel takes one snapshot at its start (snapshotsOf) and passes it down, so a reload never
-// changes it half-way. The shells only act: HTTP is relayed through an undici Agent (pooled
-// keep-alive upstream, bodies streamed both ways); upgrades are joined on a 101; CONNECT tunnels
-// are joined or decrypted as the gate says, once it has seen the ClientHello.
+// and tunnel takes one snapshot at its start (live-snapshot.ts) and passes it down, so a reload,
+// an unblock or an exclusion never changes it half-way. The shells only act: HTTP is relayed
+// through the snapshot's undici Agent (upstream.ts: pooled keep-alive upstream, bodies streamed
+// both ways); upgrades are joined on a 101; CONNECT tunnels are joined or decrypted as the gate
+// says, once it has seen the ClientHello.
 import crypto, { randomInt } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -10,7 +11,6 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
 import type { Classification, Classifier } from '../classify/classifier.js';
 import { normaliseUrl } from '../classify/normalise-url.js';
 import type { SchoolgateConfig } from '../config/load.js';
@@ -26,28 +26,32 @@ import type { TrafficEntry } from '../store/traffic-entry.js';
 import type { NewConcern } from '../store/concerns.js';
 import type { AlertSink } from '../alerts/service.js';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
-import { UPSTREAM_POOL, type ProxyConfig } from './config.js';
+import type { ProxyConfig } from './config.js';
 import { guardedLookup } from './destinations.js';
 import type { Authenticator } from '../identity/auth.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import { clientAddress, ipFamily } from '../net/ip.js';
 import { PAC_CONTENT_TYPE, pacScript } from './pac.js';
 import {
-  judgeConnect, judgeRequest, judgeTunnel, reasonOf, snapshotsOf, targetOf, whoKey,
+  judgeConnect, judgeRequest, judgeTunnel, reasonOf, targetOf, whoKey,
   type Destination, type GateMemory, type GateSnapshot, type Identity, type Interception, type KnownIdentity, type PlainAnswer, type Recorded,
 } from './gate.js';
 import { PinningMemory } from '../tls/pinning.js';
-import type { TlsConfig } from '../tls/config.js';
+import { LiveSnapshot } from './live-snapshot.js';
 import type { AdminConfig } from '../admin/config.js';
 
-/** What the proxy needs from the running service: the current snapshot, read per request. */
+/** What the proxy needs from the running service: the configuration and lists in force. */
 export interface ProxySnapshotSource {
   readonly classifier: Classifier;
   readonly config: SchoolgateConfig;
 }
 
 export interface ProxyDeps {
-  readonly source: ProxySnapshotSource;
+  /**
+   * The running proxy's snapshots (LiveSnapshot: with the unblocks and exclusions, rebuilt on
+   * notice), or a bare source, whose reloads are followed with no unblocks or stored exclusions.
+   */
+  readonly source: LiveSnapshot | ProxySnapshotSource;
   readonly log: Logger;
   readonly now?: () => number;
   /** Proxy authentication; without it every network is treated as `auth: off`. */
@@ -60,8 +64,8 @@ export interface ProxyDeps {
   readonly concerns?: { record(c: NewConcern): number };
   /**
    * HTTPS inspection: the school's CA and its certificates; without it nothing is decrypted. A
-   * function when the CA can appear or change while running (ca init, ca rotate, a reload): it is
-   * asked once per tunnel.
+   * function when the CA can appear or change while running (ca init, ca rotate, a reload). For a
+   * bare source only: a LiveSnapshot brings its own.
    */
   readonly tls?: Interception | (() => Interception | null);
 }
@@ -100,19 +104,20 @@ export interface Proxy {
 export function createProxyServer(deps: ProxyDeps): Proxy {
   const tunnels = new Set<net.Socket>();
   const now = deps.now ?? Date.now;
-  const agentFor = agentCache();
   const warned = new WarnMemory();
-  const pinning = new PinningMemory(() => deps.source.config.tls.pinning);
   const currentTls = (): Interception | null => (typeof deps.tls === 'function' ? deps.tls() : deps.tls ?? null);
-  const shares = new DeviceShare(() => deps.source.config.proxy.limits.upstreamPerClient);
   // The one place the live configuration is read: once at the start of each request or tunnel.
-  const snapshot = snapshotsOf(deps.source, currentTls);
+  const own = deps.source instanceof LiveSnapshot ? null : new LiveSnapshot(deps.source, { tls: currentTls });
+  const live = own ?? (deps.source as LiveSnapshot);
+  const snapshot = (): GateSnapshot => live.current;
+  const pinning = new PinningMemory(() => live.current.config.tls.pinning);
+  const shares = new DeviceShare(() => live.current.config.proxy.limits.upstreamPerClient);
   const memory: GateMemory = {
     continued: (who, host, at) => warned.continued(who, host, at),
     pinBypassed: (host, at) => pinning.isBypassed(host, at),
   };
   // Limits are read at start; a reload that changes them takes effect on restart.
-  const limits = deps.source.config.proxy.limits;
+  const limits = live.current.config.proxy.limits;
   const serverOptions: http.ServerOptions = {
     requestTimeout: 0, headersTimeout: limits.headerTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs, maxHeaderSize: limits.maxHeaderBytes,
     // Node only checks header timeouts this often (30 s by default): keep it well inside the limit.
@@ -132,7 +137,10 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   // Node checks header timeouts only on servers that have emitted 'listening'; this one never
   // listens, so it is told it does (slow senders inside a tunnel get 408 like any other).
   inner.emit('listening');
-  server.once('close', () => inner.close());
+  server.once('close', () => {
+    inner.close();
+    own?.close();
+  });
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     adopt(socket);
     if (answering(socket)) return void socket.destroy();
@@ -218,7 +226,17 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * only when the server answers 101.
    */
   async function handleRequest(req: IncomingMessage, res: ServerResponse, upgrade?: Upgrade): Promise<void> {
-    const snap = snapshot();
+    // Held until the request is handed upstream (or answered): a swap meanwhile closes the old
+    // upstream pool only after that.
+    const snap = live.hold();
+    try {
+      await serveRequest(snap, req, res, upgrade);
+    } finally {
+      live.release(snap);
+    }
+  }
+
+  async function serveRequest(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, upgrade: Upgrade | undefined): Promise<void> {
     const tunnel = innerOf(req);
     const method = req.method ?? 'GET';
     const target = targetOf(snap, { method, target: req.url ?? '/', httpVersionMajor: req.httpVersionMajor, via: req.headers.via, upgrade: upgrade !== undefined, tunnel });
@@ -235,7 +253,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       return void res.end(act.body);
     }
     const known = who as KnownIdentity; // a refused sign-in was answered above
-    const outcome = verdict.record ? recordResponse(req, res, known, verdict.record) : IGNORED;
+    const outcome = verdict.record ? recordResponse(snap, req, res, known, verdict.record) : IGNORED;
     if (act.kind === 'plain') return answer(res, act);
     if (act.kind === 'warn') return sendWarn(snap, req, res, act.target, act.host, known, act.decision);
     if (act.kind === 'block') return sendBlock(snap, req, res, act.target, act.decision);
@@ -244,18 +262,17 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   }
 
   /** Raises the alert a decided request calls for and records the request when its response closes. */
-  function recordResponse(req: IncomingMessage, res: ServerResponse, who: KnownIdentity, r: Recorded): OutcomeTracker {
+  function recordResponse(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, who: KnownIdentity, r: Recorded): OutcomeTracker {
     const d = r.decision!;
     if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: r.classification.url.host, action: d.action, rule: d.rule.kind }, 'request');
     const trafficId = deps.traffic?.reserve() ?? null;
-    const alert = raiseAlert(r.classification, d, req, who, trafficId);
+    const alert = raiseAlert(snap, r.classification, d, req, who, trafficId);
     return trackResponse(req, res, trafficId, (a) => r.row(a), r.outcome, alert);
   }
 
   /** The pooled relay: the request streams upstream, the answer streams back. */
   async function relayHttp(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, to: Destination, hasBody: boolean, outcome: OutcomeTracker): Promise<void> {
-    const { config } = snap;
-    const proxy = config.proxy;
+    const proxy = snap.config.proxy;
     // The client left while it was being decided: nothing to send it, nothing to ask upstream.
     if (res.destroyed || req.socket.destroyed) return;
     const origin = `${to.scheme}://${to.host}:${to.port}`;
@@ -293,7 +310,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     }) : null;
     let upstream;
     try {
-      upstream = await agentFor(proxy, config.tls).request({
+      upstream = await snap.upstream.agent.request({
         origin, path: to.path, method: req.method ?? 'GET', headers: to.headers, signal: cancel, ...(body ? { body } : {}),
       });
     } catch (err) {
@@ -321,8 +338,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * request (more requests, smuggled past the filter) never reach the server.
    */
   function relayUpgrade(snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, client: Upgrade, to: Destination, outcome: OutcomeTracker): void {
-    const { config } = snap;
-    const proxy = config.proxy;
+    const proxy = snap.config.proxy;
     if (client.socket.destroyed) return;
     const dialHost = to.host.replace(/^\[|\]$/g, '');
     const common = {
@@ -331,7 +347,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     };
     // Inside a decrypted tunnel the upstream is TLS, verified like any other (upstreamTls).
     const up = to.scheme === 'https'
-      ? https.request({ ...common, ...upstreamTls(dialHost, config.tls) })
+      ? https.request({ ...common, ...snap.upstream.tlsFor(dialHost) })
       : http.request(common);
     const socket = client.socket;
     // Until the server answers, what the client sends is read and held (so that its leaving is
@@ -401,10 +417,10 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
    * the proxy down, and must not pass unseen: it is logged as an error with what would have been
    * raised.
    */
-  function raiseAlert(c: Classification, d: Decision, req: IncomingMessage, who: KnownIdentity, trafficId: number | null): Promise<number | null> | null {
+  function raiseAlert(snap: GateSnapshot, c: Classification, d: Decision, req: IncomingMessage, who: KnownIdentity, trafficId: number | null): Promise<number | null> | null {
     if (!deps.alerts) return null;
     try {
-      return deps.alerts.raise(c, d, { client: clientAddress(req.socket.remoteAddress), user: who.user ?? null, group: who.group, trafficId });
+      return deps.alerts.raise(c, d, { client: clientAddress(req.socket.remoteAddress), user: who.user ?? null, group: who.group, trafficId }, snap.exclusions);
     } catch (err) {
       deps.log.error({ err: String(err), group: who.group, user: who.user, address: req.socket.remoteAddress, categories: c.categories, trafficId }, 'SAFEGUARDING ALERT NOT STORED: check data/alerts.db');
       return null;
@@ -617,7 +633,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       const d = rec.decision;
       if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: rec.classification.url.host, action: d.action, rule: d.rule.kind }, 'connect');
       trafficId = deps.traffic?.reserve() ?? null;
-      alert = raiseAlert(rec.classification, d, req, who, trafficId);
+      alert = raiseAlert(snap, rec.classification, d, req, who, trafficId);
     }
     if (verdict.kind === 'refuse') {
       if (rec) trackTunnel(client, (a) => rec.row(a), alert, rec.outcome, () => verdict.status, undefined, trafficId);
@@ -763,53 +779,6 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
   }
 
   return { server, destroyTunnels: () => { for (const t of tunnels) t.destroy(); } };
-}
-
-/** One pooled undici Agent per proxy and TLS configuration (destinations, timeouts and trusted CAs change only on reload). */
-function agentCache() {
-  let agent: Agent | undefined;
-  let key: ProxyConfig | undefined;
-  let tlsKey: TlsConfig | undefined;
-  return (proxy: ProxyConfig, tlsConfig: TlsConfig): Agent => {
-    if (agent && key === proxy && tlsKey === tlsConfig) return agent;
-    // close() lets requests in flight on the old configuration finish.
-    void agent?.close();
-    key = proxy;
-    tlsKey = tlsConfig;
-    const timeout = proxy.limits.upstreamTimeoutMs;
-    const roots = upstreamRoots(tlsConfig);
-    agent = new Agent({
-      connections: UPSTREAM_POOL, keepAliveTimeout: 30_000, headersTimeout: timeout, bodyTimeout: timeout,
-      // HTTPS upstreams (decrypted tunnels) are verified against these roots; undici checks the
-      // certificate against the host name it dials.
-      connect: { timeout, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, ...(roots ? { secureContext: roots } : {}) },
-    });
-    return agent;
-  };
-}
-
-const rootsFor = new WeakMap<TlsConfig, tls.SecureContext | undefined>();
-
-/**
- * The CAs upstream servers are verified against: Node's built-in roots, the operating system's
- * where this Node can read them (22.15 and later), and the configured extras; undefined leaves
- * Node's default. Built into one context per configuration: passing the certificates as `ca`
- * made Node parse all 145 roots again for every upstream connection (25 ms of the event loop,
- * bench/RESULTS.md "HTTPS inspection").
- */
-function upstreamRoots(t: TlsConfig): tls.SecureContext | undefined {
-  if (rootsFor.has(t)) return rootsFor.get(t);
-  const read = (tls as { getCACertificates?: (kind: string) => string[] }).getCACertificates;
-  const system = read ? read('system') : [];
-  const roots = system.length === 0 && t.upstreamCas.length === 0 ? undefined : tls.createSecureContext({ ca: [...tls.rootCertificates, ...system, ...t.upstreamCas] });
-  rootsFor.set(t, roots);
-  return roots;
-}
-
-/** TLS options for a verified connection to an upstream host (a name or an IP address). */
-function upstreamTls(host: string, t: TlsConfig): tls.ConnectionOptions {
-  const roots = upstreamRoots(t);
-  return { ...(ipFamily(host) === 0 ? { servername: host } : {}), ...(roots ? { secureContext: roots } : {}), rejectUnauthorized: true };
 }
 
 interface UpstreamFailure {

@@ -1,13 +1,16 @@
 // `schoolgate start` as a school meets it: a port in use stops it cleanly with the setting to
-// change, the proxy and the staff app answer over IPv6 as well as IPv4, and `ca init` turns HTTPS
-// inspection on in the running proxy without a restart. The real command, in a child process.
+// change, the proxy and the staff app answer over IPv6 as well as IPv4, `ca init` turns HTTPS
+// inspection on in the running proxy without a restart, and an unblock approved by another
+// process reaches the running proxy. The real command, in a child process.
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { schoolgate, spawnSchoolgate } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
-import { writeTestConfig } from '../helpers/proxy.js';
+import { closeAll, startOrigin, viaProxy, writeTestConfig } from '../helpers/proxy.js';
+import { openDatabase } from '../../src/store/db.js';
+import { UnblockStore } from '../../src/store/unblocks.js';
 import { eventually, unusedPort } from '../helpers/raw-http.js';
 
 const tmp = tempDir('schoolgate-start-');
@@ -130,5 +133,38 @@ describe('a restart', () => {
     expect(r.code).toBe(0);
     const flagged = (JSON.parse(r.stdout) as { flagged: { category: string; severity: string }[] }).flagged;
     expect(flagged).toContainEqual(expect.objectContaining({ category: 'suicide', severity: 'danger' }));
+  });
+});
+
+describe('an unblock from another process', () => {
+  it('reaches the running proxy once committed, and so does its revocation', async () => {
+    const data = freshData();
+    const origin = await startOrigin();
+    const config = writeTestConfig(tmp.dir, `${NETWORKS}  resolve:\n    "*.selftest.invalid": 127.0.0.1\n`);
+    const p = await start(config, data);
+    // This test's process is the other writer, on its own connection to the running proxy's database.
+    const db = openDatabase(data);
+    try {
+      const pupil = () => viaProxy(p.port, `http://games.selftest.invalid:${origin.port}/`, { localAddress: '127.0.0.9' });
+      expect((await pupil()).status).toBe(403);
+      const store = new UnblockStore(db);
+      const now = Date.now();
+      const { id } = store.request({
+        requestedBy: 'mr.jones', url: 'http://games.selftest.invalid/', site: 'games.selftest.invalid', categories: ['games'], reference: null,
+        target: { kind: 'group', group: 'ks2' }, reason: 'Year 5 coding lesson', from: new Date(now - 60_000), until: new Date(now + 3_600_000), approverRole: 'technician',
+      });
+      store.approve(id, 'it.tech');
+      // The proxy logs each snapshot it swaps in, with the unblocks it holds.
+      await p.waitFor(/"unblocks":1,"exclusions"/);
+      expect((await pupil()).status).toBe(200);
+      store.revoke(id, 'it.tech');
+      await p.waitFor(/"reason":"schoolgate.db changed","unblocks":0,"exclusions"/);
+      expect((await pupil()).status).toBe(403);
+    } finally {
+      db.close();
+      p.child.kill('SIGTERM');
+      await p.exited;
+      await closeAll(origin.server);
+    }
   });
 });

@@ -9,9 +9,9 @@ import { configApplier } from '../../src/admin/policy-edit.js';
 import { authenticatorFor } from '../../src/identity/users-auth.js';
 import { ListService } from '../../src/lists/service.js';
 import { createLogger } from '../../src/log.js';
+import { LiveSnapshot, SYSTEM_CLOCK, type Clock } from '../../src/proxy/live-snapshot.js';
 import { createProxyServer, type Proxy } from '../../src/proxy/server.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
-import { LivePolicy } from '../../src/store/live-policy.js';
 import { recordPolicyVersion } from '../../src/store/policy-versions.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { UnblockStore } from '../../src/store/unblocks.js';
@@ -28,7 +28,7 @@ export interface StaffApp {
   readonly db: Database;
   readonly users: UserStore;
   readonly unblocks: UnblockStore;
-  readonly live: LivePolicy;
+  readonly live: LiveSnapshot;
   readonly mails: { to: string; subject: string; text: string }[];
   /** Adds a person with these roles (password "a long passphrase"); no roles makes a pupil of `group`. */
   addUser(username: string, roles: readonly Role[], group?: string): Promise<void>;
@@ -59,8 +59,8 @@ export async function startStaffApp(dir: string, extra = '', opts: { now?: () =>
   service.onReload((cfg) => recordPolicyVersion(db, { file: cfg.file, text: cfg.text, actor: SERVER_ACCOUNT }));
   const users = new UserStore(db, { groups: () => service.config.policy.groups, actor: 'test' });
   const unblocks = new UnblockStore(db, opts.now ? { now: opts.now } : {});
-  const live = new LivePolicy(service, unblocks, opts.now ? { now: opts.now } : {});
-  service.onReload(() => live.refresh());
+  const live = new LiveSnapshot(service, { unblocks, ...(opts.now ? { clock: clockOf(opts.now) } : {}) });
+  service.onReload(() => live.refresh('reload'));
   const mails: StaffApp['mails'] = [];
   const app = buildAdminApp({
     db, users, sessions: new SessionStore(db), unblocks, source: live, log, unblocksChanged: () => live.refresh(),
@@ -84,7 +84,7 @@ export async function startStaffApp(dir: string, extra = '', opts: { now?: () =>
       return { cookie, csrf: ((await res.json()) as { csrf: string }).csrf };
     },
     async close() {
-      live.stop();
+      live.close();
       await app.close();
       proxy.destroyTunnels();
       (proxy.server as http.Server).closeAllConnections();
@@ -111,4 +111,9 @@ export async function api(app: StaffApp, session: Session | null, method: string
     // HTML or CSV: the text itself.
   }
   return { status: res.status, body: parsed };
+}
+
+/** A test's clock as the snapshot takes it: its time, and a wait for a time on it (run on the real timer). */
+function clockOf(now: () => Date): Clock {
+  return { now: () => now().getTime(), at: (time, fn) => SYSTEM_CLOCK.at(Date.now() + (time - now().getTime()), fn) };
 }

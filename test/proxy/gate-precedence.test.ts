@@ -18,9 +18,10 @@ import { withUnblocks } from '../../src/policy/compile.js';
 import type { Unblock } from '../../src/policy/types.js';
 import type { HelloResult } from '../../src/proxy/client-hello.js';
 import {
-  judgeConnect, judgeRequest, judgeTunnel, takeSnapshot, targetOf,
+  judgeConnect, judgeRequest, judgeTunnel, targetOf,
   type ConnectVerdict, type GateMemory, type GateSnapshot, type Identity, type Interception, type RequestVerdict, type TunnelVerdict,
 } from '../../src/proxy/gate.js';
+import { takeSnapshot } from '../../src/proxy/live-snapshot.js';
 import { tempDir, writeLists, type TestList } from '../helpers/lists.js';
 import { CONFIG_DIR } from '../helpers/policy.js';
 import { writeTestConfig } from '../helpers/proxy.js';

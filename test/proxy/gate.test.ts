@@ -12,9 +12,10 @@ import { withUnblocks } from '../../src/policy/compile.js';
 import type { Unblock } from '../../src/policy/types.js';
 import type { HelloResult } from '../../src/proxy/client-hello.js';
 import {
-  judgeConnect, judgeRequest, judgeTunnel, snapshotsOf, takeSnapshot, targetOf,
+  judgeConnect, judgeRequest, judgeTunnel, targetOf,
   type ConnectVerdict, type GateMemory, type GateSnapshot, type Identity, type Interception, type RequestLine, type RequestVerdict, type TunnelFacts,
 } from '../../src/proxy/gate.js';
+import { LiveSnapshot, takeSnapshot } from '../../src/proxy/live-snapshot.js';
 import { tempDir } from '../helpers/lists.js';
 import { writeTestConfig } from '../helpers/proxy.js';
 
@@ -425,21 +426,26 @@ describe('judgeTunnel: what the ClientHello changes', () => {
   });
 });
 
-describe('snapshotsOf: one frozen snapshot until a reload swaps a part', () => {
+describe('LiveSnapshot over a bare source: one frozen snapshot until a reload swaps a part', () => {
   it('hands every request the same snapshot, and a new one after the configuration, the classifier or the inspection changes', () => {
     const source = { config: plainOnly.config, classifier: plainOnly.classifier };
     let tls: typeof CA | null = null;
-    const take = snapshotsOf(source, () => tls);
+    const live = new LiveSnapshot(source, { tls: () => tls });
+    const take = (): GateSnapshot => live.current;
     const first = take();
     expect(Object.isFrozen(first)).toBe(true);
     expect(take()).toBe(first);
     source.config = { ...source.config };
     const afterReload = take();
     expect(afterReload).not.toBe(first);
+    expect(afterReload.version).toBe(first.version + 1);
     expect(afterReload.config).toBe(source.config);
     expect(first.config).toBe(plainOnly.config); // a request in flight keeps what it took
+    // Same proxy and TLS sections: the upstream pool is kept.
+    expect(afterReload.upstream).toBe(first.upstream);
     tls = CA;
     expect(take().tls).toBe(CA);
     expect(take()).toBe(take());
+    live.close();
   });
 });
