@@ -8,7 +8,7 @@
 import { ILLEGAL_CATEGORIES } from '../classify/categories.js';
 import { urlText, type Classification, type PhraseSource, type SourcedScore } from '../classify/classifier.js';
 import { WITHHELD, type Match } from '../classify/matcher.js';
-import { pageShare, scoreHits, severityOf } from '../classify/phrases.js';
+import { pageSeverity, pageShare, scoreHits, severityOf } from '../classify/phrases.js';
 import type { PostConcern } from '../classify/page-posts.js';
 import type { LearnedScore, ModelEvidence } from '../classify/search-model.js';
 import type { Action, Decision } from '../policy/types.js';
@@ -199,7 +199,7 @@ class Detection {
     if (kept.length !== all.length) {
       // A page's concern keeps the share the whole page gave it (an information page's half).
       const share = f.source === 'page' ? pageShare(this.c.phrases.filter((h) => h.source === 'page')) : 1;
-      severity = severityOf(share * scoreHits(kept, f.source === 'page', f), f.caution, f.danger);
+      severity = pageSeverity(severityOf(share * scoreHits(kept, f.source === 'page', f), f.caution, f.danger), share);
     }
     if (severity === null) return;
     const capped = lowerSeverity(severity, cat.severity[f.source]);

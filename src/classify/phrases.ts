@@ -820,7 +820,7 @@ export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf
   for (const category of new Set(hits.map((h) => h.category))) {
     const t = thresholdsOf(category);
     const score = share * scoreHits(hits.filter((h) => h.category === category), page, t);
-    const severity = severityOf(score, t.caution, t.danger);
+    const severity = pageSeverity(severityOf(score, t.caution, t.danger), share);
     if (severity) out.push({ category, score, severity });
   }
   return out.sort((a, b) => b.score - a.score || (a.category < b.category ? -1 : 1));
@@ -828,16 +828,38 @@ export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf
 
 /**
  * The share of each concern's score a page keeps: PAGE_MANY_CONCERNS_SHARE on a page naming
- * PAGE_MANY_CONCERNS concerns or more, with intent for none (an information page), else all.
+ * PAGE_MANY_CONCERNS concerns or more, with first-person intent for none (an information page),
+ * else all. An intent rule counts as someone's own words only when the words it matched say "i",
+ * "me", "my" …: a help hub's "if you feel like you don't want to be alive, please talk to
+ * someone" matches an intent rule, but speaks to its reader. A hit without its words (a test's)
+ * counts as first person.
  */
-export function pageShare(hits: readonly Pick<PhraseHit, 'category' | 'weight' | 'intent'>[]): number {
+export function pageShare(hits: readonly (Pick<PhraseHit, 'category' | 'weight' | 'intent'> & { readonly matched?: string })[]): number {
   const named = new Set<string>();
   for (const h of hits) {
     if (h.weight <= 0) continue;
-    if (h.intent) return 1;
+    if (h.intent && (h.matched === undefined || saysFirstPerson(h.matched))) return 1;
     named.add(h.category);
   }
   return named.size >= PAGE_MANY_CONCERNS ? PAGE_MANY_CONCERNS_SHARE : 1;
+}
+
+/** The words that make a matched phrase first person, as foldText reads them ("I'm" is "im", "kms" is "kill myself"). */
+const FIRST_PERSON_WORDS = new Set(['i', 'im', 'ive', 'id', 'ill', 'me', 'my', 'myself', 'mine', 'kms']);
+
+function saysFirstPerson(matched: string): boolean {
+  for (const w of matched.split(' ')) if (FIRST_PERSON_WORDS.has(w)) return true;
+  return false;
+}
+
+/**
+ * A page's severity for a concern: an information page (pageShare below 1) raises caution at
+ * most. A help hub or a guide that lists self-harm, abuse, nudes and county lines is not a
+ * child in danger, however many of a concern's phrases its advice matches; with first-person
+ * intent anywhere on the page the share is 1 and this changes nothing.
+ */
+export function pageSeverity(severity: PhraseSeverity | null, share: number): PhraseSeverity | null {
+  return share < 1 && severity === 'danger' ? 'caution' : severity;
 }
 
 /** What a search's or an address's score needs of a hit. */

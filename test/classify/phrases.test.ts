@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { foldText } from '../../src/classify/normalise-text.js';
 import { loadLexicon, type Lexicon } from '../../src/classify/phrase-file.js';
 import {
-  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_FAR_CONTEXT_LONE_SHARE, PAGE_INTENT_FRAME_REACH, PAGE_MANY_CONCERNS, PAGE_MANY_CONCERNS_SHARE, PAGE_INTENT_MAX_PLACES, PAGE_LONE_WEAK_SHARE, PAGE_OVERLAP_SHARE, PAGE_PLACE_GAP, pageShare, PhraseMatcher, scoreHits, scorePage, severityOf,
+  buildPhraseMatcher, DEFAULT_DANGER_THRESHOLD, NO_PHRASES, PAGE_CONTEXT_REACH, PAGE_FAR_CONTEXT_LONE_SHARE, PAGE_INTENT_FRAME_REACH, PAGE_MANY_CONCERNS, PAGE_MANY_CONCERNS_SHARE, PAGE_INTENT_MAX_PLACES, PAGE_LONE_WEAK_SHARE, PAGE_OVERLAP_SHARE, PAGE_PLACE_GAP, pageSeverity, pageShare, PhraseMatcher, scoreHits, scorePage, severityOf,
   type PhraseEntry, type PhraseResult, type PhraseSettings, type PhraseThresholds,
 } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -755,6 +755,30 @@ describe('matchPage: a page naming many concerns', () => {
     expect(pageShare([...named(['suicide', 'self-harm', 'bullying', 'drugs']), { category: 'suicide', weight: 20, intent: true }])).toBe(1);
     // Context names no concern.
     expect(pageShare([...named(['suicide', 'self-harm', 'bullying']), { category: 'drugs', weight: -10, intent: false }])).toBe(1);
+    // Intent in words that say nobody's "i" or "my" is advice to the reader, not someone's own words.
+    expect(pageShare([...named(['suicide', 'self-harm', 'bullying', 'drugs']), { category: 'suicide', weight: 20, intent: true, matched: 'dont want to be alive … please' }])).toBe(0.5);
+    expect(pageShare([...named(['suicide', 'self-harm', 'bullying', 'drugs']), { category: 'suicide', weight: 20, intent: true, matched: 'i … dont want to be alive' }])).toBe(1);
+  });
+
+  it('pageSeverity: an information page raises caution at most; any other page as scored', () => {
+    expect(pageSeverity('danger', PAGE_MANY_CONCERNS_SHARE)).toBe('caution');
+    expect(pageSeverity('caution', PAGE_MANY_CONCERNS_SHARE)).toBe('caution');
+    expect(pageSeverity(null, PAGE_MANY_CONCERNS_SHARE)).toBeNull();
+    expect(pageSeverity('danger', 1)).toBe('danger');
+  });
+
+  it('a help hub speaking to its reader ("if you feel you dont want to be alive") raises caution at most; a child saying it in the first person keeps danger', () => {
+    const m = build([
+      ['suicide', 'dont want to be alive', 30, { intent: true }],
+      ['suicide', 'i dont want to be alive', 30, { intent: true }],
+      ['self-harm', 'self harm', 20],
+      ['bullying', 'cyberbullying', 20],
+      ['drugs', 'legal highs', 20],
+    ]);
+    const hub = 'Topics: self harm, cyberbullying and legal highs. If you feel you dont want to be alive, please call us.';
+    expect(m.matchPage(hub).flagged.find((f) => f.category === 'suicide')).toEqual({ category: 'suicide', score: 15, severity: 'caution' });
+    const post = 'Topics: self harm, cyberbullying and legal highs. Honestly i dont want to be alive any more.';
+    expect(m.matchPage(post).flagged.find((f) => f.category === 'suicide')?.severity).toBe('danger');
   });
 
   it('a helpline page listing four concerns raises each at half its score; a page of three keeps all of it', () => {
