@@ -14,7 +14,7 @@ import { ExclusionSet, type Exclusion } from './exclusions.js';
 import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
 import { BullMqQueue } from './queue-bullmq.js';
-import type { RenderContext } from './render.js';
+import { renderContext, type RenderContext } from './render.js';
 import { AlertStore } from './store.js';
 
 export interface RaiseInput {
@@ -138,7 +138,3 @@ export class AlertService implements AlertSink {
   }
 }
 
-/** What rendering needs from the configuration. */
-export function renderContext(c: SchoolgateConfig): RenderContext {
-  return { schoolName: c.school.name, timeZone: c.school.timezone, staffAppUrl: c.school.staffAppUrl };
-}
