@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { parseAt } from '../src/cli/explain.js';
+import { parseAt } from '../src/cli/times.js';
 import { DATABASE_FILE } from '../src/store/db.js';
 import { activity, hourlyVolume, illegalAttempts, searchTerms, topBlocked } from '../src/store/queries.js';
 import { fmt, seededRandom, table } from './lib.js';

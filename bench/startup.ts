@@ -1,10 +1,18 @@
 // How soon the schoolgate command answers and `schoolgate start` serves, run as shipped (the
 // compiled dist/, bin/build.js) and, as the baseline in the same run, the way it ran before
-// (src/ through tsx on every run: SCHOOLGATE_FROM_SOURCE=1).
+// (src/ through tsx on every run: SCHOOLGATE_FROM_SOURCE=1), or another checkout's compiled code.
 //
 //   npm run bench:startup                 (node --import tsx bench/startup.ts)
 //   BENCH_ROUNDS=9 npm run bench:startup
 //   BENCH_SET=0 npm run bench:startup     (without the shared 1.7 M-entry bench set)
+//   BENCH_BEFORE=/tmp/old npm run bench:startup
+//                                         (the baseline is the checkout in /tmp/old, compiled:
+//                                          git archive HEAD | tar -x -C /tmp/old, node_modules
+//                                          linked, node bin/build.js there)
+//   BENCH_COMMANDS=0 / BENCH_START=0      (leave out the commands / the starts)
+//
+// Every round also times `node -e 0`, Node starting and doing nothing, so that a command's time
+// can be read as a multiple of it measured under the same load.
 //
 // A command's time is from spawning `node bin/schoolgate.js …` to its exit. Start's time is from
 // spawning `schoolgate start` to the first 200 "ok" from the proxy's /healthz on loopback (asked
@@ -25,15 +33,21 @@ import { stringify as stringifyYaml } from 'yaml';
 import { benchConfig, codeVersion, fmt, requireShared, table } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/schoolgate.js');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WITH_BENCH_SET = process.env.BENCH_SET !== '0';
 
-const WAYS = {
-  compiled: { SCHOOLGATE_FROM_SOURCE: '0' },
-  'tsx (before)': { SCHOOLGATE_FROM_SOURCE: '1' },
-} as const;
-type Way = keyof typeof WAYS;
+const BEFORE = process.env.BENCH_BEFORE === undefined ? null : resolve(process.env.BENCH_BEFORE);
+const WITH_COMMANDS = process.env.BENCH_COMMANDS !== '0';
+const WITH_START = process.env.BENCH_START !== '0';
+/** Where each way's code is, and how it is run: this checkout compiled, and the baseline. */
+const WAYS: Record<string, { root: string; env: Record<string, string> }> = {
+  compiled: { root: ROOT, env: { SCHOOLGATE_FROM_SOURCE: '0' } },
+  ...(BEFORE === null ? { 'tsx (before)': { root: ROOT, env: { SCHOOLGATE_FROM_SOURCE: '1' } } } : { before: { root: BEFORE, env: { SCHOOLGATE_FROM_SOURCE: '0' } } }),
+};
+type Way = string;
+const BASELINE: Way = Object.keys(WAYS)[1]!;
+/** The row that times Node alone: the same for every way. */
+const NODE_ALONE = 'node -e 0 (Node alone, for scale)';
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,7 +82,9 @@ function timeCommand(way: Way, args: readonly string[]): Promise<Timing> {
   return new Promise((resolvePromise, reject) => {
     const ticks0 = cpuTicks('self', true);
     const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...WAYS[way] }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const { root, env } = WAYS[way]!;
+    const argv = args[0] === '-e' ? args : [join(root, 'bin/schoolgate.js'), ...args.map((a) => a.replaceAll('{root}', root))];
+    const child = spawn(process.execPath, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -96,8 +112,9 @@ function healthy(port: number): Promise<boolean> {
 async function timeStart(way: Way, config: string, data: string): Promise<Timing> {
   const [port, adminPort] = [await sparePort(), await sparePort()];
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'start', '--config', config, '--data', data, '--port', String(port), '--admin-port', String(adminPort)], {
-    cwd: ROOT, env: { ...process.env, ...WAYS[way] }, stdio: ['ignore', 'ignore', 'pipe'],
+  const { root, env } = WAYS[way]!;
+  const child = spawn(process.execPath, [join(root, 'bin/schoolgate.js'), 'start', '--config', config.replaceAll('{root}', root), '--data', data, '--port', String(port), '--admin-port', String(adminPort)], {
+    cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -120,33 +137,51 @@ async function timeStart(way: Way, config: string, data: string): Promise<Timing
 
 async function main(): Promise<void> {
   if (WITH_BENCH_SET) requireShared();
-  const built = spawnSync(process.execPath, [join(ROOT, 'bin/build.js')], { cwd: ROOT, stdio: 'inherit' });
-  if (built.status !== 0) throw new Error('bin/build.js failed');
+  for (const root of new Set(Object.values(WAYS).map((w) => w.root))) {
+    const built = spawnSync(process.execPath, [join(root, 'bin/build.js')], { cwd: root, stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`bin/build.js failed in ${root}`);
+  }
   const tmp = mkdtempSync(join(os.tmpdir(), 'schoolgate-startup-'));
   try {
     // A restart reads the phrase rules the last start compiled (data/cache); "first start" empties
     // that folder before each run, as a new install or a changed phrase file meets it.
     const configs: { name: string; file: string; data: string; fresh?: boolean }[] = [
-      { name: 'start, shipped lists', file: join(ROOT, 'config/default.yaml'), data: join(tmp, 'data-shipped') },
-      { name: 'start, shipped lists, first start (no compiled rules kept)', file: join(ROOT, 'config/default.yaml'), data: join(tmp, 'data-first'), fresh: true },
+      { name: 'start, shipped lists', file: '{root}/config/default.yaml', data: join(tmp, 'data-shipped') },
+      { name: 'start, shipped lists, first start (no compiled rules kept)', file: '{root}/config/default.yaml', data: join(tmp, 'data-first'), fresh: true },
     ];
     if (WITH_BENCH_SET) {
       const file = join(tmp, 'bench-set.yaml');
       writeFileSync(file, stringifyYaml(benchConfig()));
       configs.push({ name: 'start, 1.7 M-entry bench set', file, data: join(tmp, 'data-bench') });
     }
+    // The commands run on the state folder the shipped configuration's starts leave (databases,
+    // the parsed and compiled phrase rules), each way with its own checkout's configuration.
     const data = configs[0]!.data;
-    const commands: { name: string; args: string[] }[] = [
+    const config = ['--config', '{root}/config/default.yaml', '--data', data];
+    const commands: { name: string; args: string[] }[] = !WITH_COMMANDS ? [] : [
+      { name: NODE_ALONE, args: ['-e', '0'] },
       { name: '--help', args: ['--help'] },
-      { name: 'users list (a command on the database)', args: ['users', 'list', '--data', data] },
-      { name: 'policy check (loads the configuration)', args: ['policy', 'check'] },
-      { name: 'classify URL (loads configuration and lists)', args: ['classify', 'https://gambling.selftest.invalid/'] },
+      { name: 'users list (a command on the database)', args: ['users', 'list', ...config] },
+      { name: 'audit list', args: ['audit', 'list', ...config] },
+      { name: 'policy check (loads the configuration)', args: ['policy', 'check', ...config] },
+      { name: 'alerts list', args: ['alerts', 'list', ...config] },
+      { name: 'export (a day of one user)', args: ['export', '--user', 'nobody', '--from', '2026-12-01', '--to', '2026-12-01', ...config] },
+      { name: 'digest (when they go)', args: ['digest', ...config] },
+      { name: 'phrases list', args: ['phrases', 'list', ...config] },
+      { name: 'lists status (configuration and lists)', args: ['lists', 'status', ...config] },
+      { name: 'classify URL (configuration, lists and phrase rules)', args: ['classify', 'https://gambling.selftest.invalid/', ...config] },
+      { name: 'explain URL', args: ['explain', 'https://gambling.selftest.invalid/', '--group', 'ks2', ...config] },
     ];
-    const ways = Object.keys(WAYS) as Way[];
+    if (!WITH_START) {
+      // The commands still need the state folder a start leaves: one start of each way, unmeasured.
+      for (const way of Object.keys(WAYS)) await timeStart(way, configs[0]!.file, data);
+      configs.length = 0;
+    }
+    const ways = Object.keys(WAYS);
     const times = new Map<string, Record<Way, Timing[]>>();
     const record = (name: string, way: Way, t: Timing): void => {
       const row = times.get(name) ?? Object.fromEntries(ways.map((w) => [w, []])) as unknown as Record<Way, Timing[]>;
-      row[way].push(t);
+      row[way]!.push(t);
       times.set(name, row);
     };
     console.log(`code ${codeVersion()}, Node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${ROUNDS} rounds after a warm-up`);
@@ -164,17 +199,26 @@ async function main(): Promise<void> {
         }
       }
       process.stderr.write(round === 0 ? 'warm-up done\n' : `round ${round} of ${ROUNDS}\n`);
+      // The medians so far after every round, to stderr: on a loaded machine a run may be cut short.
+      if (round > 0 && round < ROUNDS) process.stderr.write(`${report()}\n`);
     }
-    const s = (ms: number): string => fmt(ms / 1000, 2);
-    const rows: (string | number)[][] = [['median s', 'compiled wall', 'cpu', 'tsx (before) wall', 'cpu', 'compiled ÷ tsx wall', 'cpu', 'compiled wall min–max']];
-    for (const [name, row] of times) {
-      const wall = (w: Way): number => median(row[w].map((t) => t.wall));
-      const cpu = (w: Way): number => median(row[w].map((t) => t.cpu));
-      const walls = row.compiled.map((t) => t.wall);
-      rows.push([name, s(wall('compiled')), s(cpu('compiled')), s(wall('tsx (before)')), s(cpu('tsx (before)')),
-        fmt(wall('compiled') / wall('tsx (before)'), 2), fmt(cpu('compiled') / cpu('tsx (before)'), 2), `${s(Math.min(...walls))}–${s(Math.max(...walls))}`]);
+    function report(): string {
+      const s = (ms: number): string => fmt(ms / 1000, 2);
+      const rows: (string | number)[][] = [['median s', 'compiled wall', 'cpu', `${BASELINE} wall`, 'cpu', `compiled ÷ ${BASELINE} wall`, 'cpu', 'compiled wall min–max', '× node -e 0 wall: compiled', BASELINE]];
+      const alone = times.get(NODE_ALONE);
+      // Node alone is timed in both ways' turns: all its runs together are the scale.
+      const aloneWall = alone === undefined ? NaN : median(ways.flatMap((w) => alone[w]!.map((t) => t.wall)));
+      for (const [name, row] of times) {
+        const wall = (w: Way): number => median(row[w]!.map((t) => t.wall));
+        const cpu = (w: Way): number => median(row[w]!.map((t) => t.cpu));
+        const walls = row.compiled!.map((t) => t.wall);
+        rows.push([name, s(wall('compiled')), s(cpu('compiled')), s(wall(BASELINE)), s(cpu(BASELINE)),
+          fmt(wall('compiled') / wall(BASELINE), 2), fmt(cpu('compiled') / cpu(BASELINE), 2), `${s(Math.min(...walls))}–${s(Math.max(...walls))}`,
+          fmt(wall('compiled') / aloneWall, 1), fmt(wall(BASELINE) / aloneWall, 1)]);
+      }
+      return table(rows);
     }
-    console.log(table(rows));
+    console.log(report());
     console.log(`load afterwards ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -25,7 +25,7 @@ import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Classification } from '../src/classify/classifier.js';
-import { parseAt } from '../src/cli/explain.js';
+import { parseAt } from '../src/cli/times.js';
 import { loadConfig } from '../src/config/load.js';
 import { decide } from '../src/policy/decide.js';
 import { decidedOutcome, decidedRow, refusedByProxy, type Outcome } from '../src/proxy/traffic-record.js';

@@ -6,6 +6,7 @@
 // terrorism lists) never carries its address, search term or list entry in any form: it says
 // what happened and what to do (the school's procedure: stop, do not revisit, refer to the
 // police), and links only to the alert in the staff app.
+import type { SchoolgateConfig } from '../config/load.js';
 import { SchoolClock } from '../policy/time.js';
 import type { Action } from '../policy/types.js';
 import { escapeHtml } from '../proxy/pages.js';
@@ -29,6 +30,11 @@ export interface RenderContext {
   readonly timeZone: string;
   /** school.staffAppUrl: each alert links to `${staffAppUrl}/alerts/<id>`; null for no links. */
   readonly staffAppUrl: string | null;
+}
+
+/** What rendering needs from the configuration. */
+export function renderContext(c: SchoolgateConfig): RenderContext {
+  return { schoolName: c.school.name, timeZone: c.school.timezone, staffAppUrl: c.school.staffAppUrl };
 }
 
 export interface RenderedMessage {

@@ -15,7 +15,7 @@ import { compileExclusions, readStoredExclusions, type ExclusionSet } from './ex
 import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
 import { BullMqQueue } from './queue-bullmq.js';
-import type { RenderContext } from './render.js';
+import { renderContext, type RenderContext } from './render.js';
 import { AlertJournal } from './journal.js';
 import { AlertStore, foldRuleFor } from './store.js';
 
@@ -156,7 +156,3 @@ export class AlertService implements AlertSink {
   }
 }
 
-/** What rendering needs from the configuration. */
-export function renderContext(c: SchoolgateConfig): RenderContext {
-  return { schoolName: c.school.name, timeZone: c.school.timezone, staffAppUrl: c.school.staffAppUrl };
-}

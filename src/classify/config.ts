@@ -5,9 +5,9 @@ import { resolve } from 'node:path';
 import type { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import type { CategoryRegistry } from './categories.js';
-import { combinationsThatCannotFit, loadPhraseFile, phraseFilesAt, undefinedClasses, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
+import { keepCheck, keptCheck, lexiconProblems, loadPhraseFile, phraseFilesAt, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { DEFAULT_DANGER_THRESHOLD } from './phrases.js';
-import { loadSearchModel, type SearchModel } from './search-model.js';
+import { parseSearchModel, readSearchModelFile, type SearchModel } from './search-model.js';
 
 export interface PhrasesConfig {
   readonly entries: readonly PhraseEntry[];
@@ -71,12 +71,14 @@ export function parsePhrasesConfig(check: Checker, v: unknown, dir: string, cate
       if (n !== undefined) thresholds[cat] = n;
     }
   }
+  const read: string[] = [];
   if (phrases.files !== undefined) {
     const files = check.array(['phrases', 'files'], phrases.files) ?? [];
     files.forEach((f, i) => {
       const name = check.string(['phrases', 'files', i], f);
       if (name === undefined) return;
       for (const file of phraseFilesAt(resolve(dir, name))) {
+        read.push(file);
         try {
           const one = loadPhraseFile(file);
           phraseEntries.push(...one.entries);
@@ -90,7 +92,7 @@ export function parsePhrasesConfig(check: Checker, v: unknown, dir: string, cate
     });
   }
   const model = phrases.model === undefined ? null : searchModelSettings(check, phrases.model, dir);
-  problems.push(...undefinedClasses(phraseEntries, phraseClasses), ...combinationsThatCannotFit(phraseEntries, phraseClasses));
+  problems.push(...lexiconProblems(read, phraseEntries, phraseClasses));
   for (const e of phraseEntries) {
     if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
   }
@@ -127,9 +129,16 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   }
   if (name === undefined || threshold === undefined || danger === undefined || alone === undefined || page === undefined) return null;
   const file = resolve(dir, name);
-  let model: SearchModel;
+  // Building the model (a 4 MB file) took a fifth of every command's time, and most commands never
+  // use it. A model file whose text was checked before is built when first used (the text read
+  // now, so it is the same model); any other is built and checked here.
+  let model: { readonly graded: boolean; built: SearchModel | null; text: string | null };
   try {
-    model = loadSearchModel(file);
+    const text = readSearchModelFile(file);
+    const graded = keptCheck<boolean>('search-model', [file, text]);
+    const built = graded === null ? parseSearchModel(text) : null;
+    model = { graded: built?.graded ?? graded!, built, text: built === null ? text : null };
+    if (built !== null) keepCheck('search-model', [file, text], built.graded);
   } catch (err) {
     return check.fail([...at, 'file'], `cannot load the search model ${file}: ${(err as Error).message}`, 'train it with npm run train:search-model, or set model: off') ?? null;
   }
@@ -139,5 +148,14 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   if (alone !== null && !model.graded) {
     return check.fail([...at, 'alone'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove alone') ?? null;
   }
-  return { file, model, threshold, danger, alone, page };
+  return {
+    file, threshold, danger, alone, page,
+    get model(): SearchModel {
+      if (model.built === null) {
+        model.built = parseSearchModel(model.text!);
+        model.text = null;
+      }
+      return model.built;
+    },
+  };
 }

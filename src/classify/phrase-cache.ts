@@ -70,6 +70,11 @@ function packageVersion(name: string): string {
   }
 }
 
+/** The folder of the state folder where a running Schoolgate keeps its compiled phrase rules and parsed phrase files. */
+export function phraseCacheDir(dataDir: string): string {
+  return join(dataDir, 'cache');
+}
+
 /** The file that holds, or would hold, the rules of this fingerprint compiled by this code. */
 export function cacheFile(dir: string, fingerprint: string): string {
   return join(dir, `${PREFIX}${createHash('sha256').update(`${fingerprint}\0${codeVersion()}`).digest('hex').slice(0, 32)}${SUFFIX}`);
@@ -163,5 +168,51 @@ export function writeParsed(dir: string, path: string, text: string, value: unkn
     renameSync(temporary, file);
   } catch {
     // the next start parses the file again
+  }
+}
+
+// ---------------------------------------------------------------- checks passed
+
+const CHECKED_PREFIX = 'checked-';
+/** Checks remembered: a few per kind (the cross-file checks, the search model), so going back one version costs nothing. */
+const CHECKED_KEEP = 8;
+
+function checkedKey(what: string, inputs: readonly string[]): string {
+  const h = createHash('sha256').update(`${codeVersion()}\0${what}\0`);
+  for (const input of inputs) h.update(`${input.length}\0`).update(input);
+  return h.digest('hex');
+}
+
+/**
+ * What a check over exactly these inputs (a phrase file's text, a model file's) found when it
+ * passed in an earlier run, or null (never passed, other inputs or code, unreadable). A check
+ * that reports problems is never kept, so a kept one means there are none.
+ */
+export function readChecked<T>(dir: string, what: string, inputs: readonly string[]): T | null {
+  const key = checkedKey(what, inputs);
+  try {
+    const stored = v8.deserialize(readFileSync(join(dir, `${CHECKED_PREFIX}${key.slice(0, 32)}${SUFFIX}`))) as { key?: unknown; value?: T } | null;
+    return stored !== null && typeof stored === 'object' && stored.key === key && stored.value !== undefined ? stored.value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps what a check that passed found (not undefined); a failure to write only means checking again next time. */
+export function writeChecked(dir: string, what: string, inputs: readonly string[], value: unknown): void {
+  const key = checkedKey(what, inputs);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${CHECKED_PREFIX}${key.slice(0, 32)}${SUFFIX}`);
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, v8.serialize({ key, value }));
+    renameSync(temporary, file);
+    const older = readdirSync(dir)
+      .filter((name) => name.startsWith(CHECKED_PREFIX) && name.endsWith(SUFFIX) && join(dir, name) !== file)
+      .map((name) => ({ path: join(dir, name), at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+      .sort((a, b) => b.at - a.at);
+    for (const { path } of older.slice(CHECKED_KEEP - 1)) rmSync(path, { force: true });
+  } catch {
+    // checked again next time
   }
 }

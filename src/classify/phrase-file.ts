@@ -6,7 +6,7 @@ import { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { YamlFile, type KeyPath } from '../config/yaml.js';
 import { foldText } from './normalise-text.js';
-import { readParsed, writeParsed } from './phrase-cache.js';
+import { readChecked, readParsed, writeChecked, writeParsed } from './phrase-cache.js';
 import { CLASS_NAME, classesOf, DEFAULT_WITHIN, MAX_WITHIN, parseRule, parseWords, ruleKey } from './phrase-rules.js';
 
 export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying', 'grooming', 'adult', 'drugs', 'violence', 'crime'] as const;
@@ -58,6 +58,9 @@ export interface Lexicon {
 
 export const EMPTY_LEXICON: Lexicon = Object.freeze({ entries: [], classes: [], emoji: [] });
 
+/** Where parseRule splits a combination into its parts. */
+const COMBINATION = /\s\+\s/;
+
 const RULE_OPTIONS = ['weight', 'within', 'intent'];
 
 /** Checks one rule's spelling and options; the problem's text, or null. Shared with the DSL's command line. */
@@ -86,12 +89,22 @@ export function forgetPhraseFiles(): void {
 let kept: { readonly dir: string; readonly write: boolean } | null = null;
 
 /**
- * Keeps parsed phrase files in `dir` (a running Schoolgate: its state folder's cache), or only
- * reads them from there (`write` false: a command, which may run as another user than the
- * service and must not leave files it cannot replace); null stops both.
+ * Keeps parsed phrase files, and the checks they passed, in `dir` (a running Schoolgate: its
+ * state folder's cache), or only reads them from there (`write` false: a command run by another
+ * user than the one who owns the folder, which must not leave files there); null stops both.
  */
 export function keepParsedPhraseFiles(dir: string | null, write = true): void {
   kept = dir === null ? null : { dir, write };
+}
+
+/** What a check over these inputs found when it last passed, from the kept folder; null when not kept. */
+export function keptCheck<T>(what: string, inputs: readonly string[]): T | null {
+  return kept === null ? null : readChecked<T>(kept.dir, what, inputs);
+}
+
+/** Remembers that a check over these inputs passed, finding `value`, where this process may write. */
+export function keepCheck(what: string, inputs: readonly string[], value: unknown): void {
+  if (kept?.write) writeChecked(kept.dir, what, inputs, value);
 }
 
 /** Reads one phrase file (one language) and checks every line; throws ConfigError with every problem. */
@@ -100,6 +113,7 @@ export function loadPhraseFile(path: string): Lexicon {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
+    lastRead.delete(path); // its text is not known: lexiconProblems checks without memory
     return parsePhraseFile(YamlFile.read(path)); // reports the file as YamlFile.read does
   }
   const last = lastRead.get(path);
@@ -238,7 +252,8 @@ export function loadLexicon(paths: readonly string[]): Lexicon {
   const entries: PhraseEntry[] = [];
   const classes: WordClassEntry[] = [];
   const emoji: EmojiEntry[] = [];
-  for (const p of paths.flatMap(phraseFilesAt)) {
+  const files = paths.flatMap(phraseFilesAt);
+  for (const p of files) {
     try {
       const one = loadPhraseFile(p);
       entries.push(...one.entries);
@@ -249,9 +264,24 @@ export function loadLexicon(paths: readonly string[]): Lexicon {
       problems.push(...err.problems);
     }
   }
-  problems.push(...undefinedClasses(entries, classes), ...combinationsThatCannotFit(entries, classes));
+  problems.push(...lexiconProblems(files, entries, classes));
   if (problems.length > 0) throw new ConfigError(problems);
   return { entries, classes, emoji };
+}
+
+/**
+ * What only the whole set of files can tell: undefinedClasses and combinationsThatCannotFit.
+ * They parse every rule and class member again (a third of a command's time), so when these
+ * files' texts passed them before (keptCheck), they are not run again: the same texts give the
+ * same rules and the same answer.
+ */
+export function lexiconProblems(files: readonly string[], entries: readonly PhraseEntry[], classes: readonly WordClassEntry[]): ConfigProblem[] {
+  const texts = files.map((f) => lastRead.get(f)?.text);
+  const known = texts.every((t) => t !== undefined) ? [...files, ...(texts as string[])] : null;
+  if (known !== null && keptCheck<true>('lexicon', known) !== null) return [];
+  const problems = [...undefinedClasses(entries, classes), ...combinationsThatCannotFit(entries, classes)];
+  if (known !== null && problems.length === 0) keepCheck('lexicon', known, true);
+  return problems;
 }
 
 /**
@@ -260,19 +290,30 @@ export function loadLexicon(paths: readonly string[]): Lexicon {
  * could never match.
  */
 export function combinationsThatCannotFit(entries: readonly PhraseEntry[], classes: readonly WordClassEntry[]): ConfigProblem[] {
-  const shortest = new Map<string, number>();
-  for (const k of classes) {
-    for (const m of k.members) {
-      const w = parseWords(m);
-      if ('error' in w) continue;
-      shortest.set(k.name, Math.min(shortest.get(k.name) ?? Infinity, w.length));
+  // Every loadConfig runs this over thousands of rules and class members: only combinations
+  // are parsed, and only the classes they name are measured, once each.
+  const membersOf = new Map<string, WordClassEntry[]>();
+  for (const k of classes) membersOf.set(k.name, [...(membersOf.get(k.name) ?? []), k]);
+  const shortest = new Map<string, number | undefined>();
+  const shortestOf = (name: string): number | undefined => {
+    if (shortest.has(name)) return shortest.get(name);
+    let n: number | undefined;
+    for (const k of membersOf.get(name) ?? []) {
+      for (const m of k.members) {
+        const w = parseWords(m);
+        if (!('error' in w)) n = Math.min(n ?? Infinity, w.length);
+      }
     }
-  }
+    shortest.set(name, n);
+    return n;
+  };
   const out: ConfigProblem[] = [];
   for (const e of entries) {
+    // parseRule splits a combination's parts at " + ": without one it has a single part.
+    if (!COMBINATION.test(e.phrase)) continue;
     const parsed = parseRule(e.phrase);
     if ('error' in parsed || parsed.parts.length < 2) continue;
-    const need = parsed.parts.reduce((n, p) => n + p.reduce((m, t) => m + (t.kind === 'word' ? 1 : shortest.get(t.name) ?? 1), 0), 0);
+    const need = parsed.parts.reduce((n, p) => n + p.reduce((m, t) => m + (t.kind === 'word' ? 1 : shortestOf(t.name) ?? 1), 0), 0);
     const within = e.within ?? DEFAULT_WITHIN;
     if (need > within) {
       out.push({ file: e.file, line: e.line, key: `categories.${e.category}`, message: `"${e.phrase}": its parts need at least ${need} words, but "within" is ${within}, so it can never match`, fix: `set within to ${need} or more ("within" counts every word from the first part to the last)` });
@@ -286,6 +327,8 @@ export function undefinedClasses(entries: readonly PhraseEntry[], classes: reado
   const known = new Set(classes.map((k) => k.name));
   const out: ConfigProblem[] = [];
   for (const e of entries) {
+    // A class is named with "@": a rule without one names none (most rules; parsing is not free).
+    if (!e.phrase.includes('@')) continue;
     const parsed = parseRule(e.phrase);
     if ('error' in parsed) continue;
     for (const name of classesOf(parsed)) {

@@ -323,12 +323,20 @@ class Learned implements LearnedScore {
 
 /** Reads and checks a model file; throws Error saying what is wrong. */
 export function loadSearchModel(file: string): SearchModel {
-  let text: string;
+  return parseSearchModel(readSearchModelFile(file));
+}
+
+/** A model file's text; throws Error saying what is wrong. */
+export function readSearchModelFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
   }
+}
+
+/** Checks a model file's text and builds the model; throws Error saying what is wrong. */
+export function parseSearchModel(text: string): SearchModel {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -5,16 +5,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ALERTS_FILE } from '../alerts/db.js';
-import { alertPayload, renderAlert, timeFormat, type RenderContext } from '../alerts/render.js';
-import { renderContext } from '../alerts/service.js';
+import { alertPayload, renderAlert, renderContext, timeFormat, type RenderContext } from '../alerts/render.js';
 import { ALERT_STATES, type AlertDelivery, type AlertState, type OutboxRow, type StoredAlert } from '../alerts/store.js';
 import { SAFEGUARDING_CATEGORIES, type SafeguardingCategoryId } from '../alerts/taxonomy.js';
 import { AlertWorkflow, WorkflowError, WITHHELD_TEXT, type AlertDetail, type ExclusionInput, type Incident } from '../alerts/workflow.js';
 import { openAlertsDatabase } from '../alerts/db.js';
-import { loadConfig, type SchoolgateConfig } from '../config/load.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { DATABASE_FILE, openDatabase, type Database } from '../store/db.js';
 import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
-import { parseBound } from './export.js';
+import { parseBound } from './times.js';
 import { nobodyToTell } from '../alerts/recipients.js';
 
 const OPTIONS = {
@@ -98,7 +98,7 @@ export async function alertsCommand(argv: string[], io: Io): Promise<number> {
   const id = idText === undefined ? 0 : alertId(idText);
 
   const { config, data } = paths(values);
-  const cfg = loadConfig(config);
+  const cfg = loadCommandConfig(config, data);
   const opened = openWorkflow(cfg, data, action === 'list' || action === 'show' ? 'read' : 'write');
   try {
     const run = new Runner(opened.workflow, cfg, values, io);

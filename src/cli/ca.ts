@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { signalReload } from './reload-signal.js';
 import { CA_FILES, CaError, caFolder, initCa, loadCa, rotateCa, type SchoolCa } from '../tls/ca.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
@@ -97,7 +97,7 @@ function run(action: Action, argv: string[], io: Io, stdout: NodeJS.WriteStream)
       const { values, help } = parse(spec, argv);
       if (help) return io.out(helpText(spec)), 0;
       const { config, data } = paths(values);
-      const ca = initCa(data, { schoolName: loadConfig(config).school.name });
+      const ca = initCa(data, { schoolName: loadCommandConfig(config, data).school.name });
       io.out([
         `made the school's root CA in ${ca.dir}:`,
         `  ${CA_FILES.rootCert.padEnd(9)} the certificate every device must trust (public)`,
@@ -145,7 +145,7 @@ function run(action: Action, argv: string[], io: Io, stdout: NodeJS.WriteStream)
         throw new UsageError(`--grace-days: "${values['grace-days']}" is not a whole number of days from 0 to ${MAX_GRACE_DAYS}`);
       }
       const { config, data } = paths(values);
-      const loaded = loadConfig(config);
+      const loaded = loadCommandConfig(config, data);
       const schoolName = loaded.school.name;
       const graceDays = values['grace-days'] === undefined ? loaded.tls.rotationGraceDays : Number(values['grace-days']);
       const ca = rotateCa(data, { schoolName, graceDays });

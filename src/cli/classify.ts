@@ -5,9 +5,8 @@ import { pageText, type PageText } from '../classify/page-text.js';
 import { alertsOf, dryRun, learnedPhrase, type AlertCandidate } from '../alerts/detect.js';
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
-import { loadConfig } from '../config/load.js';
-import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
-import { loadLists, phraseCacheDir } from '../lists/load.js';
+import { loadCommandConfig } from './config.js';
+import { loadLists } from '../lists/load.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, type CommandSpec, type Io } from './command.js';
 
 const spec = {
@@ -24,8 +23,7 @@ export async function classifyCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
   if (help) return io.out(helpText(spec)), 0;
   const { config, data } = paths(values);
-  keepParsedPhraseFiles(phraseCacheDir(data), false); // what a running Schoolgate parsed, if it is there
-  const cfg = loadConfig(config);
+  const cfg = loadCommandConfig(config, data);
   const { classifier, report } = await loadLists(cfg, { dataDir: data, ...(values.lists ? { listsDir: resolve(values.lists) } : {}) });
   for (const e of report.errors) io.err(`warning: ${e}`);
   let page: PageText | undefined;

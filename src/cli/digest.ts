@@ -4,13 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALERTS_FILE, openAlertsDatabase } from '../alerts/db.js';
 import { addDigestRow, DIGEST_PERIODS, nextRun, type DigestPeriod } from '../alerts/digests.js';
-import { deliverOutbox, DeliveryError } from '../alerts/deliver.js';
-import { emailRecipients, EmailNotifier } from '../alerts/notify-email.js';
 import { nobodyToTell } from '../alerts/recipients.js';
-import { timeFormat } from '../alerts/render.js';
-import { renderContext } from '../alerts/service.js';
+import { renderContext, timeFormat } from '../alerts/render.js';
 import { AlertStore } from '../alerts/store.js';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { SchoolClock } from '../policy/time.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
@@ -39,7 +36,7 @@ export async function digestCommand(argv: string[], io: Io): Promise<number> {
   if (!DIGEST_PERIODS.includes(period)) throw new UsageError(`--period: "${values.period}" is not daily or weekly`);
   if (values.period !== undefined && !values['send-now']) throw new UsageError('--period goes with --send-now');
   const { config, data } = paths(values);
-  const cfg = loadConfig(config);
+  const cfg = loadCommandConfig(config, data);
   const clock = new SchoolClock(cfg.school.timezone);
   const time = timeFormat(cfg.school.timezone);
   const sg = cfg.safeguarding;
@@ -53,6 +50,8 @@ export async function digestCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
 
+  // Sending (nodemailer, undici) is loaded only to send.
+  const [{ deliverOutbox, DeliveryError }, { emailRecipients, EmailNotifier }] = await Promise.all([import('../alerts/deliver.js'), import('../alerts/notify-email.js')]);
   const email = sg.email && emailRecipients(sg.recipients).length > 0 ? new EmailNotifier(sg.email) : null;
   if (email === null && sg.recipients.webhooks.length === 0) {
     io.err(`schoolgate digest: nobody to send it to: the safeguarding file (${sg.file ?? 'built in'}) has no e-mail recipients with an SMTP server, and no webhooks`);

@@ -4,19 +4,19 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classificationJson, type Classifier } from '../classify/classifier.js';
 import type { NormalisedUrl } from '../classify/normalise-url.js';
-import { loadConfig, type SchoolgateConfig } from '../config/load.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { caFolder, loadCa } from '../tls/ca.js';
 import { chooseInterception } from '../tls/intercept.js';
-import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
-import { loadLists, phraseCacheDir } from '../lists/load.js';
+import { loadLists } from '../lists/load.js';
 import { decide } from '../policy/decide.js';
-import { instantOf } from '../policy/time.js';
 import type { SafeSearchAction } from '../policy/safe-search.js';
 import type { Decision, PolicySnapshot, TraceStep } from '../policy/types.js';
 import { openDatabase } from '../store/db.js';
 import { applyUnblocks } from '../policy/compile.js';
 import { UnblockStore } from '../store/unblocks.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+import { parseAt } from './times.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -41,9 +41,8 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
   if (help) return io.out(helpText(spec)), 0;
   const { config, data } = paths(values);
-  keepParsedPhraseFiles(phraseCacheDir(data), false); // what a running Schoolgate parsed, if it is there
   // With the unblocks in force at that time, as the running proxy has them (when there is a database).
-  const loaded = loadConfig(config);
+  const loaded = loadCommandConfig(config, data);
   const cfg = { ...loaded, policy: withActiveUnblocks(loaded.policy, data, values.at === undefined ? new Date() : parseAt(values.at, loaded.policy.clock.timeZone)) };
   const group = values.group;
   if (group === undefined) throw new UsageError(`--group is required: one of ${[...cfg.policy.groups.keys()].join(', ')}`);
@@ -100,12 +99,6 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-/** An ISO time; without a zone it is read in the school's time zone. `option` names it in the error. */
-export function parseAt(text: string, timeZone: string, option = '--at'): Date {
-  const d = instantOf(text, timeZone);
-  if (d === null) throw new UsageError(`${option}: "${text}" is not an ISO time (write 2026-11-20T14:45, or with a zone: 2026-11-20T14:45Z)`);
-  return d;
-}
 
 /** What happens to an https:// request: whether its tunnel is decrypted, why, and the tunnel's own decision. */
 interface HttpsOutcome {

@@ -4,12 +4,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import type { SchoolClock } from '../policy/time.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { eachActivity, type ActivityRow } from '../store/queries.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
-import { parseAt } from './explain.js';
+import { parseBound } from './times.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -60,7 +60,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   if (values.from === undefined || values.to === undefined) throw new UsageError('give --from and --to: a date (2026-11-20) or an ISO time (2026-11-20T14:45)');
   if (values.csv && values.json) throw new UsageError('give --csv or --json, not both');
   const { config, data } = paths(values);
-  const clock = loadConfig(config).policy.clock;
+  const clock = loadCommandConfig(config, data).policy.clock;
   const from = parseBound(values.from, clock.timeZone, '--from', false);
   const to = parseBound(values.to, clock.timeZone, '--to', true);
   if (to.getTime() <= from.getTime()) throw new UsageError(`--to (${to.toISOString()}) must be after --from (${from.toISOString()})`);
@@ -82,15 +82,6 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** A date is the start of that day (the end of it, for --to) in the school's time zone; otherwise an ISO time. */
-export function parseBound(text: string, timeZone: string, option: string, end: boolean): Date {
-  const t = text.trim();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(t)) return parseAt(t, timeZone, option);
-  const day = new Date(`${t}T00:00:00Z`);
-  if (Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== t) throw new UsageError(`${option}: "${t}" is not a date`);
-  if (end) day.setUTCDate(day.getUTCDate() + 1);
-  return parseAt(`${day.toISOString().slice(0, 10)}T00:00`, timeZone, option);
-}
 
 function exportRow(r: ActivityRow, clock: SchoolClock): ExportRow {
   const ms = Date.parse(r.time);

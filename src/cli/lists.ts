@@ -4,10 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { entriesOf, type ListStats } from '../classify/lists.js';
 import { SKIP_REASONS } from '../classify/parse-list.js';
-import { loadConfig } from '../config/load.js';
-import { loadLists } from '../lists/load.js';
-import { countEntriesWith, updateAll } from '../lists/update.js';
-import { createLogger } from '../log.js';
+import { loadCommandConfig } from './config.js';
+import { loadListTables } from '../lists/load.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 import { signalReload } from './reload-signal.js';
 
@@ -44,9 +42,9 @@ export async function listsCommand(argv: string[], io: Io): Promise<number> {
 }
 
 async function status(configFile: string, dataDir: string, json: boolean, io: Io): Promise<number> {
-  const cfg = loadConfig(configFile);
-  const { classifier, report } = await loadLists(cfg, { dataDir });
-  const matcher = classifier.matcher;
+  const cfg = loadCommandConfig(configFile, dataDir);
+  // The phrase rules play no part in what is reported here: only the lists are built.
+  const { matcher, report } = loadListTables(cfg, { dataDir });
   // A source never downloaded is where every fresh install starts: said plainly, not a failure.
   const failures = report.errors.filter((e) => !report.notDownloaded.includes(e));
   const domainTotal = report.stats.reduce((n, s) => n + s.domains, 0);
@@ -101,9 +99,11 @@ function byCategory(stats: readonly ListStats[]): Record<string, { entries: numb
 }
 
 async function update(configFile: string, dataDir: string, only: string | undefined, json: boolean, io: Io): Promise<number> {
-  const cfg = loadConfig(configFile);
+  const cfg = loadCommandConfig(configFile, dataDir);
   const sources = cfg.sources.filter((s) => s.url !== undefined && (only === undefined || s.name === only));
   if (only !== undefined && sources.length === 0) throw new UsageError(`no downloaded source named "${only}" in ${configFile}`);
+  // Downloading and unpacking (tar) and the logger (pino) are loaded only for an update.
+  const [{ countEntriesWith, updateAll }, { createLogger }] = await Promise.all([import('../lists/update.js'), import('../log.js')]);
   const log = createLogger({ level: json ? 'silent' : 'info', destination: 2 });
   const outcomes = await updateAll(sources, dataDir, {
     log, now: () => new Date(),

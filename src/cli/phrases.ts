@@ -11,7 +11,8 @@ import { dslPhraseProblems, PhraseChangeError, PhraseChanges, PhraseInputError, 
 import { timeFormat } from '../alerts/render.js';
 import { MAX_WEIGHT, MAX_WITHIN, MIN_WITHIN, phraseKey } from '../classify/phrase-check.js';
 import { entryKey, PHRASE_CATEGORIES, type PhraseEntry } from '../classify/phrases.js';
-import { loadConfig, type SchoolgateConfig } from '../config/load.js';
+import type { SchoolgateConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { COMMON_HELP, COMMON_OPTIONS, formatTable, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
@@ -88,7 +89,7 @@ export async function phrasesCommand(argv: string[], io: Io): Promise<number> {
   }
 
   const { config, data } = paths(values);
-  const cfg = loadConfig(config);
+  const cfg = loadCommandConfig(config, data);
   if (action === 'list') return list(cfg, data, values, io);
 
   const alertsFile = join(data, ALERTS_FILE);

@@ -2,7 +2,7 @@
 // every problem with file, line and fix.
 import { resolve } from 'node:path';
 import { formatProblem } from '../config/errors.js';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { allowedByOmission, guardedCategories } from '../policy/omissions.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
 
@@ -20,8 +20,9 @@ export async function policyCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals, help } = parse(spec, argv);
   if (help) return io.out(helpText(spec)), 0;
   if (positionals[0] !== 'check') throw new UsageError(`unknown policy action "${positionals[0]}": use check`);
-  const file = positionals[1] === undefined ? paths(values).config : resolve(positionals[1]);
-  const cfg = loadConfig(file);
+  const { config, data } = paths(values);
+  const file = positionals[1] === undefined ? config : resolve(positionals[1]);
+  const cfg = loadCommandConfig(file, data);
   const groups = [...cfg.policy.groups.values()];
   io.out(`${file}: the policy is valid`);
   for (const w of cfg.warnings) io.err(`warning: ${formatProblem(w)}`);

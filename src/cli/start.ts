@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
-import { phraseCacheDir } from '../lists/load.js';
+import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { ListService } from '../lists/service.js';
 import { LivePhrases } from '../lists/live-phrases.js';
 import { startUpdateSchedule } from '../lists/scheduled-updates.js';
@@ -14,11 +14,6 @@ import { createProxyServer } from '../proxy/server.js';
 import { LiveSnapshot } from '../proxy/live-snapshot.js';
 import { readStoredExclusions } from '../alerts/exclusions.js';
 import { CommitWatch } from '../store/commit-watch.js';
-import { buildAdminApp } from '../admin/app.js';
-import { adminTlsOptions } from '../admin/tls.js';
-import { mailer } from '../admin/mail.js';
-import { configApplier } from '../admin/policy-edit.js';
-import { SessionStore } from '../store/sessions.js';
 import { UnblockStore } from '../store/unblocks.js';
 import { loadCa } from '../tls/ca.js';
 import { LiveInterception } from '../tls/interception.js';
@@ -139,7 +134,39 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   // Closed once the proxy has finished (parts finish in reverse): its upstream pool closes then.
   parts.add({ name: 'snapshot', finish: () => live.close() });
   const { server, destroyTunnels } = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts });
+  // Signal handlers go in before the proxy serves (the staff app is built after it), the pid
+  // file is written and "running" is logged: whoever sees any of them may signal at once, and a
+  // signal with no handler yet would kill the process outright, losing what was recorded.
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      resolve(Date.now());
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  const extraListeners = await listenAll(server, proxyAddresses!, port, proxyWanted);
+  // When stopping: refuse new connections, let requests and tunnels in flight finish until the cut, then cut what is left.
+  let proxyClosed: Promise<void> = Promise.resolve();
+  parts.add({
+    name: 'proxy',
+    begin: () => {
+      for (const l of extraListeners) l.close();
+      proxyClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+    },
+    finish: async (cutAt) => {
+      if (!await settlesBy(proxyClosed, cutAt)) server.closeAllConnections();
+      destroyTunnels();
+      await proxyClosed;
+    },
+  });
   // The staff web app, on its own port, in this process; over HTTPS with the school's CA when asked.
+  // It is loaded and built once the proxy serves: Fastify, its schema compiler and the app's
+  // routes took about a second of a start's main thread, and browsing need not wait for them.
+  const [{ buildAdminApp }, { adminTlsOptions }, { mailer }, { configApplier }, { SessionStore }] = await Promise.all([
+    import('../admin/app.js'), import('../admin/tls.js'), import('../admin/mail.js'), import('../admin/policy-edit.js'), import('../store/sessions.js'),
+  ]);
   const adminTls = service.config.admin.https && interception ? await adminTlsOptions(interception, service.config.school.staffAppUrl) : null;
   if (service.config.admin.https && !interception) log.warn('admin.https is on but there is no school CA yet (npx schoolgate ca init): the staff app speaks plain HTTP');
   const admin = buildAdminApp({
@@ -161,32 +188,6 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
     throw new ListenError(`the staff app cannot listen on port ${adminPort} (${err.code ?? err.message}): choose another with admin.port or --admin-port N`);
   });
   log.info({ port: (admin.server.address() as AddressInfo).port, host: adminAddresses![0] }, 'staff app listening');
-  const extraListeners = await listenAll(server, proxyAddresses!, port, proxyWanted);
-  // When stopping: refuse new connections, let requests and tunnels in flight finish until the cut, then cut what is left.
-  let proxyClosed: Promise<void> = Promise.resolve();
-  parts.add({
-    name: 'proxy',
-    begin: () => {
-      for (const l of extraListeners) l.close();
-      proxyClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-    },
-    finish: async (cutAt) => {
-      if (!await settlesBy(proxyClosed, cutAt)) server.closeAllConnections();
-      destroyTunnels();
-      await proxyClosed;
-    },
-  });
-  // Signal handlers go in before the pid file is written and "running" is logged: whoever reads
-  // either may signal at once, and a signal with no handler yet would kill the process outright.
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      resolve(Date.now());
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
   // A reload also forgets remembered sign-ins, so a disabled user or a changed password counts.
   const onHup = (): void => {
     auth.forget();

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ReadStream } from 'node:tty';
-import { loadConfig } from '../config/load.js';
+import { loadCommandConfig } from './config.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { SchemaError } from '../store/migrations.js';
 import { parseRoles, ROLES, type Role } from '../store/user-rules.js';
@@ -142,7 +142,7 @@ async function run(action: Action, argv: string[], io: Io, stdin: PasswordInput)
       if (help) return io.out(helpText(spec)), 0;
       const username = positionals[0]!;
       const roles = rolesOf(values.role);
-      if (values.group === undefined && roles.length === 0) throw new UsageError(`--group is required: one of ${groupList(paths(values).config)}`);
+      if (values.group === undefined && roles.length === 0) throw new UsageError(`--group is required: one of ${groupList(paths(values))}`);
       requirePasswordStdin(values['password-stdin'], spec.usage);
       return withStore(values, async (store) => {
         // Staff accounts made with only --role belong to the staff group.
@@ -241,15 +241,15 @@ async function withStore<T>(values: { config?: string | boolean | undefined; dat
   let db: Database | undefined;
   try {
     db = openDatabase(data);
-    const store = new UserStore(db, { groups: () => (groups ??= loadConfig(config).policy.groups) });
+    const store = new UserStore(db, { groups: () => (groups ??= loadCommandConfig(config, data).policy.groups) });
     return await body(store);
   } finally {
     db?.close();
   }
 }
 
-function groupList(config: string): string {
-  return [...loadConfig(config).policy.groups.keys()].join(', ');
+function groupList({ config, data }: { config: string; data: string }): string {
+  return [...loadCommandConfig(config, data).policy.groups.keys()].join(', ');
 }
 
 /** --password, --password=…, --passwd, --pass: refused before parsing, and the value is never repeated. */

@@ -3,13 +3,13 @@
 // proxy), and lay the DSL's own phrases (in the data folder's alerts.db) over them.
 // Problems with one source are reported and the rest still load.
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { readDslPhrases, phraseMatcherWith } from '../alerts/dsl-phrases.js';
 import { buildMatcherData } from '../classify/build.js';
 import { buildInWorker } from '../classify/build-worker.js';
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
+import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { baseFromCache, compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import type { SchoolgateConfig } from '../config/load.js';
@@ -36,11 +36,6 @@ export interface LoadReport {
   readonly phrasesFrom: 'compiled' | 'cache' | 'held';
   /** Why the compiled rules could not be kept in, or read from, that cache (they are in use all the same). */
   readonly phraseCacheProblem: string | null;
-}
-
-/** The folder of the state folder where a running Schoolgate keeps its compiled phrase rules (classify/phrase-cache.ts). */
-export function phraseCacheDir(dataDir: string): string {
-  return join(dataDir, 'cache');
 }
 
 export interface LoadedLists {
@@ -98,6 +93,21 @@ function exposedFiles(source: string, specs: readonly ListSpec[]): string[] {
   return out;
 }
 
+/**
+ * The configured lists alone, built in-process, without the phrase rules: what `lists status`
+ * reports. The same specs, tables and errors as loadLists.
+ */
+export function loadListTables(config: SchoolgateConfig, opts: LoadOptions): { matcher: Matcher; report: Pick<LoadReport, 'errors' | 'notDownloaded' | 'stats' | 'buildMs'> } {
+  const { specs, errors, notDownloaded } = specsFor(config, opts);
+  const data = buildMatcherData(specs);
+  return { matcher: new Matcher(data), report: { errors: [...errors, ...listErrorsOf(data.stats)], notDownloaded, stats: data.stats, buildMs: data.buildMs } };
+}
+
+/** A list that could not be read, as the report says it. */
+function listErrorsOf(stats: readonly ListStats[]): string[] {
+  return stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
+}
+
 export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Promise<LoadedLists> {
   const { specs, errors, notDownloaded } = specsFor(config, opts);
   // In a running proxy the phrase files' rules are compiled in a worker too, beside the lists, and
@@ -117,10 +127,12 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
     cacheSize: config.classifier.cacheSize,
     searchModel: config.phrases.model,
   };
-  const listErrors = data.stats.filter((s) => s.error !== undefined).map((s) => `${s.name}: ${s.error}`);
+  // The search model is built when first asked for (classify/config.ts): asked here, with the
+  // lists, so that no request's first search waits for it.
+  void config.phrases.model?.model;
   return {
     classifier: new Classifier(parts), parts,
-    report: { errors: [...errors, ...listErrors], notDownloaded, stats: data.stats, buildMs: data.buildMs, dslPhrases: phrases.used, phraseProblems: phrases.problems, dslSignature: phrases.signature,
+    report: { errors: [...errors, ...listErrorsOf(data.stats)], notDownloaded, stats: data.stats, buildMs: data.buildMs, dslPhrases: phrases.used, phraseProblems: phrases.problems, dslSignature: phrases.signature,
       phrasesFrom: phrasesFrom.from === 'unchanged' ? 'held' : phrasesFrom.from, phraseCacheProblem: phrasesFrom.cacheProblem },
   };
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileInWorker, MATCHER_GRAPH } from '../../src/classify/phrase-build-worker.js';
-import { cacheFile, decodeCached, parsedFile, readCached, readParsed, writeParsed } from '../../src/classify/phrase-cache.js';
+import { cacheFile, decodeCached, parsedFile, readCached, readChecked, readParsed, writeChecked, writeParsed } from '../../src/classify/phrase-cache.js';
 import { forgetPhraseFiles, keepParsedPhraseFiles, loadLexicon, loadPhraseFile, phraseFilesAt } from '../../src/classify/phrase-file.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { baseFromCache, basePhrases } from '../../src/classify/phrase-overlay.js';
@@ -162,6 +162,50 @@ describe('parsed phrase files kept between runs', () => {
     forgetPhraseFiles();
     const kept = loadLexicon(shippedPhraseFolders);
     expect(kept).toEqual(parsed);
-    expect(readdirSync(join(tmp.dir, 'parsed-shipped')).length).toBe(shippedPhraseFolders.flatMap(phraseFilesAt).length);
+    expect(readdirSync(join(tmp.dir, 'parsed-shipped')).filter((f) => f.startsWith('lexicon-')).length).toBe(shippedPhraseFolders.flatMap(phraseFilesAt).length);
+  });
+});
+
+describe('checks across the phrase files, and of the search model, remembered once passed', () => {
+  const dir = join(tmp.dir, 'checked');
+  const file = join(tmp.dir, 'checked-phrases.yaml');
+  const withClass = (defined: boolean): string => `language: en\n${defined ? 'words:\n  zorb: [zorblax, zorbl]\n' : ''}categories:\n  bullying:\n    "@zorb loser": 12\n`;
+  const checkedFiles = (): string[] => readdirSync(dir).filter((f) => f.startsWith('checked-'));
+  afterAll(() => keepParsedPhraseFiles(null));
+
+  it('keeps a pass, never a failure, and a kept pass is what is used for exactly those texts', () => {
+    keepParsedPhraseFiles(dir);
+    writeFileSync(file, withClass(false));
+    forgetPhraseFiles();
+    expect(() => loadLexicon([file])).toThrow(/no word class @zorb/);
+    expect(existsSync(dir) ? checkedFiles() : []).toEqual([]);
+    writeFileSync(file, withClass(true));
+    forgetPhraseFiles();
+    expect(loadLexicon([file]).entries.map((e) => e.phrase)).toEqual(['@zorb loser']);
+    expect(checkedFiles()).toHaveLength(1);
+    // A pass kept for this very text is trusted, which is why only passes are kept: shown here
+    // by keeping one for a text that fails.
+    writeChecked(dir, 'lexicon', [file, withClass(false)], true);
+    writeFileSync(file, withClass(false));
+    forgetPhraseFiles();
+    expect(loadLexicon([file]).entries.map((e) => e.phrase)).toEqual(['@zorb loser']);
+    // Another text is checked again.
+    writeFileSync(file, `${withClass(false)}    "@zorb idiot": 12\n`);
+    forgetPhraseFiles();
+    expect(() => loadLexicon([file])).toThrow(/no word class @zorb/);
+    expect(readChecked(dir, 'lexicon', [file, withClass(true)])).toBe(true);
+  });
+
+  it('builds a search model whose file passed before only when it is used, as the same model', () => {
+    const config = 'config/default.yaml';
+    keepParsedPhraseFiles(join(tmp.dir, 'checked-model'));
+    const first = loadConfig(config).phrases.model!;
+    expect(readdirSync(join(tmp.dir, 'checked-model')).filter((f) => f.startsWith('checked-')).length).toBeGreaterThanOrEqual(1);
+    const second = loadConfig(config).phrases.model!;
+    expect(second.model.graded).toBe(first.model.graded);
+    const answers = (m: typeof first): string[] => searches.slice(0, 200).map((t) => JSON.stringify(m.model.concerns(t, m.threshold, m.danger, m.alone)));
+    expect(answers(second)).toEqual(answers(first));
+    expect(answers(first).some((a) => a !== '[]')).toBe(true);
+    keepParsedPhraseFiles(null);
   });
 });
