@@ -2,6 +2,7 @@
 // to, one JSON entry a line, each the candidates of one request with what folding them needs.
 // Names sort by time, so older segments replay first.
 import type { AlertCandidate } from './detect.js';
+import { parseJsonLines } from '../store/json-lines.js';
 import type { FoldRule, RaiseContext } from './store.js';
 
 export const JOURNAL_DIR = 'alerts-journal';
@@ -34,18 +35,6 @@ function isEntry(v: unknown): v is JournalEntry {
 
 /** The entries of a segment; a process killed mid-write leaves at most a torn last line, counted. */
 export function parseJournal(text: string): { entries: JournalEntry[]; torn: number } {
-  const entries: JournalEntry[] = [];
-  let torn = 0;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      v = null;
-    }
-    if (isEntry(v)) entries.push(v);
-    else torn++;
-  }
-  return { entries, torn };
+  const { values, torn } = parseJsonLines(text, isEntry);
+  return { entries: values, torn };
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { RetentionConfig } from './config.js';
 import { openDatabase, type Database } from './db.js';
+import { parseJsonLines } from './json-lines.js';
 import { purgeStep } from './retention.js';
 import { writeSpillFile } from './spill.js';
 import { isTuple, type TrafficTuple } from './traffic-entry.js';
@@ -89,20 +90,7 @@ function runWriter(init: TrafficWorkerData, port: NonNullable<typeof parentPort>
     } catch (err) {
       return send({ type: 'problem', message: `spill file ${file} could not be read: ${(err as Error).message}` });
     }
-    const rows: TrafficTuple[] = [];
-    let torn = 0;
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch {
-        v = null;
-      }
-      // A process killed mid-write leaves at most a torn last line.
-      if (isTuple(v)) rows.push(v);
-      else torn++;
-    }
+    const { values: rows, torn } = parseJsonLines(text, isTuple);
     let written = 0;
     let duplicates = 0;
     for (let i = 0; i < rows.length; i += REPLAY_CHUNK) {

@@ -52,7 +52,7 @@ describe('the learned search model in detection', () => {
     expect(alert!.severity).toBe('caution');
     const t = alert!.triggers[0] as PhraseTrigger;
     expect(t).toMatchObject({ kind: 'phrase', source: 'search', category: 'grooming', learned: true, text: UNLISTED });
-    expect(t.phrase).toMatch(/^learned model 0\.\d\d: '[a-z ]+'/);
+    expect(t.phrase).toMatch(/^learned model (0\.\d\d|1\.00): '[a-z ]+'/);
     expect(t.phrase).toContain("'older'");
     expect(t.weight).toBeGreaterThanOrEqual(cfg.phrases.model!.threshold);
     expect(alert!.searchTerm?.raw).toBe(UNLISTED);
@@ -61,7 +61,7 @@ describe('the learned search model in detection', () => {
   it('tells the DSL that the model, not a list, raised it', () => {
     const t = alertsFor(UNLISTED)[0]!.triggers[0]!;
     // The evidence words, strongest first (their order is the trained model's).
-    expect(triggerText(t)).toMatch(/^caution: learned model 0\.\d\d: '[a-z ]+'(, '[a-z ]+')* \(grooming; not on any list\) in the search "older guy from fortnite asked for my snap"$/);
+    expect(triggerText(t)).toMatch(/^caution: learned model (0\.\d\d|1\.00): '[a-z ]+'(, '[a-z ]+')* \(grooming; not on any list\) in the search "older guy from fortnite asked for my snap"$/);
     expect(triggerText(t)).toContain("'older'");
   });
 
