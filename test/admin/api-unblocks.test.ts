@@ -227,7 +227,7 @@ describe('an approver may narrow a request, never widen it', () => {
   });
 
   // Fails against src/admin/unblock-routes.ts as built, for the reason above: the approved row (from >= until)
-  // makes withUnblocks() throw on every refresh, so LivePolicy keeps the overlay it had: later approvals do not
+  // makes withUnblocks() throw on every refresh, so the live snapshot kept the unblocks it had: later approvals do not
   // open anything and, worse, a revoked unblock stays in force until the bad row's end has passed.
   it('one such approval does not stop later revocations and approvals from reaching the proxy', async () => {
     const open = (await ask(teacher, { url: 'http://games.selftest.invalid/' })).body.id as number;
