@@ -38,3 +38,21 @@ export function askWorker<T>(moduleUrl: string, workerData: Record<string, unkno
     });
   });
 }
+
+/**
+ * Stops a writer thread (the traffic log's, the alert journal's): asks it to close, and resolves
+ * once it says `closed`. Terminating a thread inside a SQLite call brings the process down, so
+ * terminating is only the last resort after `waitMs`; a writer comes back to JavaScript at least
+ * once a second.
+ */
+export function closeWriter(worker: Worker, waitMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(() => void worker.terminate().then(() => resolve()), waitMs);
+    worker.on('message', (m: { readonly type: string }) => {
+      if (m.type !== 'closed') return;
+      clearTimeout(t);
+      resolve();
+    });
+    worker.postMessage({ type: 'close' });
+  });
+}

@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs'
 import { extname, join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
-import { startWorker } from '../worker.js';
+import { closeWriter, startWorker } from '../worker.js';
 import type { AlertCandidate } from './detect.js';
 import { JOURNAL_DIR, journalLine, segmentName, type JournalEntry } from './journal-file.js';
 import type { AlertWriterData, FromAlertWriter, ToAlertWriter } from './journal-worker.js';
@@ -124,18 +124,7 @@ export class AlertJournal {
       Atomics.store(stop, 0, 1);
       Atomics.notify(stop, 0);
     }
-    const worker = this.worker;
-    await new Promise<void>((resolve) => {
-      // Terminating a thread inside a SQLite call brings the process down, so this is only a
-      // last resort; the writer comes back to JavaScript at least once a second.
-      const t = setTimeout(() => void worker.terminate().then(() => resolve()), CLOSE_WAIT_MS * 2);
-      worker.on('message', (m: FromAlertWriter) => {
-        if (m.type !== 'closed') return;
-        clearTimeout(t);
-        resolve();
-      });
-      worker.postMessage({ type: 'close' } satisfies ToAlertWriter);
-    });
+    await closeWriter(this.worker, CLOSE_WAIT_MS * 2);
     for (const w of this.waiting.values()) w.resolve(null);
     this.waiting.clear();
   }

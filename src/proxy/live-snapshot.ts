@@ -92,8 +92,7 @@ export class LiveSnapshot extends EventEmitter<{ snapshot: [GateSnapshot] }> {
    * read: SQLite is never read from here.
    */
   get current(): GateSnapshot {
-    const s = this.#current;
-    if (!this.#closed && (this.base.config !== this.#from.config || this.base.classifier !== this.#from.classifier || this.#tlsNow() !== s.tls)) this.#swap('the configuration or lists changed');
+    if (!this.#closed && this.#baseMoved()) this.#swap('the configuration or lists changed');
     return this.#current;
   }
 
@@ -130,7 +129,7 @@ export class LiveSnapshot extends EventEmitter<{ snapshot: [GateSnapshot] }> {
   refresh(reason = 'told of a change', only?: 'unblocks' | 'exclusions'): boolean {
     if (this.#closed) return false;
     const read = this.#read(only);
-    const based = this.base.config !== this.#from.config || this.base.classifier !== this.#from.classifier || this.#tlsNow() !== this.#current.tls;
+    const based = this.#baseMoved();
     if (read || based) this.#swap(reason);
     else this.#armExpiry();
     return read || based;
@@ -142,6 +141,11 @@ export class LiveSnapshot extends EventEmitter<{ snapshot: [GateSnapshot] }> {
     this.#cancelExpiry?.();
     this.#cancelExpiry = null;
     this.#current.upstream.retire();
+  }
+
+  /** The configuration, lists or inspection swapped since #current was built. */
+  #baseMoved(): boolean {
+    return this.base.config !== this.#from.config || this.base.classifier !== this.#from.classifier || this.#tlsNow() !== this.#current.tls;
   }
 
   #tlsNow(): Interception | null {

@@ -267,7 +267,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     if (deps.log.isLevelEnabled('debug')) deps.log.debug({ group: who.group, host: r.classification.url.host, action: d.action, rule: d.rule.kind }, 'request');
     const trafficId = deps.traffic?.reserve() ?? null;
     const alert = raiseAlert(snap, r.classification, d, req, who, trafficId);
-    return trackResponse(req, res, trafficId, (a) => r.row(a), r.outcome, alert);
+    return trackResponse(req, res, trafficId, r.row, r.outcome, alert);
   }
 
   /** The pooled relay: the request streams upstream, the answer streams back. */
@@ -443,6 +443,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     // previous one's response closed (its headers included).
     const read = socket[COUNTED]?.read ?? 0;
     const written = socket[COUNTED]?.written ?? 0;
+    // Without an alert the row's fixed part is known now; with one, once the alert's id is.
     const fixed = alert === null ? row(null) : null;
     whenOver(res, socket, () => {
       const counted = { read: socket.bytesRead, written: socket.bytesWritten };
@@ -450,8 +451,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       const o = outcome;
       const status = res.statusCode;
       const ms = now() - started;
-      if (fixed !== null) return void sink.record(completeRow(fixed, o, status, counted.read - read, counted.written - written, ms), trafficId ?? undefined);
-      recordLinked(sink, alert, trafficId, (a) => completeRow(row(a), o, status, counted.read - read, counted.written - written, ms));
+      recordLinked(sink, alert, trafficId, (a) => completeRow(fixed ?? row(a), o, status, counted.read - read, counted.written - written, ms));
     });
     return tracker;
   }
@@ -636,7 +636,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
       alert = raiseAlert(snap, rec.classification, d, req, who, trafficId);
     }
     if (verdict.kind === 'refuse') {
-      if (rec) trackTunnel(client, (a) => rec.row(a), alert, rec.outcome, () => verdict.status, undefined, trafficId);
+      if (rec) trackTunnel(client, rec.row, alert, rec.outcome, () => verdict.status, undefined, trafficId);
       return refuseConnect(client, verdict.status, verdict.reason);
     }
     const t = verdict.tunnel;
@@ -644,7 +644,7 @@ export function createProxyServer(deps: ProxyDeps): Proxy {
     let outcome = rec?.outcome;
     let status = 200;
     let counted: ByteCounts | undefined;
-    if (rec) trackTunnel(client, (a) => rec.row(a), alert, () => outcome!, () => status, () => counted, trafficId);
+    if (rec) trackTunnel(client, rec.row, alert, () => outcome!, () => status, () => counted, trafficId);
     const afterHello = (connected: net.Socket | null): void => readHello(client, head, (hello, buffered) => {
       const step = judgeTunnel(snap, t, hello, now());
       if (step.kind === 'drop') {

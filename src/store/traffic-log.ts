@@ -7,7 +7,7 @@
 import { extname, join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
-import { startWorker } from '../worker.js';
+import { closeWriter, startWorker } from '../worker.js';
 import type { LogConfig, RetentionConfig } from './config.js';
 import { SpillSegment, writeSpillFile } from './spill.js';
 import { toTuple, TrafficIds, type TrafficEntry, type TrafficTuple } from './traffic-entry.js';
@@ -151,19 +151,8 @@ export class TrafficLog {
       const stop = new Int32Array(this.stop);
       Atomics.store(stop, 0, 1);
       Atomics.notify(stop, 0);
-      await new Promise<void>((resolve) => {
-        // Terminating a thread inside a SQLite call brings the process down, so this is only a
-        // last resort; the writer comes back to JavaScript at least once a second.
-        const t = setTimeout(() => void worker.terminate().then(() => resolve()), CLOSE_WAIT_MS * 2);
-        worker.on('message', (m: FromWriter) => {
-          if (m.type === 'closed') {
-            clearTimeout(t);
-            for (const w of this.purgeWaiters.splice(0)) w({});
-            resolve();
-          }
-        });
-        worker.postMessage({ type: 'close' } satisfies ToWriter);
-      });
+      await closeWriter(worker, CLOSE_WAIT_MS * 2);
+      for (const w of this.purgeWaiters.splice(0)) w({});
     }
   }
 
