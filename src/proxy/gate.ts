@@ -20,9 +20,10 @@
 //      a. a refused sign-in: its answer (407 or 403), not recorded
 //      b. not host:port, or a host that does not classify: 400
 //      c. the proxy's own pages over HTTPS (when a school CA is set up): decrypted, not recorded
-//      d. a port not in proxy.connectPorts; a bare IP for a group in blockIpTunnels; a private
-//         or local address: refused by the proxy before the policy is asked
-//      e. decide(); a block, or a warn not yet clicked through, is refused, unless the group's
+//      d. decide(); then a port not in proxy.connectPorts, a bare IP for a group in blockIpTunnels,
+//         or a private or local address is refused: as the illegal block (recorded, alerted) when
+//         the host is on an illegal list, else as the proxy's own refusal, not recorded as decided
+//      e. a block, or a warn not yet clicked through, is refused, unless the group's
 //         interception rule decrypts it to show the page (tls/intercept.ts chooseInterception)
 //      f. otherwise wait for the ClientHello: decrypted tunnels read it first, others connect
 //         upstream first (so an unreachable site is answered with its status)
@@ -330,10 +331,19 @@ export function judgeConnect(snapshot: GateSnapshot, f: ConnectFacts, now: numbe
     address: f.address, who, method: 'CONNECT', scheme: 'https', url: c.url, withPath: false, classification: c, decision: d, log: config.log, alert,
   });
   const refuse = (reason: string): ConnectVerdict => ({ kind: 'refuse', status: 403, reason, record: { classification: c, decision: null, outcome: refusedByProxy(reason), row: row(null) } });
-  if (!proxy.connectPorts.has(port)) return refuse(`port ${port} is not allowed for tunnels`);
-  if (c.url.hostType !== 'name' && proxy.blockIpTunnels.has(group)) return refuse('tunnels to bare IP addresses are blocked');
-  if (literalRefused(host, proxy.allowedPrivate)) return refuse('private or local address');
   const d = decide({ group, connect: true, ...(who.user ? { user: who.user } : {}) }, c, config.policy, now);
+  const blocked = (): ConnectVerdict => ({
+    kind: 'refuse', status: 403, reason: d.rule.kind === 'illegal' ? 'illegal' : reasonOf(d), record: { classification: c, decision: d, outcome: decidedOutcome(d, false), row: row(d) },
+  });
+  // The policy is asked before the proxy's own refusals, so that an attempt on an illegal site is
+  // recorded and alerted as that whatever port or address it came by (illegal content is blocked
+  // and logged for everyone, before any other rule, as in decide()); for any other host the
+  // proxy's refusal is what happened.
+  const byProxy = !proxy.connectPorts.has(port) ? `port ${port} is not allowed for tunnels`
+    : c.url.hostType !== 'name' && proxy.blockIpTunnels.has(group) ? 'tunnels to bare IP addresses are blocked'
+    : literalRefused(host, proxy.allowedPrivate) ? 'private or local address'
+    : null;
+  if (byProxy !== null) return d.rule.kind === 'illegal' ? blocked() : refuse(byProxy);
   // A warn cannot show its page on a tunnel that is not decrypted (the browser shows only its
   // own error for a refused CONNECT), so it is refused unless the person already continued.
   const refused = d.action === 'block' || (d.action === 'warn' && !f.memory.continued(whoKey(f.address, who), host, now));
@@ -341,9 +351,7 @@ export function judgeConnect(snapshot: GateSnapshot, f: ConnectFacts, now: numbe
   const choice = snapshot.tls
     ? chooseInterception({ group, url: c.url, categories: c.categories, searchEngine, refused }, config.tls)
     : { intercept: false, reason: 'no school CA' };
-  if (refused && !choice.intercept) {
-    return { kind: 'refuse', status: 403, reason: d.rule.kind === 'illegal' ? 'illegal' : reasonOf(d), record: { classification: c, decision: d, outcome: decidedOutcome(d, false), row: row(d) } };
-  }
+  if (refused && !choice.intercept) return blocked();
   // A host whose certificate keeps being refused (a pinned app) is tunnelled for a while, for
   // the groups that allows; never a refused host, and never a search engine (its terms matter).
   const pinnable = !refused && searchEngine === null && config.tls.pinning.groups.has(group);

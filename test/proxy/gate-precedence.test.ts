@@ -405,7 +405,7 @@ describe('judgeConnect: each step beats the next', () => {
     { rule: 'c without a CA the page host is an ordinary site', authority: 'schoolgate.invalid:443', ca: false, want: 'tunnel' },
     // d, in order: the port, then a bare IP (blockIpTunnels), then a private address; all before decide().
     { rule: 'd port not allowed beats a bare IP', authority: '192.0.2.1:22', want: 'refuse 403: port 22 is not allowed for tunnels' },
-    { rule: 'd port not allowed beats an illegal host', authority: 'iwf.selftest.invalid:8080', group: 'staff', want: 'refuse 403: port 8080 is not allowed for tunnels' },
+    { rule: 'd an illegal host beats the port refusal (recorded as illegal)', authority: 'iwf.selftest.invalid:8080', group: 'staff', want: 'refuse 403: illegal' },
     { rule: 'd bare IP for a blockIpTunnels group beats a private address', authority: '10.1.2.3:443', want: 'refuse 403: tunnels to bare IP addresses are blocked' },
     { rule: 'd bare IPv6 for a blockIpTunnels group', authority: '[2001:db8::1]:443', want: 'refuse 403: tunnels to bare IP addresses are blocked' },
     { rule: 'd bare IP allowed for other groups', authority: '192.0.2.1:443', group: 'visitor', want: 'tunnel' },
@@ -443,15 +443,15 @@ describe('judgeConnect: each step beats the next', () => {
     expect(connectShape(connect(r))).toBe(r.want);
   });
 
-  it.each<{ rule: string; row: ConnectRow; decided: boolean; outcome: { action: string; ruleKind: string } }>([
+  it.each<{ rule: string; row: ConnectRow; decided: boolean; outcome: { action: string; ruleKind: string }; raises?: string[] }>([
     { rule: 'a port refusal is the proxy\'s, with no decision (no alert)', row: { authority: 'suicide.example.test:8080' }, decided: false, outcome: { action: 'refused', ruleKind: 'proxy' } },
-    { rule: 'AS IS: an illegal host on a port not allowed is the proxy\'s refusal, with no decision (no alert)', row: { authority: 'iwf.selftest.invalid:8080' }, decided: false, outcome: { action: 'refused', ruleKind: 'proxy' } },
+    { rule: 'an illegal host on a port not allowed is the illegal block (alerted)', row: { authority: 'iwf.selftest.invalid:8080' }, decided: true, outcome: { action: 'block', ruleKind: 'illegal' }, raises: ['child-sexual-abuse'] },
     { rule: 'a bare-IP refusal is the proxy\'s', row: { authority: '192.0.2.1:443' }, decided: false, outcome: { action: 'refused', ruleKind: 'proxy' } },
     { rule: 'a block refused is the policy\'s', row: { authority: 'suicide.example.test:443', ca: false }, decided: true, outcome: { action: 'block', ruleKind: 'level' } },
     { rule: 'a block decrypted to show its page is still a block', row: { authority: 'suicide.example.test:443' }, decided: true, outcome: { action: 'block', ruleKind: 'level' } },
     { rule: 'a warn clicked through is continued', row: { authority: 'suicide.example.test:443', group: 'staff', ca: false, memory: clickedThrough('suicide.example.test') }, decided: true, outcome: { action: 'continued', ruleKind: 'level' } },
     { rule: 'a warn decrypted to show its page is a warn', row: { authority: 'suicide.example.test:443', group: 'staff' }, decided: true, outcome: { action: 'warn', ruleKind: 'level' } },
-  ])('traffic row and alert: $rule', ({ row, decided, outcome }) => {
+  ])('traffic row and alert: $rule', ({ row, decided, outcome, raises = ['suicide'] }) => {
     const v = connect(row);
     const rec = v.record!;
     expect(rec.outcome).toMatchObject(outcome);
@@ -459,7 +459,7 @@ describe('judgeConnect: each step beats the next', () => {
     // The shell raises an alert only from a decision (server.ts handleConnect).
     expect(rec.decision !== null).toBe(decided);
     const raised = rec.decision ? detect(rec.classification, rec.decision, config.safeguarding, ExclusionSet.EMPTY, row.group ?? 'ks2').map((a) => a.category) : [];
-    expect(raised).toEqual(decided ? ['suicide'] : []);
+    expect(raised).toEqual(decided ? raises : []);
   });
 
   it('records nothing for a refused sign-in, a bad CONNECT or the proxy\'s own pages', () => {
