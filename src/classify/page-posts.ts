@@ -13,7 +13,8 @@
 //   says what the lists did not: bench/RESULTS.md, "Page scoring, fifth round"), at most
 //   POST_MAX_READ of them. A page the lists found nothing positive on, or raised every such
 //   concern on at danger, costs nothing more.
-// - It reads only posts in the first person ("i", "me", "my", …): a child saying it of
+// - It reads only posts in the first person ("i", "me", "my", …, and their Polish and Roman Urdu
+//   counterparts: first-person.ts): a child saying it of
 //   themselves, as the searches it was trained on do. A help page, a guide for parents or a
 //   lesson speaks to "you" or of "them" when it names a concern, and the model, which has
 //   never seen such prose, reads their quotes of harm as harm (bench/RESULTS.md, "Posts of a
@@ -26,9 +27,11 @@
 //   the concern at danger, or takes it to danger when the lists raised it at caution (a first-
 //   person post of a method or a plan, scored as a page by the lists, reached only caution).
 //   On the dev pages this took danger pages at danger from 54 to 59 of 82, no benign page
-//   changed.
+//   changed. A post that holds the lists' own evidence of a concern they raised below danger
+//   needs less (POST_PROMOTE_HELD): the two readers agree on the same words.
 import type { PhraseHit } from './phrases.js';
 import { COMMON } from './phrases.js';
+import { FIRST_PERSON_RAW, postSaysFirstPerson } from './first-person.js';
 import { foldText } from './normalise-text.js';
 import type { ModelEvidence, SearchModel } from './search-model.js';
 
@@ -47,6 +50,15 @@ export const POST_STRIDE_WORDS = 30;
  * scored 0.97 (bench/RESULTS.md, "Issue 14, fourth round").
  */
 export const POST_MAX_READ = 3;
+/**
+ * A concern the lists raised below danger goes to danger when a first-person post holding the
+ * lists' own evidence of it has a danger class of at least this (or the page threshold, if
+ * lower): two readers agreeing on one post need less of each. On the dev pages (bench/RESULTS.md,
+ * "Pages, sixth round") 0.7 took six danger pages from caution to danger and changed nothing
+ * else; 0.8 took four; 0.5 also took a wrong concern of a caution page to danger. It raises no
+ * new concern, so a benign page's alerts do not grow in number.
+ */
+export const POST_PROMOTE_HELD = 0.7;
 /** How far from where a hit's share of the text puts it its word is looked for, in characters. */
 const OFFSET_REACH = 2000;
 /** The post shown as evidence is cut to this many characters (at a word). */
@@ -228,16 +240,24 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
   const readWords = wordCount(read, 0, read.length);
   // Each post's positive evidence, summed: the strongest are read first.
   const weightOf = new Map<number, number>();
+  // The concerns the lists raised below danger that each post holds evidence of.
+  const holds = new Map<number, Set<string>>();
   for (const h of positive) {
     const p = postAt(posts, offsetOfHit(h, readWords, text));
-    if (p >= 0) weightOf.set(p, (weightOf.get(p) ?? 0) + h.weight);
+    if (p < 0) continue;
+    weightOf.set(p, (weightOf.get(p) ?? 0) + h.weight);
+    if (raised.has(h.category)) {
+      const held = holds.get(p) ?? new Set<string>();
+      held.add(h.category);
+      holds.set(p, held);
+    }
   }
   const holding = [...weightOf].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
   // Then the posts next to them: a thread's worst message is often the reply to, or the
   // follow-up of, the one the lists found words in.
   const candidates = [...holding];
   for (const p of holding) for (const q of [p + 1, p - 1]) if (q >= 0 && q < posts.length && !candidates.includes(q)) candidates.push(q);
-  const best = new Map<string, { probability: number; danger: number; post: number; folded: string; top: number }>();
+  const best = new Map<string, { probability: number; danger: number; post: number; folded: string; top: number; urgent: boolean }>();
   let readCount = 0;
   for (const p of candidates) {
     if (readCount === POST_MAX_READ) break;
@@ -250,31 +270,32 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
     const { probability, danger, top } = model.categoryProbabilities(folded);
     for (let c = 0; c < probability.length; c++) {
       const category = model.categories[c]!;
-      // A concern the lists raised below danger: only the post's danger class has more to say.
-      if (probability[c]! < threshold || urgent.has(category) || (raised.has(category) && danger[c]! < threshold)) continue;
+      if (urgent.has(category)) continue;
+      let isUrgent: boolean;
+      if (raised.has(category)) {
+        // A concern the lists raised below danger: only the post's danger class has more to
+        // say, and less of it when this post holds the lists' own evidence of the concern.
+        const needs = holds.get(p)?.has(category) === true ? Math.min(threshold, POST_PROMOTE_HELD) : threshold;
+        if (danger[c]! < needs) continue;
+        isUrgent = true;
+      } else {
+        if (probability[c]! < threshold) continue;
+        isUrgent = danger[c]! >= threshold;
+      }
       const had = best.get(category);
-      if (had === undefined || probability[c]! > had.probability) best.set(category, { probability: probability[c]!, danger: danger[c]!, post: p, folded, top: top[c]! });
+      if (had === undefined || probability[c]! > had.probability) best.set(category, { probability: probability[c]!, danger: danger[c]!, post: p, folded, top: top[c]!, urgent: isUrgent });
     }
   }
   const out: PostConcern[] = [];
   for (const [category, b] of best) {
     const post = posts[b.post]!;
-    out.push({ category, probability: b.probability, danger: b.danger, urgent: b.danger >= threshold, post: trimPost(text.slice(post.start, post.end)), at: post, read: b.folded, evidence: b.top < 0 ? [] : model.explain(b.folded, b.top) });
+    out.push({ category, probability: b.probability, danger: b.danger, urgent: b.urgent, post: trimPost(text.slice(post.start, post.end)), at: post, read: b.folded, evidence: b.top < 0 ? [] : model.explain(b.folded, b.top) });
   }
   return out.sort((a, b) => b.probability - a.probability || (a.category < b.category ? -1 : 1));
 }
 
-/** The words that make a post first person, as foldText reads them ("I'm" is "im"). */
-const FIRST_PERSON = new Set(['i', 'im', 'ive', 'me', 'my', 'myself', 'mine']);
-
-/** A first-person word as written, in any case: what a post needs to be folded and checked with firstPerson. */
-const FIRST_PERSON_RAW = /(?:^|[^\p{L}\p{N}])(?:i|me|my|mine|myself)(?:[^\p{L}\p{N}]|$)|(?:^|[^\p{L}\p{N}])i(?:m|'m|\u2019m|ve|'ve|\u2019ve)(?:[^\p{L}\p{N}]|$)/iu;
-
-/** Whether a folded post says anything in the first person. */
-export function firstPerson(folded: string): boolean {
-  for (const w of folded.split(' ')) if (FIRST_PERSON.has(w)) return true;
-  return false;
-}
+/** Whether a folded post says anything in the first person (first-person.ts: English, Polish, Roman Urdu). */
+export const firstPerson = postSaysFirstPerson;
 
 /** A post as shown: one line, cut at a word to POST_EVIDENCE_CHARS with an ellipsis. */
 export function trimPost(post: string): string {

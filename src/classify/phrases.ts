@@ -27,6 +27,7 @@
 // but its hits.
 import { AddressGate, gateRules } from './address-anchors.js';
 import { SPACE } from './aho-corasick.js';
+import { phraseSaysFirstPerson } from './first-person.js';
 import { flatten } from './flat-lists.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
@@ -834,22 +835,14 @@ export function flagHits(hits: readonly PhraseHit[], page: boolean, thresholdsOf
  * someone" matches an intent rule, but speaks to its reader. A hit without its words (a test's)
  * counts as first person.
  */
-export function pageShare(hits: readonly (Pick<PhraseHit, 'category' | 'weight' | 'intent'> & { readonly matched?: string })[]): number {
+export function pageShare(hits: readonly (Pick<PhraseHit, 'category' | 'weight' | 'intent'> & { readonly matched?: string; readonly language?: string })[]): number {
   const named = new Set<string>();
   for (const h of hits) {
     if (h.weight <= 0) continue;
-    if (h.intent && (h.matched === undefined || saysFirstPerson(h.matched))) return 1;
+    if (h.intent && (h.matched === undefined || phraseSaysFirstPerson(h.matched, h.language ?? ''))) return 1;
     named.add(h.category);
   }
   return named.size >= PAGE_MANY_CONCERNS ? PAGE_MANY_CONCERNS_SHARE : 1;
-}
-
-/** The words that make a matched phrase first person, as foldText reads them ("I'm" is "im", "kms" is "kill myself"). */
-const FIRST_PERSON_WORDS = new Set(['i', 'im', 'ive', 'id', 'ill', 'me', 'my', 'myself', 'mine', 'kms']);
-
-function saysFirstPerson(matched: string): boolean {
-  for (const w of matched.split(' ')) if (FIRST_PERSON_WORDS.has(w)) return true;
-  return false;
 }
 
 /**
@@ -953,7 +946,11 @@ export const PAGE_LONE_WEAK_SHARE = 0.5;
  *   on the same four words say one thing; a page scores more for several places than for one
  *   quote many rules match.
  * - Context within PAGE_CONTEXT_REACH words of a matched phrase (of the context's language)
- *   lowers in full, as in a search.
+ *   lowers in full the pieces it is near, the nearest first, each to zero at most; what they
+ *   cannot take counts as far context. Context holding a phrase's own words ("anti bullying",
+ *   "ethical hacking") lowers the whole score, as in a search. A "say the cat scratched me" in
+ *   a blog of hiding tips takes that tip, not the blog's other pieces (bench/RESULTS.md,
+ *   "Pages, sixth round").
  * - Context elsewhere on the page still says something about the page (a lesson's "homework", a
  *   report's "the court heard"), but a forum's chrome, comments and unrelated posts must not
  *   outweigh a post of real intent: all of it together takes at most PAGE_FAR_CONTEXT_SHARE of
@@ -987,6 +984,8 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
   positives.sort((a, b) => a.start - b.start || b.end - a.end);
   // Pieces (overlapping rules), gathered into places (pieces near each other).
   const places: { start: number; end: number; intent: boolean; framed: boolean }[] = [];
+  // Each piece: its words, its hits (positives[first, last)) and what near context has left of it.
+  const pieceSpans: { start: number; end: number; first: number; last: number; left: number }[] = [];
   let score = 0;
   let pieces = 0;
   let lone = 0;
@@ -1004,6 +1003,7 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
     }
     const piece = strongest + PAGE_OVERLAP_SHARE * (sum - strongest);
     score += piece;
+    pieceSpans.push({ start: first.start, end, first: i, last: j, left: piece });
     pieces++;
     lone = intent ? Infinity : piece;
     const last = places[places.length - 1];
@@ -1026,8 +1026,31 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
       else if (h.weight < next) next = h.weight;
       continue;
     }
-    if (positives.some((p) => p.language === h.language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH)) score += h.weight;
-    else far += h.weight;
+    const near = (p: { language: string; start: number; end: number }) => p.language === h.language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH;
+    if (!positives.some(near)) {
+      far += h.weight;
+      continue;
+    }
+    // Context holding a phrase's own words ("anti bullying" round "bullying") says what the
+    // phrase is: it lowers the score in full, as in a search.
+    if (positives.some((p) => p.language === h.language && start <= p.start && p.end <= end)) {
+      score += h.weight;
+      continue;
+    }
+    // Other context near a phrase lowers the pieces it is near, the nearest first, each to zero
+    // at most; what they could not take counts as far context. A relapse blog's "say the cat
+    // scratched me" takes its own hiding tip, not the blog's other six pieces.
+    let rest = -h.weight;
+    const mid = (start + end) / 2;
+    const nearPieces = pieceSpans.filter((pc) => positives.slice(pc.first, pc.last).some(near)).sort((a, b) => Math.abs((a.start + a.end) / 2 - mid) - Math.abs((b.start + b.end) / 2 - mid));
+    for (const pc of nearPieces) {
+      const taken = Math.min(rest, pc.left);
+      pc.left -= taken;
+      score -= taken;
+      rest -= taken;
+      if (rest <= 0) break;
+    }
+    far -= rest;
   }
   // Far context's reach: a share of what near context left, a little more on a page of one piece without intent.
   const farShare = pieces === 1 && lone !== Infinity ? PAGE_FAR_CONTEXT_LONE_SHARE : PAGE_FAR_CONTEXT_SHARE;

@@ -1,8 +1,8 @@
 // readPosts with a stand-in model, so that which posts are read is what is tested: "blick" reads
-// as suicide (its danger class as probable), "zorp" as suicide with a danger class of 0.5; the
-// lists know only "quux" (suicide, 5).
+// as suicide (its danger class as probable), "zorp" as suicide with a danger class of 0.5,
+// "glorp" with one of 0.75; the lists know only "quux" (suicide, 5).
 import { describe, expect, it } from 'vitest';
-import { readPosts, type PostModel } from '../../src/classify/page-posts.js';
+import { POST_PROMOTE_HELD, readPosts, type PostModel } from '../../src/classify/page-posts.js';
 import { PhraseMatcher } from '../../src/classify/phrases.js';
 import type { SearchModel } from '../../src/classify/search-model.js';
 
@@ -11,8 +11,8 @@ const model = {
   categories: ['suicide'],
   categoryProbabilities(folded: string) {
     read.push(folded);
-    const p = folded.includes('blick') || folded.includes('zorp') ? 0.99 : 0.01;
-    const d = folded.includes('blick') ? 0.99 : folded.includes('zorp') ? 0.5 : 0;
+    const p = folded.includes('blick') || folded.includes('zorp') || folded.includes('glorp') ? 0.99 : 0.01;
+    const d = folded.includes('blick') ? 0.99 : folded.includes('zorp') ? 0.5 : folded.includes('glorp') ? 0.75 : 0;
     return { probability: Float64Array.of(p), danger: Float64Array.of(d), top: Int32Array.of(-1) };
   },
   explain: () => [],
@@ -48,5 +48,16 @@ describe('readPosts', () => {
     expect(read).toEqual([]);
     // Not raised: the concern's probability is enough, at caution (not urgent).
     expect(posts([CHAT, zorp]).map((p) => [p.category, p.urgent])).toEqual([['suicide', false]]);
+  });
+
+  it('takes a concern the lists raised below danger to danger at a lower danger class when the post holds their own evidence of it', () => {
+    expect(POST_PROMOTE_HELD).toBeLessThan(use.threshold);
+    const raised = new Set(['suicide']);
+    // The post holding "quux" reads a danger class of 0.75: the lists and the model agree on it.
+    expect(posts([CHAT, `${QUUX} and i feel so glorp`], raised, new Set()).map((p) => [p.category, p.danger, p.urgent])).toEqual([['suicide', 0.75, true]]);
+    // The same words in the post next to it, which holds no evidence of the lists: not enough.
+    expect(posts([QUUX, 'and honestly i feel so glorp today about all of it', CHAT], raised, new Set())).toEqual([]);
+    // Not raised by the lists at all: the page threshold holds (probability 0.99, caution).
+    expect(posts([CHAT, `${QUUX} and i feel so glorp`]).map((p) => [p.category, p.urgent])).toEqual([['suicide', false]]);
   });
 });

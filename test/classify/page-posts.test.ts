@@ -81,6 +81,16 @@ describe('firstPerson', () => {
     ['they said it to him', false],
     ['mine', true],
     ['imagine this', false],
+    // Polish and Urdu in Latin script, as foldText reads them.
+    ['nikt mnie nie lubi', true],
+    ['moj brat mnie bije', true],
+    ['jestem sama w domu', true],
+    ['ty jestes glupi', false],
+    ['on nie przyszedl', false],
+    ['main ne goliyan jama kar li hain', true],
+    ['mujhe koi nahi samajhta', true],
+    ['the main gate opens at eight', false],
+    ['main road closed', false],
   ])('"%s": %s', (folded, expected) => {
     expect(firstPerson(folded)).toBe(expected);
   });

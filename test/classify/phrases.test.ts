@@ -348,8 +348,9 @@ describe('scoring', () => {
       { weight: -40, intent: false, language: 'en', spans: [{ start: 2, end: 3 }] },
     ];
     expect(scoreHits(hits)).toBe(20);
-    expect(scoreHits(hits, true)).toBe(-20);
-    expect(scorePage(hits)).toBe(-20);
+    // The context next to it takes the piece to nothing (not below: see the next tests).
+    expect(scoreHits(hits, true)).toBe(0);
+    expect(scorePage(hits)).toBe(0);
   });
 
   // A page hit: one word at `start` unless told, in English.
@@ -394,8 +395,20 @@ describe('scoring', () => {
   it('scorePage: the far context share is of what the phrases score after the context near them', () => {
     // 40 for two phrases, 20 taken by a context word next to one: the far context takes 10 of the 20 left.
     expect(scorePage([at(20, 10), at(20, 50), at(-20, 11), at(-20, 200), at(-20, 300)])).toBe(10);
-    // Nothing left: far context takes nothing more, and near context may still take the page below 0.
-    expect(scorePage([at(20, 10), at(-30, 11), at(-20, 200)])).toBe(-10);
+    // Nothing left: far context takes nothing more, and near context takes a piece to 0, not below.
+    expect(scorePage([at(20, 10), at(-30, 11), at(-20, 200)])).toBe(0);
+  });
+
+  it('scorePage: near context lowers the pieces it is near; what they cannot take is far context', () => {
+    // Two pieces of 20; a context word of -40 next to the first takes it to 0, and its other 20
+    // counts as far context, which takes at most half of the 20 left: 10. (Before, it took the
+    // whole 40: a blog's "say the cat scratched me" erased its six other pieces of hiding tips.)
+    expect(scorePage([at(20, 10), at(20, 50), at(-40, 11)])).toBe(10);
+    // Near two pieces, the nearest is taken first, then the next.
+    expect(scorePage([at(20, 10), at(20, 14), at(20, 100), at(-30, 11)])).toBe(30);
+    // Context holding a phrase's own words ("anti bullying" round "bullying") says what the
+    // phrase is, and lowers the whole score as in a search.
+    expect(scorePage([at(10, 100), at(20, 50), at(-30, 99, { end: 101 })])).toBe(0);
   });
 
   it('scorePage: context counts only in the language of the phrases it lowers', () => {
