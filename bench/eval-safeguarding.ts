@@ -12,7 +12,7 @@
 //            --phrases FILE,DIR,… (only these phrase files, in place of the configuration's),
 //            --searches FILE,… (other labelled search files, same columns, in place of the splits; reported as dev),
 //            --pages DIR,… (other labelled page folders: DIR/pages.tsv, same columns, and DIR/pages/*.html,
-//            in place of the fixture pages; reported as dev, whatever their split column says),
+//            in place of the fixture pages; reported as dev, whatever their split column says; with the dev searches only),
 //            --no-model (the phrase lists alone, without the learned search model)
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -133,7 +133,11 @@ function readPages(dir = FIXTURES, asDev = false): PageRow[] {
 }
 
 // --searches a.tsv,b.tsv: other labelled files (same columns) in place of the splits, reported as dev.
-const searches = opts.searches === undefined ? splits.flatMap(readSearches) : opts.searches.split(',').flatMap((f) => readSearchFile(resolve(f), 'dev'));
+// With --pages alone, only the dev searches: a first sight of fresh pages must not print the
+// held-out searches' misses to whoever is about to tune on those pages.
+const searches = opts.searches !== undefined
+  ? opts.searches.split(',').flatMap((f) => readSearchFile(resolve(f), 'dev'))
+  : splits.filter((s) => opts.pages === undefined || s === 'dev').flatMap(readSearches);
 // With --searches, only the dev pages: the held-out ones are never seen while tuning.
 // --pages a,b: other labelled page folders in place of the fixture pages, reported as dev.
 const pages = opts.pages !== undefined
