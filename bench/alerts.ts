@@ -7,7 +7,7 @@
 //     channel) to a local origin answering 1 KiB. Two request mixes, alternated round by round:
 //       none  99 % the first traffic-sample URLs that KS2 may open and that raise nothing, and
 //             every 100th request a Google search for "weather tomorrow london"
-//       1 %   the same, but every 100th request is a Google search for "i want to kill myself":
+//       alerting  the same, but every 100th request (BENCH_ALERT_SHARE) is a Google search for "i want to kill myself":
 //             a suicide alert at danger, which is sent at once
 //     autocannon cannot give each connection its own source address, so the searches (in both
 //     mixes alike) are sent by distinct signed-in pupils (Proxy-Authorization, a network with
@@ -27,8 +27,10 @@
 // Schoolgate processes are pinned to core 0, this process (autocannon, the webhook receiver) and
 // the origin to core 1 (taskset; BENCH_PIN=0 turns that off). Environment: BENCH_AMOUNT (requests
 // a run, default 20000), BENCH_SECONDS (time cap a run, default 20), BENCH_ROUNDS (default 3),
-// BENCH_CONNECTIONS (default "10,50"), BENCH_URLS (distinct traffic URLs, default 1000),
-// BENCH_ALERTS (N, default 2000), BENCH_ALERT_ROUNDS (default 3), BENCH_REDIS (default
+// BENCH_CONNECTIONS (default "10,50"), BENCH_URLS (distinct traffic URLs, default 1000), BENCH_PROFILE
+// (a folder: CPU profiles of the Schoolgate processes),
+// BENCH_ALERT_SHARE (the share of requests that are searches, default 0.01), BENCH_ALERTS (N,
+// default 2000), BENCH_ALERT_ROUNDS (default 3), BENCH_REDIS (default
 // redis://127.0.0.1:6379; "0" leaves BullMQ out).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,9 +60,9 @@ const ROOT = resolve(import.meta.dirname, '..');
 const BODY = Buffer.from('x'.repeat(1023) + '\n');
 const DANGER = 'i want to kill myself';
 const HARMLESS = 'weather tomorrow london';
-/** One request in this many is a search. */
-const EVERY = 100;
 const env = (name: string, fallback: number): number => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+/** One request in this many is a search (BENCH_ALERT_SHARE, default 0.01: one in 100). */
+const EVERY = Math.max(2, Math.round(1 / env('BENCH_ALERT_SHARE', 0.01)));
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const searchPath = (originPort: number, q: string): string => `http://www.google.com:${originPort}/search?q=${q.replace(/ /g, '+')}`;
@@ -185,7 +187,7 @@ async function runSchoolgate(originPort: number, hookUrl: string, redisUrl: stri
 /** A child of this file (bench/child.ts), with the alert queries of this benchmark. */
 class Child extends BenchChild<Ask, Reply | Ready> {
   constructor(name: string, args: string[], core: number) {
-    super(name, args, { module: SELF, core });
+    super(name, args, { module: SELF, core, profile: name === 'schoolgate' });
   }
 
   counts(): Promise<{ alerts: number; outbox: number; delivered: number }> {
@@ -230,7 +232,7 @@ interface AcRequest { path: string; headers: Record<string, string> }
 interface AcResult { errors: number; timeouts: number; statusCodeStats: Record<string, { count: number }> }
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, r: AcResult) => void) => { on(e: 'response', fn: () => void): void; stop(): void };
 
-type Mix = 'none' | '1 %';
+type Mix = 'none' | 'alerting';
 interface Run { rps: number; responses: number; cpuUs: number; raised: number; notified: number; drainMs: number; statuses: string; errors: number; stored: Stored }
 
 async function main(): Promise<void> {
@@ -279,7 +281,7 @@ async function main(): Promise<void> {
     const urls = ready.urls ?? [];
     if (urls.length < URLS) throw new Error(`only ${urls.length} usable traffic URLs`);
 
-    // (i) requests/s, none vs 1 %.
+    // (i) requests/s, none vs alerting.
     const accept = 'text/html,application/xhtml+xml,*/*;q=0.8';
     const hostOf = (u: string): string => /^http:\/\/([^/]+)/.exec(u)![1]!;
     let runNo = 0;
@@ -333,11 +335,11 @@ async function main(): Promise<void> {
     };
     const results = new Map<string, Run[]>();
     // Warm-up (not counted): the JIT, the pools, the first alerts.
-    await once('1 %', CONNECTIONS[0]!);
+    await once('alerting', CONNECTIONS[0]!);
     await once('none', CONNECTIONS[0]!);
     for (let round = 0; round < ROUNDS; round++) {
       for (const conns of CONNECTIONS) {
-        const order: Mix[] = round % 2 === 0 ? ['none', '1 %'] : ['1 %', 'none'];
+        const order: Mix[] = round % 2 === 0 ? ['none', 'alerting'] : ['alerting', 'none'];
         for (const mix of order) {
           const r = await once(mix, conns);
           const key = `${mix}@${conns}`;
@@ -350,20 +352,24 @@ async function main(): Promise<void> {
     // (ii) alerts/s end to end.
     const modes: [string, Child, string][] = [['in-process', ours, '/inproc']];
     if (queued) modes.push(['BullMQ', queued, '/bullmq']);
-    const e2e = new Map<string, { raiseMs: number; firstMs: number; allMs: number; raised: number; got: number; dup: number; stored: Stored }[]>();
+    const e2e = new Map<string, { raiseMs: number; firstMs: number; allMs: number; raised: number; got: number; dup: number; stored: Stored; cpuUs: number }[]>();
     for (let round = 0; round < ALERT_ROUNDS; round++) {
       for (const [mode, child, path] of round % 2 === 0 ? modes : [...modes].reverse()) {
         const before = hook.count(path);
         const t0 = performance.now();
         await child.stored();
+        // The process's CPU (every thread: the journal's writer, delivery) from the first raise
+        // until the receiver has the last alert: what an alert costs, whatever the machine's load.
+        const cpu0 = await child.cpu();
         const r = await child.raise(N, `e2e-${mode}-${round}`);
         const ok = await until(() => hook.count(path) - before >= r.raised, 120_000);
+        const cpuUs = ((await child.cpu()) - cpu0) / Math.max(1, r.raised);
         // A little longer, to see anything delivered twice.
         await pause(500);
         const calls = hook.calls(path).slice(before);
         const allMs = ok ? calls[r.raised - 1]!.at - t0 : NaN;
         const list = e2e.get(mode) ?? [];
-        list.push({ raiseMs: r.raiseMs, firstMs: (calls[0]?.at ?? NaN) - t0, allMs, raised: r.raised, got: calls.length, dup: calls.length - new Set(calls.map((c) => c.delivery)).size, stored: await child.stored() });
+        list.push({ raiseMs: r.raiseMs, firstMs: (calls[0]?.at ?? NaN) - t0, allMs, raised: r.raised, got: calls.length, dup: calls.length - new Set(calls.map((c) => c.delivery)).size, stored: await child.stored(), cpuUs });
         e2e.set(mode, list);
         process.stderr.write(`  alerts end to end, ${mode}, round ${round + 1}: ${r.raised} raised in ${fmt(r.raiseMs)} ms, all delivered after ${fmt(allMs)} ms\n`);
       }
@@ -377,12 +383,12 @@ async function main(): Promise<void> {
     console.log(`Schoolgate: ${ready.info}`);
     if (queuedReady) console.log(`Schoolgate for BullMQ: ${queuedReady.info}`);
     if (redisNote) console.log(redisNote);
-    console.log(`\n(i) Requests/s with 1 % of requests raising an alert vs none: ${fmt(AMOUNT)} requests a run, ${ROUNDS} rounds (the order of the two mixes alternating), 1 KiB answers, one search in ${EVERY} (by a distinct signed-in pupil), best round shown.\n`);
+    console.log(`\n(i) Requests/s with ${fmt(100 / EVERY, 1)} % of requests raising an alert vs none: ${fmt(AMOUNT)} requests a run, ${ROUNDS} rounds (the order of the two mixes alternating), 1 KiB answers, one search in ${EVERY} (by a distinct signed-in pupil), best round shown.\n`);
     const best = (key: string): Run => results.get(key)!.reduce((a, b) => (b.rps > a.rps ? b : a));
     const least = (key: string): number => Math.min(...results.get(key)!.map((r) => r.cpuUs));
     const rows: (string | number)[][] = [['mix', 'conns', 'req/s', 'rounds', 'CPU µs/req (rounds)', 'alerts raised', 'webhook calls', 'drained after (ms)', 'alert stored p50 / p99 / max ms (n)', 'statuses', 'errors']];
     for (const conns of CONNECTIONS) {
-      for (const mix of ['none', '1 %'] as Mix[]) {
+      for (const mix of ['none', 'alerting'] as Mix[]) {
         const list = results.get(`${mix}@${conns}`)!;
         const b = best(`${mix}@${conns}`);
         rows.push([mix, conns, fmt(b.rps), list.map((r) => `${fmt(r.rps / 1000, 1)}k`).join(' / '), `${fmt(least(`${mix}@${conns}`))} (${list.map((r) => fmt(r.cpuUs)).join(' / ')})`,
@@ -393,22 +399,31 @@ async function main(): Promise<void> {
     console.log('\nCost of raising alerts (target ≤ 5 %):');
     for (const conns of CONNECTIONS) {
       const n = results.get(`none@${conns}`)!;
-      const a = results.get(`1 %@${conns}`)!;
+      const a = results.get(`alerting@${conns}`)!;
       const paired = a.map((r, i) => fmt((1 - r.rps / n[i]!.rps) * 100, 1)).join(' / ');
-      const byRps = 1 - best(`1 %@${conns}`).rps / best(`none@${conns}`).rps;
-      const byCpu = least(`1 %@${conns}`) / least(`none@${conns}`) - 1;
+      const byRps = 1 - best(`alerting@${conns}`).rps / best(`none@${conns}`).rps;
+      const byCpu = least(`alerting@${conns}`) / least(`none@${conns}`) - 1;
       // The proxy's CPU for one alert (raising, storing, delivering), from the difference of the two mixes.
-      const perAlert = ((least(`1 %@${conns}`) - least(`none@${conns}`)) * AMOUNT) / (a.reduce((x, r) => x + r.raised, 0) / a.length);
+      const perAlert = ((least(`alerting@${conns}`) - least(`none@${conns}`)) * AMOUNT) / (a.reduce((x, r) => x + r.raised, 0) / a.length);
       console.log(`  ${conns} connections: by best req/s ${fmt(byRps * 100, 1)} % (${byRps <= 0.05 ? 'met' : 'MISSED'}); round by round ${paired} %; by least proxy CPU a request ${fmt(byCpu * 100, 1)} % (${byCpu <= 0.05 ? 'met' : 'MISSED'}), about ${fmt(perAlert)} µs of CPU an alert`);
     }
-    console.log(`\n(ii) Alerts a second end to end: ${fmt(N)} alerts raised through AlertService.raise (distinct pupils, 100 between turns of the event loop) until the webhook receiver has them all; ${ALERT_ROUNDS} rounds, modes alternating.\n`);
-    const erows: (string | number)[][] = [['delivery', 'alerts/s (rounds)', 'best', 'raise ms (rounds)', 'first call ms', 'all delivered ms', 'alert stored p50 / p99 / max ms (n)', 'calls', 'repeated']];
-    for (const [mode] of modes) {
-      const list = e2e.get(mode)!;
-      erows.push([mode, list.map((r) => fmt(r.raised / (r.allMs / 1000))).join(' / '), fmt(Math.max(...list.map((r) => r.raised / (r.allMs / 1000)))), list.map((r) => fmt(r.raiseMs)).join(' / '),
-        list.map((r) => fmt(r.firstMs)).join(' / '), list.map((r) => fmt(r.allMs)).join(' / '), storedSummary(list.map((r) => r.stored)), list.map((r) => `${r.got}/${r.raised}`).join(' '), list.reduce((a, r) => a + r.dup, 0)]);
+    if (ALERT_ROUNDS > 0) {
+      console.log(`\n(ii) Alerts a second end to end: ${fmt(N)} alerts raised through AlertService.raise (distinct pupils, 100 between turns of the event loop) until the webhook receiver has them all; ${ALERT_ROUNDS} rounds, modes alternating.\n`);
+      const erows: (string | number)[][] = [['delivery', 'alerts/s (rounds)', 'best', 'raise ms (rounds)', 'first call ms', 'all delivered ms', 'alert stored p50 / p99 / max ms (n)', 'calls', 'repeated', 'CPU µs an alert (rounds)']];
+      for (const [mode] of modes) {
+        const list = e2e.get(mode)!;
+        erows.push([mode, list.map((r) => fmt(r.raised / (r.allMs / 1000))).join(' / '), fmt(Math.max(...list.map((r) => r.raised / (r.allMs / 1000)))), list.map((r) => fmt(r.raiseMs)).join(' / '),
+          list.map((r) => fmt(r.firstMs)).join(' / '), list.map((r) => fmt(r.allMs)).join(' / '), storedSummary(list.map((r) => r.stored)), list.map((r) => `${r.got}/${r.raised}`).join(' '), list.reduce((a, r) => a + r.dup, 0), list.map((r) => fmt(r.cpuUs)).join(' / ')]);
+      }
+      console.log(table(erows));
+      // The target by CPU: an alert's CPU, once every 1/share requests, against a request's.
+      const perAlert = Math.min(...e2e.get('in-process')!.map((r) => r.cpuUs));
+      console.log(`\nBy CPU, in-process delivery: ${fmt(perAlert)} µs an alert (least of the rounds); with ${fmt(100 / EVERY, 1)} % of requests raising one, ${fmt(perAlert / EVERY)} µs more a request: ` +
+        CONNECTIONS.map((conns) => {
+          const base = least(`none@${conns}`);
+          return `${fmt((perAlert / EVERY / base) * 100, 1)} % of the ${fmt(base)} µs a request at ${conns} connections (≤ 5 %: ${perAlert / EVERY / base <= 0.05 ? 'met' : 'MISSED'})`;
+        }).join(', '));
     }
-    console.log(table(erows));
   } finally {
     await Promise.all(children.filter((c) => c !== origin).map((c) => c.close()));
     await origin.close();

@@ -23,12 +23,17 @@
 // BENCH_TUNNEL_SECONDS (default 6), BENCH_SQUID=0 (leave Squid out), BENCH_PROFILE (a folder:
 // write a CPU profile of the Schoolgate process), BENCH_TRAFFIC=1 (give Schoolgate its traffic log,
 // which records every request in SQLite; off by default). Long mode: BENCH_LONG_REQUESTS (default
-// 1000000), BENCH_LONG_CONNECTIONS (default 50), BENCH_LONG_SECONDS (time cap, default 900).
+// 1000000), BENCH_LONG_CONNECTIONS (default 50), BENCH_LONG_SECONDS (time cap, default 900),
+// BENCH_LONG_RELOADS (default 0: reloads of configuration and lists, SIGHUP as in production,
+// spread evenly over the run; Schoolgate then holds them as `schoolgate start` does, ListService
+// and LiveSnapshot, and each reload's time and memory are reported), BENCH_LONG_HEAP (a folder:
+// heap snapshots of Schoolgate after the full collections at warm-up and at the end).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -51,11 +56,13 @@ const LOAD_CORE = 1;
 // CPU, memory and request-count queries over IPC, and closes its server when told to (or when
 // the parent goes).
 
-type ToChild = { type: 'cpu' | 'stats'; id: number } | { type: 'mem'; id: number; gc?: boolean } | { type: 'close' };
+type ToChild = { type: 'cpu' | 'stats'; id: number } | { type: 'mem'; id: number; gc?: boolean; heapSnapshot?: string } | { type: 'close' };
 interface Stats {
   count: number; tlsCount: number; sockets: number; lastUrl: string; lastHost: string;
   /** Schoolgate with BENCH_TRAFFIC=1: rows its traffic log recorded, stored and spilled. */
   traffic?: { recorded: number; stored: number; spilled: number };
+  /** Schoolgate with BENCH_LONG_RELOADS: reloads completed, and the version of the snapshot in force. */
+  reloads?: number; snapshot?: number;
 }
 type FromChild =
   | { type: 'ready'; port: number; info?: string; tlsPort?: number; caPem?: string; urls?: string[] }
@@ -95,7 +102,10 @@ function serveChild(servers: http.Server[], ready: Omit<Ready, 'type'>, stats: (
       // With --expose-gc (the long run), a full collection first when asked: what is retained.
       const gc = (globalThis as { gc?: () => void }).gc;
       if (m.gc && gc) gc();
-      send({ type: 'mem', id: m.id, mem: process.memoryUsage() });
+      const mem = process.memoryUsage();
+      // BENCH_LONG_HEAP: what is retained, object by object, written after the figure is read.
+      if (m.heapSnapshot) v8.writeHeapSnapshot(m.heapSnapshot);
+      send({ type: 'mem', id: m.id, mem });
     }
     else if (m.type === 'stats') send({ type: 'stats', id: m.id, ...stats() });
     else if (m.type === 'close') close();
@@ -201,7 +211,7 @@ function* candidateUrls(port: number): Generator<string> {
   }
 }
 
-async function runSchoolgate(originPort: number, tlsPort: number, logFile: string, want: number, withTraffic: boolean): Promise<void> {
+async function runSchoolgate(originPort: number, tlsPort: number, logFile: string, want: number, withTraffic: boolean, reloading: boolean): Promise<void> {
   const { loadConfig } = await import('../src/config/load.js');
   const { loadLists } = await import('../src/lists/load.js');
   const { createLogger } = await import('../src/log.js');
@@ -209,21 +219,39 @@ async function runSchoolgate(originPort: number, tlsPort: number, logFile: strin
   const { normaliseUrl } = await import('../src/classify/normalise-url.js');
   const { decide } = await import('../src/policy/decide.js');
   const tmp = mkdtempSync(join(os.tmpdir(), 'schoolgate-bench-'));
+  let handedOver = false;
   try {
     // The shipped configuration on the shared bench set (benchConfig), and its proxy section with
     // 127.0.0.1 put in KS2, every name sent to 127.0.0.1, and the TLS origin's port open to CONNECT.
     const doc = benchConfig();
-    doc.proxy = { ...(doc.proxy ?? {}), networks: [{ cidr: '127.0.0.1/32', group: 'ks2' }], resolve: { '*': '127.0.0.1' }, connectPorts: [tlsPort] };
+    const proxySection = (extraPort: boolean): Record<string, unknown> =>
+      ({ ...(doc.proxy ?? {}), networks: [{ cidr: '127.0.0.1/32', group: 'ks2' }], resolve: { '*': '127.0.0.1' }, connectPorts: extraPort ? [tlsPort, 8443] : [tlsPort] });
+    doc.proxy = proxySection(false);
     const file = join(tmp, 'bench.yaml');
     writeFileSync(file, stringifyYaml(doc));
-    const config = loadConfig(file);
-    const { classifier, report } = await loadLists(config, { dataDir: join(tmp, 'data') });
     const log = createLogger({ level: 'info', destination: logFile });
+    // With reloads (BENCH_LONG_RELOADS), the lists and configuration are held as `schoolgate start`
+    // holds them (ListService, built in a worker; LiveSnapshot over it, refreshed on each reload),
+    // and SIGHUP reloads them as it does there. Each reload writes the file again with the other of
+    // two proxy sections (one more CONNECT port), so each swaps in a configuration that differs.
+    const service = reloading ? await (await import('../src/lists/service.js')).ListService.start({ configFile: file, dataDir: join(tmp, 'data'), log }) : null;
+    const live = service ? new (await import('../src/proxy/live-snapshot.js')).LiveSnapshot(service, { log }) : null;
+    const config = service?.config ?? loadConfig(file);
+    const { classifier, report } = service ? { classifier: service.classifier, report: null } : await loadLists(config, { dataDir: join(tmp, 'data') });
+    if (service && live) {
+      service.onReload(() => live.refresh('reload'));
+      let variant = false;
+      process.on('SIGHUP', () => {
+        variant = !variant;
+        writeFileSync(file, stringifyYaml({ ...doc, proxy: proxySection(variant) }));
+        void service.reload('SIGHUP');
+      });
+    }
     // The traffic log (SQLite, written by its own thread) records every request, as `schoolgate start` does.
     const traffic = withTraffic
       ? await (await import('../src/store/traffic-log.js')).TrafficLog.open({ dataDir: `${logFile}.traffic`, timeZone: config.school.timezone, config: config.log, retention: config.retention, log })
       : undefined;
-    const proxy = createProxyServer({ source: { classifier, config }, log, ...(traffic ? { traffic } : {}) });
+    const proxy = createProxyServer({ source: live ?? { classifier, config }, log, ...(traffic ? { traffic } : {}) });
 
     // The first `want` traffic URLs that KS2 may open now, under the shipped policy.
     const urls: string[] = [];
@@ -235,19 +263,26 @@ async function runSchoolgate(originPort: number, tlsPort: number, logFile: strin
       else refused[d.action]++;
     }
     const tls = decide({ group: 'ks2', connect: true }, classifier.classify(`${TLS_NAME}:${tlsPort}`), config.policy, Date.now());
-    const info = `${report.stats.length} lists, ${classifier.matcher.domainCount.toLocaleString('en-GB')} names, built in ${Math.round(report.buildMs)} ms, ` +
+    const info = `${report ? `${report.stats.length} lists, ` : ''}${classifier.matcher.domainCount.toLocaleString('en-GB')} names, ${report ? `built in ${Math.round(report.buildMs)} ms` : 'held by ListService (reloaded on SIGHUP)'}, ` +
       `classification cache ${classifier.matcher.isExpensive && config.classifier.cacheSize > 0 ? 'on' : 'off (no hashed or expression lists)'}` +
-      (report.errors.length > 0 ? `; ${report.errors.length} load problems, first: ${report.errors[0]}` : '') +
+      (report && report.errors.length > 0 ? `; ${report.errors.length} load problems, first: ${report.errors[0]}` : '') +
       `; traffic URLs for KS2: ${urls.length} allowed taken, ${refused.block} blocked and ${refused.warn} warned skipped on the way; CONNECT ${TLS_NAME}: ${tls.action}`;
     const trafficStats = (): Stats['traffic'] => {
       if (!traffic) return undefined;
       const t = traffic.stats();
       return { recorded: t.recorded, stored: t.stored, spilled: t.spilled };
     };
-    serveChild([proxy.server], { port: await listen(proxy.server), info, urls }, () => ({ count: 0, tlsCount: 0, sockets: 0, lastUrl: '', lastHost: '', traffic: trafficStats() }),
-      () => proxy.destroyTunnels(), async () => traffic?.close());
+    serveChild([proxy.server], { port: await listen(proxy.server), info, urls },
+      () => ({ count: 0, tlsCount: 0, sockets: 0, lastUrl: '', lastHost: '', traffic: trafficStats(), ...(service && live ? { reloads: service.reloads, snapshot: live.current.version } : {}) }),
+      () => proxy.destroyTunnels(), async () => {
+        live?.close();
+        await traffic?.close();
+        if (reloading) rmSync(tmp, { recursive: true, force: true });
+      });
+    handedOver = true;
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    // Reloads read the file and the data folder again: those are removed on close instead.
+    if (!reloading || !handedOver) rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -279,8 +314,8 @@ class Child extends BenchChild<ToChild, FromChild> {
   }
 
   /** The process's memory; after a full GC if `gc` (only where it runs with --expose-gc). */
-  async mem(gc = false): Promise<NodeJS.MemoryUsage> {
-    return (await this.ask<Extract<FromChild, { type: 'mem' }>>({ type: 'mem', gc })).mem;
+  async mem(gc = false, heapSnapshot?: string): Promise<NodeJS.MemoryUsage> {
+    return (await this.ask<Extract<FromChild, { type: 'mem' }>>({ type: 'mem', gc, ...(heapSnapshot ? { heapSnapshot } : {}) })).mem;
   }
 
   stats(): Promise<Extract<FromChild, { type: 'stats' }>> {
@@ -373,7 +408,8 @@ async function main(): Promise<void> {
   let squid: Squid | null = null;
   try {
     const { tlsPort, caPem } = await origin.start();
-    const ours = new Child('schoolgate', [String(origin.port), String(tlsPort), logFile, String(URLS), process.env.BENCH_TRAFFIC === '1' ? 'traffic' : 'none'], PROXY_CORE, LONG ? ['--expose-gc'] : []);
+    const RELOADS = LONG ? env('BENCH_LONG_RELOADS', 0) : 0;
+    const ours = new Child('schoolgate', [String(origin.port), String(tlsPort), logFile, String(URLS), process.env.BENCH_TRAFFIC === '1' ? 'traffic' : 'none', RELOADS > 0 ? 'reloads' : 'fixed'], PROXY_CORE, LONG ? ['--expose-gc'] : []);
     children.push(ours);
     // The same Schoolgate with its traffic log on, measured in the same rounds: what logging costs.
     const logged = LONG ? null : new Child('schoolgate', [String(origin.port), String(tlsPort), `${logFile}.logged`, String(URLS), 'traffic'], PROXY_CORE);
@@ -429,7 +465,7 @@ async function main(): Promise<void> {
       return t ? `Traffic log: ${fmt(t.recorded)} rows recorded, ${fmt(t.stored)} stored by the writer, ${fmt(t.spilled)} spilled` : 'Traffic log: off';
     };
     if (LONG) {
-      await longRun(once, ours, origin, proxied);
+      await longRun(once, ours, origin, proxied, RELOADS);
       header();
       console.log(logSummary());
       console.log(await trafficSummary());
@@ -691,12 +727,13 @@ async function main(): Promise<void> {
 /** 1,000,000 requests through Schoolgate, sampling its memory every 2 s. */
 async function longRun(
   once: (opts: AcOptions, cap: number, onResponse?: (status: number, ms: number, bytes: number) => void) => Promise<AcResult>,
-  ours: Child, origin: Child, requests: AcRequest[],
+  ours: Child, origin: Child, requests: AcRequest[], reloads: number,
 ): Promise<void> {
   const TOTAL = env('BENCH_LONG_REQUESTS', 1_000_000);
   const CONNS = env('BENCH_LONG_CONNECTIONS', 50);
   const CAP = env('BENCH_LONG_SECONDS', 900);
   const WARM = Math.min(100_000, Math.floor(TOTAL / 10));
+  const HEAP = process.env.BENCH_LONG_HEAP;
   const url = `http://127.0.0.1:${ours.port}`;
 
   // Estimate first: 20,000 requests.
@@ -718,12 +755,35 @@ async function longRun(
   const c0 = await ours.cpu();
   const t0 = performance.now();
   let sampling = true;
+  // Reloads (BENCH_LONG_RELOADS): SIGHUP, as `schoolgate lists reload` sends it, at every
+  // TOTAL / (reloads + 1) responses; one at a time (the next waits until the previous has
+  // finished), each one's memory read as soon as the child says it finished.
+  interface Reload { k: number; sentAt: number; sentT: number; doneAt?: number; doneT?: number; mem?: NodeJS.MemoryUsage; snapshot?: number }
+  const reloadLog: Reload[] = [];
+  const reloadDue = (): boolean => reloads > 0 && reloadLog.length < reloads && done >= ((reloadLog.length + 1) * TOTAL) / (reloads + 1) && (reloadLog.at(-1)?.doneAt !== undefined || reloadLog.length === 0);
+  const sendReload = (): void => {
+    reloadLog.push({ k: reloadLog.length + 1, sentAt: done, sentT: (performance.now() - t0) / 1000 });
+    ours.proc.kill('SIGHUP');
+  };
   const sampler = (async () => {
+    let nextSample = 0;
     while (sampling) {
-      samples.push({ t: (performance.now() - t0) / 1000, responses: done, mem: await ours.mem() });
-      // Once, just after warm-up: what survives a full collection (the same again at the end).
-      if (warmGc === undefined && done >= WARM) warmGc = { t: (performance.now() - t0) / 1000, responses: done, mem: await ours.mem(true) };
-      await new Promise((r) => setTimeout(r, 2000));
+      const t = (performance.now() - t0) / 1000;
+      if (t >= nextSample) {
+        samples.push({ t, responses: done, mem: await ours.mem() });
+        nextSample = t + 2;
+        // Once, just after warm-up: what survives a full collection (the same again at the end).
+        if (warmGc === undefined && done >= WARM) warmGc = { t: (performance.now() - t0) / 1000, responses: done, mem: await ours.mem(true, HEAP ? join(HEAP, 'warm.heapsnapshot') : undefined) };
+      }
+      if (reloads > 0) {
+        const pending = reloadLog.at(-1);
+        if (pending && pending.doneAt === undefined) {
+          const st = await ours.stats();
+          if ((st.reloads ?? 0) >= pending.k) Object.assign(pending, { doneAt: done, doneT: (performance.now() - t0) / 1000, mem: await ours.mem(), snapshot: st.snapshot });
+        }
+        if (reloadDue()) sendReload();
+      }
+      await new Promise((r) => setTimeout(r, reloads > 0 ? 250 : 2000));
     }
   })();
   const r = await once({ url, connections: CONNS, pipelining: 1, amount: TOTAL, timeout: 10, requests, setupClient: spread(requests, CONNS) }, CAP, (status, ms) => {
@@ -734,20 +794,27 @@ async function longRun(
   });
   sampling = false;
   await sampler;
+  // A reload still running when the traffic ended: wait for it (its memory is read idle).
+  const unfinished = reloadLog.at(-1);
+  if (unfinished && unfinished.doneAt === undefined) {
+    const w0 = performance.now();
+    while ((((await ours.stats()).reloads) ?? 0) < unfinished.k && performance.now() - w0 < 120_000) await new Promise((res) => setTimeout(res, 250));
+    Object.assign(unfinished, { doneAt: done, doneT: (performance.now() - t0) / 1000, mem: await ours.mem(), snapshot: (await ours.stats()).snapshot });
+  }
   const wall = (last - t0) / 1000;
   const cpu = (await ours.cpu()) - c0;
   const s1 = await origin.stats();
   // Idle for 5 s, then the final figure, then again after a full collection.
   await new Promise((res) => setTimeout(res, 5000));
   const final = await ours.mem();
-  const finalGc = await ours.mem(true);
+  const finalGc = await ours.mem(true, HEAP ? join(HEAP, 'end.heapsnapshot') : undefined);
   samples.push({ t: (performance.now() - t0) / 1000, responses: done, mem: final });
   const sorted = lat.subarray(0, Math.min(done, lat.length)).sort();
   // The RSS after warm-up: the mean of the samples over the next 100,000 responses (the heap
   // saws up and down by tens of MiB between collections, so one sample is a matter of luck).
   const window = samples.filter((x) => x.responses >= WARM && x.responses < 2 * WARM);
   const after = samples.filter((x) => x.responses >= WARM);
-  if (window.length === 0 || after.length === 0) throw new Error('the long run ended before warm-up was over');
+  if (window.length === 0 || after.length === 0) throw new Error(`the long run ended before warm-up was over: ${done} responses, ${r.errors} errors, ${r.timeouts} timeouts, reloads ${JSON.stringify(reloadLog)}`);
   const warm = window.reduce((a, x) => a + x.mem.rss, 0) / window.length;
   const max = after.reduce((a, b) => (b.mem.rss > a.mem.rss ? b : a));
   const min = after.reduce((a, b) => (b.mem.rss < a.mem.rss ? b : a));
@@ -774,6 +841,16 @@ async function longRun(
     console.log(`  after a full GC: at ${fmt(warmGc.responses / 1000)}k responses RSS ${mb(warmGc.mem.rss)} MiB, heap used ${mb(warmGc.mem.heapUsed)} MiB, external ${mb(warmGc.mem.external)} MiB (array buffers ${mb(warmGc.mem.arrayBuffers)}); ` +
       `at the end RSS ${mb(finalGc.rss)} MiB (${pct(finalGc.rss, warmGc.mem.rss)}), heap used ${mb(finalGc.heapUsed)} MiB (${pct(finalGc.heapUsed, warmGc.mem.heapUsed)}), external ${mb(finalGc.external)} MiB`);
   }
+  if (reloads > 0) {
+    const base = m0.rss;
+    console.log(`  reloads (BENCH_LONG_RELOADS=${reloads}; SIGHUP at every ${fmt(TOTAL / (reloads + 1) / 1000)}k responses, one at a time): ${reloadLog.length} sent, ${reloadLog.filter((x) => x.doneAt !== undefined).length} finished; RSS at start ${mb(base)} MiB, heap used ${mb(m0.heapUsed)} MiB`);
+    const rrows: (string | number)[][] = [['reload', 'sent at', 'took s', 'snapshot', 'RSS MiB', 'vs after warm-up', 'heap used MiB', 'external MiB']];
+    for (const x of reloadLog) {
+      rrows.push([x.k, `${fmt(x.sentAt / 1000)}k`, x.doneT === undefined ? '–' : fmt(x.doneT - x.sentT, 1), x.snapshot ?? '–',
+        x.mem ? mb(x.mem.rss) : '–', x.mem ? pct(x.mem.rss, warm) : '–', x.mem ? mb(x.mem.heapUsed) : '–', x.mem ? mb(x.mem.external) : '–']);
+    }
+    console.log(table(rrows));
+  }
   const every = Math.max(1, Math.floor(samples.length / 14));
   console.log(`  series (responses: RSS MiB / heap used MiB): ${samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((x) => `${fmt(x.responses / 1000)}k: ${mb(x.mem.rss)} / ${mb(x.mem.heapUsed)}`).join(', ')}`);
 }
@@ -781,6 +858,6 @@ async function longRun(
 const role = process.argv[2];
 if (role === 'origin') await runOrigin();
 else if (role === 'bare') await runBare();
-else if (role === 'schoolgate') await runSchoolgate(Number(process.argv[3]), Number(process.argv[4]), process.argv[5]!, Number(process.argv[6]), process.argv[7] === 'traffic');
+else if (role === 'schoolgate') await runSchoolgate(Number(process.argv[3]), Number(process.argv[4]), process.argv[5]!, Number(process.argv[6]), process.argv[7] === 'traffic', process.argv[8] === 'reloads');
 else if (role === undefined || role === '--long') await main();
 else throw new Error(`unknown role ${role}`);

@@ -109,6 +109,13 @@ export class AlertStore {
   private findStored: Statement | null = null;
   private raiseOnce: Transaction<(ref: JournalRef, candidates: readonly AlertCandidate[], ctx: RaiseContext, rules: readonly FoldRule[]) => JournalStored> | null = null;
 
+  /**
+   * The statements of the methods below, prepared once each: preparing them again on every call
+   * was the largest self time while alerts were delivered, about a fifth of an alert's CPU
+   * (bench/RESULTS.md, "Issue 15: memory over reloads, what an alert costs, …").
+   */
+  readonly #statements = new Map<string, Statement>();
+
   constructor(private readonly db: Database) {
     // A closed alert (or one marked a false positive) is done with: what comes after opens a new one.
     this.open = db.prepare("SELECT * FROM alerts WHERE key = ? AND last_at >= ? AND state NOT IN ('closed', 'false-positive') ORDER BY last_at DESC LIMIT 1");
@@ -118,6 +125,13 @@ export class AlertStore {
     this.addOutbox = db.prepare('INSERT INTO outbox (alert_id, kind, severity, created_at, payload) VALUES (?, ?, ?, ?, ?)');
     this.raiseAll = db.transaction((candidates: readonly AlertCandidate[], ctx: RaiseContext, rules: readonly FoldRule[]) =>
       candidates.map((c, i) => this.raiseOne(c, ctx, rules[i]!)));
+  }
+
+  /** The statement for `sql`, prepared on its first use. */
+  private statement(sql: string): Statement {
+    let stmt = this.#statements.get(sql);
+    if (stmt === undefined) this.#statements.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt;
   }
 
   /** Stores the candidates of one request (folded where they belong); all or nothing. */
@@ -150,12 +164,12 @@ export class AlertStore {
 
   /** A journal segment replayed and deleted: its entries need no marks any more. */
   forgetSegment(segment: string): void {
-    this.db.prepare('DELETE FROM journal_stored WHERE segment = ?').run(segment);
+    this.statement('DELETE FROM journal_stored WHERE segment = ?').run(segment);
   }
 
   /** Segments with entries marked stored (to forget those whose file is gone). */
   markedSegments(): string[] {
-    return this.db.prepare('SELECT DISTINCT segment FROM journal_stored').pluck().all() as string[];
+    return this.statement('SELECT DISTINCT segment FROM journal_stored').pluck().all() as string[];
   }
 
   private raiseOne(c: AlertCandidate, ctx: RaiseContext, rule: FoldRule): Raised {
@@ -180,18 +194,18 @@ export class AlertStore {
   /** A digest to send: one outbox row per period and range, however many processes ask. */
   addDigest(period: 'daily' | 'weekly', from: number, to: number, at: number): number | null {
     const payload = JSON.stringify({ period, from, to });
-    const dup = this.db.prepare("SELECT id FROM outbox WHERE kind = 'digest' AND payload = ?").pluck().get(payload) as number | undefined;
+    const dup = this.statement("SELECT id FROM outbox WHERE kind = 'digest' AND payload = ?").pluck().get(payload) as number | undefined;
     if (dup !== undefined) return null;
     return Number(this.addOutbox.run(null, 'digest', null, at, payload).lastInsertRowid);
   }
 
   /** The end of the latest digest of the period in the outbox (whatever its state), or null. */
   lastDigestEnd(period: 'daily' | 'weekly'): number | null {
-    return this.db.prepare("SELECT max(json_extract(payload, '$.to')) FROM outbox WHERE kind = 'digest' AND json_extract(payload, '$.period') = ?").pluck().get(period) as number | null;
+    return this.statement("SELECT max(json_extract(payload, '$.to')) FROM outbox WHERE kind = 'digest' AND json_extract(payload, '$.period') = ?").pluck().get(period) as number | null;
   }
 
   get(id: number, cfg: SafeguardingConfig): StoredAlert | undefined {
-    const row = this.db.prepare(`${ALERT_SELECT} WHERE id = ?`).get(id) as AlertRow | undefined;
+    const row = this.statement(`${ALERT_SELECT} WHERE id = ?`).get(id) as AlertRow | undefined;
     return row ? toAlert(row, cfg) : undefined;
   }
 
@@ -205,28 +219,28 @@ export class AlertStore {
     if (q.category !== undefined) where.push('category = ?'), args.push(q.category);
     if (q.user !== undefined) where.push('username = ? COLLATE NOCASE'), args.push(q.user);
     const sql = `${ALERT_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_at DESC, id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit ?? 100) as AlertRow[]).map((r) => toAlert(r, cfg));
+    return (this.statement(sql).all(...args, q.limit ?? 100) as AlertRow[]).map((r) => toAlert(r, cfg));
   }
 
   setState(id: number, state: AlertState, at: number): boolean {
-    return this.db.prepare('UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(state, at, id).changes === 1;
+    return this.statement('UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?').run(state, at, id).changes === 1;
   }
 
   // The outbox.
 
   outbox(id: number): OutboxRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxDbRow | undefined;
+    const r = this.statement('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxDbRow | undefined;
     return r ? toOutbox(r) : undefined;
   }
 
   /** The notifications of one alert, oldest first. */
   outboxOf(alertId: number): OutboxRow[] {
-    return (this.db.prepare('SELECT * FROM outbox WHERE alert_id = ? ORDER BY id').all(alertId) as OutboxDbRow[]).map(toOutbox);
+    return (this.statement('SELECT * FROM outbox WHERE alert_id = ? ORDER BY id').all(alertId) as OutboxDbRow[]).map(toOutbox);
   }
 
   /** The channels that have accepted an outbox row, and when. */
   deliveries(outboxId: number): { channel: string; at: number }[] {
-    return this.db.prepare('SELECT channel, at FROM deliveries WHERE outbox_id = ? ORDER BY at, channel').all(outboxId) as { channel: string; at: number }[];
+    return this.statement('SELECT channel, at FROM deliveries WHERE outbox_id = ? ORDER BY at, channel').all(outboxId) as { channel: string; at: number }[];
   }
 
   /**
@@ -235,49 +249,49 @@ export class AlertStore {
    */
   pending(limit: number, relayedBefore: number | null = null): OutboxRow[] {
     const sql = `SELECT * FROM outbox WHERE state = 'pending' ${relayedBefore === null ? '' : 'AND (relayed_at IS NULL OR relayed_at < ?)'} ORDER BY id LIMIT ?`;
-    const rows = relayedBefore === null ? this.db.prepare(sql).all(limit) : this.db.prepare(sql).all(relayedBefore, limit);
+    const rows = relayedBefore === null ? this.statement(sql).all(limit) : this.statement(sql).all(relayedBefore, limit);
     return (rows as OutboxDbRow[]).map(toOutbox);
   }
 
   markRelayed(id: number, at: number): void {
-    this.db.prepare('UPDATE outbox SET relayed_at = ? WHERE id = ?').run(at, id);
+    this.statement('UPDATE outbox SET relayed_at = ? WHERE id = ?').run(at, id);
   }
 
   /** Rows still to deliver that were handed to a queue, in id order after `afterId`: a Redis that lost its data lost their jobs. */
   relayedPending(afterId: number, limit: number): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE state = 'pending' AND relayed_at IS NOT NULL AND id > ? ORDER BY id LIMIT ?").all(afterId, limit) as OutboxDbRow[]).map(toOutbox);
+    return (this.statement("SELECT * FROM outbox WHERE state = 'pending' AND relayed_at IS NOT NULL AND id > ? ORDER BY id LIMIT ?").all(afterId, limit) as OutboxDbRow[]).map(toOutbox);
   }
 
   hasRelayedPending(): boolean {
-    return this.db.prepare("SELECT 1 FROM outbox WHERE state = 'pending' AND relayed_at IS NOT NULL LIMIT 1").get() !== undefined;
+    return this.statement("SELECT 1 FROM outbox WHERE state = 'pending' AND relayed_at IS NOT NULL LIMIT 1").get() !== undefined;
   }
 
   delivered(outboxId: number, channel: string): boolean {
-    return this.db.prepare('SELECT 1 FROM deliveries WHERE outbox_id = ? AND channel = ?').get(outboxId, channel) !== undefined;
+    return this.statement('SELECT 1 FROM deliveries WHERE outbox_id = ? AND channel = ?').get(outboxId, channel) !== undefined;
   }
 
   recordDelivery(outboxId: number, channel: string, at: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO deliveries (outbox_id, channel, at) VALUES (?, ?, ?)').run(outboxId, channel, at);
+    this.statement('INSERT OR IGNORE INTO deliveries (outbox_id, channel, at) VALUES (?, ?, ?)').run(outboxId, channel, at);
   }
 
   /** Counts a failed attempt; with `final`, the row is marked failed (shown to the DSL, retried by the next digest). */
   failedAttempt(id: number, error: string, at: number, final: boolean): void {
-    this.db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = CASE WHEN ? THEN 'failed' ELSE state END, done_at = CASE WHEN ? THEN ? ELSE done_at END WHERE id = ?`)
+    this.statement(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = CASE WHEN ? THEN 'failed' ELSE state END, done_at = CASE WHEN ? THEN ? ELSE done_at END WHERE id = ?`)
       .run(error.slice(0, 1000), final ? 1 : 0, final ? 1 : 0, at, id);
   }
 
   markDelivered(id: number, at: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'delivered', done_at = ?, attempts = attempts + 1 WHERE id = ?").run(at, id);
+    this.statement("UPDATE outbox SET state = 'delivered', done_at = ?, attempts = attempts + 1 WHERE id = ?").run(at, id);
   }
 
   /** No recipient and no channel could take the row: not delivered, and not retried until someone can be told. */
   markUntold(id: number, reason: string, at: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'untold', last_error = ?, done_at = ?, attempts = attempts + 1 WHERE id = ?").run(reason.slice(0, 1000), at, id);
+    this.statement("UPDATE outbox SET state = 'untold', last_error = ?, done_at = ?, attempts = attempts + 1 WHERE id = ?").run(reason.slice(0, 1000), at, id);
   }
 
   /** Untold rows no catch-up digest has covered yet, oldest first. */
   untold(): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE state = 'untold' AND told_in IS NULL ORDER BY id").all() as OutboxDbRow[]).map(toOutbox);
+    return (this.statement("SELECT * FROM outbox WHERE state = 'untold' AND told_in IS NULL ORDER BY id").all() as OutboxDbRow[]).map(toOutbox);
   }
 
   /**
@@ -292,7 +306,7 @@ export class AlertStore {
       const from = Math.min(...rows.map((r) => (r.kind === 'digest' ? (JSON.parse(r.payload ?? '{}') as { from?: number }).from ?? r.createdAt : r.createdAt)));
       const alerts = [...new Set(rows.map((r) => r.alertId).filter((a): a is number => a !== null))];
       const id = Number(this.addOutbox.run(null, 'digest', null, at, JSON.stringify({ period: 'catch-up', from, to, alerts })).lastInsertRowid);
-      const mark = this.db.prepare('UPDATE outbox SET told_in = ? WHERE id = ?');
+      const mark = this.statement('UPDATE outbox SET told_in = ? WHERE id = ?');
       for (const r of rows) mark.run(id, r.id);
       return id;
     }).immediate();
@@ -300,7 +314,7 @@ export class AlertStore {
 
   /** Immediate notifications that failed for good: the digest sends them again. */
   failedSince(from: number): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE state = 'failed' AND kind = 'immediate' AND created_at >= ? ORDER BY id").all(from) as OutboxDbRow[]).map(toOutbox);
+    return (this.statement("SELECT * FROM outbox WHERE state = 'failed' AND kind = 'immediate' AND created_at >= ? ORDER BY id").all(from) as OutboxDbRow[]).map(toOutbox);
   }
 }
 

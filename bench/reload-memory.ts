@@ -1,0 +1,61 @@
+// What reloads do to memory, without traffic: the shipped configuration on the shared bench set,
+// held as `schoolgate start` holds it (ListService, each reload built in a worker thread;
+// LiveSnapshot over it), reloaded RELOADS times; after each, two full collections and the
+// process's RSS, heap used and external memory. Growth of the heap is something kept alive;
+// growth or swings of the RSS with a flat heap are the allocator's (see bench/RESULTS.md, "RSS
+// over 1,000,000 requests and 20 reloads", for MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_).
+//
+//   node --import tsx --expose-gc bench/reload-memory.ts
+//   MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --import tsx --expose-gc bench/reload-memory.ts
+//
+// Environment: RELOADS (default 6), HEAP_SNAPSHOTS=DIR (heap snapshots after the second and the last reload).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import { stringify } from 'yaml';
+import { benchConfig, fmt, requireShared } from './lib.js';
+import { ListService } from '../src/lists/service.js';
+import { LiveSnapshot } from '../src/proxy/live-snapshot.js';
+import { createLogger } from '../src/log.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+requireShared();
+const RELOADS = Number(process.env.RELOADS ?? 6);
+const SNAPSHOTS = process.env.HEAP_SNAPSHOTS;
+const tmp = mkdtempSync(join(os.tmpdir(), 'schoolgate-reload-memory-'));
+try {
+  const doc = benchConfig();
+  doc.proxy = { ...(doc.proxy ?? {}), networks: [{ cidr: '127.0.0.1/32', group: 'ks2' }], resolve: { '*': '127.0.0.1' } };
+  const file = join(tmp, 'bench.yaml');
+  writeFileSync(file, stringify(doc));
+  const log = createLogger({ level: 'warn', destination: 2 });
+  const service = await ListService.start({ configFile: file, dataDir: join(tmp, 'data'), log });
+  const live = new LiveSnapshot(service, { log });
+  service.onReload(() => live.refresh('reload'));
+  const mb = (n: number): string => fmt(n / 2 ** 20, 1);
+  const rss: number[] = [];
+  const show = (k: number): void => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    if (k > 0) rss.push(m.rss);
+    console.log(`reload ${k}: RSS ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} MiB, external ${mb(m.external)} MiB (array buffers ${mb(m.arrayBuffers)}); snapshot ${live.current.version}`);
+  };
+  console.log(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(unset)'} MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_ ?? '(unset)'}`);
+  show(0);
+  for (let k = 1; k <= RELOADS; k++) {
+    const t0 = performance.now();
+    await service.reload('bench');
+    process.stdout.write(`(${fmt(performance.now() - t0)} ms) `);
+    show(k);
+    if (SNAPSHOTS && (k === 2 || k === RELOADS)) v8.writeHeapSnapshot(join(SNAPSHOTS, `reload-${k}.heapsnapshot`));
+  }
+  const mean = rss.reduce((a, b) => a + b, 0) / rss.length;
+  console.log(`After reloads 1–${RELOADS}: RSS ${mb(Math.min(...rss))}–${mb(Math.max(...rss))} MiB, mean ${mb(mean)}, within ${fmt(((Math.min(...rss) - mean) / mean) * 100, 1)} / +${fmt(((Math.max(...rss) - mean) / mean) * 100, 1)} %`);
+  live.close();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(0);
