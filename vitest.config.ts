@@ -10,7 +10,8 @@ export default defineConfig({
     pool: 'forks',
     // The schoolgate command the tests spawn runs src/ through tsx, so it tests the sources as
     // they are; only test/cli/compiled.test.ts runs the compiled dist/ (in a copy of the project).
-    env: { SCHOOLGATE_FROM_SOURCE: '1' },
+    // One proxy process (proxy.workers) unless a test is about workers: the default is a process per core.
+    env: { SCHOOLGATE_FROM_SOURCE: '1', SCHOOLGATE_DEFAULT_WORKERS: '1' },
     maxWorkers: 2,
   },
 });

@@ -23,6 +23,24 @@ export function segmentName(): string {
   return `${String(Date.now()).padStart(14, '0')}-${process.pid}-${counter++}.jsonl`;
 }
 
+/**
+ * True when the segment is another live process's (its pid in the name): it must not be replayed,
+ * or its entries would be stored and its file deleted under it. A segment of this pid is an
+ * earlier run's. Asked again by the writer thread when it lists the folder: another process
+ * (a proxy worker starting beside this one) may have begun a segment since this one started.
+ */
+export function otherLiveProcess(name: string): boolean {
+  const pid = Number(/^\d+-(\d+)-/.exec(name)?.[1]);
+  if (!Number.isInteger(pid) || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, someone else's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function journalLine(e: JournalEntry): string {
   return `${JSON.stringify(e)}\n`;
 }

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { openAlertsDatabase } from './db.js';
-import { parseJournal, type JournalEntry } from './journal-file.js';
+import { otherLiveProcess, parseJournal, type JournalEntry } from './journal-file.js';
 import { AlertStore, type JournalStored } from './store.js';
 
 export interface AlertWriterData {
@@ -112,7 +112,7 @@ function runWriter(init: AlertWriterData, port: NonNullable<typeof parentPort>):
   const counts = { replayed: 0, duplicates: 0, torn: 0, notify: false };
   let names: string[] = [];
   try {
-    names = readdirSync(init.journalDir).filter((n) => n.endsWith('.jsonl') && n !== init.current && !init.busy.includes(n)).sort();
+    names = readdirSync(init.journalDir).filter((n) => n.endsWith('.jsonl') && n !== init.current && !init.busy.includes(n) && !otherLiveProcess(n)).sort();
   } catch {
     // No journal folder yet.
   }

@@ -11,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { closeWriter, startWorker } from '../worker.js';
 import type { AlertCandidate } from './detect.js';
-import { JOURNAL_DIR, journalLine, segmentName, type JournalEntry } from './journal-file.js';
+import { JOURNAL_DIR, journalLine, otherLiveProcess, segmentName, type JournalEntry } from './journal-file.js';
 import type { AlertWriterData, FromAlertWriter, ToAlertWriter } from './journal-worker.js';
 import type { FoldRule, RaiseContext } from './store.js';
 
@@ -209,10 +209,7 @@ export class AlertJournal {
   }
 }
 
-/**
- * Segments another live process is writing (its pid in the name): not replayed, or its entries
- * would be stored and its file deleted under it. A segment of this pid is an earlier run's.
- */
+/** Segments open in this process, or another live process's (not replayed). */
 function busySegments(dir: string): string[] {
   let names: string[];
   try {
@@ -220,16 +217,5 @@ function busySegments(dir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => {
-    if (OPEN_HERE.has(join(dir, n))) return true;
-    const pid = Number(/^\d+-(\d+)-/.exec(n)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      // EPERM: alive, someone else's.
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  });
+  return names.filter((n) => OPEN_HERE.has(join(dir, n)) || otherLiveProcess(n));
 }

@@ -10,14 +10,14 @@ import type { Decision } from '../policy/types.js';
 import type { Database } from '../store/db.js';
 import { openAlertsDatabase } from './db.js';
 import type { DeliveryDeps } from './deliver.js';
-import { detect } from './detect.js';
 import { compileExclusions, readStoredExclusions, type ExclusionSet } from './exclusions.js';
 import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
 import { BullMqQueue } from './queue-bullmq.js';
 import { renderContext, type RenderContext } from './render.js';
 import { AlertJournal } from './journal.js';
-import { AlertStore, foldRuleFor } from './store.js';
+import { AlertRaiser } from './raiser.js';
+import { AlertStore } from './store.js';
 
 export interface RaiseInput {
   readonly client: string;
@@ -54,6 +54,7 @@ export class AlertService implements AlertSink {
   readonly store: AlertStore;
   readonly queue: AlertQueue;
   private readonly journal: AlertJournal;
+  private readonly raiser: AlertRaiser;
   private readonly now: () => number;
   private exclusions: { config: SchoolgateConfig; version: number; set: ExclusionSet } | null = null;
   private exclusionVersion = 0;
@@ -72,6 +73,7 @@ export class AlertService implements AlertSink {
       ? new BullMqQueue(deps, opts.log, { url: redis.url, prefix: redis.prefix, ...opts.retry, ...(opts.lockMs ? { lockMs: opts.lockMs } : {}), ...(opts.work === false ? { work: false } : {}) })
       : new InProcessQueue(deps, opts.log, opts.retry);
     this.journal = new AlertJournal({ dataDir: opts.dataDir, log: opts.log, onNotify: () => this.queue.kick(), ...(opts.onStored ? { onStored: opts.onStored } : {}) });
+    this.raiser = new AlertRaiser(this.journal, opts.config, this.now);
   }
 
   static async start(opts: AlertServiceOptions): Promise<AlertService> {
@@ -85,11 +87,7 @@ export class AlertService implements AlertSink {
 
   /** Without `exclusions` (the CLI, tests), the file's and alerts.db's, read here. */
   raise(c: Classification, d: Decision, who: RaiseInput, exclusions?: ExclusionSet): Promise<number | null> | null {
-    const config = this.opts.config();
-    const candidates = detect(c, d, config.safeguarding, exclusions ?? this.exclusionsFor(config), who.group);
-    if (candidates.length === 0) return null;
-    // Folded under the configuration of this moment, however late (or often) it is stored.
-    return this.journal.append({ at: this.now(), ...who }, candidates, candidates.map((x) => foldRuleFor(config.safeguarding, x.category)));
+    return this.raiser.raise(c, d, who, exclusions ?? this.exclusionsFor(this.opts.config()));
   }
 
   /** Resolves true once every alert raised so far is stored in data/alerts.db (tests, benchmarks); false after `timeoutMs`. */

@@ -1,23 +1,19 @@
 // schoolgate start: runs Schoolgate in the foreground: the list service (lists loaded off the
-// event loop, refreshed on their schedules, reloaded on SIGHUP) and the proxy listener.
+// event loop, refreshed on their schedules, reloaded on SIGHUP) and the proxy listener, here or
+// (proxy.workers above 1) in worker processes this one forks (cli/workers.ts, cli/start-worker.ts).
+import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { ListService } from '../lists/service.js';
-import { LivePhrases } from '../lists/live-phrases.js';
 import { startUpdateSchedule } from '../lists/scheduled-updates.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
 import { createProxyServer } from '../proxy/server.js';
-import { LiveSnapshot } from '../proxy/live-snapshot.js';
-import { readStoredExclusions } from '../alerts/exclusions.js';
-import { CommitWatch } from '../store/commit-watch.js';
-import { UnblockStore } from '../store/unblocks.js';
 import { loadCa } from '../tls/ca.js';
-import { LiveInterception } from '../tls/interception.js';
-import { checkPorts, listenAll, ListenError } from '../proxy/listen.js';
+import { checkPorts, ListenError } from '../proxy/listen.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import { processActor } from '../store/audit.js';
 import { openDatabase } from '../store/db.js';
@@ -29,18 +25,22 @@ import { ConcernStore } from '../store/concerns.js';
 import { TrafficLog } from '../store/traffic-log.js';
 import { UserStore } from '../store/users.js';
 import { COMMON_HELP, COMMON_OPTIONS, helpText, parse, paths, UsageError, type CommandSpec, type Io } from './command.js';
+import { openLive } from './live-parts.js';
+import { runWorker } from './start-worker.js';
+import { serveProxy } from './proxy-part.js';
 import { pidFile, settlesBy, Stopping } from './stopping.js';
+import { primaryMemories, ProxyWorkers } from './workers.js';
 
 const spec = {
   name: 'start',
   summary: 'run Schoolgate in the foreground',
   usage: 'start [--port N] [--admin-port N] [--config FILE] [--data DIR]',
-  details: 'Loads the configuration and every list (off the event loop), listens as an HTTP(S) proxy\n(port 3128 unless proxy.port or --port says otherwise), refreshes downloaded lists on their\nschedules, sends the safeguarding digests at their times, reloads configuration and lists on\nSIGHUP ("schoolgate lists reload"), and stops on SIGTERM or Ctrl-C within 10 s, letting requests\nand alert notifications in flight finish for up to 8 s. Logs are JSON lines on standard output.',
+  details: 'Loads the configuration and every list (off the event loop), listens as an HTTP(S) proxy\n(port 3128 unless proxy.port or --port says otherwise), refreshes downloaded lists on their\nschedules, sends the safeguarding digests at their times, reloads configuration and lists on\nSIGHUP ("schoolgate lists reload"), and stops on SIGTERM or Ctrl-C within 10 s, letting requests\nand alert notifications in flight finish for up to 8 s. Logs are JSON lines on standard output.\nWith proxy.workers above 1 (one per core by default), the proxy runs in that many worker\nprocesses sharing the port; this process keeps the traffic log, alerts, the staff app and lists.',
   options: { ...COMMON_OPTIONS, port: { type: 'string', short: 'p' }, 'admin-port': { type: 'string' } },
   help: { ...COMMON_HELP, port: 'port to listen on (default: proxy.port in the config, 3128)', 'admin-port': 'port of the staff web app (default: admin.port in the config, 8081)' },
 } as const satisfies CommandSpec<typeof COMMON_OPTIONS & { port: { type: 'string'; short: 'p' }; 'admin-port': { type: 'string' } }>;
 
-type StartValues = ReturnType<typeof parse<(typeof spec)['options']>>['values'];
+export type StartValues = ReturnType<typeof parse<(typeof spec)['options']>>['values'];
 
 export async function startCommand(argv: string[], io: Io): Promise<number> {
   const { values, help } = parse(spec, argv);
@@ -48,6 +48,8 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
   const log = createLogger();
   const parts = new Stopping(log);
   try {
+    // A proxy worker forked by a `schoolgate start` with proxy.workers above 1 (cli/workers.ts).
+    if (cluster.isWorker) return await runWorker(values, parts, log);
     return await run(values, parts, log);
   } catch (err) {
     // A start that fails half way (a port in use) closes what it opened: the process exits with
@@ -102,38 +104,12 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   // Notifications being sent when stopping may finish until the cut; the rest wait in the outbox for the next start.
   parts.add({ name: 'alerts', finish: (cutAt) => alerts.close({ graceMs: Math.max(0, cutAt - Date.now()) }) });
   watchRecipients(alerts, service, log); // warns at every start and reload while nobody would be told
-  // Commits by other processes (the CLI, a staff app elsewhere) and threads to either database,
-  // seen within a tenth of a second by one timer (store/commit-watch.ts).
-  const commits = new CommitWatch(log);
-  parts.add({ name: 'database notices', begin: () => commits.stop() });
-  // The DSL's phrases (schoolgate phrases add|weight|remove) are swapped in within a second.
-  const phrases = new LivePhrases(service, alerts.db, log);
-  phrases.check();
-  commits.on(alerts.db, () => phrases.check());
+  const { live, inspection, unblocks } = openLive({ service, db, alertsDb: alerts.db, data, ca, log, parts });
   // The daily and weekly digests, at the safeguarding file's times (a run missed while stopped goes now).
   const digests = new DigestScheduler(alerts, { config: () => service.config, log });
   digests.start();
   parts.add({ name: 'digests', begin: () => digests.stop() });
-  // HTTPS inspection once the school's CA exists (schoolgate ca init); a CA rotated while running takes effect on restart.
-  // `ca init` and `ca rotate` tell a running Schoolgate to reload, which reads the CA again: new
-  // tunnels use the new one at once, tunnels already open keep theirs.
-  const inspection = new LiveInterception(data, () => service.config.tls.certificateDays, log, ca);
-  service.onReload(() => inspection.refresh());
   const interception = inspection.current;
-  // The proxy's snapshot: the configuration with the approved unblocks laid over its policy, the
-  // lists, inspection, the exclusions and the upstream pool. Rebuilt on reload, when the staff app
-  // here changes an unblock, when another process commits to either database (an unblock from
-  // the CLI, an exclusion from `alerts false-positive`), after a phrase swap, and when an unblock ends.
-  const unblocks = new UnblockStore(db);
-  const live = new LiveSnapshot(service, { unblocks, exclusions: { inForce: () => readStoredExclusions(alerts.db) }, tls: () => inspection.current, log });
-  service.onReload(() => live.refresh('reload'));
-  phrases.on('changed', () => live.refresh('DSL phrases'));
-  commits.on(db, () => live.refresh('schoolgate.db changed', 'unblocks'));
-  commits.on(alerts.db, () => live.refresh('alerts.db changed', 'exclusions'));
-  commits.start();
-  // Closed once the proxy has finished (parts finish in reverse): its upstream pool closes then.
-  parts.add({ name: 'snapshot', finish: () => live.close() });
-  const { server, destroyTunnels } = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts });
   // Signal handlers go in before the proxy serves (the staff app is built after it), the pid
   // file is written and "running" is logged: whoever sees any of them may signal at once, and a
   // signal with no handler yet would kill the process outright, losing what was recorded.
@@ -145,22 +121,24 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  const extraListeners = await listenAll(server, proxyAddresses!, port, proxyWanted);
-  // When stopping: refuse new connections, let requests and tunnels in flight finish until the cut, then cut what is left.
-  let proxyClosed: Promise<void> = Promise.resolve();
-  parts.add({
-    name: 'proxy',
-    begin: () => {
-      for (const l of extraListeners) l.close();
-      proxyClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-    },
-    finish: async (cutAt) => {
-      if (!await settlesBy(proxyClosed, cutAt)) server.closeAllConnections();
-      destroyTunnels();
-      await proxyClosed;
-    },
-  });
+  // The proxy: here (proxy.workers 1), or in worker processes sharing the port, with what must
+  // be one per machine (the traffic writer, alert delivery, the staff app, list updates) kept here.
+  const workerCount = service.config.proxy.workers;
+  let workers: ProxyWorkers | null = null;
+  let listening: number;
+  if (workerCount === 1) {
+    const proxy = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts });
+    listening = await serveProxy(proxy, proxyAddresses!, proxyWanted, parts);
+  } else {
+    workers = new ProxyWorkers({
+      count: workerCount, addresses: proxyAddresses!, port, log, traffic, alerts,
+      memories: primaryMemories(auth, () => live.current.config.tls.pinning),
+    });
+    parts.add(workers.part());
+    listening = await workers.start();
+    // Every reload here (SIGHUP, a list update, a change from the staff app) is made in each worker too.
+    service.onReload(() => workers!.reload());
+  }
   // The staff web app, on its own port, in this process; over HTTPS with the school's CA when asked.
   // It is loaded and built once the proxy serves: Fastify, its schema compiler and the app's
   // routes took about a second of a start's main thread, and browsing need not wait for them.
@@ -191,13 +169,13 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   // A reload also forgets remembered sign-ins, so a disabled user or a changed password counts.
   const onHup = (): void => {
     auth.forget();
+    workers?.forgetSignIns();
     void service.reload('SIGHUP');
   };
   process.on('SIGHUP', onHup);
   // Written once running, so a second Schoolgate that fails to start leaves this one's file alone.
   const pid = pidFile(join(data, 'schoolgate.pid'));
-  const address = server.address() as AddressInfo;
-  log.info({ pid: process.pid, config, data, addresses: proxyAddresses, port: address.port }, 'Schoolgate is running');
+  log.info({ pid: process.pid, config, data, addresses: proxyAddresses, port: listening, workers: workerCount }, 'Schoolgate is running');
 
   const signalledAt = await stopped;
   process.off('SIGHUP', onHup);

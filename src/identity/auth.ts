@@ -1,10 +1,13 @@
 // Proxy authentication (Proxy-Authorization: Basic). Verifying a password is deliberately slow
 // (scrypt), so a verified header is remembered for a few minutes: a page with 80 resources
 // hashes once, not 80 times. Repeated failures from one address are slowed, then refused for a
-// while, so a pupil cannot guess a teacher's password through the proxy.
+// while, so a pupil cannot guess a teacher's password through the proxy. With several proxy
+// processes (proxy.workers) the failures and the remembered sign-ins are shared
+// (proxy/cluster/shared-memory.ts): guesses count together, whichever process they land on.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { SignInLimiter, type FailureOptions } from './failures.js';
+import { ChangeListeners, type SharedMemory } from '../proxy/cluster/shared-memory.js';
+import { SignInLimiter, type FailureOptions, type Failures } from './failures.js';
 
 export interface AuthUser {
   readonly username: string;
@@ -37,7 +40,20 @@ export function parseBasic(header: string | undefined): { username: string; pass
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-export class Authenticator {
+/**
+ * A change to what sign-in remembers: an attempt counted, a failure, a success (each from an
+ * address, at a user name), a verified header (by its hash) and whom it signs in, or (for a new
+ * process) one key's failures as they stand.
+ */
+export type SignInChange =
+  | { readonly attempt: string; readonly username: string; readonly at: number }
+  | { readonly failed: string; readonly username: string; readonly at: number }
+  | { readonly succeeded: string; readonly username: string }
+  | { readonly verified: string; readonly user: AuthUser; readonly until: number }
+  | { readonly count: 'account' | 'device'; readonly key: string; readonly failures: Failures };
+
+export class Authenticator implements SharedMemory<SignInChange> {
+  private readonly listeners = new ChangeListeners<SignInChange>();
   private readonly verified = new LRUCache<string, { user: AuthUser; until: number }>({ max: 10_000 });
   private readonly cacheMs: number;
   private readonly failures: SignInLimiter;
@@ -63,24 +79,58 @@ export class Authenticator {
     if (cached && cached.until > t) return { kind: 'ok', user: cached.user };
     let verifying = this.pending.get(key);
     if (!verifying) {
-      const counted = this.failures.attempt(address, creds.username);
+      const at = this.now();
+      const counted = this.failures.attempt(address, creds.username, at);
       if (counted.kind === 'locked') return counted;
+      this.share({ attempt: address, username: creds.username, at });
       verifying = this.opts.verify(creds.username, creds.password).finally(() => this.pending.delete(key));
       this.pending.set(key, verifying);
     }
     const result = await verifying;
     if (result.ok) {
-      this.verified.set(key, { user: result.user, until: this.now() + this.cacheMs });
+      const until = this.now() + this.cacheMs;
+      this.verified.set(key, { user: result.user, until });
       this.failures.succeeded(address, creds.username);
+      this.share({ verified: key, user: result.user, until });
+      this.share({ succeeded: address, username: creds.username });
       return { kind: 'ok', user: result.user };
     }
-    const verdict = this.failures.failed(address, creds.username);
+    const at = this.now();
+    const verdict = this.failures.failed(address, creds.username, at);
+    this.share({ failed: address, username: creds.username, at });
     return verdict.kind === 'locked' ? verdict : { kind: 'challenge', delayMs: verdict.delayMs, reason: result.reason };
   }
 
   /** Forgets remembered credentials (after a password change or a user is disabled). */
   forget(): void {
     this.verified.clear();
+  }
+
+  onChange(fn: (change: SignInChange) => void): void {
+    this.listeners.add(fn);
+  }
+
+  apply(c: SignInChange): void {
+    if ('attempt' in c) this.failures.attempt(c.attempt, c.username, c.at);
+    else if ('failed' in c) this.failures.failed(c.failed, c.username, c.at);
+    else if ('succeeded' in c) this.failures.succeeded(c.succeeded, c.username);
+    else if ('verified' in c) this.verified.set(c.verified, { user: c.user, until: c.until });
+    else this.failures.restore(c.count, c.key, c.failures);
+  }
+
+  changes(): SignInChange[] {
+    const { account, device } = this.failures.records();
+    const out: SignInChange[] = [
+      ...account.map(([key, failures]) => ({ count: 'account' as const, key, failures })),
+      ...device.map(([key, failures]) => ({ count: 'device' as const, key, failures })),
+    ];
+    const t = this.now();
+    for (const [key, v] of this.verified.entries()) if (v.until > t) out.push({ verified: key, user: v.user, until: v.until });
+    return out;
+  }
+
+  private share(change: SignInChange): void {
+    if (this.listeners.any) this.listeners.emit(change);
   }
 
   /** How many addresses have failures on record (for tests and status). */

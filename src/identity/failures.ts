@@ -16,7 +16,8 @@ export type FailureVerdict =
   /** Too many failures: refuse without checking. */
   | { readonly kind: 'locked'; readonly retryAfterS: number };
 
-interface Failures {
+/** One key's failures on record (exported for the copies other proxy processes keep). */
+export interface Failures {
   count: number;
   first: number;
   lockedUntil: number;
@@ -50,8 +51,7 @@ export class FailureLimiter {
    * Counts an attempt before the slow check, so guesses sent all at once count too; 'locked'
    * when this one is already past the limit.
    */
-  attempt(key: string): FailureVerdict {
-    const t = this.now();
+  attempt(key: string, t = this.now()): FailureVerdict {
     let f = this.failures.get(key);
     if (!f || (t - f.first > this.windowMs && f.lockedUntil <= t)) {
       if (!f && this.failures.size >= PRUNE_AT) this.prune(t);
@@ -59,14 +59,14 @@ export class FailureLimiter {
       this.failures.set(key, f);
     }
     f.count++;
-    return f.count > this.maxFailures ? this.lock(f) : { kind: 'retry', delayMs: 0 };
+    return f.count > this.maxFailures ? this.lock(f, t) : { kind: 'retry', delayMs: 0 };
   }
 
   /** The attempt failed: how to answer it. */
-  failed(key: string): FailureVerdict {
+  failed(key: string, t = this.now()): FailureVerdict {
     const f = this.failures.get(key);
     if (!f) return { kind: 'retry', delayMs: 0 };
-    if (f.count >= this.maxFailures) return this.lock(f);
+    if (f.count >= this.maxFailures) return this.lock(f, t);
     // From the third failure, each answer comes a little later (capped at 2 s).
     return { kind: 'retry', delayMs: f.count < 3 ? 0 : Math.min(2000, (f.count - 2) * 250) };
   }
@@ -81,13 +81,22 @@ export class FailureLimiter {
     return this.failures.size;
   }
 
+  /** Every key's failures, for another process's copy. */
+  records(): [string, Failures][] {
+    return [...this.failures].map(([key, f]) => [key, { ...f }]);
+  }
+
+  /** A key's failures as another process has them. */
+  restore(key: string, f: Failures): void {
+    this.failures.set(key, { ...f });
+  }
+
   /** Drops keys whose window and lockout have passed (many devices fail once and go). */
   private prune(t: number): void {
     for (const [key, f] of this.failures) if (t - f.first > this.windowMs && f.lockedUntil <= t) this.failures.delete(key);
   }
 
-  private lock(f: Failures): FailureVerdict {
-    const t = this.now();
+  private lock(f: Failures, t: number): FailureVerdict {
     if (f.lockedUntil <= t) f.lockedUntil = t + this.lockoutMs;
     return { kind: 'locked', retryAfterS: Math.ceil((f.lockedUntil - t) / 1000) };
   }
@@ -113,17 +122,17 @@ export class SignInLimiter {
     return Math.max(this.device.lockedFor(address), username === undefined ? 0 : this.account.lockedFor(keyOf(address, username)));
   }
 
-  /** Counts an attempt at `username` from `address` before the slow check. */
-  attempt(address: string, username: string): FailureVerdict {
+  /** Counts an attempt at `username` from `address` before the slow check; `at` is when (another process's attempt). */
+  attempt(address: string, username: string, at?: number): FailureVerdict {
     const locked = this.lockedFor(address, username);
     if (locked > 0) return { kind: 'locked', retryAfterS: locked };
-    return this.account.attempt(keyOf(address, username));
+    return this.account.attempt(keyOf(address, username), at);
   }
 
   /** The attempt failed: how to answer it. */
-  failed(address: string, username: string): FailureVerdict {
-    const device = this.device.attempt(address);
-    const account = this.account.failed(keyOf(address, username));
+  failed(address: string, username: string, at?: number): FailureVerdict {
+    const device = this.device.attempt(address, at);
+    const account = this.account.failed(keyOf(address, username), at);
     if (account.kind === 'locked') return account;
     return device.kind === 'locked' ? device : account;
   }
@@ -135,6 +144,15 @@ export class SignInLimiter {
   /** Devices and accounts with failures on record (for tests and status). */
   get tracked(): number {
     return this.account.tracked + this.device.tracked;
+  }
+
+  /** Both counts, for another process's copy. */
+  records(): { account: [string, Failures][]; device: [string, Failures][] } {
+    return { account: this.account.records(), device: this.device.records() };
+  }
+
+  restore(count: 'account' | 'device', key: string, f: Failures): void {
+    this[count].restore(key, f);
   }
 }
 

@@ -1,5 +1,6 @@
 // The `proxy:` section of the configuration: where Schoolgate listens, which networks belong to
 // which group, which CONNECT ports are allowed, and which private destinations may be reached.
+import { availableParallelism } from 'node:os';
 import type { Checker } from '../config/check.js';
 import type { KeyPath } from '../config/yaml.js';
 import type { AuthMode } from '../identity/networks.js';
@@ -21,6 +22,12 @@ export interface ProxyConfig {
    */
   readonly listen: readonly string[];
   readonly port: number;
+  /**
+   * Proxy processes serving the port together (node:cluster): the machine's cores by default. 1
+   * is one process doing everything; more keep one primary process for what must be one per
+   * machine (traffic writer, alert delivery, staff app, list updates) and run the proxy in the others.
+   */
+  readonly workers: number;
   /** Ports a CONNECT tunnel may go to (443 unless configured). */
   readonly connectPorts: ReadonlySet<number>;
   /** Groups whose CONNECT tunnels to bare IP addresses are blocked (a common way round name-based filtering). */
@@ -76,7 +83,7 @@ const LIMIT_KEYS = [
 /** Connections the relay pools per site (undici's `connections`); a device's share must leave room for others. */
 export const UPSTREAM_POOL = 256;
 
-const KEYS = ['listen', 'host', 'port', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'resolve', 'pageHost', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
+const KEYS = ['listen', 'host', 'port', 'workers', 'connectPorts', 'blockIpTunnels', 'requireTls', 'networks', 'defaultGroup', 'defaultAuth', 'allowPrivate', 'resolve', 'pageHost', 'via', 'xForwardedFor', 'limits', 'pacDirect'];
 const PUPILS = ['ks1', 'ks2', 'guest'];
 
 export function parseProxyConfig(check: Checker, value: unknown, groups: ReadonlySet<string>): ProxyConfig {
@@ -98,6 +105,7 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
 
   const port = root.port === undefined ? 3128 : check.number(['proxy', 'port'], root.port, { min: 1, max: 65535, integer: true }) ?? 3128;
   const listen = listenAddresses(check, root);
+  const workers = root.workers === undefined ? defaultWorkers() : workerCount(check, root.workers);
   const connectPorts = new Set<number>();
   if (root.connectPorts === undefined) connectPorts.add(443);
   else {
@@ -188,7 +196,7 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
   }
 
   return {
-    listen, port, connectPorts, networks, allowedPrivate, limits, pacDirect, resolve: new ResolveOverrides(overrides),
+    listen, port, workers, connectPorts, networks, allowedPrivate, limits, pacDirect, resolve: new ResolveOverrides(overrides),
     defaultGroup: root.defaultGroup === undefined ? (groups.has('guest') ? 'guest' : [...groups][0] ?? 'guest') : group(['proxy', 'defaultGroup'], root.defaultGroup) ?? 'guest',
     defaultAuth: root.defaultAuth === undefined ? 'off' : (check.string(['proxy', 'defaultAuth'], root.defaultAuth, { oneOf: ['required', 'optional', 'off'] }) as AuthMode | undefined) ?? 'off',
     blockIpTunnels: groupList('blockIpTunnels', PUPILS),
@@ -198,6 +206,24 @@ export function parseProxyConfig(check: Checker, value: unknown, groups: Readonl
     via: root.via === undefined ? 'schoolgate' : check.string(['proxy', 'via'], root.via, { pattern: /^[A-Za-z0-9._-]{1,64}$/, patternHelp: 'letters, digits, dots, hyphens and underscores' }) ?? 'schoolgate',
     xForwardedFor: root.xForwardedFor === undefined ? false : check.boolean(['proxy', 'xForwardedFor'], root.xForwardedFor) ?? false,
   };
+}
+
+const MAX_WORKERS = 64;
+
+/**
+ * One proxy process per core, unless SCHOOLGATE_DEFAULT_WORKERS says otherwise: the test suite
+ * sets it to 1, so that only the tests about workers start several.
+ */
+function defaultWorkers(): number {
+  const set = Number(process.env.SCHOOLGATE_DEFAULT_WORKERS);
+  return Number.isInteger(set) && set >= 1 ? Math.min(set, MAX_WORKERS) : Math.min(availableParallelism(), MAX_WORKERS);
+}
+
+function workerCount(check: Checker, v: unknown): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_WORKERS) return v;
+  check.fail(['proxy', 'workers'], `must be a whole number of proxy processes from 1 to ${MAX_WORKERS}, found ${JSON.stringify(v)}`,
+    `1 for a single process, or leave it out for one per core (${availableParallelism()} on this machine)`);
+  return 1;
 }
 
 /** Every address, IPv6 and IPv4 (Node listens dual-stack on ::). */

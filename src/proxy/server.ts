@@ -68,6 +68,11 @@ export interface ProxyDeps {
    * bare source only: a LiveSnapshot brings its own.
    */
   readonly tls?: Interception | (() => Interception | null);
+  /**
+   * What the proxy remembers between requests, when it must be shared with other proxy
+   * processes (proxy.workers, cluster/shared-memory.ts); without it, this proxy's own.
+   */
+  readonly memories?: { readonly warned?: WarnMemory; readonly pinning?: PinningMemory };
 }
 
 export type { Interception } from './gate.js';
@@ -104,13 +109,13 @@ export interface Proxy {
 export function createProxyServer(deps: ProxyDeps): Proxy {
   const tunnels = new Set<net.Socket>();
   const now = deps.now ?? Date.now;
-  const warned = new WarnMemory();
+  const warned = deps.memories?.warned ?? new WarnMemory();
   const currentTls = (): Interception | null => (typeof deps.tls === 'function' ? deps.tls() : deps.tls ?? null);
   // The one place the live configuration is read: once at the start of each request or tunnel.
   const own = deps.source instanceof LiveSnapshot ? null : new LiveSnapshot(deps.source, { tls: currentTls });
   const live = own ?? (deps.source as LiveSnapshot);
   const snapshot = (): GateSnapshot => live.current;
-  const pinning = new PinningMemory(() => live.current.config.tls.pinning);
+  const pinning = deps.memories?.pinning ?? new PinningMemory(() => live.current.config.tls.pinning);
   const shares = new DeviceShare(() => live.current.config.proxy.limits.upstreamPerClient);
   const memory: GateMemory = {
     continued: (who, host, at) => warned.continued(who, host, at),

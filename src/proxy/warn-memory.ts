@@ -1,8 +1,11 @@
 // Click-throughs on warn pages. The warn page carries a token signed for this person (or device)
 // and this site, so the continue button works only for whom it was shown and only for a while;
 // a continue is then remembered for policy.warnRememberMinutes. Kept in memory: a restart asks
-// again, which errs on the side of the warning.
+// again, which errs on the side of the warning. With several proxy processes (proxy.workers) the
+// signing key and the click-throughs are shared (cluster/shared-memory.ts), so a continue on one
+// connection counts on every other.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ChangeListeners, type SharedMemory } from './cluster/shared-memory.js';
 
 /** How long a warn page's continue button stays valid. */
 const TOKEN_LIFETIME_MS = 30 * 60_000;
@@ -10,9 +13,13 @@ const TOKEN_LIFETIME_MS = 30 * 60_000;
 const MIN_REMEMBER_MS = 60_000;
 const PRUNE_AT = 10_000;
 
-export class WarnMemory {
-  private readonly key = randomBytes(32);
+/** The key tokens are signed with (base64), or one continue remembered until a time. */
+export type WarnChange = { readonly secret: string } | { readonly entry: string; readonly until: number };
+
+export class WarnMemory implements SharedMemory<WarnChange> {
+  private key = randomBytes(32);
   private readonly until = new Map<string, number>();
+  private readonly listeners = new ChangeListeners<WarnChange>();
 
   /** The token for a warn page shown to `who` for `host`. */
   token(who: string, host: string, now: number): string {
@@ -29,8 +36,10 @@ export class WarnMemory {
     const given = Buffer.from(m[2]!);
     const wanted = Buffer.from(this.sign(who, host, expires));
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return false;
-    if (this.until.size >= PRUNE_AT) this.prune(now);
-    this.until.set(keyOf(who, host), now + Math.max(rememberMs, MIN_REMEMBER_MS));
+    const entry = keyOf(who, host);
+    const until = now + Math.max(rememberMs, MIN_REMEMBER_MS);
+    this.remember(entry, until, now);
+    if (this.listeners.any) this.listeners.emit({ entry, until });
     return true;
   }
 
@@ -42,6 +51,26 @@ export class WarnMemory {
     if (until > now) return true;
     this.until.delete(key);
     return false;
+  }
+
+  onChange(fn: (change: WarnChange) => void): void {
+    this.listeners.add(fn);
+  }
+
+  apply(change: WarnChange): void {
+    if ('secret' in change) this.key = Buffer.from(change.secret, 'base64');
+    // Pruned by this machine's clock: the same as the other process's, give or take a message.
+    else this.remember(change.entry, change.until, Date.now());
+  }
+
+  /** The key first: a token signed in one process is accepted in another. */
+  changes(): WarnChange[] {
+    return [{ secret: this.key.toString('base64') }, ...[...this.until].map(([entry, until]) => ({ entry, until }))];
+  }
+
+  private remember(entry: string, until: number, now: number): void {
+    if (this.until.size >= PRUNE_AT) this.prune(now);
+    this.until.set(entry, Math.max(until, this.until.get(entry) ?? 0));
   }
 
   private sign(who: string, host: string, expires: number): string {

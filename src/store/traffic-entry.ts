@@ -86,7 +86,11 @@ export function idAtTime(ms: number): number {
  * repeated id would make a replayed spill row look like one already stored).
  */
 export class TrafficIds {
-  constructor(private latest: number) {}
+  /**
+   * With several proxy processes (proxy.workers) each makes the ids of its `slot` out of `of`
+   * (id % of === slot), so no two make the same one and none need ask another.
+   */
+  constructor(private latest: number, private readonly slot = 0, private readonly of = 1) {}
 
   /** The last id made (or the starting point). */
   get last(): number {
@@ -94,7 +98,8 @@ export class TrafficIds {
   }
 
   next(nowMs: number): number {
-    const id = Math.max(this.latest + 1, nowMs * ID_SHIFT);
+    let id = Math.max(this.latest + 1, nowMs * ID_SHIFT);
+    if (this.of > 1) id += (this.slot - (id % this.of) + this.of) % this.of;
     this.latest = id;
     return id;
   }

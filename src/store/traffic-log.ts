@@ -80,12 +80,37 @@ export class TrafficLog {
     const id = reserved ?? this.ids.next(this.now());
     this.batch.push(toTuple(entry, id));
     this.counts.recorded++;
+    this.batched();
+    return id;
+  }
+
+  /**
+   * Rows recorded by proxy workers (with their own ids, cluster/worker-traffic.ts), added to the
+   * batch as this process's own.
+   */
+  recordRows(rows: readonly TrafficTuple[]): void {
+    let newest = this.ids.last;
+    for (const row of rows) {
+      this.batch.push(row);
+      if (row[0] > newest) newest = row[0];
+    }
+    if (newest > this.ids.last) this.ids = new TrafficIds(newest);
+    this.counts.recorded += rows.length;
+    this.batched();
+  }
+
+  /** Rows were added to the batch: it goes when full, or after flushMs. */
+  private batched(): void {
     if (this.batch.length >= this.opts.config.batchRows) this.flush();
     else if (this.timer === null) {
       this.timer = setTimeout(() => this.flush(), this.opts.config.flushMs);
       this.timer.unref();
     }
-    return id;
+  }
+
+  /** The newest id made or seen here: a new worker's ids start after it. */
+  get lastId(): number {
+    return this.ids.last;
   }
 
   /** An id for a row to be recorded later: made now, so it carries the request's start time. */

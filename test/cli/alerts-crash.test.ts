@@ -14,6 +14,7 @@ import { journalled } from '../helpers/alerts.js';
 import { spawnSchoolgate } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lists.js';
 import { CONFIG_DIR } from '../helpers/policy.js';
+import { readDb } from '../helpers/read-db.js';
 import { closeAll, startOrigin, viaProxy, writeTestConfig } from '../helpers/proxy.js';
 import { eventually } from '../helpers/raw-http.js';
 import { webhookReceiver, type WebhookReceiver } from '../helpers/receivers.js';
@@ -57,15 +58,6 @@ async function start(config: string, data: string) {
 /** A danger search (suicide, sent at once) from a device of its own: a new alert each, unless the device searched before. */
 async function search(port: number, from: string): Promise<number> {
   return (await viaProxy(port, `http://www.google.com:${originPort}/search?q=i+want+to+kill+myself`, { localAddress: from })).status;
-}
-
-function readDb<T>(file: string, read: (db: BetterSqlite3.Database) => T): T {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
 }
 
 /** Each alert's device and count, by device. */

@@ -47,11 +47,11 @@ export function spawnSchoolgate(args: readonly string[], opts: SpawnOptions = {}
   const child: ChildProcess = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const waiters: { re: RegExp; after: number; resolve: (line: string) => void }[] = [];
   child.stdout!.on('data', (d: Buffer) => {
     stdout += d.toString();
     for (const w of [...waiters]) {
-      const line = stdout.split('\n').find((l) => w.re.test(l));
+      const line = stdout.split('\n').slice(w.after).find((l) => w.re.test(l));
       if (line) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
     }
   });
@@ -65,7 +65,7 @@ export function spawnSchoolgate(args: readonly string[], opts: SpawnOptions = {}
       return new Promise((res, rej) => {
         const line = stdout.split('\n').slice(after).find((l) => re.test(l));
         if (line) return res(line);
-        waiters.push({ re, resolve: res });
+        waiters.push({ re, after, resolve: res });
         void exited.then((code) => rej(new Error(`schoolgate exited (${code}) before printing ${re}\n${stdout}\n${stderr}`)));
       });
     },

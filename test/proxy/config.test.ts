@@ -1,5 +1,6 @@
 // The proxy section's errors name the file, the line, the key and the fix.
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -32,6 +33,18 @@ describe('proxy configuration', () => {
     expect(p.blockIpTunnels).toEqual(new Set(['ks2']));
   });
 
+  it('runs one proxy process per core unless proxy.workers says (the tests set the default to 1)', () => {
+    expect(load('  port: 3128\n').load().proxy.workers).toBe(1);
+    expect(load('  workers: 3\n').load().proxy.workers).toBe(3);
+    const set = process.env.SCHOOLGATE_DEFAULT_WORKERS;
+    delete process.env.SCHOOLGATE_DEFAULT_WORKERS;
+    try {
+      expect(load('  port: 3128\n').load().proxy.workers).toBe(availableParallelism());
+    } finally {
+      process.env.SCHOOLGATE_DEFAULT_WORKERS = set;
+    }
+  });
+
   it('maps networks to groups, most specific first', () => {
     const p = load('  networks:\n    - { cidr: 10.0.0.0/8, group: ks2 }\n    - { cidr: 10.2.0.0/16, group: staff, auth: required }\n').load().proxy;
     expect(p.networks.lookup('10.2.3.4')).toEqual({ group: 'staff', auth: 'required' });
@@ -62,6 +75,8 @@ describe('proxy configuration', () => {
     ['a name where an address belongs in resolve', '  resolve:\n    intranet.school.test: intranet\n', /proxy\.resolve\.intranet\.school\.test: "intranet" is not an IP address \(fix: an IPv4 or IPv6 address/],
     ['a pattern that is not a name', '  resolve:\n    "*.bad name": 10.0.0.2\n', /"\*\.bad name" is not a host name/],
     ['a page host that is not a name', '  pageHost: "not a host"\n', /proxy\.pageHost: /],
+    ['no proxy workers', '  workers: 0\n', /proxy\.workers: must be a whole number of proxy processes from 1 to 64, found 0 \(fix: 1 for a single process, or leave it out for one per core/],
+    ['proxy workers as text', '  workers: all\n', /proxy\.workers: must be a whole number of proxy processes from 1 to 64, found "all"/],
   ])('%s', (_label, proxy, pattern) => {
     const c = load(proxy);
     const problems = problemsOf(c.load).map((p) => `${p.file}:${p.line}: ${p.key}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`);
