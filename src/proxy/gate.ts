@@ -1,6 +1,7 @@
 // The gate: what the proxy does with a request or a tunnel, decided once, with no sockets. The
-// shells in server.ts turn sockets into facts, ask the gate, and carry out its verdict; every
-// policy, interception and group rule is here or below (classify/, policy/, tls/intercept.ts).
+// shells (request-shell.ts, connect-tunnel.ts; server.ts lists them all) turn sockets into facts,
+// ask the gate, and carry out its verdict; every policy, interception and group rule is here or
+// below (classify/, policy/, tls/intercept.ts).
 //
 // A request (plain HTTP, an upgrade, or a request inside a decrypted tunnel), in order:
 //   1. targetOf(): the proxy's own pages (origin form, or the page host), OPTIONS *, and requests

@@ -456,7 +456,7 @@ describe('judgeConnect: each step beats the next', () => {
     const rec = v.record!;
     expect(rec.outcome).toMatchObject(outcome);
     expect(rec.row(3)).toMatchObject({ method: 'CONNECT', scheme: 'https', host: row.authority.replace(/:\d+$/, ''), path: null, client: ADDRESS, alert: 3 });
-    // The shell raises an alert only from a decision (server.ts handleConnect).
+    // The shell raises an alert only from a decision (connect-tunnel.ts handleConnect).
     expect(rec.decision !== null).toBe(decided);
     const raised = rec.decision ? detect(rec.classification, rec.decision, config.safeguarding, ExclusionSet.EMPTY, row.group ?? 'ks2').map((a) => a.category) : [];
     expect(raised).toEqual(decided ? raises : []);
