@@ -252,6 +252,20 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
       holds.set(p, held);
     }
   }
+  // Posts the page frames where they are said (a pages-only rule of framing in the post: "a
+  // fictional pupil", "read by a sixth former", "lesson plan"): their first-person words are a
+  // character's or a quote's, not a child's own, and the model is not asked about that concern
+  // there. An assembly's or a tutor script's story told as "I started hurting myself" read as a
+  // child's post (bench/RESULTS.md, "Pages, seventh round").
+  const framed = new Map<number, Set<string>>();
+  for (const h of hits) {
+    if (h.weight >= 0 || h.pagesOnly !== true) continue;
+    const p = postAt(posts, offsetOfHit(h, readWords, text));
+    if (p < 0) continue;
+    const set = framed.get(p) ?? new Set<string>();
+    set.add(h.category);
+    framed.set(p, set);
+  }
   const holding = [...weightOf].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
   // Then the posts next to them: a thread's worst message is often the reply to, or the
   // follow-up of, the one the lists found words in.
@@ -270,7 +284,7 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
     const { probability, danger, top } = model.categoryProbabilities(folded);
     for (let c = 0; c < probability.length; c++) {
       const category = model.categories[c]!;
-      if (urgent.has(category)) continue;
+      if (urgent.has(category) || framed.get(p)?.has(category) === true) continue;
       let isUrgent: boolean;
       if (raised.has(category)) {
         // A concern the lists raised below danger: only the post's danger class has more to

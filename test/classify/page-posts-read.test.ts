@@ -60,4 +60,21 @@ describe('readPosts', () => {
     // Not raised by the lists at all: the page threshold holds (probability 0.99, caution).
     expect(posts([CHAT, `${QUUX} and i feel so glorp`]).map((p) => [p.category, p.urgent])).toEqual([['suicide', false]]);
   });
+
+  it('does not ask about a concern in a post the page frames where it is said (a character\'s story, not a child\'s own)', () => {
+    // "wibble" is page framing of suicide (pages-only, negative): in the post, it frames that post only.
+    const framing = new PhraseMatcher([
+      { category: 'suicide', phrase: 'quux', weight: 5, language: 'en', file: 't.yaml', line: 1 },
+      { category: 'suicide', phrase: 'wibble', weight: -20, language: 'en', file: 'p.yaml', line: 1, pagesOnly: true },
+    ] as never, { default: 10 });
+    const read = (blocks: string[]) => {
+      const text = blocks.join('\n');
+      const page = framing.matchPage(text);
+      return readPosts(text, page.hits, page.read, use, new Set(), new Set()).map((p) => p.category);
+    };
+    const story = `a wibble story read aloud: ${QUUX} and i feel so blick`;
+    expect(read([CHAT, story])).toEqual([]);
+    // Framing in another post leaves this one read.
+    expect(read(['this is a wibble page about the club and its weekend matches', CHAT, `${QUUX} and i feel so blick`])).toEqual(['suicide']);
+  });
 });
