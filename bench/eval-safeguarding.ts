@@ -19,19 +19,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detect } from '../src/alerts/detect.js';
 import { ExclusionSet } from '../src/alerts/exclusions.js';
-import { SAFEGUARDING_CATEGORIES, type Severity } from '../src/alerts/taxonomy.js';
+import type { Severity } from '../src/alerts/taxonomy.js';
 import { pageText } from '../src/classify/page-text.js';
 import { loadConfig } from '../src/config/load.js';
 import { loadLexicon } from '../src/classify/phrase-file.js';
 import { loadLists } from '../src/lists/load.js';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const FIXTURES = join(ROOT, 'test/fixtures/safeguarding');
-const SPLITS = ['dev', 'heldout'] as const;
-type Split = (typeof SPLITS)[number];
-const CONCERNS: readonly string[] = SAFEGUARDING_CATEGORIES;
-const LABEL_SEVERITIES = ['danger', 'caution', 'none'] as const;
-type LabelSeverity = (typeof LABEL_SEVERITIES)[number];
+import { checkLabel, CONCERNS, fail, FIXTURES, readSearchFile, readTsv, ROOT, SPLITS, type LabelSeverity, type SearchRow, type Split } from './safeguarding-set.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -58,18 +51,6 @@ const splits: readonly Split[] = opts.split === 'all' ? SPLITS : [opts.split as 
 // ---------------------------------------------------------------------------------------
 // The labelled set
 
-interface SearchRow {
-  readonly split: Split;
-  readonly line: number;
-  readonly text: string;
-  readonly concern: string;
-  readonly severity: LabelSeverity;
-  readonly lang: string;
-  /** Other concerns that are not wrong for this row (raising them is neither a hit nor a false alert). */
-  readonly also: readonly string[];
-  readonly note: string;
-}
-
 interface PageRow {
   readonly split: Split;
   readonly file: string;
@@ -81,44 +62,8 @@ interface PageRow {
   readonly note: string;
 }
 
-function fail(message: string): never {
-  console.error(`eval-safeguarding: ${message}`);
-  process.exit(2);
-}
-
-/** Rows of a TSV file with a header line, as objects keyed by the header; checked for width. */
-function readTsv(file: string, columns: readonly string[]): { line: number; cells: Record<string, string> }[] {
-  if (!existsSync(file)) fail(`${file} is missing`);
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const header = lines[0]!.split('\t');
-  if (columns.some((c, i) => header[i] !== c)) fail(`${file}: the header must be ${columns.join(' ')} (tab-separated), found ${header.join(' ')}`);
-  const out: { line: number; cells: Record<string, string> }[] = [];
-  lines.slice(1).forEach((l, i) => {
-    if (l.trim() === '' || l.startsWith('#')) return;
-    const cells = l.split('\t');
-    if (cells.length !== columns.length) fail(`${file}:${i + 2}: ${cells.length} columns, expected ${columns.length}`);
-    out.push({ line: i + 2, cells: Object.fromEntries(columns.map((c, k) => [c, cells[k]!])) });
-  });
-  return out;
-}
-
-function checkLabel(where: string, concern: string, severity: string, also: readonly string[]): void {
-  if (concern !== 'none' && !CONCERNS.includes(concern)) fail(`${where}: unknown concern "${concern}" (use none or one of ${CONCERNS.join(', ')})`);
-  if (!(LABEL_SEVERITIES as readonly string[]).includes(severity)) fail(`${where}: severity "${severity}" must be danger, caution or none`);
-  if ((concern === 'none') !== (severity === 'none')) fail(`${where}: concern none goes with severity none, and only with it`);
-  for (const a of also) if (!CONCERNS.includes(a)) fail(`${where}: unknown concern "${a}" in also`);
-}
-
 function readSearches(split: Split): SearchRow[] {
   return readSearchFile(join(FIXTURES, `searches.${split}.tsv`), split);
-}
-
-function readSearchFile(file: string, split: Split): SearchRow[] {
-  return readTsv(file, ['text', 'concern', 'severity', 'lang', 'also', 'note']).map(({ line, cells }) => {
-    const also = cells.also!.split(',').map((s) => s.trim()).filter(Boolean);
-    checkLabel(`${file}:${line}`, cells.concern!, cells.severity!, also);
-    return { split, line, text: cells.text!, concern: cells.concern!, severity: cells.severity as LabelSeverity, lang: cells.lang!, also, note: cells.note! };
-  });
 }
 
 function readPages(dir = FIXTURES, asDev = false): PageRow[] {

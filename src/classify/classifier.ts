@@ -114,7 +114,10 @@ export class Classifier {
     const inUrl = this.phrases.matchWords(pathWords(url.path));
     const inSearch = searchTerm === null ? null : this.phrases.matchSearch(searchTerm.raw, searchTerm.text);
     const categories = matches.length === 0 ? NONE : categoriesOf(matches);
-    const learned = searchTerm === null || this.model === null ? NONE_LEARNED : this.model.model.concerns(searchTerm.text, this.model.threshold, this.model.danger ?? null, this.model.alone ?? null);
+    // The model reads the search as the lists read it (look-alikes, invisible characters and typos
+    // put back), not merely folded: evasions hide a word from both alike.
+    const modelText = inSearch !== null && inSearch.read !== '' ? inSearch.read : searchTerm?.text;
+    const learned = modelText === undefined || this.model === null ? NONE_LEARNED : this.model.model.concerns(modelText, this.model.threshold, this.model.danger ?? null, this.model.alone ?? null);
     const more = learned.length === 0 ? undefined : { learned };
     // The common case, nothing found, builds one object and no arrays.
     const found = inSearch !== null && inSearch.hits.length > 0;

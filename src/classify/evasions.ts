@@ -1,24 +1,45 @@
 // Reading text the way a pupil hides it from a filter: "s u i c i d e", "s.u.i.c.i.d.e",
-// "dieeeee", a Cyrillic "а" in "kіll", an emoji for a word, "suicde". Each repair is made only
-// when it turns an unknown token into a word the phrase lists know, so ordinary text is left
-// as it is, and each is reported so a DSL can see how the text was read.
+// "dieeeee", a Cyrillic "а" in "kіll", an emoji for a word, "suicde", "killmyself". Each repair
+// is made only when it turns an unknown token into a word the phrase lists know (or, for letters
+// spaced out or written three times and more, which no spelling does, into an English word, so
+// the context it gives still counts), so ordinary text is left as it is, and each is reported so
+// a DSL can see how the text was read.
 //
 // Leetspeak, accents and fullwidth letters are foldText's work; this runs before and after it.
-import { englishWordsStartingWith, isEnglishWord, isIrregularForm } from './english.js';
+import { COMMON, englishWordEnds, englishWordsStartingWith, isEnglishWord, isIrregularForm } from './english.js';
 import { foldText, isAscii } from './normalise-text.js';
 
-/** Letters from other scripts that look like Latin ones, as filter evaders use them. */
+/**
+ * Letters from other scripts that look like Latin ones, as filter evaders use them: Cyrillic,
+ * Greek, Armenian, Cherokee, and the Latin small capitals and IPA letters (which NFKC leaves as
+ * they are). A capital not listed is read as its small letter ("К" as "к", so "k").
+ */
 const CONFUSABLE: Readonly<Record<string, string>> = {
   // Cyrillic
-  'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 't', 'у': 'y',
-  'х': 'x', 'ѕ': 's', 'і': 'i', 'ї': 'i', 'ј': 'j', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'ɡ': 'g', 'ո': 'n', 'ս': 'u', 'ӏ': 'l',
-  'А': 'a', 'В': 'b', 'Е': 'e', 'К': 'k', 'М': 'm', 'Н': 'h', 'О': 'o', 'Р': 'p', 'С': 'c', 'Т': 't', 'Х': 'x', 'І': 'i', 'Ј': 'j', 'Ѕ': 's',
+  'а': 'a', 'в': 'b', 'ь': 'b', 'е': 'e', 'ё': 'e', 'є': 'e', 'г': 'r', 'һ': 'h', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'п': 'n',
+  'р': 'p', 'с': 'c', 'т': 't', 'у': 'y', 'ү': 'y', 'х': 'x', 'ѕ': 's', 'і': 'i', 'ї': 'i', 'ј': 'j', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w',
+  'ɡ': 'g', 'ո': 'n', 'ս': 'u', 'ӏ': 'l', 'ѵ': 'v', 'ԍ': 'g', 'ԃ': 'd', 'ԥ': 'p',
+  'А': 'a', 'В': 'b', 'Е': 'e', 'К': 'k', 'М': 'm', 'Н': 'h', 'О': 'o', 'Р': 'p', 'С': 'c', 'Т': 't', 'Х': 'x', 'І': 'i', 'Ј': 'j',
+  'Ѕ': 's', 'Ь': 'b', 'Ү': 'y', 'Ӏ': 'l', 'Ԛ': 'q', 'Ԝ': 'w',
   // Greek
-  'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't', 'υ': 'u', 'χ': 'x', 'ω': 'w',
-  'Α': 'a', 'Β': 'b', 'Ε': 'e', 'Η': 'h', 'Ι': 'i', 'Κ': 'k', 'Μ': 'm', 'Ν': 'n', 'Ο': 'o', 'Ρ': 'p', 'Τ': 't', 'Υ': 'y', 'Χ': 'x',
+  'α': 'a', 'β': 'b', 'ϲ': 'c', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't', 'υ': 'u', 'χ': 'x',
+  'ω': 'w', 'γ': 'y', 'ϳ': 'j', 'μ': 'u', 'σ': 'o',
+  'Α': 'a', 'Β': 'b', 'Ε': 'e', 'Ζ': 'z', 'Η': 'h', 'Ι': 'i', 'Κ': 'k', 'Μ': 'm', 'Ν': 'n', 'Ο': 'o', 'Ρ': 'p', 'Τ': 't', 'Υ': 'y',
+  'Χ': 'x', 'Ϲ': 'c',
+  // Armenian
+  'օ': 'o', 'հ': 'h', 'ց': 'g', 'զ': 'q', 'ւ': 'l', 'ռ': 'n',
+  // Latin small capitals and IPA letters
+  'ɑ': 'a', 'ᴀ': 'a', 'ʙ': 'b', 'ᴄ': 'c', 'ᴅ': 'd', 'ᴇ': 'e', 'ɢ': 'g', 'ʜ': 'h', 'ɪ': 'i', 'ɩ': 'i', 'ᴊ': 'j', 'ᴋ': 'k', 'ʟ': 'l',
+  'ᴍ': 'm', 'ɴ': 'n', 'ᴏ': 'o', 'ᴘ': 'p', 'ʀ': 'r', 'ꜱ': 's', 'ᴛ': 't', 'ᴜ': 'u', 'ᴠ': 'v', 'ᴡ': 'w', 'ʏ': 'y', 'ᴢ': 'z',
+  // Cherokee capitals
+  'Ꭺ': 'a', 'Ᏼ': 'b', 'Ꮯ': 'c', 'Ꭼ': 'e', 'Ꮐ': 'g', 'Ꮋ': 'h', 'Ꭻ': 'j', 'Ꮶ': 'k', 'Ꮮ': 'l', 'Ꮇ': 'm', 'Ꮲ': 'p', 'Ꮪ': 's',
+  'Ꭲ': 't', 'Ꮩ': 'v', 'Ꮃ': 'w', 'Ꮓ': 'z',
 };
-const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLE).join('')}]`, 'g');
-const HAS_CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLE).join('')}]`);
+/** The listed letters, and the capitals of the small ones that are not listed themselves. */
+const CONFUSABLE_CHARS = [...new Set(Object.keys(CONFUSABLE).flatMap((ch) => [ch, ch.toUpperCase()]))].filter((ch) => [...ch].length === 1).join('');
+const CONFUSABLE_RE = new RegExp(`[${CONFUSABLE_CHARS}]`, 'gu');
+const HAS_CONFUSABLE = new RegExp(`[${CONFUSABLE_CHARS}]`, 'u');
+const lookAlike = (ch: string): string => CONFUSABLE[ch] ?? CONFUSABLE[ch.toLowerCase()] ?? ch;
 /** Zero-width characters and the soft hyphen, which split a word without showing. */
 const INVISIBLE_RE = /[\u00ad\u200b-\u200d\u2060\ufeff\u180e]/g;
 
@@ -57,7 +78,7 @@ function mixedOrAllConfusable(word: string): string {
   const latin = /[a-z]/i.test(word);
   const rest = word.replace(CONFUSABLE_RE, '');
   if (!latin && /\p{L}/u.test(rest)) return word;
-  return word.replace(CONFUSABLE_RE, (ch) => CONFUSABLE[ch] ?? ch);
+  return word.replace(CONFUSABLE_RE, lookAlike);
 }
 
 /** What the engine knows: whether a token is a form in the lists, and the lists' forms within one edit. */
@@ -65,12 +86,22 @@ export interface Vocabulary {
   known(token: string): boolean;
   /** A listed form one edit from the token, or null. */
   nearest(token: string): string | null;
+  /** The lengths L >= min at which token[0 .. L) is a listed form, or a listed prefix; absent, known() is asked per length. */
+  listedPieces?(token: string, min: number): { forms: number[]; prefixes: number[] };
+}
+
+/** vocab.listedPieces, or its answer from known() (which cannot tell a form from a prefix: all are forms). */
+export function listedPieces(vocab: Vocabulary, token: string, min: number): { forms: number[]; prefixes: number[] } {
+  if (vocab.listedPieces) return vocab.listedPieces(token, min);
+  const forms: number[] = [];
+  for (let l = min; l <= token.length; l++) if (vocab.known(token.slice(0, l))) forms.push(l);
+  return { forms, prefixes: [] };
 }
 
 export interface Repair {
   readonly from: string;
   readonly to: string;
-  readonly kind: 'spaced letters' | 'repeated letters' | 'misspelling' | 'masked letters';
+  readonly kind: 'spaced letters' | 'repeated letters' | 'misspelling' | 'masked letters' | 'words run together' | 'leetspeak';
 }
 
 const FUZZY_MIN = 5;
@@ -226,71 +257,199 @@ function* fillings(word: string, letters: readonly string[], from = 0): Generato
 /**
  * Joins a run of letters into a known word; a leading "i" or "a" may be a word of its own. A run
  * that is no one word may be several, when the whole query was spaced out ("h o w t o k i l l m
- * y s e l f"): it is read as the fewest known words that make it up exactly, or not at all.
+ * y s e l f"): it is read as the fewest words that make it up exactly, or not at all. A run that
+ * is an English word of four letters or more the lists do not hold ("m e a n i n g", not "u s a")
+ * is joined too, so the context it gives is read. Leetspeak digits in it are letters ("k 1 l l").
  */
-function joinRun(run: readonly string[], vocab: Vocabulary): { before: string[]; word: string; several?: true } | null {
+function joinRun(spaced: readonly string[], vocab: Vocabulary): { before: string[]; word: string; several?: true } | null {
+  // Leetspeak digits among the letters ("k 1 l l") are letters: foldText kept each as a number.
+  const hasLetters = spaced.some((c) => /[a-z]/.test(c));
+  const run = spaced.some((c) => c in LEET_DIGITS) ? spaced.map((c) => LEET_DIGITS[c] ?? c) : spaced;
+  if (!hasLetters) {
+    // Digits alone ("1 5 1 5") as the leetspeak of a listed word, as repairToken reads "1515".
+    const word = run.join('');
+    return /^[a-z]{4,}$/.test(word) && listedPieces(vocab, word, word.length).forms.length > 0 ? { before: [], word } : null;
+  }
   for (let start = 0; start <= 1 && run.length - start >= 3; start++) {
     if (start === 1 && run[0] !== 'i' && run[0] !== 'a') break;
     const word = run.slice(start).join('');
     const known = vocab.known(word) ? word : squeezed(word, vocab);
     if (known) return { before: run.slice(0, start), word: known };
   }
-  const words = segmented(run.join(''), vocab);
+  const letters = run.join('');
+  if (letters.length >= 4 && isEnglishForm(letters)) return { before: [], word: letters };
+  const words = segmented(letters, vocab);
   return words === null ? null : { before: words.slice(0, -1), word: words[words.length - 1]!, several: true };
 }
 
 /** Letters of one word on their own: "i", "a", "u" (text-speak "you"). */
 const LETTER_WORDS = new Set(['i', 'a', 'u']);
+/**
+ * Words of two letters a run may hold: English ones only. The lists' own short words ("sh",
+ * "ja", "al") would cut Polish and Urdu words, and names, into pieces.
+ */
+const SHORT_WORDS = new Set('an as at be by do go he if im in is it me my no of ok on or so to uk up ur us we ya yo'.split(' '));
+/** "am" only after "i" ("iam" is two words): a Polish past tense ends in it ("mowilam", "zrobilam"). */
+const I_AM = 'iam';
 /** Longest run read as several words: beyond it the search is not worth its cost. */
 const MAX_SEGMENTED = 64;
 /** Longest word looked for inside a run. */
 const MAX_SEGMENT = 24;
 
+/** What a piece costs in a split: a word as listed or as WordNet has it, or one with an ending put on it. */
+const WORD = 1;
+const INFLECTED = 1.1;
+/** Endings a listed prefix or an English word may take inside a run ("nazis", "asked", "making", "suicidal"). */
+const ENDINGS = ['s', 'es', 'ed', 'ing', 'e', 'd', 'al', 'er', 'ers', 'y', 'ly', 'ion'];
+const ENGLISH_ENDINGS = ['s', 'es', 'ed', 'ing'];
+
 /**
- * `letters` split into the fewest words the vocabulary knows (or one-letter words), ties going to
- * the split whose first words are longest; null when there is no such split, or only one word.
- * At least one word must be of four letters or more, so "u s a" stays letters.
+ * The pieces of `letters` from k that may be words of their own, as their ends and costs: a short
+ * English word, a common word, a form of the lists of four letters or more (their shorter words,
+ * "kms" or "ana", are too often part of another, unless English too), or an English word of four
+ * or more, as WordNet has it; and, at a little more cost, a listed prefix or an English word with
+ * an ending ("christchurch shooting", not "christchurchs hooting"). Not isEnglishForm: a run is
+ * cut in many places, and WordNet is walked once per start (englishWordEnds), not once per piece.
  */
-function segmented(letters: string, vocab: Vocabulary): string[] | null {
+function pieceEnds(letters: string, k: number, listed: { forms: readonly number[]; prefixes: readonly number[] }): Map<number, number> {
+  const n = letters.length;
+  const max = Math.min(n, k + MAX_SEGMENT);
+  const out = new Map<number, number>();
+  const add = (end: number, cost: number): void => {
+    if (end <= max && !(out.get(end)! <= cost)) out.set(end, cost);
+  };
+  const withEndings = (end: number, endings: readonly string[]): void => {
+    for (const e of endings) if (letters.startsWith(e, end)) add(end + e.length, INFLECTED);
+  };
+  if (LETTER_WORDS.has(letters[k]!)) add(k + 1, WORD);
+  if (k + 2 <= n && SHORT_WORDS.has(letters.slice(k, k + 2))) add(k + 2, WORD);
+  if (letters.startsWith(I_AM, k)) add(k + 3, 2 * WORD);
+  for (let end = k + 3; end <= Math.min(max, k + MAX_COMMON); end++) if (COMMON.has(letters.slice(k, end))) add(end, WORD);
+  const { ends, eEnds } = englishWordEnds(letters, k, max);
+  // A listed form with an ending WordNet does not list as a word ("suicides", "howtos") costs as
+  // one made here: "suicide squad", not "suicides quad".
+  // Listed forms of three letters only if English as well ("cut", "gun"; not "kms" or "ana").
+  for (const length of listed.forms) if (length >= 4 || (length === 3 && ends.includes(k + 3))) add(k + length, /(?:s|ed|ing)$/.test(letters.slice(k, k + length)) && !ends.includes(k + length) ? INFLECTED : WORD);
+  for (const length of listed.prefixes) {
+    add(k + length, INFLECTED);
+    withEndings(k + length, ENDINGS);
+  }
+  for (const end of ends) {
+    // WordNet's words of three letters are too many ("lam", "tab"): a Polish or Urdu word
+    // would be cut into a listed word and one of them ("mowi lam"). With an ending they are
+    // long enough ("eating").
+    if (end - k >= 4) add(end, WORD);
+    if (end - k >= 3) withEndings(end, ENGLISH_ENDINGS);
+  }
+  for (const end of eEnds) withEndings(end, ['ed', 'ing', 'ies', 'ied']);
+  return out;
+}
+
+/** Longest of the COMMON words. */
+const MAX_COMMON = Math.max(...[...COMMON].map((w) => w.length));
+
+/**
+ * `letters` split into the fewest words (pieceEnds; a word with an ending counts a little more),
+ * ties going to the split whose first words are longest; null when there is no such split, only
+ * one word, or no word of the lists of four letters or more in it (it would change nothing the
+ * lists read, and "u s a" stays letters).
+ */
+export function segmented(letters: string, vocab: Vocabulary): string[] | null {
+  return segmentation(letters, vocab)?.words ?? null;
+}
+
+/** segmented, with what the split costs (about one a word): of two readings of a token, the cheaper split wins. */
+function segmentation(letters: string, vocab: Vocabulary): { words: string[]; cost: number } | null {
   const n = letters.length;
   if (n < 4 || n > MAX_SEGMENTED) return null;
-  // fewest[k]: fewest words making up letters[k..]; next[k]: where the first of them ends.
-  const fewest = new Int32Array(n + 1).fill(-1);
+  // The lists' forms and prefixes at each place (forms of four letters or more, prefixes of three:
+  // "pic" reads "pictures"); none, and no split reads anything.
+  const listed = Array.from({ length: n }, (_, k) => listedPieces(vocab, letters.slice(k, k + MAX_SEGMENT), 3));
+  if (!listed.some((l) => l.forms.length > 0 || l.prefixes.length > 0)) return null;
+  // cost[k]: least cost of words making up letters[k..] (about one per word); next[k]: where the first of them ends.
+  const cost = new Float64Array(n + 1).fill(Infinity);
   const next = new Int32Array(n + 1);
-  fewest[n] = 0;
+  cost[n] = 0;
   for (let k = n - 1; k >= 0; k--) {
-    for (let end = Math.min(n, k + MAX_SEGMENT); end > k; end--) {
-      if (fewest[end]! < 0) continue;
-      const w = letters.slice(k, end);
-      if (w.length === 1 ? !LETTER_WORDS.has(w) : !vocab.known(w)) continue;
-      if (fewest[k]! < 0 || fewest[end]! + 1 < fewest[k]!) {
-        fewest[k] = fewest[end]! + 1;
+    // Longest first, so of splits of one cost the one whose first words are longest wins.
+    for (const [end, c] of [...pieceEnds(letters, k, listed[k]!)].sort((a, b) => b[0] - a[0])) {
+      if (cost[end]! + c < cost[k]! - 1e-9) {
+        cost[k] = cost[end]! + c;
         next[k] = end;
       }
     }
   }
-  if (fewest[0]! < 2) return null;
+  if (cost[0] === Infinity || next[0] === n) return null;
   const words: string[] = [];
   for (let k = 0; k < n; k = next[k]!) words.push(letters.slice(k, next[k]!));
-  return words.some((w) => w.length >= 4) ? words : null;
+  return words.some((w) => w.length >= 4 && vocab.known(w)) ? { words: words.flatMap((w) => (w === I_AM ? ['i', 'am'] : [w])), cost: cost[0]! } : null;
 }
 
+/** Shortest token read as words run together ("killme"): shorter ones are too often a word of their own. */
+const JOINED_MIN = 6;
+
+/** Digits leetspeak writes letters with: a token of nothing else ("1515") is kept as a number by foldText. */
+const LEET_DIGITS: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't' };
+
 function repairToken(t: string, vocab: Vocabulary, fuzzy: boolean): Repair | null {
+  if (fuzzy && /^[013457]{4,}$/.test(t)) {
+    // "1515" as isis: only a word of four letters or more the lists hold as written, so a
+    // number ("1000", "2024", an age) stays a number.
+    const read = t.replace(/./g, (d) => LEET_DIGITS[d]!);
+    for (const word of [read, squeezed(read, vocab)]) {
+      if (word !== null && word.length >= 4 && listedPieces(vocab, word, word.length).forms.length > 0) return { from: t, to: word, kind: 'leetspeak' };
+    }
+    return null;
+  }
   if (!/^[a-z]+$/.test(t)) return null;
   const s = squeezed(t, vocab);
   if (s) return { from: t, to: s, kind: 'repeated letters' };
   if (!fuzzy || t.length < FUZZY_MIN || isEnglishForm(t)) return null;
   const near = vocab.nearest(t);
-  return near ? { from: t, to: near, kind: 'misspelling' } : null;
+  if (near) return { from: t, to: near, kind: 'misspelling' };
+  // Words run together ("howtokillmyself", "killmyself"), when no one word is one edit away;
+  // with a letter written three times or more ("kkkkillmyself") cut to two, then to one.
+  if (t.length < JOINED_MIN) return null;
+  const readings = /(.)\1\1/.test(t) ? [t.replace(/(.)\1{2,}/g, '$1$1'), t.replace(/(.)\1{2,}/g, '$1')] : [t];
+  let best: { words: string[]; cost: number } | null = null;
+  for (const letters of readings) {
+    const split = segmentation(letters, vocab);
+    if (split && (best === null || split.cost < best.cost)) best = split;
+  }
+  return best && { from: t, to: best.words.join(' '), kind: 'words run together' };
 }
 
-/** "dieeee" -> "die", "killlll" -> "kill", "kmsss" -> "kms": runs of a letter cut to two, then to one. */
+/** Most runs of a repeated letter whose lengths are tried one by one (2^n readings). */
+const MAX_RUNS = 5;
+
+/**
+ * "dieeee" -> "die", "killlll" -> "kill", "cccuttinggg" -> "cutting", "taaaasveer" -> "tasveer":
+ * each run of a letter read as one or two of it. Of the readings the lists know (a prefix rule
+ * knows "cuting" as well as "cutting"), an English one first; else the first of: all runs cut
+ * to two, some to two and the others to one, all to one. A token with a run of three or more
+ * (no spelling has one) that makes no listed form is read as the English word it makes, if one
+ * ("awareeeness"), so the context it gives still counts.
+ */
 function squeezed(t: string, vocab: Vocabulary): string | null {
-  if (!/(.)\1/.test(t)) return null;
-  const two = t.replace(/(.)\1{2,}/g, '$1$1');
-  if (two !== t && vocab.known(two)) return two;
-  const one = t.replace(/(.)\1+/g, '$1');
-  if (vocab.known(one)) return one;
+  const runs = t.match(/(.)\1+/g);
+  if (runs === null) return null;
+  const readings = [t.replace(/(.)\1{2,}/g, '$1$1')];
+  if (runs.length > 1 && runs.length <= MAX_RUNS) {
+    // Bit k of the mask set: run k keeps two.
+    for (let mask = (1 << runs.length) - 2; mask > 0; mask--) {
+      let k = 0;
+      readings.push(t.replace(/(.)\1+/g, (_, ch: string) => ((mask >> k++) & 1 ? ch + ch : ch)));
+    }
+  }
+  readings.push(t.replace(/(.)\1+/g, '$1'));
+  let known: string | null = null;
+  for (const r of readings) {
+    if (r === t || !vocab.known(r)) continue;
+    if (isEnglishForm(r)) return r;
+    known ??= r;
+  }
+  if (known !== null || !runs.some((r) => r.length > 2)) return known;
+  for (const r of readings) if (r !== t && isEnglishForm(r)) return r;
   return null;
 }
 
@@ -321,33 +480,40 @@ export class NearIndex {
   }
 
   /**
-   * The single listed form one edit (a letter added, dropped, changed, or two swapped) from
-   * the token, or null when there is none or more than one word would fit.
+   * The listed form one edit (a letter added, dropped, changed, or two swapped) from the token,
+   * or null when there is none or more than one word would fit. The lists hold misspellings of
+   * their own ("mysef", "somone"), so of several forms the one English word (or common word: WordNet
+   * has no pronouns) is taken ("ymself": myself, not "mself" or "yoself").
    */
   nearest(token: string): string | null {
     this.build();
-    let found = -1;
+    // The first form found, and any others (an array only when there are several: rare).
+    let first = -1;
+    let more: number[] | null = null;
     const n = token.length;
+    const seen = (f: number): boolean => f === first || (more !== null && more.includes(f));
+    const found = (f: number): void => {
+      if (first < 0) first = f;
+      else (more ??= []).push(f);
+    };
     // A form the token less one letter is, or one whose deletion is the token or the token less one letter.
     for (let skip = -1; skip < n; skip++) {
       const h = hashSkipping(token, skip);
       if (skip >= 0) {
         const f = this.formOf(token, skip, h);
-        if (f >= 0 && f !== found) {
-          if (found >= 0) return null;
-          found = f;
-        }
+        if (f >= 0 && !seen(f)) found(f);
       }
       const mask = this.deletionForm.length - 1;
       for (let k = mix(h) & mask; ; k = (k + 1) & mask) {
         const f = this.deletionForm[k]! - 1;
         if (f < 0) break;
-        if (this.deletionHash[k] !== h || f === found || !this.oneEditFrom(token, f)) continue;
-        if (found >= 0) return null;
-        found = f;
+        if (this.deletionHash[k] !== h || seen(f) || !this.oneEditFrom(token, f)) continue;
+        found(f);
       }
     }
-    return found < 0 ? null : this.form(found);
+    if (more === null) return first < 0 ? null : this.form(first);
+    const english = [first, ...more].map((f) => this.form(f)).filter((w) => COMMON.has(w) || isEnglishForm(w));
+    return english.length === 1 ? english[0]! : null;
   }
 
   get size(): number {

@@ -11,7 +11,7 @@
 // Both read a text the same way (same emoji, same folding); the repairs of searches and
 // addresses ("z o r b l a x", "zorblaxxx") read towards the words either knows, so when the
 // overlay finds something the text is read once more with both vocabularies together.
-import { emojiMap, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
+import { emojiMap, listedPieces, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { compileInWorker, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-worker.js';
 import { decodeCached, readCached, type Compiled } from './phrase-cache.js';
 import { classesOf, parseRule } from './phrase-rules.js';
@@ -212,6 +212,11 @@ function unionVocabulary(a: Vocabulary, b: Vocabulary): Vocabulary {
       const x = a.nearest(t);
       const y = b.nearest(t);
       return x !== null && y !== null && x !== y ? null : x ?? y;
+    },
+    listedPieces: (t, min) => {
+      const x = listedPieces(a, t, min);
+      const y = listedPieces(b, t, min);
+      return { forms: [...x.forms, ...y.forms], prefixes: [...x.prefixes, ...y.prefixes] };
     },
   };
 }

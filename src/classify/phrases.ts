@@ -29,6 +29,7 @@ import { AddressGate, gateRules } from './address-anchors.js';
 import { SPACE } from './aho-corasick.js';
 import { phraseSaysFirstPerson } from './first-person.js';
 import { flatten } from './flat-lists.js';
+import { COMMON } from './english.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { foldText } from './normalise-text.js';
 import { PageFold, TextBuffer } from './page-fold.js';
@@ -82,7 +83,10 @@ export interface PhraseResult {
   readonly flagged: readonly PhraseScore[];
   /** How an evasion was read ("k i l l" as "kill"); empty when the text was read as written. */
   readonly repairs: readonly Repair[];
-  /** The text as read (folded, repaired): what the hits' spans count words of. */
+  /**
+   * The text as read (folded, repaired): what the hits' spans count words of. A search also
+   * gives it when nothing matched but it was read otherwise than folded; else '' without hits.
+   */
   readonly read: string;
 }
 
@@ -103,18 +107,9 @@ export interface LexiconExtras {
 /** The result for text that hits nothing; shared, so the common case allocates nothing. */
 export const NO_PHRASES: PhraseResult = Object.freeze({ hits: Object.freeze([]), flagged: Object.freeze([]), repairs: Object.freeze([]), read: '' });
 
-/**
- * Words so frequent that a rule is never looked at because of them alone: they still count
- * inside a rule ("how to", "me"), but an address is read in full only where a rule could match
- * on some other word (address-anchors.ts).
- */
-export const COMMON: ReadonlySet<string> = new Set(`a an the to of in on at by for from with without into onto off out up down over under about as and or
-  but if so not no nor than then too very just also all any some every each more most less own same other such only i im
-  ive id ill me my mine myself you u ur your youre yours he him his she her they them their we us our it its is are was
-  were be been being am do does did done doing have has had having can could would should will shall may might must
-  how what why when where who whom which whose this that these those there here get got gets getting go goes going
-  gonna wanna want wants make makes made way ways best thing things one ones like know need day days time times new
-  good bad really now please help yes ok lol`.split(/\s+/).filter(Boolean));
+// COMMON lives with the English word lists, where the evasion repairs read it too; it is
+// still exported from here for the modules that have always taken it from the phrase engine.
+export { COMMON };
 
 interface Rule {
   readonly category: number;
@@ -295,7 +290,10 @@ export class PhraseMatcher {
    */
   matchSearch(raw: string, folded?: string): PhraseResult {
     const { text, repairs } = readSearch(raw, folded, this.emoji, this.vocab);
-    return this.analyseText(text, repairs);
+    const r = this.analyseText(text, repairs);
+    // Nothing matched in a search read otherwise than folded ("my\u200bself", "k*ll"): it says
+    // how it was read all the same, so the learned model reads what the lists read.
+    return r.hits.length === 0 && text !== (folded ?? raw) && text !== '' ? { ...NO_PHRASES, repairs, read: text } : r;
   }
 
   /** Text already folded with foldText (a title, words from elsewhere): no repairs. */
@@ -778,6 +776,10 @@ class ListVocabulary implements Vocabulary {
 
   nearest(t: string): string | null {
     return this.near.nearest(t);
+  }
+
+  listedPieces(t: string, min: number): { forms: number[]; prefixes: number[] } {
+    return this.table.listedPieces(t, min);
   }
 }
 
@@ -2010,9 +2012,10 @@ class Compiler {
         add(` ${f} `, id);
         forms.add(f);
       }
-      // Typos are read back onto the listed spelling of uncommon English words ("suicde"), not
+      // Typos are read back onto the listed spelling of English words ("suicde", "mysefl"), not
       // onto every form of them: the index stays small, and "hangign" is rare beside "hangin".
-      if (w.english && !this.common[id] && /^[a-z]+$/.test(w.word)) near.add(w.word);
+      // Common words too: "ymself" hides "kill myself" as well as "kll" would.
+      if (w.english && /^[a-z]+$/.test(w.word)) near.add(w.word);
     });
     return { patterns, patternWords, forms, near };
   }

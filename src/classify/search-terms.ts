@@ -247,7 +247,8 @@ export class SearchTermExtractor {
       const value = queryParam(url.query, rule.param);
       if (value === null) continue;
       if (!rule.require.every(([k, v]) => paramEquals(url.query, k, v))) continue;
-      const raw = cut(decodeQueryValue(value).replace(/\s+/g, ' ').trim());
+      // U+FEFF is whitespace to \s but an invisible character inside a word to a pupil ("my\ufeffself"): kept for evasions.ts to drop.
+      const raw = cut(decodeQueryValue(value).replace(/[^\S\ufeff]+/g, ' ').trim());
       if (raw === '') return null;
       return { engine: engine.name, text: foldText(raw), raw, partial: rule.partial };
     }

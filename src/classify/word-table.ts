@@ -136,6 +136,30 @@ export class WordTable {
 
   /** Whether `word` is a form, or starts with a prefix: a word the lists know, as the repairs ask. */
   knows(word: string): boolean {
+    return this.scan(word, 1, word.length, () => true);
+  }
+
+  /**
+   * The lengths L from `min` up at which word[0 .. L) is a form (`forms`) or a prefix (`prefixes`)
+   * of the lists, shortest first: one pass over the word, where a look-up per length would go over
+   * it each time (the repairs cut a run of letters at every place, evasions.ts).
+   */
+  listedPieces(word: string, min: number): { forms: number[]; prefixes: number[] } {
+    const forms: number[] = [];
+    const prefixes: number[] = [];
+    this.scan(word, min, min, (length, prefix) => {
+      (prefix ? prefixes : forms).push(length);
+      return false;
+    });
+    return { forms, prefixes };
+  }
+
+  /**
+   * One pass over the word: `found(L, true)` for each prefix word[0 .. L) of the lists from
+   * `prefixesFrom` characters, `found(L, false)` for each form from `formsFrom`, shortest first,
+   * a prefix before a form of its length; true from `found` stops it. Whether one did.
+   */
+  private scan(word: string, prefixesFrom: number, formsFrom: number, found: (length: number, prefix: boolean) => boolean): boolean {
     const n = word.length;
     if (this.scratch.length < n) this.scratch = new Uint16Array(n);
     const chars = this.scratch;
@@ -146,9 +170,10 @@ export class WordTable {
       chars[i] = c;
       h = hashStep(h, c);
       const length = i + 1;
-      if ((length === 1 ? this.oneCharPrefix : (lengths & lengthBit(length)) !== 0) && this.prefix(chars, 0, length, h) >= 0) return true;
+      if (length >= prefixesFrom && (length === 1 ? this.oneCharPrefix : (lengths & lengthBit(length)) !== 0) && this.prefix(chars, 0, length, h) >= 0 && found(length, true)) return true;
+      if (length >= formsFrom && this.form(chars, 0, length, h) >= 0 && found(length, false)) return true;
     }
-    return n > 0 && this.form(chars, 0, n, h) >= 0;
+    return false;
   }
 
   private find(slots: Int32Array, text: Uint16Array, from: number, length: number, h: number): number {

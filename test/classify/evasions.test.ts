@@ -137,7 +137,8 @@ describe('repairTokens', () => {
   });
 
   it('leaves ordinary text as it is, as the same string', () => {
-    for (const text of ['x y z', 'a b c', 'k i', 'cooool', 'kill me', 'year 7 maths', '']) {
+    // ("cooool" is read as "cool" now, an English word whose context counts: evasion-repairs.test.ts.)
+    for (const text of ['x y z', 'a b c', 'k i', 'bookkeeper', 'kill me', 'year 7 maths', '']) {
       const r = repairTokens(text, vocab, true);
       expect(r.text, text).toBe(text);
       expect(r.repairs, text).toEqual([]);
