@@ -7,6 +7,7 @@
 //
 // Leetspeak, accents and fullwidth letters are foldText's work; this runs before and after it.
 import { COMMON, englishWordEnds, englishWordsStartingWith, isEnglishWord, isIrregularForm } from './english.js';
+import { respelled } from './child-spellings.js';
 import { foldText, isAscii } from './normalise-text.js';
 
 /**
@@ -101,7 +102,7 @@ export function listedPieces(vocab: Vocabulary, token: string, min: number): { f
 export interface Repair {
   readonly from: string;
   readonly to: string;
-  readonly kind: 'spaced letters' | 'repeated letters' | 'misspelling' | 'masked letters' | 'words run together' | 'leetspeak';
+  readonly kind: 'spaced letters' | 'repeated letters' | 'misspelling' | 'masked letters' | 'words run together' | 'leetspeak' | 'sound spelling';
 }
 
 const FUZZY_MIN = 5;
@@ -178,7 +179,8 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
       }
     }
     const t = tokens[i]!;
-    const fixed = vocab.known(t) ? null : repairToken(t, vocab, fuzzy);
+    const sound = fuzzy ? soundSpelling(t, tokens[i - 1] ?? '', tokens[i + 1] ?? '') : null;
+    const fixed = sound ?? (vocab.known(t) ? null : repairToken(t, vocab, fuzzy));
     if (fixed) {
       out.push(fixed.to);
       repairs.push(fixed);
@@ -189,6 +191,16 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
 }
 
 const NO_REPAIRS: Repair[] = [];
+
+/**
+ * A child's sound-spelling of a short word ("kil", "ded", "wy", "nite"), which the one-edit
+ * repair leaves alone under FUZZY_MIN letters: read from child-spellings.ts even where the lists
+ * hold the spelling too (they hold "ded" and "kil" beside "dead" and "kill").
+ */
+function soundSpelling(t: string, prev: string, next: string): Repair | null {
+  const to = respelled(t, prev, next);
+  return to === null || to === t ? null : { from: t, to, kind: 'sound spelling' };
+}
 
 /**
  * A search as the lists read it: characters read (emoji, look-alikes), masked letters read back
