@@ -179,7 +179,7 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
       }
     }
     const t = tokens[i]!;
-    const sound = fuzzy ? soundSpelling(t, tokens[i - 1] ?? '', tokens[i + 1] ?? '') : null;
+    const sound = fuzzy ? soundSpelling(t, tokens[i - 1] ?? '', tokens[i + 1] ?? '', vocab) : null;
     const fixed = sound ?? (vocab.known(t) ? null : repairToken(t, vocab, fuzzy));
     if (fixed) {
       out.push(fixed.to);
@@ -192,12 +192,20 @@ export function repairTokens(folded: string, vocab: Vocabulary, fuzzy: boolean):
 
 const NO_REPAIRS: Repair[] = [];
 
+/** A listed word that English does not have (and that is not itself a sound-spelling, "kil u"). */
+function foreignNeighbour(w: string, vocab: Vocabulary): boolean {
+  return w.length > 2 && vocab.known(w) && !isEnglishWord(w) && !COMMON.has(w) && respelled(w, '', '') === null;
+}
+
 /**
  * A child's sound-spelling of a short word ("kil", "ded", "wy", "nite"), which the one-edit
  * repair leaves alone under FUZZY_MIN letters: read from child-spellings.ts even where the lists
- * hold the spelling too (they hold "ded" and "kil" beside "dead" and "kill").
+ * hold the spelling too (they hold "ded" and "kil" beside "dead" and "kill"). A word of one or two
+ * letters is not read next to a word the lists hold that is not English: there it is that
+ * language's own (Polish "u dziecka", "at a child's", is not "you").
  */
-function soundSpelling(t: string, prev: string, next: string): Repair | null {
+function soundSpelling(t: string, prev: string, next: string, vocab: Vocabulary): Repair | null {
+  if (t.length <= 2 && (foreignNeighbour(prev, vocab) || foreignNeighbour(next, vocab))) return null;
   const to = respelled(t, prev, next);
   return to === null || to === t ? null : { from: t, to, kind: 'sound spelling' };
 }

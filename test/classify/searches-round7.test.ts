@@ -20,6 +20,16 @@ describe('a child\'s sound-spelling of short words', () => {
     expect(raised('my uncle duz rude stuff to me at nite').grooming).toBe('danger');
   });
 
+  it('leaves a one- or two-letter word alone next to a listed word of another language', () => {
+    // Polish "u dziecka" ("at a child's") is context the Polish lists hold; "u" is not "you" there.
+    const r = m.matchSearch('samookaleczenie u dziecka objawy');
+    expect(r.repairs.map((x) => x.from)).not.toContain('u');
+    expect(m.matchSearch('samookaleczenie u dziecka objawy').hits.some((h) => h.phrase === 'u dziecka')).toBe(true);
+    // Next to English words, or to another sound-spelling, it is still read.
+    expect(m.matchSearch('how do u make yorself ded').repairs.map((x) => x.from)).toContain('u');
+    expect(m.matchSearch('to kil u').repairs.map((x) => x.from)).toEqual(['kil', 'u']);
+  });
+
   it('reads "dye" as "die" only where the words around it read as dying', () => {
     expect(respelled('dye', '2', '')).toBe('die');
     expect(respelled('dye', 'to', 'all')).toBe('die');
