@@ -205,9 +205,10 @@ function foreignNeighbour(w: string, vocab: Vocabulary): boolean {
  * language's own (Polish "u dziecka", "at a child's", is not "you").
  */
 function soundSpelling(t: string, prev: string, next: string, vocab: Vocabulary): Repair | null {
-  if (t.length <= 2 && (foreignNeighbour(prev, vocab) || foreignNeighbour(next, vocab))) return null;
   const to = respelled(t, prev, next);
-  return to === null || to === t ? null : { from: t, to, kind: 'sound spelling' };
+  if (to === null || to === t) return null;
+  if (t.length <= 2 && (foreignNeighbour(prev, vocab) || foreignNeighbour(next, vocab))) return null;
+  return { from: t, to, kind: 'sound spelling' };
 }
 
 /**
