@@ -1,9 +1,10 @@
 // Trains the learned search model (src/classify/search-model.ts) from labelled searches and
 // writes config/search-model.json; with cross-validation first, to choose the threshold.
 //
-//   npm run train:search-model                      dev split, 5-fold CV, writes config/search-model.json
+//   npm run train:search-model                      dev split and training rows, 5-fold CV on dev, writes config/search-model.json
 //   npm run train:search-model -- --folds 0         no cross-validation (just the model)
-//   options: --searches FILE,… (test/fixtures/safeguarding/searches.dev.tsv), --out FILE,
+//   options: --searches FILE,… (test/fixtures/safeguarding/searches.dev.tsv), --train-only FILE,…
+//            (test/fixtures/safeguarding/searches.train.tsv; "" for none: rows in every fit, never scored), --out FILE,
 //            --C N (10), --min-df N (2), --config FILE (config/default.yaml: the concern -> phrase category map, and the lists
 //            the CV curve is measured in union with), --data DIR, --folds N (5), --max-fa PCT (2), --max-promoted PCT (5)
 //            --max-alone-caution PCT (2), --max-alone-benign PCT (0.5), --augment N (augmented copies a row),
@@ -13,8 +14,8 @@
 // loaded as the proxy loads it, so the model file it names must exist (git checkout
 // config/search-model.json, or give --config a file with "model: off").
 //
-// Cross-validation: each fold's model is trained on the other folds (with the same pruning as
-// the shipped one) and scores its own rows; the lists' alerts for the same rows come from the
+// Cross-validation: each fold's model is trained on the other folds and the training-only rows
+// (with the same pruning as the shipped one) and scores its own rows; the lists' alerts for the same rows come from the
 // shipped configuration with the model off. The curve is, per threshold, the harmful rows whose
 // right concern is raised by the lists or the model, and the benign rows that raise anything.
 // The threshold to ship is the lowest whose benign false alerts, in union, stay at or below
@@ -50,6 +51,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
   options: {
     searches: { type: 'string', default: join(ROOT, 'test/fixtures/safeguarding/searches.dev.tsv') },
+    'train-only': { type: 'string', default: join(ROOT, 'test/fixtures/safeguarding/searches.train.tsv') },
     out: { type: 'string', default: join(ROOT, 'config/search-model.json') },
     config: { type: 'string', default: join(ROOT, 'config/default.yaml') },
     data: { type: 'string', default: join(ROOT, 'data') },
@@ -65,7 +67,9 @@ const { values: opts } = parseArgs({
     'min-df': { type: 'string' },
   },
 });
-const files = opts.searches.split(',').map((f) => resolve(f));
+const scoredFiles = opts.searches.split(',').map((f) => resolve(f));
+const trainOnlyFiles = opts['train-only'].split(',').filter((f) => f !== '').map((f) => resolve(f));
+const files = [...scoredFiles, ...trainOnlyFiles];
 for (const f of files) if (/heldout/i.test(basename(f))) fail(`${f}: the held-out split is never trained on`);
 const folds = Number(opts.folds);
 if (!Number.isInteger(folds) || folds === 1 || folds < 0) fail('--folds must be 0 (none) or 2 or more');
@@ -83,7 +87,13 @@ const training: Partial<TrainOptions> = {
 };
 
 const config = loadConfig(resolve(opts.config));
-const rows: LabelledSearch[] = files.flatMap((f) => readLabelledSearches(readFileSync(f, 'utf8'), f));
+const read = (f: string): LabelledSearch[] => readLabelledSearches(readFileSync(f, 'utf8'), f);
+// The training-only rows (test/fixtures/safeguarding/README.md, "Training rows") come last: rows
+// [scored, rows.length) are in every fold's fit and score in none, so the cross-validation
+// measures the same rows, in the same folds, with or without them.
+const rows: LabelledSearch[] = scoredFiles.flatMap(read);
+const scored = rows.length;
+rows.push(...trainOnlyFiles.flatMap(read));
 // A concern is learned as the phrase category that raises it, so the model's classes map to
 // concerns through the same table as the lists' categories.
 const categoryOf = new Map([...config.safeguarding.categories.values()].filter((c) => c.phraseCategories.length > 0).map((c) => [c.id as string, c.phraseCategories[0]!]));
@@ -94,7 +104,7 @@ const label = (r: LabelledSearch): string => {
   return className(cat, r.severity as 'danger' | 'caution');
 };
 const train = rows.map((r) => ({ text: foldText(r.text), label: label(r) }));
-console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')}; ${augmentation.copies} augmented copies a row (seed ${augmentation.seed})`);
+console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')} (${rows.length - scored} training-only); ${augmentation.copies} augmented copies a row (seed ${augmentation.seed})`);
 /** The rows at `at` (indexes into rows) with their augmented copies: copies of a row go where the row goes. */
 const augmented = (at: readonly number[]): { text: string; label: string }[] => augmentRows(at.map((i) => ({ raw: rows[i]!.text, row: train[i]! })), augmentation);
 
@@ -106,7 +116,7 @@ const chosen = folds > 0 ? await crossValidate() : null;
 const fitted = final ? await final : trainSearchModel(all, training);
 const { stats } = fitted;
 const file = { ...fitted.file, trained: {
-  ...fitted.file.trained, from: files.map((f) => relative(ROOT, f)), folds, augment: augmentation, trainingRows: all.length, maxBenignFalseAlerts: maxFa, maxPromoted,
+  ...fitted.file.trained, from: files.map((f) => relative(ROOT, f)), trainOnly: trainOnlyFiles.map((f) => relative(ROOT, f)), folds, augment: augmentation, trainingRows: all.length, maxBenignFalseAlerts: maxFa, maxPromoted,
   maxAloneCaution, maxAloneBenign, ...(chosen ? { crossValidated: chosen } : {}),
 } };
 const text = JSON.stringify(file);
@@ -122,6 +132,11 @@ interface Chosen {
   readonly alone: number | null;
 }
 
+/** Whether row i is scored in fold f (training-only rows never are). */
+function inFold(i: number, f: number): boolean {
+  return i < scored && i % folds === f;
+}
+
 async function crossValidate(): Promise<Chosen> {
   // The lists' alerts for each row, as the proxy raises them (eval-safeguarding's way), with the model off.
   const lists = { ...config, phrases: { ...config.phrases, model: null } };
@@ -135,7 +150,7 @@ async function crossValidate(): Promise<Chosen> {
   const byModel: Map<string, number>[] = rows.map(() => new Map());
   const dangerByModel: Map<string, number>[] = rows.map(() => new Map());
   const t0 = performance.now();
-  const foldRows = (f: number): { text: string; label: string }[] => augmented(rows.flatMap((_, i) => (i % folds !== f ? [i] : [])));
+  const foldRows = (f: number): { text: string; label: string }[] => augmented(rows.flatMap((_, i) => (!inFold(i, f) ? [i] : [])));
   const fits = parallel > 1
     ? await pool(Array.from({ length: folds }, (_, f) => () => trainInWorker(foldRows(f), training)), parallel)
     : null;
@@ -143,7 +158,7 @@ async function crossValidate(): Promise<Chosen> {
     const { file } = fits ? fits[f]! : trainSearchModel(foldRows(f), training);
     const model = new SearchModel(file);
     train.forEach((r, i) => {
-      if (i % folds !== f) return;
+      if (!inFold(i, f)) return;
       const { probability, danger } = model.categoryProbabilities(r.text);
       model.categories.forEach((cls, c) => {
         const concern = config.safeguarding.byPhraseCategory.get(cls);
@@ -154,8 +169,8 @@ async function crossValidate(): Promise<Chosen> {
     });
     console.log(`fold ${f + 1}/${folds}: trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const harmful = rows.flatMap((r, i) => (r.concern === NO_CONCERN ? [] : [i]));
-  const benign = rows.flatMap((r, i) => (r.concern === NO_CONCERN ? [i] : []));
+  const harmful = rows.flatMap((r, i) => (i >= scored || r.concern === NO_CONCERN ? [] : [i]));
+  const benign = rows.flatMap((r, i) => (i < scored && r.concern === NO_CONCERN ? [i] : []));
   const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`.padStart(6);
   const raised = (i: number, t: number): Set<string> => {
     const s = new Set(byLists[i]!.keys());
@@ -164,7 +179,7 @@ async function crossValidate(): Promise<Chosen> {
   };
   const listsRecall = harmful.filter((i) => byLists[i]!.has(rows[i]!.concern)).length;
   const listsFa = benign.filter((i) => byLists[i]!.size > 0).length;
-  console.log(`\n${folds}-fold cross-validation on ${rows.length} rows (${harmful.length} harmful, ${benign.length} benign)`);
+  console.log(`\n${folds}-fold cross-validation on ${scored} rows (${harmful.length} harmful, ${benign.length} benign)`);
   console.log(`lists alone: harmful right concern ${pct(listsRecall, harmful.length)}, benign false alerts ${pct(listsFa, benign.length)}`);
   console.log('threshold  union: harmful right  benign false  wrong concern | model alone: harmful right  benign false');
   let chosen: number | null = null;
