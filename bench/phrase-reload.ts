@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { buildInWorker } from '../src/classify/build-worker.js';
+import { buildInChild, tableDir } from '../src/classify/build-child.js';
 import { Classifier } from '../src/classify/classifier.js';
 import { Matcher } from '../src/classify/matcher.js';
 import { AddressGate } from '../src/classify/address-anchors.js';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const reloadBefore = async (): Promise<Classifier> => {
       forgetPhraseFiles();
       const config = loadConfig(configFile);
-      const data = await buildInWorker(specsFor(config, { dataDir }).specs);
+      const { data } = await buildInChild(specsFor(config, { dataDir }).specs, { dir: tableDir(dataDir) });
       const phrases = configuredPhrases(config, dataDir);
       return new Classifier({ matcher: new Matcher(data), search: new SearchTermExtractor(config.searchEngines), phrases: phrases.matcher, cacheSize: config.classifier.cacheSize, searchModel: config.phrases.model });
     };

@@ -40,7 +40,7 @@ import { createRequire } from 'node:module';
 import { stringify as stringifyYaml } from 'yaml';
 import { BenchChild, PIN, pin } from './child.js';
 import { makeCert, oneTunnel, runTunnels, type TunnelTarget } from './connect.js';
-import { benchConfig, codeVersion, fmt, requireShared, table, trafficUrls } from './lib.js';
+import { benchConfig, codeVersion, fmt, keepPhraseFilesAsStartDoes, requireShared, table, trafficUrls } from './lib.js';
 import { squidBinary, startSquid, type Squid } from './squid.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -231,9 +231,11 @@ async function runSchoolgate(originPort: number, tlsPort: number, logFile: strin
     writeFileSync(file, stringifyYaml(doc));
     const log = createLogger({ level: 'info', destination: logFile });
     // With reloads (BENCH_LONG_RELOADS), the lists and configuration are held as `schoolgate start`
-    // holds them (ListService, built in a worker; LiveSnapshot over it, refreshed on each reload),
-    // and SIGHUP reloads them as it does there. Each reload writes the file again with the other of
-    // two proxy sections (one more CONNECT port), so each swaps in a configuration that differs.
+    // holds them (ListService, the lists built in a child process; parsed phrase files kept in the
+    // state folder; LiveSnapshot over it, refreshed on each reload), and SIGHUP reloads them as it
+    // does there. Each reload writes the file again with the other of two proxy sections (one more
+    // CONNECT port), so each swaps in a configuration that differs.
+    if (reloading) await keepPhraseFilesAsStartDoes(join(tmp, 'data'));
     const service = reloading ? await (await import('../src/lists/service.js')).ListService.start({ configFile: file, dataDir: join(tmp, 'data'), log }) : null;
     const live = service ? new (await import('../src/proxy/live-snapshot.js')).LiveSnapshot(service, { log }) : null;
     const config = service?.config ?? loadConfig(file);

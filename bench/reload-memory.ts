@@ -1,7 +1,8 @@
 // What reloads do to memory, without traffic: the shipped configuration on the shared bench set,
-// held as `schoolgate start` holds it (ListService, each reload built in a worker thread;
-// LiveSnapshot over it), reloaded RELOADS times; after each, two full collections and the
-// process's RSS, heap used and external memory. Growth of the heap is something kept alive;
+// held as `schoolgate start` holds it (ListService, each reload's lists built in a child
+// process; parsed phrase files kept in the state folder; LiveSnapshot over it), reloaded RELOADS times; during each, the process's RSS sampled
+// every 100 ms (its peak: what a reload in progress costs this process); after each, two full
+// collections and the process's RSS, heap used and external memory. Growth of the heap is something kept alive;
 // growth or swings of the RSS with a flat heap are the allocator's (see bench/RESULTS.md, "RSS
 // over 1,000,000 requests and 20 reloads", for MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_).
 //
@@ -14,7 +15,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { stringify } from 'yaml';
-import { benchConfig, fmt, requireShared } from './lib.js';
+import { benchConfig, fmt, keepPhraseFilesAsStartDoes, requireShared } from './lib.js';
 import { ListService } from '../src/lists/service.js';
 import { LiveSnapshot } from '../src/proxy/live-snapshot.js';
 import { createLogger } from '../src/log.js';
@@ -31,11 +32,13 @@ try {
   const file = join(tmp, 'bench.yaml');
   writeFileSync(file, stringify(doc));
   const log = createLogger({ level: 'warn', destination: 2 });
+  await keepPhraseFilesAsStartDoes(join(tmp, 'data'));
   const service = await ListService.start({ configFile: file, dataDir: join(tmp, 'data'), log });
   const live = new LiveSnapshot(service, { log });
   service.onReload(() => live.refresh('reload'));
   const mb = (n: number): string => fmt(n / 2 ** 20, 1);
   const rss: number[] = [];
+  const peaks: number[] = [];
   const show = (k: number): void => {
     gc();
     gc();
@@ -47,12 +50,18 @@ try {
   show(0);
   for (let k = 1; k <= RELOADS; k++) {
     const t0 = performance.now();
+    let peak = process.memoryUsage.rss();
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
     await service.reload('bench');
-    process.stdout.write(`(${fmt(performance.now() - t0)} ms) `);
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage.rss());
+    peaks.push(peak);
+    process.stdout.write(`(${fmt(performance.now() - t0)} ms, peak RSS during it ${mb(peak)} MiB) `);
     show(k);
     if (SNAPSHOTS && (k === 2 || k === RELOADS)) v8.writeHeapSnapshot(join(SNAPSHOTS, `reload-${k}.heapsnapshot`));
   }
   const mean = rss.reduce((a, b) => a + b, 0) / rss.length;
+  console.log(`Peak RSS during reloads: ${mb(Math.max(...peaks))} MiB (+${fmt(((Math.max(...peaks) - mean) / mean) * 100, 1)} % of the mean after them)`);
   console.log(`After reloads 1–${RELOADS}: RSS ${mb(Math.min(...rss))}–${mb(Math.max(...rss))} MiB, mean ${mb(mean)}, within ${fmt(((Math.min(...rss) - mean) / mean) * 100, 1)} / +${fmt(((Math.max(...rss) - mean) / mean) * 100, 1)} %`);
   live.close();
 } finally {

@@ -1,5 +1,5 @@
 // Builds the matcher's data from list files. This is the one place of classify/ that reads
-// files; it runs in a worker thread (build-worker.ts) for the full lists, so the proxy's
+// files; it runs in a child process (build-child.ts) for the full lists, so the proxy's
 // event loop keeps answering while 1.7 M entries are parsed.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';

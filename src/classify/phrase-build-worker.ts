@@ -1,13 +1,14 @@
 // Compiles the phrase files' rules off the event loop. The shipped lists take about a second to
 // compile (bench/RESULTS.md), during which a proxy compiling them itself would answer nothing.
-// The worker compiles them and sends the matcher back whole: its typed arrays are transferred,
-// its small objects copied, and its class instances given their methods back
-// (worker-transfer.ts), so the main thread compiles nothing again. The worker also works out
-// what else is made once per configuration (the settings' fingerprint, each rule's key), and
-// compiles nothing when the fingerprint is the one the caller already has.
+// A child process (not a thread: its memory, and a compile's, is never the proxy's; a reload
+// whose rules did not change costs the proxy nothing) compiles them and sends the matcher back
+// whole: its typed arrays and small objects copied over the IPC channel (V8's serializer, as
+// postMessage), and its class instances given their methods back (worker-transfer.ts), so the
+// proxy compiles nothing again. The child also works out what else is made once per
+// configuration (the settings' fingerprint, each rule's key), and compiles nothing when the
+// fingerprint is the one the caller already has. (The file keeps its name: it was a worker thread.)
 import { createHash } from 'node:crypto';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { askWorker } from '../worker.js';
+import { answerParent, askChild } from '../worker.js';
 import { pack, unpack, type Packed, type Sendable } from '../worker-transfer.js';
 import { AddressGate } from './address-anchors.js';
 import { decodeCached, readCached, writeCached, type Compiled } from './phrase-cache.js';
@@ -26,7 +27,9 @@ export function fingerprintOf(s: PhraseSettings): string {
 
 export type { Compiled } from './phrase-cache.js';
 
-/** Where a worker's answer came from: the rules as the caller has them, the cache on disk, or compiled now. */
+const CHILD_FLAG = '--schoolgate-phrase-compile';
+
+/** Where the child's answer came from: the rules as the caller has them, the cache on disk, or compiled now. */
 export type CompiledFrom = 'unchanged' | 'cache' | 'compiled';
 
 type Reply =
@@ -44,41 +47,30 @@ interface Request {
   readonly recompile: boolean;
 }
 
-if (!isMainThread && parentPort && (workerData as { schoolgatePhrases?: boolean } | null)?.schoolgatePhrases) {
-  const { settings, unless, cacheDir, recompile } = workerData as Request;
-  let reply: Reply;
-  let transfer: ArrayBuffer[] = [];
+answerParent<Request, Reply>(CHILD_FLAG, ({ settings, unless, cacheDir, recompile }) => {
   try {
     const fingerprint = fingerprintOf(settings);
     const cached = fingerprint === unless || cacheDir === null || recompile ? null : readCached(cacheDir, fingerprint);
-    if (fingerprint === unless) {
-      reply = { ok: true, fingerprint, unchanged: true };
-    } else if (cached !== null) {
-      // Sent as bytes, decoded on the other side: one structured clone, as the matcher itself would cost.
-      const own = cached.byteOffset === 0 && cached.byteLength === cached.buffer.byteLength ? cached : cached.slice();
-      reply = { ok: true, fingerprint, cached: own };
-      transfer = [own.buffer as ArrayBuffer];
-    } else {
-      const matcher = buildPhraseMatcher(settings);
-      const ruleKeys = settings.entries.map(entryKey);
-      const sent = pack(matcher, MATCHER_GRAPH);
-      let cacheError: string | null = null;
-      if (cacheDir !== null) {
-        try {
-          writeCached(cacheDir, fingerprint, { matcher, ruleKeys }, sent.packed); // before the buffers go
-        } catch (err) {
-          cacheError = err instanceof Error ? err.message : String(err);
-        }
+    if (fingerprint === unless) return { ok: true, fingerprint, unchanged: true };
+    // Sent as bytes, decoded on the other side: one copy, as the matcher itself would cost.
+    if (cached !== null) return { ok: true, fingerprint, cached };
+    const matcher = buildPhraseMatcher(settings);
+    const ruleKeys = settings.entries.map(entryKey);
+    const sent = pack(matcher, MATCHER_GRAPH);
+    let cacheError: string | null = null;
+    if (cacheDir !== null) {
+      try {
+        writeCached(cacheDir, fingerprint, { matcher, ruleKeys }, sent.packed);
+      } catch (err) {
+        cacheError = err instanceof Error ? err.message : String(err);
       }
-      transfer = sent.transfer;
-      reply = { ok: true, fingerprint, matcher, ruleKeys, packed: sent.packed, cacheError };
     }
+    return { ok: true, fingerprint, matcher, ruleKeys, packed: sent.packed, cacheError };
   } catch (err) {
     // The rule's file and line are in the message, as when compiled in-process.
-    reply = err instanceof Error ? { ok: false, name: err.name, message: err.message } : { ok: false, name: 'Error', message: String(err) };
+    return err instanceof Error ? { ok: false, name: err.name, message: err.message } : { ok: false, name: 'Error', message: String(err) };
   }
-  parentPort.postMessage(reply, transfer);
-}
+});
 
 /** What compileInWorker found. */
 export interface WorkerCompile {
@@ -91,17 +83,17 @@ export interface WorkerCompile {
 }
 
 /**
- * buildPhraseMatcher(settings) in a worker thread, with the settings' fingerprint. With
+ * buildPhraseMatcher(settings) in a child process, with the settings' fingerprint. With
  * `cacheDir`, rules compiled before by the same code are read back from it, and rules compiled
  * now are kept in it; a file there that does not decode is compiled again and replaced.
  * Rejects with the error compiling threw (its name and message: a rule's file, line and what is
- * wrong), or if the worker fails.
+ * wrong), or if the child fails.
  */
 export async function compileInWorker(settings: PhraseSettings, unless: string | null, cacheDir: string | null = null, recompile = false): Promise<WorkerCompile> {
   // Only what a matcher is compiled from: a configuration's settings may hold more.
   const { entries, classes, emoji, threshold, thresholds, danger } = settings;
   const request: Request = { settings: { entries, classes, emoji, threshold, thresholds, danger }, unless, cacheDir, recompile };
-  const msg = await askWorker<Reply>(import.meta.url, { schoolgatePhrases: true, ...request }, 'phrase compile');
+  const msg = await askChild<Reply>(import.meta.url, CHILD_FLAG, request, 'phrase compile');
   if (!msg.ok) throw msg.name === 'RangeError' ? new RangeError(msg.message) : new Error(msg.message);
   if ('unchanged' in msg) return { fingerprint: msg.fingerprint, compiled: null, from: 'unchanged', cacheProblem: null };
   if ('cached' in msg) {

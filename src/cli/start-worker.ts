@@ -48,7 +48,9 @@ export async function runWorker(values: StartValues, parts: Stopping, baseLog: L
   const { config, data } = paths(values);
   keepParsedPhraseFiles(phraseCacheDir(data));
   const ca = loadCa(data);
-  const service = await ListService.start({ configFile: config, dataDir: data, log });
+  // The lists as the primary built them, from its table file, if it kept one.
+  const service = await ListService.start({ configFile: config, dataDir: data, log, ...(place.tables === undefined ? {} : { tablesFrom: place.tables }) });
+  if (place.tables !== undefined) primary.send({ type: 'tables-read', file: place.tables });
   // The primary opened (and migrated) both databases before forking.
   const db = openDatabase(data);
   parts.add({ name: 'database', finish: () => void db.close() });
@@ -76,7 +78,9 @@ export async function runWorker(values: StartValues, parts: Stopping, baseLog: L
   });
   const wanted = { what: 'proxy', addresses: place.addresses, port: place.port, setting: 'proxy.port', flag: '--port' };
   const port = await serveProxy(proxy, place.addresses, wanted, parts);
-  primary.on('reload', (reason) => void service.reload(reason));
+  primary.on('reload', (reason, tables) => void service.reload(reason, tables).then(() => {
+    if (tables !== undefined) primary.send({ type: 'tables-read', file: tables });
+  }));
   primary.on('forget-sign-ins', () => memories.auth.forget());
   primary.send({ type: 'serving', port });
 

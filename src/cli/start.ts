@@ -68,7 +68,10 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   keepParsedPhraseFiles(phraseCacheDir(data));
   // The CA is checked before anything starts: a damaged or exposed key stops here with its fix.
   const ca = loadCa(data);
-  const service = await ListService.start({ configFile: config, dataDir: data, log });
+  // With proxy.workers above 1 the lists are built once for all: each build's table file is
+  // kept for the workers to read (as the start's configuration says, and from then on as it ran).
+  let sharing: boolean | null = null;
+  const service = await ListService.start({ configFile: config, dataDir: data, log, keepTables: (cfg) => sharing ?? cfg.proxy.workers > 1 });
   const schedule = await startUpdateSchedule(service, { dataDir: data, log });
   // A list download under way when stopping may finish until the cut.
   let scheduleStopped: Promise<void> = Promise.resolve();
@@ -124,6 +127,7 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   // The proxy: here (proxy.workers 1), or in worker processes sharing the port, with what must
   // be one per machine (the traffic writer, alert delivery, the staff app, list updates) kept here.
   const workerCount = service.config.proxy.workers;
+  sharing = workerCount > 1;
   let workers: ProxyWorkers | null = null;
   let listening: number;
   if (workerCount === 1) {
@@ -132,12 +136,12 @@ async function run(values: StartValues, parts: Stopping, log: Logger): Promise<n
   } else {
     workers = new ProxyWorkers({
       count: workerCount, addresses: proxyAddresses!, port, log, traffic, alerts,
-      memories: primaryMemories(auth, () => live.current.config.tls.pinning),
+      memories: primaryMemories(auth, () => live.current.config.tls.pinning), tables: service.takeTables(),
     });
     parts.add(workers.part());
     listening = await workers.start();
     // Every reload here (SIGHUP, a list update, a change from the staff app) is made in each worker too.
-    service.onReload(() => workers!.reload());
+    service.onReload(() => workers!.reload(service.takeTables()));
   }
   // The staff web app, on its own port, in this process; over HTTPS with the school's CA when asked.
   // It is loaded and built once the proxy serves: Fastify, its schema compiler and the app's

@@ -2,9 +2,11 @@
 // shares the listening port and hands each new connection to one worker in turn), gives each
 // what the proxy remembers so far, passes each worker's changes to the others, writes their
 // traffic rows with the one traffic writer, tells the one alert queue when a worker's alert is
-// stored, fans reloads out, replaces a worker that dies (the others and their connections carry
+// stored, fans reloads out (with the lists' table file it built, so the lists are built once for
+// all: the file is removed once every worker told has read it), replaces a worker that dies (the others and their connections carry
 // on), and stops them all first when stopping.
 import cluster, { type Worker } from 'node:cluster';
+import { rmSync } from 'node:fs';
 import type { AlertService } from '../alerts/service.js';
 import type { Authenticator } from '../identity/auth.js';
 import type { Logger } from '../log.js';
@@ -29,6 +31,8 @@ export interface ProxyWorkersOptions {
   readonly alerts: AlertService;
   /** The primary's copies, which a new worker starts from. */
   readonly memories: SharedMemories;
+  /** The table file of the lists the primary started with (ListService.takeTables()): the workers' to read, then removed. */
+  readonly tables?: string | null;
 }
 
 /** The primary's copies of the shared memories: its own sign-in (which SIGHUP also clears) and fresh others. */
@@ -57,20 +61,30 @@ export class ProxyWorkers {
   private port = 0;
   private stopping = false;
   private firstStart: { resolve: () => void; reject: (err: Error) => void } | null = null;
+  /** Each table file handed out, with the slots of the workers yet to be done with it. */
+  private readonly handouts = new Map<string, Set<number>>();
 
   constructor(private readonly opts: ProxyWorkersOptions) {}
 
   /** Forks every worker; resolves with the port once all serve, rejects if one stops first. */
   async start(): Promise<number> {
     const ready = new Promise<void>((resolve, reject) => (this.firstStart = { resolve, reject }));
-    for (let slot = 0; slot < this.opts.count; slot++) this.fork(slot);
+    const tables = this.opts.tables ?? undefined;
+    if (tables !== undefined) this.handOut(tables, Array.from({ length: this.opts.count }, (_, slot) => slot));
+    for (let slot = 0; slot < this.opts.count; slot++) this.fork(slot, tables);
     await ready;
     return this.port;
   }
 
-  /** Tells every worker to reload (its configuration, lists and CA, as the primary just did). */
-  reload(): void {
-    this.broadcast({ type: 'reload', reason: 'the primary process reloaded' });
+  /**
+   * Tells every worker to reload (its configuration, lists and CA, as the primary just did),
+   * reading the lists from `tables` (the primary's build, ListService.takeTables()), which is
+   * removed once each has.
+   */
+  reload(tables: string | null = null): void {
+    const told = [...this.running.values()].filter((r) => r.started);
+    if (tables !== null) this.handOut(tables, told.map((r) => r.slot));
+    for (const r of told) send(r.worker, { type: 'reload', reason: 'the primary process reloaded', ...(tables === null ? {} : { tables }) });
   }
 
   forgetSignIns(): void {
@@ -96,12 +110,14 @@ export class ProxyWorkers {
         }, Math.max(0, cutAt + AFTER_CUT_MS - Date.now()));
         await all;
         clearTimeout(late);
+        for (const file of this.handouts.keys()) rmSync(file, { force: true });
+        this.handouts.clear();
       },
     };
   }
 
-  private fork(slot: number): void {
-    const place: WorkerPlace = { slot, of: this.opts.count, port: this.opts.port, addresses: this.opts.addresses };
+  private fork(slot: number, tables?: string): void {
+    const place: WorkerPlace = { slot, of: this.opts.count, port: this.opts.port, addresses: this.opts.addresses, ...(tables === undefined ? {} : { tables }) };
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(place) });
     let done = (): void => undefined;
     const r: Running = { slot, worker, started: false, serving: false, done: new Promise((resolve) => (done = resolve)) };
@@ -145,13 +161,32 @@ export class ProxyWorkers {
           this.firstStart = null;
         }
         break;
+      case 'tables-read':
+        this.doneWith(m.file, r.slot);
+        break;
       case 'stopped':
         break;
     }
   }
 
+  private handOut(file: string, slots: readonly number[]): void {
+    this.handouts.set(file, new Set(slots));
+    if (slots.length === 0) this.doneWith(file, -1);
+  }
+
+  /** The worker in `slot` is done with `file` (or gone); the last one done has it removed. */
+  private doneWith(file: string, slot: number): void {
+    const waiting = this.handouts.get(file);
+    if (!waiting) return;
+    waiting.delete(slot);
+    if (waiting.size > 0) return;
+    this.handouts.delete(file);
+    rmSync(file, { force: true });
+  }
+
   private onExit(r: Running, code: number | null, signal: string | null): void {
     if (this.running.get(r.slot) === r) this.running.delete(r.slot);
+    for (const file of [...this.handouts.keys()]) this.doneWith(file, r.slot);
     if (this.stopping) return;
     if (this.firstStart) {
       this.firstStart.reject(new Error(`proxy worker ${r.slot} stopped before it served (${signal ?? `exit code ${code}`}); its log lines say why`));

@@ -1,17 +1,19 @@
 // Turns the configuration into a Classifier: resolve every source to its lists, build the
-// matcher and compile the phrase files' rules (in worker threads when called from a running
-// proxy), and lay the DSL's own phrases (in the data folder's alerts.db) over them.
+// matcher (in a child process when called from a running proxy) and compile the phrase files'
+// rules (in a worker thread there), and lay the DSL's own phrases (in the data folder's
+// alerts.db) over them.
 // Problems with one source are reported and the rest still load.
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { readDslPhrases, phraseMatcherWith } from '../alerts/dsl-phrases.js';
-import { buildMatcherData } from '../classify/build.js';
-import { buildInWorker } from '../classify/build-worker.js';
+import { buildMatcherData, type MatcherData } from '../classify/build.js';
+import { buildInChild, tableDir } from '../classify/build-child.js';
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { baseFromCache, compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
+import { readTableFile } from '../classify/table-file.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
 import { sourceLists, sourceLocation } from './sources.js';
@@ -36,6 +38,8 @@ export interface LoadReport {
   readonly phrasesFrom: 'compiled' | 'cache' | 'held';
   /** Why the compiled rules could not be kept in, or read from, that cache (they are in use all the same). */
   readonly phraseCacheProblem: string | null;
+  /** Where the lists' tables came from: built here, in a child process, or read from the primary's build. */
+  readonly tablesFrom: 'built' | 'child' | 'shared';
 }
 
 export interface LoadedLists {
@@ -43,12 +47,25 @@ export interface LoadedLists {
   /** What the classifier was built from: a running Schoolgate swaps in new phrases over the same lists. */
   readonly parts: ClassifierParts;
   readonly report: LoadReport;
+  /** The file the tables were built to, kept (`keepTables`): the caller removes it. */
+  readonly tableFile: string | null;
 }
 
 export interface LoadOptions {
   readonly dataDir: string;
-  /** Build off the event loop (a running proxy); the CLI builds in-process. */
+  /**
+   * Build off the event loop and out of this process (a running proxy: the lists in a child
+   * process, the phrase rules in a worker thread); the CLI builds in-process.
+   */
   readonly worker?: boolean;
+  /** With `worker`: keep the child's table file for proxy workers to read (tableFile). */
+  readonly keepTables?: boolean;
+  /**
+   * With `worker`: a table file the primary process built (a proxy worker's start or reload).
+   * Used if it holds the very lists this configuration names; else, or if it cannot be read,
+   * the lists are built as without it.
+   */
+  readonly tablesFrom?: string;
   /** Classify against this squidGuard folder instead of the configured sources (`classify --lists`). */
   readonly listsDir?: string;
 }
@@ -113,9 +130,10 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
   // In a running proxy the phrase files' rules are compiled in a worker too, beside the lists, and
   // kept in the state folder for the next start; a command reads them from there if it can.
   const cacheDir = phraseCacheDir(opts.dataDir);
-  const [data, phrasesFrom] = opts.worker
-    ? await Promise.all([buildInWorker(specs), compileBaseInWorker(config.phrases, cacheDir)])
-    : [buildMatcherData(specs), { from: baseFromCache(config.phrases, cacheDir) ? 'cache' as const : 'compiled' as const, cacheProblem: null }];
+  const [tables, phrasesFrom] = opts.worker
+    ? await bothOffLoop(tablesOffLoop(specs, opts), compileBaseInWorker(config.phrases, cacheDir))
+    : [{ data: buildMatcherData(specs), file: null, from: 'built' as const }, { from: baseFromCache(config.phrases, cacheDir) ? 'cache' as const : 'compiled' as const, cacheProblem: null }];
+  const data = tables.data;
   const matcher = new Matcher(data);
   // Read after the lists are built, so a running Schoolgate swaps in the DSL's phrases as they
   // are at the swap, not as they were when a long build began.
@@ -133,8 +151,34 @@ export async function loadLists(config: SchoolgateConfig, opts: LoadOptions): Pr
   return {
     classifier: new Classifier(parts), parts,
     report: { errors: [...errors, ...listErrorsOf(data.stats)], notDownloaded, stats: data.stats, buildMs: data.buildMs, dslPhrases: phrases.used, phraseProblems: phrases.problems, dslSignature: phrases.signature,
-      phrasesFrom: phrasesFrom.from === 'unchanged' ? 'held' : phrasesFrom.from, phraseCacheProblem: phrasesFrom.cacheProblem },
+      phrasesFrom: phrasesFrom.from === 'unchanged' ? 'held' : phrasesFrom.from, phraseCacheProblem: phrasesFrom.cacheProblem, tablesFrom: tables.from },
+    tableFile: tables.file,
   };
+}
+
+/** Both builds; if the phrase rules fail, a table file kept for proxy workers is removed (the load failed). */
+async function bothOffLoop<P>(tables: ReturnType<typeof tablesOffLoop>, phrases: Promise<P>): Promise<[Awaited<ReturnType<typeof tablesOffLoop>>, P]> {
+  try {
+    return await Promise.all([tables, phrases]);
+  } catch (err) {
+    const file = (await tables.catch(() => null))?.file;
+    if (file) rmSync(file, { force: true });
+    throw err;
+  }
+}
+
+/** The primary's tables if they are of these very lists, else a build in a child process. */
+async function tablesOffLoop(specs: readonly ListSpec[], opts: LoadOptions): Promise<{ data: MatcherData; file: string | null; from: 'child' | 'shared' }> {
+  if (opts.tablesFrom !== undefined) {
+    try {
+      const data = readTableFile(opts.tablesFrom);
+      if (JSON.stringify(data.lists) === JSON.stringify(specs)) return { data, file: null, from: 'shared' };
+    } catch {
+      // Removed already (a worker replaced after the others read it), or never written: build.
+    }
+  }
+  const built = await buildInChild(specs, { dir: tableDir(opts.dataDir), keep: opts.keepTables === true });
+  return { ...built, from: 'child' };
 }
 
 /** The configuration's phrase files with the DSL's phrases from dataDir/alerts.db laid over them. */

@@ -1,7 +1,8 @@
 // Refreshes downloaded sources on their schedules inside a running Schoolgate. Checking a
-// download (it must load, and not shrink) builds it in a worker thread, as a reload does, so
-// the event loop never stalls on 1.7 M entries; an accepted update triggers a reload.
-import { buildInWorker } from '../classify/build-worker.js';
+// download (it must load, and not shrink) builds it in a child process, as a reload does, so
+// the event loop never stalls on 1.7 M entries nor this process holds the build's memory; an
+// accepted update triggers a reload.
+import { statsInChild } from '../classify/build-child.js';
 import type { ListSourceConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { Scheduler } from './schedule.js';
@@ -10,11 +11,11 @@ import { sourceLists } from './sources.js';
 import { readSourceState } from './source-state.js';
 import { countOf, updateSource, type CountEntries } from './update.js';
 
-/** Counts what loads from a candidate copy, building it in a worker thread. */
-export function countInWorker(source: ListSourceConfig, categoryOf: (name: string) => string | undefined): CountEntries {
+/** Counts what loads from a candidate copy, building it in a child process. */
+export function countInChild(source: ListSourceConfig, categoryOf: (name: string) => string | undefined): CountEntries {
   return async (location) => {
     const lists = sourceLists(source, location, categoryOf);
-    return countOf(lists.specs, (await buildInWorker(lists.specs)).stats, lists.errors);
+    return countOf(lists.specs, await statsInChild(lists.specs), lists.errors);
   };
 }
 
@@ -34,7 +35,7 @@ export async function startUpdateSchedule(service: ListService, deps: { dataDir:
     if (!source) return true;
     const outcome = await updateSource(source, deps.dataDir, {
       log: deps.log, now: () => new Date(),
-      countEntries: countInWorker(source, (n) => service.config.categories.categoryOf(n)),
+      countEntries: countInChild(source, (n) => service.config.categories.categoryOf(n)),
     });
     if (outcome.status === 'updated') await service.reload(`update of ${name}`);
     return outcome.status !== 'refused';

@@ -1,7 +1,9 @@
 // The live list service of a running Schoolgate: holds the current Classifier snapshot,
-// rebuilds it off the event loop on reload, and swaps it in with one assignment. Requests in
+// rebuilds it off the event loop (the lists in a child process, so the build's transient memory
+// is never this process's) on reload, and swaps it in with one assignment. Requests in
 // flight keep the snapshot they started with; a failed reload leaves the old one serving. The
 // DSL's phrases change more often than the lists: they are swapped in over the same lists.
+import { rmSync } from 'node:fs';
 import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { PhraseEngine } from '../classify/phrase-overlay.js';
 import { formatProblem } from '../config/errors.js';
@@ -13,6 +15,13 @@ export interface ListServiceDeps {
   readonly configFile: string;
   readonly dataDir: string;
   readonly log: Logger;
+  /**
+   * Keep the file of each build of these lists for proxy workers (the primary with
+   * proxy.workers above 1): takeTables() hands it over. Asked with the configuration built for.
+   */
+  readonly keepTables?: (config: SchoolgateConfig) => boolean;
+  /** A proxy worker: the file of the primary's build at start (used if it holds these lists). */
+  readonly tablesFrom?: string;
 }
 
 export class ListService {
@@ -23,6 +32,10 @@ export class ListService {
   private dslSignature: string;
   private running: Promise<boolean> | null = null;
   private pending = false;
+  /** The table file the folded follow-up reload is to read (the latest asked for). */
+  private pendingTables: string | undefined;
+  /** The kept table file of the latest build, until takeTables(). */
+  private tables: string | null = null;
   private readonly reloadListeners: ((config: SchoolgateConfig) => void)[] = [];
   /** Completed reloads, successful or not; for status pages and tests. */
   reloads = 0;
@@ -36,10 +49,22 @@ export class ListService {
 
   static async start(deps: ListServiceDeps): Promise<ListService> {
     const cfg = loadConfig(deps.configFile);
-    const { classifier, parts, report } = await loadLists(cfg, { dataDir: deps.dataDir, worker: true });
-    logReport(deps.log, report, 'lists loaded');
+    const loaded = await loadLists(cfg, { dataDir: deps.dataDir, worker: true, keepTables: deps.keepTables?.(cfg) === true, ...(deps.tablesFrom === undefined ? {} : { tablesFrom: deps.tablesFrom }) });
+    logReport(deps.log, loaded.report, 'lists loaded');
     logWarnings(deps.log, cfg);
-    return new ListService(deps, cfg, classifier, parts, report.dslSignature);
+    const service = new ListService(deps, cfg, loaded.classifier, loaded.parts, loaded.report.dslSignature);
+    service.tables = loaded.tableFile;
+    return service;
+  }
+
+  /**
+   * The kept table file of the latest build (keepTables), now the caller's to remove; null if
+   * none was kept or it was taken already.
+   */
+  takeTables(): string | null {
+    const file = this.tables;
+    this.tables = null;
+    return file;
   }
 
   /** The snapshot to classify with now. Take it once per request. */
@@ -72,31 +97,40 @@ export class ListService {
   }
 
   /**
-   * Re-reads the configuration and rebuilds every list in a worker, then swaps. Calls during
-   * a reload are folded into one more reload after it. Resolves true if the swap happened.
+   * Re-reads the configuration and rebuilds every list off the event loop, then swaps. Calls
+   * during a reload are folded into one more reload after it. Resolves true if the swap
+   * happened. `tablesFrom`: a proxy worker's, the primary's build to read (see LoadOptions).
    */
-  reload(reason: string): Promise<boolean> {
+  reload(reason: string, tablesFrom?: string): Promise<boolean> {
     if (this.running) {
       this.pending = true;
+      this.pendingTables = tablesFrom;
       return this.running.then(() => this.running ?? true);
     }
-    this.running = this.rebuild(reason).finally(() => {
+    this.running = this.rebuild(reason, tablesFrom).finally(() => {
       this.running = null;
       this.reloads++;
       if (this.pending) {
+        const tables = this.pendingTables;
         this.pending = false;
-        void this.reload('reload requested during the previous one');
+        this.pendingTables = undefined;
+        void this.reload('reload requested during the previous one', tables);
       }
     });
     return this.running;
   }
 
-  private async rebuild(reason: string): Promise<boolean> {
+  private async rebuild(reason: string, tablesFrom: string | undefined): Promise<boolean> {
     const log = this.deps.log;
     log.info({ reason }, 'reloading configuration and lists');
     try {
       const cfg = loadConfig(this.deps.configFile);
-      const { classifier, parts, report } = await loadLists(cfg, { dataDir: this.deps.dataDir, worker: true });
+      const { classifier, parts, report, tableFile } = await loadLists(cfg, {
+        dataDir: this.deps.dataDir, worker: true, keepTables: this.deps.keepTables?.(cfg) === true, ...(tablesFrom === undefined ? {} : { tablesFrom }),
+      });
+      // A kept file nobody took (no worker was told of the last build) is not needed any more.
+      if (this.tables !== null) rmSync(this.tables, { force: true });
+      this.tables = tableFile;
       this.cfg = cfg;
       this.snapshot = classifier;
       this.parts = parts;
@@ -126,7 +160,7 @@ function logWarnings(log: Logger, cfg: SchoolgateConfig): void {
 function logReport(log: Logger, report: LoadReport, msg: string): void {
   const entries = report.stats.reduce((n, s) => n + s.domains + s.urls + s.hashes + s.expressions, 0);
   const skipped = report.stats.reduce((n, s) => n + s.skipped, 0);
-  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs), dslPhrases: report.dslPhrases, phrases: report.phrasesFrom }, msg);
+  log.info({ lists: report.stats.length, entries, skipped, buildMs: Math.round(report.buildMs), tables: report.tablesFrom, dslPhrases: report.dslPhrases, phrases: report.phrasesFrom }, msg);
   if (report.phraseCacheProblem !== null) log.warn({ problem: report.phraseCacheProblem }, 'compiled phrase rules not kept on disk (the next start compiles them again)');
   for (const e of report.errors) log.warn({ problem: e }, 'list not loaded');
   for (const p of report.phraseProblems) log.warn({ problem: p }, 'DSL phrase not used');

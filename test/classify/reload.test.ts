@@ -1,10 +1,10 @@
-// Building off the event loop, and swapping snapshots under load: lookups keep being answered
+// Building off the event loop (in a child process), and swapping snapshots under load: lookups keep being answered
 // while a reload of the full bench set runs, and a failed reload leaves the old lists serving.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildMatcherData } from '../../src/classify/build.js';
-import { buildInWorker } from '../../src/classify/build-worker.js';
+import { buildInChild } from '../../src/classify/build-child.js';
 import { Matcher } from '../../src/classify/matcher.js';
 import { normaliseUrl } from '../../src/classify/normalise-url.js';
 import { ListService } from '../../src/lists/service.js';
@@ -17,10 +17,10 @@ const CONFIG = resolve(import.meta.dirname, '../../config');
 const tmp = tempDir();
 afterAll(tmp.cleanup);
 
-describe('building in a worker thread', () => {
+describe('building in a child process', () => {
   it('gives the same answers as building in-process', async () => {
     const { specs } = scanSquidGuard(shared('bench-set-small'), { source: 'small', role: 'category', sensitive: false, categoryOf: (n) => n });
-    const inWorker = new Matcher(await buildInWorker(specs));
+    const inWorker = new Matcher((await buildInChild(specs, { dir: join(tmp.dir, 'tables') })).data);
     const inProcess = new Matcher(buildMatcherData(specs));
     expect(inWorker.domainCount).toBe(inProcess.domainCount);
     expect(inWorker.domainCount).toBeGreaterThan(30_000);
@@ -30,10 +30,10 @@ describe('building in a worker thread', () => {
     }
   });
 
-  it('reports an unreadable list from the worker without failing the others', async () => {
+  it('reports an unreadable list from the child without failing the others', async () => {
     const { specs } = scanSquidGuard(shared('bench-set-small'), { source: 'small', role: 'category', sensitive: false, categoryOf: (n) => n });
     const broken = { ...specs[0]!, name: 'broken', files: [{ kind: 'domains' as const, path: join(tmp.dir, 'no-such-file') }] };
-    const data = await buildInWorker([broken, ...specs.slice(0, 3)]);
+    const { data } = await buildInChild([broken, ...specs.slice(0, 3)], { dir: join(tmp.dir, 'tables') });
     expect(data.stats[0]!.error).toMatch(/no such file/);
     expect(data.stats[1]!.domains).toBeGreaterThan(0);
   });
@@ -80,7 +80,7 @@ describe('the list service', () => {
     await spin;
 
     expect(swapped).toBe(true);
-    // The event loop stayed free: many lookups ran while the worker built the new snapshot.
+    // The event loop stayed free: many lookups ran while the child built the new lists.
     expect(lookups).toBeGreaterThan(50);
     expect(seen.has(first)).toBe(true);
     expect(service.classifier).not.toBe(first);

@@ -3,8 +3,9 @@
 // both). What must agree between them agrees: a warn click-through made on one connection lets
 // every other through, sign-in failures count together towards the lock-out, the one traffic log
 // holds both workers' rows (a worker's ids are those ≡ its slot mod 2), an alert is stored once
-// and folded, a SIGHUP reload reaches both, and a worker killed with SIGKILL is replaced while the
+// and folded, a SIGHUP reload reaches both (the lists built once, in the primary's child process), and a worker killed with SIGKILL is replaced while the
 // other's connections carry on.
+import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -143,11 +144,17 @@ describe('proxy.workers: 2', () => {
     expect(alerts()).toEqual([{ count: 2 }]);
   });
 
-  it('a SIGHUP reload reaches both workers', async () => {
+  it('a SIGHUP reload reaches both workers, the lists built once for the three processes', async () => {
+    // At start, too, the workers read the primary's build.
+    expect(r.p.output().stdout.split('\n').filter((l) => l.includes('"msg":"lists loaded"')).map((l) => (JSON.parse(l) as { tables: string }).tables).sort()).toEqual(['child', 'shared', 'shared']);
     const after = r.p.lines() - 1;
     r.p.child.kill('SIGHUP');
     const reloaded = await Promise.all([0, 1].map((w) => r.p.waitFor(new RegExp(`"worker":${w},.*"msg":"lists reloaded"`), after)));
-    expect(reloaded).toHaveLength(2);
+    expect(reloaded.map((l) => (JSON.parse(l) as { tables: string }).tables)).toEqual(['shared', 'shared']);
+    const primary = await r.p.waitFor(/^(?!.*"worker").*"msg":"lists reloaded"/, after);
+    expect((JSON.parse(primary) as { tables: string }).tables).toBe('child');
+    // The file is removed once both have read it.
+    expect(await eventually(() => readdirSync(join(r.data, 'list-tables')).length === 0, 20_000)).toBe(true);
   });
 });
 

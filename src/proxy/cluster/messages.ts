@@ -11,6 +11,8 @@ export interface WorkerPlace {
   readonly of: number;
   readonly port: number;
   readonly addresses: readonly string[];
+  /** The primary's table file of the lists it started with (ListService tablesFrom); told 'tables-read' once used. */
+  readonly tables?: string;
 }
 
 export const WORKER_ENV = 'SCHOOLGATE_WORKER';
@@ -25,14 +27,19 @@ export type ToPrimary =
   | { readonly type: 'traffic'; readonly rows: TrafficTuple[] }
   /** The worker's alert writer put something in the outbox: deliver it. */
   | { readonly type: 'alerts-notify' }
+  /** Done with the primary's table file (read, or found not to fit): the primary may remove it. */
+  | { readonly type: 'tables-read'; readonly file: string }
   /** Stopped: everything it recorded has been sent before this. */
   | { readonly type: 'stopped' };
 
 export type ToWorker =
   | { readonly type: 'start'; readonly memories: MemoryState; readonly lastTrafficId: number }
   | { readonly type: 'memory'; readonly name: string; readonly change: unknown }
-  /** The primary reloaded (SIGHUP, a list update, the staff app): reload too. */
-  | { readonly type: 'reload'; readonly reason: string }
+  /**
+   * The primary reloaded (SIGHUP, a list update, the staff app): reload too, reading the lists
+   * from the primary's table file if there is one (the worker says 'tables-read' after).
+   */
+  | { readonly type: 'reload'; readonly reason: string; readonly tables?: string }
   /** Forget remembered sign-ins (SIGHUP: a disabled user or changed password counts at once). */
   | { readonly type: 'forget-sign-ins' }
   | { readonly type: 'stop' };

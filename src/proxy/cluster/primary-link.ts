@@ -6,7 +6,7 @@ import { isToWorker, type ToPrimary, type ToWorker } from './messages.js';
 
 type Start = Extract<ToWorker, { type: 'start' }>;
 
-export class PrimaryLink extends EventEmitter<{ memory: [name: string, change: unknown]; reload: [reason: string]; 'forget-sign-ins': []; stop: [why: string] }> {
+export class PrimaryLink extends EventEmitter<{ memory: [name: string, change: unknown]; reload: [reason: string, tables: string | undefined]; 'forget-sign-ins': []; stop: [why: string] }> {
   private readonly started: Promise<Start>;
 
   constructor() {
@@ -17,7 +17,7 @@ export class PrimaryLink extends EventEmitter<{ memory: [name: string, change: u
       if (!isToWorker(m)) return;
       if (m.type === 'start') started(m);
       else if (m.type === 'memory') this.emit('memory', m.name, m.change);
-      else if (m.type === 'reload') this.emit('reload', m.reason);
+      else if (m.type === 'reload') this.emit('reload', m.reason, m.tables);
       else if (m.type === 'forget-sign-ins') this.emit('forget-sign-ins');
       else this.emit('stop', 'the primary process is stopping');
     });
