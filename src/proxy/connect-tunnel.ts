@@ -4,23 +4,24 @@
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import { MAX_HELLO_BYTES, parseClientHello } from './client-hello.js';
-import type { ProxyConfig } from './config.js';
 import { adopt, answering } from './connection-limits.js';
 import { HELLO_TIMEOUT_MS, intercept } from './decrypted-tunnel.js';
-import { guardedLookup } from './destinations.js';
 import { judgeConnect, judgeTunnel, type GateSnapshot, type Identity, type KnownIdentity } from './gate.js';
 import { headerSafe } from './answers.js';
-import { raiseFor, trackTunnel, type ByteCounts, type Raised } from './recording.js';
+import { raiseFor, trackTunnel, type Raised, type TunnelState } from './recording.js';
 import type { ShellContext } from './shell-context.js';
-import { identify } from './sign-in.js';
-import { joinTunnel } from './socket-join.js';
-import { refusedByProxy } from './traffic-record.js';
+import { identify, knownByNetwork } from './sign-in.js';
+import { Deadlines } from './deadlines.js';
+import { joinTunnel, Relayed } from './socket-join.js';
+import { refusedByProxy, type Outcome } from './traffic-record.js';
 import { upstreamFailure } from './upstream-failure.js';
 
 /** The status logged for a client that left before it was answered (nginx's convention). */
 const CLIENT_LEFT = 499;
 
 const NOTHING_RAISED: Raised = { trafficId: null, alert: null };
+/** A tunnel with no record (the proxy's own pages): its state's outcome is never read. */
+const NOT_RECORDED: Outcome = refusedByProxy('not recorded');
 
 /** The HTTP server's 'connect' event: the socket is the proxy's from here. */
 export function onConnect(ctx: ShellContext, req: IncomingMessage, socket: net.Socket, head: Buffer): void {
@@ -28,11 +29,12 @@ export function onConnect(ctx: ShellContext, req: IncomingMessage, socket: net.S
   if (answering(socket)) return void socket.destroy();
   if (req.httpVersionMajor !== 1) return endRaw(socket, 505, {});
   const snap = ctx.live.current;
+  const known = knownByNetwork(ctx, snap, req);
+  if (known !== null) return handleConnect(ctx, snap, req, socket, head, known);
   void identify(ctx, snap, req).then((who) => handleConnect(ctx, snap, req, socket, head, who), () => socket.destroy());
 }
 
 function handleConnect(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage, client: net.Socket, head: Buffer, asking: Identity): void {
-  const proxy = snap.config.proxy;
   const now = ctx.now;
   const verdict = judgeConnect(snap, { authority: req.url ?? '', who: asking, address: req.socket.remoteAddress, memory: ctx.memory }, now());
   if (verdict.kind === 'sign-in') return endRaw(client, verdict.status, verdict.headers);
@@ -40,47 +42,47 @@ function handleConnect(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessa
   const rec = verdict.record;
   const raised = rec?.decision ? raiseFor(ctx, snap, req, who, rec, 'connect') : NOTHING_RAISED;
   if (verdict.kind === 'refuse') {
-    if (rec) trackTunnel(ctx, client, rec.row, raised, rec.outcome, () => verdict.status);
+    if (rec) trackTunnel(ctx, client, rec.row, raised, { outcome: rec.outcome, status: verdict.status, counts: null });
     return refuseConnect(client, verdict.status, verdict.reason);
   }
   const t = verdict.tunnel;
   // Established from here: the row is written when the tunnel closes, with what happened.
-  let outcome = rec?.outcome;
-  let status = 200;
-  let counted: ByteCounts | undefined;
-  if (rec) trackTunnel(ctx, client, rec.row, raised, () => outcome!, () => status, () => counted);
+  const state: TunnelState = { outcome: rec?.outcome ?? NOT_RECORDED, status: 200, counts: null };
+  if (rec) trackTunnel(ctx, client, rec.row, raised, state);
   const afterHello = (connected: net.Socket | null): void => readHello(client, head, (hello, buffered) => {
     const step = judgeTunnel(snap, t, hello, now());
     if (step.kind === 'drop') {
       if (step.why === 'fronting') ctx.log.warn({ group: who.group, host: t.host, sni: step.sni }, 'tunnel closed: the TLS server name differs from the CONNECT host (domain fronting)');
       else if (step.why === 'not-tls' && !t.ownPages) ctx.log.warn({ group: who.group, host: t.host, kind: hello.kind }, 'tunnel closed: the client did not start TLS');
-      if (step.outcome) outcome = step.outcome;
+      if (step.outcome) state.outcome = step.outcome;
       connected?.destroy();
       return void client.destroy();
     }
     // The requests inside carry the bytes in their own rows: the tunnel's row counts none.
     if (step.kind === 'decrypt') return intercept(ctx, snap, client, snap.tls!, buffered, { host: t.host, port: t.port, who }, step.pinnedHost);
-    const upstream = connected ?? dialTunnel(t.dialHost, t.port, proxy);
-    counted = upstream;
-    joinTunnel(client, upstream, buffered, connected !== null, proxy.limits.tunnelIdleTimeoutMs, () => (status = 502));
+    const upstream = connected ?? dialTunnel(t.dialHost, t.port, snap);
+    const counts = new Relayed();
+    state.counts = counts;
+    joinTunnel(client, upstream, buffered, connected !== null, snap.config.proxy.limits.tunnelIdleTimeoutMs, () => (state.status = 502), counts);
   });
   if (!verdict.dialFirst) return afterHello(null);
   // Not decrypted: the destination is connected before the client is told 200, so a name that
   // does not resolve, a private address or a server that refuses is answered with its status
   // (and logged as refused) rather than with 200 and a reset.
-  const upstream = dialTunnel(t.dialHost, t.port, proxy);
+  const upstream = dialTunnel(t.dialHost, t.port, snap);
   // A client that leaves while the proxy dials: no answer was given (logged as nginx's 499).
   // Nothing reads the taken-over socket yet, so only its close is seen.
   const leave = (): void => {
-    if (upstream.connecting) status = CLIENT_LEFT;
+    if (upstream.connecting) state.status = CLIENT_LEFT;
     upstream.destroy();
   };
   client.once('close', leave);
   const unreachable = (err: NodeJS.ErrnoException): void => {
+    DIALS.clear(upstream);
     const failure = upstreamFailure(err);
-    status = failure.status;
-    outcome = refusedByProxy(failure.reason);
-    ctx.log.info({ group: who.group, host: t.host, code: err.code, status }, 'tunnel refused: the destination cannot be reached');
+    state.status = failure.status;
+    state.outcome = refusedByProxy(failure.reason);
+    ctx.log.info({ group: who.group, host: t.host, code: err.code, status: failure.status }, 'tunnel refused: the destination cannot be reached');
     refuseConnect(client, failure.status, failure.reason);
   };
   upstream.once('error', unreachable);
@@ -91,14 +93,28 @@ function handleConnect(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessa
   });
 }
 
+/** One buffer for every tunnel's 200 (never changed once written), not a string encoded each time. */
+const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n', 'latin1');
+
+/** A client that has not sent its ClientHello within HELLO_TIMEOUT_MS of the 200 is closed. */
+const HELLOS = new Deadlines((client) => client.destroy());
+
+/**
+ * A destination that has not connected within the proxy's upstream timeout fails as a timeout
+ * (answered 504 before the 200; a tunnel dialled after the ClientHello closes).
+ */
+const DIALS = new Deadlines((upstream) => {
+  if (upstream.connecting) upstream.destroy(Object.assign(new Error('the destination did not answer in time'), { code: 'ETIMEDOUT' }));
+});
+
 /**
  * Answers a CONNECT with 200, then holds the client's first bytes until the ClientHello says
  * where it is really going (or that it is not TLS); `then` gets the bytes read so far.
  */
 function readHello(client: net.Socket, head: Buffer, then: (hello: ReturnType<typeof parseClientHello>, buffered: Buffer) => void): void {
-  client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  client.write(ESTABLISHED);
   let buffered: Buffer = head;
-  const timer = setTimeout(() => client.destroy(), HELLO_TIMEOUT_MS);
+  HELLOS.set(client, HELLO_TIMEOUT_MS);
   const onData = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     check();
@@ -107,7 +123,7 @@ function readHello(client: net.Socket, head: Buffer, then: (hello: ReturnType<ty
     const hello = parseClientHello(buffered);
     if (hello.kind === 'need-more' && buffered.length < MAX_HELLO_BYTES) return;
     client.off('data', onData);
-    clearTimeout(timer);
+    HELLOS.clear(client);
     client.pause();
     then(hello, buffered);
   };
@@ -115,15 +131,23 @@ function readHello(client: net.Socket, head: Buffer, then: (hello: ReturnType<ty
   if (head.length > 0) check();
 }
 
-/** A connection for a tunnel, through the destination guard; it ends itself if the far side does not connect in time. */
-function dialTunnel(host: string, port: number, proxy: ProxyConfig): net.Socket {
-  const upstream = net.connect({ host, port, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never });
+/** A connection for a tunnel, through the snapshot's guarded lookup; it ends itself if the far side does not connect in time. */
+function dialTunnel(host: string, port: number, snap: GateSnapshot): net.Socket {
+  const upstream = net.connect({ host, port, lookup: snap.upstream.lookup as never });
   // Whoever holds it adds its own handling; an error in between must not take the process down.
-  upstream.on('error', () => upstream.destroy());
-  upstream.setTimeout(proxy.limits.upstreamTimeoutMs, () => {
-    if (upstream.connecting) upstream.destroy(Object.assign(new Error(`${host} did not answer in time`), { code: 'ETIMEDOUT' }));
-  });
+  upstream.on('error', destroyOnError);
+  upstream.once('connect', clearDial);
+  DIALS.set(upstream, snap.config.proxy.limits.upstreamTimeoutMs);
   return upstream;
+}
+
+function destroyOnError(this: net.Socket): void {
+  DIALS.clear(this);
+  this.destroy();
+}
+
+function clearDial(this: net.Socket): void {
+  DIALS.clear(this);
 }
 
 function refuseConnect(socket: net.Socket, status: number, reason: string): void {

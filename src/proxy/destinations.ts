@@ -2,9 +2,10 @@
 // the proxy itself through the proxy, so loopback, private and link-local addresses are
 // refused unless the configuration allows that range. The check runs inside the DNS lookup the
 // connection itself uses, so a public name that resolves to a private address is caught too.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { formatV4Groups, ipFamily, ipv6At } from '../net/ip.js';
 import { NetworkMap } from '../net/network-map.js';
+import { LookupCache } from './lookup-cache.js';
 
 // Special-purpose ranges (RFC 6890 and successors) that are never a public web site. IPv4-mapped
 // addresses are looked up as IPv4 by NetworkMap; NAT64 and 6to4 addresses carry an IPv4
@@ -84,28 +85,41 @@ export function resolvePatternError(pattern: string): string | null {
   return /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(body) ? null : 'is not a host name';
 }
 
-/** A dns.lookup for net.connect and undici that refuses private destinations. */
-export function guardedLookup(allowed: NetworkMap<true>, overrides?: ResolveOverrides) {
-  return (hostname: string, options: object, callback: LookupCallback): void => {
+/** The process's DNS answers, shared by every snapshot: a reload changes the guard, not the answers. */
+const SHARED_LOOKUPS = new LookupCache();
+
+type LookupOptions = { all?: boolean; family?: number | string; hints?: number };
+
+/**
+ * A dns.lookup for net.connect and undici that refuses private destinations. Made once per
+ * configuration (Upstream holds it); answers come through `cache`, and the guard judges them
+ * on every call.
+ */
+export function guardedLookup(allowed: NetworkMap<true>, overrides?: ResolveOverrides, cache: LookupCache = SHARED_LOOKUPS) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     const fixed = overrides?.size ? overrides.lookup(hostname) : undefined;
     if (fixed !== undefined) {
       const family = ipFamily(fixed);
-      if ((options as { all?: boolean }).all) return callback(null, [{ address: fixed, family }]);
+      if (options.all) return callback(null, [{ address: fixed, family }]);
       return callback(null, fixed, family);
     }
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    cache.lookup(hostname, dnsFamily(options.family), options.hints ?? 0, (err, list) => {
       if (err) return callback(err, []);
-      const list = addresses as LookupAddress[];
       const ok = list.filter((a) => destinationAllowed(a.address, allowed));
       if (ok.length === 0) {
         const e: NodeJS.ErrnoException = new DestinationError(`${hostname} resolves to a private address (${list.map((a) => a.address).join(', ')}), which the proxy does not reach`);
         e.code = 'ESCHOOLGATEPRIVATE';
         return callback(e, []);
       }
-      if ((options as { all?: boolean }).all) return callback(null, ok);
+      if (options.all) return callback(null, ok);
       callback(null, ok[0]!.address, ok[0]!.family);
     });
   };
+}
+
+/** dns.lookup's family option as a number: 4, 6, or 0 for either ('IPv4' and 'IPv6' are accepted too). */
+function dnsFamily(f: number | string | undefined): number {
+  return f === 4 || f === 'IPv4' ? 4 : f === 6 || f === 'IPv6' ? 6 : 0;
 }
 
 /** For a literal IP or "localhost" host: refused before any lookup. */

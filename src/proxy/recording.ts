@@ -91,20 +91,29 @@ function trackResponse(ctx: ShellContext, req: IncomingMessage, res: ServerRespo
 /** Bytes to (written) and from (read) the far side of a tunnel. */
 export interface ByteCounts { readonly bytesWritten: number; readonly bytesRead: number }
 
+/** What a tunnel's row will say, changed by its shell as the tunnel goes; read when it closes. */
+export interface TunnelState {
+  outcome: Outcome;
+  status: number;
+  /** Bytes through the joined upstream; null while (or if never) joined. */
+  counts: ByteCounts | null;
+}
+
 /**
  * Records a tunnel or upgrade when the client's socket closes: refused ones at once (their
- * socket is ending), joined ones with the bytes each way through the upstream socket.
+ * socket is ending), joined ones with the bytes each way through the upstream.
  */
-export function trackTunnel(ctx: ShellContext, client: net.Socket, row: (alert: number | null) => Decided, raised: Raised, outcome: Outcome | (() => Outcome), status: () => number, upstream: () => ByteCounts | undefined = () => undefined): void {
+export function trackTunnel(ctx: ShellContext, client: net.Socket, row: (alert: number | null) => Decided, raised: Raised, state: TunnelState): void {
   const sink = ctx.traffic;
   if (!sink) return;
   const started = ctx.now();
   client.once('close', () => {
-    const o = typeof outcome === 'function' ? outcome() : outcome;
-    const up = upstream();
-    const code = status();
+    const o = state.outcome;
+    const code = state.status;
+    const up = state.counts?.bytesWritten ?? 0;
+    const down = state.counts?.bytesRead ?? 0;
     const ms = ctx.now() - started;
-    recordLinked(sink, raised.alert, raised.trafficId, (a) => completeRow(row(a), o, code, up?.bytesWritten ?? 0, up?.bytesRead ?? 0, ms));
+    recordLinked(sink, raised.alert, raised.trafficId, (a) => completeRow(row(a), o, code, up, down, ms));
   });
 }
 
@@ -117,21 +126,30 @@ function recordLinked(sink: TrafficSink, alert: Promise<number | null> | null, i
   else void alert.then((a) => sink.record(entry(a), id ?? undefined));
 }
 
+const OVER = Symbol('schoolgate.over');
+/** A response with what waits for it to be over: null once it is. */
+type Watched = ServerResponse & { [OVER]?: (() => void)[] | null };
+
 /**
  * Runs `fn` once when the response is over: when it closes, or when its connection does first.
  * Node never closes a pipelined request's response that was still queued when the client left,
  * and what waits on it (a device's share of a site, the traffic-log row) must not wait forever.
+ * Whatever waits on one response shares one pair of listeners, run in the order they came.
  */
 export function whenOver(res: ServerResponse, socket: net.Socket, fn: () => void): void {
-  let done = false;
-  const over = (): void => {
-    if (done) return;
-    done = true;
-    socket.off('close', over);
-    fn();
-  };
+  const r = res as Watched;
+  const waiting = r[OVER];
   // Over already (the client left while the request was being decided): at once.
-  if (res.destroyed || socket.destroyed) return over();
+  if (waiting === null || res.destroyed || socket.destroyed) return fn();
+  if (waiting !== undefined) return void waiting.push(fn);
+  const list = [fn];
+  r[OVER] = list;
+  const over = (): void => {
+    if (r[OVER] !== list) return;
+    r[OVER] = null;
+    socket.off('close', over);
+    for (const f of list) f();
+  };
   res.once('close', over);
   socket.once('close', over);
 }

@@ -7,12 +7,12 @@ import type net from 'node:net';
 import { answer, askToSignIn, plain, sendBlock, sendWarn } from './answers.js';
 import { adopt, answering } from './connection-limits.js';
 import { innerOf } from './decrypted-tunnel.js';
-import { judgeRequest, targetOf, type GateSnapshot, type KnownIdentity } from './gate.js';
+import { judgeRequest, targetOf, type GateSnapshot, type Identity, type KnownIdentity, type Target } from './gate.js';
 import { relayHttp } from './http-relay.js';
 import { ownPages } from './own-pages.js';
 import { IGNORED, recordResponse } from './recording.js';
 import type { ShellContext } from './shell-context.js';
-import { identify } from './sign-in.js';
+import { identify, knownByNetwork } from './sign-in.js';
 import { relayUpgrade, type Upgrade } from './upgrade-relay.js';
 
 /** The servers' 'request' event. */
@@ -50,22 +50,28 @@ export function onUpgrade(ctx: ShellContext, req: IncomingMessage, socket: net.S
  */
 async function handleRequest(ctx: ShellContext, req: IncomingMessage, res: ServerResponse, upgrade?: Upgrade): Promise<void> {
   // Held until the request is handed upstream (or answered): a swap meanwhile closes the old
-  // upstream pool only after that.
+  // upstream pool only after that. (One async function, not two: a promise fewer a request.)
   const snap = ctx.live.hold();
   try {
-    await serveRequest(ctx, snap, req, res, upgrade);
+    return await serveRequest(ctx, snap, req, res, upgrade);
   } finally {
     ctx.live.release(snap);
   }
 }
 
-async function serveRequest(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, upgrade: Upgrade | undefined): Promise<void> {
+function serveRequest(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, upgrade: Upgrade | undefined): Promise<void> | void {
   const tunnel = innerOf(req);
   const method = req.method ?? 'GET';
   const target = targetOf(snap, { method, target: req.url ?? '/', httpVersionMajor: req.httpVersionMajor, via: req.headers.via, upgrade: upgrade !== undefined, tunnel });
   if (target.kind === 'own') return ownPages(ctx, snap, req, res, target.path);
   if (target.kind === 'plain') return answer(res, target);
-  const who = tunnel ? tunnel.who : await identify(ctx, snap, req);
+  // Most requests are known by their network alone: judged without waiting for a promise.
+  const who = tunnel ? tunnel.who : knownByNetwork(ctx, snap, req);
+  if (who === null) return identify(ctx, snap, req).then((signedIn) => judgeAndAct(ctx, snap, req, res, upgrade, target, method, signedIn));
+  return judgeAndAct(ctx, snap, req, res, upgrade, target, method, who);
+}
+
+function judgeAndAct(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage, res: ServerResponse, upgrade: Upgrade | undefined, target: Extract<Target, { kind: 'site' }>, method: string, who: Identity): Promise<void> | void {
   const verdict = judgeRequest(snap, {
     site: target, who, address: req.socket.remoteAddress, method, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders,
     contentLength: req.headers['content-length'], transferEncoding: req.headers['transfer-encoding'], upgrade: upgrade !== undefined, memory: ctx.memory,

@@ -7,12 +7,22 @@ import type { ShellContext } from './shell-context.js';
 
 const CHALLENGE = { 'proxy-authenticate': 'Basic realm="Schoolgate", charset="UTF-8"' };
 
-export async function identify(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage): Promise<Identity> {
+/**
+ * Who is asking when the network alone says so (no sign-in to check): most requests, answered
+ * without a promise; null when identify() must check a sign-in.
+ */
+export function knownByNetwork(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage): Identity | null {
   const proxy = snap.config.proxy;
+  const network = proxy.networks.lookup(req.socket.remoteAddress ?? '') ?? { group: proxy.defaultGroup, auth: proxy.defaultAuth };
+  if (network.auth === 'off' || !ctx.auth || (network.auth === 'optional' && req.headers['proxy-authorization'] === undefined)) return { kind: 'known', group: network.group };
+  return null;
+}
+
+export async function identify(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessage): Promise<Identity> {
+  const known = knownByNetwork(ctx, snap, req);
+  if (known !== null || !ctx.auth) return known ?? { kind: 'known', group: snap.config.proxy.defaultGroup };
   const address = req.socket.remoteAddress ?? '';
-  const network = proxy.networks.lookup(address) ?? { group: proxy.defaultGroup, auth: proxy.defaultAuth };
   const header = req.headers['proxy-authorization'];
-  if (network.auth === 'off' || !ctx.auth || (network.auth === 'optional' && header === undefined)) return { kind: 'known', group: network.group };
   // Sign-in limits count per device (an IPv6 device's whole /64), as the other limits do.
   const out = await ctx.auth.check(deviceOf(req.socket), header);
   if (out.kind === 'ok') return { kind: 'known', group: out.user.group, user: out.user.username };

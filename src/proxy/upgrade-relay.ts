@@ -4,7 +4,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { guardedLookup } from './destinations.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import type { Destination, GateSnapshot } from './gate.js';
 import type { OutcomeTracker } from './recording.js';
@@ -31,7 +30,7 @@ export function relayUpgrade(snap: GateSnapshot, req: IncomingMessage, res: Serv
   const dialHost = to.host.replace(/^\[|\]$/g, '');
   const common = {
     host: dialHost, port: to.port, method: req.method ?? 'GET', path: to.path, headers: to.headers, agent: false as const, setHost: false,
-    lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, timeout: proxy.limits.upstreamTimeoutMs,
+    lookup: snap.upstream.lookup as never, timeout: proxy.limits.upstreamTimeoutMs,
   };
   // Inside a decrypted tunnel the upstream is TLS, verified like any other (upstreamTls).
   const up = to.scheme === 'https'

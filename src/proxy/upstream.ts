@@ -18,9 +18,12 @@ export class Upstream {
   #retired = false;
   #closed: Promise<void> | null = null;
   readonly roots: tls.SecureContext | undefined;
+  /** The guarded DNS lookup of every connection upstream (the pool's, tunnels', upgrades'): made once per configuration. */
+  readonly lookup: ReturnType<typeof guardedLookup>;
 
   constructor(readonly proxy: ProxyConfig, readonly tlsConfig: TlsConfig) {
     this.roots = upstreamRoots(tlsConfig);
+    this.lookup = guardedLookup(proxy.allowedPrivate, proxy.resolve);
   }
 
   /** The same proxy and TLS sections: the same destinations, timeouts and roots. */
@@ -39,7 +42,7 @@ export class Upstream {
       connections: UPSTREAM_POOL, keepAliveTimeout: 30_000, headersTimeout: timeout, bodyTimeout: timeout,
       // HTTPS upstreams (decrypted tunnels) are verified against these roots; undici checks the
       // certificate against the host name it dials.
-      connect: { timeout, lookup: guardedLookup(proxy.allowedPrivate, proxy.resolve) as never, ...(roots ? { secureContext: roots } : {}) },
+      connect: { timeout, lookup: this.lookup as never, ...(roots ? { secureContext: roots } : {}) },
     });
     return this.#agent;
   }

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { joinSockets, joinTunnel } from '../../src/proxy/socket-join.js';
+import { joinSockets, joinTunnel, Relayed } from '../../src/proxy/socket-join.js';
 
 const IDLE_MS = 60_000;
 const servers: net.Server[] = [];
@@ -123,6 +123,23 @@ describe('joinTunnel', () => {
     expect(await answered.end()).toBe('bye');
     await closed(client);
     expect(failed).toBe(false);
+  });
+
+  it('counts the bytes each way, the held first bytes included', async () => {
+    const far = await listen();
+    const { device, client } = await devicePair();
+    const upstream = track(net.connect({ port: far.port, host: '127.0.0.1' }));
+    const counts = new Relayed();
+    joinTunnel(client, upstream, Buffer.from('hello;'), false, IDLE_MS, () => undefined, counts);
+    const server = await far.accepted;
+    const heard = reader(server);
+    const answered = reader(device);
+    device.write('more;');
+    await heard.until('more;');
+    server.end('a reply of 20 bytes!');
+    await answered.end();
+    await closed(client);
+    expect({ up: counts.bytesWritten, down: counts.bytesRead }).toEqual({ up: 11, down: 20 });
   });
 
   it('says so when the upstream never connects, and closes the client', async () => {
