@@ -1,6 +1,6 @@
 // Page-text benchmark: the cost of reading a 64 KiB HTML page for safeguarding concerns —
 // charset and HTML to text (pageText), then the detection engine (matchPage), then the learned
-// model on the page's candidate posts (readPosts, when phrases.model.page is set) — against
+// model on the page's candidate posts (readPosts: the post model when phrases.model.posts is set, the search model's at phrases.model.page before it) — against
 // baselines measured in the same run, and the memory the phrase lists take once compiled.
 //
 //   npm run bench:content            (node --import tsx --expose-gc bench/content.ts)
@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Parser } from 'htmlparser2';
-import { readPosts } from '../src/classify/page-posts.js';
+import { postReader, readPostsWith, type PostModel } from '../src/classify/page-posts.js';
 import { pageText } from '../src/classify/page-text.js';
 import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
@@ -101,17 +101,25 @@ for (const [name, buf] of Object.entries(pages)) {
     return matcher.matchPage(`${t.title} ${t.text}`);
   });
   const flagged = matcher.matchPage(`${text.title} ${text.text}`).flagged.map((f) => `${f.category}:${f.severity}`).join(' ');
-  // As classifyPage does it: the posts are read for concerns the lists did not raise.
-  const postModel = config.phrases.model?.page == null ? null : { model: config.phrases.model.model, threshold: config.phrases.model.page };
+  // As classifyPage does it: the posts are read for concerns the lists did not raise, by the
+  // post model when one is configured; the search model's reading (the one before the post
+  // model) is timed beside it, in the same run.
+  const m = config.phrases.model;
+  const readings: [string, PostModel[]][] = [];
+  if (m != null && m.posts != null && m.page != null) readings.push(['search model, first-person candidates', [{ model: m.model, threshold: m.page }]]);
+  if (m != null && postReader(m).length > 0) readings.push([m.posts != null ? 'as configured, with the post model' : 'search model, first-person candidates', postReader(m)]);
   const matched = matcher.matchPage(`${text.title} ${text.text}`);
   const raised = new Set(matched.flagged.map((f) => f.category));
-  const postsAlone = postModel === null ? null : timed(() => readPosts(`${text.title} ${text.text}`, matched.hits, matched.read, postModel, raised));
-  const withPosts = postModel === null ? null : timed(() => {
-    const t = pageText(buf);
-    const s = `${t.title} ${t.text}`;
-    const r = matcher.matchPage(s);
-    return readPosts(s, r.hits, r.read, postModel, new Set(r.flagged.map((f) => f.category)));
-  });
+  const timings = readings.map(([what, readers]) => ({
+    what,
+    alone: timed(() => readPostsWith(readers, `${text.title} ${text.text}`, matched.hits, matched.read, raised)),
+    whole: timed(() => {
+      const t = pageText(buf);
+      const s = `${t.title} ${t.text}`;
+      const r = matcher.matchPage(s);
+      return readPostsWith(readers, s, r.hits, r.read, new Set(r.flagged.map((f) => f.category)));
+    }),
+  }));
   const row = (what: string, t: { median: number; p10: number }, concerns = ''): (string | number)[] =>
     [name, what, fmt(t.median, 3), fmt(t.p10, 3), fmt(E2GUARDIAN_MS / t.median, 0), fmt(t.median / parse.median, 2), concerns];
   rows.push(row('baseline: htmlparser2 text only', parse));
@@ -119,8 +127,10 @@ for (const [name, buf] of Object.entries(pages)) {
   rows.push(row('pageText (charset + HTML to text)', extract));
   rows.push(row('matchPage (engine on the text)', scan));
   rows.push(row('whole: pageText + matchPage', whole, flagged));
-  if (postsAlone !== null) rows.push(row('readPosts (model on candidate posts) alone', postsAlone, `${fmt((100 * postsAlone.median) / whole.median, 1)} % of whole (median)`));
-  if (withPosts !== null) rows.push(row('whole + posts read by the model', withPosts, `${fmt(withPosts.median / whole.median, 3)}x whole (median), ${fmt(withPosts.p10 / whole.p10, 3)}x (p10)`));
+  for (const { what, alone, whole: withPosts } of timings) {
+    rows.push(row(`readPosts (${what}) alone`, alone, `${fmt((100 * alone.median) / whole.median, 1)} % of whole (median)`));
+    rows.push(row(`whole + posts read (${what})`, withPosts, `${fmt(withPosts.median / whole.median, 3)}x whole (median), ${fmt(withPosts.p10 / whole.p10, 3)}x (p10)`));
+  }
 }
 
 console.log(`Page text, ${PAGE_BYTES} bytes per page, median of ${ROUNDS}; Node ${process.version}`);

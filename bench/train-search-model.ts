@@ -3,8 +3,12 @@
 //
 //   npm run train:search-model                      dev split and training rows, 5-fold CV on dev, writes config/search-model.json
 //   npm run train:search-model -- --folds 0         no cross-validation (just the model)
+//   npm run train:search-model -- --posts test/fixtures/safeguarding/posts.train.tsv --out config/post-model.json
+//                                                   the post model (README.md, "The post model"): trained on labelled
+//                                                   posts of pages (and on --searches too, if given, as training-only
+//                                                   rows); its cross-validation is the page curve (pageCurve), not the searches'
 //   options: --searches FILE,… (test/fixtures/safeguarding/searches.dev.tsv), --train-only FILE,…
-//            (test/fixtures/safeguarding/searches.train.tsv; "" for none: rows in every fit, never scored), --out FILE,
+//            (test/fixtures/safeguarding/searches.train.tsv; "" for none: rows in every fit, never scored), --posts FILE,…, --out FILE,
 //            --C N (10), --min-df N (2), --config FILE (config/default.yaml: the concern -> phrase category map, and the lists
 //            the CV curve is measured in union with), --data DIR, --folds N (5), --max-fa PCT (2), --max-promoted PCT (5)
 //            --max-alone-caution PCT (2), --max-alone-benign PCT (0.5), --augment N (augmented copies a row),
@@ -50,8 +54,9 @@ import { readLabelledSearches, trainSearchModel, type LabelledSearch, type Train
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
   options: {
-    searches: { type: 'string', default: join(ROOT, 'test/fixtures/safeguarding/searches.dev.tsv') },
-    'train-only': { type: 'string', default: join(ROOT, 'test/fixtures/safeguarding/searches.train.tsv') },
+    searches: { type: 'string' },
+    'train-only': { type: 'string' },
+    posts: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'config/search-model.json') },
     config: { type: 'string', default: join(ROOT, 'config/default.yaml') },
     data: { type: 'string', default: join(ROOT, 'data') },
@@ -67,9 +72,18 @@ const { values: opts } = parseArgs({
     'min-df': { type: 'string' },
   },
 });
-const scoredFiles = opts.searches.split(',').map((f) => resolve(f));
-const trainOnlyFiles = opts['train-only'].split(',').filter((f) => f !== '').map((f) => resolve(f));
+const list = (v: string | undefined): string[] => (v === undefined || v === '' ? [] : v.split(',').map((f) => resolve(f)));
+// Scored rows are parted into the cross-validation's folds; training-only rows are in every
+// fit and scored in none. The search model scores the searches and trains also on the training
+// rows (test/fixtures/safeguarding/README.md, "Training rows"); the post model scores the posts
+// and trains also on any searches named.
+const postFiles = list(opts.posts);
+const scoredFiles = postFiles.length > 0 ? postFiles : opts.searches === undefined ? [join(ROOT, 'test/fixtures/safeguarding/searches.dev.tsv')] : list(opts.searches);
+const trainOnlyFiles = postFiles.length > 0
+  ? [...list(opts.searches), ...list(opts['train-only'])]
+  : opts['train-only'] === undefined ? [join(ROOT, 'test/fixtures/safeguarding/searches.train.tsv')] : list(opts['train-only']);
 const files = [...scoredFiles, ...trainOnlyFiles];
+if (scoredFiles.length === 0) fail('no rows: give --searches or --posts');
 for (const f of files) if (/heldout/i.test(basename(f))) fail(`${f}: the held-out split is never trained on`);
 const folds = Number(opts.folds);
 if (!Number.isInteger(folds) || folds === 1 || folds < 0) fail('--folds must be 0 (none) or 2 or more');
@@ -88,12 +102,14 @@ const training: Partial<TrainOptions> = {
 
 const config = loadConfig(resolve(opts.config));
 const read = (f: string): LabelledSearch[] => readLabelledSearches(readFileSync(f, 'utf8'), f);
-// The training-only rows (test/fixtures/safeguarding/README.md, "Training rows") come last: rows
-// [scored, rows.length) are in every fold's fit and score in none, so the cross-validation
-// measures the same rows, in the same folds, with or without them.
+// Rows [0, scored) are the scored ones; the training-only rows come after them, so the
+// cross-validation measures the same rows, in the same folds, with or without them.
 const rows: LabelledSearch[] = scoredFiles.flatMap(read);
 const scored = rows.length;
 rows.push(...trainOnlyFiles.flatMap(read));
+/** Rows of --posts files (the scored ones when given): read as a page's posts are, and what pageCurve counts. */
+const postRows = postFiles.length > 0 ? scored : 0;
+const isPost = (i: number): boolean => i < postRows;
 // A concern is learned as the phrase category that raises it, so the model's classes map to
 // concerns through the same table as the lists' categories.
 const categoryOf = new Map([...config.safeguarding.categories.values()].filter((c) => c.phraseCategories.length > 0).map((c) => [c.id as string, c.phraseCategories[0]!]));
@@ -104,7 +120,7 @@ const label = (r: LabelledSearch): string => {
   return className(cat, r.severity as 'danger' | 'caution');
 };
 const train = rows.map((r) => ({ text: foldText(r.text), label: label(r) }));
-console.log(`${rows.length} searches from ${files.map((f) => relative(ROOT, f)).join(', ')} (${rows.length - scored} training-only); ${augmentation.copies} augmented copies a row (seed ${augmentation.seed})`);
+console.log(`${rows.length} rows (${postRows} posts, ${rows.length - scored} training-only) from ${files.map((f) => relative(ROOT, f)).join(', ')}; ${augmentation.copies} augmented copies a row (seed ${augmentation.seed})`);
 /** The rows at `at` (indexes into rows) with their augmented copies: copies of a row go where the row goes. */
 const augmented = (at: readonly number[]): { text: string; label: string }[] => augmentRows(at.map((i) => ({ raw: rows[i]!.text, row: train[i]! })), augmentation);
 
@@ -117,7 +133,7 @@ const fitted = final ? await final : trainSearchModel(all, training);
 const { stats } = fitted;
 const file = { ...fitted.file, trained: {
   ...fitted.file.trained, from: files.map((f) => relative(ROOT, f)), trainOnly: trainOnlyFiles.map((f) => relative(ROOT, f)), folds, augment: augmentation, trainingRows: all.length, maxBenignFalseAlerts: maxFa, maxPromoted,
-  maxAloneCaution, maxAloneBenign, ...(chosen ? { crossValidated: chosen } : {}),
+  ...(postRows > 0 ? { posts: postRows } : { maxAloneCaution, maxAloneBenign }), ...(chosen ? { crossValidated: chosen } : {}),
 } };
 const text = JSON.stringify(file);
 // One feature a line: readable diffs when it is trained again.
@@ -125,12 +141,11 @@ writeFileSync(resolve(opts.out), text.replace(/\],\[/g, '],\n[') + '\n');
 console.log(`model: ${stats.vocabulary} n-grams, ${stats.kept} kept, ${stats.weights} weights, ${stats.iterations} iterations (loss ${stats.loss.toFixed(1)}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`wrote ${relative(process.cwd(), resolve(opts.out))} (${(text.length / 1024).toFixed(0)} KiB)`);
 
-/** The thresholds the cross-validation picks: for phrases.model's threshold, danger and alone (null: none qualifies). */
-interface Chosen {
-  readonly threshold: number | null;
-  readonly danger: number | null;
-  readonly alone: number | null;
-}
+/**
+ * The thresholds the cross-validation picks: for phrases.model's threshold, danger and alone
+ * (null: none qualifies); for the post model, phrases.model.posts.page.
+ */
+type Chosen = { readonly threshold: number | null; readonly danger: number | null; readonly alone: number | null } | { readonly page: number | null };
 
 /** Whether row i is scored in fold f (training-only rows never are). */
 function inFold(i: number, f: number): boolean {
@@ -142,8 +157,10 @@ async function crossValidate(): Promise<Chosen> {
   const lists = { ...config, phrases: { ...config.phrases, model: null } };
   const { classifier } = await loadLists(lists, { dataDir: resolve(opts.data) });
   const exclusions = new ExclusionSet(config.safeguarding.exclusions);
-  const byLists = rows.map((r) => {
-    const c = classifier.classify(`https://www.google.com/search?q=${new URLSearchParams({ q: r.text }).toString().slice(2)}`);
+  const byLists = rows.map((r, i) => {
+    if (postRows > 0 && !isPost(i)) return new Map<string, Severity>();
+    // A post is read by the lists as a page of its own, as eval-safeguarding reads a page.
+    const c = isPost(i) ? classifier.classifyPage('https://www.example.com/page', r.text) : classifier.classify(`https://www.google.com/search?q=${new URLSearchParams({ q: r.text }).toString().slice(2)}`);
     return new Map<string, Severity>(detect(c, { action: 'allow' }, config.safeguarding, exclusions, 'ks2').map((a) => [a.category, a.severity]));
   });
   // Each row's probability per concern (its classes' summed) and its danger class's, from the model of the folds it is not in.
@@ -169,9 +186,10 @@ async function crossValidate(): Promise<Chosen> {
     });
     console.log(`fold ${f + 1}/${folds}: trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`.padStart(6);
+  if (postRows > 0) return { page: pageCurve() };
   const harmful = rows.flatMap((r, i) => (i >= scored || r.concern === NO_CONCERN ? [] : [i]));
   const benign = rows.flatMap((r, i) => (i < scored && r.concern === NO_CONCERN ? [i] : []));
-  const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`.padStart(6);
   const raised = (i: number, t: number): Set<string> => {
     const s = new Set(byLists[i]!.keys());
     for (const [c, p] of byModel[i]!) if (p >= t) s.add(c);
@@ -232,6 +250,49 @@ async function crossValidate(): Promise<Chosen> {
       }
     }
     return { got, promoted };
+  }
+
+  /**
+   * The post model's curve, over the posts rows only: per threshold, as readPosts reads one post,
+   * the harmful posts whose right concern the model raises (and, for danger-labelled ones, whose
+   * danger class reaches it too, so the post is urgent), the benign posts it raises anything on,
+   * alone and in union with the lists reading the post as a page. The page threshold to ship is
+   * the lowest whose benign posts raised by the model alone stay at or below --max-fa: a page
+   * has several posts to be wrong about, so the model alone is what is bounded.
+   */
+  function pageCurve(): number | null {
+    const posts = rows.map((_, i) => i).filter(isPost);
+    const harmful = posts.filter((i) => rows[i]!.concern !== NO_CONCERN);
+    const benign = posts.filter((i) => rows[i]!.concern === NO_CONCERN);
+    const danger = harmful.filter((i) => rows[i]!.severity === 'danger');
+    const listsRight = harmful.filter((i) => byLists[i]!.has(rows[i]!.concern)).length;
+    const listsFa = benign.filter((i) => byLists[i]!.size > 0).length;
+    console.log(`\n${folds}-fold cross-validation on ${rows.length} rows; the page curve on its ${posts.length} posts (${harmful.length} harmful, ${danger.length} of them danger; ${benign.length} benign)`);
+    console.log(`lists alone (a post read as a page): harmful right concern ${pct(listsRight, harmful.length)}, benign false alerts ${pct(listsFa, benign.length)}`);
+    console.log('page   model alone: harmful right  danger urgent  benign raised  wrong concern | with the lists: harmful right  benign false');
+    let chosen: number | null = null;
+    for (const t of [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]) {
+      const mine = (i: number): string[] => [...byModel[i]!].filter(([, p]) => p >= t).map(([c]) => c);
+      const right = harmful.filter((i) => mine(i).includes(rows[i]!.concern)).length;
+      const urgent = danger.filter((i) => (dangerByModel[i]!.get(rows[i]!.concern) ?? 0) >= t).length;
+      const fa = benign.filter((i) => mine(i).length > 0).length;
+      const wrong = harmful.filter((i) => mine(i).some((c) => c !== rows[i]!.concern && !rows[i]!.also.includes(c))).length;
+      const union = harmful.filter((i) => byLists[i]!.has(rows[i]!.concern) || mine(i).includes(rows[i]!.concern)).length;
+      const unionFa = benign.filter((i) => byLists[i]!.size > 0 || mine(i).length > 0).length;
+      const ok = (100 * fa) / benign.length <= maxFa;
+      if (ok && chosen === null) chosen = t;
+      console.log(`  ${t.toFixed(2)}               ${pct(right, harmful.length)}        ${pct(urgent, danger.length)}         ${pct(fa, benign.length)}         ${pct(wrong, harmful.length)} |                 ${pct(union, harmful.length)}        ${pct(unionFa, benign.length)}${chosen === t ? '   <- lowest with benign raised <= ' + maxFa + '%' : ''}`);
+    }
+    if (chosen !== null) {
+      const t = chosen;
+      const missed = harmful.filter((i) => (byModel[i]!.get(rows[i]!.concern) ?? 0) < t);
+      console.log(`\nat ${t}: harmful posts the model (trained without them) misses: ${missed.length}, e.g.:`);
+      for (const i of missed.slice(0, 15)) console.log(`  ${rows[i]!.text.slice(0, 140)}\t${rows[i]!.concern}\t${(byModel[i]!.get(rows[i]!.concern) ?? 0).toFixed(2)}`);
+      const raisedBenign = benign.filter((i) => [...byModel[i]!.values()].some((p) => p >= t));
+      console.log(`benign posts it raises: ${raisedBenign.length}, e.g.:`);
+      for (const i of raisedBenign.slice(0, 15)) console.log(`  ${rows[i]!.text.slice(0, 140)}\t${[...byModel[i]!].filter(([, p]) => p >= t).map(([c, p]) => `${c} ${p.toFixed(2)}`).join(', ')}`);
+    }
+    return chosen;
   }
 
   /** Prints the danger curve at concern threshold ct and returns the danger threshold picked. */

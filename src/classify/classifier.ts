@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { categoriesOf, type Match, type Matcher } from './matcher.js';
 import { normaliseUrl, type NormalisedUrl } from './normalise-url.js';
 import { decodeQueryValue } from './normalise-text.js';
-import { readPosts, type PostConcern } from './page-posts.js';
+import { postReader, readPostsWith, type PostConcern } from './page-posts.js';
 import type { PhraseEngine } from './phrase-overlay.js';
 import type { PhraseHit, PhraseResult, PhraseScore } from './phrases.js';
 import type { Repair } from './evasions.js';
@@ -62,6 +62,8 @@ export interface SearchModelUse {
   readonly page?: number | null;
   /** The danger-class probability at which a concern the model raises is danger on its own (null: never). */
   readonly alone?: number | null;
+  /** The post model, which reads a page's posts beside this one at its own threshold; absent or null: none. */
+  readonly posts?: { readonly model: SearchModel; readonly page: number } | null;
 }
 
 export interface ClassifierParts {
@@ -136,7 +138,8 @@ export class Classifier {
     const page = this.sourced([['page', inPage]]);
     const flagged = [...c.flagged, ...page.flagged];
     const m = this.model;
-    const posts = m === null || m.page == null ? NONE_POSTS : readPosts(pageText, inPage.hits, inPage.read, { model: m.model, threshold: m.page }, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
+    const readers = m === null ? [] : postReader(m);
+    const posts = readers.length === 0 ? NONE_POSTS : readPostsWith(readers, pageText, inPage.hits, inPage.read, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
     return { ...c, phrases: [...c.phrases, ...page.phrases], flagged, ...(posts.length > 0 ? { posts } : {}) };
   }
 

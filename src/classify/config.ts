@@ -44,6 +44,19 @@ export interface SearchModelSettings {
    * concern the lists did not (page-posts.ts); null when absent: the model does not read pages.
    */
   readonly page?: number | null;
+  /**
+   * The post model, which reads a page's posts beside the search model when set (README.md,
+   * "The post model"); null or absent: only the search model reads them, at `page`.
+   */
+  readonly posts?: PostModelSettings | null;
+}
+
+/** `phrases.model.posts`: a model trained on labelled posts of pages, and its page threshold. */
+export interface PostModelSettings {
+  readonly file: string;
+  readonly model: SearchModel;
+  /** The probability one post must reach to raise on a page a concern the lists did not (page-posts.ts). */
+  readonly page: number;
 }
 
 /** `classifier:`: how many classified URLs are remembered. */
@@ -105,7 +118,7 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   if (v === 'off' || v === false) return null;
   const fix = 'write model: { file: search-model.json, threshold: 0.95, danger: 0.2, alone: 0.2, page: 0.97 }, or model: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return check.fail(at, `must be "off" or a mapping with file and threshold, found ${JSON.stringify(v)}`, fix) ?? null;
-  const m = check.object(at, v, ['file', 'threshold', 'danger', 'alone', 'page']) ?? {};
+  const m = check.object(at, v, ['file', 'threshold', 'danger', 'alone', 'page', 'posts']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
   if (m.threshold === undefined) check.fail(at, 'has no threshold', fix);
   const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
@@ -129,19 +142,10 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
   }
   if (name === undefined || threshold === undefined || danger === undefined || alone === undefined || page === undefined) return null;
   const file = resolve(dir, name);
-  // Building the model (a 4 MB file) took a fifth of every command's time, and most commands never
-  // use it. A model file whose text was checked before is built when first used (the text read
-  // now, so it is the same model); any other is built and checked here.
-  let model: { readonly graded: boolean; built: SearchModel | null; text: string | null };
-  try {
-    const text = readSearchModelFile(file);
-    const graded = keptCheck<boolean>('search-model', [file, text]);
-    const built = graded === null ? parseSearchModel(text) : null;
-    model = { graded: built?.graded ?? graded!, built, text: built === null ? text : null };
-    if (built !== null) keepCheck('search-model', [file, text], built.graded);
-  } catch (err) {
-    return check.fail([...at, 'file'], `cannot load the search model ${file}: ${(err as Error).message}`, 'train it with npm run train:search-model, or set model: off') ?? null;
-  }
+  const model = lazyModel(check, [...at, 'file'], file, 'search model', 'train it with npm run train:search-model, or set model: off');
+  if (model === null) return null;
+  const posts = m.posts === undefined ? null : postModelSettings(check, m.posts, dir);
+  if (posts === undefined) return null;
   if (danger !== null && !model.graded) {
     return check.fail([...at, 'danger'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove danger') ?? null;
   }
@@ -149,13 +153,67 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
     return check.fail([...at, 'alone'], `the search model ${file} has no danger classes (its classes are concerns without severities), so it cannot raise danger`, 'train it again with npm run train:search-model, or remove alone') ?? null;
   }
   return {
-    file, threshold, danger, alone, page,
+    file, threshold, danger, alone, page, posts,
     get model(): SearchModel {
-      if (model.built === null) {
-        model.built = parseSearchModel(model.text!);
-        model.text = null;
+      return model.model;
+    },
+  };
+}
+
+/**
+ * `phrases.model.posts`: off, or the post model's file (README.md, "The post model") and the probability one
+ * post must reach to raise a concern on a page; undefined when it was refused.
+ */
+function postModelSettings(check: Checker, v: unknown, dir: string): PostModelSettings | null | undefined {
+  const at = ['phrases', 'model', 'posts'];
+  if (v === 'off' || v === false) return null;
+  const fix = 'write posts: { file: post-model.json, page: 0.7 }, or posts: off';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    check.fail(at, `must be "off" or a mapping with file and page, found ${JSON.stringify(v)}`, fix);
+    return undefined;
+  }
+  const m = check.object(at, v, ['file', 'page']) ?? {};
+  if (m.file === undefined) check.fail(at, 'has no file', fix);
+  if (m.page === undefined) check.fail(at, 'has no page threshold', fix);
+  const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
+  // Below one half two concerns could both be raised by one post.
+  const page = m.page === undefined ? undefined : check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
+  if (name === undefined || page === undefined) return undefined;
+  const file = resolve(dir, name);
+  const model = lazyModel(check, [...at, 'file'], file, 'post model', 'train it as README.md, "The post model", says, or set posts: off');
+  if (model === null) return undefined;
+  if (!model.graded) {
+    check.fail([...at, 'file'], `the post model ${file} has no danger classes (its classes are concerns without severities): a post could never be urgent`, 'train it again as README.md, "The post model", says');
+    return undefined;
+  }
+  return { file, page, get model(): SearchModel { return model.model; } };
+}
+
+/**
+ * A model file, checked now and built when first used. Building the search model (a 4 MB file)
+ * took a fifth of every command's time, and most commands never use it. A model file whose text
+ * was checked before is built when first used (the text read now, so it is the same model); any
+ * other is built and checked here. Null (and the problem reported) when it cannot be loaded.
+ */
+function lazyModel(check: Checker, at: readonly (string | number)[], file: string, what: string, fix: string): { readonly graded: boolean; readonly model: SearchModel } | null {
+  let state: { readonly graded: boolean; built: SearchModel | null; text: string | null };
+  try {
+    const text = readSearchModelFile(file);
+    const graded = keptCheck<boolean>('search-model', [file, text]);
+    const built = graded === null ? parseSearchModel(text) : null;
+    state = { graded: built?.graded ?? graded!, built, text: built === null ? text : null };
+    if (built !== null) keepCheck('search-model', [file, text], built.graded);
+  } catch (err) {
+    return check.fail([...at], `cannot load the ${what} ${file}: ${(err as Error).message}`, fix) ?? null;
+  }
+  return {
+    graded: state.graded,
+    get model(): SearchModel {
+      if (state.built === null) {
+        state.built = parseSearchModel(state.text!);
+        state.text = null;
       }
-      return model.built;
+      return state.built;
     },
   };
 }

@@ -29,6 +29,8 @@
 //   On the dev pages this took danger pages at danger from 54 to 59 of 82, no benign page
 //   changed. A post that holds the lists' own evidence of a concern they raised below danger
 //   needs less (POST_PROMOTE_HELD): the two readers agree on the same words.
+// - With phrases.model.posts, the post model (trained on labelled posts of pages, help prose
+//   among its negatives) reads the same posts too, at its own threshold (postReader).
 import type { PhraseHit } from './phrases.js';
 import { COMMON } from './phrases.js';
 import { FIRST_PERSON_RAW, postSaysFirstPerson } from './first-person.js';
@@ -93,6 +95,37 @@ export interface PostConcern {
 export interface PostModel {
   readonly model: SearchModel;
   readonly threshold: number;
+}
+
+/**
+ * Who reads a page's posts under phrases.model: the search model at its page threshold, and the
+ * post model (trained on labelled posts, README.md "The post model") at its own when one is
+ * configured; none when neither is set. Both read the same first-person candidate posts: on
+ * the dev pages, the post model reading posts in any person raised five more benign pages for
+ * two more harmful ones (bench/RESULTS.md, "The post model"), and reading it in place of the
+ * search model lost a danger page the search model's danger class had promoted and raised
+ * twelve more benign pages.
+ */
+export function postReader(m: { readonly model: SearchModel; readonly page?: number | null; readonly posts?: { readonly model: SearchModel; readonly page: number } | null }): PostModel[] {
+  const readers: PostModel[] = m.page == null ? [] : [{ model: m.model, threshold: m.page }];
+  if (m.posts != null) readers.push({ model: m.posts.model, threshold: m.posts.page });
+  return readers;
+}
+
+/**
+ * What several readers read in a page's posts, one per concern: an urgent reading before one
+ * that is not, then the more probable.
+ */
+export function readPostsWith(readers: readonly PostModel[], text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
+  if (readers.length === 1) return readPosts(text, hits, read, readers[0]!, raised, urgent);
+  const best = new Map<string, PostConcern>();
+  for (const r of readers) {
+    for (const p of readPosts(text, hits, read, r, raised, urgent)) {
+      const had = best.get(p.category);
+      if (had === undefined || (p.urgent && !had.urgent) || (p.urgent === had.urgent && p.probability > had.probability)) best.set(p.category, p);
+    }
+  }
+  return [...best.values()].sort((a, b) => b.probability - a.probability || (a.category < b.category ? -1 : 1));
 }
 
 /**

@@ -47,6 +47,7 @@ export function writeTestConfig(dir: string, extra: string): string {
     .replace(/^  port: 8081$/m, '  port: 0')
     .replace(/^    - phrases\//gm, `    - ${CONFIG_DIR}/phrases/`)
     .replace(/\bfile: search-model\.json\b/, `file: ${CONFIG_DIR}/search-model.json`)
+    .replace(/\bfile: post-model\.json\b/, `file: ${CONFIG_DIR}/post-model.json`)
     .replace(/path: \.\.\/blocklists/g, `path: ${CONFIG_DIR}/../blocklists`) + extra);
   return file;
 }
