@@ -34,8 +34,8 @@ export class ListService {
     this.dslSignature = dslSignature;
   }
 
-  static async start(deps: ListServiceDeps): Promise<ListService> {
-    const cfg = loadConfig(deps.configFile);
+  /** Loads the configuration (or takes `cfg`, just loaded from deps.configFile) and every list. */
+  static async start(deps: ListServiceDeps, cfg: SchoolgateConfig = loadConfig(deps.configFile)): Promise<ListService> {
     const { classifier, parts, report } = await loadLists(cfg, { dataDir: deps.dataDir, worker: true });
     logReport(deps.log, report, 'lists loaded');
     logWarnings(deps.log, cfg);
