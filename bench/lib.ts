@@ -125,9 +125,10 @@ export function benchSetSource(): Record<string, unknown> {
  * The shipped configuration (config/default.yaml) as a YAML document, with its paths made absolute
  * and UT1's download replaced by `listSources` (by default the shared bench set: same squidGuard
  * layout, mapped by the same categories.yaml). The caller adds its own proxy section and writes it out.
+ * `root`: another checkout's configuration (bench/startup.ts's baseline); `keepUt1`: UT1 left as shipped.
  */
-export function benchConfig(listSources: readonly Record<string, unknown>[] = [benchSetSource()]): Record<string, any> {
-  const configDir = join(ROOT, 'config');
+export function benchConfig(listSources: readonly Record<string, unknown>[] = [benchSetSource()], opts: { root?: string; keepUt1?: boolean } = {}): Record<string, any> {
+  const configDir = join(opts.root ?? ROOT, 'config');
   const doc = parseYaml(readFileSync(join(configDir, 'default.yaml'), 'utf8')) as Record<string, any>;
   const abs = (p: string): string => resolve(configDir, p);
   doc.categories = abs(doc.categories);
@@ -136,7 +137,7 @@ export function benchConfig(listSources: readonly Record<string, unknown>[] = [b
   if (typeof doc.tls?.neverIntercept === 'string') doc.tls.neverIntercept = abs(doc.tls.neverIntercept);
   doc.phrases.files = doc.phrases.files.map(abs);
   if (typeof doc.phrases.model?.file === 'string') doc.phrases.model.file = abs(doc.phrases.model.file);
-  const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => s.name !== 'ut1');
+  const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => opts.keepUt1 === true || s.name !== 'ut1');
   for (const s of sources) if (typeof s.path === 'string') s.path = abs(s.path);
   sources.push(...listSources);
   doc.lists.sources = sources;
@@ -144,11 +145,11 @@ export function benchConfig(listSources: readonly Record<string, unknown>[] = [b
 }
 
 /**
- * What `schoolgate start` does before it loads the lists: parsed phrase files are kept in the
+ * What `schoolgate start` does before it loads the lists: parsed phrase and YAML files are kept in the
  * state folder's cache, so a reload whose phrase files did not change reads none again (without
  * it a reload's configuration costs seconds and tens of MiB more than in production).
  */
 export async function keepPhraseFilesAsStartDoes(dataDir: string): Promise<void> {
-  const [{ keepParsedPhraseFiles }, { phraseCacheDir }] = await Promise.all([import('../src/classify/phrase-file.js'), import('../src/classify/phrase-cache.js')]);
-  keepParsedPhraseFiles(phraseCacheDir(dataDir));
+  const [{ keepParsedFiles }, { phraseCacheDir }] = await Promise.all([import('../src/config/kept.js'), import('../src/classify/phrase-cache.js')]);
+  keepParsedFiles(phraseCacheDir(dataDir));
 }

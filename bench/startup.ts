@@ -10,13 +10,15 @@
 //                                          git archive HEAD | tar -x -C /tmp/old, node_modules
 //                                          linked, node bin/build.js there)
 //   BENCH_COMMANDS=0 / BENCH_START=0      (leave out the commands / the starts)
+//   BENCH_WORKERS=1,2                     (proxy.workers of the starts; default: as shipped, one per core)
 //
 // Every round also times `node -e 0`, Node starting and doing nothing, so that a command's time
 // can be read as a multiple of it measured under the same load.
 //
 // A command's time is from spawning `node bin/schoolgate.js …` to its exit. Start's time is from
 // spawning `schoolgate start` to the first 200 "ok" from the proxy's /healthz on loopback (asked
-// every 20 ms; the proxy listens once its lists are loaded). Beside each wall-clock time, the CPU
+// every 20 ms; the proxy listens once its lists are loaded; with proxy.workers above 1, a worker
+// answers it, as it answers the first proxied request). Beside each wall-clock time, the CPU
 // time the process used (all its threads; for a command, its children too), from /proc, which on
 // a loaded machine says more than the wall clock. Start runs with the shipped configuration
 // (config/default.yaml: the school's lists and the self-test list, UT1 not downloaded) and with
@@ -30,7 +32,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
-import { benchConfig, codeVersion, fmt, requireShared, table } from './lib.js';
+import { benchConfig, benchSetSource, codeVersion, fmt, requireShared, table } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -39,6 +41,8 @@ const WITH_BENCH_SET = process.env.BENCH_SET !== '0';
 const BEFORE = process.env.BENCH_BEFORE === undefined ? null : resolve(process.env.BENCH_BEFORE);
 const WITH_COMMANDS = process.env.BENCH_COMMANDS !== '0';
 const WITH_START = process.env.BENCH_START !== '0';
+/** proxy.workers of each start measured; null: the shipped configuration as it is (one worker per core). */
+const WORKERS: readonly (number | null)[] = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS.split(',').map(Number) : [null];
 /** Where each way's code is, and how it is run: this checkout compiled, and the baseline. */
 const WAYS: Record<string, { root: string; env: Record<string, string> }> = {
   compiled: { root: ROOT, env: { SCHOOLGATE_FROM_SOURCE: '0' } },
@@ -109,11 +113,11 @@ function healthy(port: number): Promise<boolean> {
 }
 
 /** From spawning `schoolgate start` to its first healthy /healthz; then stops it. */
-async function timeStart(way: Way, config: string, data: string): Promise<Timing> {
+async function timeStart(way: Way, configOf: (root: string) => string, data: string): Promise<Timing> {
   const [port, adminPort] = [await sparePort(), await sparePort()];
   const t0 = performance.now();
   const { root, env } = WAYS[way]!;
-  const child = spawn(process.execPath, [join(root, 'bin/schoolgate.js'), 'start', '--config', config.replaceAll('{root}', root), '--data', data, '--port', String(port), '--admin-port', String(adminPort)], {
+  const child = spawn(process.execPath, [join(root, 'bin/schoolgate.js'), 'start', '--config', configOf(root), '--data', data, '--port', String(port), '--admin-port', String(adminPort)], {
     cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -145,14 +149,30 @@ async function main(): Promise<void> {
   try {
     // A restart reads the phrase rules the last start compiled (data/cache); "first start" empties
     // that folder before each run, as a new install or a changed phrase file meets it.
-    const configs: { name: string; file: string; data: string; fresh?: boolean }[] = [
-      { name: 'start, shipped lists', file: '{root}/config/default.yaml', data: join(tmp, 'data-shipped') },
-      { name: 'start, shipped lists, first start (no compiled rules kept)', file: '{root}/config/default.yaml', data: join(tmp, 'data-first'), fresh: true },
-    ];
-    if (WITH_BENCH_SET) {
-      const file = join(tmp, 'bench-set.yaml');
-      writeFileSync(file, stringifyYaml(benchConfig()));
-      configs.push({ name: 'start, 1.7 M-entry bench set', file, data: join(tmp, 'data-bench') });
+    // Each checkout's own configuration: as shipped, or written out with proxy.workers set and
+    // (the bench set) the bench set in place of UT1, its paths made absolute into that checkout.
+    const written = new Map<string, string>();
+    const configFile = (workers: number | null, benchSet: boolean) => (root: string): string => {
+      if (workers === null && !benchSet) return join(root, 'config/default.yaml');
+      const key = `${root}\0${workers}\0${benchSet}`;
+      let file = written.get(key);
+      if (file === undefined) {
+        const doc = benchConfig(benchSet ? [benchSetSource()] : [], { root, keepUt1: !benchSet });
+        if (workers !== null) doc.proxy = { ...doc.proxy, workers };
+        file = join(tmp, `config-${written.size}.yaml`);
+        writeFileSync(file, stringifyYaml(doc));
+        written.set(key, file);
+      }
+      return file;
+    };
+    const configs: { name: string; file: (root: string) => string; data: string; fresh?: boolean }[] = [];
+    for (const workers of WORKERS) {
+      const w = workers === null ? '' : `, workers ${workers}`;
+      configs.push(
+        { name: `start, shipped lists${w}`, file: configFile(workers, false), data: join(tmp, `data-shipped${w}`) },
+        { name: `start, shipped lists${w}, first start (no compiled rules kept)`, file: configFile(workers, false), data: join(tmp, `data-first${w}`), fresh: true },
+      );
+      if (WITH_BENCH_SET) configs.push({ name: `start, 1.7 M-entry bench set${w}`, file: configFile(workers, true), data: join(tmp, `data-bench${w}`) });
     }
     // The commands run on the state folder the shipped configuration's starts leave (databases,
     // the parsed and compiled phrase rules), each way with its own checkout's configuration.
@@ -170,6 +190,7 @@ async function main(): Promise<void> {
       { name: 'phrases list', args: ['phrases', 'list', ...config] },
       { name: 'lists status (configuration and lists)', args: ['lists', 'status', ...config] },
       { name: 'classify URL (configuration, lists and phrase rules)', args: ['classify', 'https://gambling.selftest.invalid/', ...config] },
+      { name: 'classify a search (the search model built too)', args: ['classify', 'https://www.google.com/search?q=homework+help', ...config] },
       { name: 'explain URL', args: ['explain', 'https://gambling.selftest.invalid/', '--group', 'ks2', ...config] },
     ];
     if (!WITH_START) {

@@ -10,7 +10,11 @@
 //   node bin/build.js --force   build it whatever the stamp says
 //
 // Contents, not modification times, are hashed: a checkout or a copy can leave a changed file
-// with an older time, and a touched file is no reason to build.
+// with an older time, and a touched file is no reason to build. Hashing every source took 30-70 ms
+// of each command's start, though, so the build also writes down each file's size, times and
+// inode (dist/.source-stat): a run that finds them all as written down takes the sources as
+// unchanged without reading them (a change to a file's contents changes its ctime, which no
+// copy or checkout can set back), and one that finds any other hashes as before.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ export const ROOT = resolve(import.meta.dirname, '..');
 export const SOURCE = join(ROOT, 'src');
 export const DIST = join(ROOT, 'dist');
 const STAMP = join(DIST, '.source-hash');
+const STAT = join(DIST, '.source-stat');
 const LOCK = join(DIST, '.building');
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 /** A build that has held the lock this long is taken to have died without its process ending. */
@@ -28,20 +33,45 @@ const LOCK_GIVE_UP_MS = 10 * 60_000;
 /** A lock folder still without its pid file this long after it was made was left by a process killed in between. */
 const LOCK_UNCLAIMED_MS = 10_000;
 
-/** The hash of the sources the build reads, or null when there is no src/ (an installed image runs dist/ as it is). */
-export function sourceHash() {
-  if (!existsSync(SOURCE)) return null;
-  const hash = createHash('sha256');
+/** Every file the build reads (under src/, and the two tsconfig files), sorted. */
+function sourceFiles() {
   const files = readdirSync(SOURCE, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name))
     .sort();
-  for (const file of [...files, ...CONFIGS.map((c) => join(ROOT, c))]) {
+  return [...files, ...CONFIGS.map((c) => join(ROOT, c))];
+}
+
+/** The hash of the sources the build reads, or null when there is no src/ (an installed image runs dist/ as it is). */
+export function sourceHash() {
+  if (!existsSync(SOURCE)) return null;
+  const hash = createHash('sha256');
+  for (const file of sourceFiles()) {
     const bytes = readFileSync(file);
     // Name and length first, so no two different sets of files hash the same bytes.
     hash.update(`${relative(ROOT, file)}\0${bytes.length}\0`).update(bytes);
   }
   return hash.digest('hex');
+}
+
+/**
+ * One line per source file: its name, size, modification and change times (ns) and inode. Taken
+ * before the sources are hashed, so a file saved in between is seen as changed next time.
+ */
+function sourceStats() {
+  return sourceFiles().map((file) => {
+    const s = statSync(file, { bigint: true });
+    return `${relative(ROOT, file)}\t${s.size}\t${s.mtimeNs}\t${s.ctimeNs}\t${s.ino}`;
+  }).join('\n');
+}
+
+/** Writes down the sources' stats beside the stamp they were hashed for; a folder that cannot be written only means hashing next time. */
+function writeStats(stamp, stats) {
+  try {
+    writeFileSync(STAT, `${stamp}\n${stats}\n`);
+  } catch {
+    // hashed again next time
+  }
 }
 
 /** The installed TypeScript's version, or null when it is not installed (npm install --omit=dev). */
@@ -73,8 +103,21 @@ function stampMatches(hash) {
 
 /** True when dist/ was built from the sources as they are now (or there are no sources to build from). */
 export function isFresh() {
-  const hash = sourceHash();
-  return hash === null ? existsSync(join(DIST, 'cli/main.js')) : stampMatches(hash);
+  if (!existsSync(SOURCE)) return existsSync(join(DIST, 'cli/main.js'));
+  const stamp = readStamp();
+  if (stamp === null) return false;
+  const stats = sourceStats();
+  let noted = null;
+  try {
+    noted = readFileSync(STAT, 'utf8');
+  } catch {
+    // never written down: hash
+  }
+  // The stats as written down for this very stamp: unchanged sources (the compiler is still checked).
+  if (noted === `${stamp}\n${stats}\n`) return stampMatches(stamp.split(' ')[0]);
+  if (!stampMatches(sourceHash())) return false;
+  writeStats(stamp, stats);
+  return true;
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -145,6 +188,7 @@ function withLock(fn) {
 export function build({ quiet = false, force = false, onCompile = () => {} } = {}) {
   return withLock(() => {
     // Hashed before compiling: a file saved during the build makes the next run build again.
+    const stats = existsSync(SOURCE) ? sourceStats() : null;
     const hash = sourceHash();
     if (hash === null) throw new Error('there is no src/ to build from');
     if (!force && stampMatches(hash)) return { built: false };
@@ -152,6 +196,7 @@ export function build({ quiet = false, force = false, onCompile = () => {} } = {
     if (typescript === null) throw new Error('TypeScript is not installed (npm install --omit=dev leaves it out)');
     const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
     rmSync(STAMP, { force: true });
+    rmSync(STAT, { force: true });
     onCompile();
     const run = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], {
       cwd: ROOT, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8',
@@ -161,6 +206,7 @@ export function build({ quiet = false, force = false, onCompile = () => {} } = {
     // tsc's exit status 2 is "errors found, output written"; anything else but 0 wrote nothing.
     if (run.status !== 0 && run.status !== 2) throw new Error(`tsc exited with status ${run.status ?? run.signal}\n${output}`);
     writeFileSync(STAMP, `${stampOf(hash, typescript)}\n`);
+    writeStats(stampOf(hash, typescript), stats);
     return { built: true, status: run.status, output };
   });
 }

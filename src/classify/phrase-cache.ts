@@ -35,8 +35,11 @@ const SUFFIX = '.v8';
  * differently, do not push each other out of a shared state folder.
  */
 const KEEP = 2;
-/** Packages whose data becomes part of the compiled rules (word forms, WordNet's words, the regex engine). */
-const DATA_PACKAGES = ['wink-porter2-stemmer', 'wink-lexicon', 're2js'];
+/**
+ * Packages whose data becomes part of what is kept: the compiled rules (word forms, WordNet's
+ * words, the regex engine) and the files as parsed (the YAML parser).
+ */
+const DATA_PACKAGES = ['wink-porter2-stemmer', 'wink-lexicon', 're2js', 'yaml'];
 
 let code: string | null = null;
 
@@ -132,39 +135,46 @@ export function decodeCached(bytes: Uint8Array, classes: readonly Sendable[]): C
 
 // ---------------------------------------------------------------- parsed phrase files
 
-const PARSED_PREFIX = 'lexicon-';
+/**
+ * What is kept of a file as parsed: `lexicon`, a phrase file as read (phrase-file.ts); `yaml`,
+ * a YAML file's value and key lines (config/yaml.ts); `model`, the search model built from its
+ * JSON (config.ts). Each has its own file per path.
+ */
+export type ParsedKind = 'lexicon' | 'yaml' | 'model';
 
 /**
- * One phrase file as parsed, kept beside the compiled rules: reading 800 KB of YAML with the
+ * One file as parsed, kept beside the compiled rules: reading 800 KB of YAML with the
  * positions each rule's evidence names takes about half a second, most of a restart's own work
- * once the rules are compiled. A file per phrase file, named by its path; it holds the hash of
- * the text and code it was parsed from, and is used only when both are the same.
+ * once the rules are compiled; the configuration's few YAML files cost a command more than
+ * anything else it does (the parser's code loaded and run cold). A file per source file and kind,
+ * named by its path; it holds the hash of the text and code it was parsed from, and is used only
+ * when both are the same.
  */
-export function parsedFile(dir: string, path: string): string {
-  return join(dir, `${PARSED_PREFIX}${createHash('sha256').update(path).digest('hex').slice(0, 24)}${SUFFIX}`);
+export function parsedFile(dir: string, path: string, kind: ParsedKind = 'lexicon'): string {
+  return join(dir, `${kind}-${createHash('sha256').update(path).digest('hex').slice(0, 24)}${SUFFIX}`);
 }
 
-function parsedKey(path: string, text: string): string {
-  return createHash('sha256').update(`${codeVersion()}\0${path}\0`).update(text).digest('hex');
+function parsedKey(path: string, text: string, kind: ParsedKind): string {
+  return createHash('sha256').update(`${codeVersion()}\0${kind}\0${path}\0`).update(text).digest('hex');
 }
 
 /** What `path` parsed to when its text was `text`, or null (none kept, another text or code, unreadable). */
-export function readParsed<T>(dir: string, path: string, text: string): T | null {
+export function readParsed<T>(dir: string, path: string, text: string, kind: ParsedKind = 'lexicon'): T | null {
   try {
-    const stored = v8.deserialize(readFileSync(parsedFile(dir, path))) as { key?: unknown; value?: T } | null;
-    return stored !== null && typeof stored === 'object' && stored.key === parsedKey(path, text) && stored.value !== undefined ? stored.value : null;
+    const stored = v8.deserialize(readFileSync(parsedFile(dir, path, kind))) as { key?: unknown; value?: T } | null;
+    return stored !== null && typeof stored === 'object' && stored.key === parsedKey(path, text, kind) && stored.value !== undefined ? stored.value : null;
   } catch {
     return null;
   }
 }
 
 /** Keeps what `path` parsed to; a failure to write is not an error of the file (it is parsed again next time). */
-export function writeParsed(dir: string, path: string, text: string, value: unknown): void {
+export function writeParsed(dir: string, path: string, text: string, value: unknown, kind: ParsedKind = 'lexicon'): void {
   try {
     mkdirSync(dir, { recursive: true });
-    const file = parsedFile(dir, path);
+    const file = parsedFile(dir, path, kind);
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, v8.serialize({ key: parsedKey(path, text), value }));
+    writeFileSync(temporary, v8.serialize({ key: parsedKey(path, text, kind), value }));
     renameSync(temporary, file);
   } catch {
     // the next start parses the file again

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import { keptFolder } from '../config/kept.js';
 import { YamlFile, type KeyPath } from '../config/yaml.js';
 import { foldText } from './normalise-text.js';
 import { readChecked, readParsed, writeChecked, writeParsed } from './phrase-cache.js';
@@ -85,25 +86,15 @@ export function forgetPhraseFiles(): void {
   lastRead.clear();
 }
 
-/** Where parsed phrase files are kept between runs (phrase-cache.ts), and whether this process may write there. */
-let kept: { readonly dir: string; readonly write: boolean } | null = null;
-
-/**
- * Keeps parsed phrase files, and the checks they passed, in `dir` (a running Schoolgate: its
- * state folder's cache), or only reads them from there (`write` false: a command run by another
- * user than the one who owns the folder, which must not leave files there); null stops both.
- */
-export function keepParsedPhraseFiles(dir: string | null, write = true): void {
-  kept = dir === null ? null : { dir, write };
-}
-
 /** What a check over these inputs found when it last passed, from the kept folder; null when not kept. */
 export function keptCheck<T>(what: string, inputs: readonly string[]): T | null {
+  const kept = keptFolder();
   return kept === null ? null : readChecked<T>(kept.dir, what, inputs);
 }
 
 /** Remembers that a check over these inputs passed, finding `value`, where this process may write. */
 export function keepCheck(what: string, inputs: readonly string[], value: unknown): void {
+  const kept = keptFolder();
   if (kept?.write) writeChecked(kept.dir, what, inputs, value);
 }
 
@@ -120,6 +111,7 @@ export function loadPhraseFile(path: string): Lexicon {
   if (last?.text === text) return last.lexicon;
   lastRead.delete(path);
   // Only a file that parsed without a problem is kept, so a kept one needs no checking again.
+  const kept = keptFolder();
   let lexicon = kept === null ? null : readParsed<Lexicon>(kept.dir, path, text);
   if (lexicon === null) {
     lexicon = parsePhraseFile(YamlFile.parse(path, text));

@@ -11,9 +11,10 @@
 // Both read a text the same way (same emoji, same folding); the repairs of searches and
 // addresses ("z o r b l a x", "zorblaxxx") read towards the words either knows, so when the
 // overlay finds something the text is read once more with both vocabularies together.
+import { existsSync } from 'node:fs';
 import { emojiMap, listedPieces, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
 import { compileInWorker, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-worker.js';
-import { decodeCached, readCached, type Compiled } from './phrase-cache.js';
+import { cacheFile, decodeCached, readCached, type Compiled } from './phrase-cache.js';
 import { classesOf, parseRule } from './phrase-rules.js';
 import {
   buildPhraseMatcher, entryKey, flagHits, NO_PHRASES, PhraseMatcher, type PhraseEntry, type PhraseHit, type PhraseResult, type PhraseScore, type PhraseSettings,
@@ -90,6 +91,15 @@ export function baseFromCache(settings: PhraseSettings, cacheDir: string): boole
   if (compiled === null) return false;
   remember(settings, fingerprint, { matcher: compiled.matcher, settings, entryOfRule: entriesByRule(settings.entries, compiled.ruleKeys) });
   return true;
+}
+
+/**
+ * Whether rules compiled from these settings are kept in `cacheDir` (or held here), without
+ * reading them: a start with several proxy workers compiles them once, before forking the
+ * workers, when they are not.
+ */
+export function baseKept(settings: PhraseSettings, cacheDir: string): boolean {
+  return bases.has(settings) || existsSync(cacheFile(cacheDir, fingerprintOf(settings)));
 }
 
 /** The configuration's phrase files compiled, as a running Schoolgate holds them (once per configuration). */

@@ -1,7 +1,7 @@
 // schoolgate classify URL: what the classifier says about one URL, and why.
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { pageText, type PageText } from '../classify/page-text.js';
+import type { PageText } from '../classify/page-text.js';
 import { alertsOf, dryRun, learnedPhrase, type AlertCandidate } from '../alerts/detect.js';
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
@@ -35,6 +35,8 @@ export async function classifyCommand(argv: string[], io: Io): Promise<number> {
       io.err(`cannot read the page ${values.page}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       return 1;
     }
+    // The HTML parser is loaded only for a page: its fifty-odd modules were a tenth of `classify URL`.
+    const { pageText } = await import('../classify/page-text.js');
     page = pageText(body);
   }
   const result = page === undefined ? classifier.classify(positionals[0]!) : classifier.classifyPage(positionals[0]!, `${page.title} ${page.text}`);

@@ -5,13 +5,13 @@
 // is kept).
 import { statSync } from 'node:fs';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
-import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
+import { keepParsedFiles } from '../config/kept.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 
 /** loadConfig(file), reading back (and, in a cache folder of this user's, keeping) the phrase files as parsed in `data`. */
 export function loadCommandConfig(file: string, data: string): SchoolgateConfig {
   const dir = phraseCacheDir(data);
-  keepParsedPhraseFiles(dir, ownsFolder(dir));
+  keepParsedFiles(dir, ownsFolder(dir));
   return loadConfig(file);
 }
 

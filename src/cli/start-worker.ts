@@ -4,7 +4,7 @@
 // writer; its alerts go to a journal of its own (safe from a kill -9 the moment the response
 // goes, replayed by the worker that replaces it) folded into the one data/alerts.db; what the
 // proxy remembers is shared with the other workers through the primary.
-import { keepParsedPhraseFiles } from '../classify/phrase-file.js';
+import { keepParsedFiles } from '../config/kept.js';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { openAlertsDatabase } from '../alerts/db.js';
 import { AlertJournal } from '../alerts/journal.js';
@@ -46,23 +46,26 @@ export async function runWorker(values: StartValues, parts: Stopping, baseLog: L
   const ignoreHup = (): void => log.debug('SIGHUP is for the primary process, which passes reloads on');
   process.on('SIGHUP', ignoreHup);
   const { config, data } = paths(values);
-  keepParsedPhraseFiles(phraseCacheDir(data));
+  keepParsedFiles(phraseCacheDir(data));
   const ca = loadCa(data);
-  // The lists as the primary built them, from its table file, if it kept one.
-  const service = await ListService.start({ configFile: config, dataDir: data, log, ...(place.tables === undefined ? {} : { tablesFrom: place.tables }) });
-  if (place.tables !== undefined) primary.send({ type: 'tables-read', file: place.tables });
+  // The lists load (from the primary's table file, if it kept one; else in worker threads) while
+  // the databases and the alert journal open here.
+  const lists = ListService.start({ configFile: config, dataDir: data, log, ...(place.tables === undefined ? {} : { tablesFrom: place.tables }) });
+  lists.catch(() => undefined); // awaited below, which throws what it failed with
   // The primary opened (and migrated) both databases before forking.
   const db = openDatabase(data);
   parts.add({ name: 'database', finish: () => void db.close() });
   const alertsDb = openAlertsDatabase(data);
   parts.add({ name: 'alerts database', finish: () => void alertsDb.close() });
-  const { live } = openLive({ service, db, alertsDb, data, ca, log, parts });
-  const users = new UserStore(db, { groups: () => new Set(service.config.policy.groups.keys()) });
-  const memories = proxyMemories(authenticatorFor(users), () => live.current.config.tls.pinning);
   // This worker's journal; at start its writer also stores what a killed worker left in its own.
   const journal = new AlertJournal({ dataDir: data, log, onNotify: () => primary.send({ type: 'alerts-notify' }) });
   await journal.ready;
   parts.add({ name: 'alerts', finish: () => journal.close() });
+  const service = await lists;
+  if (place.tables !== undefined) primary.send({ type: 'tables-read', file: place.tables });
+  const { live } = openLive({ service, db, alertsDb, data, ca, log, parts });
+  const users = new UserStore(db, { groups: () => new Set(service.config.policy.groups.keys()) });
+  const memories = proxyMemories(authenticatorFor(users), () => live.current.config.tls.pinning);
 
   const start = await primary.hello();
   const shared = byName(memories);

@@ -47,8 +47,8 @@ export class ListService {
     this.dslSignature = dslSignature;
   }
 
-  static async start(deps: ListServiceDeps): Promise<ListService> {
-    const cfg = loadConfig(deps.configFile);
+  /** Loads the configuration (or takes `cfg`, just loaded from deps.configFile) and every list. */
+  static async start(deps: ListServiceDeps, cfg: SchoolgateConfig = loadConfig(deps.configFile)): Promise<ListService> {
     const loaded = await loadLists(cfg, { dataDir: deps.dataDir, worker: true, keepTables: deps.keepTables?.(cfg) === true, ...(deps.tablesFrom === undefined ? {} : { tablesFrom: deps.tablesFrom }) });
     logReport(deps.log, loaded.report, 'lists loaded');
     logWarnings(deps.log, cfg);

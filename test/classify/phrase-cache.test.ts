@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileInWorker, MATCHER_GRAPH } from '../../src/classify/phrase-build-worker.js';
 import { cacheFile, decodeCached, parsedFile, readCached, readChecked, readParsed, writeChecked, writeParsed } from '../../src/classify/phrase-cache.js';
-import { forgetPhraseFiles, keepParsedPhraseFiles, loadLexicon, loadPhraseFile, phraseFilesAt } from '../../src/classify/phrase-file.js';
+import { forgetPhraseFiles, loadLexicon, loadPhraseFile, phraseFilesAt } from '../../src/classify/phrase-file.js';
+import { keepParsedFiles } from '../../src/config/kept.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { baseFromCache, basePhrases } from '../../src/classify/phrase-overlay.js';
 import { buildPhraseMatcher, type PhraseMatcher, type PhraseSettings } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/lists.js';
+import { writeTestConfig } from '../helpers/proxy.js';
 
 const tmp = tempDir('schoolgate-phrase-cache-');
 afterAll(tmp.cleanup);
@@ -120,11 +122,11 @@ describe('parsed phrase files kept between runs', () => {
   const dir = join(tmp.dir, 'parsed');
   const file = join(tmp.dir, 'kept-phrases.yaml');
   const yaml = (weight: number): string => `language: en\ncategories:\n  bullying:\n    "zorblax loser": ${weight}\n`;
-  afterAll(() => keepParsedPhraseFiles(null));
+  afterAll(() => keepParsedFiles(null));
 
   it('reads a file as parsed by an earlier run only while its text and the code are the same', () => {
     writeFileSync(file, yaml(12));
-    keepParsedPhraseFiles(dir);
+    keepParsedFiles(dir);
     forgetPhraseFiles();
     const first = loadPhraseFile(file);
     expect(first.entries.map((e) => [e.phrase, e.weight, e.line])).toEqual([['zorblax loser', 12, 4]]);
@@ -144,11 +146,11 @@ describe('parsed phrase files kept between runs', () => {
   it('keeps nothing when only reading, and nothing of a file with a problem', () => {
     const readOnly = join(tmp.dir, 'parsed-read-only');
     writeFileSync(file, yaml(14));
-    keepParsedPhraseFiles(readOnly, false);
+    keepParsedFiles(readOnly, false);
     forgetPhraseFiles();
     expect(loadPhraseFile(file).entries[0]!.weight).toBe(14);
     expect(existsSync(readOnly)).toBe(false);
-    keepParsedPhraseFiles(dir);
+    keepParsedFiles(dir);
     writeFileSync(file, 'language: en\ncategories:\n  bullying:\n    "zorblax loser": 0\n');
     forgetPhraseFiles();
     expect(() => loadPhraseFile(file)).toThrow(ConfigError);
@@ -156,7 +158,7 @@ describe('parsed phrase files kept between runs', () => {
   });
 
   it('gives the shipped lexicon back exactly, read from the files a first time and from what was kept the next', () => {
-    keepParsedPhraseFiles(join(tmp.dir, 'parsed-shipped'));
+    keepParsedFiles(join(tmp.dir, 'parsed-shipped'));
     forgetPhraseFiles();
     const parsed = loadLexicon(shippedPhraseFolders);
     forgetPhraseFiles();
@@ -171,10 +173,10 @@ describe('checks across the phrase files, and of the search model, remembered on
   const file = join(tmp.dir, 'checked-phrases.yaml');
   const withClass = (defined: boolean): string => `language: en\n${defined ? 'words:\n  zorb: [zorblax, zorbl]\n' : ''}categories:\n  bullying:\n    "@zorb loser": 12\n`;
   const checkedFiles = (): string[] => readdirSync(dir).filter((f) => f.startsWith('checked-'));
-  afterAll(() => keepParsedPhraseFiles(null));
+  afterAll(() => keepParsedFiles(null));
 
   it('keeps a pass, never a failure, and a kept pass is what is used for exactly those texts', () => {
-    keepParsedPhraseFiles(dir);
+    keepParsedFiles(dir);
     writeFileSync(file, withClass(false));
     forgetPhraseFiles();
     expect(() => loadLexicon([file])).toThrow(/no word class @zorb/);
@@ -198,7 +200,7 @@ describe('checks across the phrase files, and of the search model, remembered on
 
   it('builds a search model whose file passed before only when it is used, as the same model', () => {
     const config = 'config/default.yaml';
-    keepParsedPhraseFiles(join(tmp.dir, 'checked-model'));
+    keepParsedFiles(join(tmp.dir, 'checked-model'));
     const first = loadConfig(config).phrases.model!;
     expect(readdirSync(join(tmp.dir, 'checked-model')).filter((f) => f.startsWith('checked-')).length).toBeGreaterThanOrEqual(1);
     const second = loadConfig(config).phrases.model!;
@@ -206,6 +208,31 @@ describe('checks across the phrase files, and of the search model, remembered on
     const answers = (m: typeof first): string[] => searches.slice(0, 200).map((t) => JSON.stringify(m.model.concerns(t, m.threshold, m.danger, m.alone)));
     expect(answers(second)).toEqual(answers(first));
     expect(answers(first).some((a) => a !== '[]')).toBe(true);
-    keepParsedPhraseFiles(null);
+    keepParsedFiles(null);
+  });
+
+  it('keeps the search model as built, and builds it from what was kept only for the same text', () => {
+    const dir = join(tmp.dir, 'built-model');
+    keepParsedFiles(dir);
+    const first = loadConfig('config/default.yaml').phrases.model!;
+    const answers = (m: typeof first): string[] => searches.slice(0, 200).map((t) => JSON.stringify(m.model.concerns(t, m.threshold, m.danger, m.alone)));
+    const asParsed = answers(first);
+    expect(asParsed.some((a) => a !== '[]')).toBe(true);
+    expect(existsSync(parsedFile(dir, first.file, 'model'))).toBe(true);
+    expect(answers(loadConfig('config/default.yaml').phrases.model!)).toEqual(asParsed);
+    // What is kept is what is built: parts kept for this text with every weight doubled answer otherwise.
+    const text = readFileSync(first.file, 'utf8');
+    const parts = first.model.parts;
+    const doubled = (b: typeof parts.chars): typeof parts.chars => ({ ...b, w: b.w.map((x) => 2 * x) });
+    writeParsed(dir, first.file, text, { ...parts, chars: doubled(parts.chars), words: doubled(parts.words) }, 'model');
+    expect(answers(loadConfig('config/default.yaml').phrases.model!)).not.toEqual(asParsed);
+    // Another text (the same model written differently) is parsed again, and kept in their place.
+    const copy = join(tmp.dir, 'model-copy.json');
+    writeFileSync(copy, `${text}\n`);
+    const otherConfig = writeTestConfig(tmp.dir, '');
+    writeFileSync(otherConfig, readFileSync(otherConfig, 'utf8').replace(`file: ${first.file}`, `file: ${copy}`));
+    writeParsed(dir, copy, text, { ...parts, chars: doubled(parts.chars), words: doubled(parts.words) }, 'model');
+    expect(answers(loadConfig(otherConfig).phrases.model!)).toEqual(asParsed);
+    keepParsedFiles(null);
   });
 });

@@ -4,7 +4,7 @@
 // run on unchanged sources uses dist/ as it is, a changed source is compiled again before the
 // command runs, and from dist/ the shipped files are found (config/, blocklists/) and `start`
 // serves, its worker threads started from dist/ too.
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ const COMPILING = /compiling src\/ to dist\//;
 /** A whole tsc build took 84 s on this 2-core machine under heavy load: more room than other tests need. */
 const COMPILE_TIMEOUT = 300_000;
 const TAGLINE = 'schoolgate - a web-filtering proxy for schools';
+const EDITED = 'schoolgate - as edited, in as many letters....';
 
 function edit(file: string, from: string, to: string): void {
   const text = readFileSync(file, 'utf8');
@@ -62,12 +63,25 @@ describe('the compiled command', () => {
     expect(r.stdout).toContain('schoolgate - as compiled');
   });
 
-  it('compiles again, before running, when a source has changed', async () => {
-    edit(join(copy, 'src/cli/main.ts'), TAGLINE, 'schoolgate - as edited');
+  it('takes a touched source as unchanged: its contents are what count', async () => {
+    const later = new Date(Date.now() + 3_600_000);
+    utimesSync(join(copy, 'src/cli/main.ts'), later, later);
+    const r = await schoolgate(['--help'], compiled);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('schoolgate - as compiled');
+  });
+
+  it('compiles again, before running, when a source has changed, even to the same size and modification time', async () => {
+    // Same length, and the old modification time put back: only the change time (and contents) differ.
+    const file = join(copy, 'src/cli/main.ts');
+    const { atime, mtime } = statSync(file);
+    expect(EDITED.length).toBe(TAGLINE.length);
+    edit(file, TAGLINE, EDITED);
+    utimesSync(file, atime, mtime);
     const r = await schoolgate(['--help'], compiled);
     expect(r.stderr).toMatch(COMPILING);
-    expect(r.stdout).toContain('schoolgate - as edited');
-    expect(readFileSync(join(copy, 'dist/cli/main.js'), 'utf8')).toContain('schoolgate - as edited');
+    expect(r.stdout).toContain(EDITED);
+    expect(readFileSync(join(copy, 'dist/cli/main.js'), 'utf8')).toContain(EDITED);
     // Once: the next run finds dist/ fresh.
     expect(await schoolgate(['--help'], compiled)).toMatchObject({ code: 0, stderr: '' });
   }, COMPILE_TIMEOUT);

@@ -242,3 +242,28 @@ function keptAlive(port: number): { get(url: string): Promise<{ status: number; 
     close: () => agent.destroy(),
   };
 }
+
+describe('starting with proxy.workers: 2', () => {
+  /** The "lists loaded" lines of a start's log, in order: who loaded (the primary, or worker N) and where its phrase rules came from; and where the first worker said it serves. */
+  const loads = (r: Running): { who: string; phrases: string }[] => r.p.output().stdout.split('\n')
+    .filter((l) => l.includes('"msg":"lists loaded"') || l.includes('"msg":"proxy worker serving"'))
+    .map((l) => JSON.parse(l) as { msg: string; worker?: number; phrases?: string })
+    .map((j) => ({ who: j.msg === 'proxy worker serving' ? 'serving' : j.worker === undefined ? 'primary' : 'worker', phrases: j.phrases ?? '' }));
+
+  it('compiles the phrase rules once, in the primary, on a first start, and on a restart lets the workers serve before the primary loads its lists', async () => {
+    const first = await start('first-and-again');
+    const once = loads(first);
+    await stop(first);
+    // First: the primary compiles and keeps the rules before forking; each worker reads them back.
+    expect(once[0]).toEqual({ who: 'primary', phrases: 'compiled' });
+    expect(once.filter((l) => l.who === 'worker')).toEqual([{ who: 'worker', phrases: 'cache' }, { who: 'worker', phrases: 'cache' }]);
+    const again = await start('first-and-again');
+    const twice = loads(again);
+    await stop(again);
+    // Again: the workers come first (both serve), the primary's lists last, all from what was kept.
+    expect(twice.filter((l) => l.who === 'serving')).toHaveLength(2);
+    expect(twice.at(-1)).toEqual({ who: 'primary', phrases: 'cache' });
+    expect(twice.filter((l) => l.who === 'primary')).toHaveLength(1);
+    expect(twice.filter((l) => l.who === 'worker').every((l) => l.phrases === 'cache')).toBe(true);
+  });
+});
