@@ -78,7 +78,6 @@ function handleConnect(ctx: ShellContext, snap: GateSnapshot, req: IncomingMessa
   };
   client.once('close', leave);
   const unreachable = (err: NodeJS.ErrnoException): void => {
-    DIALS.clear(upstream);
     const failure = upstreamFailure(err);
     state.status = failure.status;
     state.outcome = refusedByProxy(failure.reason);
