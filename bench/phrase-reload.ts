@@ -37,7 +37,7 @@ import { Classifier } from '../src/classify/classifier.js';
 import { Matcher } from '../src/classify/matcher.js';
 import { AddressGate } from '../src/classify/address-anchors.js';
 import { NearIndex } from '../src/classify/evasions.js';
-import { compileInWorker } from '../src/classify/phrase-build-worker.js';
+import { compileInChild } from '../src/classify/phrase-build-child.js';
 import { PageFold, TextBuffer } from '../src/classify/page-fold.js';
 import { forgetPhraseFiles } from '../src/classify/phrase-file.js';
 import { basePhrases } from '../src/classify/phrase-overlay.js';
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
 
 /** The parts of a reload on the event loop, timed alone. */
 function parts(configFile: string, settings: PhraseSettings): void {
-  // As phrase-build-worker.ts sends a matcher.
+  // As phrase-build-child.ts sends a matcher.
   const classes = [...MATCHER_CLASSES, AddressGate, NearIndex, PageFold, TextBuffer, WordTable];
   const times: Record<'compile' | 'arrive' | 'configOne' | 'configAll', number[]> = { compile: [], arrive: [], configOne: [], configAll: [] };
   const timed = <T>(into: number[], fn: () => T): T => {
@@ -175,7 +175,7 @@ function parts(configFile: string, settings: PhraseSettings): void {
 /** Matching with the matcher sent from the worker against one compiled here. */
 async function matching(settings: PhraseSettings): Promise<void> {
   const here = buildPhraseMatcher(settings);
-  const sent = (await compileInWorker(settings, null)).compiled!.matcher;
+  const sent = (await compileInChild(settings, null)).compiled!.matcher;
   const searches = readFileSync(join(ROOT, 'test/fixtures/safeguarding/searches.dev.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t')[0]!);
   const traffic = join(SHARED, 'traffic.txt');
   const paths = existsSync(traffic) ? readFileSync(traffic, 'utf8').split('\n').filter(Boolean).slice(0, 20_000).map((u) => URL.parse(u)?.pathname ?? '/') : [];

@@ -71,30 +71,6 @@ export function answerParent<Q, R>(flag: string, answer: (request: Q) => R): voi
 }
 
 /**
- * A worker that answers once: started as startWorker does, it settles with its first message and
- * is then terminated. It rejects if the worker fails or exits before answering, naming `what`.
- */
-export function askWorker<T>(moduleUrl: string, workerData: Record<string, unknown>, what: string): Promise<T> {
-  const worker = startWorker(moduleUrl, workerData);
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    worker.once('message', (msg: T) => {
-      settled = true;
-      void worker.terminate();
-      resolve(msg);
-    });
-    worker.once('error', (err) => {
-      if (!settled) reject(err);
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`${what} worker exited with code ${code}`));
-      settled = true;
-    });
-  });
-}
-
-/**
  * Stops a writer thread (the traffic log's, the alert journal's): asks it to close, and resolves
  * once it says `closed`. Terminating a thread inside a SQLite call brings the process down, so
  * terminating is only the last resort after `waitMs`; a writer comes back to JavaScript at least

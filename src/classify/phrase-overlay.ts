@@ -13,7 +13,7 @@
 // overlay finds something the text is read once more with both vocabularies together.
 import { existsSync } from 'node:fs';
 import { emojiMap, listedPieces, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
-import { compileInWorker, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-worker.js';
+import { compileInChild, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-child.js';
 import { cacheFile, decodeCached, readCached, type Compiled } from './phrase-cache.js';
 import { classesOf, parseRule } from './phrase-rules.js';
 import {
@@ -55,7 +55,7 @@ function remember(settings: PhraseSettings, fingerprint: string, base: Base): Ba
 }
 
 /**
- * Compiles the files' rules for `settings` in a worker thread (phrase-build-worker.ts), unless
+ * Compiles the files' rules for `settings` in a worker thread (phrase-build-child.ts), unless
  * they are compiled already: a running Schoolgate's event loop is held up for the matcher's
  * arrival (some tens of milliseconds), not for its compile (a second). With `cacheDir`, rules
  * compiled by an earlier run are read from there, and rules compiled now are kept there
@@ -65,7 +65,7 @@ function remember(settings: PhraseSettings, fingerprint: string, base: Base): Ba
 export async function compileBaseInWorker(settings: PhraseSettings, cacheDir: string | null = null): Promise<{ from: CompiledFrom | 'held'; cacheProblem: string | null }> {
   if (bases.has(settings)) return { from: 'held', cacheProblem: null };
   const previous = lastBase;
-  const { fingerprint, compiled, from, cacheProblem } = await compileInWorker(settings, previous?.fingerprint ?? null, cacheDir);
+  const { fingerprint, compiled, from, cacheProblem } = await compileInChild(settings, previous?.fingerprint ?? null, cacheDir);
   if (bases.has(settings)) return { from: 'held', cacheProblem }; // compiled on the event loop meanwhile
   const base = compiled === null ? previous!.base : { matcher: compiled.matcher, settings, entryOfRule: entriesByRule(settings.entries, compiled.ruleKeys) };
   remember(settings, fingerprint, base);

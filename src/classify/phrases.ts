@@ -765,7 +765,7 @@ const COMMON_COST = 300;
 /**
  * What the repairs know: the word table holds every form and prefix, so it is asked rather than
  * a set of strings. An object of its own, not closures, so that it holds only these two, not
- * the compiler's working state, and a matcher built in a worker can be sent (phrase-build-worker.ts).
+ * the compiler's working state, and a matcher built in a worker can be sent (phrase-build-child.ts).
  */
 class ListVocabulary implements Vocabulary {
   constructor(private readonly table: WordTable, private readonly near: NearIndex) {}
@@ -2059,5 +2059,5 @@ export function buildPhraseMatcher(p: PhraseSettings, more: readonly PhraseEntry
   return new PhraseMatcher(more.length === 0 ? p.entries : [...p.entries, ...more], { default: p.threshold, byCategory: p.thresholds, danger: p.danger }, p);
 }
 
-/** The classes of this file a compiled matcher is made of: what a worker may send of one (phrase-build-worker.ts). */
+/** The classes of this file a compiled matcher is made of: what a worker may send of one (phrase-build-child.ts). */
 export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, PartTable, ListVocabulary, WordCache] as const;

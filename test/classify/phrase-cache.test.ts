@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileInWorker, MATCHER_GRAPH } from '../../src/classify/phrase-build-worker.js';
+import { compileInChild, MATCHER_GRAPH } from '../../src/classify/phrase-build-child.js';
 import { cacheFile, decodeCached, parsedFile, readCached, readChecked, readParsed, writeChecked, writeParsed } from '../../src/classify/phrase-cache.js';
 import { forgetPhraseFiles, loadLexicon, loadPhraseFile, phraseFilesAt } from '../../src/classify/phrase-file.js';
 import { keepParsedFiles } from '../../src/config/kept.js';
@@ -38,11 +38,11 @@ const cached = (dir: string): string[] => readdirSync(dir).filter((f) => f.start
 
 describe('the shipped rules kept on disk', () => {
   const dir = join(tmp.dir, 'shipped');
-  let first: Awaited<ReturnType<typeof compileInWorker>>;
-  let second: Awaited<ReturnType<typeof compileInWorker>>;
+  let first: Awaited<ReturnType<typeof compileInChild>>;
+  let second: Awaited<ReturnType<typeof compileInChild>>;
   beforeAll(async () => {
-    first = await compileInWorker(shipped, null, dir);
-    second = await compileInWorker(shipped, null, dir);
+    first = await compileInChild(shipped, null, dir);
+    second = await compileInChild(shipped, null, dir);
   });
 
   it('are compiled the first time and written, then read back the next', () => {
@@ -80,13 +80,13 @@ describe('the shipped rules kept on disk', () => {
 describe('a cache that cannot be trusted or written', () => {
   it('misses when a rule setting changes, and keeps only the newest two files', async () => {
     const dir = join(tmp.dir, 'changed');
-    const a = await compileInWorker(small(10), null, dir);
-    const b = await compileInWorker(small(11), null, dir);
+    const a = await compileInChild(small(10), null, dir);
+    const b = await compileInChild(small(11), null, dir);
     expect([a.from, b.from]).toEqual(['compiled', 'compiled']);
     expect(a.fingerprint).not.toBe(b.fingerprint);
-    expect((await compileInWorker(small(10), null, dir)).from).toBe('cache'); // going back one costs nothing
+    expect((await compileInChild(small(10), null, dir)).from).toBe('cache'); // going back one costs nothing
     utimesSync(cacheFile(dir, a.fingerprint), 1, 1); // a is now the older of the two
-    const c = await compileInWorker(small(12), null, dir);
+    const c = await compileInChild(small(12), null, dir);
     expect(c.from).toBe('compiled');
     expect(cached(dir).sort()).toEqual([b, c].map((x) => cacheFile(dir, x.fingerprint).slice(dir.length + 1)).sort());
     expect(readCached(dir, a.fingerprint)).toBeNull();
@@ -94,11 +94,11 @@ describe('a cache that cannot be trusted or written', () => {
 
   it('compiles again and replaces a file that does not decode, saying so', async () => {
     const dir = join(tmp.dir, 'broken');
-    const good = await compileInWorker(small(), null, dir);
+    const good = await compileInChild(small(), null, dir);
     const file = cacheFile(dir, good.fingerprint);
     const bytes = readFileSync(file);
     writeFileSync(file, bytes.subarray(0, bytes.length >> 1)); // a crash mid-copy, a full disk
-    const again = await compileInWorker(small(), null, dir);
+    const again = await compileInChild(small(), null, dir);
     expect(again.from).toBe('compiled');
     expect(again.cacheProblem).toMatch(/compiled again$/);
     expectSameAnswers(again.compiled!.matcher, good.compiled!.matcher);
@@ -110,7 +110,7 @@ describe('a cache that cannot be trusted or written', () => {
     const blocked = join(tmp.dir, 'blocked');
     mkdirSync(tmp.dir, { recursive: true });
     writeFileSync(blocked, 'a file where the folder would be');
-    const r = await compileInWorker(small(), null, blocked);
+    const r = await compileInChild(small(), null, blocked);
     expect(r.from).toBe('compiled');
     expect(r.cacheProblem).toMatch(/EEXIST|ENOTDIR/);
     expectSameAnswers(r.compiled!.matcher, buildPhraseMatcher(small()));

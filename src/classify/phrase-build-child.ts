@@ -6,7 +6,7 @@
 // postMessage), and its class instances given their methods back (worker-transfer.ts), so the
 // proxy compiles nothing again. The child also works out what else is made once per
 // configuration (the settings' fingerprint, each rule's key), and compiles nothing when the
-// fingerprint is the one the caller already has. (The file keeps its name: it was a worker thread.)
+// fingerprint is the one the caller already has.
 import { createHash } from 'node:crypto';
 import { answerParent, askChild } from '../worker.js';
 import { pack, unpack, type Packed, type Sendable } from '../worker-transfer.js';
@@ -72,8 +72,8 @@ answerParent<Request, Reply>(CHILD_FLAG, ({ settings, unless, cacheDir, recompil
   }
 });
 
-/** What compileInWorker found. */
-export interface WorkerCompile {
+/** What compileInChild found. */
+export interface ChildCompile {
   readonly fingerprint: string;
   /** Null when the fingerprint is `unless` (the rules are those of a matcher the caller has). */
   readonly compiled: Compiled | null;
@@ -89,7 +89,7 @@ export interface WorkerCompile {
  * Rejects with the error compiling threw (its name and message: a rule's file, line and what is
  * wrong), or if the child fails.
  */
-export async function compileInWorker(settings: PhraseSettings, unless: string | null, cacheDir: string | null = null, recompile = false): Promise<WorkerCompile> {
+export async function compileInChild(settings: PhraseSettings, unless: string | null, cacheDir: string | null = null, recompile = false): Promise<ChildCompile> {
   // Only what a matcher is compiled from: a configuration's settings may hold more.
   const { entries, classes, emoji, threshold, thresholds, danger } = settings;
   const request: Request = { settings: { entries, classes, emoji, threshold, thresholds, danger }, unless, cacheDir, recompile };
@@ -100,7 +100,7 @@ export async function compileInWorker(settings: PhraseSettings, unless: string |
     try {
       return { fingerprint: msg.fingerprint, compiled: decodeCached(msg.cached, MATCHER_GRAPH), from: 'cache', cacheProblem: null };
     } catch (err) {
-      const again = await compileInWorker(settings, unless, cacheDir, true);
+      const again = await compileInChild(settings, unless, cacheDir, true);
       return { ...again, cacheProblem: `${err instanceof Error ? err.message : String(err)}; compiled again` };
     }
   }

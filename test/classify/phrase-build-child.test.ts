@@ -1,10 +1,10 @@
-// The phrase rules compiled in a worker thread and sent back (phrase-build-worker.ts,
+// The phrase rules compiled in a worker thread and sent back (phrase-build-child.ts,
 // worker-transfer.ts) must answer exactly as the same rules compiled in-process: the matcher
 // arrives as typed arrays and plain objects, and only gets its methods back on this side.
 import { readFileSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileInWorker, fingerprintOf, type Compiled } from '../../src/classify/phrase-build-worker.js';
+import { compileInChild, fingerprintOf, type Compiled } from '../../src/classify/phrase-build-child.js';
 import { buildPhraseMatcher, entryKey, type PhraseMatcher } from '../../src/classify/phrases.js';
 import { loadConfig } from '../../src/config/load.js';
 import { pack, unpack } from '../../src/worker-transfer.js';
@@ -18,7 +18,7 @@ describe('the shipped rules compiled in a worker', () => {
   let sent: Compiled;
   let here: PhraseMatcher;
   beforeAll(async () => {
-    const { fingerprint, compiled } = await compileInWorker(settings, null);
+    const { fingerprint, compiled } = await compileInChild(settings, null);
     expect(fingerprint).toBe(fingerprintOf(settings));
     sent = compiled!;
     here = buildPhraseMatcher(settings);
@@ -59,7 +59,7 @@ describe('the shipped rules compiled in a worker', () => {
   });
 
   it('are not compiled when the fingerprint is the one the caller has', async () => {
-    await expect(compileInWorker(settings, fingerprintOf(settings))).resolves.toEqual({ fingerprint: fingerprintOf(settings), compiled: null, from: 'unchanged', cacheProblem: null });
+    await expect(compileInChild(settings, fingerprintOf(settings))).resolves.toEqual({ fingerprint: fingerprintOf(settings), compiled: null, from: 'unchanged', cacheProblem: null });
   });
 
   it('fail with the error compiling them here throws', async () => {
@@ -72,7 +72,7 @@ describe('the shipped rules compiled in a worker', () => {
     }
     expect(thrown).toBeInstanceOf(RangeError);
     expect((thrown as Error).message).toMatch(/^broken\.yaml:7: /);
-    const rejected = await compileInWorker(broken, null).then(() => null, (err: unknown) => err);
+    const rejected = await compileInChild(broken, null).then(() => null, (err: unknown) => err);
     expect(rejected).toBeInstanceOf(RangeError);
     expect((rejected as Error).message).toBe((thrown as Error).message);
   });
