@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { PageText } from '../classify/page-text.js';
-import { alertsOf, dryRun, learnedPhrase, type AlertCandidate } from '../alerts/detect.js';
+import { alertsOf, dryRun, learnedPhrase, postPhrase, type AlertCandidate } from '../alerts/detect.js';
 import type { SafeguardingConfig } from '../alerts/taxonomy.js';
 import { classificationJson, type Classification } from '../classify/classifier.js';
 import { loadCommandConfig } from './config.js';
@@ -90,6 +90,12 @@ function describe(c: Classification, safeguarding: SafeguardingConfig, alerts: r
       if (byModel.some((t) => t.severity === 'danger')) lines.push(`  ${''.padEnd(10)} ${learnedPhrase(l, true)}`);
     }
   }
-  if (alerts.length) lines.push(`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`);
+  if (c.posts?.length) {
+    // What the models read in single posts of the page: the post itself, so the DSL sees whose words they were.
+    lines.push('posts       (the learned models, in one post of the page: probability, the words they weighed most)');
+    for (const p of c.posts) lines.push(`  ${p.category.padEnd(10)} ${postPhrase(p)}${p.urgent ? ' (urgent: danger)' : ''}\n  ${''.padEnd(10)} "${p.post}"`);
+  }
+  // Said when nothing is raised too: a page or search that should have alerted is seen not to.
+  lines.push(`alerts      ${alerts.length ? alerts.map((a) => `${a.category} (${a.severity})`).join(', ') : '(none)'}`);
   return lines.join('\n');
 }

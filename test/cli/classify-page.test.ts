@@ -79,6 +79,12 @@ describe('classify --page', () => {
     expect(r.stdout).toContain('alerts      radicalisation-extremism (danger)');
   });
 
+  it('says so in the plain output when the page raises nothing', async () => {
+    const r = await classifyPage('calm.txt', 'Revision notes: the water cycle, evaporation and rain.');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^alerts {6}\(none\)$/m);
+  });
+
   it('says when the page cannot be read, with exit code 1', async () => {
     const r = await schoolgate(['classify', 'example.test', '--page', join(tmp.dir, 'no-such-page.html'), '--config', config, '--data', join(tmp.dir, 'data')]);
     expect(r.code).toBe(1);
