@@ -1,7 +1,8 @@
-// matchPage, pageText and the two together (the whole page path) of this tree against another
-// checkout's, in one process, on the content bench's "mixed" and "benign" 64 KiB pages: rounds
-// of each taken in turn, timed in CPU time. Both must read the same text from the pages and give
-// the same answers. On a machine shared with other work (load far above its cores) the
+// matchPage, pageText and the two together (the whole page path), and the whole path with the
+// page's posts read as phrases.model configures (whole+posts, as classifyPage does), of this tree
+// against another checkout's, in one process, on the content bench's "mixed" and "benign" 64 KiB
+// pages: rounds of each taken in turn, timed in CPU time. Both must read the same text from the
+// pages and give the same answers (the posts' readings included). On a machine shared with other work (load far above its cores) the
 // wall-clock medians of bench/content.ts swing by several times from run to run; CPU time
 // measured in alternating rounds is what still compares two versions fairly.
 //
@@ -14,6 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { postReader, readPostsWith } from '../src/classify/page-posts.js';
 import { pageText } from '../src/classify/page-text.js';
 import { buildPhraseMatcher } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
@@ -31,12 +33,13 @@ const CALLS = 5;
 
 const oldPhrases = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/phrases.ts')).href)) as { buildPhraseMatcher: typeof buildPhraseMatcher };
 const oldText = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/page-text.ts')).href)) as { pageText: typeof pageText };
+const oldPosts = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/page-posts.ts')).href)) as { readPostsWith: typeof readPostsWith };
 const config = loadConfig(join(ROOT, 'config/default.yaml'));
 const oldLists = process.env.OLD_LISTS === '1';
 const oldConfig = oldLists ? loadConfig(join(resolve(OLD), 'config/default.yaml')) : config;
 const versions = {
-  old: { matcher: oldPhrases.buildPhraseMatcher(oldConfig.phrases), pageText: oldText.pageText },
-  new: { matcher: buildPhraseMatcher(config.phrases), pageText },
+  old: { matcher: oldPhrases.buildPhraseMatcher(oldConfig.phrases), pageText: oldText.pageText, readPostsWith: oldPosts.readPostsWith, readers: oldConfig.phrases.model == null ? [] : postReader(oldConfig.phrases.model) },
+  new: { matcher: buildPhraseMatcher(config.phrases), pageText, readPostsWith, readers: config.phrases.model == null ? [] : postReader(config.phrases.model) },
 };
 const labels = readFileSync(join(FIXTURES, 'pages.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
 const benign = new Set(labels.filter((r) => r[1] === 'none').map((r) => r[0]!));
@@ -47,17 +50,22 @@ const readText = (v: (typeof versions)['old'], buf: Buffer): string => {
   const t = v.pageText(buf);
   return `${t.title} ${t.text}`;
 };
+/** matchPage, then the posts read for the concerns it did not raise at danger, as classifyPage does. */
+const posts = (v: (typeof versions)['old'], text: string): unknown => {
+  const r = v.matcher.matchPage(text);
+  return v.readers.length === 0 ? [] : v.readPostsWith(v.readers, text, r.hits, r.read, new Set(r.flagged.map((f) => f.category)), new Set(r.flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
+};
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 const least = (a: number[]): number => Math.min(...a);
 console.log(`CPU ms per call over ${ROUNDS} alternating rounds of ${CALLS}, 64 KiB pages; Node ${process.version}`);
-console.log('page    step       old median  new median  new/old  old least  new least  new/old');
+console.log('page    step        old median  new median  new/old  old least  new least  new/old');
 for (const [name, buf] of Object.entries(pages)) {
   const text = readText(versions.new, buf);
   if (readText(versions.old, buf) !== text) {
     console.error(`${name}: the two read different text from the page`);
     process.exit(1);
   }
-  if (!oldLists && JSON.stringify(versions.old.matcher.matchPage(text)) !== JSON.stringify(versions.new.matcher.matchPage(text))) {
+  if (!oldLists && (JSON.stringify(versions.old.matcher.matchPage(text)) !== JSON.stringify(versions.new.matcher.matchPage(text)) || JSON.stringify(posts(versions.old, text)) !== JSON.stringify(posts(versions.new, text)))) {
     console.error(`${name}: the two answer differently on this page`);
     process.exit(1);
   }
@@ -65,6 +73,8 @@ for (const [name, buf] of Object.entries(pages)) {
     pageText: (v: (typeof versions)['old']): unknown => v.pageText(buf),
     matchPage: (v: (typeof versions)['old']): unknown => v.matcher.matchPage(text),
     whole: (v: (typeof versions)['old']): unknown => v.matcher.matchPage(readText(v, buf)),
+    // As classifyPage reads a page: the posts too, by the readers phrases.model configures.
+    'whole+posts': (v: (typeof versions)['old']): unknown => posts(v, readText(v, buf)),
   };
   for (const [step, run] of Object.entries(steps)) {
     const cpu = { old: [] as number[], new: [] as number[] };
@@ -78,6 +88,6 @@ for (const [name, buf] of Object.entries(pages)) {
       }
     }
     const f = (x: number): string => x.toFixed(3).padStart(10);
-    console.log(`${name.padEnd(7)} ${step.padEnd(10)} ${f(median(cpu.old))}  ${f(median(cpu.new))}  ${(median(cpu.new) / median(cpu.old)).toFixed(3).padStart(7)} ${f(least(cpu.old))} ${f(least(cpu.new))}  ${(least(cpu.new) / least(cpu.old)).toFixed(3).padStart(7)}`);
+    console.log(`${name.padEnd(7)} ${step.padEnd(11)} ${f(median(cpu.old))}  ${f(median(cpu.new))}  ${(median(cpu.new) / median(cpu.old)).toFixed(3).padStart(7)} ${f(least(cpu.old))} ${f(least(cpu.new))}  ${(least(cpu.new) / least(cpu.old)).toFixed(3).padStart(7)}`);
   }
 }

@@ -117,10 +117,13 @@ export function postReader(m: { readonly model: SearchModel; readonly page?: num
  * that is not, then the more probable.
  */
 export function readPostsWith(readers: readonly PostModel[], text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
-  if (readers.length === 1) return readPosts(text, hits, read, readers[0]!, raised, urgent);
+  // Which posts are read depends on the page and the lists, not on the reader: found once.
+  const posts = postsToRead(text, hits, read, raised, urgent);
+  if (posts === null) return [];
+  if (readers.length === 1) return scorePosts(text, posts, readers[0]!, raised, urgent);
   const best = new Map<string, PostConcern>();
   for (const r of readers) {
-    for (const p of readPosts(text, hits, read, r, raised, urgent)) {
+    for (const p of scorePosts(text, posts, r, raised, urgent)) {
       const had = best.get(p.category);
       if (had === undefined || (p.urgent && !had.urgent) || (p.urgent === had.urgent && p.probability > had.probability)) best.set(p.category, p);
     }
@@ -262,14 +265,30 @@ export function offsetOfHit(hit: Pick<PhraseHit, 'matched' | 'spans'>, readWords
  * matchPage read, `hits` its hits and `read` its text as read.
  */
 export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
-  const { model, threshold } = use;
+  const posts = postsToRead(text, hits, read, raised, urgent);
+  return posts === null ? [] : scorePosts(text, posts, use, raised, urgent);
+}
+
+/** The candidate posts a model reads on a page (postsToRead): the same whichever model reads them. */
+interface PostsToRead {
+  readonly posts: readonly Post[];
+  /** The posts read, at most POST_MAX_READ, in order: their index in `posts` and their words folded. */
+  readonly read: readonly { readonly post: number; readonly folded: string }[];
+  /** Per post: the concerns the lists raised below danger that it holds evidence of. */
+  readonly holds: ReadonlyMap<number, ReadonlySet<string>>;
+  /** Per post: the concerns a pages-only framing rule says are told there, not said. */
+  readonly framed: ReadonlyMap<number, ReadonlySet<string>>;
+}
+
+/** The candidate posts of a page, or null when there is none to read. */
+function postsToRead(text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string>): PostsToRead | null {
   // Only a phrase of a concern the lists did not raise at danger makes a post worth reading:
   // the model raises nothing else, and a page the lists raised everything on at danger costs
   // nothing more.
   const positive = hits.filter((h) => h.weight > 0 && !urgent.has(h.category));
-  if (positive.length === 0) return [];
+  if (positive.length === 0) return null;
   const posts = splitPosts(text);
-  if (posts.length === 0) return [];
+  if (posts.length === 0) return null;
   const readWords = wordCount(read, 0, read.length);
   // Each post's positive evidence, summed: the strongest are read first.
   const weightOf = new Map<number, number>();
@@ -301,19 +320,37 @@ export function readPosts(text: string, hits: readonly PhraseHit[], read: string
   }
   const holding = [...weightOf].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p]) => p);
   // Then the posts next to them: a thread's worst message is often the reply to, or the
-  // follow-up of, the one the lists found words in.
+  // follow-up of, the one the lists found words in. (A set beside the list: a page may hold
+  // hundreds of posts with evidence, and a search of the list for each was quadratic.)
   const candidates = [...holding];
-  for (const p of holding) for (const q of [p + 1, p - 1]) if (q >= 0 && q < posts.length && !candidates.includes(q)) candidates.push(q);
-  const best = new Map<string, { probability: number; danger: number; post: number; folded: string; top: number; urgent: boolean }>();
-  let readCount = 0;
+  const listed = new Set(holding);
+  for (const p of holding) {
+    for (const q of [p + 1, p - 1]) {
+      if (q >= 0 && q < posts.length && !listed.has(q)) {
+        candidates.push(q);
+        listed.add(q);
+      }
+    }
+  }
+  const toRead: { post: number; folded: string }[] = [];
   for (const p of candidates) {
-    if (readCount === POST_MAX_READ) break;
+    if (toRead.length === POST_MAX_READ) break;
     const raw = text.slice(posts[p]!.start, posts[p]!.end);
     // Most posts are ruled out on their raw words, before folding.
     if (!FIRST_PERSON_RAW.test(raw)) continue;
     const folded = foldText(raw.replaceAll('\n', ' '));
     if (!firstPerson(folded)) continue;
-    readCount++;
+    toRead.push({ post: p, folded });
+  }
+  return { posts, read: toRead, holds, framed };
+}
+
+/** What one model reads in a page's candidate posts (readPosts). */
+function scorePosts(text: string, candidates: PostsToRead, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string>): PostConcern[] {
+  const { model, threshold } = use;
+  const { posts, holds, framed } = candidates;
+  const best = new Map<string, { probability: number; danger: number; post: number; folded: string; top: number; urgent: boolean }>();
+  for (const { post: p, folded } of candidates.read) {
     const { probability, danger, top } = model.categoryProbabilities(folded);
     for (let c = 0; c < probability.length; c++) {
       const category = model.categories[c]!;

@@ -34,6 +34,7 @@
 
 import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
+import { tidySpace } from './tidy-space.js';
 
 export interface PageText {
   readonly title: string;
@@ -264,36 +265,19 @@ const BLOCK = new Set([
 ]);
 
 /**
- * Characters that render as nothing, dropped so that "ki&shy;ll" reads as one word: soft hyphen,
- * zero-width space, (non-)joiner, word joiner, zero-width no-break space.
+ * Where blocks meet, the HTML reader writes BOUNDARY (a character a page's own text seldom
+ * holds, and that means a paragraph break when it does). tidySpace then makes every run of
+ * whitespace one space, or one newline when it holds a boundary.
  */
-const INVISIBLE = /[\u00ad\u200b-\u200d\u2060\ufeff]/g;
-// Only what must change: runs of two or more, and single whitespace characters other than a space.
-const WHITESPACE = /\s{2,}|[^\S ]/g;
+const BOUNDARY = '\u2029';
 
 /** Whitespace runs to one space, no space at either end, invisible characters dropped. */
 function tidy(s: string): string {
-  return visible(s).replace(WHITESPACE, ' ').trim();
+  return tidySpace(s, ' ');
 }
-
-function visible(s: string): string {
-  INVISIBLE.lastIndex = 0;
-  return INVISIBLE.test(s) ? s.replace(INVISIBLE, '') : s;
-}
-
-/**
- * Where blocks meet, the HTML reader writes BOUNDARY (a character a page's own text seldom
- * holds, and that means a paragraph break when it does). Whitespace other than boundaries is
- * collapsed as tidy does; then each run of boundaries and spaces becomes one newline.
- */
-const BOUNDARY = '\u2029';
-const WHITESPACE_BUT_BOUNDARY = /[^\S\u2029]{2,}|[^\S \u2029]/g;
-const BOUNDARY_RUN = / ?\u2029[\u2029 ]*/g;
-const ENDS = /^[\n ]+|[\n ]+$/g;
 
 function tidyBlocks(s: string): string {
-  const spaced = visible(s).replace(WHITESPACE_BUT_BOUNDARY, ' ');
-  return (spaced.includes(BOUNDARY) ? spaced.replace(BOUNDARY_RUN, '\n') : spaced).replace(ENDS, '');
+  return tidySpace(s, '\n');
 }
 
 // In plain text a line break may only wrap a line; a blank line parts paragraphs.

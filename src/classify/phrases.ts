@@ -466,16 +466,14 @@ export class PhraseMatcher {
   /** Records word id `id` at word position `word`, unless it is there already. */
   private event(id: number, word: number): void {
     const ws = this.ws;
-    const { idStamp, idFirst, idLast, idCount } = ws;
-    const gen = ws.gen;
+    const { idFirst, idLast, idCount } = ws;
     const events = ws.events;
     for (let e = ws.posStart[word]!; e < events; e++) if (ws.evId[e] === id) return;
     if (events === ws.evId.length) ws.growEvents();
     ws.evId[events] = id;
     ws.evPos[events] = word;
     ws.evNext[events] = -1;
-    if (idStamp[id] !== gen) {
-      idStamp[id] = gen;
+    if (idCount[id] === 0) {
       idFirst[id] = events;
       idCount[id] = 1;
       ws.touched[ws.touchedCount++] = id;
@@ -591,6 +589,14 @@ export class PhraseMatcher {
     // so far (a lower bound says so), and so many that looking around each of the best's
     // places costs less than listing them, is never listed: its places are looked for only
     // inside the windows around the anchor.
+    if (page) {
+      // A part already found to have no place in this page (parts are shared by many rules)
+      // ends the rule before any part is estimated: the answer is 0 in whatever order they are asked.
+      for (let i = 0; i < m; i++) {
+        const pi = parts[base + i]!;
+        if (ws.partStamp[pi] === gen ? ws.partCount[pi] === 0 : ws.firstStamp[pi] === gen && ws.firstStart[pi]! < 0) return 0;
+      }
+    }
     const within = this.ruleWithin[ri]!;
     for (let i = 0; i < m; i++) {
       order[i] = i;
@@ -1028,14 +1034,29 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
       else if (h.weight < next) next = h.weight;
       continue;
     }
-    const near = (p: { language: string; start: number; end: number }) => p.language === h.language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH;
-    if (!positives.some(near)) {
+    // Plain loops and a named function, no closure per context hit: a page has hundreds of
+    // context hits, and each closure made was a cost of its own (under tsx, a defineProperty).
+    let nearAny = false;
+    for (const p of positives) {
+      if (nearHit(p, h.language, start, end)) {
+        nearAny = true;
+        break;
+      }
+    }
+    if (!nearAny) {
       far += h.weight;
       continue;
     }
     // Context holding a phrase's own words ("anti bullying" round "bullying") says what the
     // phrase is: it lowers the score in full, as in a search.
-    if (positives.some((p) => p.language === h.language && start <= p.start && p.end <= end)) {
+    let holds = false;
+    for (const p of positives) {
+      if (p.language === h.language && start <= p.start && p.end <= end) {
+        holds = true;
+        break;
+      }
+    }
+    if (holds) {
       score += h.weight;
       continue;
     }
@@ -1044,7 +1065,18 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
     // scratched me" takes its own hiding tip, not the blog's other six pieces.
     let rest = -h.weight;
     const mid = (start + end) / 2;
-    const nearPieces = pieceSpans.filter((pc) => positives.slice(pc.first, pc.last).some(near)).sort((a, b) => Math.abs((a.start + a.end) / 2 - mid) - Math.abs((b.start + b.end) / 2 - mid));
+    // The pieces with a hit near it, read in place: a page has hundreds of context hits and of
+    // pieces, and a copy of each piece's hits per context hit was most of a page's scoring.
+    const nearPieces: typeof pieceSpans = [];
+    for (const pc of pieceSpans) {
+      for (let k = pc.first; k < pc.last; k++) {
+        if (nearHit(positives[k]!, h.language, start, end)) {
+          nearPieces.push(pc);
+          break;
+        }
+      }
+    }
+    nearPieces.sort((a, b) => Math.abs((a.start + a.end) / 2 - mid) - Math.abs((b.start + b.end) / 2 - mid));
     for (const pc of nearPieces) {
       const taken = Math.min(rest, pc.left);
       pc.left -= taken;
@@ -1060,6 +1092,11 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
   if (pieces === 1 && lone < thresholds.danger) total = Math.min(total, PAGE_LONE_WEAK_SHARE * lone);
   if (places.length <= PAGE_INTENT_MAX_PLACES && places.some((p) => p.intent && !p.framed)) total = Math.max(total, thresholds.caution);
   return total;
+}
+
+/** Whether a positive piece of a page is in the language of context at [start, end) and within PAGE_CONTEXT_REACH words of it. */
+function nearHit(p: { readonly language: string; readonly start: number; readonly end: number }, language: string, start: number, end: number): boolean {
+  return p.language === language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH;
 }
 
 /** The words a hit covers, from the first word of its first part to the last of its last. */
@@ -1097,8 +1134,11 @@ class Workspace {
   /** Per word position: its first event, and where its word starts in the text. */
   posStart: Int32Array = new Int32Array(256);
   wordChar: Int32Array = new Int32Array(256);
-  /** Per id: found in this text (stamped), its first and last events, and how many. */
-  readonly idStamp: Int32Array;
+  /**
+   * Per id: its first and last events in this text, and how many; idCount is 0 for an id not
+   * found, kept so by next() (which clears the ids the last text touched), so that reading how
+   * often a word was found takes one load, not a stamp's and a count's.
+   */
   readonly idFirst: Int32Array;
   readonly idLast: Int32Array;
   readonly idCount: Int32Array;
@@ -1166,7 +1206,6 @@ class Workspace {
   keyMarks = 0;
 
   constructor(readonly alts: AltIndex, readonly parts: PartTable, words: number, rules: number, partCount: number, slots: number) {
-    this.idStamp = new Int32Array(words);
     this.idFirst = new Int32Array(words);
     this.idLast = new Int32Array(words);
     this.idCount = new Int32Array(words);
@@ -1226,10 +1265,11 @@ class Workspace {
   next(): void {
     if (this.gen === 0x7fffffff) {
       this.gen = 0;
-      for (const a of [this.idStamp, this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp, this.startStamp]) a.fill(0);
+      for (const a of [this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp, this.startStamp]) a.fill(0);
     }
     this.gen++;
     this.events = 0;
+    for (let t = 0; t < this.touchedCount; t++) this.idCount[this.touched[t]!] = 0;
     this.touchedCount = 0;
     this.spanCount = 0;
     this.keyTotal = 0;
@@ -1358,7 +1398,7 @@ function partOf(slots: Slots, shared: Map<string, readonly number[]>, index: num
 function slotWeight(si: number, ws: Workspace): number {
   const gen = ws.gen;
   if (ws.weightStamp[si] === gen) return ws.weights[si]!;
-  const { idStamp, idCount, keyMark, keyMarkAt } = ws;
+  const { idCount, keyMark, keyMarkAt } = ws;
   const mark = ++ws.keyMarks;
   const offset = ws.keyTotal;
   const { altStart, altWords, slotAltStart, slotGroupStart, groupWord, groupStart, groupAlts } = ws.alts;
@@ -1370,7 +1410,7 @@ function slotWeight(si: number, ws: Workspace): number {
   // An alternative whose first word was not found counts for nothing: its group is passed over whole.
   for (let g = slotGroupStart[si]!, lastGroup = slotGroupStart[si + 1]!; g < lastGroup; g++) {
     const firstWord = groupWord[g]!;
-    if (idStamp[firstWord] !== gen) continue;
+    if (idCount[firstWord] === 0) continue;
     // Every alternative of the group starts with that word, found this often.
     const firstCount = idCount[firstWord]!;
     for (let q = groupStart[g]!, qEnd = groupStart[g + 1]!; q < qEnd; q++) {
@@ -1381,7 +1421,7 @@ function slotWeight(si: number, ws: Workspace): number {
       let least = firstCount;
       for (let i = 1; i < length && least > 0; i++) {
         const w = altWords[first + i]!;
-        const count = idStamp[w] === gen ? idCount[w]! : 0;
+        const count = idCount[w]!;
         if (count < least) {
           least = count;
           at = i;
@@ -1434,7 +1474,9 @@ function startSlot(pi: number, ws: Workspace): number {
   }
   // First words are often common ("want to", "go forever"): when they give many starts, count
   // by each alternative's rarest word instead, which costs more to work out but gives fewer.
-  if (best > FEW_STARTS) {
+  // A simple part (one slot of one-word alternatives) would count the same: each alternative is
+  // its own rarest word.
+  if (best > FEW_STARTS && ws.parts.simple[pi] === 0) {
     best = slotWeight(slots[first]!, ws);
     from = 0;
     for (let j = 1; j < length && best > 0; j++) {
@@ -1461,13 +1503,13 @@ const FEW_STARTS = 8;
 function partLowerBound(pi: number, ws: Workspace): number {
   const { slotStart, slots } = ws.parts;
   if (slotStart[pi + 1]! - slotStart[pi]! !== 1) return 0;
-  const { idStamp, idCount, gen } = ws;
+  const idCount = ws.idCount;
   let most = 0;
   const { singleStart, singleIds } = ws.alts;
   const si = slots[slotStart[pi]!]!;
   for (let k = singleStart[si]!, end = singleStart[si + 1]!; k < end; k++) {
     const id = singleIds[k]!;
-    if (idStamp[id] === gen && idCount[id]! > most) most = idCount[id]!;
+    if (idCount[id]! > most) most = idCount[id]!;
   }
   return most;
 }
@@ -1611,6 +1653,7 @@ function firstSpan(pi: number, positions: number, ws: Workspace): number {
  */
 function anyPlace(pi: number, positions: number, ws: Workspace): number {
   const table = ws.parts;
+  if (table.simple[pi] === 1) return anySimplePlace(table.slots[table.slotStart[pi]!]!, ws);
   const from = slotToStartFrom(pi, ws);
   const first = table.slotStart[pi]!;
   const last = table.slotStart[pi + 1]!;
@@ -1635,6 +1678,25 @@ function anyPlace(pi: number, positions: number, ws: Workspace): number {
         }
       }
     }
+  }
+  return -1;
+}
+
+/**
+ * anyPlace of a simple part (one slot si of one-word alternatives): the first place of the first
+ * of its words, in the slot's order, found in the text, which is where anyPlace's first key word
+ * leads. Found without working out every key word of the slot (slotWeight), which for a class of
+ * hundreds of words was most of the cost.
+ */
+function anySimplePlace(si: number, ws: Workspace): number {
+  const { slotGroupStart, groupWord } = ws.alts;
+  const { idCount, idFirst, evPos } = ws;
+  for (let g = slotGroupStart[si]!, last = slotGroupStart[si + 1]!; g < last; g++) {
+    const word = groupWord[g]!;
+    if (idCount[word] === 0) continue;
+    const p = evPos[idFirst[word]!]!;
+    ws.taken[1] = p + 1;
+    return p;
   }
   return -1;
 }

@@ -2,7 +2,7 @@
 // as suicide (its danger class as probable), "zorp" as suicide with a danger class of 0.5,
 // "glorp" with one of 0.75; the lists know only "quux" (suicide, 5).
 import { describe, expect, it } from 'vitest';
-import { POST_PROMOTE_HELD, readPosts, type PostModel } from '../../src/classify/page-posts.js';
+import { POST_PROMOTE_HELD, readPosts, readPostsWith, type PostModel } from '../../src/classify/page-posts.js';
 import { PhraseMatcher } from '../../src/classify/phrases.js';
 import type { SearchModel } from '../../src/classify/search-model.js';
 
@@ -76,5 +76,34 @@ describe('readPosts', () => {
     expect(read([CHAT, story])).toEqual([]);
     // Framing in another post leaves this one read.
     expect(read(['this is a wibble page about the club and its weekend matches', CHAT, `${QUUX} and i feel so blick`])).toEqual(['suicide']);
+  });
+
+  it('with two readers, reads the same posts once for both and keeps per concern the urgent, then the more probable, reading', () => {
+    // A second reader that reads "zorp" and "blick" as more probable, but never urgent.
+    const second: PostModel = {
+      model: {
+        categories: ['suicide'],
+        categoryProbabilities: (folded: string) => ({ probability: Float64Array.of(folded.includes('zorp') || folded.includes('blick') ? 0.995 : 0.01), danger: Float64Array.of(0), top: Int32Array.of(-1) }),
+        explain: () => [],
+      } as unknown as SearchModel,
+      threshold: 0.7,
+    };
+    const both = (blocks: string[]) => {
+      const text = blocks.join('\n');
+      const page = m.matchPage(text);
+      read.length = 0;
+      const together = readPostsWith([use, second], text, page.hits, page.read, new Set(), new Set());
+      const apart = [use, second].map((r) => readPosts(text, page.hits, page.read, r, new Set(), new Set()));
+      return { together, apart };
+    };
+    const zorp = both([CHAT, `${QUUX} and i feel so zorp`]);
+    // The first reader: 0.99, urgent neither (danger 0.5); the second: 0.995, so the second's.
+    expect(zorp.apart.map((a) => a.map((p) => p.probability))).toEqual([[0.99], [0.995]]);
+    expect(zorp.together).toEqual(zorp.apart[1]);
+    const blick = both([CHAT, `${QUUX} and i feel so blick`]);
+    // The first reader's is urgent (danger 0.99) and wins over a more probable reading that is not.
+    expect(blick.apart.map((a) => a.map((p) => [p.probability, p.urgent]))).toEqual([[[0.99, true]], [[0.995, false]]]);
+    expect(blick.together.map((p) => [p.probability, p.urgent])).toEqual([[0.99, true]]);
+    expect(blick.together).toEqual(blick.apart[0]);
   });
 });
