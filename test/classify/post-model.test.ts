@@ -70,7 +70,7 @@ describe('the shipped post model', () => {
   it.each([
     ['he is 26 and says our chats are our secret, he keeps asking me for pics and says he will come get me from school', 'grooming'],
     ['the teachers here deserve what is coming, im bringing my brothers blade in on monday and someone is getting hurt', 'violence'],
-    ['i want to buy some weed for the weekend, does anyone know who sells it near the station, i have got forty quid', 'drugs'],
+    ['i have been smoking weed every day before school and now i want to try pills at the party on friday', 'drugs'],
     ['i am so tired of everything, i just want to sleep and never wake up, nobody at home would even notice', 'suicide'],
     ['if you are having thoughts of ending your life, you are not alone: talk to someone you trust or call a helpline today', 'none'],
     ['in todays lesson we look at why people self-harm, how to spot the signs in a friend and who in school you can tell', 'none'],
@@ -104,11 +104,12 @@ describe('page reading with the post model', () => {
   const postsOf = (c: Classifier, text: string): string[] => (c.classifyPage(PAGE, text).posts ?? []).map((p) => p.category);
 
   it('a post the search model reads below its page threshold is raised by the post model', () => {
-    // The search model reads this post as drugs at 0.30, the post model at 0.82.
-    const page = thread(CHATTER[0]!, 'i want to buy some weed for the weekend, does anyone know who sells it near the station, i have got forty quid', CHATTER[1]!);
+    // The search model reads this post as suicide at 0.77, the post model at 0.88; the lists
+    // find words in it ("goodbye letters") but raise nothing.
+    const page = thread(CHATTER[0]!, 'wrote my goodbye letters last night and gave my xbox to my brother, after friday nobody has to deal with me', CHATTER[1]!);
     expect(postsOf(without, page)).toEqual([]);
-    expect(postsOf(withPosts, page)).toEqual(['drugs']);
-    expect(concerns(withPosts, page)).toContain('substance-misuse caution');
+    expect(postsOf(withPosts, page)).toEqual(['suicide']);
+    expect(concerns(withPosts, page).filter((c) => c.startsWith('suicide '))).toHaveLength(1);
   });
 
   it('a help page that quotes harm raises nothing', () => {
