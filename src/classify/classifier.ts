@@ -134,11 +134,12 @@ export class Classifier {
   classifyPage(input: string, pageText: string): Classification {
     const c = this.classify(input);
     const inPage = this.phrases.matchPage(pageText);
-    if (inPage.hits.length === 0) return c;
-    const page = this.sourced([['page', inPage]]);
-    const flagged = [...c.flagged, ...page.flagged];
     const m = this.model;
     const readers = m === null ? [] : postReader(m);
+    // A page the lists found nothing in is still read by a reader that sweeps its posts.
+    if (inPage.hits.length === 0 && !readers.some((r) => r.sweep != null)) return c;
+    const page = this.sourced([['page', inPage]]);
+    const flagged = [...c.flagged, ...page.flagged];
     const posts = readers.length === 0 ? NONE_POSTS : readPostsWith(readers, pageText, inPage.hits, inPage.read, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
     return { ...c, phrases: [...c.phrases, ...page.phrases], flagged, ...(posts.length > 0 ? { posts } : {}) };
   }

@@ -59,6 +59,17 @@ export interface PostModelSettings {
   readonly model: SearchModel;
   /** The probability one post must reach to raise on a page a concern the lists did not (page-posts.ts). */
   readonly page: number;
+  /**
+   * Reading a page's other first-person posts too, not only those near the lists' hits: at
+   * most `posts` of them, each raising a concern at `page` or above; null when absent.
+   */
+  readonly sweep: PostSweep | null;
+}
+
+/** `phrases.model.posts.sweep` (page-posts.ts, PostModel.sweep). */
+export interface PostSweep {
+  readonly posts: number;
+  readonly page: number;
 }
 
 /** `classifier:`: how many classified URLs are remembered. */
@@ -169,18 +180,19 @@ function searchModelSettings(check: Checker, v: unknown, dir: string): SearchMod
 function postModelSettings(check: Checker, v: unknown, dir: string): PostModelSettings | null | undefined {
   const at = ['phrases', 'model', 'posts'];
   if (v === 'off' || v === false) return null;
-  const fix = 'write posts: { file: post-model.json, page: 0.7 }, or posts: off';
+  const fix = 'write posts: { file: post-model.json, page: 0.7, sweep: { posts: 40, page: 0.75 } }, or posts: off';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     check.fail(at, `must be "off" or a mapping with file and page, found ${JSON.stringify(v)}`, fix);
     return undefined;
   }
-  const m = check.object(at, v, ['file', 'page']) ?? {};
+  const m = check.object(at, v, ['file', 'page', 'sweep']) ?? {};
   if (m.file === undefined) check.fail(at, 'has no file', fix);
   if (m.page === undefined) check.fail(at, 'has no page threshold', fix);
   const name = m.file === undefined ? undefined : check.string([...at, 'file'], m.file);
   // Below one half two concerns could both be raised by one post.
   const page = m.page === undefined ? undefined : check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
-  if (name === undefined || page === undefined) return undefined;
+  const sweep = m.sweep === undefined ? null : postSweep(check, [...at, 'sweep'], m.sweep, page);
+  if (name === undefined || page === undefined || sweep === undefined) return undefined;
   const file = resolve(dir, name);
   const model = lazyModel(check, [...at, 'file'], file, 'post model', 'train it as README.md, "The post model", says, or set posts: off');
   if (model === null) return undefined;
@@ -188,7 +200,32 @@ function postModelSettings(check: Checker, v: unknown, dir: string): PostModelSe
     check.fail([...at, 'file'], `the post model ${file} has no danger classes (its classes are concerns without severities): a post could never be urgent`, 'train it again as README.md, "The post model", says');
     return undefined;
   }
-  return { file, page, get model(): SearchModel { return model.model; } };
+  return { file, page, sweep, get model(): SearchModel { return model.model; } };
+}
+
+/** `phrases.model.posts.sweep`: off, or how many posts and at what probability; undefined when refused. */
+function postSweep(check: Checker, at: readonly string[], v: unknown, page: number | undefined): PostSweep | null | undefined {
+  if (v === 'off' || v === false) return null;
+  const fix = 'write sweep: { posts: 40, page: 0.75 }, or sweep: off';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    check.fail(at, `must be "off" or a mapping with posts and page, found ${JSON.stringify(v)}`, fix);
+    return undefined;
+  }
+  const m = check.object(at, v, ['posts', 'page']) ?? {};
+  if (m.posts === undefined || m.page === undefined) {
+    check.fail(at, 'needs both posts and page', fix);
+    return undefined;
+  }
+  const posts = check.number([...at, 'posts'], m.posts, { min: 1, max: 1000, integer: true });
+  const sweepPage = check.number([...at, 'page'], m.page, { min: 0.5, max: 0.999 });
+  if (posts === undefined || sweepPage === undefined) return undefined;
+  // A post the lists found nothing in is read on the model's word alone: never on less than a
+  // candidate post needs.
+  if (page !== undefined && sweepPage < page) {
+    check.fail([...at, 'page'], `is ${sweepPage}, below the posts' own page threshold ${page}`, fix);
+    return undefined;
+  }
+  return { posts, page: sweepPage };
 }
 
 /**

@@ -95,6 +95,12 @@ export interface PostConcern {
 export interface PostModel {
   readonly model: SearchModel;
   readonly threshold: number;
+  /**
+   * After the candidates, read the page's other first-person posts too, the first `posts` of
+   * them in page order, each raising a concern at `page` or above: a child's post with no word
+   * on any list is found only so. Null or absent: candidates only.
+   */
+  readonly sweep?: { readonly posts: number; readonly page: number } | null;
 }
 
 /**
@@ -106,9 +112,9 @@ export interface PostModel {
  * search model lost a danger page the search model's danger class had promoted and raised
  * twelve more benign pages.
  */
-export function postReader(m: { readonly model: SearchModel; readonly page?: number | null; readonly posts?: { readonly model: SearchModel; readonly page: number } | null }): PostModel[] {
+export function postReader(m: { readonly model: SearchModel; readonly page?: number | null; readonly posts?: { readonly model: SearchModel; readonly page: number; readonly sweep?: PostModel['sweep'] } | null }): PostModel[] {
   const readers: PostModel[] = m.page == null ? [] : [{ model: m.model, threshold: m.page }];
-  if (m.posts != null) readers.push({ model: m.posts.model, threshold: m.posts.page });
+  if (m.posts != null) readers.push({ model: m.posts.model, threshold: m.posts.page, sweep: m.posts.sweep ?? null });
   return readers;
 }
 
@@ -118,7 +124,7 @@ export function postReader(m: { readonly model: SearchModel; readonly page?: num
  */
 export function readPostsWith(readers: readonly PostModel[], text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
   // Which posts are read depends on the page and the lists, not on the reader: found once.
-  const posts = postsToRead(text, hits, read, raised, urgent);
+  const posts = postsToRead(text, hits, read, raised, urgent, sweepOf(readers));
   if (posts === null) return [];
   if (readers.length === 1) return scorePosts(text, posts, readers[0]!, raised, urgent);
   const best = new Map<string, PostConcern>();
@@ -265,7 +271,7 @@ export function offsetOfHit(hit: Pick<PhraseHit, 'matched' | 'spans'>, readWords
  * matchPage read, `hits` its hits and `read` its text as read.
  */
 export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
-  const posts = postsToRead(text, hits, read, raised, urgent);
+  const posts = postsToRead(text, hits, read, raised, urgent, sweepOf([use]));
   return posts === null ? [] : scorePosts(text, posts, use, raised, urgent);
 }
 
@@ -274,6 +280,8 @@ interface PostsToRead {
   readonly posts: readonly Post[];
   /** The posts read, at most POST_MAX_READ, in order: their index in `posts` and their words folded. */
   readonly read: readonly { readonly post: number; readonly folded: string }[];
+  /** The other first-person posts, in page order, for readers that sweep (as many as the most sweeping reads). */
+  readonly swept: readonly { readonly post: number; readonly folded: string }[];
   /** Per post: the concerns the lists raised below danger that it holds evidence of. */
   readonly holds: ReadonlyMap<number, ReadonlySet<string>>;
   /** Per post: the concerns a pages-only framing rule says are told there, not said. */
@@ -281,12 +289,12 @@ interface PostsToRead {
 }
 
 /** The candidate posts of a page, or null when there is none to read. */
-function postsToRead(text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string>): PostsToRead | null {
-  // Only a phrase of a concern the lists did not raise at danger makes a post worth reading:
-  // the model raises nothing else, and a page the lists raised everything on at danger costs
-  // nothing more.
+function postsToRead(text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string>, sweep: number): PostsToRead | null {
+  // Only a phrase of a concern the lists did not raise at danger makes a post a candidate: the
+  // model raises nothing else, and a page the lists raised everything on at danger costs
+  // nothing more, unless a reader sweeps the page's other posts too.
   const positive = hits.filter((h) => h.weight > 0 && !urgent.has(h.category));
-  if (positive.length === 0) return null;
+  if (positive.length === 0 && sweep === 0) return null;
   const posts = splitPosts(text);
   if (posts.length === 0) return null;
   const readWords = wordCount(read, 0, read.length);
@@ -332,17 +340,35 @@ function postsToRead(text: string, hits: readonly PhraseHit[], read: string, rai
       }
     }
   }
-  const toRead: { post: number; folded: string }[] = [];
-  for (const p of candidates) {
-    if (toRead.length === POST_MAX_READ) break;
+  const inFirstPerson = (p: number): string | null => {
     const raw = text.slice(posts[p]!.start, posts[p]!.end);
     // Most posts are ruled out on their raw words, before folding.
-    if (!FIRST_PERSON_RAW.test(raw)) continue;
+    if (!FIRST_PERSON_RAW.test(raw)) return null;
     const folded = foldText(raw.replaceAll('\n', ' '));
-    if (!firstPerson(folded)) continue;
-    toRead.push({ post: p, folded });
+    return firstPerson(folded) ? folded : null;
+  };
+  const toRead: { post: number; folded: string }[] = [];
+  const tried = new Set<number>();
+  for (const p of candidates) {
+    if (toRead.length === POST_MAX_READ) break;
+    tried.add(p);
+    const folded = inFirstPerson(p);
+    if (folded !== null) toRead.push({ post: p, folded });
   }
-  return { posts, read: toRead, holds, framed };
+  const swept: { post: number; folded: string }[] = [];
+  for (let p = 0; p < posts.length && swept.length < sweep; p++) {
+    if (tried.has(p)) continue;
+    const folded = inFirstPerson(p);
+    if (folded !== null) swept.push({ post: p, folded });
+  }
+  return { posts, read: toRead, swept, holds, framed };
+}
+
+/** How many posts the most sweeping reader reads beside the candidates (0: none sweeps). */
+function sweepOf(readers: readonly PostModel[]): number {
+  let most = 0;
+  for (const r of readers) if (r.sweep != null && r.sweep.posts > most) most = r.sweep.posts;
+  return most;
 }
 
 /** What one model reads in a page's candidate posts (readPosts). */
@@ -350,7 +376,7 @@ function scorePosts(text: string, candidates: PostsToRead, use: PostModel, raise
   const { model, threshold } = use;
   const { posts, holds, framed } = candidates;
   const best = new Map<string, { probability: number; danger: number; post: number; folded: string; top: number; urgent: boolean }>();
-  for (const { post: p, folded } of candidates.read) {
+  const consider = (p: number, folded: string, threshold: number): void => {
     const { probability, danger, top } = model.categoryProbabilities(folded);
     for (let c = 0; c < probability.length; c++) {
       const category = model.categories[c]!;
@@ -369,7 +395,9 @@ function scorePosts(text: string, candidates: PostsToRead, use: PostModel, raise
       const had = best.get(category);
       if (had === undefined || probability[c]! > had.probability) best.set(category, { probability: probability[c]!, danger: danger[c]!, post: p, folded, top: top[c]!, urgent: isUrgent });
     }
-  }
+  };
+  for (const { post, folded } of candidates.read) consider(post, folded, threshold);
+  if (use.sweep != null) for (const { post, folded } of candidates.swept.slice(0, use.sweep.posts)) consider(post, folded, use.sweep.page);
   const out: PostConcern[] = [];
   for (const [category, b] of best) {
     const post = posts[b.post]!;

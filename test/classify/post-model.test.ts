@@ -36,13 +36,24 @@ describe('phrases.model.posts in the configuration', () => {
     expect(m.posts).toMatchObject({ file: join(CONFIG, 'post-model.json'), page: 0.9 });
     expect(m.posts!.model.graded).toBe(true);
     // Both read a page's posts, each at its own threshold.
-    expect(postReader(m)).toEqual([{ model: m.model, threshold: 0.97 }, { model: m.posts!.model, threshold: 0.9 }]);
+    expect(postReader(m)).toEqual([{ model: m.model, threshold: 0.97 }, { model: m.posts!.model, threshold: 0.9, sweep: null }]);
     const off = loadConfig(configWith('off')).phrases.model!;
     expect(off.posts).toBeNull();
     expect(postReader(off)).toEqual([{ model: off.model, threshold: 0.97 }]);
   });
 
+  it('takes a sweep: how many of a page\'s other first-person posts are read, and at what probability', () => {
+    const m = loadConfig(configWith(`{ file: ${CONFIG}/post-model.json, page: 0.8, sweep: { posts: 25, page: 0.85 } }`)).phrases.model!;
+    expect(m.posts!.sweep).toEqual({ posts: 25, page: 0.85 });
+    expect(postReader(m)[1]).toEqual({ model: m.posts!.model, threshold: 0.8, sweep: { posts: 25, page: 0.85 } });
+    expect(loadConfig(configWith(`{ file: ${CONFIG}/post-model.json, page: 0.8, sweep: off }`)).phrases.model!.posts!.sweep).toBeNull();
+  });
+
   it.each([
+    ['a sweep below the posts\' page threshold', `{ file: ${CONFIG}/post-model.json, page: 0.8, sweep: { posts: 25, page: 0.7 } }`, /phrases\.model\.posts\.sweep\.page: is 0\.7, below the posts' own page threshold 0\.8/],
+    ['a sweep without a post count', `{ file: ${CONFIG}/post-model.json, page: 0.8, sweep: { page: 0.9 } }`, /phrases\.model\.posts\.sweep: needs both posts and page/],
+    ['a sweep of no posts', `{ file: ${CONFIG}/post-model.json, page: 0.8, sweep: { posts: 0, page: 0.9 } }`, /phrases\.model\.posts\.sweep\.posts: must be at least 1/],
+    ['a sweep that is a number', `{ file: ${CONFIG}/post-model.json, page: 0.8, sweep: 40 }`, /phrases\.model\.posts\.sweep: must be "off" or a mapping with posts and page, found 40/],
     ['a page threshold above 0.999', `{ file: ${CONFIG}/post-model.json, page: 1.5 }`, /phrases\.model\.posts\.page: must be at most 0\.999, found 1\.5/],
     ['a page threshold that is not a number', `{ file: ${CONFIG}/post-model.json, page: high }`, /phrases\.model\.posts\.page: must be a number/],
     ['no page threshold', `{ file: ${CONFIG}/post-model.json }`, /phrases\.model\.posts: has no page threshold/],
