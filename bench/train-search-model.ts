@@ -14,7 +14,8 @@
 //            --max-alone-caution PCT (2), --max-alone-benign PCT (0.5), --augment N (augmented copies a row),
 //            --seed N (1), --parallel N (1: fits run one after another; N: up to N fits at once in worker threads)
 //
-// The held-out split is never read: a file named *heldout* is refused. The configuration is
+// The held-out split is never read: a file named *heldout* is refused, and so is any file in a
+// folder named sealed. The configuration is
 // loaded as the proxy loads it, so the model file it names must exist (git checkout
 // config/search-model.json, or give --config a file with "model: off").
 //
@@ -85,6 +86,8 @@ const trainOnlyFiles = postFiles.length > 0
 const files = [...scoredFiles, ...trainOnlyFiles];
 if (scoredFiles.length === 0) fail('no rows: give --searches or --posts');
 for (const f of files) if (/heldout/i.test(basename(f))) fail(`${f}: the held-out split is never trained on`);
+// Sealed sets measure how detection generalises; one trained on measures nothing (test/fixtures/safeguarding/README.md, "Sealed sets").
+for (const f of files) if (f.split(/[\\/]/).includes('sealed')) fail(`${f}: a sealed set is never trained on`);
 const folds = Number(opts.folds);
 if (!Number.isInteger(folds) || folds === 1 || folds < 0) fail('--folds must be 0 (none) or 2 or more');
 const maxFa = Number(opts['max-fa']);

@@ -106,4 +106,30 @@ describe('readPosts', () => {
     expect(blick.together.map((p) => [p.probability, p.urgent])).toEqual([[0.99, true]]);
     expect(blick.together).toEqual(blick.apart[0]);
   });
+
+  it('a sweeping reader also reads the page\'s other first-person posts, at its own threshold, up to its count; others read candidates only', () => {
+    const sweeping = (posts: number, page: number): PostModel => ({ ...use, threshold: 0.7, sweep: { posts, page } });
+    const run = (reader: PostModel, blocks: string[]) => {
+      const text = blocks.join('\n');
+      const page = m.matchPage(text);
+      read.length = 0;
+      return readPostsWith([reader], text, page.hits, page.read, new Set(), new Set()).map((p) => [p.category, p.probability]);
+    };
+    const blick = 'honestly i feel so blick blick blick and i dont know who to tell anyone';
+    // No listed word anywhere: a candidate reader reads nothing; a sweeping one reads the blick post.
+    expect(run({ ...use, threshold: 0.7 }, [CHAT, CHAT, blick])).toEqual([]);
+    expect(read).toEqual([]);
+    expect(run(sweeping(5, 0.9), [CHAT, CHAT, blick])).toEqual([['suicide', 0.99]]);
+    // Posts not in the first person are not read ("anyone going to the match" has no "i").
+    expect(read.every((r) => r.includes('blick'))).toBe(true);
+    // Its own threshold holds: 0.99 is below 0.995.
+    expect(run(sweeping(5, 0.995), [CHAT, blick])).toEqual([]);
+    // At most `posts` of them, in page order: the blick post is the third first-person one.
+    const mine = 'i went to the shops with my mum and then i came home again';
+    expect(run(sweeping(2, 0.9), [mine, mine, blick])).toEqual([]);
+    expect(run(sweeping(3, 0.9), [mine, mine, blick])).toEqual([['suicide', 0.99]]);
+    // Beside a listed word the candidates come first, each post read once.
+    expect(run(sweeping(5, 0.9), [QUUX, CHAT, mine, blick])).toEqual([['suicide', 0.99]]);
+    expect(new Set(read).size).toBe(read.length);
+  });
 });

@@ -81,7 +81,7 @@ describe('the shipped post model', () => {
   it.each([
     ['he is 26 and says our chats are our secret, he keeps asking me for pics and says he will come get me from school', 'grooming'],
     ['the teachers here deserve what is coming, im bringing my brothers blade in on monday and someone is getting hurt', 'violence'],
-    ['i have been smoking weed every day before school and now i want to try pills at the party on friday', 'drugs'],
+    ['i want to buy some weed for the weekend, does anyone know who sells it near the station, i have got forty quid', 'drugs'],
     ['i am so tired of everything, i just want to sleep and never wake up, nobody at home would even notice', 'suicide'],
     ['if you are having thoughts of ending your life, you are not alone: talk to someone you trust or call a helpline today', 'none'],
     ['in todays lesson we look at why people self-harm, how to spot the signs in a friend and who in school you can tell', 'none'],
@@ -115,12 +115,27 @@ describe('page reading with the post model', () => {
   const postsOf = (c: Classifier, text: string): string[] => (c.classifyPage(PAGE, text).posts ?? []).map((p) => p.category);
 
   it('a post the search model reads below its page threshold is raised by the post model', () => {
-    // The search model reads this post as suicide at 0.77, the post model at 0.88; the lists
-    // find words in it ("goodbye letters") but raise nothing.
-    const page = thread(CHATTER[0]!, 'wrote my goodbye letters last night and gave my xbox to my brother, after friday nobody has to deal with me', CHATTER[1]!);
+    // The search model reads this post as drugs at 0.36, the post model at 0.82.
+    const page = thread(CHATTER[0]!, 'i want to buy some weed for the weekend, does anyone know who sells it near the station, i have got forty quid', CHATTER[1]!);
     expect(postsOf(without, page)).toEqual([]);
-    expect(postsOf(withPosts, page)).toEqual(['suicide']);
-    expect(concerns(withPosts, page).filter((c) => c.startsWith('suicide '))).toHaveLength(1);
+    expect(postsOf(withPosts, page)).toEqual(['drugs']);
+    expect(concerns(withPosts, page)).toContain('substance-misuse caution');
+  });
+
+  it('with a sweep, a first-person post no listed word is near is read too', async () => {
+    // No list finds a word in this post; the post model reads it as grooming at 0.67.
+    const page = thread(CHATTER[0]!, 'my older friend from the game wants me to get the train to meet him on saturday and not tell my mum', CHATTER[1]!);
+    const posts = { ...cfg.phrases.model!.posts!, page: 0.6 };
+    const reading = async (sweep: { posts: number; page: number } | null) =>
+      (await loadLists({ ...cfg, phrases: { ...cfg.phrases, model: { ...cfg.phrases.model!, posts: { ...posts, sweep } } } }, { dataDir: join(tmp.dir, 'data') })).classifier;
+    const candidatesOnly = await reading(null);
+    expect(candidatesOnly.classifyPage(PAGE, page).phrases.filter((h) => h.weight > 0)).toEqual([]);
+    expect(postsOf(candidatesOnly, page)).toEqual([]);
+    const swept = await reading({ posts: 40, page: 0.6 });
+    expect(postsOf(swept, page)).toEqual(['grooming']);
+    expect(concerns(swept, page)).toEqual(['grooming-sexual-exploitation caution']);
+    // Above the post's probability, the sweep reads it and raises nothing.
+    expect(postsOf(await reading({ posts: 40, page: 0.7 }), page)).toEqual([]);
   });
 
   it('a help page that quotes harm raises nothing', () => {

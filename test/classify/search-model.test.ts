@@ -1,6 +1,7 @@
 // The learned search model: featurisation, the trainer, the shipped model file and its
 // configuration (phrases.model).
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyEdit, augmentRows } from '../../bench/search-model-augment.js';
@@ -61,6 +62,20 @@ describe('the trainer', () => {
 
   it('writes the same model on every run', () => {
     expect(JSON.stringify(trainSearchModel(rows, options).file)).toBe(JSON.stringify(trainSearchModel(rows, options).file));
+  });
+
+  it.each([
+    ['a held-out file', 'searches.heldout.tsv', 'the held-out split is never trained on'],
+    ['a file in a sealed folder', 'sealed/s99.tsv', 'a sealed set is never trained on'],
+  ])('refuses to train on %s, scored or training-only', (_, name, message) => {
+    const refused = join(tmp.dir, name);
+    mkdirSync(join(refused, '..'), { recursive: true });
+    writeFileSync(refused, tsv);
+    for (const args of [['--searches', refused], ['--searches', file, '--train-only', refused]]) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/train-search-model.ts', ...args, '--folds', '0', '--out', join(tmp.dir, 'never.json')], { cwd: resolve(import.meta.dirname, '../..'), encoding: 'utf8' });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain(`${refused}: ${message}`);
+    }
   });
 });
 
