@@ -114,11 +114,16 @@ export function writeCached(dir: string, fingerprint: string, compiled: Compiled
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, v8.serialize(stored));
   renameSync(temporary, file);
+  removeOlder(dir, PREFIX, SUFFIX, file, KEEP);
+}
+
+/** Removes the files named `prefix…suffix` in `dir` but `file` (just written) and the newest `keep - 1` others. */
+export function removeOlder(dir: string, prefix: string, suffix: string, file: string, keep: number): void {
   const older = readdirSync(dir)
-    .filter((name) => name.startsWith(PREFIX) && name.endsWith(SUFFIX) && join(dir, name) !== file)
+    .filter((name) => name.startsWith(prefix) && name.endsWith(suffix) && join(dir, name) !== file)
     .map((name) => ({ path: join(dir, name), at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
     .sort((a, b) => b.at - a.at);
-  for (const { path } of older.slice(KEEP - 1)) rmSync(path, { force: true });
+  for (const { path } of older.slice(keep - 1)) rmSync(path, { force: true });
 }
 
 /** The rules back from their bytes; throws, saying what is wrong, on a file that is not one of ours. */
@@ -184,8 +189,11 @@ export function writeParsed(dir: string, path: string, text: string, value: unkn
 // ---------------------------------------------------------------- checks passed
 
 const CHECKED_PREFIX = 'checked-';
-/** Checks remembered: a few per kind (the cross-file checks, the search model), so going back one version costs nothing. */
-const CHECKED_KEEP = 8;
+/**
+ * Checks remembered: a few per kind (the cross-file checks, the search and post models, the rules'
+ * keys `phrases list` shows), so going back one version costs nothing.
+ */
+const CHECKED_KEEP = 12;
 
 function checkedKey(what: string, inputs: readonly string[]): string {
   const h = createHash('sha256').update(`${codeVersion()}\0${what}\0`);
@@ -217,11 +225,7 @@ export function writeChecked(dir: string, what: string, inputs: readonly string[
     const temporary = `${file}.${process.pid}.tmp`;
     writeFileSync(temporary, v8.serialize({ key, value }));
     renameSync(temporary, file);
-    const older = readdirSync(dir)
-      .filter((name) => name.startsWith(CHECKED_PREFIX) && name.endsWith(SUFFIX) && join(dir, name) !== file)
-      .map((name) => ({ path: join(dir, name), at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-      .sort((a, b) => b.at - a.at);
-    for (const { path } of older.slice(CHECKED_KEEP - 1)) rmSync(path, { force: true });
+    removeOlder(dir, CHECKED_PREFIX, SUFFIX, file, CHECKED_KEEP);
   } catch {
     // checked again next time
   }

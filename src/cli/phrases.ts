@@ -10,6 +10,7 @@ import { ALERTS_FILE, openAlertsDatabase } from '../alerts/db.js';
 import { dslPhraseProblems, PhraseChangeError, PhraseChanges, PhraseInputError, readDslPhrases, type ChangeResult, type DslPhrase } from '../alerts/dsl-phrases.js';
 import { timeFormat } from '../alerts/render.js';
 import { MAX_WEIGHT, MAX_WITHIN, MIN_WITHIN, phraseKey } from '../classify/phrase-check.js';
+import { keepCheck, keptCheck } from '../classify/phrase-file.js';
 import { entryKey, PHRASE_CATEGORIES, type PhraseEntry } from '../classify/phrases.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import { loadCommandConfig } from './config.js';
@@ -211,13 +212,17 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
   const dsl = readDslPhrases(data);
   if (dsl.problem) io.err(`schoolgate phrases: ${dsl.problem}`);
   const rows: Listed[] = [];
+  // Each file's name as shown, worked out once per file, not once per rule.
+  const shownFile = new Map<string, string>();
+  const fileOf = (e: PhraseEntry): string => shownFile.get(e.file) ?? shownFile.set(e.file, where(e, cfg).replace(/:\d+$/, '')).get(e.file)!;
   const shippedOf = (e: PhraseEntry): Listed => {
     return {
       category: e.category, phrase: e.phrase, weight: e.weight, language: e.language, within: e.within ?? null, intent: e.intent === true, pagesOnly: e.pagesOnly === true,
-      from: { file: where(e, cfg).replace(/:\d+$/, ''), line: e.line }, inForce: true, replacedBy: null, replaces: null, problem: null,
+      from: { file: fileOf(e), line: e.line }, inForce: true, replacedBy: null, replaces: null, problem: null,
     };
   };
   for (const e of cfg.phrases.entries) rows.push(shippedOf(e));
+  const keys = shippedKeys(cfg.phrases.entries);
   for (const p of dsl.phrases) {
     const problem = dslPhraseProblems({ ...p, within: p.within ?? undefined }, cfg.phrases.classes)[0];
     rows.push({
@@ -228,9 +233,9 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
   }
   // The matcher's rule: a later entry for the same category and phrase replaces an earlier one.
   const last = new Map<string, Listed>();
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
     if (!r.inForce) continue;
-    const key = entryKey(r) ?? `${r.category}\n${phraseKey(r.phrase)}`;
+    const key = (i < keys.length ? keys[i] : entryKey(r)) ?? `${r.category}\n${phraseKey(r.phrase)}`;
     const before = last.get(key);
     if (before) {
       before.inForce = false;
@@ -261,6 +266,20 @@ function list(cfg: SchoolgateConfig, data: string, values: Values, io: Io): numb
     ]),
   ]));
   return 0;
+}
+
+/**
+ * entryKey() of each shipped rule: parsing the 6,800 rules again for their keys took a third of
+ * the listing's time, so the keys are kept in the state folder (as the checks are), for exactly
+ * these rules (category, text, pages only) and this code.
+ */
+function shippedKeys(entries: readonly PhraseEntry[]): readonly (string | null)[] {
+  const inputs = [JSON.stringify(entries.map((e) => [e.category, e.phrase, e.pagesOnly === true]))];
+  const kept = keptCheck<(string | null)[]>('rule-keys', inputs);
+  if (Array.isArray(kept) && kept.length === entries.length) return kept;
+  const keys = entries.map(entryKey);
+  keepCheck('rule-keys', inputs, keys);
+  return keys;
 }
 
 function label(r: Listed): string {

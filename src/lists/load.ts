@@ -11,9 +11,11 @@ import { Classifier, type ClassifierParts } from '../classify/classifier.js';
 import type { ListSpec, ListStats } from '../classify/lists.js';
 import { Matcher } from '../classify/matcher.js';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
-import { baseFromCache, compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
+import { baseFromCache, baseKept, compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import { readTableFile } from '../classify/table-file.js';
+import { keepTables, readKeptTables, tablesKept } from '../classify/kept-tables.js';
+import { keptFolder } from '../config/kept.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
 import { sourceLists, sourceLocation } from './sources.js';
@@ -38,8 +40,11 @@ export interface LoadReport {
   readonly phrasesFrom: 'compiled' | 'cache' | 'held';
   /** Why the compiled rules could not be kept in, or read from, that cache (they are in use all the same). */
   readonly phraseCacheProblem: string | null;
-  /** Where the lists' tables came from: built here, in a child process, or read from the primary's build. */
-  readonly tablesFrom: 'built' | 'child' | 'shared';
+  /**
+   * Where the lists' tables came from: built here, in a child process, read from the primary's
+   * build, or read from the state folder's cache (kept-tables.ts: a start, the list files unchanged).
+   */
+  readonly tablesFrom: 'built' | 'child' | 'shared' | 'kept';
 }
 
 export interface LoadedLists {
@@ -66,6 +71,11 @@ export interface LoadOptions {
    * the lists are built as without it.
    */
   readonly tablesFrom?: string;
+  /**
+   * With `worker`: a start, which reads the tables an earlier build of the same list files kept
+   * in the state folder's cache (kept-tables.ts) rather than build them. A reload builds.
+   */
+  readonly fromKept?: boolean;
   /** Classify against this squidGuard folder instead of the configured sources (`classify --lists`). */
   readonly listsDir?: string;
 }
@@ -168,8 +178,12 @@ async function bothOffLoop<P>(tables: ReturnType<typeof tablesOffLoop>, phrases:
   }
 }
 
-/** The primary's tables if they are of these very lists, else a build in a child process. */
-async function tablesOffLoop(specs: readonly ListSpec[], opts: LoadOptions): Promise<{ data: MatcherData; file: string | null; from: 'child' | 'shared' }> {
+/**
+ * The primary's tables if they are of these very lists, else (a start) those kept in the state
+ * folder's cache from an earlier build of the same files, else a build in a child process, which
+ * is kept there for the next start when this process keeps what it builds (config/kept.ts).
+ */
+async function tablesOffLoop(specs: readonly ListSpec[], opts: LoadOptions): Promise<{ data: MatcherData; file: string | null; from: 'child' | 'shared' | 'kept' }> {
   if (opts.tablesFrom !== undefined) {
     try {
       const data = readTableFile(opts.tablesFrom);
@@ -178,8 +192,33 @@ async function tablesOffLoop(specs: readonly ListSpec[], opts: LoadOptions): Pro
       // Removed already (a worker replaced after the others read it), or never written: build.
     }
   }
-  const built = await buildInChild(specs, { dir: tableDir(opts.dataDir), keep: opts.keepTables === true });
-  return { ...built, from: 'child' };
+  const kept = keptFolder();
+  if (opts.fromKept === true && kept !== null) {
+    const data = readKeptTables(kept.dir, specs);
+    // No file to hand out: proxy workers read the kept one themselves.
+    if (data !== null) return { data, file: null, from: 'kept' };
+  }
+  const keep = kept?.write === true;
+  const built = await buildInChild(specs, { dir: tableDir(opts.dataDir), keep: opts.keepTables === true || keep });
+  if (keep) {
+    try {
+      keepTables(kept.dir, specs, built.file!);
+    } catch {
+      // A cache that cannot be written costs the next start a build, never these lists.
+    }
+  }
+  if (opts.keepTables !== true && built.file !== null) rmSync(built.file, { force: true });
+  return { data: built.data, file: opts.keepTables === true ? built.file : null, from: 'child' };
+}
+
+/**
+ * Whether a start would build nothing: the phrase rules and the lists' tables of this
+ * configuration are both kept in the state folder's cache. A start with several proxy workers
+ * builds first, once, when they are not, rather than have every worker build at once.
+ */
+export function builtKept(config: SchoolgateConfig, dataDir: string): boolean {
+  const dir = phraseCacheDir(dataDir);
+  return baseKept(config.phrases, dir) && tablesKept(dir, specsFor(config, { dataDir }).specs);
 }
 
 /** The configuration's phrase files with the DSL's phrases from dataDir/alerts.db laid over them. */

@@ -49,7 +49,7 @@ export class ListService {
 
   /** Loads the configuration (or takes `cfg`, just loaded from deps.configFile) and every list. */
   static async start(deps: ListServiceDeps, cfg: SchoolgateConfig = loadConfig(deps.configFile)): Promise<ListService> {
-    const loaded = await loadLists(cfg, { dataDir: deps.dataDir, worker: true, keepTables: deps.keepTables?.(cfg) === true, ...(deps.tablesFrom === undefined ? {} : { tablesFrom: deps.tablesFrom }) });
+    const loaded = await loadLists(cfg, { dataDir: deps.dataDir, worker: true, fromKept: true, keepTables: deps.keepTables?.(cfg) === true, ...(deps.tablesFrom === undefined ? {} : { tablesFrom: deps.tablesFrom }) });
     logReport(deps.log, loaded.report, 'lists loaded');
     logWarnings(deps.log, cfg);
     const service = new ListService(deps, cfg, loaded.classifier, loaded.parts, loaded.report.dslSignature);

@@ -10,6 +10,7 @@ import { buildInChild, statsInChild, tableDir } from '../../src/classify/build-c
 import type { ListSpec } from '../../src/classify/lists.js';
 import { readTableFile, writeTableFile } from '../../src/classify/table-file.js';
 import { ListService } from '../../src/lists/service.js';
+import { keepParsedFiles } from '../../src/config/kept.js';
 import { createLogger } from '../../src/log.js';
 import { tempDir, writeLists } from '../helpers/lists.js';
 
@@ -127,6 +128,37 @@ describe('the list service with its lists built in a child', () => {
     expect(await service.reload('test')).toBe(true);
     expect(service.classifier.classify('https://after.example.test/').categories).toEqual(['school-blocked']);
     writeFileSync(join(school, 'domains'), 'before.example.test\n');
+  });
+
+  it('keeps its build in the state folder\'s cache: a start with the same list files reads it; a reload, a changed file or a damaged one builds', async () => {
+    const dataDir = join(tmp.dir, 'data-kept');
+    const cache = join(dataDir, 'cache');
+    const kept = (): string[] => readdirSync(cache).filter((f) => f.startsWith('tables-'));
+    keepParsedFiles(cache);
+    try {
+      await ListService.start({ configFile, dataDir, log });
+      expect(logged('lists loaded').at(-1)?.tables).toBe('child');
+      expect(kept()).toHaveLength(1);
+      const again = await ListService.start({ configFile, dataDir, log });
+      expect(logged('lists loaded').at(-1)?.tables).toBe('kept');
+      expect(again.classifier.classify('https://before.example.test/').categories).toEqual(['school-blocked']);
+      expect(await again.reload('test')).toBe(true);
+      expect(logged('lists reloaded').at(-1)?.tables).toBe('child');
+
+      writeFileSync(join(school, 'domains'), 'after.example.test\n');
+      const changed = await ListService.start({ configFile, dataDir, log });
+      expect(logged('lists loaded').at(-1)?.tables).toBe('child');
+      expect(changed.classifier.classify('https://after.example.test/').categories).toEqual(['school-blocked']);
+      expect(changed.classifier.classify('https://before.example.test/').categories).toEqual([]);
+      expect(kept()).toHaveLength(2); // the newest two
+
+      for (const name of kept()) truncateSync(join(cache, name), 40);
+      await ListService.start({ configFile, dataDir, log });
+      expect(logged('lists loaded').at(-1)?.tables).toBe('child');
+    } finally {
+      keepParsedFiles(null);
+      writeFileSync(join(school, 'domains'), 'before.example.test\n');
+    }
   });
 
   it('keeps a build\'s file for proxy workers when asked, and a worker reads it instead of building', async () => {
