@@ -137,6 +137,8 @@ export function benchConfig(listSources: readonly Record<string, unknown>[] = [b
   if (typeof doc.tls?.neverIntercept === 'string') doc.tls.neverIntercept = abs(doc.tls.neverIntercept);
   doc.phrases.files = doc.phrases.files.map(abs);
   if (typeof doc.phrases.model?.file === 'string') doc.phrases.model.file = abs(doc.phrases.model.file);
+  // The post model beside it (phrases.model.posts.file) too.
+  if (typeof doc.phrases.model?.posts?.file === 'string') doc.phrases.model.posts.file = abs(doc.phrases.model.posts.file);
   const sources = (doc.lists.sources as Record<string, unknown>[]).filter((s) => opts.keepUt1 === true || s.name !== 'ut1');
   for (const s of sources) if (typeof s.path === 'string') s.path = abs(s.path);
   sources.push(...listSources);
