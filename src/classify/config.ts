@@ -5,10 +5,10 @@ import { resolve } from 'node:path';
 import type { Checker } from '../config/check.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import type { CategoryRegistry } from './categories.js';
-import { keepCheck, keptCheck, lexiconProblems, loadPhraseFile, phraseFilesAt, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
+import { keepCheck, keptCheck, lexiconProblems, loadPhraseFile, phraseFilesAt, readAs, type EmojiEntry, type PhraseEntry, type WordClassEntry } from './phrase-file.js';
 import { DEFAULT_DANGER_THRESHOLD } from './phrases.js';
 import { keptFolder } from '../config/kept.js';
-import { readParsed, writeParsed } from './phrase-cache.js';
+import { readFrom, readParsed, seeFile, textHash, writeParsed } from './phrase-cache.js';
 import { parseSearchModel, readSearchModelFile, SearchModel, type SearchModelParts } from './search-model.js';
 
 export interface PhrasesConfig {
@@ -122,7 +122,10 @@ export function parsePhrasesConfig(check: Checker, v: unknown, dir: string, cate
   for (const e of phraseEntries) {
     if (!categories.has(e.category)) problems.push({ file: e.file, line: e.line, key: e.category, message: `unknown category "${e.category}"`, fix: 'use a category id from the category map' });
   }
-  return { config: { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger, model }, problems };
+  const config = { entries: phraseEntries, classes: phraseClasses, emoji: phraseEmoji, threshold, thresholds, danger, model };
+  const files = readAs(read);
+  if (files !== null && problems.length === 0) readFrom(config, [JSON.stringify([threshold, thresholds, danger]), ...files]);
+  return { config, problems };
 }
 
 /** `phrases.model`: off, or the model file, the probability it raises a concern at, and the danger-class probability that takes a concern the lists raised to danger. */
@@ -231,17 +234,19 @@ function postSweep(check: Checker, at: readonly string[], v: unknown, page: numb
 /**
  * A model file, checked now and built when first used. Building the search model (a 4 MB file)
  * took a fifth of every command's time, and most commands never use it. A model file whose text
- * was checked before is built when first used (the text read now, so it is the same model); any
- * other is built and checked here. Null (and the problem reported) when it cannot be loaded.
+ * was checked before is built when first used, from what an earlier run kept of the text it has
+ * now (found by the file's identity, without reading it, on a restart); any other is built and
+ * checked here. Null (and the problem reported) when it cannot be loaded.
  */
 function lazyModel(check: Checker, at: readonly (string | number)[], file: string, what: string, fix: string): { readonly graded: boolean; readonly model: SearchModel } | null {
-  let state: { readonly graded: boolean; built: SearchModel | null; text: string | null };
+  let state: { readonly graded: boolean; built: SearchModel | null; hash: string; text: string | null };
   try {
-    const text = readSearchModelFile(file);
-    const graded = keptCheck<boolean>('search-model', [file, text]);
-    const built = graded === null ? builtModel(file, text) : null;
-    state = { graded: built?.graded ?? graded!, built, text: built === null ? text : null };
-    if (built !== null) keepCheck('search-model', [file, text], built.graded);
+    // Known by the file's identity on a restart: the 4 MB text is read only if it must be built.
+    const seen = seeFile(keptFolder(), file, readSearchModelFile);
+    const graded = keptCheck<boolean>('search-model', [file, seen.hash]);
+    const built = graded === null ? builtModel(file, seen.hash, seen.text) : null;
+    state = { graded: built?.graded ?? graded!, built, hash: seen.hash, text: built === null ? seen.text : null };
+    if (built !== null) keepCheck('search-model', [file, seen.hash], built.graded);
   } catch (err) {
     return check.fail([...at], `cannot load the ${what} ${file}: ${(err as Error).message}`, fix) ?? null;
   }
@@ -249,7 +254,7 @@ function lazyModel(check: Checker, at: readonly (string | number)[], file: strin
     graded: state.graded,
     get model(): SearchModel {
       if (state.built === null) {
-        state.built = builtModel(file, state.text!);
+        state.built = builtModel(file, state.hash, state.text);
         state.text = null;
       }
       return state.built;
@@ -258,16 +263,18 @@ function lazyModel(check: Checker, at: readonly (string | number)[], file: strin
 }
 
 /**
- * The model of this file's text: read back as built by an earlier run from the same text and
+ * The model of this file's text (of this hash; text null when not read): read back as built by an earlier run from the same text and
  * code (its typed arrays, in a tenth of the time JSON takes: every start's processes and every
  * search a command classifies build it), or parsed, checked and then kept where this process may.
  * Only a model that built is kept, so one read back needs no checking.
  */
-function builtModel(file: string, text: string): SearchModel {
+function builtModel(file: string, hash: string, text: string | null): SearchModel {
   const kept = keptFolder();
-  const parts = kept === null ? null : readParsed<SearchModelParts>(kept.dir, file, text, 'model');
+  const parts = kept === null ? null : readParsed<SearchModelParts>(kept.dir, file, hash, 'model');
   if (parts !== null) return new SearchModel(parts);
-  const model = parseSearchModel(text);
-  if (kept?.write) writeParsed(kept.dir, file, text, model.parts, 'model');
+  // Text null: the file was known by its identity (seeFile) but its model is no longer kept.
+  const read = text ?? readSearchModelFile(file);
+  const model = parseSearchModel(read);
+  if (kept?.write) writeParsed(kept.dir, file, text === null ? textHash(read) : hash, model.parts, 'model');
   return model;
 }

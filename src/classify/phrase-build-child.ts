@@ -7,11 +7,10 @@
 // proxy compiles nothing again. The child also works out what else is made once per
 // configuration (the settings' fingerprint, each rule's key), and compiles nothing when the
 // fingerprint is the one the caller already has.
-import { createHash } from 'node:crypto';
 import { answerParent, askChild } from '../worker.js';
 import { pack, unpack, type Packed, type Sendable } from '../worker-transfer.js';
 import { AddressGate } from './address-anchors.js';
-import { decodeCached, readCached, writeCached, type Compiled } from './phrase-cache.js';
+import { decodeCached, fingerprintOf, readCached, writeCached, type Compiled } from './phrase-cache.js';
 import { NearIndex } from './evasions.js';
 import { PageFold, TextBuffer } from './page-fold.js';
 import { buildPhraseMatcher, entryKey, MATCHER_CLASSES, type PhraseMatcher, type PhraseSettings } from './phrases.js';
@@ -20,10 +19,7 @@ import { WordTable } from './word-table.js';
 /** Every class a compiled matcher is made of. */
 export const MATCHER_GRAPH: readonly Sendable[] = [...MATCHER_CLASSES, AddressGate, NearIndex, PageFold, TextBuffer, WordTable];
 
-/** A hash of everything of the settings a matcher depends on (some tens of milliseconds for the shipped lists). */
-export function fingerprintOf(s: PhraseSettings): string {
-  return createHash('sha256').update(JSON.stringify([s.threshold, s.thresholds, s.danger, s.entries, s.classes, s.emoji])).digest('hex');
-}
+export { fingerprintOf } from './phrase-cache.js';
 
 export type { Compiled } from './phrase-cache.js';
 

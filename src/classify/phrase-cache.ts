@@ -18,7 +18,8 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { unpack, type Packed, type Sendable } from '../worker-transfer.js';
-import type { PhraseMatcher } from './phrases.js';
+import { keptFolder } from '../config/kept.js';
+import type { PhraseMatcher, PhraseSettings } from './phrases.js';
 
 /** The rules compiled, with entryKey() of each of the settings' entries (null: it does not parse). */
 export interface Compiled {
@@ -143,9 +144,9 @@ export function decodeCached(bytes: Uint8Array, classes: readonly Sendable[]): C
 /**
  * What is kept of a file as parsed: `lexicon`, a phrase file as read (phrase-file.ts); `yaml`,
  * a YAML file's value and key lines (config/yaml.ts); `model`, the search model built from its
- * JSON (config.ts). Each has its own file per path.
+ * JSON (config.ts); `identity`, the hash of a file's text by its identity (seeFile). Each has its own file per path.
  */
-export type ParsedKind = 'lexicon' | 'yaml' | 'model';
+export type ParsedKind = 'lexicon' | 'yaml' | 'model' | 'identity';
 
 /**
  * One file as parsed, kept beside the compiled rules: reading 800 KB of YAML with the
@@ -159,31 +160,98 @@ export function parsedFile(dir: string, path: string, kind: ParsedKind = 'lexico
   return join(dir, `${kind}-${createHash('sha256').update(path).digest('hex').slice(0, 24)}${SUFFIX}`);
 }
 
-function parsedKey(path: string, text: string, kind: ParsedKind): string {
-  return createHash('sha256').update(`${codeVersion()}\0${kind}\0${path}\0`).update(text).digest('hex');
+function parsedKey(path: string, textHash: string, kind: ParsedKind): string {
+  return createHash('sha256').update(`${codeVersion()}\0${kind}\0${path}\0${textHash}`).digest('hex');
 }
 
-/** What `path` parsed to when its text was `text`, or null (none kept, another text or code, unreadable). */
-export function readParsed<T>(dir: string, path: string, text: string, kind: ParsedKind = 'lexicon'): T | null {
+/** What `path` parsed to when its text's hash (textHash) was `hash`, or null (none kept, another text or code, unreadable). */
+export function readParsed<T>(dir: string, path: string, hash: string, kind: ParsedKind = 'lexicon'): T | null {
   try {
     const stored = v8.deserialize(readFileSync(parsedFile(dir, path, kind))) as { key?: unknown; value?: T } | null;
-    return stored !== null && typeof stored === 'object' && stored.key === parsedKey(path, text, kind) && stored.value !== undefined ? stored.value : null;
+    return stored !== null && typeof stored === 'object' && stored.key === parsedKey(path, hash, kind) && stored.value !== undefined ? stored.value : null;
   } catch {
     return null;
   }
 }
 
-/** Keeps what `path` parsed to; a failure to write is not an error of the file (it is parsed again next time). */
-export function writeParsed(dir: string, path: string, text: string, value: unknown, kind: ParsedKind = 'lexicon'): void {
+/** Keeps what `path` parsed to from a text of this hash; a failure to write is not an error of the file (it is parsed again next time). */
+export function writeParsed(dir: string, path: string, hash: string, value: unknown, kind: ParsedKind = 'lexicon'): void {
   try {
     mkdirSync(dir, { recursive: true });
     const file = parsedFile(dir, path, kind);
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, v8.serialize({ key: parsedKey(path, text, kind), value }));
+    writeFileSync(temporary, v8.serialize({ key: parsedKey(path, hash, kind), value }));
     renameSync(temporary, file);
   } catch {
     // the next start parses the file again
   }
+}
+
+// ---------------------------------------------------------------- texts known by their file's identity
+
+/** The hash by which what is kept of a text is found (parsed, checked). */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A source file as seen now: its text's hash, and its text when it was read to find that (null: known by the file's identity). */
+export interface SeenFile {
+  readonly hash: string;
+  readonly text: string | null;
+}
+
+/**
+ * A file's identity: size, modification and change times (nanoseconds), inode, and the code; null
+ * when it cannot be stat'ed. `changedMs`: the later of its times.
+ */
+function identityOf(path: string): { readonly key: string; readonly changedMs: number } | null {
+  const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (s === undefined) return null;
+  const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
+  return { key: `${codeVersion()}\0${path}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}`, changedMs: Number(changed / 1_000_000n) };
+}
+
+/**
+ * How long ago a file must have changed for its identity to be kept: file times tick coarsely
+ * (a few milliseconds), so a file rewritten at the same size within one tick of being read would
+ * keep its identity; one that changed this long before it was read cannot (as git's "racily
+ * clean" entries). A fresher file is read again next time.
+ */
+const SETTLED_MS = 1000;
+
+/**
+ * The hash of `path`'s text, found by the file's identity when it was read before in this state
+ * folder (as kept-tables.ts finds list files), so that a restart reads no phrase or model file
+ * (4 MB each for the models) only to look up what it parsed them to; else `read` (which throws as
+ * a failed read should) and hashed, and its identity kept where this process may write. One
+ * file per path, named by its path, replaced when the file changes. `now`: when it is read (a test
+ * may say later, as if the file had settled).
+ */
+export function seeFile(kept: { readonly dir: string; readonly write: boolean } | null, path: string, read: (path: string) => string, now = Date.now()): SeenFile {
+  const before = kept === null ? null : identityOf(path);
+  const file = kept === null ? '' : parsedFile(kept.dir, path, 'identity');
+  if (before !== null) {
+    try {
+      const stored = v8.deserialize(readFileSync(file)) as { identity?: unknown; hash?: unknown } | null;
+      if (stored !== null && typeof stored === 'object' && stored.identity === before.key && typeof stored.hash === 'string') return { hash: stored.hash, text: null };
+    } catch {
+      // not seen before: read below
+    }
+  }
+  const text = read(path);
+  const hash = textHash(text);
+  // Kept only when the file did not change while it was read (its identity the same after).
+  if (kept?.write && before !== null && before.changedMs < now - SETTLED_MS && identityOf(path)?.key === before.key) {
+    try {
+      mkdirSync(kept.dir, { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      writeFileSync(temporary, v8.serialize({ identity: before.key, hash }));
+      renameSync(temporary, file);
+    } catch {
+      // read again next time
+    }
+  }
+  return { hash, text };
 }
 
 // ---------------------------------------------------------------- checks passed
@@ -229,4 +297,33 @@ export function writeChecked(dir: string, what: string, inputs: readonly string[
   } catch {
     // checked again next time
   }
+}
+
+// ---------------------------------------------------------------- the rules' fingerprint
+
+/** What settings were read from (readFrom), and their fingerprints once known. */
+const sourcesOf = new WeakMap<PhraseSettings, readonly string[]>();
+const fingerprints = new WeakMap<PhraseSettings, string>();
+
+/**
+ * Says what `s` was read from: its scores, its phrase files' paths and their texts' hashes (which,
+ * with the code, decide every rule). fingerprintOf then finds the fingerprint an earlier run
+ * worked out from the same sources in the kept folder, rather than hash the thousands of rules
+ * again (0.04–0.16 s in each process of a start). `s` is never changed once read.
+ */
+export function readFrom(s: PhraseSettings, sources: readonly string[]): void {
+  sourcesOf.set(s, sources);
+}
+
+/** A hash of everything of the settings a matcher depends on (some tens of milliseconds for the shipped lists). */
+export function fingerprintOf(s: PhraseSettings): string {
+  const known = fingerprints.get(s);
+  if (known !== undefined) return known;
+  const sources = sourcesOf.get(s);
+  const kept = sources === undefined ? null : keptFolder();
+  const back = kept === null ? null : readChecked<string>(kept.dir, 'fingerprint', sources!);
+  const fingerprint = back ?? createHash('sha256').update(JSON.stringify([s.threshold, s.thresholds, s.danger, s.entries, s.classes, s.emoji])).digest('hex');
+  if (back === null && kept?.write) writeChecked(kept.dir, 'fingerprint', sources!, fingerprint);
+  if (sources !== undefined) fingerprints.set(s, fingerprint);
+  return fingerprint;
 }

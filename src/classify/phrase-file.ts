@@ -7,7 +7,7 @@ import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { keptFolder } from '../config/kept.js';
 import { YamlFile, type KeyPath } from '../config/yaml.js';
 import { foldText } from './normalise-text.js';
-import { readChecked, readParsed, writeChecked, writeParsed } from './phrase-cache.js';
+import { readChecked, readParsed, seeFile, textHash, writeChecked, writeParsed, type SeenFile } from './phrase-cache.js';
 import { CLASS_NAME, classesOf, DEFAULT_WITHIN, MAX_WITHIN, parseRule, parseWords, ruleKey } from './phrase-rules.js';
 
 export const PHRASE_CATEGORIES = ['suicide', 'self-harm', 'extremism', 'bullying', 'grooming', 'adult', 'drugs', 'violence', 'crime'] as const;
@@ -74,12 +74,12 @@ export function ruleProblem(phrase: string, opts: { weight: number; within?: num
 }
 
 /**
- * Each file's text as last read without problems, and what it said. A reload reads every phrase
+ * Each file's text's hash (textHash) as last read without problems, and what it said. A reload reads every phrase
  * file again, and parsing the shipped ones takes most of a second on the event loop; only those
  * whose text changed are parsed again. The entries are never changed once read, so two
  * configurations can share them.
  */
-const lastRead = new Map<string, { text: string; lexicon: Lexicon }>();
+const lastRead = new Map<string, { hash: string; lexicon: Lexicon }>();
 
 /** Forgets the files read, so that the next load parses each again (benches measuring a first load). */
 export function forgetPhraseFiles(): void {
@@ -100,24 +100,27 @@ export function keepCheck(what: string, inputs: readonly string[], value: unknow
 
 /** Reads one phrase file (one language) and checks every line; throws ConfigError with every problem. */
 export function loadPhraseFile(path: string): Lexicon {
-  let text: string;
+  const kept = keptFolder();
+  let seen: SeenFile;
   try {
-    text = readFileSync(path, 'utf8');
+    seen = seeFile(kept, path, (p) => readFileSync(p, 'utf8'));
   } catch {
     lastRead.delete(path); // its text is not known: lexiconProblems checks without memory
     return parsePhraseFile(YamlFile.read(path)); // reports the file as YamlFile.read does
   }
   const last = lastRead.get(path);
-  if (last?.text === text) return last.lexicon;
+  if (last?.hash === seen.hash) return last.lexicon;
   lastRead.delete(path);
   // Only a file that parsed without a problem is kept, so a kept one needs no checking again.
-  const kept = keptFolder();
-  let lexicon = kept === null ? null : readParsed<Lexicon>(kept.dir, path, text);
+  let lexicon = kept === null ? null : readParsed<Lexicon>(kept.dir, path, seen.hash);
   if (lexicon === null) {
+    // Known by its identity but not kept as parsed: read now (the hash of what is parsed).
+    const text = seen.text ?? readFileSync(path, 'utf8');
+    seen = { hash: seen.text === null ? textHash(text) : seen.hash, text };
     lexicon = parsePhraseFile(YamlFile.parse(path, text));
-    if (kept?.write) writeParsed(kept.dir, path, text, lexicon);
+    if (kept?.write) writeParsed(kept.dir, path, seen.hash, lexicon);
   }
-  lastRead.set(path, { text, lexicon });
+  lastRead.set(path, { hash: seen.hash, lexicon });
   return lexicon;
 }
 
@@ -261,15 +264,20 @@ export function loadLexicon(paths: readonly string[]): Lexicon {
   return { entries, classes, emoji };
 }
 
+/** These files' paths and then their texts' hashes as last read without problems (null: one was not). */
+export function readAs(files: readonly string[]): string[] | null {
+  const hashes = files.map((f) => lastRead.get(f)?.hash);
+  return hashes.every((h) => h !== undefined) ? [...files, ...(hashes as string[])] : null;
+}
+
 /**
  * What only the whole set of files can tell: undefinedClasses and combinationsThatCannotFit.
  * They parse every rule and class member again (a third of a command's time), so when these
- * files' texts passed them before (keptCheck), they are not run again: the same texts give the
+ * files' texts (by their hashes) passed them before (keptCheck), they are not run again: the same texts give the
  * same rules and the same answer.
  */
 export function lexiconProblems(files: readonly string[], entries: readonly PhraseEntry[], classes: readonly WordClassEntry[]): ConfigProblem[] {
-  const texts = files.map((f) => lastRead.get(f)?.text);
-  const known = texts.every((t) => t !== undefined) ? [...files, ...(texts as string[])] : null;
+  const known = readAs(files);
   if (known !== null && keptCheck<true>('lexicon', known) !== null) return [];
   const problems = [...undefinedClasses(entries, classes), ...combinationsThatCannotFit(entries, classes)];
   if (known !== null && problems.length === 0) keepCheck('lexicon', known, true);

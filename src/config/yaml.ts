@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter, Node as YamlNode } from 'yaml';
-import { readParsed, writeParsed } from '../classify/phrase-cache.js';
+import { readParsed, textHash, writeParsed } from '../classify/phrase-cache.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { keptFolder } from './kept.js';
 
@@ -66,10 +66,11 @@ export class YamlFile {
       throw new ConfigError([{ file, line: 0, key: '', message: e.code === 'ENOENT' ? 'file not found' : `cannot read: ${e.message}`, fix: 'check the path' }]);
     }
     const kept = keptFolder();
-    const back = kept === null ? null : readParsed<Kept>(kept.dir, file, text, 'yaml');
+    const hash = kept === null ? '' : textHash(text);
+    const back = kept === null ? null : readParsed<Kept>(kept.dir, file, hash, 'yaml');
     if (back !== null) return new YamlFile(file, back.value, null, null, back.lines, text);
     const parsed = YamlFile.parse(file, text);
-    if (kept?.write) writeParsed(kept.dir, file, text, { value: parsed.value, lines: parsed.lineTree() } satisfies Kept, 'yaml');
+    if (kept?.write) writeParsed(kept.dir, file, hash, { value: parsed.value, lines: parsed.lineTree() } satisfies Kept, 'yaml');
     return parsed;
   }
 

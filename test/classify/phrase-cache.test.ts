@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileInChild, MATCHER_GRAPH } from '../../src/classify/phrase-build-child.js';
-import { cacheFile, decodeCached, parsedFile, readCached, readChecked, readParsed, writeChecked, writeParsed } from '../../src/classify/phrase-cache.js';
+import { cacheFile, decodeCached, fingerprintOf, parsedFile, readCached, readChecked, readFrom, readParsed, seeFile, textHash, writeChecked, writeParsed } from '../../src/classify/phrase-cache.js';
 import { forgetPhraseFiles, loadLexicon, loadPhraseFile, phraseFilesAt } from '../../src/classify/phrase-file.js';
 import { keepParsedFiles } from '../../src/config/kept.js';
 import { ConfigError } from '../../src/config/errors.js';
@@ -132,15 +132,15 @@ describe('parsed phrase files kept between runs', () => {
     expect(first.entries.map((e) => [e.phrase, e.weight, e.line])).toEqual([['zorblax loser', 12, 4]]);
     expect(existsSync(parsedFile(dir, file))).toBe(true);
     // What is kept is what is used: a kept value for this very text comes back as it is.
-    writeParsed(dir, file, yaml(12), { ...first, entries: [{ ...first.entries[0]!, weight: 99 }] });
+    writeParsed(dir, file, textHash(yaml(12)), { ...first, entries: [{ ...first.entries[0]!, weight: 99 }] });
     forgetPhraseFiles();
     expect(loadPhraseFile(file).entries[0]!.weight).toBe(99);
     // A changed file is parsed again, and kept anew.
     writeFileSync(file, yaml(13));
     forgetPhraseFiles();
     expect(loadPhraseFile(file).entries[0]!.weight).toBe(13);
-    expect(readParsed<{ entries: { weight: number }[] }>(dir, file, yaml(13))!.entries[0]!.weight).toBe(13);
-    expect(readParsed(dir, file, yaml(12))).toBeNull();
+    expect(readParsed<{ entries: { weight: number }[] }>(dir, file, textHash(yaml(13)))!.entries[0]!.weight).toBe(13);
+    expect(readParsed(dir, file, textHash(yaml(12)))).toBeNull();
   });
 
   it('keeps nothing when only reading, and nothing of a file with a problem', () => {
@@ -154,7 +154,7 @@ describe('parsed phrase files kept between runs', () => {
     writeFileSync(file, 'language: en\ncategories:\n  bullying:\n    "zorblax loser": 0\n');
     forgetPhraseFiles();
     expect(() => loadPhraseFile(file)).toThrow(ConfigError);
-    expect(readParsed(dir, file, readFileSync(file, 'utf8'))).toBeNull();
+    expect(readParsed(dir, file, textHash(readFileSync(file, 'utf8')))).toBeNull();
   });
 
   it('gives the shipped lexicon back exactly, read from the files a first time and from what was kept the next', () => {
@@ -187,7 +187,7 @@ describe('checks across the phrase files, and of the search model, remembered on
     expect(checkedFiles()).toHaveLength(1);
     // A pass kept for this very text is trusted, which is why only passes are kept: shown here
     // by keeping one for a text that fails.
-    writeChecked(dir, 'lexicon', [file, withClass(false)], true);
+    writeChecked(dir, 'lexicon', [file, textHash(withClass(false))], true);
     writeFileSync(file, withClass(false));
     forgetPhraseFiles();
     expect(loadLexicon([file]).entries.map((e) => e.phrase)).toEqual(['@zorb loser']);
@@ -195,7 +195,7 @@ describe('checks across the phrase files, and of the search model, remembered on
     writeFileSync(file, `${withClass(false)}    "@zorb idiot": 12\n`);
     forgetPhraseFiles();
     expect(() => loadLexicon([file])).toThrow(/no word class @zorb/);
-    expect(readChecked(dir, 'lexicon', [file, withClass(true)])).toBe(true);
+    expect(readChecked(dir, 'lexicon', [file, textHash(withClass(true))])).toBe(true);
   });
 
   it('builds a search model whose file passed before only when it is used, as the same model', () => {
@@ -224,15 +224,70 @@ describe('checks across the phrase files, and of the search model, remembered on
     const text = readFileSync(first.file, 'utf8');
     const parts = first.model.parts;
     const doubled = (b: typeof parts.chars): typeof parts.chars => ({ ...b, w: b.w.map((x) => 2 * x) });
-    writeParsed(dir, first.file, text, { ...parts, chars: doubled(parts.chars), words: doubled(parts.words) }, 'model');
+    writeParsed(dir, first.file, textHash(text), { ...parts, chars: doubled(parts.chars), words: doubled(parts.words) }, 'model');
     expect(answers(loadConfig('config/default.yaml').phrases.model!)).not.toEqual(asParsed);
     // Another text (the same model written differently) is parsed again, and kept in their place.
     const copy = join(tmp.dir, 'model-copy.json');
     writeFileSync(copy, `${text}\n`);
     const otherConfig = writeTestConfig(tmp.dir, '');
     writeFileSync(otherConfig, readFileSync(otherConfig, 'utf8').replace(`file: ${first.file}`, `file: ${copy}`));
-    writeParsed(dir, copy, text, { ...parts, chars: doubled(parts.chars), words: doubled(parts.words) }, 'model');
+    writeParsed(dir, copy, textHash(text), { ...parts, chars: doubled(parts.chars), words: doubled(parts.words) }, 'model');
     expect(answers(loadConfig(otherConfig).phrases.model!)).toEqual(asParsed);
     keepParsedFiles(null);
+  });
+});
+
+describe('files known by their identity, and the rules\' fingerprint by what they were read from', () => {
+  afterAll(() => keepParsedFiles(null));
+
+  it('finds a text\'s hash by the file\'s identity without reading it, and reads a changed file again', () => {
+    const dir = join(tmp.dir, 'identity');
+    const file = join(tmp.dir, 'identity.txt');
+    const read: string[] = [];
+    const reader = (p: string): string => (read.push(p), readFileSync(p, 'utf8'));
+    writeFileSync(file, 'zorblax one');
+    // Just written, its identity is not kept: another write within one tick of its times would keep it.
+    expect(seeFile({ dir, write: true }, file, reader)).toEqual({ hash: textHash('zorblax one'), text: 'zorblax one' });
+    const later = Date.now() + 60_000;
+    expect(seeFile({ dir, write: true }, file, reader, later)).toEqual({ hash: textHash('zorblax one'), text: 'zorblax one' });
+    expect(seeFile({ dir, write: true }, file, reader, later)).toEqual({ hash: textHash('zorblax one'), text: null });
+    expect(read).toHaveLength(2);
+    // Rewritten (another size, times): read and hashed again.
+    writeFileSync(file, 'zorblax two!');
+    expect(seeFile({ dir, write: true }, file, reader, later)).toEqual({ hash: textHash('zorblax two!'), text: 'zorblax two!' });
+    // Without a kept folder, or only reading one, every call reads and nothing is written.
+    const readOnly = join(tmp.dir, 'identity-read-only');
+    expect(seeFile(null, file, reader).text).toBe('zorblax two!');
+    expect(seeFile({ dir: readOnly, write: false }, file, reader).text).toBe('zorblax two!');
+    expect(read).toHaveLength(5);
+    expect(existsSync(readOnly)).toBe(false);
+  });
+
+  it('reads a phrase file known by its identity from what was kept, not from its text', () => {
+    const dir = join(tmp.dir, 'identity-phrases');
+    const file = join(tmp.dir, 'identity-phrases.yaml');
+    writeFileSync(file, 'language: en\ncategories:\n  bullying:\n    "zorblax loser": 12\n');
+    keepParsedFiles(dir);
+    forgetPhraseFiles();
+    const first = loadPhraseFile(file);
+    // What was kept for the text's hash is what a restart uses: shown by planting another weight.
+    writeParsed(dir, file, textHash(readFileSync(file, 'utf8')), { ...first, entries: [{ ...first.entries[0]!, weight: 77 }] });
+    forgetPhraseFiles();
+    expect(loadPhraseFile(file).entries[0]!.weight).toBe(77);
+  });
+
+  it('takes the fingerprint kept for the same sources, and hashes the rules of settings read from nothing known', () => {
+    const dir = join(tmp.dir, 'fingerprint');
+    keepParsedFiles(dir);
+    const hashed = fingerprintOf(small());
+    const first = small();
+    readFrom(first, ['zorblax sources']);
+    expect(fingerprintOf(first)).toBe(hashed);
+    expect(readChecked(dir, 'fingerprint', ['zorblax sources'])).toBe(hashed);
+    writeChecked(dir, 'fingerprint', ['zorblax sources'], 'planted');
+    const again = small();
+    readFrom(again, ['zorblax sources']);
+    expect(fingerprintOf(again)).toBe('planted');
+    expect(fingerprintOf(small())).toBe(hashed);
   });
 });

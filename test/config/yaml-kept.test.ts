@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { parsedFile, writeParsed } from '../../src/classify/phrase-cache.js';
+import { parsedFile, textHash, writeParsed } from '../../src/classify/phrase-cache.js';
 import { ConfigError, type ConfigProblem } from '../../src/config/errors.js';
 import { keepParsedFiles } from '../../src/config/kept.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -93,7 +93,7 @@ describe('a YAML file kept as parsed', () => {
     expect(YamlFile.read(file).value).toEqual({ weight: 1 });
     expect(existsSync(parsedFile(dir, file, 'yaml'))).toBe(true);
     // What is kept is what a read gives: a kept value that differs from the file shows it was read back.
-    writeParsed(dir, file, 'weight: 1\n', { value: { weight: 'kept' }, lines: null }, 'yaml');
+    writeParsed(dir, file, textHash('weight: 1\n'), { value: { weight: 'kept' }, lines: null }, 'yaml');
     expect(YamlFile.read(file).value).toEqual({ weight: 'kept' });
     writeFileSync(file, 'weight: 2\n');
     expect(YamlFile.read(file).value).toEqual({ weight: 2 });
