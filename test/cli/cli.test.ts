@@ -66,8 +66,9 @@ describe('classify', () => {
   it('prints the classification and the alerts a dry run raises, in --json and in words, as previewAlerts gives them', async () => {
     const cfg = loadConfig(join(ROOT, 'config/default.yaml'));
     const { classifier } = await loadLists(cfg, { dataDir: data });
-    // A search whose alert the learned search model adds: both paths read the dry run.
-    const url = 'https://www.google.com/search?q=pond+weed';
+    // A search whose alert the learned search model adds (no list raises it): both paths read
+    // the dry run.
+    const url = 'https://www.google.com/search?q=my+nan+is+gone+and+i+want+to+be+with+her+tonight';
     const c = classifier.classify(url);
     const alerts = previewAlerts(c, cfg.safeguarding);
     expect(alerts.length).toBeGreaterThan(0);
@@ -75,7 +76,8 @@ describe('classify', () => {
     const [json, words] = await Promise.all([schoolgate(['classify', url, '--json', '--data', data]), schoolgate(['classify', url, '--data', data])]);
     expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify({ ...classificationJson(c), alerts })));
     expect(words.stdout.split('\n').filter((l) => l.startsWith('alerts '))).toEqual([`alerts      ${alerts.map((a) => `${a.category} (${a.severity})`).join(', ')}`]);
-    expect(words.stdout.split('\n').filter((l) => / {2}learned model .*\(adds /.test(l))).toHaveLength(1);
+    // The model's line says what it does: here it raises the concern, at danger, on its own.
+    expect(words.stdout.split('\n').filter((l) => / {2}learned model .*\(raises suicide to danger\)$/.test(l))).toHaveLength(1);
   });
 
   it('shows the school allow entry beating nothing else, in words', async () => {
