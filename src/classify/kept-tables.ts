@@ -9,11 +9,11 @@
 // or downloaded list, an upgrade or another Node misses and builds. Only a start reads it: a reload
 // (SIGHUP, an update) builds again, as before, and keeps its build here for the next start.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MatcherData } from './build.js';
 import type { ListSpec } from './lists.js';
-import { codeVersion, removeOlder } from './phrase-cache.js';
+import { codeVersion, fileIdentity, removeOlder } from './phrase-cache.js';
 import { readTableFile } from './table-file.js';
 
 const PREFIX = 'tables-';
@@ -26,8 +26,7 @@ export function keptTablesFile(dir: string, specs: readonly ListSpec[]): string 
   const h = createHash('sha256').update(`${codeVersion()}\0${JSON.stringify(specs)}\0`);
   for (const spec of specs) {
     for (const file of spec.files) {
-      const s = statSync(file.path, { bigint: true, throwIfNoEntry: false });
-      h.update(s === undefined ? `${file.path}\0-\0` : `${file.path}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}\0`);
+      h.update(`${fileIdentity(file.path)?.key ?? `${file.path}\0-`}\0`);
     }
   }
   return join(dir, `${PREFIX}${h.digest('hex').slice(0, 32)}${SUFFIX}`);

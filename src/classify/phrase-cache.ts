@@ -201,14 +201,21 @@ export interface SeenFile {
 }
 
 /**
- * A file's identity: size, modification and change times (nanoseconds), inode, and the code; null
- * when it cannot be stat'ed. `changedMs`: the later of its times.
+ * A file's identity: its path, size, modification and change times (nanoseconds) and inode; null
+ * when it cannot be stat'ed. `changedMs`: the later of its times. The kept list tables are named
+ * by the same (kept-tables.ts).
  */
-function identityOf(path: string): { readonly key: string; readonly changedMs: number } | null {
+export function fileIdentity(path: string): { readonly key: string; readonly changedMs: number } | null {
   const s = statSync(path, { bigint: true, throwIfNoEntry: false });
   if (s === undefined) return null;
   const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
-  return { key: `${codeVersion()}\0${path}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}`, changedMs: Number(changed / 1_000_000n) };
+  return { key: `${path}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}`, changedMs: Number(changed / 1_000_000n) };
+}
+
+/** A file's identity with the code's: a kept hash is good for this code only. */
+function identityOf(path: string): { readonly key: string; readonly changedMs: number } | null {
+  const id = fileIdentity(path);
+  return id === null ? null : { key: `${codeVersion()}\0${id.key}`, changedMs: id.changedMs };
 }
 
 /**
