@@ -12,7 +12,9 @@
 //    tokens are repaired first: spaced letters, repeated letters, one-letter typos.
 // 3. Rules: a rule is looked at only when a word it cannot match without occurs, every slot it
 //    needs has a first word somewhere, and the parts it needs close together were found close
-//    together. A part's places are then looked for only where its rarest slot was found.
+//    together; on a page, only when the words each of its parts needs side by side were found
+//    side by side (word-pairs.ts). A part's places are then looked for only where its rarest
+//    slot was found.
 // 4. Scores: per category, each matched rule counts once; negative weights are context that
 //    lowers the score, but never below the weight of a matched intent rule ("context lowers,
 //    never erases"). On a page, context lowers in full only the phrases near it, context
@@ -37,6 +39,7 @@ import { EMPTY_LEXICON, type EmojiEntry, type PhraseEntry, type WordClassEntry }
 import { DEFAULT_WITHIN, parseRule, parseWords, ruleKey, type RuleWord } from './phrase-rules.js';
 import { englishForms } from './word-forms.js';
 import { MAX_CACHED_WORD, WordCache } from './word-cache.js';
+import { PagePairs, PairFilter } from './word-pairs.js';
 import { HASH_SEED, hashStep, WordTable } from './word-table.js';
 
 export { loadPhraseFile, loadLexicon, PHRASE_CATEGORIES, type Lexicon, type PhraseCategory, type PhraseEntry } from './phrase-file.js';
@@ -168,6 +171,8 @@ export class PhraseMatcher {
   private readonly ruleWithin: Int32Array;
   /** Per part of one slot of one-word alternatives, that slot, else -1. */
   private readonly simpleSlot: Int32Array;
+  /** Per part, runs of neighbouring words it cannot be found without (word-pairs.ts): on a page, a third of the parts woken are ruled out by them. */
+  private readonly pairFilter: PairFilter;
   private readonly categories: readonly string[];
   private readonly caution: Float64Array;
   private readonly danger: Float64Array;
@@ -252,6 +257,7 @@ export class PhraseMatcher {
     [this.rulePartStart, this.ruleParts] = flatten(rules.map((r) => r.parts));
     this.ruleWithin = Int32Array.from(rules, (r) => r.within);
     this.simpleSlot = Int32Array.from(parts, (p) => (p.simple ? p.slots[0]! : -1));
+    this.pairFilter = new PairFilter(compiler.parts.map((slots) => slots.map((slot) => slot.alts)));
     const slotsOf: number[][] = Array.from({ length: wordCount }, () => []);
     for (const slot of compiler.slots) for (const id of slot.firstIds) slotsOf[id]!.push(slot.index);
     [this.slotsOfWordStart, this.slotsOfWordIds] = flatten(slotsOf);
@@ -268,9 +274,9 @@ export class PhraseMatcher {
     this.ws = new Workspace(new AltIndex(compiler.slots), new PartTable(parts), wordCount, rules.length, compiler.parts.length, compiler.slots.length);
   }
 
-  /** Bytes held by the address gate's automata, the word table and the alternatives index (the rest is small objects). */
+  /** Bytes held by the address gate's automata, the word table, the alternatives index and the parts' word runs (the rest is small objects). */
   get automatonBytes(): number {
-    return this.addressGate.bytes + this.table.bytes + this.ws.alts.bytes;
+    return this.addressGate.bytes + this.table.bytes + this.ws.alts.bytes + this.pairFilter.bytes;
   }
 
   /** The words its repairs read towards: rules laid over this matcher read a text with both (phrase-overlay.ts). */
@@ -366,6 +372,7 @@ export class PhraseMatcher {
     this.markSlots(positions);
     const candidates = this.candidates();
     if (candidates === 0) return NO_PHRASES;
+    if (page) ws.pairs.mark(ws.evId, ws.posStart, positions);
 
     let hits: PhraseHit[] | null = null;
     // In the order of the rules: sorted when few woke, else read off the marks.
@@ -377,6 +384,7 @@ export class PhraseMatcher {
       if (all && ws.ruleStamp[ri] !== ws.gen) continue;
       if (!this.possible(ri)) continue;
       if (!page && this.rules[ri]!.pagesOnly) continue;
+      if (page && !this.paired(ri)) continue;
       const single = this.singlePart[ri]!;
       const taken = single >= 0 ? this.matchPart(single, positions, page) : this.matchRule(ri, positions, page);
       if (taken === 0) continue;
@@ -555,6 +563,29 @@ export class PhraseMatcher {
     const near = this.nearStart[ri]!;
     for (let k = this.checkStart[ri]!; k < near; k++) if (slotStamp[checks[k]!] !== gen) return false;
     for (let k = near, end = this.checkStart[ri + 1]!; k < end; k += 2) if (!ws.nearBlocks(checks[k]!, checks[k + 1]!)) return false;
+    return true;
+  }
+
+  /**
+   * On a page, whether every part of the rule may have a place: the words it cannot be found
+   * without side by side were found side by side (word-pairs.ts; worked out once per part per
+   * page). A rule ruled out here has a part with no place, which matchRule would have found
+   * before listing any part's places (in a page, every part's having a place is asked first), and
+   * given up on: so ruling it out changes no rule's answer, nor the parts listed that later
+   * rules' matching reads (which place of a rule is reported depends on those).
+   */
+  private paired(ri: number): boolean {
+    const ws = this.ws;
+    const gen = ws.gen;
+    const parts = this.ruleParts;
+    for (let k = this.rulePartStart[ri]!, end = this.rulePartStart[ri + 1]!; k < end; k++) {
+      const pi = parts[k]!;
+      if (ws.pairStamp[pi] !== gen) {
+        ws.pairStamp[pi] = gen;
+        ws.pairOk[pi] = this.pairFilter.passes(pi, ws.pairs) ? 1 : 0;
+      }
+      if (ws.pairOk[pi] === 0) return false;
+    }
     return true;
   }
 
@@ -1163,6 +1194,10 @@ class Workspace {
   /** Per slot: how often its key words were found (slotWeight). */
   readonly weightStamp: Int32Array;
   readonly weights: Int32Array;
+  /** The page's words alone and side by side (word-pairs.ts), and per part whether it has those it needs (stamped). */
+  readonly pairs = new PagePairs();
+  readonly pairStamp: Int32Array;
+  readonly pairOk: Uint8Array;
   /** Per part: its places, found (stamped), as (start, end) pairs at spans[2 * partOffset ..]. */
   readonly partStamp: Int32Array;
   readonly partOffset: Int32Array;
@@ -1227,6 +1262,8 @@ class Workspace {
     this.partOffset = new Int32Array(partCount);
     this.partCount = new Int32Array(partCount);
     this.firstStamp = new Int32Array(partCount);
+    this.pairStamp = new Int32Array(partCount);
+    this.pairOk = new Uint8Array(partCount);
     this.startStamp = new Int32Array(partCount);
     this.startFrom = new Int32Array(partCount);
     this.startBest = new Int32Array(partCount);
@@ -1265,7 +1302,7 @@ class Workspace {
   next(): void {
     if (this.gen === 0x7fffffff) {
       this.gen = 0;
-      for (const a of [this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp, this.startStamp]) a.fill(0);
+      for (const a of [this.ruleStamp, this.slotStamp, this.weightStamp, this.partStamp, this.firstStamp, this.startStamp, this.pairStamp]) a.fill(0);
     }
     this.gen++;
     this.events = 0;
@@ -2122,4 +2159,4 @@ export function buildPhraseMatcher(p: PhraseSettings, more: readonly PhraseEntry
 }
 
 /** The classes of this file a compiled matcher is made of: what a worker may send of one (phrase-build-child.ts). */
-export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, PartTable, ListVocabulary, WordCache] as const;
+export const MATCHER_CLASSES = [PhraseMatcher, Workspace, AltIndex, PartTable, ListVocabulary, WordCache, PairFilter, PagePairs] as const;
