@@ -9,6 +9,7 @@ import { readCharacters, type EmojiMap } from './evasions.js';
 import { foldText, timeChar, timeSpan, type TokenEnds } from './normalise-text.js';
 
 const SPACE = 32;
+const NEWLINE = 10;
 const NO_BREAK_SPACE = 0xa0;
 
 /** Character codes of a text, in an array that grows and is kept. */
@@ -74,6 +75,14 @@ const SLOW_LOOKAHEAD = 3;
  */
 export class PageFold implements TokenEnds {
   private readonly cls = new Uint8Array(0x10000).fill(UNSAFE);
+  /**
+   * Where the last text folded had a newline, the boundary of two blocks (page-text.ts keeps one
+   * where paragraphs, posts and list items meet): breaks[0 .. breakCount), offsets in the folded
+   * output, in order. A newline inside a word read the full way (next to a character only the
+   * full reading knows) is not recorded: the blocks on both sides of it are read as one.
+   */
+  breaks: Int32Array = new Int32Array(64);
+  breakCount = 0;
   /** An emoji stand-in could match in ASCII (or spans a space): a text that is not ASCII is read whole. */
   private readonly wholeOnly: boolean;
 
@@ -121,6 +130,7 @@ export class PageFold implements TokenEnds {
     let markOut = 0;
     let markEmitted = false;
     let i = 0;
+    this.breakCount = 0;
     for (;;) {
       let c = 0;
       let k = SEP;
@@ -132,7 +142,7 @@ export class PageFold implements TokenEnds {
           wordStart = i + 1;
           markOut = out;
           markEmitted = emitted;
-        }
+        } else if (c === NEWLINE) this.addBreak(out);
         i++;
       }
       if (i >= n) break;
@@ -307,7 +317,18 @@ export class PageFold implements TokenEnds {
     return -1;
   }
 
+  private addBreak(at: number): void {
+    if (this.breakCount > 0 && this.breaks[this.breakCount - 1] === at) return;
+    if (this.breakCount === this.breaks.length) {
+      const grown = new Int32Array(2 * this.breaks.length);
+      grown.set(this.breaks);
+      this.breaks = grown;
+    }
+    this.breaks[this.breakCount++] = at;
+  }
+
   private foldWhole(text: string, ws: TextBuffer): number {
+    this.breakCount = 0;
     const folded = foldText(readCharacters(text, this.emoji));
     ws.reserve(folded.length);
     for (let q = 0; q < folded.length; q++) ws.chars[q] = folded.charCodeAt(q);

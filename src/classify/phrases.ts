@@ -18,7 +18,8 @@
 // 4. Scores: per category, each matched rule counts once; negative weights are context that
 //    lowers the score, but never below the weight of a matched intent rule ("context lowers,
 //    never erases"). On a page, context lowers in full only the phrases near it, context
-//    elsewhere takes at most half, rules on the same words are one piece of evidence, and
+//    elsewhere takes at most half, one everyday word talks down no one's own post from
+//    elsewhere on the page, rules on the same words are one piece of evidence, and
 //    first-person intent in one unframed post keeps caution (scorePage). The caution threshold
 //    raises the concern; the danger threshold makes it danger.
 //
@@ -29,7 +30,7 @@
 // but its hits.
 import { AddressGate, gateRules } from './address-anchors.js';
 import { SPACE } from './aho-corasick.js';
-import { phraseSaysFirstPerson } from './first-person.js';
+import { phraseSaysFirstPerson, postSaysFirstPerson } from './first-person.js';
 import { flatten } from './flat-lists.js';
 import { COMMON } from './english.js';
 import { emojiMap, englishWordsWithPrefix, NearIndex, readCharacters, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
@@ -66,6 +67,31 @@ export interface PhraseHit {
   readonly spans: readonly WordSpan[];
   /** From a `pages-only` file: how the page frames itself (a lesson, a news report, a help page). */
   readonly pagesOnly?: true;
+  /**
+   * On a page, the blocks (paragraphs, posts, list items: page text keeps a newline between
+   * them) its first and last words are in, counted from the page's start; absent elsewhere.
+   */
+  readonly blocks?: BlockRange;
+  /**
+   * On a page, for context of one term (isOneTerm): every place it matched, each with its block,
+   * so that it is counted where it says most (scorePage); at most PAGE_ONE_WORD_PLACES.
+   */
+  readonly places?: readonly OneWordPlace[];
+}
+
+/** A place of a one-term context rule on a page, and its block. */
+export interface OneWordPlace {
+  readonly start: number;
+  readonly end: number;
+  readonly block: number;
+}
+
+/** The first and last block of a page a hit lies in (PhraseHit.blocks). */
+export interface BlockRange {
+  readonly first: number;
+  readonly last: number;
+  /** For positive evidence: whether those blocks say "i", "me", "my" … (first-person.ts): someone's own post. */
+  readonly firstPerson: boolean;
 }
 
 export interface WordSpan {
@@ -394,13 +420,68 @@ export class PhraseMatcher {
       hits ??= [];
       const category = this.categories[r.category]!;
       const matched = wordsOf(text, spans, ws.wordChar);
-      // Two literals, not a spread: a hit has one of two shapes, made without a copy.
-      hits.push(r.pagesOnly
-        ? { category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans, pagesOnly: true }
-        : { category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans });
+      // Literals, not a spread: a hit has one of a few shapes, made without a copy.
+      if (page) {
+        const blocks = this.blocksOf(spans, r.weight > 0 ? text : null);
+        if (r.pagesOnly) hits.push({ category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans, pagesOnly: true, blocks });
+        else if (r.weight < 0 && single >= 0 && isOneTerm(r.phrase)) {
+          // One-term context: all its places, with their blocks (scorePage, oneWordPlace). Listed
+          // whatever the other hits are, so that rules laid over these (phrase-overlay.ts) give
+          // the same hits as one matcher of all of them.
+          const places = this.oneWordPlaces(single, positions);
+          hits.push({ category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans, blocks, places });
+        } else hits.push({ category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans, blocks });
+      } else {
+        hits.push(r.pagesOnly
+          ? { category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans, pagesOnly: true }
+          : { category, phrase: r.phrase, weight: r.weight, matched, intent: r.intent, language: r.language, file: r.file, line: r.line, spans });
+      }
     }
     if (hits === null || text === null) return NO_PHRASES;
     return { hits, flagged: flagHits(hits, page, (c) => this.thresholdsOf(c)), repairs, read: text };
+  }
+
+  /**
+   * The blocks of the page just folded that a hit's first and last words are in (pageFold's
+   * breaks), and, given the folded text (for positive evidence only), whether they say "I".
+   */
+  private blocksOf(spans: readonly WordSpan[], text: string | null): BlockRange {
+    const { start, end } = extentOf(spans);
+    const wordChar = this.ws.wordChar;
+    const first = this.blockAt(wordChar[start]!);
+    const last = this.blockAt(wordChar[end - 1]!);
+    if (text === null) return { first, last, firstPerson: false };
+    const { breaks, breakCount } = this.pageFold;
+    const from = first === 0 ? 0 : breaks[first - 1]!;
+    const to = last < breakCount ? breaks[last]! : text.length;
+    return { first, last, firstPerson: postSaysFirstPerson(text.slice(from, to).trim()) };
+  }
+
+  /** Every place of part pi of a page (at most PAGE_ONE_WORD_PLACES), each with its block. */
+  private oneWordPlaces(pi: number, positions: number): OneWordPlace[] {
+    this.partSpans(pi, positions);
+    const ws = this.ws;
+    const offset = ws.partOffset[pi]!;
+    const count = Math.min(ws.partCount[pi]!, PAGE_ONE_WORD_PLACES);
+    const out: OneWordPlace[] = [];
+    for (let k = 0; k < count; k++) {
+      const start = ws.spans[offset + 2 * k]!;
+      out.push({ start, end: ws.spans[offset + 2 * k + 1]!, block: this.blockAt(ws.wordChar[start]!) });
+    }
+    return out;
+  }
+
+  /** How many of the folded page's block boundaries lie before character `at`. */
+  private blockAt(at: number): number {
+    const { breaks, breakCount } = this.pageFold;
+    let lo = 0;
+    let hi = breakCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (breaks[mid]! < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -897,7 +978,7 @@ export function pageSeverity(severity: PhraseSeverity | null, share: number): Ph
 /** What a search's or an address's score needs of a hit. */
 export type ScoredHit = Pick<PhraseHit, 'weight' | 'intent' | 'language' | 'pagesOnly'>;
 /** A page's score also needs where each hit is. */
-export type PageScoredHit = ScoredHit & Pick<PhraseHit, 'spans'>;
+export type PageScoredHit = ScoredHit & Pick<PhraseHit, 'spans' | 'blocks' | 'places'> & { readonly phrase?: string };
 /** A category's thresholds, which a page's score needs (scorePage). */
 export interface CategoryThresholds {
   readonly caution: number;
@@ -1009,6 +1090,13 @@ export const PAGE_LONE_WEAK_SHARE = 0.5;
  *   "spoilers", a reply's "helpline" and the game talk around it. Intent is no floor otherwise: a
  *   charity page or a lesson frames its quotes where it quotes them, and a page that says the
  *   concern in many places is about it, and its framing applies.
+ * - Context of one term (isOneTerm: "holidays", "xbox", "brother"; written for searches) is
+ *   context for the words around it, not for the page: near a piece it lowers it in full unless
+ *   it opens the block after the piece's (the next post); in the block of a piece said in the
+ *   first person it is that post's far context; elsewhere it is far context only for pieces not
+ *   said in the first person, unless the page frames itself (a framing rule matched). A forum's
+ *   nav and other posts no longer talk down a pupil's own post (bench/RESULTS.md, "Everyday
+ *   words on a page").
  * - A lone weak piece of evidence (one place of one piece, no intent, below danger) counts
  *   PAGE_LONE_WEAK_SHARE of its score: one "got battered" in a match report, far from anything,
  *   is not enough on a page of hundreds of words.
@@ -1018,8 +1106,8 @@ export const PAGE_LONE_WEAK_SHARE = 0.5;
  * each score.
  */
 export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryThresholds = DEFAULT_THRESHOLDS): number {
-  const positives: { weight: number; language: string; intent: boolean; start: number; end: number }[] = [];
-  for (const h of hits) if (h.weight > 0) positives.push({ weight: h.weight, language: h.language, intent: h.intent, ...extentOf(h.spans) });
+  const positives: { weight: number; language: string; intent: boolean; start: number; end: number; blocks: BlockRange | undefined }[] = [];
+  for (const h of hits) if (h.weight > 0) positives.push({ weight: h.weight, language: h.language, intent: h.intent, ...extentOf(h.spans), blocks: h.blocks });
   positives.sort((a, b) => a.start - b.start || b.end - a.end);
   // Pieces (overlapping rules), gathered into places (pieces near each other).
   const places: { start: number; end: number; intent: boolean; framed: boolean }[] = [];
@@ -1054,11 +1142,31 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
   }
   const languages = new Set(positives.map((p) => p.language));
   let far = 0;
+  // Far context of one everyday word each (isOneTerm), kept apart: it does not reach own posts.
+  let farWord = 0;
   let strongest = 0;
   let next = 0;
   for (const h of hits) {
     if (h.weight >= 0 || !languages.has(h.language)) continue;
-    const { start, end } = extentOf(h.spans);
+    let { start, end } = extentOf(h.spans);
+    // One everyday word ("holidays", "match", "xbox": a context rule of one term) is context for
+    // the words around it, not for the page. Near a piece of evidence it lowers it in full, as
+    // other context does, unless it opens the next block (the next post of a thread); in the
+    // block of someone's own post ("i", "my") it is that post's context, far; anywhere else (the
+    // nav, the footer, other posts) it is far context for everything but someone's own post,
+    // unless the page frames itself (scorePage's end). Either way it still frames a place of
+    // intent within PAGE_INTENT_FRAME_REACH words.
+    const word = h.pagesOnly !== true && h.blocks !== undefined && isOneTerm(h.phrase);
+    if (word) {
+      const at = oneWordPlace(h, positives);
+      ({ start, end } = at);
+      if (at.kind !== ONE_WORD_NEAR) {
+        for (const place of places) if (start - place.end <= PAGE_INTENT_FRAME_REACH && place.start - end <= PAGE_INTENT_FRAME_REACH) place.framed = true;
+        if (at.kind === ONE_WORD_IN_OWN_POST) far += h.weight;
+        else farWord += h.weight;
+        continue;
+      }
+    }
     for (const place of places) if (start - place.end <= PAGE_INTENT_FRAME_REACH && place.start - end <= PAGE_INTENT_FRAME_REACH) place.framed = true;
     if (h.pagesOnly === true) {
       if (h.weight < strongest) [strongest, next] = [h.weight, strongest];
@@ -1101,7 +1209,7 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
     const nearPieces: typeof pieceSpans = [];
     for (const pc of pieceSpans) {
       for (let k = pc.first; k < pc.last; k++) {
-        if (nearHit(positives[k]!, h.language, start, end)) {
+        if (nearHit(positives[k]!, h.language, start, end) && !(word && laterBlock(h.blocks!.first, positives[k]!.blocks))) {
           nearPieces.push(pc);
           break;
         }
@@ -1115,11 +1223,24 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
       rest -= taken;
       if (rest <= 0) break;
     }
-    far -= rest;
+    if (word) farWord -= rest;
+    else far -= rest;
   }
   // Far context's reach: a share of what near context left, a little more on a page of one piece without intent.
   const farShare = pieces === 1 && lone !== Infinity ? PAGE_FAR_CONTEXT_LONE_SHARE : PAGE_FAR_CONTEXT_SHARE;
-  let total = score + Math.max(far, -farShare * Math.max(0, score)) + strongest + next;
+  // Everyday words elsewhere take nothing of what is said in someone's own post (a block saying "I").
+  let ownPosts = 0;
+  for (const pc of pieceSpans) {
+    for (let k = pc.first; k < pc.last; k++) {
+      if (positives[k]!.blocks?.firstPerson === true) {
+        ownPosts += pc.left;
+        break;
+      }
+    }
+  }
+  // ... unless the page frames itself (a help page's or a lesson's quotes of "I" are not a post).
+  const farWords = Math.max(farWord, -farShare * Math.max(0, score - (strongest < 0 ? 0 : ownPosts)));
+  let total = score + Math.max(far + farWords, -farShare * Math.max(0, score)) + strongest + next;
   if (pieces === 1 && lone < thresholds.danger) total = Math.min(total, PAGE_LONE_WEAK_SHARE * lone);
   if (places.length <= PAGE_INTENT_MAX_PLACES && places.some((p) => p.intent && !p.framed)) total = Math.max(total, thresholds.caution);
   return total;
@@ -1128,6 +1249,48 @@ export function scorePage(hits: readonly PageScoredHit[], thresholds: CategoryTh
 /** Whether a positive piece of a page is in the language of context at [start, end) and within PAGE_CONTEXT_REACH words of it. */
 function nearHit(p: { readonly language: string; readonly start: number; readonly end: number }, language: string, start: number, end: number): boolean {
   return p.language === language && start - p.end <= PAGE_CONTEXT_REACH && p.start - end <= PAGE_CONTEXT_REACH;
+}
+
+/** A one-term context rule's places on a page looked at, at most (a word in every post of a long thread). */
+export const PAGE_ONE_WORD_PLACES = 64;
+/** Where a one-term context hit counts on a page (oneWordPlace). */
+const ONE_WORD_NEAR = 0;
+const ONE_WORD_IN_OWN_POST = 1;
+const ONE_WORD_ELSEWHERE = 2;
+
+/**
+ * Where a one-term context hit counts on a page: ONE_WORD_NEAR when the place its spans name is
+ * within PAGE_CONTEXT_REACH words of a piece of evidence and not in a block after the piece's
+ * (the next post's first words are not the piece's context); else ONE_WORD_IN_OWN_POST at one of
+ * its places (PhraseHit.places) in the block of a piece said in the first person; else
+ * ONE_WORD_ELSEWHERE, at the place its spans name.
+ */
+function oneWordPlace(h: PageScoredHit, positives: readonly { readonly language: string; readonly start: number; readonly end: number; readonly blocks: BlockRange | undefined }[]): { kind: number; start: number; end: number } {
+  const own = extentOf(h.spans);
+  const ownBlock = h.blocks!.first;
+  for (const p of positives) {
+    if (nearHit(p, h.language, own.start, own.end) && !laterBlock(ownBlock, p.blocks)) return { kind: ONE_WORD_NEAR, start: own.start, end: own.end };
+  }
+  const places = h.places ?? [{ start: own.start, end: own.end, block: ownBlock }];
+  for (const at of places) {
+    for (const p of positives) {
+      if (p.language === h.language && p.blocks?.firstPerson === true && p.blocks.first <= at.block && at.block <= p.blocks.last) return { kind: ONE_WORD_IN_OWN_POST, start: at.start, end: at.end };
+    }
+  }
+  return { kind: ONE_WORD_ELSEWHERE, start: own.start, end: own.end };
+}
+
+/** Whether `block` comes after a piece's blocks (never, without blocks: not a page's text). */
+function laterBlock(block: number, piece: BlockRange | undefined): boolean {
+  return piece !== undefined && block > piece.last;
+}
+
+/**
+ * Whether a rule is one term: a word, a word prefix or a word class, not a phrase of several or a
+ * combination. A hit without its rule (a test's) is not.
+ */
+export function isOneTerm(phrase: string | undefined): boolean {
+  return phrase !== undefined && phrase.indexOf(' ') < 0;
 }
 
 /** The words a hit covers, from the first word of its first part to the last of its last. */

@@ -411,6 +411,33 @@ describe('scoring', () => {
     expect(scorePage([at(10, 100), at(20, 50), at(-30, 99, { end: 101 })])).toBe(0);
   });
 
+  it('scorePage: one everyday word lowers someone\'s own post only in that post\'s block', () => {
+    // A piece said in the first person in block 5; one-term context ("holidays") in the nav.
+    const own = { weight: 20, intent: false, language: 'en', phrase: 'top + not coming back', spans: [{ start: 100, end: 103 }], blocks: { first: 5, last: 5, firstPerson: true } };
+    const word = (start: number, ...blocks: number[]) => ({
+      weight: -20, intent: false, language: 'en', phrase: '@everyday', spans: [{ start, end: start + 1 }], blocks: { first: blocks[0]!, last: blocks[0]!, firstPerson: false },
+      places: blocks.map((block, i) => ({ start: start + 10 * i, end: start + 10 * i + 1, block })),
+    });
+    // Elsewhere on the page: nothing of the post (before, PAGE_FAR_CONTEXT_LONE_SHARE of it, 12).
+    expect(scorePage([own, word(10, 1)])).toBe(20);
+    expect(scorePage([own, { ...word(10, 1), places: undefined }])).toBe(20);
+    // Of a piece not said in the first person (a lesson, a story), far context as before.
+    expect(scorePage([{ ...own, blocks: { first: 5, last: 5, firstPerson: false } }, word(10, 1)])).toBe(8);
+    // Also in the post's own block, further than PAGE_CONTEXT_REACH: far context of that post.
+    expect(scorePage([own, { ...word(10, 1), places: [{ start: 10, end: 11, block: 1 }, { start: 110, end: 111, block: 5 }] }])).toBe(8);
+    // Next to it in its block, or in the block before it (a heading): in full.
+    expect(scorePage([own, word(104, 5)])).toBe(0);
+    expect(scorePage([own, word(96, 4)])).toBe(0);
+    // The first words of the next block (the next post) are not its context.
+    expect(scorePage([own, word(104, 6)])).toBe(20);
+    // Context of several words ("revision tips") is far context as before.
+    expect(scorePage([own, { ...word(10, 1), phrase: 'revision tips' }])).toBe(8);
+    // A page that frames itself (pages-only framing) keeps every far word's share: a help page quoting a caller.
+    const framing = { weight: -10, intent: false, language: 'en', phrase: '@page-help', pagesOnly: true as const, spans: [{ start: 300, end: 302 }], blocks: { first: 9, last: 9, firstPerson: false } };
+    expect(scorePage([own, framing])).toBe(10);
+    expect(scorePage([own, word(10, 1), framing])).toBe(-2);
+  });
+
   it('scorePage: context counts only in the language of the phrases it lowers', () => {
     const phrase = at(20, 10, { language: 'ur-latn' });
     expect(scorePage([phrase, at(-20, 11)])).toBe(20);
@@ -853,6 +880,41 @@ describe('matchPage: first-person intent in one post', () => {
   it('lowers a quote whose framing is next to it', () => {
     const page = `Spoilers for the game. ${chatter.repeat(3)} A quote from a caller: im going to kill myself this weekend. ${chatter.repeat(2)} ring a helpline. ${chatter.repeat(2)}`;
     expect(m.matchPage(page).flagged).toEqual([]);
+  });
+});
+
+describe('matchPage: one everyday word of context, in its own block', () => {
+  const m = build([
+    ['suicide', 'not coming back down', 20],
+    ['suicide', 'holidays', -20],
+    ['suicide', 'xbox', -20],
+    ['suicide', 'revision tips', -20],
+  ]);
+  // Page text keeps a newline where blocks meet (page-text.ts): the nav, a user name, each post.
+  const thread = 'Home\nHolidays\nXbox\nquietone\ntonight im going to the top of the car park and im not coming back down\nxbox night later anyone?\nFooter: holidays';
+
+  it('does not talk down someone\'s own post from the nav, the footer or the next post', () => {
+    expect(m.matchPage(thread).flagged).toEqual([{ category: 'suicide', score: 20, severity: 'danger' }]);
+    // As one search, the same words are one context.
+    expect(m.match('not coming back down holidays xbox').flagged).toEqual([]);
+  });
+
+  it('each hit names its blocks, and whether evidence is said in the first person', () => {
+    const hits = m.matchPage(thread).hits;
+    expect(hits.find((h) => h.weight > 0)?.blocks).toEqual({ first: 4, last: 4, firstPerson: true });
+    expect(hits.find((h) => h.phrase === 'holidays')?.places?.map((p) => p.block)).toEqual([1, 6]);
+  });
+
+  it('still lowers the words of its own post, and a text with no blocks as before', () => {
+    expect(m.matchPage('Home\nquietone\nafter the holidays im not coming back down\nbye').flagged).toEqual([]);
+    expect(m.matchPage(thread.replaceAll('\n', ' ')).flagged).toEqual([]);
+  });
+
+  it('is far context, as before, for what is not someone\'s own post; context of several words stays far context', () => {
+    const page = 'Home\nHolidays\nXbox\nThe story ends: the climber is not coming back down\nxbox night later';
+    expect(m.matchPage(page).flagged).toEqual([]);
+    const lesson = build([['suicide', 'not coming back down', 20], ['suicide', 'revision tips', -20]]);
+    expect(lesson.matchPage('Revision tips\nthe board for the school and its clubs, with notices from staff\nquietone\nim not coming back down\nbye').flagged).toEqual([]);
   });
 });
 
