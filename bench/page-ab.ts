@@ -9,15 +9,19 @@
 //   git archive <commit> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/
 //   OLD=/tmp/before node --import tsx bench/page-ab.ts
 //
+// A checkout with conversation turns (src/classify/turns.ts) finds them and hears the lists'
+// hits by speaker before the posts are read, as classifyPage does; one without reads as before.
+// The "chat" page is made of the conversation pages (pages/turns/*.html).
+//
 // With OLD_LISTS=1 the old checkout reads its own config and phrase files, not this tree's: a
 // round that adds rules is timed lists and code together. The answers then differ on purpose,
 // so only the text read is compared.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { postReader, readPostsWith } from '../src/classify/page-posts.js';
 import { pageText } from '../src/classify/page-text.js';
-import { buildPhraseMatcher } from '../src/classify/phrases.js';
+import { buildPhraseMatcher, type PhraseResult } from '../src/classify/phrases.js';
 import { loadConfig } from '../src/config/load.js';
 import { bigPage, FIXTURES } from './big-page.js';
 
@@ -34,17 +38,26 @@ const CALLS = 5;
 const oldPhrases = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/phrases.ts')).href)) as { buildPhraseMatcher: typeof buildPhraseMatcher };
 const oldText = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/page-text.ts')).href)) as { pageText: typeof pageText };
 const oldPosts = (await import(pathToFileURL(join(resolve(OLD), 'src/classify/page-posts.ts')).href)) as { readPostsWith: typeof readPostsWith };
+/** A checkout's turn reading, or null before turns (src/classify/turns.ts, page-turns.ts) existed. */
+type Turns = { find: (text: string) => readonly unknown[]; hear: (r: PhraseResult, text: string, turns: readonly unknown[], t: (c: string) => { caution: number; danger: number }) => PhraseResult } | null;
+async function turnsOf(dir: string): Promise<Turns> {
+  if (!existsSync(join(dir, 'src/classify/turns.ts'))) return null;
+  const t = (await import(pathToFileURL(join(dir, 'src/classify/turns.ts')).href)) as { findTurns: (text: string) => readonly unknown[] };
+  const h = (await import(pathToFileURL(join(dir, 'src/classify/page-turns.ts')).href)) as { hearTurns: NonNullable<Turns>['hear'] };
+  return { find: t.findTurns, hear: h.hearTurns };
+}
 const config = loadConfig(join(ROOT, 'config/default.yaml'));
 const oldLists = process.env.OLD_LISTS === '1';
 const oldConfig = oldLists ? loadConfig(join(resolve(OLD), 'config/default.yaml')) : config;
 const versions = {
-  old: { matcher: oldPhrases.buildPhraseMatcher(oldConfig.phrases), pageText: oldText.pageText, readPostsWith: oldPosts.readPostsWith, readers: oldConfig.phrases.model == null ? [] : postReader(oldConfig.phrases.model) },
-  new: { matcher: buildPhraseMatcher(config.phrases), pageText, readPostsWith, readers: config.phrases.model == null ? [] : postReader(config.phrases.model) },
+  old: { matcher: oldPhrases.buildPhraseMatcher(oldConfig.phrases), pageText: oldText.pageText, readPostsWith: oldPosts.readPostsWith, readers: oldConfig.phrases.model == null ? [] : postReader(oldConfig.phrases.model), turns: await turnsOf(resolve(OLD)) },
+  new: { matcher: buildPhraseMatcher(config.phrases), pageText, readPostsWith, readers: config.phrases.model == null ? [] : postReader(config.phrases.model), turns: await turnsOf(ROOT) },
 };
 const labels = readFileSync(join(FIXTURES, 'pages.tsv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split('\t'));
 const benign = new Set(labels.filter((r) => r[1] === 'none').map((r) => r[0]!));
 const all = readdirSync(join(FIXTURES, 'pages')).filter((f) => f.endsWith('.html')).sort();
-const pages = { mixed: bigPage(all), benign: bigPage(all.filter((f) => benign.has(f))) };
+const chat = readdirSync(join(FIXTURES, 'pages/turns')).filter((f) => f.endsWith('.html')).sort().map((f) => `turns/${f}`);
+const pages = { mixed: bigPage(all), benign: bigPage(all.filter((f) => benign.has(f))), chat: bigPage(chat) };
 
 const readText = (v: (typeof versions)['old'], buf: Buffer): string => {
   const t = v.pageText(buf);
@@ -52,8 +65,10 @@ const readText = (v: (typeof versions)['old'], buf: Buffer): string => {
 };
 /** matchPage, then the posts read for the concerns it did not raise at danger, as classifyPage does. */
 const posts = (v: (typeof versions)['old'], text: string): unknown => {
-  const r = v.matcher.matchPage(text);
-  return v.readers.length === 0 ? [] : v.readPostsWith(v.readers, text, r.hits, r.read, new Set(r.flagged.map((f) => f.category)), new Set(r.flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
+  const matched = v.matcher.matchPage(text);
+  const turns = v.turns === null || matched.hits.length === 0 ? [] : v.turns.find(text);
+  const r = turns.length === 0 ? matched : v.turns!.hear(matched, text, turns, (c) => v.matcher.thresholdsOf(c));
+  return v.readers.length === 0 ? [] : v.readPostsWith(v.readers, text, r.hits, r.read, new Set(r.flagged.map((f) => f.category)), new Set(r.flagged.filter((f) => f.severity === 'danger').map((f) => f.category)), ...(turns.length === 0 ? [] : [turns] as never[]));
 };
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 const least = (a: number[]): number => Math.min(...a);
@@ -61,11 +76,12 @@ console.log(`CPU ms per call over ${ROUNDS} alternating rounds of ${CALLS}, 64 K
 console.log('page    step        old median  new median  new/old  old least  new least  new/old');
 for (const [name, buf] of Object.entries(pages)) {
   const text = readText(versions.new, buf);
-  if (readText(versions.old, buf) !== text) {
+  // The chat page's text differs on purpose where chat markup names a speaker ("User:").
+  if (name !== 'chat' && readText(versions.old, buf) !== text) {
     console.error(`${name}: the two read different text from the page`);
     process.exit(1);
   }
-  if (!oldLists && (JSON.stringify(versions.old.matcher.matchPage(text)) !== JSON.stringify(versions.new.matcher.matchPage(text)) || JSON.stringify(posts(versions.old, text)) !== JSON.stringify(posts(versions.new, text)))) {
+  if (!oldLists && name !== 'chat' && (JSON.stringify(versions.old.matcher.matchPage(text)) !== JSON.stringify(versions.new.matcher.matchPage(text)) || JSON.stringify(posts(versions.old, text)) !== JSON.stringify(posts(versions.new, text)))) {
     console.error(`${name}: the two answer differently on this page`);
     process.exit(1);
   }

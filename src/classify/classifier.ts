@@ -6,6 +6,8 @@ import { categoriesOf, type Match, type Matcher } from './matcher.js';
 import { normaliseUrl, type NormalisedUrl } from './normalise-url.js';
 import { decodeQueryValue } from './normalise-text.js';
 import { postReader, readPostsWith, type PostConcern } from './page-posts.js';
+import { hearTurns } from './page-turns.js';
+import { findTurns, NO_TURNS } from './turns.js';
 import type { PhraseEngine } from './phrase-overlay.js';
 import type { PhraseHit, PhraseResult, PhraseScore } from './phrases.js';
 import type { Repair } from './evasions.js';
@@ -133,14 +135,19 @@ export class Classifier {
    */
   classifyPage(input: string, pageText: string): Classification {
     const c = this.classify(input);
-    const inPage = this.phrases.matchPage(pageText);
+    const matched = this.phrases.matchPage(pageText);
     const m = this.model;
     const readers = m === null ? [] : postReader(m);
     // A page the lists found nothing in is still read by a reader that sweeps its posts.
+    if (matched.hits.length === 0 && !readers.some((r) => r.sweep != null)) return c;
+    // Who says what, on a conversation page (turns.ts): a helper's safety text is not evidence,
+    // and a helper's turn is not read as the pupil's post.
+    const turns = findTurns(pageText);
+    const inPage = turns === NO_TURNS ? matched : hearTurns(matched, pageText, turns, (category) => this.phrases.thresholdsOf(category));
     if (inPage.hits.length === 0 && !readers.some((r) => r.sweep != null)) return c;
     const page = this.sourced([['page', inPage]]);
     const flagged = [...c.flagged, ...page.flagged];
-    const posts = readers.length === 0 ? NONE_POSTS : readPostsWith(readers, pageText, inPage.hits, inPage.read, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)));
+    const posts = readers.length === 0 ? NONE_POSTS : readPostsWith(readers, pageText, inPage.hits, inPage.read, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)), turns);
     return { ...c, phrases: [...c.phrases, ...page.phrases], flagged, ...(posts.length > 0 ? { posts } : {}) };
   }
 

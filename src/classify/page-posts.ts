@@ -29,6 +29,9 @@
 //   On the dev pages this took danger pages at danger from 54 to 59 of 82, no benign page
 //   changed. A post that holds the lists' own evidence of a concern they raised below danger
 //   needs less (POST_PROMOTE_HELD): the two readers agree on the same words.
+// - On a conversation page (turns.ts) a post never crosses from one speaker's turn into
+//   another's, a helper's (assistant's, bot's, moderator's) posts are never read, and the post
+//   next to a pupil's is the pupil's next or last one, past the helper's reply.
 // - With phrases.model.posts, the post model (trained on labelled posts of pages, help prose
 //   among its negatives) reads the same posts too, at its own threshold (postReader).
 import type { PhraseHit } from './phrases.js';
@@ -36,6 +39,7 @@ import { COMMON } from './phrases.js';
 import { FIRST_PERSON_RAW, postSaysFirstPerson } from './first-person.js';
 import { foldText } from './normalise-text.js';
 import type { ModelEvidence, SearchModel } from './search-model.js';
+import { NO_TURNS, TURN_END, turnAt, type Turn } from './turns.js';
 
 /** Blocks with fewer words than this are joined to what follows (or, at the end, to what precedes). */
 export const POST_MIN_WORDS = 8;
@@ -122,9 +126,9 @@ export function postReader(m: { readonly model: SearchModel; readonly page?: num
  * What several readers read in a page's posts, one per concern: an urgent reading before one
  * that is not, then the more probable.
  */
-export function readPostsWith(readers: readonly PostModel[], text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
+export function readPostsWith(readers: readonly PostModel[], text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised, turns: readonly Turn[] = NO_TURNS): PostConcern[] {
   // Which posts are read depends on the page and the lists, not on the reader: found once.
-  const posts = postsToRead(text, hits, read, raised, urgent, sweepOf(readers));
+  const posts = postsToRead(text, hits, read, raised, urgent, sweepOf(readers), turns);
   if (posts === null) return [];
   if (readers.length === 1) return scorePosts(text, posts, readers[0]!, raised, urgent);
   const best = new Map<string, PostConcern>();
@@ -141,16 +145,37 @@ export function readPostsWith(readers: readonly PostModel[], text: string, hits:
  * The posts of a page's text (blocks parted by newlines, words by spaces, as pageText writes
  * it), in order; windows of a long post overlap.
  */
-export function splitPosts(text: string): Post[] {
+export function splitPosts(text: string, turns: readonly Turn[] = NO_TURNS): Post[] {
   const posts: Post[] = [];
+  if (turns.length === 0) {
+    splitRange(text, 0, text.length, posts);
+    return posts;
+  }
+  // A post never runs from one speaker's turn into another's, and a turn's label ("User:",
+  // "ChatGPT said:") is no one's words: the text between turns, and each turn's words, are
+  // split apart.
+  let at = 0;
+  for (const t of turns) {
+    if (t.start > at) splitRange(text, at, t.start, posts);
+    splitRange(text, t.body, t.end, posts);
+    at = t.end;
+  }
+  if (at < text.length) splitRange(text, at, text.length, posts);
+  return posts;
+}
+
+/** The posts of text[from, to), pushed to `posts`. */
+function splitRange(text: string, from: number, to: number, posts: Post[]): void {
+  const first = posts.length;
   let start = -1; // of the post being gathered
   let words = 0;
-  let at = 0;
-  const n = text.length;
+  let at = from;
+  const n = to;
   while (at <= n) {
     let end = text.indexOf('\n', at);
-    if (end < 0) end = n;
-    const blockWords = wordCount(text, at, end);
+    if (end < 0 || end > n) end = n;
+    // The end of a turn that chat markup marked (turns.ts, TURN_END) is no word.
+    const blockWords = end - at === 1 && text[at] === TURN_END ? 0 : wordCount(text, at, end);
     if (blockWords > 0) {
       if (start < 0) {
         start = at;
@@ -167,14 +192,14 @@ export function splitPosts(text: string): Post[] {
   }
   if (start >= 0) {
     // A short tail belongs with the post before it, if that post was one piece.
-    const last = posts[posts.length - 1];
-    if (last !== undefined && wordCount(text, last.start, last.end) + words <= POST_MAX_WORDS) posts[posts.length - 1] = { start: last.start, end: n };
+    const last = posts.length > first ? posts[posts.length - 1] : undefined;
+    if (last !== undefined && wordCount(text, last.start, last.end) + words <= POST_MAX_WORDS) posts[posts.length - 1] = { start: last.start, end: trimEnd(text, last.start, n) };
     else pushPost(text, start, n, words, posts);
   }
-  return posts;
 }
 
-function wordCount(text: string, start: number, end: number): number {
+/** Words of text[start, end), parted by spaces. */
+export function wordCount(text: string, start: number, end: number): number {
   // Word by word with indexOf, which scans natively: a page has thousands of words.
   let words = 0;
   let i = start;
@@ -270,8 +295,8 @@ export function offsetOfHit(hit: Pick<PhraseHit, 'matched' | 'spans'>, readWords
  * (raised below danger), only those whose danger class reaches the threshold. `text` is what
  * matchPage read, `hits` its hits and `read` its text as read.
  */
-export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised): PostConcern[] {
-  const posts = postsToRead(text, hits, read, raised, urgent, sweepOf([use]));
+export function readPosts(text: string, hits: readonly PhraseHit[], read: string, use: PostModel, raised: ReadonlySet<string>, urgent: ReadonlySet<string> = raised, turns: readonly Turn[] = NO_TURNS): PostConcern[] {
+  const posts = postsToRead(text, hits, read, raised, urgent, sweepOf([use]), turns);
   return posts === null ? [] : scorePosts(text, posts, use, raised, urgent);
 }
 
@@ -289,13 +314,13 @@ interface PostsToRead {
 }
 
 /** The candidate posts of a page, or null when there is none to read. */
-function postsToRead(text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string>, sweep: number): PostsToRead | null {
+function postsToRead(text: string, hits: readonly PhraseHit[], read: string, raised: ReadonlySet<string>, urgent: ReadonlySet<string>, sweep: number, turns: readonly Turn[]): PostsToRead | null {
   // Only a phrase of a concern the lists did not raise at danger makes a post a candidate: the
   // model raises nothing else, and a page the lists raised everything on at danger costs
   // nothing more, unless a reader sweeps the page's other posts too.
   const positive = hits.filter((h) => h.weight > 0 && !urgent.has(h.category));
   if (positive.length === 0 && sweep === 0) return null;
-  const posts = splitPosts(text);
+  const posts = splitPosts(text, turns);
   if (posts.length === 0) return null;
   const readWords = wordCount(read, 0, read.length);
   // Each post's positive evidence, summed: the strongest are read first.
@@ -330,10 +355,17 @@ function postsToRead(text: string, hits: readonly PhraseHit[], read: string, rai
   // Then the posts next to them: a thread's worst message is often the reply to, or the
   // follow-up of, the one the lists found words in. (A set beside the list: a page may hold
   // hundreds of posts with evidence, and a search of the list for each was quadratic.)
+  // An assistant's, a bot's or a moderator's turn is not the pupil speaking, whatever its "I"
+  // ("I'm here for you. Are you thinking about ending your life?"): it is never read as one,
+  // and in a conversation the post next to a pupil's is the pupil's next or last turn, past
+  // the helper's reply between them.
+  const helper = (p: number): boolean => turns.length > 0 && turns[turnAt(turns, posts[p]!.start)]?.speaker === 'helper';
   const candidates = [...holding];
   const listed = new Set(holding);
   for (const p of holding) {
-    for (const q of [p + 1, p - 1]) {
+    for (const step of [1, -1]) {
+      let q = p + step;
+      while (q >= 0 && q < posts.length && helper(q)) q += step;
       if (q >= 0 && q < posts.length && !listed.has(q)) {
         candidates.push(q);
         listed.add(q);
@@ -341,6 +373,7 @@ function postsToRead(text: string, hits: readonly PhraseHit[], read: string, rai
     }
   }
   const inFirstPerson = (p: number): string | null => {
+    if (helper(p)) return null;
     const raw = text.slice(posts[p]!.start, posts[p]!.end);
     // Most posts are ruled out on their raw words, before folding.
     if (!FIRST_PERSON_RAW.test(raw)) return null;

@@ -35,6 +35,7 @@
 import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
 import { tidySpace } from './tidy-space.js';
+import { SPEAKER_LABEL, TURN_END } from './turns.js';
 
 export interface PageText {
   readonly title: string;
@@ -282,9 +283,54 @@ function tidyBlocks(s: string): string {
 
 // In plain text a line break may only wrap a line; a blank line parts paragraphs.
 const BLANK_LINE = /[^\S\n]*(?:\r\n?|\n)(?:[^\S\n\r]*(?:\r\n?|\n))+[^\S\n]*/g;
+// ... except in a chat saved as text, where each line that opens with a speaker ("User: …",
+// "[21:02] Maya: …", "12/03/2026, 21:02 - Maya: …") is a message of its own (turns.ts reads
+// who says it). A line break before such a line parts blocks when at least CHAT_LINES lines
+// open so: a note with one "Ingredients:" line still wraps as it did.
+const CHAT_LINE = new RegExp(String.raw`(?:^|\r\n?|\n)(?=[^\S\n\r]*${SPEAKER_LABEL}[^\S\n\r])`, 'gu');
+const CHAT_LINES = 3;
 
 function tidyPlain(s: string): string {
-  return tidyBlocks(s.replace(BLANK_LINE, BOUNDARY));
+  let text = s.replace(BLANK_LINE, BOUNDARY);
+  CHAT_LINE.lastIndex = 0;
+  let lines = 0;
+  for (let m = CHAT_LINE.exec(text); m !== null && lines < CHAT_LINES; m = CHAT_LINE.exec(text)) {
+    lines++;
+    if (m[0] === '') CHAT_LINE.lastIndex++; // the text's start, matched empty
+  }
+  if (lines >= CHAT_LINES) text = text.replace(CHAT_LINE, BOUNDARY);
+  return tidyBlocks(text);
+}
+
+// Chat markup that says who speaks a message: a data attribute naming the role
+// (data-message-author-role="user", data-role="assistant", …) or a class that names a role and a
+// message ("user-message", "msg--assistant", "message bot"). Such an element's text is opened
+// with a label block, "User:" or "Assistant:", the words a screen reader's chat UI announces, so
+// that turns.ts finds the turn as it finds a typed "User:" line.
+const SPEAKER_ATTRIBUTES = new Set(['data-message-author-role', 'data-author-role', 'data-role', 'data-author', 'data-sender', 'data-speaker', 'data-from', 'data-sender-role', 'data-message-role']);
+const PERSON_VALUES = new Set(['user', 'human', 'you', 'me', 'pupil', 'student']);
+const HELPER_VALUES = new Set(['assistant', 'ai', 'bot', 'chatbot', 'model', 'gpt', 'chatgpt', 'claude', 'gemini', 'copilot']);
+const CLASS_ROLE = /(?:^|[\s_-])(user|human|assistant|bot|chatbot|ai|claude|gpt)(?=$|[\s_-])/i;
+const CLASS_MESSAGE = /message|msg|turn|bubble|query|prompt|response|reply/i;
+const PERSON_LABEL = 'User:';
+const HELPER_LABEL = 'Assistant:';
+// Where such an element ends, its turn ends (TURN_END, a block of its own): what follows it (a
+// message whose markup names no speaker, a sidebar) is not that speaker's.
+
+/** The label an element's attribute gives its text, or null. */
+function speakerLabel(name: string, value: string): string | null {
+  if (name === 'class') {
+    if (value.length < 4 || value.length > 200) return null;
+    // The message word first: most classes name neither, and it is the rarer.
+    if (!CLASS_MESSAGE.test(value)) return null;
+    const m = CLASS_ROLE.exec(value);
+    if (m === null) return null;
+    const role = m[1]!.toLowerCase();
+    return role === 'user' || role === 'human' ? PERSON_LABEL : HELPER_LABEL;
+  }
+  if (!SPEAKER_ATTRIBUTES.has(name)) return null;
+  const role = value.trim().toLowerCase();
+  return PERSON_VALUES.has(role) ? PERSON_LABEL : HELPER_VALUES.has(role) ? HELPER_LABEL : null;
 }
 
 // The start tag being read, for the attributes that feed the text.
@@ -304,6 +350,9 @@ function htmlText(html: string): { title: string; text: string } {
   let alt: string | undefined;
   let metaName: string | undefined;
   let metaContent: string | undefined;
+  let labelled = false; // the start tag being read has written its speaker's label
+  let depth = 0; // of the element being read
+  const turnDepths: number[] = []; // of the open elements that named a speaker, innermost last
   let spaced = true; // the last thing pushed was a block boundary, so another is not needed
   const gap = (): void => {
     if (!spaced) {
@@ -326,9 +375,22 @@ function htmlText(html: string): { title: string; text: string } {
         if (BLOCK.has(name)) gap();
         tag = name === 'img' ? IMG : name === 'meta' ? META : OTHER;
         if (tag !== OTHER) alt = metaName = metaContent = undefined;
+        labelled = false;
+        depth++;
       },
       onattribute(name, value) {
-        if (tag === IMG) {
+        if (tag === OTHER) {
+          // Only class and data-* attributes can name a speaker: one comparison for the rest.
+          if (!labelled && hidden === 0 && (name === 'class' || name.startsWith('data-'))) {
+            const label = speakerLabel(name, value);
+            if (label !== null) {
+              labelled = true;
+              gap();
+              out += label + BOUNDARY;
+              turnDepths.push(depth);
+            }
+          }
+        } else if (tag === IMG) {
           if (name === 'alt') alt ??= value;
         } else if (tag === META) {
           if (name === 'name') metaName ??= value;
@@ -353,6 +415,12 @@ function htmlText(html: string): { title: string; text: string } {
           inFirstTitle = false;
         }
         if (BLOCK.has(name)) gap();
+        if (turnDepths.length > 0 && turnDepths[turnDepths.length - 1] === depth) {
+          turnDepths.pop();
+          gap();
+          out += TURN_END + BOUNDARY;
+        }
+        depth--;
       },
       ontext(data) {
         if (hidden !== 0) return;
