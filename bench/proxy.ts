@@ -455,11 +455,16 @@ async function main(): Promise<void> {
       }
       const lines = text.split('\n').filter(Boolean);
       const msgs = new Map<string, number>();
+      /** The full collections after reloads (live-snapshot.ts): how long each held the event loop. */
+      const collections: string[] = [];
       for (const l of lines) {
-        const msg = (JSON.parse(l) as { msg?: string }).msg ?? '?';
+        const line = JSON.parse(l) as { msg?: string; ms?: number; cpuMs?: number };
+        const msg = line.msg ?? '?';
         msgs.set(msg, (msgs.get(msg) ?? 0) + 1);
+        if (msg.startsWith('memory of the previous lists returned') && line.ms !== undefined) collections.push(line.cpuMs === undefined ? `${line.ms}` : `${line.ms} (CPU ${line.cpuMs})`);
       }
-      return `Schoolgate's log (pino, info, a file): ${lines.length} lines, ${fmt(text.length)} bytes${lines.length > 0 ? `: ${[...msgs].map(([m, n]) => `${n} × "${m}"`).join(', ')}` : ''}`;
+      return `Schoolgate's log (pino, info, a file): ${lines.length} lines, ${fmt(text.length)} bytes${lines.length > 0 ? `: ${[...msgs].map(([m, n]) => `${n} × "${m}"`).join(', ')}` : ''}` +
+        (collections.length > 0 ? `; the full collections took ${collections.join(', ')} ms` : '');
     };
 
     const trafficSummary = async (): Promise<string> => {
@@ -749,6 +754,8 @@ async function longRun(
   interface Sample { t: number; responses: number; mem: NodeJS.MemoryUsage }
   const samples: Sample[] = [];
   const lat = new Float32Array(TOTAL + 1000);
+  /** When each response came (s since t0): the latency of requests during reloads against the rest. */
+  const when = new Float32Array(TOTAL + 1000);
   let done = 0;
   let ok2xx = 0;
   let last = 0;
@@ -789,7 +796,7 @@ async function longRun(
     }
   })();
   const r = await once({ url, connections: CONNS, pipelining: 1, amount: TOTAL, timeout: 10, requests, setupClient: spread(requests, CONNS) }, CAP, (status, ms) => {
-    if (done < lat.length) lat[done] = ms;
+    if (done < lat.length) [lat[done], when[done]] = [ms, (performance.now() - t0) / 1000];
     done++;
     if (status >= 200 && status <= 299) ok2xx++;
     last = performance.now();
@@ -811,6 +818,12 @@ async function longRun(
   const final = await ours.mem();
   const finalGc = await ours.mem(true, HEAP ? join(HEAP, 'end.heapsnapshot') : undefined);
   samples.push({ t: (performance.now() - t0) / 1000, responses: done, mem: final });
+  // Latency of the responses that came while a reload ran (SIGHUP sent → the child said it had
+  // finished, seen within 250 ms: the swap and what follows it are inside), against the others.
+  const windows = reloadLog.filter((x) => x.doneT !== undefined).map((x) => [x.sentT, x.doneT!] as const);
+  const during: number[] = [];
+  const outside: number[] = [];
+  for (let i = 0; i < Math.min(done, lat.length); i++) (windows.some(([a, b]) => when[i]! >= a && when[i]! <= b) ? during : outside).push(lat[i]!);
   const sorted = lat.subarray(0, Math.min(done, lat.length)).sort();
   // The RSS after warm-up: the mean of the samples over the next 100,000 responses (the heap
   // saws up and down by tens of MiB between collections, so one sample is a matter of luck).
@@ -852,6 +865,10 @@ async function longRun(
         x.mem ? mb(x.mem.rss) : '–', x.mem ? pct(x.mem.rss, warm) : '–', x.mem ? mb(x.mem.heapUsed) : '–', x.mem ? mb(x.mem.external) : '–']);
     }
     console.log(table(rrows));
+    const ds = Float64Array.from(during).sort();
+    const os_ = Float64Array.from(outside).sort();
+    console.log(`  latency while reloading (${fmt(ds.length)} responses): p50 ${fmt(quantile(ds, 0.5), 2)} ms, p99 ${fmt(quantile(ds, 0.99), 2)} ms, p99.9 ${fmt(quantile(ds, 0.999), 2)} ms, max ${fmt(ds.at(-1) ?? NaN, 1)} ms; ` +
+      `otherwise (${fmt(os_.length)}): p50 ${fmt(quantile(os_, 0.5), 2)} ms, p99 ${fmt(quantile(os_, 0.99), 2)} ms, p99.9 ${fmt(quantile(os_, 0.999), 2)} ms, max ${fmt(os_.at(-1) ?? NaN, 1)} ms`);
   }
   const every = Math.max(1, Math.floor(samples.length / 14));
   console.log(`  series (responses: RSS MiB / heap used MiB): ${samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((x) => `${fmt(x.responses / 1000)}k: ${mb(x.mem.rss)} / ${mb(x.mem.heapUsed)}`).join(', ')}`);

@@ -2,7 +2,8 @@
 // held as `schoolgate start` holds it (ListService, each reload's lists built in a child
 // process; parsed phrase files kept in the state folder; LiveSnapshot over it), reloaded RELOADS times; during each, the process's RSS sampled
 // every 100 ms (its peak: what a reload in progress costs this process); after each, two full
-// collections and the process's RSS, heap used and external memory. Growth of the heap is something kept alive;
+// collections and the process's RSS, heap used and external memory (and, a second after each reload,
+// before those collections, what the one LiveSnapshot asks for after the swap left). Growth of the heap is something kept alive;
 // growth or swings of the RSS with a flat heap are the allocator's (see bench/RESULTS.md, "RSS
 // over 1,000,000 requests and 20 reloads", for MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_).
 //
@@ -56,7 +57,11 @@ try {
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage.rss());
     peaks.push(peak);
-    process.stdout.write(`(${fmt(performance.now() - t0)} ms, peak RSS during it ${mb(peak)} MiB) `);
+    // Before this script's own collections: what LiveSnapshot's collection after the swap left
+    // (V8 frees a dead ArrayBuffer's memory on a background thread, so a second later).
+    await new Promise((r) => setTimeout(r, 1000));
+    const left = process.memoryUsage();
+    process.stdout.write(`(${fmt(performance.now() - t0)} ms, peak RSS during it ${mb(peak)} MiB; 1 s after it, before this script's collections: RSS ${mb(left.rss)} MiB, external ${mb(left.external)} MiB) `);
     show(k);
     if (SNAPSHOTS && (k === 2 || k === RELOADS)) v8.writeHeapSnapshot(join(SNAPSHOTS, `reload-${k}.heapsnapshot`));
   }
