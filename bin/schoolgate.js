@@ -16,17 +16,28 @@ import { build, isFresh, SOURCE } from './build.js';
 module.enableCompileCache?.();
 
 const fromSource = process.env.SCHOOLGATE_FROM_SOURCE === '1' && existsSync(SOURCE);
+// What this process runs, for the proxy workers `schoolgate start` forks (node:cluster, which
+// gives them its environment): a worker runs the same, without checking dist/ again (statting
+// every source took tens of milliseconds of each worker's start).
+const RUNS = 'SCHOOLGATE_RUNS';
+const inherited = process.env.NODE_UNIQUE_ID === undefined ? undefined : process.env[RUNS];
 
 async function runSource() {
+  process.env[RUNS] = 'source';
   const { register } = await import('tsx/esm/api');
   register();
   await import(new URL('../src/cli/main.ts', import.meta.url).href);
 }
 
-if (fromSource) {
-  await runSource();
-} else if (isFresh()) {
+async function runDist() {
+  process.env[RUNS] = 'dist';
   await import(new URL('../dist/cli/main.js', import.meta.url).href);
+}
+
+if (inherited === 'source' || (inherited === undefined && fromSource)) {
+  await runSource();
+} else if (inherited === 'dist' || isFresh()) {
+  await runDist();
 } else {
   let built = null;
   try {
@@ -39,6 +50,6 @@ if (fromSource) {
     console.error(`schoolgate: could not compile src/ (${err.message.split('\n')[0]}); running it through tsx instead`);
   }
   if (built?.status === 2) console.error('schoolgate: src/ has type errors (npm run typecheck lists them); running what tsc wrote all the same');
-  if (built) await import(new URL('../dist/cli/main.js', import.meta.url).href);
+  if (built) await runDist();
   else await runSource();
 }

@@ -13,7 +13,7 @@ import type { DeliveryDeps } from './deliver.js';
 import { compileExclusions, readStoredExclusions, type ExclusionSet } from './exclusions.js';
 import { EmailNotifier } from './notify-email.js';
 import { InProcessQueue, type AlertQueue, type RetryOptions } from './queue.js';
-import { BullMqQueue } from './queue-bullmq.js';
+import type { BullMqQueue } from './queue-bullmq.js';
 import { renderContext, type RenderContext } from './render.js';
 import { AlertJournal } from './journal.js';
 import { AlertRaiser } from './raiser.js';
@@ -62,22 +62,26 @@ export class AlertService implements AlertSink {
   private dataVersion = { value: -1, checkedAt: 0 };
   private email: { config: SchoolgateConfig; notifier: EmailNotifier | null } | null = null;
 
-  constructor(readonly db: Database, private readonly opts: AlertServiceOptions) {
+  /** `bullMq`: BullMQ's queue, which start() loads only when Redis is configured (the package takes a tenth of a second to load). */
+  constructor(readonly db: Database, private readonly opts: AlertServiceOptions, bullMq?: typeof BullMqQueue) {
     this.store = new AlertStore(db);
     this.now = opts.now ?? Date.now;
     const deps: DeliveryDeps = {
       store: this.store, config: () => opts.config().safeguarding, context: () => this.context(), email: () => this.emailNotifier(), now: this.now, log: opts.log,
     };
     const redis = opts.config().redis;
-    this.queue = redis
-      ? new BullMqQueue(deps, opts.log, { url: redis.url, prefix: redis.prefix, ...opts.retry, ...(opts.lockMs ? { lockMs: opts.lockMs } : {}), ...(opts.work === false ? { work: false } : {}) })
+    if (redis && bullMq === undefined) throw new Error('alerts through Redis: the service is made by AlertService.start(), which loads BullMQ');
+    this.queue = redis && bullMq
+      ? new bullMq(deps, opts.log, { url: redis.url, prefix: redis.prefix, ...opts.retry, ...(opts.lockMs ? { lockMs: opts.lockMs } : {}), ...(opts.work === false ? { work: false } : {}) })
       : new InProcessQueue(deps, opts.log, opts.retry);
     this.journal = new AlertJournal({ dataDir: opts.dataDir, log: opts.log, onNotify: () => this.queue.kick(), ...(opts.onStored ? { onStored: opts.onStored } : {}) });
     this.raiser = new AlertRaiser(this.journal, opts.config, this.now);
   }
 
-  static async start(opts: AlertServiceOptions): Promise<AlertService> {
-    const service = new AlertService(openAlertsDatabase(opts.dataDir), opts);
+  /** `db`: data/alerts.db opened already (the primary opens it before it forks proxy workers, so that it is migrated once). */
+  static async start(opts: AlertServiceOptions, db?: Database): Promise<AlertService> {
+    const bullMq = opts.config().redis ? (await import('./queue-bullmq.js')).BullMqQueue : undefined;
+    const service = new AlertService(db ?? openAlertsDatabase(opts.dataDir), opts, bullMq);
     // Alerts a killed process left in the journal are stored first.
     await service.journal.ready;
     await service.queue.start();

@@ -7,13 +7,16 @@
 // their categories), of each file's size, modification and change times (nanoseconds) and inode,
 // and of the code that builds the tables (codeVersion: this folder, Node's version), so an edited
 // or downloaded list, an upgrade or another Node misses and builds. Only a start reads it: a reload
-// (SIGHUP, an update) builds again, as before, and keeps its build here for the next start.
+// (SIGHUP, an update) builds again, as before, and keeps its build here for the next start. A
+// build is kept only when every list file had settled before it was read and is the same after
+// (keepableAs, as for kept phrase texts): a file rewritten within one tick of its times could
+// otherwise keep its identity with other contents.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MatcherData } from './build.js';
 import type { ListSpec } from './lists.js';
-import { codeVersion, fileIdentity, removeOlder } from './phrase-cache.js';
+import { codeVersion, fileIdentity, keepableAs, removeOlder, type FileIdentity } from './phrase-cache.js';
 import { readTableFile } from './table-file.js';
 
 const PREFIX = 'tables-';
@@ -21,15 +24,32 @@ const SUFFIX = '.table';
 /** Files kept: the newest two, as for the phrase rules (a rolled-back change costs no build). */
 const KEEP = 2;
 
-/** The file that holds, or would hold, the tables of these lists as their files are now. */
-export function keptTablesFile(dir: string, specs: readonly ListSpec[]): string {
+/** These lists' files as seen before a build: the name their tables are kept under, and each file's identity then. */
+export interface TablesSeen {
+  readonly file: string;
+  readonly specs: readonly ListSpec[];
+  readonly identities: readonly (FileIdentity | null)[];
+  /** When they were seen. */
+  readonly at: number;
+}
+
+/** The lists' files as they are now (`at`: when; a test may say later, as if they had settled). */
+export function seeTables(dir: string, specs: readonly ListSpec[], at = Date.now()): TablesSeen {
   const h = createHash('sha256').update(`${codeVersion()}\0${JSON.stringify(specs)}\0`);
+  const identities: (FileIdentity | null)[] = [];
   for (const spec of specs) {
     for (const file of spec.files) {
-      h.update(`${fileIdentity(file.path)?.key ?? `${file.path}\0-`}\0`);
+      const id = fileIdentity(file.path);
+      identities.push(id);
+      h.update(`${id?.key ?? `${file.path}\0-`}\0`);
     }
   }
-  return join(dir, `${PREFIX}${h.digest('hex').slice(0, 32)}${SUFFIX}`);
+  return { file: join(dir, `${PREFIX}${h.digest('hex').slice(0, 32)}${SUFFIX}`), specs, identities, at };
+}
+
+/** The file that holds, or would hold, the tables of these lists as their files are now. */
+export function keptTablesFile(dir: string, specs: readonly ListSpec[]): string {
+  return seeTables(dir, specs).file;
 }
 
 /** Whether tables of these lists, as their files are now, are kept (without reading them). */
@@ -48,13 +68,18 @@ export function readKeptTables(dir: string, specs: readonly ListSpec[]): Matcher
 }
 
 /**
- * Keeps `built` (a table file just built from `specs`) under its kept name: linked, not copied
- * (the same folder tree), so the caller may still remove or hand out `built`. Removes all but
- * the newest older ones. Throws if the folder cannot be written (the caller logs it and goes on).
+ * Keeps `built` (a table file just built from the lists as `seen` before the build) under its
+ * kept name: linked, not copied (the same folder tree), so the caller may still remove or hand
+ * out `built`. Removes all but the newest older ones. Keeps nothing, and says so (false), when a
+ * list file had not settled when seen or has changed since (the next start builds). Throws if
+ * the folder cannot be written (the caller logs it and goes on).
  */
-export function keepTables(dir: string, specs: readonly ListSpec[], built: string): void {
+export function keepTables(dir: string, seen: TablesSeen, built: string): boolean {
+  const paths = seen.specs.flatMap((spec) => spec.files.map((f) => f.path));
+  const settled = seen.identities.every((id, i) => id === null ? fileIdentity(paths[i]!) === null : keepableAs(id, seen.at, () => fileIdentity(paths[i]!)?.key ?? null));
+  if (!settled) return false;
   mkdirSync(dir, { recursive: true });
-  const file = keptTablesFile(dir, specs);
+  const file = seen.file;
   const temporary = `${file}.${process.pid}.tmp`;
   rmSync(temporary, { force: true });
   try {
@@ -64,4 +89,5 @@ export function keepTables(dir: string, specs: readonly ListSpec[], built: strin
   }
   renameSync(temporary, file);
   removeOlder(dir, PREFIX, SUFFIX, file, KEEP);
+  return true;
 }

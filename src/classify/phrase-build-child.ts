@@ -43,6 +43,26 @@ interface Request {
   readonly recompile: boolean;
 }
 
+/**
+ * The rules compiled, and kept in `cacheDir` (phrase-cache.ts) unless it is null: here in the
+ * child, and in a command's own process (phrase-overlay.ts), so that the next run reads them
+ * back. `cacheError`: why they could not be kept (they are compiled all the same).
+ */
+export function compileAndKeep(settings: PhraseSettings, fingerprint: string, cacheDir: string | null): { matcher: PhraseMatcher; ruleKeys: (string | null)[]; packed: Packed; cacheError: string | null } {
+  const matcher = buildPhraseMatcher(settings);
+  const ruleKeys = settings.entries.map(entryKey);
+  const { packed } = pack(matcher, MATCHER_GRAPH);
+  let cacheError: string | null = null;
+  if (cacheDir !== null) {
+    try {
+      writeCached(cacheDir, fingerprint, { matcher, ruleKeys }, packed);
+    } catch (err) {
+      cacheError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  return { matcher, ruleKeys, packed, cacheError };
+}
+
 answerParent<Request, Reply>(CHILD_FLAG, ({ settings, unless, cacheDir, recompile }) => {
   try {
     const fingerprint = fingerprintOf(settings);
@@ -50,18 +70,8 @@ answerParent<Request, Reply>(CHILD_FLAG, ({ settings, unless, cacheDir, recompil
     if (fingerprint === unless) return { ok: true, fingerprint, unchanged: true };
     // Sent as bytes, decoded on the other side: one copy, as the matcher itself would cost.
     if (cached !== null) return { ok: true, fingerprint, cached };
-    const matcher = buildPhraseMatcher(settings);
-    const ruleKeys = settings.entries.map(entryKey);
-    const sent = pack(matcher, MATCHER_GRAPH);
-    let cacheError: string | null = null;
-    if (cacheDir !== null) {
-      try {
-        writeCached(cacheDir, fingerprint, { matcher, ruleKeys }, sent.packed);
-      } catch (err) {
-        cacheError = err instanceof Error ? err.message : String(err);
-      }
-    }
-    return { ok: true, fingerprint, matcher, ruleKeys, packed: sent.packed, cacheError };
+    const { matcher, ruleKeys, packed, cacheError } = compileAndKeep(settings, fingerprint, cacheDir);
+    return { ok: true, fingerprint, matcher, ruleKeys, packed, cacheError };
   } catch (err) {
     // The rule's file and line are in the message, as when compiled in-process.
     return err instanceof Error ? { ok: false, name: err.name, message: err.message } : { ok: false, name: 'Error', message: String(err) };

@@ -44,18 +44,37 @@ const DATA_PACKAGES = ['wink-porter2-stemmer', 'wink-lexicon', 're2js', 'yaml'];
 
 let code: string | null = null;
 
-/** A hash of what reads and compiles the rules: this folder's and ../config's modules as they run (.ts or .js), those packages' versions, Node's. */
+/**
+ * A hash of what reads and compiles the rules: this folder's and ../config's modules as they run
+ * (.ts or .js), those packages' versions, Node's. Run compiled (dist/), the build's stamp stands
+ * for the modules: a hash of every source they were compiled from (bin/build.js), which a
+ * command reads rather than read and hash some hundred modules (tens of milliseconds of each).
+ */
 export function codeVersion(): string {
   if (code !== null) return code;
   const here = fileURLToPath(import.meta.url);
   const ext = extname(here);
   const h = createHash('sha256').update(`${FORMAT}\0${process.version}\0`);
+  const stamp = ext === '.js' ? buildStamp(join(dirname(here), '..', '.source-hash')) : null;
+  if (stamp !== null) h.update(`built from ${stamp}\0`);
   // This folder compiles the rules; ../config reads the files they come from (YAML, checks).
-  for (const folder of [dirname(here), join(dirname(here), '..', 'config')]) {
-    for (const name of readdirSync(folder).filter((f) => f.endsWith(ext)).sort()) h.update(`${name}\0`).update(readFileSync(join(folder, name))).update('\0');
+  else {
+    for (const folder of [dirname(here), join(dirname(here), '..', 'config')]) {
+      for (const name of readdirSync(folder).filter((f) => f.endsWith(ext)).sort()) h.update(`${name}\0`).update(readFileSync(join(folder, name))).update('\0');
+    }
   }
   for (const name of DATA_PACKAGES) h.update(`${name}@${packageVersion(name)}\0`);
   return (code = h.digest('hex'));
+}
+
+/** The build's stamp (bin/build.js: the sources' hash and the compiler's version), or null when there is none (an image built otherwise). */
+function buildStamp(file: string): string | null {
+  try {
+    const stamp = readFileSync(file, 'utf8').trim();
+    return /^[0-9a-f]{64} /.test(stamp) ? stamp : null;
+  } catch {
+    return null;
+  }
 }
 
 /** An installed package's version, from the package.json above its entry point (not every package exports that file). */
@@ -200,22 +219,21 @@ export interface SeenFile {
   readonly text: string | null;
 }
 
+export interface FileIdentity {
+  readonly key: string;
+  readonly changedMs: number;
+}
+
 /**
  * A file's identity: its path, size, modification and change times (nanoseconds) and inode; null
  * when it cannot be stat'ed. `changedMs`: the later of its times. The kept list tables are named
  * by the same (kept-tables.ts).
  */
-export function fileIdentity(path: string): { readonly key: string; readonly changedMs: number } | null {
+export function fileIdentity(path: string): FileIdentity | null {
   const s = statSync(path, { bigint: true, throwIfNoEntry: false });
   if (s === undefined) return null;
   const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
   return { key: `${path}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}`, changedMs: Number(changed / 1_000_000n) };
-}
-
-/** A file's identity with the code's: a kept hash is good for this code only. */
-function identityOf(path: string): { readonly key: string; readonly changedMs: number } | null {
-  const id = fileIdentity(path);
-  return id === null ? null : { key: `${codeVersion()}\0${id.key}`, changedMs: id.changedMs };
 }
 
 /**
@@ -225,6 +243,22 @@ function identityOf(path: string): { readonly key: string; readonly changedMs: n
  * clean" entries). A fresher file is read again next time.
  */
 const SETTLED_MS = 1000;
+
+/**
+ * Whether what was read from a file whose identity was `before` (taken before reading it) may be
+ * kept under that identity: the file had settled by `now` (when it was read) and is the same now.
+ * Kept phrase and model texts (seeFile) and kept list tables (kept-tables.ts) are both kept only so.
+ */
+export function keepableAs(before: FileIdentity | null, now: number, after: () => string | null): before is FileIdentity {
+  return before !== null && before.changedMs < now - SETTLED_MS && after() === before.key;
+}
+
+/** A file's identity with the code's: a kept hash is good for this code only. */
+function identityOf(path: string): FileIdentity | null {
+  const id = fileIdentity(path);
+  return id === null ? null : { key: `${codeVersion()}\0${id.key}`, changedMs: id.changedMs };
+}
+
 
 /**
  * The hash of `path`'s text, found by the file's identity when it was read before in this state
@@ -248,7 +282,7 @@ export function seeFile(kept: { readonly dir: string; readonly write: boolean } 
   const text = read(path);
   const hash = textHash(text);
   // Kept only when the file did not change while it was read (its identity the same after).
-  if (kept?.write && before !== null && before.changedMs < now - SETTLED_MS && identityOf(path)?.key === before.key) {
+  if (kept?.write && keepableAs(before, now, () => identityOf(path)?.key ?? null)) {
     try {
       mkdirSync(kept.dir, { recursive: true });
       const temporary = `${file}.${process.pid}.tmp`;

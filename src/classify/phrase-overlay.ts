@@ -12,8 +12,9 @@
 // addresses ("z o r b l a x", "zorblaxxx") read towards the words either knows, so when the
 // overlay finds something the text is read once more with both vocabularies together.
 import { existsSync } from 'node:fs';
+import { keptFolder } from '../config/kept.js';
 import { emojiMap, listedPieces, readSearch, repairTokens, type EmojiMap, type Repair, type Vocabulary } from './evasions.js';
-import { compileInChild, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-child.js';
+import { compileAndKeep, compileInChild, fingerprintOf, MATCHER_GRAPH, type CompiledFrom } from './phrase-build-child.js';
 import { cacheFile, decodeCached, readCached, type Compiled } from './phrase-cache.js';
 import { classesOf, parseRule } from './phrase-rules.js';
 import {
@@ -44,8 +45,20 @@ function baseFor(settings: PhraseSettings): Base {
   if (known) return known;
   const fingerprint = fingerprintOf(settings);
   // The rule table is made with the matcher (some 10–40 ms), so the DSL's first change does not wait for it.
-  const base = lastBase?.fingerprint === fingerprint ? lastBase.base : { matcher: buildPhraseMatcher(settings), settings, entryOfRule: entriesByRule(settings.entries) };
+  const base = lastBase?.fingerprint === fingerprint ? lastBase.base : compiledHere(settings, fingerprint);
   return remember(settings, fingerprint, base);
+}
+
+/**
+ * The rules compiled in this process (a command; a running Schoolgate compiles them in a worker
+ * thread first): kept in the state folder's cache when this process may write there
+ * (config/kept.ts), so that the next command, or the first start, reads them back rather than
+ * compile them again (seconds).
+ */
+function compiledHere(settings: PhraseSettings, fingerprint: string): Base {
+  const kept = keptFolder();
+  const { matcher, ruleKeys } = compileAndKeep(settings, fingerprint, kept?.write === true ? kept.dir : null);
+  return { matcher, settings, entryOfRule: entriesByRule(settings.entries, ruleKeys) };
 }
 
 function remember(settings: PhraseSettings, fingerprint: string, base: Base): Base {

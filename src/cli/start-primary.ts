@@ -8,26 +8,22 @@ import { keepParsedFiles } from '../config/kept.js';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { builtKept } from '../lists/load.js';
 import { ListService } from '../lists/service.js';
-import { startUpdateSchedule } from '../lists/scheduled-updates.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { authenticatorFor } from '../identity/users-auth.js';
-import { createProxyServer } from '../proxy/server.js';
 import { loadCa } from '../tls/ca.js';
 import { checkPorts, ListenError } from '../proxy/listen.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
 import { processActor } from '../store/audit.js';
 import { openDatabase } from '../store/db.js';
 import { recordPolicyVersion } from '../store/policy-versions.js';
-import { DigestScheduler } from '../alerts/digests.js';
-import { AlertService } from '../alerts/service.js';
-import { watchRecipients } from '../alerts/nobody.js';
-import { ConcernStore } from '../store/concerns.js';
+import { openAlertsDatabase } from '../alerts/db.js';
 import { TrafficLog } from '../store/traffic-log.js';
 import { UserStore } from '../store/users.js';
 import { paths, UsageError } from './command.js';
-import { openLive, type LiveParts } from './live-parts.js';
 import { serveProxy } from './proxy-part.js';
+import type { AlertService } from '../alerts/service.js';
+import type { LiveParts } from './live-parts.js';
 import { pidFile, settlesBy, type Stopping } from './stopping.js';
 import { primaryMemories, ProxyWorkers } from './workers.js';
 import type { StartValues } from './start.js';
@@ -77,14 +73,6 @@ export async function runPrimary(values: StartValues, parts: Stopping, log: Logg
   recordPolicy(cfg);
   const users = new UserStore(db, { groups: () => new Set(current().policy.groups.keys()) });
   const auth = authenticatorFor(users);
-  // The traffic log's writer thread replays rows an earlier run left in spill files before it starts.
-  const traffic = await TrafficLog.open({ dataDir: data, timeZone: cfg.school.timezone, config: cfg.log, retention: cfg.retention, log });
-  // When stopping, every recorded row is stored, or kept in a spill file for the next start.
-  parts.add({ name: 'traffic log', finish: () => traffic.close() });
-  // Alerts: data/alerts.db, delivered by BullMQ when redis is configured, else in this process.
-  const alerts = await AlertService.start({ dataDir: data, config: current, log });
-  // Notifications being sent when stopping may finish until the cut; the rest wait in the outbox for the next start.
-  parts.add({ name: 'alerts', finish: (cutAt) => alerts.close({ graceMs: Math.max(0, cutAt - Date.now()) }) });
   // Signal handlers go in before the proxy serves (the staff app is built after it), the pid
   // file is written and "running" is logged: whoever sees any of them may signal at once, and a
   // signal with no handler yet would kill the process outright, losing what was recorded.
@@ -96,23 +84,57 @@ export async function runPrimary(values: StartValues, parts: Stopping, log: Logg
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // data/alerts.db is opened (and migrated) here, before any proxy worker opens it.
+  const alertsDb = openAlertsDatabase(data);
+  // What this process runs besides the proxy (alerts, the live policy, list schedules, digests):
+  // with proxy workers, loaded once they serve, so that neither the loading nor what it starts
+  // takes a core from them while they start.
+  const loadRest = (): Promise<[typeof import('../alerts/service.js'), typeof import('./live-parts.js'), typeof import('../lists/scheduled-updates.js'), typeof import('../alerts/digests.js'), typeof import('../alerts/nobody.js')]> =>
+    Promise.all([import('../alerts/service.js'), import('./live-parts.js'), import('../lists/scheduled-updates.js'), import('../alerts/digests.js'), import('../alerts/nobody.js')]);
+  // Alerts: data/alerts.db, delivered by BullMQ when redis is configured, else in this process.
+  // A proxy worker's alerts are stored by its own journal meanwhile; it tells this process only
+  // to deliver them, which waits until the service has started.
+  let alertsStarting: Promise<AlertService> | null = null;
+  const startAlerts = (rest: Promise<Awaited<ReturnType<typeof loadRest>>>): Promise<AlertService> => {
+    alertsStarting = rest.then(([{ AlertService }]) => AlertService.start({ dataDir: data, config: current, log }, alertsDb));
+    alertsStarting.catch(() => undefined); // awaited below, which throws what it failed with
+    return alertsStarting;
+  };
+  // The traffic log's writer thread replays rows an earlier run left in spill files before it
+  // starts. It opens while the proxy workers start: a worker needs it only once its lists are
+  // loaded, to be told where its traffic ids go on from.
+  const trafficOpening = TrafficLog.open({ dataDir: data, timeZone: cfg.school.timezone, config: cfg.log, retention: cfg.retention, log });
+  trafficOpening.catch(() => undefined); // awaited below, which throws what it failed with
+  // When stopping, every recorded row is stored, or kept in a spill file for the next start.
+  parts.add({ name: 'traffic log', finish: async () => (await trafficOpening.catch(() => null))?.close() });
+  // Notifications being sent when stopping may finish until the cut; the rest wait in the outbox for the next start.
+  parts.add({ name: 'alerts', finish: async (cutAt) => (await alertsStarting?.catch(() => null))?.close({ graceMs: Math.max(0, cutAt - Date.now()) }) });
   // The proxy: here (proxy.workers 1), or in worker processes sharing the port, with what must
   // be one per machine (the traffic writer, alert delivery, the staff app, list updates) kept here.
   let workers: ProxyWorkers | null = null;
   let liveParts: LiveParts | null = null;
   let listening = 0;
+  let rest: Promise<Awaited<ReturnType<typeof loadRest>>>;
   if (workerCount > 1) {
     const first = lists === null ? null : await lists;
+    let alertsStarted = (_: Promise<AlertService>): void => undefined;
     workers = new ProxyWorkers({
-      count: workerCount, addresses: proxyAddresses!, port, log, traffic, alerts,
+      count: workerCount, addresses: proxyAddresses!, port, log, traffic: trafficOpening, alerts: new Promise((resolve) => (alertsStarted = resolve)),
       memories: primaryMemories(auth, () => (liveParts?.live.current.config ?? cfg).tls.pinning),
       tables: first === null ? null : first.takeTables(),
     });
+    // Added after the traffic log and alerts, so stopped before them: what the workers send last is stored.
     parts.add(workers.part());
     // The workers load their own lists and serve; on a restart this process loads its lists (for
     // the staff app and reloads) only then, rather than take the cores from them while they start.
-    listening = await workers.start();
+    [listening] = await Promise.all([workers.start(), trafficOpening]);
+    rest = loadRest();
+    alertsStarted(startAlerts(rest));
+  } else {
+    rest = loadRest();
+    startAlerts(rest);
   }
+  const [[, { openLive }, { startUpdateSchedule }, { DigestScheduler }, { watchRecipients }], traffic, alerts] = await Promise.all([rest, trafficOpening, alertsStarting!]);
   const service = await (lists ?? ListService.start(deps, cfg));
   loaded = service;
   // Loaded after the workers (a restart), its tables are this process's alone: the workers have theirs.
@@ -134,6 +156,8 @@ export async function runPrimary(values: StartValues, parts: Stopping, log: Logg
   parts.add({ name: 'digests', begin: () => digests.stop() });
   const interception = inspection.current;
   if (workers === null) {
+    // Loaded only here: proxy workers have their own (cli/start-worker.ts).
+    const [{ createProxyServer }, { ConcernStore }] = await Promise.all([import('../proxy/server.js'), import('../store/concerns.js')]);
     const proxy = createProxyServer({ source: live, log, auth, concerns: new ConcernStore(db), traffic, alerts });
     listening = await serveProxy(proxy, proxyAddresses!, proxyWanted, parts);
   }

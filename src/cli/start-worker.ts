@@ -48,8 +48,14 @@ export async function runWorker(values: StartValues, parts: Stopping, baseLog: L
   const { config, data } = paths(values);
   keepParsedFiles(phraseCacheDir(data));
   const ca = loadCa(data);
+  // This worker's journal; at start its writer thread also stores what a killed worker left in
+  // its own. Started first, so that the thread starts while the lists load; not waited for before
+  // serving: an alert raised meanwhile is in the journal file when the response goes, and stored
+  // once the writer has caught up.
+  const journal = new AlertJournal({ dataDir: data, log, onNotify: () => primary.send({ type: 'alerts-notify' }) });
+  parts.add({ name: 'alerts', finish: () => journal.close() });
   // The lists load (from the primary's table file, if it kept one; else in worker threads) while
-  // the databases and the alert journal open here.
+  // the databases open here.
   const lists = ListService.start({ configFile: config, dataDir: data, log, ...(place.tables === undefined ? {} : { tablesFrom: place.tables }) });
   lists.catch(() => undefined); // awaited below, which throws what it failed with
   // The primary opened (and migrated) both databases before forking.
@@ -57,10 +63,6 @@ export async function runWorker(values: StartValues, parts: Stopping, baseLog: L
   parts.add({ name: 'database', finish: () => void db.close() });
   const alertsDb = openAlertsDatabase(data);
   parts.add({ name: 'alerts database', finish: () => void alertsDb.close() });
-  // This worker's journal; at start its writer also stores what a killed worker left in its own.
-  const journal = new AlertJournal({ dataDir: data, log, onNotify: () => primary.send({ type: 'alerts-notify' }) });
-  await journal.ready;
-  parts.add({ name: 'alerts', finish: () => journal.close() });
   const service = await lists;
   if (place.tables !== undefined) primary.send({ type: 'tables-read', file: place.tables });
   const { live } = openLive({ service, db, alertsDb, data, ca, log, parts });
@@ -85,6 +87,9 @@ export async function runWorker(values: StartValues, parts: Stopping, baseLog: L
     if (tables !== undefined) primary.send({ type: 'tables-read', file: tables });
   }));
   primary.on('forget-sign-ins', () => memories.auth.forget());
+  // Said once the journal's writer has started too: a worker whose writer cannot start stops
+  // before it counts as serving (a start fails; a replacement is tried again after a pause).
+  await journal.ready;
   primary.send({ type: 'serving', port });
 
   const signalledAt = await stopped;

@@ -27,8 +27,13 @@ export interface ProxyWorkersOptions {
    */
   readonly port: number;
   readonly log: Logger;
-  readonly traffic: TrafficLog;
-  readonly alerts: AlertService;
+  /**
+   * The one traffic writer and the alert service, as they open: the workers are forked before
+   * (they start the while), and a worker is given its start state once the writer is open (its
+   * traffic ids go on from the last one stored, spill files replayed).
+   */
+  readonly traffic: Promise<TrafficLog>;
+  readonly alerts: Promise<AlertService>;
   /** The primary's copies, which a new worker starts from. */
   readonly memories: SharedMemories;
   /** The table file of the lists the primary started with (ListService.takeTables()): the workers' to read, then removed. */
@@ -138,19 +143,22 @@ export class ProxyWorkers {
   private onMessage(r: Running, m: ToPrimary): void {
     switch (m.type) {
       case 'traffic':
-        this.opts.traffic.recordRows(m.rows);
+        // Once open, then() runs in order: rows are recorded as they came (none come before 'start').
+        whenOpen(this.opts.traffic, (traffic) => traffic.recordRows(m.rows));
         break;
       case 'memory':
         this.opts.memories[m.name]?.apply(m.change);
         for (const other of this.running.values()) if (other !== r && other.started) send(other.worker, m);
         break;
       case 'alerts-notify':
-        this.opts.alerts.queue.kick();
+        whenOpen(this.opts.alerts, (alerts) => alerts.queue.kick());
         break;
       case 'hello':
-        // From here on the worker is passed every change: none made after this state is missed.
-        r.started = true;
-        send(r.worker, { type: 'start', memories: stateOf(this.opts.memories), lastTrafficId: this.opts.traffic.lastId });
+        whenOpen(this.opts.traffic, (traffic) => {
+          // From here on the worker is passed every change: none made after this state is missed.
+          r.started = true;
+          send(r.worker, { type: 'start', memories: stateOf(this.opts.memories), lastTrafficId: traffic.lastId });
+        });
         break;
       case 'serving':
         r.serving = true;
@@ -204,6 +212,11 @@ export class ProxyWorkers {
   private broadcast(m: ToWorker, all = false): void {
     for (const r of this.running.values()) if (all || r.started) send(r.worker, m);
   }
+}
+
+/** Runs `f` once `opening` has opened; one that fails is the start's failure, which the primary reports and stops on. */
+function whenOpen<T>(opening: Promise<T>, f: (opened: T) => void): void {
+  opening.then(f, () => undefined);
 }
 
 function send(worker: Worker, m: ToWorker | ToPrimary): void {

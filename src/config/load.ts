@@ -19,6 +19,8 @@ import { Checker } from './check.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import type { ListSourceConfig } from './types.js';
 import { YamlFile, type KeyPath } from './yaml.js';
+import { keptFolder } from './kept.js';
+import { readChecked, writeChecked } from '../classify/phrase-cache.js';
 
 /** The project's own folder: the self-test list ships with the code, not with the config. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -132,8 +134,13 @@ export function loadConfig(file: string): SchoolgateConfig {
 function validTimezone(check: Checker, v: unknown): string | undefined {
   const tz = check.string(['school', 'timezone'], v);
   if (tz === undefined) return undefined;
+  // Asking ICU about a zone loads its time zone data (tens of milliseconds of a command that
+  // shows no time): a zone found good before, by this code and Node, is remembered in the kept folder.
+  const kept = keptFolder();
+  if (kept !== null && readChecked<boolean>(kept.dir, 'timezone', [tz]) === true) return tz;
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    if (kept?.write) writeChecked(kept.dir, 'timezone', [tz], true);
     return tz;
   } catch {
     return check.fail(['school', 'timezone'], `"${tz}" is not a time zone`, 'use an IANA name such as Europe/London');

@@ -14,7 +14,7 @@ import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { baseFromCache, baseKept, compileBaseInWorker, type PhraseEngine } from '../classify/phrase-overlay.js';
 import { SearchTermExtractor } from '../classify/search-terms.js';
 import { readTableFile } from '../classify/table-file.js';
-import { keepTables, readKeptTables, tablesKept } from '../classify/kept-tables.js';
+import { keepTables, readKeptTables, seeTables, tablesKept } from '../classify/kept-tables.js';
 import { keptFolder } from '../config/kept.js';
 import type { SchoolgateConfig } from '../config/load.js';
 import type { ListSourceConfig } from '../config/types.js';
@@ -78,6 +78,11 @@ export interface LoadOptions {
   readonly fromKept?: boolean;
   /** Classify against this squidGuard folder instead of the configured sources (`classify --lists`). */
   readonly listsDir?: string;
+  /**
+   * The clock by which the list files are seen before a build, which is kept only if they had
+   * settled by then (kept-tables.ts); a test may say later, as if they had.
+   */
+  readonly now?: () => number;
 }
 
 export function specsFor(config: SchoolgateConfig, opts: LoadOptions): { specs: ListSpec[]; errors: string[]; notDownloaded: string[] } {
@@ -199,10 +204,12 @@ async function tablesOffLoop(specs: readonly ListSpec[], opts: LoadOptions): Pro
     if (data !== null) return { data, file: null, from: 'kept' };
   }
   const keep = kept?.write === true;
+  // The list files as they are before the build reads them: kept under this name if they stay so.
+  const seen = keep ? seeTables(kept.dir, specs, (opts.now ?? Date.now)()) : null;
   const built = await buildInChild(specs, { dir: tableDir(opts.dataDir), keep: opts.keepTables === true || keep });
-  if (keep) {
+  if (seen !== null) {
     try {
-      keepTables(kept.dir, specs, built.file!);
+      keepTables(kept!.dir, seen, built.file!);
     } catch {
       // A cache that cannot be written costs the next start a build, never these lists.
     }

@@ -22,6 +22,8 @@ export interface ListServiceDeps {
   readonly keepTables?: (config: SchoolgateConfig) => boolean;
   /** A proxy worker: the file of the primary's build at start (used if it holds these lists). */
   readonly tablesFrom?: string;
+  /** The clock the list files are seen by before a build is kept (LoadOptions.now; tests). */
+  readonly now?: () => number;
 }
 
 export class ListService {
@@ -49,7 +51,7 @@ export class ListService {
 
   /** Loads the configuration (or takes `cfg`, just loaded from deps.configFile) and every list. */
   static async start(deps: ListServiceDeps, cfg: SchoolgateConfig = loadConfig(deps.configFile)): Promise<ListService> {
-    const loaded = await loadLists(cfg, { dataDir: deps.dataDir, worker: true, fromKept: true, keepTables: deps.keepTables?.(cfg) === true, ...(deps.tablesFrom === undefined ? {} : { tablesFrom: deps.tablesFrom }) });
+    const loaded = await loadLists(cfg, { dataDir: deps.dataDir, worker: true, fromKept: true, keepTables: deps.keepTables?.(cfg) === true, ...(deps.tablesFrom === undefined ? {} : { tablesFrom: deps.tablesFrom }), ...(deps.now ? { now: deps.now } : {}) });
     logReport(deps.log, loaded.report, 'lists loaded');
     logWarnings(deps.log, cfg);
     const service = new ListService(deps, cfg, loaded.classifier, loaded.parts, loaded.report.dslSignature);
@@ -126,7 +128,7 @@ export class ListService {
     try {
       const cfg = loadConfig(this.deps.configFile);
       const { classifier, parts, report, tableFile } = await loadLists(cfg, {
-        dataDir: this.deps.dataDir, worker: true, keepTables: this.deps.keepTables?.(cfg) === true, ...(tablesFrom === undefined ? {} : { tablesFrom }),
+        dataDir: this.deps.dataDir, worker: true, keepTables: this.deps.keepTables?.(cfg) === true, ...(tablesFrom === undefined ? {} : { tablesFrom }), ...(this.deps.now ? { now: this.deps.now } : {}),
       });
       // A kept file nobody took (no worker was told of the last build) is not needed any more.
       if (this.tables !== null) rmSync(this.tables, { force: true });

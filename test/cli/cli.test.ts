@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { previewAlerts } from '../../src/alerts/detect.js';
@@ -91,6 +91,19 @@ describe('classify', () => {
     const r = await schoolgate(['classify', 'https://163.facebook.com/', '--json', '--lists', shared('bench-set-small'), '--data', data]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).categories).toContain('social-networking');
+  });
+
+  it('keeps what it compiled in the state folder, made as start makes it when there is none yet, for the next run to read', async () => {
+    const fresh = join(tmp.dir, 'data-before-first-start');
+    const url = 'https://www.google.co.uk/search?q=how+to+k1ll+myself';
+    const first = await schoolgate(['classify', url, '--json', '--data', fresh]);
+    expect(first.code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
+    const kept = readdirSync(join(fresh, 'cache'));
+    expect(kept.filter((f) => f.startsWith('phrases-') && f.endsWith('.v8'))).toHaveLength(1);
+    // The next run reads the rules back and answers the same.
+    const second = await schoolgate(['classify', url, '--json', '--data', fresh]);
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
   });
 
   it('says clearly when a URL cannot be parsed', async () => {

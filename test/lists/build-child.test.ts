@@ -9,6 +9,7 @@ import { buildMatcherData, type MatcherData } from '../../src/classify/build.js'
 import { buildInChild, statsInChild, tableDir } from '../../src/classify/build-child.js';
 import type { ListSpec } from '../../src/classify/lists.js';
 import { readTableFile, writeTableFile } from '../../src/classify/table-file.js';
+import { keepTables, seeTables } from '../../src/classify/kept-tables.js';
 import { ListService } from '../../src/lists/service.js';
 import { keepParsedFiles } from '../../src/config/kept.js';
 import { createLogger } from '../../src/log.js';
@@ -135,8 +136,10 @@ describe('the list service with its lists built in a child', () => {
     const cache = join(dataDir, 'cache');
     const kept = (): string[] => readdirSync(cache).filter((f) => f.startsWith('tables-'));
     keepParsedFiles(cache);
+    // The list files were written moments ago: seen as they would be once settled.
+    const settled = { configFile, dataDir, log, now: () => Date.now() + 60_000 };
     try {
-      await ListService.start({ configFile, dataDir, log });
+      await ListService.start(settled);
       expect(logged('lists loaded').at(-1)?.tables).toBe('child');
       expect(kept()).toHaveLength(1);
       const again = await ListService.start({ configFile, dataDir, log });
@@ -146,7 +149,7 @@ describe('the list service with its lists built in a child', () => {
       expect(logged('lists reloaded').at(-1)?.tables).toBe('child');
 
       writeFileSync(join(school, 'domains'), 'after.example.test\n');
-      const changed = await ListService.start({ configFile, dataDir, log });
+      const changed = await ListService.start(settled);
       expect(logged('lists loaded').at(-1)?.tables).toBe('child');
       expect(changed.classifier.classify('https://after.example.test/').categories).toEqual(['school-blocked']);
       expect(changed.classifier.classify('https://before.example.test/').categories).toEqual([]);
@@ -158,6 +161,38 @@ describe('the list service with its lists built in a child', () => {
     } finally {
       keepParsedFiles(null);
       writeFileSync(join(school, 'domains'), 'before.example.test\n');
+    }
+  });
+
+  it('does not keep a build of a list file changed within the last second, nor one changed during the build: the next start builds', async () => {
+    const dataDir = join(tmp.dir, 'data-unsettled');
+    const cache = join(dataDir, 'cache');
+    keepParsedFiles(cache);
+    try {
+      writeFileSync(join(school, 'domains'), 'fresh.example.test\n');
+      // Just written: another write within one tick of its times could leave its identity as it is.
+      await ListService.start({ configFile, dataDir, log });
+      expect(logged('lists loaded').at(-1)?.tables).toBe('child');
+      expect(existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith('tables-')) : []).toEqual([]);
+      const next = await ListService.start({ configFile, dataDir, log });
+      expect(logged('lists loaded').at(-1)?.tables).toBe('child');
+      expect(next.classifier.classify('https://fresh.example.test/').categories).toEqual(['school-blocked']);
+
+      // Settled when seen, but rewritten (the same size) after: the tables' name is of the old text.
+      const dir = join(tmp.dir, 'kept-unsettled');
+      const seen = seeTables(dir, specs, Date.now() + 60_000);
+      const built = join(tmp.dir, 'unsettled.table');
+      writeTableFile(built, buildMatcherData(specs));
+      expect(keepTables(dir, seeTables(dir, specs, Date.now() - 60_000), built)).toBe(false);
+      writeFileSync(specs[0]!.files[0]!.path, readFileSync(specs[0]!.files[0]!.path, 'utf8').replace('games', 'gamez'));
+      expect(keepTables(dir, seen, built)).toBe(false);
+      expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+      expect(keepTables(dir, seeTables(dir, specs, Date.now() + 60_000), built)).toBe(true);
+      expect(readdirSync(dir)).toHaveLength(1);
+    } finally {
+      keepParsedFiles(null);
+      writeFileSync(join(school, 'domains'), 'before.example.test\n');
+      writeFileSync(specs[0]!.files[0]!.path, readFileSync(specs[0]!.files[0]!.path, 'utf8').replace('gamez', 'games'));
     }
   });
 
