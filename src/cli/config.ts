@@ -3,9 +3,9 @@
 // (classify/phrase-cache.ts), keyed by the file's text and the code, so a command reads those
 // back and gets exactly what parsing would give, problems included (only a file without problems
 // is kept). A command keeps what it parses and compiles there too when the folder is its own,
-// making it if the state folder is not there yet (a checkout before its first start).
+// making the default state folder (./data) if it is not there yet (a checkout before its first start).
 import { mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { phraseCacheDir } from '../classify/phrase-cache.js';
 import { keepParsedFiles } from '../config/kept.js';
 import { loadConfig, type SchoolgateConfig } from '../config/load.js';
@@ -29,9 +29,12 @@ function ownsFolder(dir: string): boolean {
   if (uid === undefined) return false;
   const stat = statSync(dir, { throwIfNoEntry: false });
   if (stat !== undefined) return stat.isDirectory() && stat.uid === uid;
-  // The state folder (dir's parent), or where it would be made.
+  // The state folder (dir's parent), or where it would be made. Only the default one (./data, as
+  // `schoolgate start` makes it) is made: a mistyped --data must not leave a folder behind.
   const data = dirname(dir);
-  const where = statSync(data, { throwIfNoEntry: false }) ?? statSync(dirname(data), { throwIfNoEntry: false });
+  const made = statSync(data, { throwIfNoEntry: false });
+  if (made === undefined && data !== resolve('data')) return false;
+  const where = made ?? statSync(dirname(data), { throwIfNoEntry: false });
   if (where === undefined || !where.isDirectory() || where.uid !== uid) return false;
   try {
     mkdirSync(data, { recursive: true, mode: 0o700 });

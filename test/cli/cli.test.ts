@@ -93,17 +93,25 @@ describe('classify', () => {
     expect(JSON.parse(r.stdout).categories).toContain('social-networking');
   });
 
-  it('keeps what it compiled in the state folder, made as start makes it when there is none yet, for the next run to read', async () => {
-    const fresh = join(tmp.dir, 'data-before-first-start');
+  it('keeps what it compiled in the default state folder, made as start makes it when there is none yet, for the next run to read', async () => {
+    // A checkout before its first start: ./data is not there yet.
+    const checkout = join(tmp.dir, 'checkout-before-first-start');
+    mkdirSync(checkout);
+    const fresh = join(checkout, 'data');
     const url = 'https://www.google.co.uk/search?q=how+to+k1ll+myself';
-    const first = await schoolgate(['classify', url, '--json', '--data', fresh]);
+    const args = ['classify', url, '--json', '--config', join(ROOT, 'config/default.yaml')];
+    const first = await schoolgate(args, { cwd: checkout });
     expect(first.code).toBe(0);
     expect(statSync(fresh).mode & 0o777).toBe(0o700);
     const kept = readdirSync(join(fresh, 'cache'));
     expect(kept.filter((f) => f.startsWith('phrases-') && f.endsWith('.v8'))).toHaveLength(1);
     // The next run reads the rules back and answers the same.
-    const second = await schoolgate(['classify', url, '--json', '--data', fresh]);
+    const second = await schoolgate(args, { cwd: checkout });
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+    // A state folder named by --data is never made: a mistyped one must not be left behind.
+    const typo = join(tmp.dir, 'no-such-data');
+    expect((await schoolgate(['classify', url, '--json', '--data', typo])).code).toBe(0);
+    expect(existsSync(typo)).toBe(false);
   });
 
   it('says clearly when a URL cannot be parsed', async () => {
