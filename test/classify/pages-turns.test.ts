@@ -79,7 +79,19 @@ describe('the evidence names the pupil\'s words', () => {
     expect(triggers.map((t) => ('matched' in t ? t.matched : '')).join(' | ')).toMatch(/not going to be here/);
   });
 
-  it.each(['h-ai-class-selfharm-hide.html', 'h-groupchat-pills-tonight.txt'])('%s: the post the learned model read is a person\'s turn, without its label', (file) => {
+  it('h-groupchat-pills-tonight.txt: what the lists found is in a person\'s turn', () => {
+    // The lists read this one themselves (medicine kept back, all taken tonight), so no post is
+    // left for the models; their evidence must be a person's words all the same.
+    const text = textOf('h-groupchat-pills-tonight.txt');
+    const people = findTurns(text).filter((t) => t.speaker === 'person').map((t) => text.slice(t.body, t.end).toLowerCase());
+    const triggers = alertsOf('h-groupchat-pills-tonight.txt').flatMap((a) => a.triggers).filter((t) => 'matched' in t);
+    expect(triggers.length).toBeGreaterThan(0);
+    for (const t of triggers) {
+      for (const piece of String((t as { matched: string }).matched).split(' … ')) expect(people.some((p) => p.includes(piece))).toBe(true);
+    }
+  });
+
+  it.each(['h-ai-class-selfharm-hide.html'])('%s: the post the learned model read is a person\'s turn, without its label', (file) => {
     const text = textOf(file);
     const turns = findTurns(text);
     const posts = classifier.classifyPage(URL, text).posts ?? [];
