@@ -139,12 +139,13 @@ export class Classifier {
     const m = this.model;
     const readers = m === null ? [] : postReader(m);
     // A page the lists found nothing in is still read by a reader that sweeps its posts.
-    if (matched.hits.length === 0 && !readers.some((r) => r.sweep != null)) return c;
+    const sweeps = readers.some((r) => r.sweep != null);
+    if (matched.hits.length === 0 && !sweeps) return c;
     // Who says what, on a conversation page (turns.ts): a helper's safety text is not evidence,
     // and a helper's turn is not read as the pupil's post.
     const turns = findTurns(pageText);
     const inPage = turns === NO_TURNS ? matched : hearTurns(matched, pageText, turns, (category) => this.phrases.thresholdsOf(category));
-    if (inPage.hits.length === 0 && !readers.some((r) => r.sweep != null)) return c;
+    if (inPage.hits.length === 0 && !sweeps) return c;
     const page = this.sourced([['page', inPage]]);
     const flagged = [...c.flagged, ...page.flagged];
     const posts = readers.length === 0 ? NONE_POSTS : readPostsWith(readers, pageText, inPage.hits, inPage.read, new Set(flagged.map((f) => f.category)), new Set(flagged.filter((f) => f.severity === 'danger').map((f) => f.category)), turns);

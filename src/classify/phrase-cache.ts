@@ -259,7 +259,6 @@ function identityOf(path: string): FileIdentity | null {
   return id === null ? null : { key: `${codeVersion()}\0${id.key}`, changedMs: id.changedMs };
 }
 
-
 /**
  * The hash of `path`'s text, found by the file's identity when it was read before in this state
  * folder (as kept-tables.ts finds list files), so that a restart reads no phrase or model file
